@@ -1,0 +1,58 @@
+import { InvalidArgumentError } from './errors.js';
+import type { JsonObject, JsonValue } from './protocol/json.js';
+import { checkJsonObject } from './protocol/json.js';
+import type { ParticipantInfo } from './protocol/signaling.js';
+
+/** Largest attribute set, as JSON text. Attributes travel in every hello frame, so they stay small. */
+export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
+
+/** Checks an attribute set; throws {@link InvalidArgumentError} when it is unusable. @internal */
+export function checkAttributes(attributes: unknown, what: string): JsonObject {
+  const problem = checkJsonObject(attributes, 'attributes');
+  if (problem !== undefined) throw new InvalidArgumentError(`${what} ${problem}`);
+  const size = JSON.stringify(attributes).length;
+  if (size > MAX_ATTRIBUTES_BYTES) throw new InvalidArgumentError(`${what}: attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`);
+  return attributes as JsonObject;
+}
+
+/** This participant: its server-assigned id and name, and its own attributes. */
+export class LocalParticipant {
+  /** Assigned by the signaling server. */
+  readonly id: string;
+  /** Given by the signaling server (from the join request, or from the token when auth is on). */
+  readonly name: string;
+  /** When this participant joined the room, in server ms since the epoch. */
+  readonly joinedAtMs: number;
+  #attributes: Readonly<JsonObject>;
+  readonly #onChange: (attributes: JsonObject) => void;
+
+  /** @internal */
+  constructor(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void) {
+    this.id = info.id;
+    this.name = info.name;
+    this.joinedAtMs = info.joinedAtMs;
+    this.#attributes = Object.freeze({ ...attributes });
+    this.#onChange = onChange;
+  }
+
+  /** This participant's attributes. */
+  get attributes(): Readonly<JsonObject> {
+    return this.#attributes;
+  }
+
+  /**
+   * Merges `changes` into the attributes and tells every present participant, who gets
+   * `participant_attributes_updated`. A key set to `undefined` is removed.
+   * @example room.localParticipant.setAttributes({ status: 'busy' });
+   */
+  setAttributes(changes: { [key: string]: JsonValue | undefined }): void {
+    if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
+      throw new InvalidArgumentError('setAttributes: expected an object of attributes');
+    }
+    const next: { [key: string]: JsonValue | undefined } = { ...this.#attributes, ...changes };
+    for (const key of Object.keys(next)) if (next[key] === undefined) delete next[key];
+    const checked = checkAttributes(next, 'setAttributes:');
+    this.#attributes = Object.freeze({ ...checked });
+    this.#onChange(checked);
+  }
+}

@@ -1,0 +1,451 @@
+import type { RoomTimeouts } from './defaults.js';
+import { InvalidArgumentError, MessagingError } from './errors.js';
+import type { MessagingEvents } from './events.js';
+import type { Logger } from './logger.js';
+import type { PeerLink } from './internal/PeerLink.js';
+import { Session } from './internal/Session.js';
+import { TypedEmitter } from './internal/TypedEmitter.js';
+import { randomId } from './internal/random-id.js';
+import { MAX_TYPE_LENGTH } from './protocol/frames.js';
+import type { JsonObject } from './protocol/json.js';
+import { checkJsonObject } from './protocol/json.js';
+import type { IncomingSignal, ParticipantInfo, SignalData } from './protocol/signaling.js';
+import { RemoteParticipant } from './RemoteParticipant.js';
+
+/** Options of {@link MessagingClient.sendMessage}. */
+export interface SendMessageOptions {
+  /** The recipient, or its id. */
+  to: RemoteParticipant | string;
+  /** What kind of message this is, for the receiver to switch on; a non-empty string. */
+  type: string;
+  /** The message itself: a JSON object. */
+  message: JsonObject;
+  /** Optional bytes carried with the message. */
+  attachment?: Uint8Array;
+  /**
+   * When true, an absent recipient is not an error: the call resolves and the message is dropped.
+   * @default false
+   */
+  ignoreOffline?: boolean;
+}
+
+/** Options of {@link MessagingClient.broadcastMessage}. */
+export interface BroadcastMessageOptions {
+  /** What kind of message this is; a non-empty string. */
+  type: string;
+  /** The message itself: a JSON object. */
+  message: JsonObject;
+  /** Optional bytes carried with the message. */
+  attachment?: Uint8Array;
+}
+
+/** Who received a broadcast. */
+export interface BroadcastResult {
+  /** Ids of the participants that acknowledged the message. */
+  delivered: string[];
+  /** Ids of the participants present at the call that left or timed out before acknowledging. */
+  failed: string[];
+}
+
+/** A message received from another participant. */
+export interface ReceivedMessage {
+  /** The sender. */
+  from: RemoteParticipant;
+  /** The sender's id. */
+  fromParticipantId: string;
+  /** The sender's `type`. */
+  type: string;
+  /** The sender's JSON object. */
+  message: JsonObject;
+  /** The bytes sent with the message, if any. */
+  attachment: Uint8Array | undefined;
+}
+
+/** What messaging needs from the signaling connection. @internal */
+export interface SignalingPort {
+  enableMessaging(): Promise<ParticipantInfo[]>;
+  disableMessaging(): Promise<void>;
+  sendSignal(to: string, cid: string, data: SignalData): void;
+}
+
+/** What a {@link MessagingClient} is built from. @internal */
+export interface MessagingClientDeps {
+  localId: string;
+  signaling: SignalingPort;
+  createLink: (initiator: boolean) => PeerLink;
+  localAttributes: () => JsonObject;
+  timeouts: RoomTimeouts;
+  logger: Logger;
+}
+
+type State = 'disabled' | 'enabling' | 'enabled' | 'disabling';
+
+/**
+ * Participant-to-participant messaging in a room, on `room.messaging`: presence derived from open data
+ * channels, direct and broadcast messages with acknowledgement. It knows nothing of socket.io or
+ * RTCPeerConnection: signaling comes in through its `handle…` methods, links from a factory.
+ */
+export class MessagingClient extends TypedEmitter<MessagingEvents> {
+  readonly #deps: MessagingClientDeps;
+  #state: State = 'disabled';
+  #enabling: Promise<void> | undefined;
+  #disabling: Promise<void> | undefined;
+  /** Participants the server says have messaging enabled. */
+  readonly #known = new Map<string, ParticipantInfo>();
+  /** The current session to each participant, ready or still connecting. */
+  readonly #sessions = new Map<string, Session>();
+  /** Present participants, in the order they became present. */
+  readonly #present = new Map<string, RemoteParticipant>();
+  /** Pending re-dials, by participant id. */
+  readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Callers of enable() waiting for a participant to be present or given up on. */
+  readonly #settleWaiters = new Map<string, Array<() => void>>();
+
+  /** @internal */
+  constructor(deps: MessagingClientDeps) {
+    super();
+    this.#deps = deps;
+    this.emitterLogger = deps.logger;
+  }
+
+  /** True once {@link enable} has completed and until {@link disable}. */
+  get isEnabled(): boolean {
+    return this.#state === 'enabled';
+  }
+
+  /** Present participants: those with messaging enabled and an open data channel to this one. */
+  get remoteParticipants(): RemoteParticipant[] {
+    return [...this.#present.values()];
+  }
+
+  /** Same as {@link remoteParticipants}. */
+  getParticipants(): RemoteParticipant[] {
+    return this.remoteParticipants;
+  }
+
+  /** The present participant with this id. */
+  getParticipant(id: string): RemoteParticipant | undefined {
+    return this.#present.get(id);
+  }
+
+  /** The present participant with this name; the one that joined the room first when names repeat. */
+  getParticipantByName(name: string): RemoteParticipant | undefined {
+    let best: RemoteParticipant | undefined;
+    for (const p of this.#present.values()) {
+      if (p.name !== name) continue;
+      if (best === undefined || p.joinedAtMs < best.joinedAtMs || (p.joinedAtMs === best.joinedAtMs && p.id < best.id)) best = p;
+    }
+    return best;
+  }
+
+  /**
+   * Enables messaging: opens a data channel to every participant that already has messaging enabled,
+   * and resolves when each one is present or has failed to connect. Participants enabling later arrive
+   * through `participant_added`.
+   * @example
+   * await room.messaging.enable();
+   * console.log(room.messaging.remoteParticipants.map((p) => p.name));
+   */
+  enable(): Promise<void> {
+    if (this.#state === 'enabled') return Promise.resolve();
+    if (this.#state === 'enabling') return this.#enabling as Promise<void>;
+    if (this.#state === 'disabling') return (this.#disabling as Promise<void>).then(() => this.enable());
+    this.#state = 'enabling';
+    this.#enabling = this.#enable().finally(() => {
+      this.#enabling = undefined;
+    });
+    return this.#enabling;
+  }
+
+  async #enable(): Promise<void> {
+    let infos: ParticipantInfo[];
+    try {
+      infos = await this.#deps.signaling.enableMessaging();
+    } catch (err) {
+      this.#state = 'disabled';
+      throw err;
+    }
+    if (this.#state !== 'enabling') return;
+    for (const info of infos) {
+      if (info.id === this.#deps.localId) continue;
+      this.#known.set(info.id, info);
+      this.#dial(info, 1);
+    }
+    await Promise.all(infos.map((info) => this.#whenSettled(info.id)));
+    if (this.#state !== 'enabling') return;
+    this.#state = 'enabled';
+    this.#deps.logger.info({ present: this.#present.size, expected: infos.length }, 'messaging enabled');
+    this.emit('messaging_enabled', this.remoteParticipants);
+  }
+
+  /**
+   * Disables messaging: tells the others (they get `participant_removed`), closes every channel and
+   * rejects unacknowledged sends with `ParticipantLeft`.
+   */
+  disable(): Promise<void> {
+    if (this.#state === 'disabled') return Promise.resolve();
+    if (this.#state === 'disabling') return this.#disabling as Promise<void>;
+    this.#state = 'disabling';
+    this.#disabling = this.#disable().finally(() => {
+      this.#disabling = undefined;
+    });
+    return this.#disabling;
+  }
+
+  async #disable(): Promise<void> {
+    // Tell the server first, so nobody dials this participant again while its channels close.
+    await this.#deps.signaling.disableMessaging().catch((err: unknown) => {
+      this.#deps.logger.info({ err: String(err) }, 'could not tell the signaling server; disabling locally');
+    });
+    for (const timer of this.#redials.values()) clearTimeout(timer);
+    this.#redials.clear();
+    this.#known.clear();
+    await Promise.all([...this.#sessions.values()].map((s) => s.closeGracefully()));
+    for (const id of [...this.#settleWaiters.keys()]) this.#settle(id);
+    this.#state = 'disabled';
+    this.#deps.logger.info({}, 'messaging disabled');
+    this.emit('messaging_disabled');
+  }
+
+  /**
+   * Sends a message to one participant. Resolves when the recipient has received it; rejects with
+   * {@link MessagingError} (`ParticipantNotFound`, `ParticipantLeft`, `Timeout`, `MessageTooLarge`,
+   * `NotEnabled`) or {@link InvalidArgumentError}, in which case nothing was delivered.
+   * @example
+   * await room.messaging.sendMessage({ to: bob, type: 'chat', message: { text: 'hi' } });
+   */
+  async sendMessage(options: SendMessageOptions): Promise<void> {
+    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessage');
+    const session = this.#sessionFor(id, 'sendMessage');
+    if (session === undefined) {
+      if (options.ignoreOffline === true) return;
+      throw MessagingError.participantNotFound(id);
+    }
+    return session.sendMessage(type, message, attachment, true);
+  }
+
+  /**
+   * Sends a message without waiting for acknowledgement, for high-rate updates such as cursors.
+   * Returns true when it was handed to an open channel, false when the recipient is not present.
+   * Throws {@link InvalidArgumentError} or {@link MessagingError} for a message that cannot be sent.
+   * @example
+   * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
+   */
+  sendMessageNowait(options: SendMessageOptions): boolean {
+    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait');
+    const session = this.#sessionFor(id, 'sendMessageNowait');
+    return session === undefined ? false : session.sendMessage(type, message, attachment, false);
+  }
+
+  /**
+   * Sends a message to every participant present at the call (not to this one). Resolves, once each
+   * has acknowledged or left, with who received it.
+   * @example
+   * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
+   */
+  async broadcastMessage(options: BroadcastMessageOptions): Promise<BroadcastResult> {
+    const { type, message, attachment } = checkMessageFields(options, 'broadcastMessage');
+    this.#requireEnabled('broadcastMessage');
+    const targets = [...this.#present.keys()]
+      .map((id) => this.#sessions.get(id))
+      .filter((s): s is Session => s !== undefined && s.isReady);
+    // A message too large to send throws from the first target, before anything reaches the others.
+    const sends = targets.map((s) => s.sendMessage(type, message, attachment, true));
+    const settled = await Promise.allSettled(sends);
+    const result: BroadcastResult = { delivered: [], failed: [] };
+    settled.forEach((s, i) => (s.status === 'fulfilled' ? result.delivered : result.failed).push((targets[i] as Session).participant.id));
+    return result;
+  }
+
+  /** Tells present participants this participant's new attributes. @internal */
+  handleLocalAttributes(attributes: JsonObject): void {
+    for (const id of this.#present.keys()) this.#sessions.get(id)?.sendAttributes(attributes);
+  }
+
+  /** The server says a participant enabled messaging; it will dial this one. @internal */
+  handlePeerEnabled(info: ParticipantInfo): void {
+    if (info.id === this.#deps.localId || !this.#accepting()) return;
+    this.#known.set(info.id, info);
+  }
+
+  /** The server says a participant disabled messaging or left. @internal */
+  handlePeerDisabled(id: string): void {
+    this.#known.delete(id);
+    const timer = this.#redials.get(id);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.#redials.delete(id);
+    }
+    this.#sessions.get(id)?.close('left the room');
+    this.#settle(id);
+  }
+
+  /** Signaling data from another participant. @internal */
+  handleSignal(signal: IncomingSignal): void {
+    if (!this.#accepting()) return;
+    const info = this.#known.get(signal.from);
+    if (info === undefined) {
+      this.#deps.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
+      return;
+    }
+    const current = this.#sessions.get(signal.from);
+    if (current !== undefined && current.cid === signal.cid) {
+      current.signal(signal.data);
+      return;
+    }
+    if (signal.data.type !== 'offer') return; // a late signal of an attempt that is over
+    if (current !== undefined) {
+      // Both sides dialing should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
+      if (current.initiator && !current.isReady && this.#deps.localId < signal.from) return;
+      this.#sessions.delete(signal.from);
+      current.close('replaced by a new connection');
+    }
+    const session = this.#startSession(info, signal.cid, false, 1);
+    session.signal(signal.data);
+  }
+
+  /** Closes everything at once, without telling the server (the room is going away). @internal */
+  async shutdown(): Promise<void> {
+    if (this.#state !== 'disabled') await this.disable();
+  }
+
+  #accepting(): boolean {
+    return this.#state === 'enabling' || this.#state === 'enabled';
+  }
+
+  #requireEnabled(what: string): void {
+    if (!this.#accepting()) throw MessagingError.notEnabled(what);
+  }
+
+  /** The session to a present participant. Sending is allowed while enable() runs, to those already present. */
+  #sessionFor(id: string, what: string): Session | undefined {
+    this.#requireEnabled(what);
+    return this.#present.has(id) ? this.#sessions.get(id) : undefined;
+  }
+
+  #dial(info: ParticipantInfo, attempt: number): void {
+    this.#redials.delete(info.id);
+    if (!this.#accepting() || !this.#known.has(info.id)) {
+      this.#settle(info.id);
+      return;
+    }
+    this.#startSession(info, randomId(), true, attempt);
+  }
+
+  #startSession(info: ParticipantInfo, cid: string, initiator: boolean, attempt: number): Session {
+    const { timeouts, logger } = this.#deps;
+    const link = this.#deps.createLink(initiator);
+    const session = new Session({
+      participant: info,
+      cid,
+      initiator,
+      attempt,
+      link,
+      timeouts,
+      localAttributes: this.#deps.localAttributes,
+      logger,
+    });
+    this.#sessions.set(info.id, session);
+    const attemptTimer = setTimeout(() => {
+      if (!session.isReady) session.close(`not connected within ${timeouts.connectAttemptTimeoutMs} ms`);
+    }, timeouts.connectAttemptTimeoutMs);
+    link.on('signal', (data) => this.#deps.signaling.sendSignal(info.id, cid, data));
+    session.on('ready', (attributes) => {
+      clearTimeout(attemptTimer);
+      this.#onReady(session, attributes);
+    });
+    session.on('message', (type, message, attachment) => {
+      const from = this.#present.get(info.id);
+      if (from !== undefined) this.emit('message', { from, fromParticipantId: info.id, type, message, attachment });
+    });
+    session.on('attributes', (attributes) => {
+      const p = this.#present.get(info.id);
+      if (p === undefined) return;
+      const changed = p.updateAttributes(attributes);
+      if (Object.keys(changed).length > 0) this.emit('participant_attributes_updated', p, changed);
+    });
+    session.on('protocol_error', (err) => this.emit('error', err));
+    session.on('close', (reason, bye) => {
+      clearTimeout(attemptTimer);
+      this.#onSessionClose(session, reason, bye);
+    });
+    logger.debug({ participant: info.id, initiator, attempt }, 'connecting');
+    return session;
+  }
+
+  #onReady(session: Session, attributes: JsonObject): void {
+    const id = session.participant.id;
+    if (this.#sessions.get(id) !== session) return;
+    const p = new RemoteParticipant(session.participant, attributes);
+    this.#present.set(id, p);
+    this.#deps.logger.info({ participant: id, name: p.name }, 'participant present');
+    this.emit('participant_added', p);
+    this.#settle(id);
+  }
+
+  #onSessionClose(session: Session, reason: string, bye: boolean): void {
+    const id = session.participant.id;
+    if (this.#sessions.get(id) !== session) return; // replaced; the new session owns presence
+    this.#sessions.delete(id);
+    const p = this.#present.get(id);
+    if (p !== undefined) {
+      this.#present.delete(id);
+      this.#deps.logger.info({ participant: id, reason }, 'participant removed');
+      this.emit('participant_removed', p);
+    }
+    // The side that dialed keeps dialing while the server still lists the participant as enabled.
+    const { connectAttempts } = this.#deps.timeouts;
+    const nextAttempt = session.isReady || p !== undefined ? 1 : session.attempt + 1;
+    if (session.initiator && !bye && this.#accepting() && this.#known.has(id) && nextAttempt <= connectAttempts) {
+      const delayMs = Math.min(200 * 2 ** (nextAttempt - 1), 3000) * (0.75 + Math.random() / 2);
+      this.#deps.logger.debug({ participant: id, reason, nextAttempt, delayMs }, 'redialing');
+      this.#redials.set(id, setTimeout(() => this.#dial(session.participant, nextAttempt), delayMs));
+      return;
+    }
+    if (session.initiator && !bye && nextAttempt > connectAttempts) {
+      this.#deps.logger.warn({ participant: id, reason, attempts: connectAttempts }, 'could not connect to participant');
+    }
+    this.#settle(id);
+  }
+
+  #whenSettled(id: string): Promise<void> {
+    if (this.#present.has(id) || (!this.#sessions.has(id) && !this.#redials.has(id))) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.#settleWaiters.get(id);
+      if (list === undefined) this.#settleWaiters.set(id, [resolve]);
+      else list.push(resolve);
+    });
+  }
+
+  #settle(id: string): void {
+    const list = this.#settleWaiters.get(id);
+    if (list === undefined) return;
+    this.#settleWaiters.delete(id);
+    for (const resolve of list) resolve();
+  }
+}
+
+function checkMessageFields(options: BroadcastMessageOptions, what: string): BroadcastMessageOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what}: expected an options object`);
+  const { type, message, attachment } = options;
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
+    throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
+  }
+  const problem = checkJsonObject(message, 'message');
+  if (problem !== undefined) throw new InvalidArgumentError(`${what}: ${problem}`);
+  if (attachment !== undefined && !(attachment instanceof Uint8Array)) {
+    throw new InvalidArgumentError(`${what}: attachment must be a Uint8Array`);
+  }
+  return attachment === undefined ? { type, message } : { type, message, attachment };
+}
+
+function checkSendOptions(options: SendMessageOptions, what: string): BroadcastMessageOptions & { id: string } {
+  const fields = checkMessageFields(options, what);
+  const to = options.to;
+  const id = to instanceof RemoteParticipant ? to.id : to;
+  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);
+  if (options.ignoreOffline !== undefined && typeof options.ignoreOffline !== 'boolean') {
+    throw new InvalidArgumentError(`${what}: ignoreOffline must be a boolean`);
+  }
+  return { ...fields, id };
+}

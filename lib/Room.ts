@@ -1,0 +1,138 @@
+import type { RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
+import { DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS } from './defaults.js';
+import { InvalidArgumentError } from './errors.js';
+import type { RoomEvents } from './events.js';
+import { PeerLink } from './internal/PeerLink.js';
+import { SignalingClient } from './internal/SignalingClient.js';
+import { TypedEmitter } from './internal/TypedEmitter.js';
+import { adaptWebRTC } from './internal/webrtc.js';
+import { LocalParticipant, checkAttributes } from './LocalParticipant.js';
+import type { Logger } from './logger.js';
+import { withContext } from './logger.js';
+import { MessagingClient } from './MessagingClient.js';
+import { SIGNALING_VERSION } from './protocol/signaling.js';
+
+/**
+ * A room joined through a signaling server: this participant, and messaging with the others on
+ * {@link Room.messaging}. Create one with {@link Room.connect}.
+ */
+export class Room extends TypedEmitter<RoomEvents> {
+  /**
+   * The WebRTC implementation used when the options name none; undefined means the platform's own
+   * (browsers). The Node entry's Room sets node-datachannel here.
+   * @internal
+   */
+  protected static defaultWebRTC: (() => WebRTCImplementation) | undefined = undefined;
+
+  /** The room's name. */
+  readonly name: string;
+  /** This participant. */
+  readonly localParticipant: LocalParticipant;
+  /** Messaging with the other participants. */
+  readonly messaging: MessagingClient;
+  readonly #signaling: SignalingClient;
+  readonly #logger: Logger;
+  #state: 'connected' | 'disconnecting' | 'disconnected' = 'connected';
+
+  /**
+   * Connects to a signaling server and joins a room.
+   * @example
+   * const room = await Room.connect({ url: 'http://127.0.0.1:8080', room: 'design-review', name: 'alice' });
+   * await room.messaging.enable();
+   */
+  static async connect(options: RoomOptions): Promise<Room> {
+    const { timeouts, attributes, logger } = checkRoomOptions(options);
+    const signaling = await SignalingClient.connect(options.url, timeouts.signalingTimeoutMs, logger);
+    try {
+      const joinReq = { v: SIGNALING_VERSION, room: options.room, name: options.name };
+      const reply = await signaling.join(options.token === undefined ? joinReq : { ...joinReq, token: options.token });
+      const wrtcSource = options.wrtc ?? this.defaultWebRTC?.();
+      const rtcConfig = { ...options.rtcConfig, iceServers: options.iceServers ?? reply.iceServers ?? [] };
+      return new this(options.room, signaling, reply.self, attributes, {
+        wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
+        rtcConfig,
+        timeouts,
+        logger: withContext(logger, { room: options.room, participant: reply.self.id }),
+      });
+    } catch (err) {
+      signaling.close();
+      throw err;
+    }
+  }
+
+  /** @internal */
+  protected constructor(
+    name: string,
+    signaling: SignalingClient,
+    self: { id: string; name: string; joinedAtMs: number },
+    attributes: Parameters<typeof checkAttributes>[0],
+    deps: { wrtc: WebRTCImplementation | undefined; rtcConfig: Record<string, unknown>; timeouts: RoomTimeouts; logger: Logger },
+  ) {
+    super();
+    this.name = name;
+    this.#signaling = signaling;
+    this.#logger = deps.logger;
+    this.emitterLogger = deps.logger;
+    this.localParticipant = new LocalParticipant(self, attributes as never, (attrs) => this.messaging.handleLocalAttributes(attrs));
+    this.messaging = new MessagingClient({
+      localId: self.id,
+      signaling,
+      createLink: (initiator) => new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
+      localAttributes: () => this.localParticipant.attributes as never,
+      timeouts: deps.timeouts,
+      logger: deps.logger,
+    });
+    signaling.on('peer_enabled', (p) => this.messaging.handlePeerEnabled(p));
+    signaling.on('peer_disabled', (id) => this.messaging.handlePeerDisabled(id));
+    signaling.on('signal', (s) => this.messaging.handleSignal(s));
+    signaling.on('disconnected', (reason) => {
+      this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working');
+      this.emit('signaling_disconnected', reason);
+    });
+    this.#logger.info({ name: self.name }, 'joined room');
+  }
+
+  /** True while connected to the signaling server. */
+  get isSignalingConnected(): boolean {
+    return this.#signaling.connected;
+  }
+
+  /**
+   * Leaves the room: disables messaging (others see this participant removed), closes every channel and
+   * the signaling connection. Nothing is left running; a Node process can exit at once.
+   */
+  async disconnect(): Promise<void> {
+    if (this.#state !== 'connected') return;
+    this.#state = 'disconnecting';
+    try {
+      await this.messaging.disable();
+    } finally {
+      this.#signaling.close();
+      this.#state = 'disconnected';
+      this.#logger.info({}, 'left room');
+      this.emit('disconnected');
+    }
+  }
+}
+
+function checkRoomOptions(options: RoomOptions): { timeouts: RoomTimeouts; attributes: ReturnType<typeof checkAttributes>; logger: Logger } {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Room.connect: expected an options object');
+  for (const key of ['url', 'room', 'name'] as const) {
+    if (typeof options[key] !== 'string' || options[key].trim().length === 0) {
+      throw new InvalidArgumentError(`Room.connect: ${key} must be a non-empty string`);
+    }
+  }
+  if (options.token !== undefined && typeof options.token !== 'string') throw new InvalidArgumentError('Room.connect: token must be a string');
+  if (options.iceServers !== undefined && !Array.isArray(options.iceServers)) throw new InvalidArgumentError('Room.connect: iceServers must be an array');
+  const timeouts: RoomTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  for (const [key, value] of Object.entries(timeouts)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new InvalidArgumentError(`Room.connect: timeouts.${key} must be a positive number`);
+    }
+  }
+  if (timeouts.heartbeatTimeoutMs <= timeouts.heartbeatIntervalMs) {
+    throw new InvalidArgumentError('Room.connect: timeouts.heartbeatTimeoutMs must be longer than timeouts.heartbeatIntervalMs');
+  }
+  const attributes = checkAttributes(options.attributes ?? DEFAULT_ROOM_OPTIONS.attributes, 'Room.connect:');
+  return { timeouts, attributes, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
+}

@@ -1,0 +1,96 @@
+import type { Logger } from './logger.js';
+import type { IceServer } from './protocol/signaling.js';
+import type { JsonObject } from './protocol/json.js';
+import { defaultLogger } from './logger.js';
+
+/** A WebRTC implementation in the shape of `wrtc`: what simple-peer needs to open a connection. */
+export interface WebRTCImplementation {
+  RTCPeerConnection: unknown;
+  RTCSessionDescription: unknown;
+  RTCIceCandidate: unknown;
+}
+
+/** Tunable timings of a room. Every field has a default; units are in the names. */
+export interface RoomTimeouts {
+  /**
+   * How long `Room.connect` waits for the signaling server to accept the connection and the join.
+   * @default 10000
+   */
+  signalingTimeoutMs: number;
+  /**
+   * How long one attempt to open a data channel to a participant may take before it is retried.
+   * @default 5000
+   */
+  connectAttemptTimeoutMs: number;
+  /**
+   * How many attempts are made to open a data channel to a participant before giving up.
+   * @default 4
+   */
+  connectAttempts: number;
+  /**
+   * How long `sendMessage` waits for the recipient's acknowledgement.
+   * @default 30000
+   */
+  ackTimeoutMs: number;
+  /**
+   * How often an idle link sends a heartbeat.
+   * @default 1000
+   */
+  heartbeatIntervalMs: number;
+  /**
+   * How long a link may stay silent before the participant is taken as gone and removed from presence.
+   * @default 5000
+   */
+  heartbeatTimeoutMs: number;
+}
+
+/** Options of {@link Room.connect}. */
+export interface RoomOptions {
+  /** URL of the signaling server, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  /** Name of the room to join. */
+  room: string;
+  /** This participant's name; others find it with `getParticipantByName`. */
+  name: string;
+  /**
+   * This participant's own attributes, any JSON values; others see them and their updates.
+   * @default {}
+   */
+  attributes?: JsonObject;
+  /** Auth token for servers that require one. */
+  token?: string;
+  /**
+   * ICE servers for the peer connections. When absent, the ones the signaling server hands out are used,
+   * and when it hands out none, no ICE servers (host candidates only).
+   */
+  iceServers?: IceServer[];
+  /**
+   * A WebRTC implementation (`wrtc`-shaped). Browsers use their own; the Node entry uses node-datachannel.
+   */
+  wrtc?: WebRTCImplementation;
+  /** Extra RTCPeerConnection configuration, merged under `iceServers`. */
+  rtcConfig?: Record<string, unknown>;
+  /** Timings; any field left out keeps its default. */
+  timeouts?: Partial<RoomTimeouts>;
+  /**
+   * Where the library logs. Debug and info are silent by default.
+   * @default defaultLogger
+   */
+  logger?: Logger;
+}
+
+/** The default timings. */
+export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
+  signalingTimeoutMs: 10_000,
+  connectAttemptTimeoutMs: 5_000,
+  connectAttempts: 4,
+  ackTimeoutMs: 30_000,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 5_000,
+});
+
+/** Defaults of the optional {@link RoomOptions} fields. */
+export const DEFAULT_ROOM_OPTIONS = Object.freeze({
+  attributes: Object.freeze({}) as JsonObject,
+  logger: defaultLogger,
+});

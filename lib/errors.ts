@@ -1,0 +1,124 @@
+/** Errors roommesh raises. Each has a `reason` a program can switch on; messages are written in one place here. */
+
+/** Base class of every error roommesh raises. */
+export class RoomMeshError extends Error {
+  /** A stable string naming what went wrong. */
+  readonly reason: string;
+
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.reason = reason;
+  }
+}
+
+/** Why an argument was refused. */
+export type InvalidArgumentReason = 'InvalidArgument';
+
+/** An API call got an argument it cannot use; nothing was sent. */
+export class InvalidArgumentError extends RoomMeshError {
+  declare readonly reason: InvalidArgumentReason;
+
+  constructor(message: string) {
+    super('InvalidArgument', message);
+  }
+}
+
+/** Why connecting to or talking with the signaling server failed. */
+export type ConnectionErrorReason =
+  | 'Unreachable'
+  | 'Timeout'
+  | 'Refused'
+  | 'Disconnected';
+
+/** Connecting to or talking with the signaling server failed. */
+export class ConnectionError extends RoomMeshError {
+  declare readonly reason: ConnectionErrorReason;
+  /** The server's own reason, when the server refused a request. */
+  readonly serverReason: string | undefined;
+
+  constructor(reason: ConnectionErrorReason, message: string, options?: { cause?: unknown; serverReason?: string }) {
+    super(reason, message, options);
+    this.serverReason = options?.serverReason;
+  }
+
+  /** The signaling server could not be reached. */
+  static unreachable(url: string, cause?: unknown): ConnectionError {
+    return new ConnectionError('Unreachable', `cannot reach the signaling server at ${url}`, { cause });
+  }
+
+  /** The signaling server did not answer in time. */
+  static timeout(what: string, ms: number): ConnectionError {
+    return new ConnectionError('Timeout', `${what}: no answer from the signaling server within ${ms} ms`);
+  }
+
+  /** The signaling server answered a request with an error. */
+  static refused(what: string, serverReason: string, message: string): ConnectionError {
+    return new ConnectionError('Refused', `${what} refused by the signaling server (${serverReason}): ${message}`, { serverReason });
+  }
+
+  /** The connection to the signaling server is gone. */
+  static disconnected(what: string): ConnectionError {
+    return new ConnectionError('Disconnected', `${what}: not connected to the signaling server`);
+  }
+}
+
+/** Why a message was not delivered. */
+export type MessagingErrorReason =
+  | 'ParticipantNotFound'
+  | 'ParticipantLeft'
+  | 'Timeout'
+  | 'NotEnabled'
+  | 'MessageTooLarge';
+
+/** A message could not be sent or was not acknowledged. */
+export class MessagingError extends RoomMeshError {
+  declare readonly reason: MessagingErrorReason;
+  /** The participant the message was for, when there was one. */
+  readonly participantId: string | undefined;
+
+  constructor(reason: MessagingErrorReason, message: string, participantId?: string) {
+    super(reason, message);
+    this.participantId = participantId;
+  }
+
+  /** No present participant has this id. */
+  static participantNotFound(id: string): MessagingError {
+    return new MessagingError('ParticipantNotFound', `participant ${id} is not present`, id);
+  }
+
+  /** The participant left before acknowledging the message. */
+  static participantLeft(id: string): MessagingError {
+    return new MessagingError('ParticipantLeft', `participant ${id} left before acknowledging the message`, id);
+  }
+
+  /** The participant did not acknowledge in time. */
+  static timeout(id: string, ms: number): MessagingError {
+    return new MessagingError('Timeout', `participant ${id} did not acknowledge the message within ${ms} ms`, id);
+  }
+
+  /** Messaging is not enabled on this room. */
+  static notEnabled(what: string): MessagingError {
+    return new MessagingError('NotEnabled', `${what}: messaging is not enabled: call room.messaging.enable() first`);
+  }
+
+  /** The encoded message does not fit in one frame. */
+  static tooLarge(bytes: number, max: number): MessagingError {
+    return new MessagingError('MessageTooLarge', `message encodes to ${bytes} bytes; the largest is ${max}`);
+  }
+}
+
+/** Why a peer's frame was refused. */
+export type ProtocolErrorReason = 'BadFrame' | 'UnexpectedFrame' | 'TooManyErrors';
+
+/** A peer sent something that does not follow the data-channel protocol. Reported through the `error` event. */
+export class ProtocolError extends RoomMeshError {
+  declare readonly reason: ProtocolErrorReason;
+  /** The peer that sent it. */
+  readonly participantId: string;
+
+  constructor(reason: ProtocolErrorReason, participantId: string, message: string) {
+    super(reason, `participant ${participantId}: ${message}`);
+    this.participantId = participantId;
+  }
+}

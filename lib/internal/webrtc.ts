@@ -1,0 +1,41 @@
+import type { WebRTCImplementation } from '../defaults.js';
+
+type PeerConnectionClass = new (config?: Record<string, unknown>) => {
+  createOffer(options?: unknown): Promise<{ type: string; sdp: string }>;
+  createAnswer(options?: unknown): Promise<{ type: string; sdp: string }>;
+  get remoteDescription(): { type?: string; sdp?: string } | null;
+};
+
+/**
+ * Makes a `wrtc`-shaped implementation behave the way simple-peer expects:
+ * offers and answers are plain `{ type, sdp }` objects (simple-peer assigns to `.sdp`, a getter in
+ * node-datachannel), and `remoteDescription` is null until one is set (node-datachannel returns an
+ * empty description, which would let early ICE candidates through). `extraConfig` is merged under the
+ * configuration of every connection. Adapting twice is harmless.
+ * @internal
+ */
+export function adaptWebRTC(impl: WebRTCImplementation, extraConfig: Record<string, unknown> = {}): WebRTCImplementation {
+  const Base = impl.RTCPeerConnection as PeerConnectionClass;
+  class AdaptedPeerConnection extends Base {
+    constructor(config: Record<string, unknown> = {}) {
+      super({ ...extraConfig, ...config });
+    }
+    override async createOffer(options?: unknown): Promise<{ type: string; sdp: string }> {
+      const d = await super.createOffer(options);
+      return { type: d.type, sdp: d.sdp };
+    }
+    override async createAnswer(options?: unknown): Promise<{ type: string; sdp: string }> {
+      const d = await super.createAnswer(options);
+      return { type: d.type, sdp: d.sdp };
+    }
+    override get remoteDescription(): { type?: string; sdp?: string } | null {
+      const d = super.remoteDescription;
+      return d && d.type && d.sdp ? d : null;
+    }
+  }
+  return {
+    RTCPeerConnection: AdaptedPeerConnection,
+    RTCSessionDescription: impl.RTCSessionDescription,
+    RTCIceCandidate: impl.RTCIceCandidate,
+  };
+}

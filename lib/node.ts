@@ -1,0 +1,16 @@
+/**
+ * The Node entry of roommesh: the same API as the browser entry, with node-datachannel as the default
+ * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc).
+ */
+import type { WebRTCImplementation } from './defaults.js';
+import { nodeDataChannelWebRTC } from './internal/node-datachannel.js';
+import { Room as BaseRoom } from './Room.js';
+
+export * from './index.js';
+
+/** A room joined through a signaling server; in Node, peer connections use node-datachannel unless `wrtc` says otherwise. */
+export class Room extends BaseRoom {
+  protected static override defaultWebRTC: (() => WebRTCImplementation) | undefined = nodeDataChannelWebRTC;
+}
+
+export { nodeDataChannelWebRTC };

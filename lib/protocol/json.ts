@@ -1,0 +1,53 @@
+/** JSON values as roommesh carries them: message payloads and participant attributes. */
+
+/** A JSON value. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object: the shape of every message payload and attribute set. */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** Deepest nesting accepted in a payload or attribute set; deeper input is refused, not recursed into. */
+export const MAX_JSON_DEPTH = 64;
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function check(v: unknown, depth: number, path: string): string | undefined {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(v) ? undefined : `${path} is not a finite number`;
+    case 'object': {
+      if (v === null) return undefined;
+      if (depth >= MAX_JSON_DEPTH) return `${path} is nested deeper than ${MAX_JSON_DEPTH}`;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const problem = check(v[i], depth + 1, `${path}[${i}]`);
+          if (problem !== undefined) return problem;
+        }
+        return undefined;
+      }
+      if (!isPlainObject(v)) return `${path} is not a plain object`;
+      for (const key of Object.keys(v)) {
+        const problem = check((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
+        if (problem !== undefined) return problem;
+      }
+      return undefined;
+    }
+    default:
+      return `${path} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, not JSON`;
+  }
+}
+
+/**
+ * Checks that `v` is a JSON object (a plain object of JSON values, no deeper than {@link MAX_JSON_DEPTH}).
+ * Returns undefined when it is, or a sentence saying what is wrong, naming the value `name`.
+ */
+export function checkJsonObject(v: unknown, name = 'value'): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlainObject(v)) return `${name} is not a JSON object`;
+  return check(v, 0, name);
+}

@@ -1,0 +1,190 @@
+/**
+ * Signaling events between a client and the signaling server, declared once and used by both:
+ * the server is a `Server<ClientToServerEvents, ServerToClientEvents>`, the client a
+ * `Socket<ServerToClientEvents, ClientToServerEvents>`. docs/PROTOCOL.md describes each event.
+ *
+ * The validators below are what the server runs on every event it receives; they never throw.
+ */
+
+/** Version of the signaling protocol, sent in `join`; the server refuses other versions. */
+export const SIGNALING_VERSION = 1;
+
+/** Longest room name, participant name, or participant id, in UTF-16 code units. */
+export const MAX_NAME_LENGTH = 128;
+
+/** Longest SDP accepted in an offer or answer. */
+export const MAX_SDP_LENGTH = 32 * 1024;
+
+/** Longest ICE candidate line accepted. */
+export const MAX_CANDIDATE_LENGTH = 1024;
+
+/** Longest connection id (chosen by the initiator to tell attempts apart). */
+export const MAX_CID_LENGTH = 64;
+
+/** A participant as the signaling server describes it. `id` and `name` are the server's, never the client's say. */
+export interface ParticipantInfo {
+  /** Assigned by the server, unique within the room. */
+  id: string;
+  /** The participant's name (from the join request, or from the token when auth is on). */
+  name: string;
+  /** Server time the participant joined, in ms since the epoch; orders participants that share a name. */
+  joinedAtMs: number;
+}
+
+/** An ICE candidate as simple-peer signals it. */
+export interface CandidateInit {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+/** WebRTC signaling data relayed between two participants: simple-peer's offer, answer and candidate shapes. */
+export type SignalData =
+  | { type: 'offer' | 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: CandidateInit };
+
+/** An ICE server handed to clients. */
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+/** Why the server refused an event. */
+export type SignalingErrorReason =
+  | 'BadRequest'
+  | 'UnsupportedVersion'
+  | 'NotJoined'
+  | 'AlreadyJoined'
+  | 'NotEnabled'
+  | 'UnknownParticipant'
+  | 'Internal';
+
+/** The server's answer to an acknowledged event. */
+export type Reply<T> = { ok: true; data: T } | { ok: false; error: { reason: SignalingErrorReason; message: string } };
+
+/** `join` request: enter a room under a name. */
+export interface JoinRequest {
+  v: number;
+  room: string;
+  name: string;
+  token?: string;
+}
+
+/** `join` reply. */
+export interface JoinReply {
+  self: ParticipantInfo;
+  /** ICE servers the server wants clients to use; absent when it has no opinion. */
+  iceServers?: IceServer[];
+}
+
+/** `signal` as a client sends it. */
+export interface OutgoingSignal {
+  to: string;
+  cid: string;
+  data: SignalData;
+}
+
+/** `signal` as the server delivers it: `from` is stamped by the server. */
+export interface IncomingSignal {
+  from: string;
+  cid: string;
+  data: SignalData;
+}
+
+/** Events a client sends. Every one takes an acknowledgement callback; the server answers each with a {@link Reply}. */
+export interface ClientToServerEvents {
+  join: (req: JoinRequest, ack: (reply: Reply<JoinReply>) => void) => void;
+  enable_messaging: (ack: (reply: Reply<{ participants: ParticipantInfo[] }>) => void) => void;
+  disable_messaging: (ack: (reply: Reply<Record<string, never>>) => void) => void;
+  signal: (signal: OutgoingSignal, ack: (reply: Reply<Record<string, never>>) => void) => void;
+}
+
+/** Events the server sends. */
+export interface ServerToClientEvents {
+  /** Another participant of the room enabled messaging; it will send this client an offer. */
+  peer_enabled: (p: ParticipantInfo) => void;
+  /** Another participant disabled messaging or left the room. */
+  peer_disabled: (p: { id: string }) => void;
+  signal: (signal: IncomingSignal) => void;
+  /** An event without an acknowledgement callback was refused. */
+  request_error: (e: { event: string; reason: SignalingErrorReason; message: string }) => void;
+}
+
+/** A validation result: the typed value, or a sentence for the client. */
+export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.trim().length > 0 && v.length <= MAX_NAME_LENGTH;
+}
+
+/** Validates a `join` request. */
+export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
+  if (!isRecord(v)) return { ok: false, message: 'join: expected an object' };
+  if (typeof v.v !== 'number') return { ok: false, message: 'join: v (protocol version) must be a number' };
+  if (!isName(v.room)) return { ok: false, message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+  if (!isName(v.name)) return { ok: false, message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+  if (v.token !== undefined && (typeof v.token !== 'string' || v.token.length > 8192)) {
+    return { ok: false, message: 'join: token must be a string of at most 8192 characters' };
+  }
+  const req: JoinRequest = { v: v.v, room: v.room, name: v.name };
+  if (typeof v.token === 'string') req.token = v.token;
+  return { ok: true, value: req };
+}
+
+function checkSignalData(v: unknown): Checked<SignalData> {
+  if (!isRecord(v)) return { ok: false, message: 'signal: data must be an object' };
+  if (v.type === 'offer' || v.type === 'answer') {
+    if (typeof v.sdp !== 'string' || v.sdp.length === 0 || v.sdp.length > MAX_SDP_LENGTH) {
+      return { ok: false, message: `signal: sdp must be a non-empty string of at most ${MAX_SDP_LENGTH} characters` };
+    }
+    return { ok: true, value: { type: v.type, sdp: v.sdp } };
+  }
+  if (v.type === 'candidate') {
+    const c = v.candidate;
+    if (!isRecord(c) || typeof c.candidate !== 'string' || c.candidate.length > MAX_CANDIDATE_LENGTH) {
+      return { ok: false, message: 'signal: candidate must be an object with a candidate string' };
+    }
+    const candidate: CandidateInit = { candidate: c.candidate };
+    if (typeof c.sdpMid === 'string' && c.sdpMid.length <= MAX_NAME_LENGTH) candidate.sdpMid = c.sdpMid;
+    if (typeof c.sdpMLineIndex === 'number' && Number.isInteger(c.sdpMLineIndex) && c.sdpMLineIndex >= 0 && c.sdpMLineIndex < 1024) {
+      candidate.sdpMLineIndex = c.sdpMLineIndex;
+    }
+    if (typeof c.usernameFragment === 'string' && c.usernameFragment.length <= 256) candidate.usernameFragment = c.usernameFragment;
+    return { ok: true, value: { type: 'candidate', candidate } };
+  }
+  return { ok: false, message: 'signal: data.type must be offer, answer or candidate' };
+}
+
+/** Validates a `signal` from a client. The result holds only the known fields, so nothing else is relayed. */
+export function checkOutgoingSignal(v: unknown): Checked<OutgoingSignal> {
+  if (!isRecord(v)) return { ok: false, message: 'signal: expected an object' };
+  if (!isName(v.to)) return { ok: false, message: 'signal: to must be a participant id' };
+  if (typeof v.cid !== 'string' || v.cid.length === 0 || v.cid.length > MAX_CID_LENGTH) {
+    return { ok: false, message: `signal: cid must be a non-empty string of at most ${MAX_CID_LENGTH} characters` };
+  }
+  const data = checkSignalData(v.data);
+  if (!data.ok) return data;
+  return { ok: true, value: { to: v.to, cid: v.cid, data: data.value } };
+}
+
+/** Validates a `signal` as delivered by the server (the client checks what it receives too). */
+export function checkIncomingSignal(v: unknown): Checked<IncomingSignal> {
+  if (!isRecord(v) || !isName(v.from)) return { ok: false, message: 'signal: from must be a participant id' };
+  const out = checkOutgoingSignal({ to: v.from, cid: v.cid, data: v.data });
+  if (!out.ok) return out;
+  return { ok: true, value: { from: v.from, cid: out.value.cid, data: out.value.data } };
+}
+
+/** Validates a participant description from the server. */
+export function checkParticipantInfo(v: unknown): Checked<ParticipantInfo> {
+  if (!isRecord(v) || !isName(v.id) || !isName(v.name) || typeof v.joinedAtMs !== 'number') {
+    return { ok: false, message: 'participant: expected { id, name, joinedAtMs }' };
+  }
+  return { ok: true, value: { id: v.id, name: v.name, joinedAtMs: v.joinedAtMs } };
+}
