@@ -84,7 +84,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   signal(data: SignalData): void {
     if (this.#closed) return;
     try {
-      this.#peer.signal(data as Peer.SignalData);
+      this.#peer.signal((data.type === 'offer' ? { type: 'offer', sdp: preferOffererAsDtlsClient(data.sdp) } : data) as Peer.SignalData);
     } catch (err) {
       this.#finish(`bad signal: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -177,3 +177,14 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Reads an offer's `a=setup:actpass` as `a=setup:active`, so the offerer becomes the DTLS client.
+ * By default the answerer is the client and may finish ICE before the offerer has applied the answer;
+ * its first DTLS ClientHello is then dropped and retried after 1 s. Measured with node-datachannel on
+ * loopback: 10 of 60 connects took ~1 s by default, 0 of 60 with this (median 7 ms either way). The
+ * offerer cannot finish ICE before it holds the answer, so its ClientHello always finds a listener.
+ */
+function preferOffererAsDtlsClient(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass\r?$/gm, (line) => line.replace('actpass', 'active'));
+}

@@ -9,6 +9,8 @@ export type EventMap<E> = { [K in keyof E]: (...args: any[]) => void };
  * logged and does not stop the others, nor unwind into the network code that emitted the event.
  */
 export class TypedEmitter<E extends EventMap<E>> {
+  /** Type-level only: lets helpers infer the event map. @internal */
+  declare readonly eventMapType?: E;
   #listeners = new Map<keyof E, Set<E[keyof E]>>();
   /** @internal */
   protected emitterLogger: Logger = defaultLogger;

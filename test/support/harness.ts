@@ -1,6 +1,9 @@
 /** Test helpers: real signaling servers and real Node participants, and waiting on them without fixed sleeps. */
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
 import { Room, silentLogger, type RoomOptions } from '../../lib/node.js';
+import type { TypedEmitter } from '../../lib/internal/TypedEmitter.js';
+
+type EventsOf<T> = T extends { eventMapType?: infer E } ? NonNullable<E> : never;
 
 /** Everything a test starts, so `after` can stop it all. */
 export class Harness {
@@ -46,24 +49,25 @@ export async function eventually(check: () => boolean, timeoutMs: number, what: 
   }
 }
 
-/** The next emission of `event` on `emitter` (optionally one that satisfies `filter`). */
-export function nextEvent<A extends unknown[]>(
-  emitter: { on(e: string, l: (...args: A) => void): unknown; off(e: string, l: (...args: A) => void): unknown },
-  event: string,
+/** The next emission of `event` on `emitter` (optionally the first that satisfies `filter`). */
+export function nextEvent<T extends TypedEmitter<any>, K extends keyof EventsOf<T>>(
+  emitter: T,
+  event: K,
   timeoutMs = 10_000,
-  filter: (...args: A) => boolean = () => true,
-): Promise<A> {
+  filter: (...args: Parameters<EventsOf<T>[K]>) => boolean = () => true,
+): Promise<Parameters<EventsOf<T>[K]>> {
+  type E = EventsOf<T>;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.off(event, listener);
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`));
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(event)}`));
     }, timeoutMs);
-    const listener = (...args: A): void => {
+    const listener = ((...args: Parameters<E[K]>): void => {
       if (!filter(...args)) return;
       clearTimeout(timer);
       emitter.off(event, listener);
       resolve(args);
-    };
+    }) as E[K];
     emitter.on(event, listener);
   });
 }

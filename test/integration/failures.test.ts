@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { Harness, nextEvent } from '../support/harness.js';
+import { startChild, stopChild, type ChildParticipant } from '../support/child.js';
+import { MessagingError } from '../../lib/node.js';
+
+describe('failures (participants in their own processes)', function () {
+  this.timeout(30_000);
+  const h = new Harness();
+  let child: ChildParticipant | undefined;
+  afterEach(async () => {
+    await stopChild(child);
+    child = undefined;
+    await h.close();
+  });
+
+  it('a participant killed without warning (SIGKILL) is removed from everyone within a bounded time', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'f1', ['alice', 'bob']);
+    child = await startChild(server.url, 'f1', 'victim');
+    expect(alice!.messaging.getParticipantByName('victim')).to.not.equal(undefined);
+    const removedAtAlice = nextEvent(alice!.messaging, 'participant_removed', 5000);
+    const removedAtBob = nextEvent(bob!.messaging, 'participant_removed', 5000);
+    const t0 = Date.now();
+    child.proc.kill('SIGKILL');
+    expect((await removedAtAlice)[0].name).to.equal('victim');
+    expect((await removedAtBob)[0].name).to.equal('victim');
+    expect(Date.now() - t0).to.be.below(5000);
+    expect(alice!.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['bob']);
+  });
+
+  it('a frozen participant (SIGSTOP) is removed by the heartbeat, and a send waiting on it rejects with ParticipantLeft', async () => {
+    const server = await h.server();
+    child = await startChild(server.url, 'f2', 'sleeper');
+    // The signaling server still sees the frozen process's TCP connection: only the heartbeat can tell.
+    const watcher = await h.join(server, 'f2', 'watcher', { timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 } });
+    await watcher.messaging.enable();
+    const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
+    expect(sleeper.attributes.pid).to.equal(child.proc.pid);
+    child.proc.kill('SIGSTOP');
+    const removed = nextEvent(watcher.messaging, 'participant_removed', 6000);
+    const t0 = Date.now();
+    const send = watcher.messaging.sendMessage({ to: sleeper, type: 'echo', message: { n: 1 } }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect((await removed)[0].id).to.equal(sleeper.id);
+    expect(Date.now() - t0).to.be.below(4000);
+    const err = await send;
+    expect(err).to.be.instanceOf(MessagingError);
+    expect((err as MessagingError).reason).to.equal('ParticipantLeft');
+  });
+
+  it('an acknowledgement that never comes rejects with Timeout', async () => {
+    const server = await h.server();
+    child = await startChild(server.url, 'f3', 'sleeper');
+    const watcher = await h.join(server, 'f3', 'watcher', { timeouts: { ackTimeoutMs: 600, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 20_000 } });
+    await watcher.messaging.enable();
+    const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
+    // While it is awake, messages are acknowledged and echoed.
+    const reply = nextEvent(watcher.messaging, 'message');
+    await watcher.messaging.sendMessage({ to: sleeper, type: 'echo', message: { n: 0 } });
+    expect((await reply)[0].message).to.deep.equal({ n: 0 });
+    child.proc.kill('SIGSTOP');
+    const t0 = Date.now();
+    const err = await watcher.messaging.sendMessage({ to: sleeper, type: 'echo', message: { n: 1 } }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(MessagingError);
+    expect((err as MessagingError).reason).to.equal('Timeout');
+    expect(Date.now() - t0).to.be.within(500, 3000);
+  });
+
+  it('a Node participant process exits by itself right after disconnect()', async () => {
+    const server = await h.server();
+    const alice = await h.join(server, 'f4', 'alice');
+    await alice.messaging.enable();
+    child = await startChild(server.url, 'f4', 'leaver', '--exit-after-roundtrip');
+    const leaver = alice.messaging.getParticipantByName('leaver')!;
+    const reply = nextEvent(alice.messaging, 'message');
+    await alice.messaging.sendMessage({ to: leaver, type: 'echo', message: { hello: 'there' }, attachment: new Uint8Array([1, 2, 3]) });
+    const [m] = await reply;
+    expect(m.type).to.equal('echo-reply');
+    expect([...m.attachment!]).to.deep.equal([1, 2, 3]);
+    const t0 = Date.now();
+    const code = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r('still running'), 5000))]);
+    expect(code).to.equal(0);
+    expect(Date.now() - t0).to.be.below(5000);
+  });
+});

@@ -1,0 +1,200 @@
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
+import { InvalidArgumentError, MAX_FRAME_BYTES, MessagingError, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('messages', function () {
+  const h = new Harness();
+  afterEach(() => h.close());
+
+  it('a direct message arrives with its type, payload and sender, and resolves on acknowledgement', async () => {
+    const server = await h.server();
+    const [alice, bob, carol] = await h.mesh(server, 'm1', ['alice', 'bob', 'carol']);
+    const atCarol: ReceivedMessage[] = [];
+    carol!.messaging.on('message', (m) => atCarol.push(m));
+    const got = nextEvent(bob!.messaging, 'message');
+    const bobAtAlice = alice!.messaging.getParticipantByName('bob')!;
+    await alice!.messaging.sendMessage({ to: bobAtAlice, type: 'chat', message: { text: 'hi', n: [1, 2.5, null, true] } });
+    const [m] = await got;
+    expect(m.type).to.equal('chat');
+    expect(m.message).to.deep.equal({ text: 'hi', n: [1, 2.5, null, true] });
+    expect(m.fromParticipantId).to.equal(alice!.localParticipant.id);
+    expect(m.from).to.equal(bob!.messaging.getParticipant(alice!.localParticipant.id));
+    expect(m.attachment).to.equal(undefined);
+    // Sent by id as well as by participant object.
+    const second = nextEvent(bob!.messaging, 'message');
+    await alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'chat', message: { text: 'again' } });
+    expect((await second)[0].message).to.deep.equal({ text: 'again' });
+    expect(atCarol).to.have.length(0);
+  });
+
+  it('attachments arrive byte for byte, from 0 bytes up to the largest that fits one frame', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm2', ['alice', 'bob']);
+    const received: ReceivedMessage[] = [];
+    bob!.messaging.on('message', (m) => received.push(m));
+    const sizes = [0, 1, 1000, 64 * 1024, MAX_FRAME_BYTES - 64];
+    for (const [i, size] of sizes.entries()) {
+      await alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'file', message: { i }, attachment: bytes(size, i + 1) });
+    }
+    await eventually(() => received.length === sizes.length, 5000, 'all attachments');
+    for (const [i, size] of sizes.entries()) {
+      const m = received[i]!;
+      expect(m.message).to.deep.equal({ i });
+      expect(m.attachment).to.be.instanceOf(Uint8Array);
+      expect(Buffer.from(m.attachment!).equals(Buffer.from(bytes(size, i + 1)))).to.equal(true, `attachment of ${size} bytes`);
+    }
+  });
+
+  it('broadcast reaches everyone present except the sender, with who received it', async () => {
+    const server = await h.server();
+    const rooms = await h.mesh(server, 'm3', ['alice', 'bob', 'carol', 'dave']);
+    const [alice] = rooms;
+    const inbox = new Map<string, ReceivedMessage[]>();
+    for (const r of rooms) {
+      inbox.set(r.localParticipant.name, []);
+      r.messaging.on('message', (m) => inbox.get(r.localParticipant.name)!.push(m));
+    }
+    const attachment = bytes(5000, 7);
+    const result = await alice!.messaging.broadcastMessage({ type: 'announce', message: { text: 'standup in 5' }, attachment });
+    expect(result.failed).to.deep.equal([]);
+    expect(result.delivered.sort()).to.deep.equal(rooms.slice(1).map((r) => r.localParticipant.id).sort());
+    // Resolution means acknowledged, so every inbox already holds it.
+    for (const name of ['bob', 'carol', 'dave']) {
+      const box = inbox.get(name)!;
+      expect(box).to.have.length(1);
+      expect(box[0]!.type).to.equal('announce');
+      expect(box[0]!.from.name).to.equal('alice');
+      expect(Buffer.from(box[0]!.attachment!).equals(Buffer.from(attachment))).to.equal(true);
+    }
+    expect(inbox.get('alice')).to.have.length(0);
+  });
+
+  it('broadcast in an empty room resolves with nobody', async () => {
+    const server = await h.server();
+    const alone = await h.join(server, 'm4', 'alone');
+    await alone.messaging.enable();
+    expect(await alone.messaging.broadcastMessage({ type: 't', message: {} })).to.deep.equal({ delivered: [], failed: [] });
+  });
+
+  it('10,000 pipelined messages arrive in the order sent, each once', async function () {
+    this.timeout(60_000);
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm5', ['alice', 'bob']);
+    const seen: number[] = [];
+    bob!.messaging.on('message', (m) => seen.push(m.message.i as number));
+    const to = bob!.localParticipant.id;
+    const sends: Array<Promise<void>> = [];
+    for (let i = 0; i < 10_000; i++) {
+      // Every 100th without waiting for acknowledgement: both kinds share one ordered stream.
+      if (i % 100 === 99) alice!.messaging.sendMessageNowait({ to, type: 'seq', message: { i } });
+      else sends.push(alice!.messaging.sendMessage({ to, type: 'seq', message: { i } }));
+    }
+    await Promise.all(sends);
+    await eventually(() => seen.length === 10_000, 10_000, 'all messages');
+    expect(seen.every((v, i) => v === i)).to.equal(true);
+  });
+
+  it('sendMessageNowait reports whether the recipient is present', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm6', ['alice', 'bob']);
+    const got = nextEvent(bob!.messaging, 'message');
+    expect(alice!.messaging.sendMessageNowait({ to: bob!.localParticipant.id, type: 'cursor', message: { x: 1, y: 2 } })).to.equal(true);
+    expect((await got)[0].message).to.deep.equal({ x: 1, y: 2 });
+    expect(alice!.messaging.sendMessageNowait({ to: 'nobody', type: 'cursor', message: {} })).to.equal(false);
+  });
+
+  it('refuses bad arguments at the call, before anything is sent', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm7', ['alice', 'bob']);
+    const received: ReceivedMessage[] = [];
+    bob!.messaging.on('message', (m) => received.push(m));
+    const to = bob!.localParticipant.id;
+    const m = alice!.messaging;
+    // [options, expected message, whether broadcastMessage (which has no `to`) refuses it too]
+    const bad: Array<[unknown, RegExp, boolean?]> = [
+      [{ to, type: '', message: {} }, /type/],
+      [{ to, type: 7, message: {} }, /type/],
+      [{ to, type: 'x'.repeat(257), message: {} }, /type/],
+      [{ to, type: 't', message: 'text' }, /message is not a JSON object/],
+      [{ to, type: 't', message: [1] }, /message is not a JSON object/],
+      [{ to, type: 't', message: null }, /message is not a JSON object/],
+      [{ to, type: 't', message: { when: new Date() } }, /message\.when is not a plain object/],
+      [{ to, type: 't', message: { n: Number.POSITIVE_INFINITY } }, /finite/],
+      [{ to, type: 't', message: { f: () => 1 } }, /function/],
+      [{ to, type: 't', message: {}, attachment: 'bytes' }, /attachment/],
+      [{ to, type: 't', message: {}, attachment: new ArrayBuffer(4) }, /attachment/],
+      [{ to: 42, type: 't', message: {} }, /to must be/, false],
+      [{ to, type: 't', message: {}, ignoreOffline: 'yes' }, /ignoreOffline/, false],
+      [null, /options/],
+    ];
+    for (const [options, pattern, broadcastToo = true] of bad) {
+      const err = await rejection(m.sendMessage(options as never));
+      expect(err, JSON.stringify(options)).to.be.instanceOf(InvalidArgumentError);
+      expect(err.message).to.match(pattern);
+      expect(() => m.sendMessageNowait(options as never)).to.throw(InvalidArgumentError);
+      if (broadcastToo) expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
+    }
+    const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    expect(tooLarge).to.be.instanceOf(MessagingError);
+    expect((tooLarge as MessagingError).reason).to.equal('MessageTooLarge');
+    const tooLargeB = await rejection(m.broadcastMessage({ type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    expect((tooLargeB as MessagingError).reason).to.equal('MessageTooLarge');
+    // The link still works and nothing bad was delivered.
+    await m.sendMessage({ to, type: 'ok', message: {} });
+    expect(received.map((r) => r.type)).to.deep.equal(['ok']);
+  });
+
+  it('an unknown or absent recipient rejects with ParticipantNotFound, unless ignoreOffline', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm8', ['alice', 'bob']);
+    const err = await rejection(alice!.messaging.sendMessage({ to: 'no-such-id', type: 't', message: {} }));
+    expect(err).to.be.instanceOf(MessagingError);
+    expect((err as MessagingError).reason).to.equal('ParticipantNotFound');
+    expect((err as MessagingError).participantId).to.equal('no-such-id');
+    await alice!.messaging.sendMessage({ to: 'no-such-id', type: 't', message: {}, ignoreOffline: true });
+    const bobP = alice!.messaging.getParticipantByName('bob')!;
+    await bob!.messaging.disable();
+    await eventually(() => alice!.messaging.remoteParticipants.length === 0, 5000, 'bob gone');
+    const gone = await rejection(alice!.messaging.sendMessage({ to: bobP, type: 't', message: {} }));
+    expect((gone as MessagingError).reason).to.equal('ParticipantNotFound');
+    await alice!.messaging.sendMessage({ to: bobP, type: 't', message: {}, ignoreOffline: true });
+  });
+
+  it('sending before enable() rejects with NotEnabled', async () => {
+    const server = await h.server();
+    const alice = await h.join(server, 'm9', 'alice');
+    const err = await rejection(alice.messaging.sendMessage({ to: 'x', type: 't', message: {} }));
+    expect((err as MessagingError).reason).to.equal('NotEnabled');
+    const berr = await rejection(alice.messaging.broadcastMessage({ type: 't', message: {} }));
+    expect((berr as MessagingError).reason).to.equal('NotEnabled');
+    expect(() => alice.messaging.sendMessageNowait({ to: 'x', type: 't', message: {} })).to.throw(MessagingError);
+  });
+
+  it('works with another standards-shaped WebRTC implementation (@roamhq/wrtc) on one side', async function () {
+    this.timeout(30_000);
+    const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WebRTCImplementation;
+    const server = await h.server();
+    const alice = await h.join(server, 'm10', 'alice', { wrtc });
+    const bob = await h.join(server, 'm10', 'bob');
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice sees bob');
+    const atBob = nextEvent(bob.messaging, 'message');
+    await alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'x', message: { from: 'wrtc' }, attachment: bytes(100_000, 3) });
+    const [m] = await atBob;
+    expect(Buffer.from(m.attachment!).equals(Buffer.from(bytes(100_000, 3)))).to.equal(true);
+    const atAlice = nextEvent(alice.messaging, 'message');
+    await bob.messaging.sendMessage({ to: alice.localParticipant.id, type: 'y', message: { from: 'ndc' } });
+    expect((await atAlice)[0].message).to.deep.equal({ from: 'ndc' });
+  });
+});

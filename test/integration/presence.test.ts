@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import { Harness, eventually, nextEvent } from '../support/harness.js';
+import type { RemoteParticipant } from '../../lib/node.js';
+
+describe('presence', function () {
+  const h = new Harness();
+  afterEach(() => h.close());
+
+  it('enable() resolves with every already-enabled participant present, both ways', async () => {
+    const server = await h.server();
+    const alice = await h.join(server, 'p1', 'alice', { attributes: { role: 'host' } });
+    const bob = await h.join(server, 'p1', 'bob');
+    const carol = await h.join(server, 'p1', 'carol');
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    expect(alice.messaging.isEnabled).to.equal(true);
+    const enabledEvent = nextEvent(carol.messaging, 'messaging_enabled');
+    await carol.messaging.enable();
+    // Presence is complete when enable() resolves: no waiting needed on the newcomer's side.
+    expect(carol.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
+    const [listed] = await enabledEvent;
+    expect(listed.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
+    expect(carol.messaging.getParticipants()).to.deep.equal(carol.messaging.remoteParticipants);
+    await eventually(() => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2, 5000, 'others see carol');
+    const aliceAtCarol = carol.messaging.getParticipantByName('alice');
+    expect(aliceAtCarol?.id).to.equal(alice.localParticipant.id);
+    expect(aliceAtCarol?.attributes).to.deep.equal({ role: 'host' });
+    expect(carol.messaging.getParticipant(bob.localParticipant.id)?.name).to.equal('bob');
+    expect(carol.messaging.getParticipant('no-such-id')).to.equal(undefined);
+    expect(carol.messaging.getParticipantByName('dave')).to.equal(undefined);
+    // The local participant is never in its own list.
+    expect(carol.messaging.getParticipant(carol.localParticipant.id)).to.equal(undefined);
+  });
+
+  it('ids and names come from the server; repeated names resolve to the oldest participant', async () => {
+    const server = await h.server();
+    const first = await h.join(server, 'p2', 'sam');
+    const second = await h.join(server, 'p2', 'sam');
+    const watcher = await h.join(server, 'p2', 'watcher');
+    expect(first.localParticipant.id).to.not.equal(second.localParticipant.id);
+    expect(first.localParticipant.joinedAtMs).to.be.at.most(second.localParticipant.joinedAtMs);
+    await second.messaging.enable();
+    await first.messaging.enable();
+    await watcher.messaging.enable();
+    expect(watcher.messaging.remoteParticipants).to.have.length(2);
+    expect(watcher.messaging.getParticipantByName('sam')?.id).to.equal(first.localParticipant.id);
+  });
+
+  it('a participant enabling later arrives through participant_added, and nobody sees a non-enabled one', async () => {
+    const server = await h.server();
+    const alice = await h.join(server, 'p3', 'alice');
+    const lurker = await h.join(server, 'p3', 'lurker');
+    await alice.messaging.enable();
+    expect(alice.messaging.remoteParticipants).to.have.length(0);
+    const added = nextEvent(alice.messaging, 'participant_added');
+    const bob = await h.join(server, 'p3', 'bob', { attributes: { color: 'teal' } });
+    await bob.messaging.enable();
+    const [p] = await added;
+    expect(p.name).to.equal('bob');
+    expect(p.attributes).to.deep.equal({ color: 'teal' });
+    expect(bob.messaging.remoteParticipants.map((x) => x.name)).to.deep.equal(['alice']);
+    expect(lurker.messaging.isEnabled).to.equal(false);
+    expect(lurker.messaging.remoteParticipants).to.have.length(0);
+  });
+
+  it('attribute updates reach everyone with the changed keys', async () => {
+    const server = await h.server();
+    const [alice, bob, carol] = await h.mesh(server, 'p4', ['alice', 'bob', 'carol'], { attributes: { status: 'idle', desk: 4 } });
+    const atBob = nextEvent(bob!.messaging, 'participant_attributes_updated');
+    const atCarol = nextEvent(carol!.messaging, 'participant_attributes_updated');
+    alice!.localParticipant.setAttributes({ status: 'busy', desk: undefined });
+    for (const [p, changed] of [await atBob, await atCarol]) {
+      expect(p.id).to.equal(alice!.localParticipant.id);
+      expect(changed).to.deep.equal({ status: 'busy', desk: null });
+      expect(p.attributes).to.deep.equal({ status: 'busy' });
+    }
+    expect(alice!.localParticipant.attributes).to.deep.equal({ status: 'busy' });
+    expect(() => alice!.localParticipant.setAttributes({ bad: Number.NaN as never })).to.throw(/finite/);
+    expect(alice!.localParticipant.attributes).to.deep.equal({ status: 'busy' });
+  });
+
+  it('disable() removes the participant from everyone, and it can enable again', async () => {
+    const server = await h.server();
+    const [alice, bob, carol] = await h.mesh(server, 'p5', ['alice', 'bob', 'carol']);
+    const removedAtBob = nextEvent(bob!.messaging, 'participant_removed');
+    const removedAtCarol = nextEvent(carol!.messaging, 'participant_removed');
+    const disabledEvent = nextEvent(alice!.messaging, 'messaging_disabled');
+    await alice!.messaging.disable();
+    await disabledEvent;
+    expect(alice!.messaging.isEnabled).to.equal(false);
+    expect(alice!.messaging.remoteParticipants).to.have.length(0);
+    expect((await removedAtBob)[0].name).to.equal('alice');
+    expect((await removedAtCarol)[0].name).to.equal('alice');
+    expect(bob!.messaging.getParticipantByName('alice')).to.equal(undefined);
+    await alice!.messaging.enable();
+    expect(alice!.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['bob', 'carol']);
+    await eventually(() => bob!.messaging.getParticipantByName('alice') !== undefined, 5000, 'bob sees alice again');
+  });
+
+  it('disconnect() removes the participant from everyone', async () => {
+    const server = await h.server();
+    const [alice, bob, carol] = await h.mesh(server, 'p6', ['alice', 'bob', 'carol']);
+    const removed = nextEvent(carol!.messaging, 'participant_removed');
+    await bob!.disconnect();
+    expect((await removed)[0].name).to.equal('bob');
+    await eventually(() => alice!.messaging.remoteParticipants.length === 1, 5000, 'alice sees bob leave');
+    expect(bob!.isSignalingConnected).to.equal(false);
+    await eventually(() => server.stats().participants === 2, 5000, 'server forgets bob');
+  });
+
+  it('ten participants form a full mesh', async function () {
+    this.timeout(60_000);
+    const server = await h.server();
+    const names = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    const rooms = await h.mesh(server, 'ten', names);
+    for (const r of rooms) {
+      expect(r.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(names.filter((n) => n !== r.localParticipant.name).sort());
+    }
+  });
+
+  it('participants enabling at the same moment all find each other', async function () {
+    this.timeout(60_000);
+    const server = await h.server();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    const rooms = await Promise.all(names.map((n) => h.join(server, 'race', n)));
+    await Promise.all(rooms.map((r) => r.messaging.enable()));
+    await eventually(() => rooms.every((r) => r.messaging.remoteParticipants.length === 4), 15_000, 'full mesh');
+  });
+
+  it('rooms are separate', async () => {
+    const server = await h.server();
+    const [a1] = await h.mesh(server, 'room-a', ['alice', 'bob']);
+    const [b1] = await h.mesh(server, 'room-b', ['carol', 'dave']);
+    expect(a1!.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['bob']);
+    expect(b1!.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['dave']);
+  });
+});
