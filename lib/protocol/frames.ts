@@ -17,7 +17,7 @@
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { JsonObject } from './json.js';
-import { checkJsonObject } from './json.js';
+import { MAX_JSON_DEPTH, checkJsonObject } from './json.js';
 
 /** Version carried in every data-channel frame. A frame of another version is refused. */
 export const FRAME_VERSION = 1;
@@ -99,6 +99,22 @@ function toBytes(data: ArrayBuffer | ArrayBufferView | string): Uint8Array | und
   return undefined;
 }
 
+/**
+ * True when an array or object occurs twice in `v`. cbor-x resolves value-sharing (tags 28/29) and
+ * packed-value (tags 51/6) references whatever the decoder options, so a few hundred bytes can decode
+ * to a cycle or to a DAG that expands exponentially when walked. Frames carry trees only. The walk
+ * stops below the depth checkJsonObject refuses anyway.
+ */
+function hasSharedValue(v: unknown, seen: Set<object>, depth: number): boolean {
+  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || depth > MAX_JSON_DEPTH + 2) return false;
+  if (seen.has(v)) return true;
+  seen.add(v);
+  for (const child of Array.isArray(v) ? v : Object.values(v)) {
+    if (hasSharedValue(child, seen, depth + 1)) return true;
+  }
+  return false;
+}
+
 function decodeAttributes(kind: typeof FrameKind.Hello | typeof FrameKind.Attributes, body: unknown): Frame | FrameDecodeError {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('BadField', 'body is not a map');
   const attributes = (body as { attributes?: unknown }).attributes;
@@ -121,6 +137,7 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
     return fail('NotCbor', err instanceof Error ? err.message : String(err));
   }
   if (!Array.isArray(item) || item.length < 2) return fail('NotAFrame', 'not an array of at least two items');
+  if (hasSharedValue(item, new Set(), 0)) return fail('BadField', 'a value is shared or cyclic (CBOR value sharing is not allowed)');
   const [version, kind] = item as unknown[];
   if (version !== FRAME_VERSION) return fail('UnsupportedVersion', `version ${String(version)}`);
   switch (kind) {

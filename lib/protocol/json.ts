@@ -9,6 +9,10 @@ export type JsonObject = { [key: string]: JsonValue };
 /** Deepest nesting accepted in a payload or attribute set; deeper input is refused, not recursed into. */
 export const MAX_JSON_DEPTH = 64;
 
+// With the u flag a surrogate range matches only surrogates that are not half of a pair. CBOR text is
+// UTF-8, which cannot carry them: they would arrive as U+FFFD.
+const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
+
 function isPlainObject(v: object): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
@@ -17,6 +21,7 @@ function isPlainObject(v: object): boolean {
 function check(v: unknown, depth: number, path: string): string | undefined {
   switch (typeof v) {
     case 'string':
+      return UNPAIRED_SURROGATE.test(v) ? `${path} is not well-formed Unicode (unpaired surrogate)` : undefined;
     case 'boolean':
       return undefined;
     case 'number':
@@ -33,6 +38,9 @@ function check(v: unknown, depth: number, path: string): string | undefined {
       }
       if (!isPlainObject(v)) return `${path} is not a plain object`;
       for (const key of Object.keys(v)) {
+        // cbor-x decodes a "__proto__" key as "__proto_" (its prototype-pollution guard), so it cannot arrive intact.
+        if (key === '__proto__') return `${path} has a "__proto__" key, which cannot be sent`;
+        if (UNPAIRED_SURROGATE.test(key)) return `${path} has a key that is not well-formed Unicode (unpaired surrogate)`;
         const problem = check((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
         if (problem !== undefined) return problem;
       }

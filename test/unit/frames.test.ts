@@ -1,0 +1,532 @@
+import { expect } from 'chai';
+import { Encoder, Tag } from 'cbor-x';
+import fc from 'fast-check';
+import type { Frame, FrameDecodeError, FrameErrorReason } from '../../lib/protocol/frames.js';
+import {
+  FRAME_VERSION,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  MAX_SEQ,
+  MAX_TYPE_LENGTH,
+  decodeFrame,
+  encodeFrame,
+  isFrameError,
+} from '../../lib/protocol/frames.js';
+import type { JsonObject } from '../../lib/protocol/json.js';
+import { MAX_JSON_DEPTH, checkJsonObject } from '../../lib/protocol/json.js';
+
+// The library's own encoder settings, so a crafted frame differs from a real one only where a test says so.
+const cbor = new Encoder({ useRecords: false, structuredClone: false, tagUint8Array: false, pack: false });
+const craft = (item: unknown): Uint8Array => cbor.encode(item);
+const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
+
+const REASONS: FrameErrorReason[] = ['NotCbor', 'NotAFrame', 'UnsupportedVersion', 'UnknownKind', 'BadField', 'TooLarge'];
+
+function decodeOk(data: ArrayBuffer | ArrayBufferView | string): Frame {
+  const r = decodeFrame(data);
+  if (isFrameError(r)) expect.fail(`refused: ${r.error}: ${r.detail}`);
+  return r;
+}
+
+function decodeErr(data: ArrayBuffer | ArrayBufferView | string): FrameDecodeError {
+  const r = decodeFrame(data);
+  if (!isFrameError(r)) expect.fail(`accepted: ${JSON.stringify(r).slice(0, 200)}`);
+  return r;
+}
+
+/** n nested objects: nest(1) is {}, nest(2) is { a: {} }. */
+function nest(n: number): JsonObject {
+  let v: JsonObject = {};
+  for (let i = 1; i < n; i++) v = { a: v };
+  return v;
+}
+
+/** What decodeFrame returns must be a refusal with a known reason, or a frame whose every field is valid. */
+function expectValidResult(r: Frame | FrameDecodeError): void {
+  if (isFrameError(r)) {
+    expect(REASONS).to.include(r.error);
+    expect(r.detail).to.be.a('string');
+    return;
+  }
+  switch (r.kind) {
+    case FrameKind.Hello:
+    case FrameKind.Attributes:
+      expect(Object.keys(r)).to.have.members(['kind', 'attributes']);
+      expect(checkJsonObject(r.attributes)).to.equal(undefined);
+      return;
+    case FrameKind.Message:
+      expect(Object.keys(r)).to.have.members(r.attachment === undefined ? ['kind', 'seq', 'type', 'payload'] : ['kind', 'seq', 'type', 'payload', 'attachment']);
+      expect(Number.isSafeInteger(r.seq) && r.seq >= 0).to.equal(true);
+      expect(r.type).to.be.a('string');
+      expect(r.type.length).to.be.within(1, MAX_TYPE_LENGTH);
+      expect(checkJsonObject(r.payload)).to.equal(undefined);
+      if (r.attachment !== undefined) expect(r.attachment).to.be.instanceOf(Uint8Array);
+      return;
+    case FrameKind.Ack:
+      expect(Object.keys(r)).to.have.members(['kind', 'seq']);
+      expect(Number.isSafeInteger(r.seq) && r.seq >= 0).to.equal(true);
+      return;
+    case FrameKind.Bye:
+    case FrameKind.Ping:
+      expect(Object.keys(r)).to.deep.equal(['kind']);
+      return;
+    default:
+      expect.fail(`unexpected frame ${JSON.stringify(r)}`);
+  }
+}
+
+// fc.jsonValue is "anything JSON.parse could return", which includes -0. CBOR encoders (cbor-x included)
+// write -0 as the integer 0, exactly as JSON.stringify writes "0", so passing the generated value through
+// JSON text keeps only what a JSON document can carry. Own "__proto__" keys survive that on purpose.
+const jsonObjectArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<JsonObject> =>
+  fc
+    .dictionary(fc.string({ unit: stringUnit }), fc.jsonValue({ maxDepth: 4, stringUnit }), { maxKeys: 6, noNullPrototype: true })
+    .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
+
+const seqArb = fc.oneof(fc.nat(1000), fc.maxSafeNat());
+const typeArb = fc.string({ minLength: 1, maxLength: MAX_TYPE_LENGTH });
+
+const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<Frame> =>
+  fc.oneof(
+    jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Hello, attributes })),
+    jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
+    fc
+      .tuple(seqArb, typeArb, jsonObjectArb(stringUnit))
+      .map(([seq, type, payload]): Frame => ({ kind: FrameKind.Message, seq, type, payload })),
+    fc
+      .tuple(seqArb, typeArb, jsonObjectArb(stringUnit), fc.uint8Array({ maxLength: 64 }))
+      .map(([seq, type, payload, attachment]): Frame => ({ kind: FrameKind.Message, seq, type, payload, attachment })),
+    seqArb.map((seq): Frame => ({ kind: FrameKind.Ack, seq })),
+    fc.constant<Frame>({ kind: FrameKind.Bye }),
+    fc.constant<Frame>({ kind: FrameKind.Ping }),
+  );
+
+function jsonProblem(frame: Frame): string | undefined {
+  if (frame.kind === FrameKind.Hello || frame.kind === FrameKind.Attributes) return checkJsonObject(frame.attributes);
+  if (frame.kind === FrameKind.Message) return checkJsonObject(frame.payload);
+  return undefined;
+}
+
+const EXAMPLES: Array<[string, Frame]> = [
+  ['hello', { kind: FrameKind.Hello, attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null } }],
+  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {} }],
+  ['message', { kind: FrameKind.Message, seq: 1, type: 'chat', payload: { text: 'hi', at: 1700000000000, nested: { x: [1, 2.5, -3] } } }],
+  ['message with attachment', { kind: FrameKind.Message, seq: 2, type: 'file', payload: { name: 'a.bin' }, attachment: new Uint8Array([0, 1, 254, 255]) }],
+  ['message with a 0-byte attachment', { kind: FrameKind.Message, seq: 3, type: 'file', payload: {}, attachment: new Uint8Array(0) }],
+  ['message at MAX_SEQ', { kind: FrameKind.Message, seq: MAX_SEQ, type: 'x'.repeat(MAX_TYPE_LENGTH), payload: { s: 'é😀\u0000' } }],
+  ['ack', { kind: FrameKind.Ack, seq: 0 }],
+  ['ack at MAX_SEQ', { kind: FrameKind.Ack, seq: MAX_SEQ }],
+  ['attributes', { kind: FrameKind.Attributes, attributes: { status: 'away' } }],
+  ['bye', { kind: FrameKind.Bye }],
+  ['ping', { kind: FrameKind.Ping }],
+];
+
+describe('protocol/frames', () => {
+  describe('round trip', () => {
+    for (const [name, frame] of EXAMPLES) {
+      it(`decodes an encoded ${name} frame to the same frame`, () => {
+        const decoded = decodeOk(encodeFrame(frame));
+        expect(decoded).to.deep.equal(frame);
+        expect('attachment' in decoded).to.equal('attachment' in frame);
+      });
+    }
+
+    it('keeps a 0-byte attachment present, distinct from no attachment', () => {
+      const decoded = decodeOk(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(0) }));
+      if (decoded.kind !== FrameKind.Message) expect.fail('not a message');
+      expect(decoded.attachment).to.be.instanceOf(Uint8Array);
+      expect(decoded.attachment?.byteLength).to.equal(0);
+    });
+
+    it('accepts an ArrayBuffer, a DataView, and a view at an offset into a larger buffer', () => {
+      const bytes = encodeFrame({ kind: FrameKind.Ack, seq: 42 });
+      const padded = new Uint8Array(bytes.byteLength + 7).fill(0xff);
+      padded.set(bytes, 3);
+      const view = padded.subarray(3, 3 + bytes.byteLength);
+      const arrayBuffer = view.slice().buffer;
+      expect(decodeOk(arrayBuffer)).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
+      expect(decodeOk(new DataView(padded.buffer, 3, bytes.byteLength))).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
+      expect(decodeOk(view)).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
+      expect(decodeOk(Buffer.from(view))).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
+    });
+
+    it('fuzz: every frame whose JSON passes checkJsonObject decodes to itself', () => {
+      fc.assert(
+        fc.property(frameArb(), (frame) => {
+          const problem = jsonProblem(frame);
+          // The only JSON.parse output checkJsonObject refuses is an own "__proto__" key (see json.test.ts).
+          if (problem !== undefined) return void expect(problem).to.include('__proto__');
+          expect(decodeFrame(encodeFrame(frame))).to.deep.equal(frame);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('fuzz: non-ASCII strings (any grapheme) in type, keys and values survive the UTF-8 round trip', () => {
+      fc.assert(
+        fc.property(frameArb('grapheme'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), (frame, type) => {
+          if (jsonProblem(frame) !== undefined) return;
+          const f = frame.kind === FrameKind.Message ? { ...frame, type } : frame;
+          expect(decodeFrame(encodeFrame(f))).to.deep.equal(f);
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('fuzz: any double accepted as a payload value decodes to the same number', () => {
+      fc.assert(
+        fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (n) => {
+          const x = Object.is(n, -0) ? 0 : n; // -0 goes out as the integer 0, as in JSON text
+          const decoded = decodeOk(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: { n: x, a: [x] } }));
+          expect(decoded).to.deep.equal({ kind: FrameKind.Message, seq: 0, type: 't', payload: { n: x, a: [x] } });
+        }),
+        { numRuns: 2000 },
+      );
+    });
+  });
+
+  describe('byte layout (pinned: peers depend on it)', () => {
+    it('ping is the CBOR array [1, 5]', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Ping }))).to.equal('820105');
+      expect(decodeOk(fromHex('820105'))).to.deep.equal({ kind: FrameKind.Ping });
+    });
+
+    it('bye is the CBOR array [1, 4]', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Bye }))).to.equal('820104');
+    });
+
+    it('ack is [1, 2, seq] with seq a CBOR unsigned integer', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 7 }))).to.equal('83010207');
+      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 500 }))).to.equal('8301021901f4');
+      expect(decodeOk(fromHex('8301021a00010000'))).to.deep.equal({ kind: FrameKind.Ack, seq: 65536 });
+    });
+
+    it('hello is [1, 0, { "attributes": map }]', () => {
+      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {} });
+      // 0x83 array(3), version, kind, then a map holding the text key "attributes"
+      expect(hex(bytes.subarray(0, 3))).to.equal('830100');
+      expect(bytes[3]! >> 5).to.equal(5);
+      expect(hex(bytes)).to.include(hex(new TextEncoder().encode('attributes')));
+      // A frame built by hand with shortest-form map headers decodes the same.
+      expect(decodeOk(fromHex('830100a16a61747472696275746573a0'))).to.deep.equal({ kind: FrameKind.Hello, attributes: {} });
+    });
+
+    it('message is [1, 1, seq, type, payload, attachment] and ends with the attachment as an untagged byte string', () => {
+      const bytes = encodeFrame({ kind: FrameKind.Message, seq: 3, type: 't', payload: {}, attachment: new Uint8Array([1, 2, 3]) });
+      expect(hex(bytes.subarray(0, 6))).to.equal('860101036174');
+      // major type 2 (byte string), length 3, then the bytes; no tag (major type 6) anywhere before them
+      expect(hex(bytes.subarray(bytes.byteLength - 4))).to.equal('43010203');
+      expect([...bytes].some((b) => b >> 5 === 6)).to.equal(false);
+      expect(decodeOk(fromHex('860101036174a043010203'))).to.deep.equal({
+        kind: FrameKind.Message,
+        seq: 3,
+        type: 't',
+        payload: {},
+        attachment: new Uint8Array([1, 2, 3]),
+      });
+    });
+
+    it('a message without attachment is the 5-item array', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 'ab', payload: {} }).subarray(0, 6))).to.equal('850101006261');
+    });
+
+    it('encodes Uint8Array and Buffer attachments of every size as plain byte strings (major type 2)', () => {
+      const without = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: { k: 'v' } });
+      expect(without[0]).to.equal(0x85);
+      for (const [size, header] of [
+        [0, '40'],
+        [23, '57'],
+        [24, '5818'],
+        [300, '59012c'],
+        [70000, '5a00011170'],
+      ] as const) {
+        for (const attachment of [new Uint8Array(size).fill(0xab), Buffer.alloc(size, 0xab)]) {
+          const bytes = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: { k: 'v' }, attachment });
+          // the same items as without an attachment, in a 6-item array, then the byte string header and bytes
+          expect(bytes[0]).to.equal(0x86);
+          expect(hex(bytes.subarray(1, without.byteLength)), `size ${size}`).to.equal(hex(without.subarray(1)));
+          expect(hex(bytes.subarray(without.byteLength, without.byteLength + header.length / 2)), `size ${size}`).to.equal(header);
+          expect(bytes.byteLength).to.equal(without.byteLength + header.length / 2 + size);
+          expect(bytes.subarray(bytes.byteLength - size).every((b) => b === 0xab)).to.equal(true);
+        }
+      }
+    });
+
+    it('uses FRAME_VERSION 1 and the documented kind numbers', () => {
+      expect(FRAME_VERSION).to.equal(1);
+      expect(FrameKind).to.deep.equal({ Hello: 0, Message: 1, Ack: 2, Attributes: 3, Bye: 4, Ping: 5 });
+      expect(MAX_FRAME_BYTES).to.equal(262144);
+    });
+  });
+
+  describe('refusing input a peer could send', () => {
+    it('fuzz: random bytes never throw and give a refusal or a valid frame', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => expectValidResult(decodeFrame(bytes))),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('fuzz: valid frames with bytes flipped, inserted or deleted never throw', () => {
+      const edit = fc.tuple(fc.constantFrom('flip', 'insert', 'delete'), fc.nat(), fc.integer({ min: 0, max: 255 }));
+      fc.assert(
+        fc.property(frameArb(), fc.array(edit, { minLength: 1, maxLength: 4 }), (frame, edits) => {
+          const bytes = [...encodeFrame(frame)];
+          for (const [op, at, value] of edits) {
+            const i = at % (bytes.length + 1);
+            if (op === 'insert') bytes.splice(i, 0, value);
+            else if (op === 'delete') bytes.splice(i, 1);
+            else if (i < bytes.length) bytes[i] = bytes[i]! ^ (value | 1);
+          }
+          expectValidResult(decodeFrame(new Uint8Array(bytes)));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('fuzz: arrays of arbitrary CBOR-encodable values after the version never throw', () => {
+      const value = fc.anything({
+        maxDepth: 3,
+        withBigInt: true,
+        withDate: true,
+        withMap: true,
+        withSet: true,
+        withTypedArray: true,
+        withNullPrototype: true,
+      });
+      fc.assert(
+        fc.property(fc.integer({ min: -1, max: 7 }), fc.array(value, { maxLength: 5 }), (kind, rest) => {
+          expectValidResult(decodeFrame(craft([FRAME_VERSION, kind, ...rest])));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('refuses every truncation of every valid frame', () => {
+      for (const [name, frame] of EXAMPLES) {
+        const bytes = encodeFrame(frame);
+        for (let n = 0; n < bytes.byteLength; n++) {
+          expect(decodeErr(bytes.subarray(0, n)).error, `${name} cut to ${n} bytes`).to.equal('NotCbor');
+        }
+      }
+    });
+
+    it('refuses a valid frame followed by extra bytes', () => {
+      expect(decodeErr(fromHex('82010500')).error).to.equal('NotCbor');
+      expect(decodeErr(fromHex('820105820105')).error).to.equal('NotCbor');
+    });
+
+    it('refuses items that are not an array of at least two', () => {
+      for (const item of [null, 1, 'ping', { 0: 1, 1: 5 }, [], [1], new Uint8Array([1, 5])]) {
+        expect(decodeErr(craft(item)).error, JSON.stringify(item)).to.equal('NotAFrame');
+      }
+    });
+
+    it('refuses other versions', () => {
+      for (const version of [0, 2, -1, 1.5, '1', null, true, [1]]) {
+        const r = decodeErr(craft([version, FrameKind.Ping]));
+        expect(r.error, String(version)).to.equal('UnsupportedVersion');
+      }
+      expect(decodeErr(fromHex('8402050102')).error).to.equal('UnsupportedVersion');
+      // version 1 as a 64-bit CBOR integer decodes to a BigInt, which is not the number 1
+      expect(decodeErr(fromHex('821b000000000000000105')).error).to.equal('UnsupportedVersion');
+    });
+
+    it('refuses unknown kinds', () => {
+      for (const kind of [6, 7, 255, -1, 1.5, '5', null, [5], { k: 5 }]) {
+        expect(decodeErr(craft([FRAME_VERSION, kind])).error, JSON.stringify(kind)).to.equal('UnknownKind');
+      }
+    });
+
+    it('refuses frames of the wrong length for their kind', () => {
+      for (const item of [
+        [1, FrameKind.Hello],
+        [1, FrameKind.Hello, { attributes: {} }, 0],
+        [1, FrameKind.Message, 0, 't'],
+        [1, FrameKind.Message, 0, 't', {}, new Uint8Array(0), 0],
+        [1, FrameKind.Ack],
+        [1, FrameKind.Ack, 0, 0],
+        [1, FrameKind.Attributes],
+        [1, FrameKind.Bye, 0],
+        [1, FrameKind.Ping, null],
+      ]) {
+        expect(decodeErr(craft(item)).error, JSON.stringify(item)).to.equal('BadField');
+      }
+    });
+
+    it('refuses hello and attributes frames whose body or attributes are not maps of JSON', () => {
+      for (const kind of [FrameKind.Hello, FrameKind.Attributes]) {
+        for (const body of [null, 'x', 1, [], [{}], {}, { attributes: null }, { attributes: [] }, { attributes: 'x' }, { attributes: { a: undefined } }]) {
+          const r = decodeErr(craft([1, kind, body]));
+          expect(r.error, JSON.stringify(body)).to.equal('BadField');
+        }
+      }
+    });
+
+    it('refuses a message whose seq is not a safe non-negative integer', () => {
+      for (const seq of [-1, 0.5, 1.5, MAX_SEQ + 1, 2 ** 64, -(2 ** 60), NaN, Infinity, -Infinity, '1', null, true, [1], {}]) {
+        const r = decodeErr(craft([1, FrameKind.Message, seq, 't', {}]));
+        expect(r, String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
+        expect(decodeErr(craft([1, FrameKind.Ack, seq])), String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
+      }
+      // 2^53 and 2^64 - 1 as 64-bit CBOR unsigned integers, and a CBOR negative integer
+      for (const seq of ['1b0020000000000000', '1bffffffffffffffff', '20']) {
+        expect(decodeErr(fromHex(`830102${seq}`)).error, seq).to.equal('BadField');
+        expect(decodeErr(fromHex(`850101${seq}6174a0`)).error, seq).to.equal('BadField');
+      }
+      expect(decodeOk(craft([1, FrameKind.Ack, MAX_SEQ]))).to.deep.equal({ kind: FrameKind.Ack, seq: MAX_SEQ });
+    });
+
+    it('refuses a message whose type is not a string of 1 to MAX_TYPE_LENGTH characters', () => {
+      for (const type of ['', 'x'.repeat(MAX_TYPE_LENGTH + 1), 1, null, ['t'], { t: 1 }, new Uint8Array([0x74])]) {
+        expect(decodeErr(craft([1, FrameKind.Message, 0, type, {}])), JSON.stringify(type)).to.deep.equal({ error: 'BadField', detail: 'type' });
+      }
+      expect(decodeOk(craft([1, FrameKind.Message, 0, 'x'.repeat(MAX_TYPE_LENGTH), {}])).kind).to.equal(FrameKind.Message);
+    });
+
+    it('refuses a message whose payload is not a JSON object', () => {
+      for (const payload of [null, 'x', 1, true, [], [{}], new Uint8Array(1)]) {
+        expect(decodeErr(craft([1, FrameKind.Message, 0, 't', payload])), JSON.stringify(payload)).to.deep.equal({
+          error: 'BadField',
+          detail: 'payload is not a JSON object',
+        });
+      }
+    });
+
+    it('refuses a message whose attachment is not a byte string', () => {
+      for (const attachment of [null, 'bytes', 0, [1, 2], {}, new Uint16Array([1]), new Float32Array([1])]) {
+        const r = decodeErr(craft([1, FrameKind.Message, 0, 't', {}, attachment]));
+        expect(r, String(attachment)).to.deep.equal({ error: 'BadField', detail: 'attachment is not a byte string' });
+      }
+    });
+
+    it('refuses payload values CBOR has and JSON does not', () => {
+      const cases: Array<[string, string]> = [
+        ['date (tag 1)', 'c11a65000000'],
+        ['date string (tag 0)', 'c074323032342d30312d30315430303a30303a30305a'],
+        ['undefined', 'f7'],
+        ['NaN', 'f97e00'],
+        ['Infinity', 'f97c00'],
+        ['-Infinity', 'f9fc00'],
+        ['2^53 as uint64 (decodes to a BigInt)', '1b0020000000000000'],
+        ['-2^64 as nint64 (decodes to a BigInt)', '3bffffffffffffffff'],
+        ['bignum (tag 2)', 'c249010000000000000000'],
+        ['byte string', '43010203'],
+        ['set (tag 258)', 'd90102820102'],
+        ['map (tag 259)', 'd90103a10102'],
+        ['regexp (tag 27)', 'd81b8266526567457870617e'],
+        ['unknown tag', 'd9270f00'],
+      ];
+      for (const [name, value] of cases) {
+        // [1, 1, 0, "t", { "a": value }]
+        const r = decodeErr(fromHex(`850101006174a16161${value}`));
+        expect(r.error, name).to.equal('BadField');
+        expect(r.detail, name).to.match(/^payload\.a /);
+      }
+    });
+
+    it('refuses the same values inside arrays and hello attributes', () => {
+      for (const value of ['f7', 'f97e00', 'c11a65000000', '1b0020000000000000']) {
+        expect(decodeErr(fromHex(`850101006174a161618201${value}`)).detail).to.match(/^payload\.a\[1\] /);
+        expect(decodeErr(fromHex(`830100a16a61747472696275746573a16161${value}`)).detail).to.match(/^attributes\.a /);
+      }
+    });
+
+    it(`refuses payloads nested deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) and accepts the limit`, () => {
+      expect(decodeOk(craft([1, FrameKind.Message, 0, 't', nest(MAX_JSON_DEPTH)])).kind).to.equal(FrameKind.Message);
+      const r = decodeErr(craft([1, FrameKind.Message, 0, 't', nest(MAX_JSON_DEPTH + 1)]));
+      expect(r.error).to.equal('BadField');
+      expect(r.detail).to.include(`nested deeper than ${MAX_JSON_DEPTH}`);
+    });
+
+    it('returns a refusal, not a stack overflow, for nesting far deeper than the decoder can recurse', () => {
+      // [1, 1, 0, "t", { "a": { "a": ... {} } }], 80,000 maps deep in 240 KB
+      const r = decodeFrame(concat(fromHex('850101006174'), fromHex('a16161'.repeat(80_000)), fromHex('a0')));
+      if (!isFrameError(r)) expect.fail('accepted');
+      expect(['NotCbor', 'BadField']).to.include(r.error);
+    });
+
+    it('does not let a "__proto__" map key pollute any prototype', () => {
+      const key = hex(new TextEncoder().encode('__proto__'));
+      // { "__proto__": { "polluted": true } } as a payload and as attributes
+      const evil = `a169${key}a168706f6c6c75746564f5`;
+      for (const bytes of [fromHex(`850101006174${evil}`), fromHex(`830100a16a61747472696275746573${evil}`)]) {
+        const r = decodeFrame(bytes);
+        expectValidResult(r);
+        if (!isFrameError(r)) {
+          const obj = r.kind === FrameKind.Message ? r.payload : r.kind === FrameKind.Hello ? r.attributes : expect.fail('kind');
+          expect(Object.getPrototypeOf(obj)).to.equal(Object.prototype);
+          expect((obj as { polluted?: unknown }).polluted).to.equal(undefined);
+        }
+        expect(({} as { polluted?: unknown }).polluted).to.equal(undefined);
+      }
+    });
+
+    it('refuses a cyclic value built with CBOR value-sharing tags (28/29)', () => {
+      // [1, 1, 0, "t", 28({ "j": 29(0) })]: the payload contains itself
+      const r = decodeErr(fromHex('850101006174d81ca1616ad81d00'));
+      expect(r.error).to.equal('BadField');
+    });
+
+    it('refuses shared values that would expand exponentially, without walking the expansion', () => {
+      // L0 = 28([]), Li = 28([L(i-1), 29(ref to L(i-1))]): 24 levels are 2^24 leaves in about 200 bytes
+      const levels = 24;
+      let inner: unknown = new Tag([], 28);
+      for (let i = 1; i <= levels; i++) inner = new Tag([inner, new Tag(levels - i + 1, 29)], 28);
+      const bytes = craft([1, FrameKind.Message, 0, 't', { a: inner }]);
+      expect(bytes.byteLength).to.be.below(300);
+      const started = performance.now();
+      const r = decodeErr(bytes);
+      expect(performance.now() - started).to.be.below(200);
+      expect(r.error).to.equal('BadField');
+    });
+
+    it('refuses a value repeated through a packed-values table (tags 51/6)', () => {
+      const table = new Array<unknown>(17).fill(0);
+      table[16] = { x: 1 };
+      // payload { j: 6(0), k: 6(0) }: both keys refer to the same decoded object
+      const bytes = craft([1, FrameKind.Message, 0, 't', new Tag([table, [], [], { j: new Tag(0, 6), k: new Tag(0, 6) }], 51)]);
+      expect(decodeErr(bytes).error).to.equal('BadField');
+    });
+
+    it(`refuses frames above MAX_FRAME_BYTES (${MAX_FRAME_BYTES}) before decoding them, and accepts exactly that size`, () => {
+      const overhead = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(100_000) }).byteLength - 100_000;
+      const exact = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(MAX_FRAME_BYTES - overhead) });
+      expect(exact.byteLength).to.equal(MAX_FRAME_BYTES);
+      expect(decodeOk(exact).kind).to.equal(FrameKind.Message);
+      const over = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(MAX_FRAME_BYTES - overhead + 1) });
+      expect(decodeErr(over)).to.deep.equal({ error: 'TooLarge', detail: `${MAX_FRAME_BYTES + 1} bytes` });
+      expect(decodeErr(new Uint8Array(MAX_FRAME_BYTES + 1).fill(0xff)).error).to.equal('TooLarge');
+      expect(decodeErr(new ArrayBuffer(MAX_FRAME_BYTES * 4)).error).to.equal('TooLarge');
+    });
+
+    it('refuses text messages, even when their characters spell a valid frame', () => {
+      expect(decodeErr('ping')).to.deep.equal({ error: 'NotAFrame', detail: 'text message; frames are binary' });
+      expect(decodeErr(String.fromCharCode(0x82, 0x01, 0x05)).error).to.equal('NotAFrame');
+      expect(decodeErr('').error).to.equal('NotAFrame');
+    });
+
+    it('refuses an empty binary message', () => {
+      expect(decodeErr(new Uint8Array(0)).error).to.equal('NotCbor');
+    });
+  });
+
+  describe('isFrameError', () => {
+    it('tells refusals from frames', () => {
+      expect(isFrameError({ error: 'NotCbor', detail: '' })).to.equal(true);
+      expect(isFrameError({ kind: FrameKind.Ping })).to.equal(false);
+      expect(isFrameError({ kind: FrameKind.Message, seq: 0, type: 'error', payload: { error: 'x' } })).to.equal(false);
+    });
+  });
+});
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
