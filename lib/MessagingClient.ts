@@ -3,6 +3,7 @@ import { InvalidArgumentError, MessagingError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { PeerLink } from './internal/PeerLink.js';
+import type { Delivery, IncomingTransfer } from './internal/Inbox.js';
 import { Session } from './internal/Session.js';
 import { TypedEmitter } from './internal/TypedEmitter.js';
 import { randomId } from './internal/random-id.js';
@@ -20,13 +21,17 @@ export interface SendMessageOptions {
   type: string;
   /** The message itself: a JSON object. */
   message: JsonObject;
-  /** Optional bytes carried with the message. */
+  /** Optional bytes carried with the message, up to `maxAttachmentBytes` (sent in chunks when larger than one frame). */
   attachment?: Uint8Array;
   /**
    * When true, an absent recipient is not an error: the call resolves and the message is dropped.
    * @default false
    */
   ignoreOffline?: boolean;
+  /** Called as the attachment is handed to the channel, chunk by chunk (once for a message sent whole). */
+  onProgress?: (progress: SendProgress) => void;
+  /** Aborts the send: unsent chunks are not sent, the recipient drops what it got, the call rejects with `Aborted`. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link MessagingClient.broadcastMessage}. */
@@ -35,8 +40,20 @@ export interface BroadcastMessageOptions {
   type: string;
   /** The message itself: a JSON object. */
   message: JsonObject;
-  /** Optional bytes carried with the message. */
+  /** Optional bytes carried with the message, up to `maxAttachmentBytes` (sent in chunks when larger than one frame). */
   attachment?: Uint8Array;
+  /** Called as the attachment is handed to the channels; the byte counts are summed over the recipients. */
+  onProgress?: (progress: SendProgress) => void;
+  /** Aborts the broadcast: what is unsent to each recipient is not sent, and the call rejects with `Aborted`. */
+  signal?: AbortSignal;
+}
+
+/** How much of an attachment has been handed to the data channel. */
+export interface SendProgress {
+  /** Attachment bytes handed to the channel so far. */
+  sentBytes: number;
+  /** Attachment bytes in all (for a broadcast: times the recipients). */
+  totalBytes: number;
 }
 
 /** Who received a broadcast. */
@@ -49,6 +66,8 @@ export interface BroadcastResult {
 
 /** A message received from another participant. */
 export interface ReceivedMessage {
+  /** Identifies this message among all received; the same as in its `attachment_progress` events. */
+  messageId: string;
   /** The sender. */
   from: RemoteParticipant;
   /** The sender's id. */
@@ -59,6 +78,24 @@ export interface ReceivedMessage {
   message: JsonObject;
   /** The bytes sent with the message, if any. */
   attachment: Uint8Array | undefined;
+}
+
+/** An attachment arriving in chunks, as `attachment_progress` and `attachment_aborted` report it. */
+export interface IncomingAttachment {
+  /** The `messageId` its `message` event will carry. */
+  messageId: string;
+  /** The sender. */
+  from: RemoteParticipant;
+  /** The sender's id. */
+  fromParticipantId: string;
+  /** The sender's `type`. */
+  type: string;
+  /** The sender's JSON object, known from the start (a file name, say). */
+  message: JsonObject;
+  /** Attachment bytes received so far. */
+  receivedBytes: number;
+  /** Attachment bytes in all. */
+  totalBytes: number;
 }
 
 /** What messaging needs from the signaling connection. @internal */
@@ -75,6 +112,7 @@ export interface MessagingClientDeps {
   createLink: (initiator: boolean) => PeerLink;
   localAttributes: () => JsonObject;
   timeouts: RoomTimeouts;
+  maxAttachmentBytes: number;
   logger: Logger;
 }
 
@@ -215,13 +253,14 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * await room.messaging.sendMessage({ to: bob, type: 'chat', message: { text: 'hi' } });
    */
   async sendMessage(options: SendMessageOptions): Promise<void> {
-    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessage');
+    const { id, type, message, attachment, onProgress, signal } = checkSendOptions(options, 'sendMessage', this.#deps.maxAttachmentBytes);
     const session = this.#sessionFor(id, 'sendMessage');
     if (session === undefined) {
       if (options.ignoreOffline === true) return;
       throw MessagingError.participantNotFound(id);
     }
-    return session.sendMessage(type, message, attachment, true);
+    const report = onProgress === undefined ? undefined : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
+    return session.sendMessage(type, message, attachment, true, { onProgress: report, signal });
   }
 
   /**
@@ -232,7 +271,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
    */
   sendMessageNowait(options: SendMessageOptions): boolean {
-    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait');
+    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait', this.#deps.maxAttachmentBytes);
     const session = this.#sessionFor(id, 'sendMessageNowait');
     return session === undefined ? false : session.sendMessage(type, message, attachment, false);
   }
@@ -244,14 +283,36 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
   async broadcastMessage(options: BroadcastMessageOptions): Promise<BroadcastResult> {
-    const { type, message, attachment } = checkMessageFields(options, 'broadcastMessage');
+    const { type, message, attachment, onProgress, signal } = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
     this.#requireEnabled('broadcastMessage');
+    if (signal?.aborted === true) throw MessagingError.aborted();
     const targets = [...this.#present.keys()]
       .map((id) => this.#sessions.get(id))
       .filter((s): s is Session => s !== undefined && s.isReady);
-    // A message too large to send throws from the first target, before anything reaches the others.
-    const sends = targets.map((s) => s.sendMessage(type, message, attachment, true));
+    // Refused at the call, before anything reaches anyone, if any recipient could not take it. Recipients
+    // with the same limits share one check.
+    const checked = new Set<string>();
+    for (const s of targets) {
+      const limits = s.peerLimits;
+      const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
+      if (checked.has(key)) continue;
+      s.check(type, message, attachment);
+      checked.add(key);
+    }
+    let report: ((i: number) => (sentBytes: number) => void) | undefined;
+    if (onProgress !== undefined && attachment !== undefined) {
+      const sent = targets.map(() => 0);
+      let sum = 0;
+      const totalBytes = attachment.byteLength * targets.length;
+      report = (i) => (sentBytes) => {
+        sum += sentBytes - (sent[i] as number);
+        sent[i] = sentBytes;
+        onProgress({ sentBytes: sum, totalBytes });
+      };
+    }
+    const sends = targets.map((s, i) => s.sendMessage(type, message, attachment, true, { onProgress: report?.(i), signal }));
     const settled = await Promise.allSettled(sends);
+    if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted')) throw MessagingError.aborted();
     const result: BroadcastResult = { delivered: [], failed: [] };
     settled.forEach((s, i) => (s.status === 'fulfilled' ? result.delivered : result.failed).push((targets[i] as Session).participant.id));
     return result;
@@ -342,6 +403,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       attempt,
       link,
       timeouts,
+      maxAttachmentBytes: this.#deps.maxAttachmentBytes,
       localAttributes: this.#deps.localAttributes,
       logger,
     });
@@ -354,9 +416,23 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       clearTimeout(attemptTimer);
       this.#onReady(session, attributes);
     });
-    session.on('message', (type, message, attachment) => {
+    session.on('message', (d: Delivery) => {
       const from = this.#present.get(info.id);
-      if (from !== undefined) this.emit('message', { from, fromParticipantId: info.id, type, message, attachment });
+      if (from === undefined) return;
+      this.emit('message', { messageId: `${cid}:${d.seq}`, from, fromParticipantId: info.id, type: d.type, message: d.payload, attachment: d.attachment });
+    });
+    const incoming = (t: IncomingTransfer): IncomingAttachment | undefined => {
+      const from = this.#present.get(info.id);
+      if (from === undefined) return undefined;
+      return { messageId: `${cid}:${t.seq}`, from, fromParticipantId: info.id, type: t.type, message: t.payload, receivedBytes: t.receivedBytes, totalBytes: t.totalBytes };
+    };
+    session.on('progress', (t) => {
+      const p = incoming(t);
+      if (p !== undefined) this.emit('attachment_progress', p);
+    });
+    session.on('aborted', (t, reason) => {
+      const p = incoming(t);
+      if (p !== undefined) this.emit('attachment_aborted', p, reason);
     });
     session.on('attributes', (attributes) => {
       const p = this.#present.get(info.id);
@@ -425,9 +501,9 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   }
 }
 
-function checkMessageFields(options: BroadcastMessageOptions, what: string): BroadcastMessageOptions {
+function checkMessageFields(options: BroadcastMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what}: expected an options object`);
-  const { type, message, attachment } = options;
+  const { type, message, attachment, onProgress, signal } = options;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
     throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
   }
@@ -436,11 +512,24 @@ function checkMessageFields(options: BroadcastMessageOptions, what: string): Bro
   if (attachment !== undefined && !(attachment instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${what}: attachment must be a Uint8Array`);
   }
-  return attachment === undefined ? { type, message } : { type, message, attachment };
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError(`${what}: onProgress must be a function`);
+  if (signal !== undefined && !isAbortSignal(signal)) throw new InvalidArgumentError(`${what}: signal must be an AbortSignal`);
+  if (attachment !== undefined && attachment.byteLength > maxAttachmentBytes) {
+    throw MessagingError.attachmentTooLarge(attachment.byteLength, maxAttachmentBytes);
+  }
+  const out: BroadcastMessageOptions = { type, message };
+  if (attachment !== undefined) out.attachment = attachment;
+  if (onProgress !== undefined) out.onProgress = onProgress;
+  if (signal !== undefined) out.signal = signal;
+  return out;
 }
 
-function checkSendOptions(options: SendMessageOptions, what: string): BroadcastMessageOptions & { id: string } {
-  const fields = checkMessageFields(options, what);
+function isAbortSignal(v: unknown): v is AbortSignal {
+  return typeof v === 'object' && v !== null && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function';
+}
+
+function checkSendOptions(options: SendMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions & { id: string } {
+  const fields = checkMessageFields(options, what, maxAttachmentBytes);
   const to = options.to;
   const id = to instanceof RemoteParticipant ? to.id : to;
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);

@@ -68,6 +68,13 @@ export interface RoomOptions {
    * A WebRTC implementation (`wrtc`-shaped). Browsers use their own; the Node entry uses node-datachannel.
    */
   wrtc?: WebRTCImplementation;
+  /**
+   * The largest attachment this participant sends or accepts, in bytes. A peer that announces a larger one
+   * is refused; the receiver never allocates more than this per message (and holds at most 4 at once per peer).
+   * At most {@link MAX_ATTACHMENT_BYTES_LIMIT}.
+   * @default 268435456 (256 MiB)
+   */
+  maxAttachmentBytes?: number;
   /** Extra RTCPeerConnection configuration, merged under `iceServers`. */
   rtcConfig?: Record<string, unknown>;
   /** Timings; any field left out keeps its default. */
@@ -89,8 +96,12 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   heartbeatTimeoutMs: 5_000,
 });
 
+/** The highest `maxAttachmentBytes` accepted: the largest Uint8Array every supported runtime can allocate (4 GiB - 1). */
+export const MAX_ATTACHMENT_BYTES_LIMIT = 2 ** 32 - 1;
+
 /** Defaults of the optional {@link RoomOptions} fields. */
 export const DEFAULT_ROOM_OPTIONS = Object.freeze({
   attributes: Object.freeze({}) as JsonObject,
+  maxAttachmentBytes: 256 * 1024 * 1024,
   logger: defaultLogger,
 });

@@ -144,10 +144,12 @@ describe('messages', function () {
       expect(() => m.sendMessageNowait(options as never)).to.throw(InvalidArgumentError);
       if (broadcastToo) expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
     }
-    const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    // JSON that cannot fit one frame: bulk data belongs in an attachment.
+    const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect(tooLarge).to.be.instanceOf(MessagingError);
     expect((tooLarge as MessagingError).reason).to.equal('MessageTooLarge');
-    const tooLargeB = await rejection(m.broadcastMessage({ type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    expect(tooLarge.message).to.match(/send bulk data as an attachment/);
+    const tooLargeB = await rejection(m.broadcastMessage({ type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect((tooLargeB as MessagingError).reason).to.equal('MessageTooLarge');
     // The link still works and nothing bad was delivered.
     await m.sendMessage({ to, type: 'ok', message: {} });
