@@ -6,12 +6,19 @@ import type { PeerLink } from './internal/PeerLink.js';
 import type { Delivery, IncomingTransfer } from './internal/Inbox.js';
 import { Session } from './internal/Session.js';
 import { TypedEmitter } from './internal/TypedEmitter.js';
+import { backoffDelayMs } from './internal/backoff.js';
 import { randomId } from './internal/random-id.js';
 import { MAX_TYPE_LENGTH } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { checkJsonObject } from './protocol/json.js';
 import type { IncomingSignal, ParticipantInfo, SignalData } from './protocol/signaling.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
+
+/** How long an open channel stays after the server says its participant left, for the goodbye to arrive. */
+const PEER_LEFT_LINGER_MS = 1000;
+
+/** First re-dial delay; it doubles with each failure up to `redialMaxDelayMs`. */
+const REDIAL_BASE_MS = 200;
 
 /** Options of {@link MessagingClient.sendMessage}. */
 export interface SendMessageOptions {
@@ -136,6 +143,8 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   readonly #present = new Map<string, RemoteParticipant>();
   /** Pending re-dials, by participant id. */
   readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Connection attempts that failed in a row, by participant id; cleared when one succeeds. */
+  readonly #failures = new Map<string, number>();
   /** Callers of enable() waiting for a participant to be present or given up on. */
   readonly #settleWaiters = new Map<string, Array<() => void>>();
 
@@ -207,7 +216,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     for (const info of infos) {
       if (info.id === this.#deps.localId) continue;
       this.#known.set(info.id, info);
-      this.#dial(info, 1);
+      this.#dial(info);
     }
     await Promise.all(infos.map((info) => this.#whenSettled(info.id)));
     if (this.#state !== 'enabling') return;
@@ -231,14 +240,17 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   }
 
   async #disable(): Promise<void> {
-    // Tell the server first, so nobody dials this participant again while its channels close.
+    for (const timer of this.#redials.values()) clearTimeout(timer);
+    this.#redials.clear();
+    this.#failures.clear();
+    this.#known.clear();
+    // Goodbye on every channel first, behind whatever acknowledgements are due: the server's word that
+    // this participant left travels another path and could otherwise overtake frames still in flight.
+    // A peer that got the goodbye does not re-dial; offers that arrive meanwhile are ignored.
+    await Promise.all([...this.#sessions.values()].map((s) => s.closeGracefully()));
     await this.#deps.signaling.disableMessaging().catch((err: unknown) => {
       this.#deps.logger.info({ err: String(err) }, 'could not tell the signaling server; disabling locally');
     });
-    for (const timer of this.#redials.values()) clearTimeout(timer);
-    this.#redials.clear();
-    this.#known.clear();
-    await Promise.all([...this.#sessions.values()].map((s) => s.closeGracefully()));
     for (const id of [...this.#settleWaiters.keys()]) this.#settle(id);
     this.#state = 'disabled';
     this.#deps.logger.info({}, 'messaging disabled');
@@ -323,22 +335,60 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     for (const id of this.#present.keys()) this.#sessions.get(id)?.sendAttributes(attributes);
   }
 
-  /** The server says a participant enabled messaging; it will dial this one. @internal */
+  /** The server says a participant enabled messaging (or came back to signaling); it dials this one. @internal */
   handlePeerEnabled(info: ParticipantInfo): void {
     if (info.id === this.#deps.localId || !this.#accepting()) return;
     this.#known.set(info.id, info);
+    this.#failures.delete(info.id);
   }
 
-  /** The server says a participant disabled messaging or left. @internal */
+  /**
+   * The server says a participant disabled messaging or left. An open channel is given a moment for the
+   * participant's goodbye, which may still be on its way with the last frames before it; a channel still
+   * connecting is closed at once. @internal
+   */
   handlePeerDisabled(id: string): void {
     this.#known.delete(id);
-    const timer = this.#redials.get(id);
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      this.#redials.delete(id);
-    }
-    this.#sessions.get(id)?.close('left the room');
+    this.#failures.delete(id);
+    this.#cancelRedial(id);
+    const session = this.#sessions.get(id);
+    if (session?.isReady === true) session.closeWithin(PEER_LEFT_LINGER_MS, 'left the room');
+    else session?.close('left the room');
     this.#settle(id);
+  }
+
+  /**
+   * The server says a participant's signaling connection dropped; it may come back. Its channel may be
+   * fine (a network blip on the way to the server) or dead with it (a crashed process): ask the channel,
+   * which must show a sign of life within a little over two heartbeats. @internal
+   */
+  handlePeerDisconnected(id: string): void {
+    this.#sessions.get(id)?.probe(2 * this.#deps.timeouts.heartbeatIntervalMs + 500);
+  }
+
+  /** The server refused to relay a signal to this participant because it is not there. @internal */
+  handleSignalRefused(id: string): void {
+    if (this.#known.has(id)) {
+      this.#deps.logger.info({ participant: id }, 'the signaling server no longer lists this participant');
+      this.handlePeerDisabled(id);
+    }
+  }
+
+  /**
+   * This participant is back on the signaling server (after an outage or a dropped connection) and these
+   * participants have messaging enabled. Open channels are left alone; a channel is dialed at once to
+   * each participant without one. @internal
+   */
+  handleResumed(participants: ParticipantInfo[]): void {
+    if (!this.#accepting()) return;
+    for (const info of participants) {
+      if (info.id === this.#deps.localId) continue;
+      this.#known.set(info.id, info);
+      this.#failures.delete(info.id);
+      if (this.#sessions.has(info.id)) continue;
+      this.#cancelRedial(info.id);
+      this.#dial(info);
+    }
   }
 
   /** Signaling data from another participant. @internal */
@@ -384,18 +434,27 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     return this.#present.has(id) ? this.#sessions.get(id) : undefined;
   }
 
-  #dial(info: ParticipantInfo, attempt: number): void {
+  #dial(info: ParticipantInfo): void {
     this.#redials.delete(info.id);
     if (!this.#accepting() || !this.#known.has(info.id)) {
       this.#settle(info.id);
       return;
     }
-    this.#startSession(info, randomId(), true, attempt);
+    if (this.#sessions.has(info.id)) return; // the other side dialed first
+    this.#startSession(info, randomId(), true, (this.#failures.get(info.id) ?? 0) + 1);
+  }
+
+  #cancelRedial(id: string): void {
+    const timer = this.#redials.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#redials.delete(id);
   }
 
   #startSession(info: ParticipantInfo, cid: string, initiator: boolean, attempt: number): Session {
     const { timeouts, logger } = this.#deps;
     const link = this.#deps.createLink(initiator);
+    this.#cancelRedial(info.id);
     const session = new Session({
       participant: info,
       cid,
@@ -454,6 +513,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     if (this.#sessions.get(id) !== session) return;
     const p = new RemoteParticipant(session.participant, attributes);
     this.#present.set(id, p);
+    this.#failures.delete(id);
     this.#deps.logger.info({ participant: id, name: p.name }, 'participant present');
     this.emit('participant_added', p);
     this.#settle(id);
@@ -469,23 +529,28 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       this.#deps.logger.info({ participant: id, reason }, 'participant removed');
       this.emit('participant_removed', p);
     }
-    // The side that dialed keeps dialing while the server still lists the participant as enabled.
-    const { connectAttempts } = this.#deps.timeouts;
-    const nextAttempt = session.isReady || p !== undefined ? 1 : session.attempt + 1;
-    if (session.initiator && !bye && this.#accepting() && this.#known.has(id) && nextAttempt <= connectAttempts) {
-      const delayMs = Math.min(200 * 2 ** (nextAttempt - 1), 3000) * (0.75 + Math.random() / 2);
-      this.#deps.logger.debug({ participant: id, reason, nextAttempt, delayMs }, 'redialing');
-      this.#redials.set(id, setTimeout(() => this.#dial(session.participant, nextAttempt), delayMs));
+    // While the server lists the participant as enabled and nobody said goodbye, the channel is re-dialed,
+    // with backoff, for as long as it takes: the side that dialed at once, the other side a connect
+    // timeout later if by then no offer has come (so a link comes back whichever side slept or lost its
+    // network). enable() stops waiting for a participant after connectAttempts failures in a row.
+    if (bye || !this.#accepting() || !this.#known.has(id)) {
+      this.#settle(id);
       return;
     }
-    if (session.initiator && !bye && nextAttempt > connectAttempts) {
-      this.#deps.logger.warn({ participant: id, reason, attempts: connectAttempts }, 'could not connect to participant');
+    const { connectAttempts, connectAttemptTimeoutMs, redialMaxDelayMs } = this.#deps.timeouts;
+    const failures = p !== undefined ? 0 : (this.#failures.get(id) ?? 0) + 1;
+    this.#failures.set(id, failures);
+    const delayMs = backoffDelayMs(failures + 1, REDIAL_BASE_MS, redialMaxDelayMs) + (session.initiator ? 0 : connectAttemptTimeoutMs);
+    this.#deps.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
+    this.#redials.set(id, setTimeout(() => this.#dial(session.participant), delayMs));
+    if (failures >= connectAttempts) {
+      if (failures === connectAttempts) this.#deps.logger.warn({ participant: id, reason, attempts: failures }, 'cannot connect to participant; still trying');
+      this.#settle(id);
     }
-    this.#settle(id);
   }
 
   #whenSettled(id: string): Promise<void> {
-    if (this.#present.has(id) || (!this.#sessions.has(id) && !this.#redials.has(id))) return Promise.resolve();
+    if (this.#present.has(id) || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#deps.timeouts.connectAttempts) return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.#settleWaiters.get(id);
       if (list === undefined) this.#settleWaiters.set(id, [resolve]);

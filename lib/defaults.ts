@@ -23,10 +23,16 @@ export interface RoomTimeouts {
    */
   connectAttemptTimeoutMs: number;
   /**
-   * How many attempts are made to open a data channel to a participant before giving up.
+   * How many attempts to open a data channel to a participant `enable()` waits for before it stops waiting
+   * for that participant. Attempts go on in the background, with backoff, while the participant stays.
    * @default 4
    */
   connectAttempts: number;
+  /**
+   * The longest wait between two attempts to re-open a failed data channel (the wait doubles from 200 ms).
+   * @default 10000
+   */
+  redialMaxDelayMs: number;
   /**
    * How long `sendMessage` waits for the recipient's acknowledgement.
    * @default 30000
@@ -91,6 +97,7 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   signalingTimeoutMs: 10_000,
   connectAttemptTimeoutMs: 5_000,
   connectAttempts: 4,
+  redialMaxDelayMs: 10_000,
   ackTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,

@@ -26,6 +26,11 @@ export class PendingSends {
     return n;
   }
 
+  /** True while any send may still wait (cheap; a cancelled send may count until the queue moves past it). */
+  get hasWaiting(): boolean {
+    return this.#head < this.#queue.length || this.#chunked.size > 0;
+  }
+
   /** Adds a send; `chunked` when its attachment goes in chunks. */
   add(seq: number, chunked: boolean, resolve: () => void, reject: (err: Error) => void): PendingSend {
     const p: PendingSend = { seq, deadlineMs: Infinity, settled: false, resolve, reject };

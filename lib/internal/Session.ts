@@ -16,6 +16,8 @@ import { TypedEmitter } from './TypedEmitter.js';
 
 /** Protocol errors tolerated from one peer before its link is closed. */
 export const MAX_PROTOCOL_ERRORS = 32;
+/** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
+const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
 const BYE_FLUSH_MS = 250;
 
@@ -85,6 +87,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: {
     participant: ParticipantInfo;
@@ -222,17 +225,48 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#link.signal(data);
   }
 
-  /** Says goodbye (when open), lets the frame leave, and closes. */
+  /**
+   * Says goodbye and closes: first acknowledges what arrived (so the peer's last sends resolve), lets
+   * queued messages leave and waits for their acknowledgements (up to a second; what is still unanswered
+   * then rejects with `ParticipantLeft`), then sends bye and lets it leave.
+   */
   async closeGracefully(): Promise<void> {
     if (this.#closed) return;
     if (this.#link.isOpen) {
+      this.#pushAck();
+      await this.#until(() => this.#outbox.isEmpty && !this.#pending.hasWaiting, GOODBYE_DRAIN_MS);
+      this.#pushAck();
       this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Bye }));
-      const until = Date.now() + BYE_FLUSH_MS;
-      while (this.#link.bufferedBytes > 0 && Date.now() < until && !this.#closed) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await this.#until(() => this.#link.bufferedBytes === 0 && this.#outbox.isEmpty, BYE_FLUSH_MS);
     }
     this.close('closed locally');
+  }
+
+  async #until(done: () => boolean, maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (!this.#closed && !done() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /**
+   * Closes the link unless a frame arrives within `withinMs`: for when there is reason to doubt the peer
+   * (its signaling connection dropped). A live peer sends at least a ping every heartbeat interval.
+   */
+  probe(withinMs: number): void {
+    if (this.#closed || this.#probeTimer !== undefined) return;
+    const since = Date.now();
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      if (this.#lastReceivedAtMs < since) this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
+    }, withinMs);
+    (this.#probeTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** Closes in `ms` unless the session has closed by then (the peer's goodbye arrived). */
+  closeWithin(ms: number, reason: string): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => this.close(reason), ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.once('close', () => clearTimeout(timer));
   }
 
   /** Closes at once. Unacknowledged sends reject with `ParticipantLeft`. */
@@ -393,15 +427,19 @@ export class Session extends TypedEmitter<SessionEvents> {
     // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
     scheduleSoon(() => {
       this.#ackScheduled = false;
-      if (this.#closed) return;
-      this.#outbox.pushControl(() => {
-        const seq = this.#inbox.ackSeq;
-        const incomplete = this.#inbox.incomplete;
-        if (seq === this.#ackedSeq && incomplete.length === this.#ackedIncomplete) return undefined;
-        this.#ackedSeq = seq;
-        this.#ackedIncomplete = incomplete.length;
-        return encodeFrame({ kind: FrameKind.Ack, seq, incomplete });
-      });
+      if (!this.#closed) this.#pushAck();
+    });
+  }
+
+  /** Queues an ack, encoded when it leaves; nothing leaves if nothing new is to be acknowledged by then. */
+  #pushAck(): void {
+    this.#outbox.pushControl(() => {
+      const seq = this.#inbox.ackSeq;
+      const incomplete = this.#inbox.incomplete;
+      if (seq === this.#ackedSeq && incomplete.length === this.#ackedIncomplete) return undefined;
+      this.#ackedSeq = seq;
+      this.#ackedIncomplete = incomplete.length;
+      return encodeFrame({ kind: FrameKind.Ack, seq, incomplete });
     });
   }
 
@@ -429,6 +467,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#outbox.close();
     this.#pending.rejectAll(MessagingError.participantLeft(this.participant.id));
     for (const t of this.#inbox.clear()) this.emit('aborted', t, 'participant left');
