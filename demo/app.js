@@ -307,6 +307,7 @@ async function send(r, text, file, toId) {
 }
 
 function listNames(names) {
+  names = [...names].sort((a, b) => a.localeCompare(b));
   if (names.length <= 3) return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
   return `${names.length} people`;
 }
