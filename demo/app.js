@@ -171,12 +171,12 @@ function wire(r) {
     if (pending !== undefined) pending.card.progress(p.receivedBytes, p.totalBytes);
     else arriving.set(p.messageId, { ...log.arriving(p), from: p.fromParticipantId });
   });
-  m.on('attachment_aborted', (p) => {
+  m.on('attachment_aborted', (p, reason) => {
     if (!current()) return;
     const pending = arriving.get(p.messageId);
     if (pending === undefined) return;
     arriving.delete(p.messageId);
-    log.aborted(pending, p.reason === 'Aborted' ? `${p.from.name} cancelled it` : `Stopped: ${describeError(p, p.from.name)}`);
+    log.aborted(pending, abortedText(p.from.name, String(reason ?? p.reason ?? '')));
   });
   m.on('message', (msg) => {
     if (!current()) return;
@@ -187,6 +187,13 @@ function wire(r) {
   m.on('error', (err) => {
     if (current()) log.system(`Refused something ${nameOf(err.participantId)} sent: ${err.message}`, { bad: true });
   });
+}
+
+/** Why an incoming attachment stopped, in words; the library's reason is a short phrase. */
+function abortedText(name, reason) {
+  if (/cancel|abort/i.test(reason)) return `${name} cancelled it`;
+  if (/left|gone/i.test(reason)) return `${name} left before it arrived`;
+  return `Stopped: ${reason || 'unknown reason'}`;
 }
 
 function nameOf(id) {

@@ -77,7 +77,9 @@ export function describeError(err, who) {
     case 'Timeout': return err.name === 'ConnectionError'
       ? 'The signaling server did not answer in time.'
       : `${who ?? 'The recipient'} did not confirm in time; it may or may not have arrived.`;
-    case 'Refused': return `The signaling server refused: ${err.message}`;
+    case 'Refused': return err.name === 'ConnectionError'
+      ? `The signaling server refused: ${err.message}`
+      : `${who ?? 'The recipient'} refused it: ${err.message}`;
     case 'Disconnected': return 'Not connected to the signaling server.';
     case 'ParticipantNotFound': return `${who ?? 'That participant'} is not in the room any more.`;
     case 'ParticipantLeft': return `${who ?? 'The recipient'} left before receiving it.`;

@@ -44,7 +44,8 @@ export class MessageLog {
     const delivery = document.createElement('div');
     delivery.className = 'delivery';
     delivery.dataset.state = 'sending';
-    delivery.textContent = 'Sending…';
+    // A file's card already says it is sending.
+    delivery.textContent = card === undefined ? 'Sending…' : '';
     bubble.append(delivery);
     this.#append(li);
     return {
@@ -218,11 +219,11 @@ class FileCard {
     if (onCancel) {
       this.cancel = document.createElement('button');
       this.cancel.type = 'button';
-      this.cancel.className = 'ghost small';
+      this.cancel.className = 'ghost cancel';
       this.cancel.textContent = 'Cancel';
       this.cancel.setAttribute('aria-label', `Cancel sending ${name}`);
       this.cancel.addEventListener('click', onCancel, { once: true });
-      status.append(this.cancel);
+      row.append(this.cancel);
     }
     this.size = size;
     this.mine = mine;

@@ -14,6 +14,8 @@ import { bytes } from '../support/harness.js';
 
 /** The file of the large-transfer test. Needs chunked attachments (the lead's change); one frame holds 256 KiB. */
 const LARGE_FILE_BYTES = 5 * 1024 * 1024;
+/** The file of the cancel test (also needs chunked attachments): large enough to be still in flight when cancelled. */
+const CANCELLED_FILE_BYTES = 64 * 1024 * 1024;
 /** A file that fits in one frame today. */
 const SMALL_FILE_BYTES = 150 * 1024;
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -122,6 +124,29 @@ describe('demo page in Chromium', function () {
       expect(await got.locator('.file').getAttribute('data-state')).to.equal('done');
     }
     expect(sent?.values.some((v) => v > 0 && v < LARGE_FILE_BYTES), `the sender saw progress before the end: ${sent?.values.join(',')}`).to.equal(true);
+  });
+
+  it('a file send cancelled half-way says so on both sides', async () => {
+    const [alice, bob] = await meet(['alice', 'bob']);
+    // Made in the page (handing the picker tens of MiB from here takes seconds), large enough to be cancelled in flight.
+    await alice!.page.getByLabel('Attach file').evaluate((input: HTMLInputElement, size: number) => {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+      const files = new DataTransfer();
+      files.items.add(new File([bytes], 'huge.bin', { type: 'application/octet-stream' }));
+      input.files = files.files;
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    }, CANCELLED_FILE_BYTES);
+    await alice!.page.getByRole('button', { name: 'Send', exact: true }).click();
+    const sent = alice!.log.locator('li.msg.mine').filter({ hasText: 'huge.bin' });
+    const arriving = bob!.received('alice', 'huge.bin');
+    const ended = alice!.deliveryOf(sent, 60_000);
+    await Promise.race([arriving.waitFor(), ended.then((d) => Promise.reject(new Error(`the send ended before it could be cancelled: ${d.text}`)))]);
+    await alice!.page.getByRole('button', { name: 'Cancel sending huge.bin' }).click();
+
+    expect(await ended).to.deep.equal({ state: 'failed', text: '✗ Not delivered: Cancelled.' });
+    await arriving.locator('.file[data-state="failed"]').filter({ hasText: 'alice cancelled it' }).waitFor();
+    expect(await arriving.getByRole('link').count(), 'no download of a cancelled file').to.equal(0);
   });
 
   it('an image attachment is shown inline; any other file is offered as an opaque download', async () => {
