@@ -2,7 +2,7 @@
  * The package as a front-end developer meets it: `npm pack`, unpacked into a small app's node_modules,
  * built with Vite (its JS API, no Vite config at all), loaded in Chromium, talking to a Node participant.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,13 @@ describe('a Vite app built from the packed package', function () {
       expect(files, f).to.include(f);
     }
     expect(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('scripts/'))).to.deep.equal([]);
+  });
+
+  it('an app type-checks against the packed declarations alone (strict, bundler resolution, DOM types)', () => {
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(appDir, 'tsconfig.json')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr, 'tsc output').to.equal('');
+    expect(r.status).to.equal(0);
   });
 
   it('Vite builds it with no configuration and no warning, and the app holds no Node-only code', () => {
