@@ -71,7 +71,8 @@ describe('a Vite app built from the packed package', function () {
   });
 
   it('Vite builds it with no configuration and no warning, and the app holds no Node-only code', () => {
-    expect(viteWarnings, 'Vite warnings').to.deep.equal([]);
+    // Rolldown's PLUGIN_TIMINGS notice only says the build was slow (a busy machine), nothing about the package.
+    expect(viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')), 'Vite warnings').to.deep.equal([]);
     const assets = readdirSync(join(appDir, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
     expect(assets).to.have.length.greaterThan(0);
     const js = assets.map((f) => readFileSync(join(appDir, 'dist', 'assets', f), 'utf8')).join('\n');
