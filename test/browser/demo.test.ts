@@ -179,6 +179,27 @@ describe('demo page in Chromium', function () {
     expect(await alice!.page.getByRole('combobox', { name: 'To' }).locator('option').allTextContents()).to.deep.equal(['Everyone', 'bob']);
   });
 
+  it('works with the keyboard alone: join, send, pick a recipient', async () => {
+    const [bob] = await meet(['bob']);
+    const page = await browser.newPage();
+    const alice = page.keyboard;
+    await page.goto(`${server.url}/?room=${encodeURIComponent(bob!.room)}`);
+    await alice.type('alice'); // the name field has the focus when the room is in the URL
+    await alice.press('Enter');
+    await page.getByRole('textbox', { name: 'Message' }).and(page.locator(':focus')).waitFor();
+    await alice.type('typed, not clicked');
+    await alice.press('Enter');
+    await bob!.received('alice', 'typed, not clicked').waitFor();
+
+    const bobButton = page.getByRole('list', { name: 'Participants' }).getByRole('button', { name: /^bob\b/ });
+    await bobButton.waitFor();
+    for (let i = 0; i < 12 && !(await bobButton.evaluate((el) => el === document.activeElement)); i++) await alice.press('Shift+Tab');
+    await alice.press('Space');
+    expect(await bobButton.getAttribute('aria-pressed')).to.equal('true');
+    expect(await page.getByRole('combobox', { name: 'To' }).locator('option:checked').textContent()).to.equal('bob');
+    await page.close();
+  });
+
   it('says clearly when the signaling server cannot be reached or goes away', async () => {
     const own = await createSignalingServer({ port: 0, host: '127.0.0.1' });
     try {

@@ -17,13 +17,13 @@ export interface ProgressTrace {
 
 /** One tab with the demo open and joined to a room. */
 export class DemoPage {
-  private constructor(readonly page: Page, readonly name: string) {}
+  private constructor(readonly page: Page, readonly name: string, readonly room: string) {}
 
   /** Opens the demo with room and name prefilled from the URL, presses Join, and waits until messaging is on. */
   static async join(browser: Chromium, serverUrl: string, room: string, name: string): Promise<DemoPage> {
     const page = await browser.newPage();
     await page.goto(`${serverUrl}/?${new URLSearchParams({ room, name })}`);
-    const demo = new DemoPage(page, name);
+    const demo = new DemoPage(page, name, room);
     await demo.watchProgressBars();
     await page.getByRole('button', { name: 'Join' }).click();
     await page.getByRole('status').filter({ hasText: 'Signaling: connected' }).waitFor();
