@@ -85,7 +85,8 @@ export class MessageLog {
   /** A message from another participant arrived whole; `pending` is what {@link arriving} returned, if anything. */
   incoming({ from, type, message, attachment }, pending) {
     if (pending !== undefined) {
-      this.#finishFile(pending.li, pending.card, message, attachment);
+      if (attachment === undefined) pending.card.done('Received');
+      else this.#finishFile(pending.li, pending.card, message, attachment);
       return;
     }
     const known = type === 'chat' || type === 'file';
@@ -97,11 +98,9 @@ export class MessageLog {
       pre.textContent = clip(JSON.stringify(message, null, 2));
       bubble.append(pre);
     }
-    if (attachment !== undefined) {
-      const card = new FileCard(bubble, { ...fileInfo(message, attachment.byteLength), mine: false });
-      this.#finishFile(li, card, message, attachment);
-    }
+    const card = attachment === undefined ? undefined : new FileCard(bubble, { ...fileInfo(message, attachment.byteLength), mine: false });
     this.#append(li);
+    if (card !== undefined) this.#finishFile(li, card, message, attachment);
   }
 
   /** An attachment stopped arriving: the sender cancelled or left. */
@@ -110,6 +109,8 @@ export class MessageLog {
   }
 
   #finishFile(li, card, message, attachment) {
+    // An entry already dropped from the log gets no blob URL: nothing would ever release it.
+    if (!li.isConnected) return;
     const { name, mime } = fileInfo(message, attachment.byteLength);
     const inline = isInlineImage(mime);
     // Anything not shown inline is handed over as opaque bytes, so the browser never renders it.

@@ -23,7 +23,8 @@ const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('demo page in Chromium', function () {
-  this.timeout(60_000);
+  // Generous: three Chromium tabs and a server on two cores shared with other work can be slow.
+  this.timeout(120_000);
   let server: SignalingServer;
   let browser: Chromium;
   let pages: DemoPage[] = [];
