@@ -2,12 +2,13 @@
 
 /** Base class of every error roommesh raises. */
 export class RoomMeshError extends Error {
+  // Spelled out in every class rather than taken from the constructor: an app's minifier renames classes.
+  override name = 'RoomMeshError';
   /** A stable string naming what went wrong. */
   readonly reason: string;
 
   constructor(reason: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name;
     this.reason = reason;
   }
 }
@@ -17,6 +18,7 @@ export type InvalidArgumentReason = 'InvalidArgument';
 
 /** An API call got an argument it cannot use; nothing was sent. */
 export class InvalidArgumentError extends RoomMeshError {
+  override name = 'InvalidArgumentError';
   declare readonly reason: InvalidArgumentReason;
 
   constructor(message: string) {
@@ -33,6 +35,7 @@ export type ConnectionErrorReason =
 
 /** Connecting to or talking with the signaling server failed. */
 export class ConnectionError extends RoomMeshError {
+  override name = 'ConnectionError';
   declare readonly reason: ConnectionErrorReason;
   /** The server's own reason, when the server refused a request. */
   readonly serverReason: string | undefined;
@@ -75,6 +78,7 @@ export type MessagingErrorReason =
 
 /** A message could not be sent or was not acknowledged. */
 export class MessagingError extends RoomMeshError {
+  override name = 'MessagingError';
   declare readonly reason: MessagingErrorReason;
   /** The participant the message was for, when there was one. */
   readonly participantId: string | undefined;
@@ -131,6 +135,7 @@ export type ProtocolErrorReason = 'BadFrame' | 'UnexpectedFrame' | 'LimitExceede
 
 /** A peer sent something that does not follow the data-channel protocol. Reported through the `error` event. */
 export class ProtocolError extends RoomMeshError {
+  override name = 'ProtocolError';
   declare readonly reason: ProtocolErrorReason;
   /** The peer that sent it. */
   readonly participantId: string;

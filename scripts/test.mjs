@@ -4,6 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildBrowser } from './build-browser.mjs';
+import { ensureChromium } from './ensure-chromium.mjs';
 import { runIsolated } from './netns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -15,9 +17,14 @@ if (tsc.status !== 0) {
   process.stderr.write('build failed: fix the TypeScript errors above\n');
   process.exit(1);
 }
+await buildBrowser().catch((err) => {
+  process.stdout.write(`\n0 passed, 1 failed\nbrowser build failed: ${err.message}\n`);
+  process.exit(1);
+});
 
 const extra = process.argv.slice(2);
-const specs = extra.length > 0 ? extra : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js'];
+const specs = extra.length > 0 ? extra : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js', 'dist/test/browser/**/*.test.js'];
+if (specs.some((s) => s.includes('browser'))) ensureChromium();
 if (!existsSync('dist/test')) {
   process.stderr.write('no compiled tests under dist/test\n');
   process.exit(1);

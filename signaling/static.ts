@@ -1,6 +1,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -14,7 +15,22 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-/** Serves a file from `root` for a GET or HEAD request; never outside `root`. */
+// The browser bundle lives beside this module's build output (dist/signaling/ → dist/browser/).
+const BUNDLE_DIR = fileURLToPath(new URL('../browser/', import.meta.url));
+
+/**
+ * Paths served from the browser bundle whatever the static folder holds, so the demo and any page
+ * served here can `import { Room } from '/roommesh.js'` without a bundler.
+ */
+export const BUNDLE_PATHS: Readonly<Record<string, string>> = Object.freeze({
+  '/roommesh.js': join(BUNDLE_DIR, 'roommesh.js'),
+  '/roommesh.js.map': join(BUNDLE_DIR, 'roommesh.js.map'),
+});
+
+/**
+ * Serves a file for a GET or HEAD request: the browser bundle at {@link BUNDLE_PATHS}, otherwise a
+ * file from `root`, never one outside it.
+ */
 export function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -27,12 +43,23 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
     res.writeHead(400).end();
     return;
   }
-  if (pathname.endsWith('/')) pathname += 'index.html';
-  const file = normalize(join(root, pathname));
-  if (!file.startsWith(normalize(root.endsWith(sep) ? root : root + sep)) || pathname.includes('\0')) {
+  const file = Object.hasOwn(BUNDLE_PATHS, pathname) ? BUNDLE_PATHS[pathname] : insideRoot(root, pathname);
+  if (file === undefined) {
     res.writeHead(404).end();
     return;
   }
+  sendFile(file, req, res);
+}
+
+/** The file `pathname` names under `root`, or undefined when it would lie outside. */
+function insideRoot(root: string, pathname: string): string | undefined {
+  if (pathname.includes('\0')) return undefined;
+  const path = pathname.endsWith('/') ? `${pathname}index.html` : pathname;
+  const file = normalize(join(root, path));
+  return file.startsWith(normalize(root.endsWith(sep) ? root : root + sep)) ? file : undefined;
+}
+
+function sendFile(file: string, req: IncomingMessage, res: ServerResponse): void {
   let size: number;
   try {
     const st = statSync(file);
@@ -46,7 +73,14 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': size,
     'x-content-type-options': 'nosniff',
+    // The demo and the bundle change with each build; revalidate rather than run a stale copy.
+    'cache-control': 'no-cache',
   });
-  if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  const stream = createReadStream(file);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
 }

@@ -1,0 +1,109 @@
+/**
+ * The package as a front-end developer meets it: `npm pack`, unpacked into a small app's node_modules,
+ * built with Vite (its JS API, no Vite config at all), loaded in Chromium, talking to a Node participant.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { build, createLogger } from 'vite';
+import { createSignalingServer } from '../../signaling/server.js';
+import { Chromium } from '../support/browser.js';
+import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const FIXTURE = join(ROOT, 'test/fixtures/vite-app');
+/** The ping's attachment. */
+const ATTACHMENT_BYTES = 64 * 1024;
+
+interface PackResult {
+  filename: string;
+  files: Array<{ path: string }>;
+}
+
+describe('a Vite app built from the packed package', function () {
+  this.timeout(120_000);
+  const h = new Harness();
+  let work: string;
+  let browser: Chromium | undefined;
+  let packed: PackResult;
+  let appDir: string;
+  const viteWarnings: string[] = [];
+
+  before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'roommesh-vite-'));
+    // After the build (npm test builds first); --ignore-scripts so packing does not build again.
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    packed = (JSON.parse(out) as PackResult[])[0]!;
+    appDir = join(work, 'app');
+    cpSync(FIXTURE, appDir, { recursive: true });
+    const installed = join(appDir, 'node_modules', 'roommesh');
+    mkdirSync(installed, { recursive: true });
+    // The browser bundle is self-contained, so the package's own dependencies need not be installed.
+    execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
+
+    const logger = createLogger('warn');
+    logger.warn = (msg) => void viteWarnings.push(msg);
+    logger.warnOnce = (msg) => void viteWarnings.push(msg);
+    await build({ root: appDir, configFile: false, logLevel: 'warn', customLogger: logger });
+  });
+  after(async () => {
+    await browser?.close();
+    await h.close();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('the tarball holds the browser bundle, the Node entry, types, the server and the demo, and no tests', () => {
+    const files = packed.files.map((f) => f.path);
+    for (const f of ['package.json', 'README.md', 'dist/browser/roommesh.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/node.js', 'dist/signaling/server.js', 'dist/signaling/cli.js', 'demo/index.html', 'demo/app.js']) {
+      expect(files, f).to.include(f);
+    }
+    expect(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('scripts/'))).to.deep.equal([]);
+  });
+
+  it('an app type-checks against the packed declarations alone (strict, bundler resolution, DOM types)', () => {
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(appDir, 'tsconfig.json')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr, 'tsc output').to.equal('');
+    expect(r.status).to.equal(0);
+  });
+
+  it('Vite builds it with no configuration and no warning, and the app holds no Node-only code', () => {
+    // Rolldown's PLUGIN_TIMINGS notice only says the build was slow (a busy machine), nothing about the package.
+    expect(viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')), 'Vite warnings').to.deep.equal([]);
+    const assets = readdirSync(join(appDir, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
+    expect(assets).to.have.length.greaterThan(0);
+    const js = assets.map((f) => readFileSync(join(appDir, 'dist', 'assets', f), 'utf8')).join('\n');
+    expect(js).to.include('roommesh'); // the library is in there…
+    for (const nodeOnly of ['node-datachannel', 'node:', 'socket.io/lib', '__vite-browser-external']) expect(js, nodeOnly).to.not.include(nodeOnly);
+  });
+
+  it('the built app in Chromium exchanges messages and attachments with a Node participant', async () => {
+    const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: join(appDir, 'dist') });
+    h.servers.push(server);
+    const agent = await h.join(server, 'vite', 'agent');
+    await agent.messaging.enable();
+
+    browser = await Chromium.launch();
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/?room=vite&name=app`);
+    const log = page.getByRole('list', { name: 'Log' });
+    await log.getByText('ready', { exact: true }).waitFor({ timeout: 20_000 });
+    // Errors keep their class and name through the app's minifying build.
+    await log.getByText('error MessagingError ParticipantNotFound true', { exact: true }).waitFor();
+
+    await eventually(() => agent.messaging.getParticipantByName('app') !== undefined, 10_000, 'the app present at the agent');
+    const app = agent.messaging.getParticipantByName('app')!;
+    const attachment = bytes(ATTACHMENT_BYTES, 21);
+    const pong = nextEvent(agent.messaging, 'message', 20_000, (m) => m.type === 'pong');
+    await agent.messaging.sendMessage({ to: app, type: 'ping', message: { n: 1 }, attachment });
+    const [reply] = await pong;
+    expect(reply.message).to.deep.equal({ n: 1 });
+    expect(Buffer.from(reply.attachment!).equals(Buffer.from(attachment))).to.equal(true);
+    await log.getByText(`message agent ping {"n":1} ${ATTACHMENT_BYTES}`, { exact: true }).waitFor();
+    await log.getByText('pong delivered', { exact: true }).waitFor();
+    expect(browser.problems).to.deep.equal([]);
+  });
+});
