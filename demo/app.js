@@ -176,7 +176,7 @@ function wire(r) {
     const pending = arriving.get(p.messageId);
     if (pending === undefined) return;
     arriving.delete(p.messageId);
-    log.aborted(pending, abortedText(p.from.name, String(reason ?? p.reason ?? '')));
+    log.aborted(pending, abortedText(p.from.name, reason));
   });
   m.on('message', (msg) => {
     if (!current()) return;
@@ -189,11 +189,12 @@ function wire(r) {
   });
 }
 
-/** Why an incoming attachment stopped, in words; the library's reason is a short phrase. */
+/** Why an incoming attachment stopped, in words. */
 function abortedText(name, reason) {
-  if (/cancel|abort/i.test(reason)) return `${name} cancelled it`;
-  if (/left|gone/i.test(reason)) return `${name} left before it arrived`;
-  return `Stopped: ${reason || 'unknown reason'}`;
+  if (reason === 'Cancelled') return `${name} cancelled it`;
+  if (reason === 'ParticipantLeft') return `${name} left before it arrived`;
+  if (reason === 'Refused') return `Refused: ${name} sent more than this page accepts`;
+  return `Stopped (${reason})`;
 }
 
 function nameOf(id) {

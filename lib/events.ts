@@ -3,6 +3,9 @@ import type { IncomingAttachment, ReceivedMessage } from './MessagingClient.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
+/** Why an incoming attachment stopped before it was whole. */
+export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused';
+
 /** Events of `room.messaging`. */
 export interface MessagingEvents {
   /** A message from another participant arrived whole. */
@@ -13,10 +16,11 @@ export interface MessagingEvents {
    */
   attachment_progress: (progress: IncomingAttachment) => void;
   /**
-   * An attachment that was arriving will not complete: the sender cancelled it, left, or broke a limit
-   * (`reason` says which). What was received is freed; no `message` event follows.
+   * An attachment that was arriving will not complete: the sender cancelled it (`Cancelled`), left or lost
+   * its channel (`ParticipantLeft`), or broke a limit of this participant (`Refused`; the `error` event says
+   * how). What was received is freed; no `message` event follows.
    */
-  attachment_aborted: (progress: IncomingAttachment, reason: string) => void;
+  attachment_aborted: (progress: IncomingAttachment, reason: AttachmentAbortReason) => void;
   /** A participant became present: its data channel is open and it has messaging enabled. */
   participant_added: (participant: RemoteParticipant) => void;
   /** A participant stopped being present: it disabled messaging, left, crashed or became unreachable. */

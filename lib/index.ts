@@ -16,7 +16,7 @@ export { RemoteParticipant } from './RemoteParticipant.js';
 export { LocalParticipant, MAX_ATTRIBUTES_BYTES } from './LocalParticipant.js';
 export { RoomMeshError, InvalidArgumentError, ConnectionError, MessagingError, ProtocolError } from './errors.js';
 export type { ConnectionErrorReason, MessagingErrorReason, ProtocolErrorReason, InvalidArgumentReason } from './errors.js';
-export type { MessagingEvents, RoomEvents } from './events.js';
+export type { MessagingEvents, RoomEvents, AttachmentAbortReason } from './events.js';
 export type { RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
 export { DEFAULT_TIMEOUTS, DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 export type { Logger } from './logger.js';

@@ -1,6 +1,7 @@
 import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { AttachmentAbortReason } from '../events.js';
 import type { Frame } from '../protocol/frames.js';
 import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
@@ -29,7 +30,7 @@ export interface SessionEvents {
   /** An attachment started arriving, or more of it arrived. */
   progress: (transfer: IncomingTransfer) => void;
   /** An attachment stopped arriving before it was whole: `reason` says why. Its bytes are freed. */
-  aborted: (transfer: IncomingTransfer, reason: string) => void;
+  aborted: (transfer: IncomingTransfer, reason: AttachmentAbortReason) => void;
   attributes: (attributes: JsonObject) => void;
   protocol_error: (err: ProtocolError) => void;
   /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
@@ -87,6 +88,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: {
@@ -343,7 +345,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.#onInbox(this.#inbox.chunk(frame));
         return;
       case FrameKind.Cancel:
-        this.#onInbox(this.#inbox.cancel(frame.seq), 'cancelled by the sender');
+        this.#onInbox(this.#inbox.cancel(frame.seq));
         return;
       case FrameKind.Ack:
         if (frame.seq > this.#lastSentSeq) {
@@ -380,7 +382,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('ready', attributes);
   }
 
-  #onInbox(result: InboxResult, abortReason = 'aborted'): void {
+  #onInbox(result: InboxResult): void {
     switch (result.kind) {
       case 'deliver':
         if (result.transfer !== undefined) this.emit('progress', result.transfer);
@@ -391,14 +393,14 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.emit('progress', result.transfer);
         return;
       case 'aborted':
-        this.emit('aborted', result.transfer, abortReason);
+        this.emit('aborted', result.transfer, 'Cancelled');
         this.#scheduleAck();
         return;
       case 'refuse':
         // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
         // never reads a refused message as delivered.
         this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        if (result.transfer !== undefined) this.emit('aborted', result.transfer, `refused: ${result.detail}`);
+        if (result.transfer !== undefined) this.emit('aborted', result.transfer, 'Refused');
         this.#protocolError('LimitExceeded', result.detail);
         this.#scheduleAck();
         return;
@@ -445,7 +447,11 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #tick(): void {
     const now = Date.now();
-    if (now - this.#lastReceivedAtMs > this.#timeouts.heartbeatTimeoutMs) {
+    // A tick much later than due means this process stalled (a long task, a sleeping laptop): frames that
+    // arrived meanwhile are still queued behind this timer, so the peer's silence is judged next tick.
+    const stalled = this.#lastTickAtMs > 0 && now - this.#lastTickAtMs > 2 * this.#timeouts.heartbeatIntervalMs;
+    this.#lastTickAtMs = now;
+    if (!stalled && now - this.#lastReceivedAtMs > this.#timeouts.heartbeatTimeoutMs) {
       this.close(`no frame for ${this.#timeouts.heartbeatTimeoutMs} ms`);
       return;
     }
@@ -470,7 +476,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#outbox.close();
     this.#pending.rejectAll(MessagingError.participantLeft(this.participant.id));
-    for (const t of this.#inbox.clear()) this.emit('aborted', t, 'participant left');
+    for (const t of this.#inbox.clear()) this.emit('aborted', t, 'ParticipantLeft');
     this.emit('close', reason, this.#byeReceived);
   }
 }

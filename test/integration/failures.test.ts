@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Harness, nextEvent } from '../support/harness.js';
+import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { startChild, stopChild, type ChildParticipant } from '../support/child.js';
 import { MessagingError } from '../../lib/node.js';
 
@@ -94,6 +94,8 @@ describe('failures (participants in their own processes)', function () {
     const alice = await h.join(server, 'f4', 'alice');
     await alice.messaging.enable();
     child = await startChild(server.url, 'f4', 'leaver', '--exit-after-roundtrip');
+    // The child is ready once it sees alice; alice sees it when its hello arrives, a moment later.
+    await eventually(() => alice.messaging.getParticipantByName('leaver') !== undefined, 5000, 'alice sees the leaver');
     const leaver = alice.messaging.getParticipantByName('leaver')!;
     const reply = nextEvent(alice.messaging, 'message');
     await alice.messaging.sendMessage({ to: leaver, type: 'echo', message: { hello: 'there' }, attachment: new Uint8Array([1, 2, 3]) });
