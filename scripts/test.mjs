@@ -8,6 +8,7 @@ import { runIsolated } from './netns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
+(await import('./ensure-redis.mjs')).ensureRedis(); // the Redis fleet tests need redis-server
 
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 if (tsc.status !== 0) {
