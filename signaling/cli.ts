@@ -66,7 +66,8 @@ async function serve(args: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'roommesh-signal' } });
+  // The server never logs these; redaction is a second line of defence for fields added later.
+  const logger = pino({ level: config.logLevel, base: { service: 'roommesh-signal' }, redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' } });
   let server;
   try {
     server = await createSignalingServer({ ...config.options, logger });

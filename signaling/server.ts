@@ -177,7 +177,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     metrics.membersSwept.inc(lost.length);
     for (const m of lost) tell(m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
   });
-  store.onEvicted(() => io.local.disconnectSockets(true));
+  // The fleet removed this process's members (Redis lost its data, or this process was frozen past the
+  // fleet timeout): its joined clients are no longer in any room, so they are disconnected to join again.
+  store.onEvicted(() => {
+    for (const socket of io.of('/').sockets.values()) if (socket.data.member !== undefined) socket.disconnect(true);
+  });
 
   // Connection-time checks live in socket.io middleware rather than in engine.io's allowRequest:
   // a refusal there reaches the client's connect_error with `data.reason`, so a page from a wrong

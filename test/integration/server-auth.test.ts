@@ -136,6 +136,12 @@ describe('signaling server auth (JWT)', function () {
     expect(server.stats().participants).to.be.at.most(10); // only the accepted joins of earlier tests
   });
 
+  it('jwtAlgorithms: a server that accepts only HS512 refuses HS256 tokens', async () => {
+    const s = await start({ auth: 'jwt', jwtSecret: SECRET, jwtAlgorithms: ['HS512'] });
+    expect((await joinWith(s, { room: 'r1', token: await hs({ room: 'r1', name: 'a' }, { alg: 'HS512' }) })).ok).to.equal(true);
+    refused(await joinWith(s, { room: 'r1', token: await hs({ room: 'r1', name: 'a' }) }), 'TokenInvalid');
+  });
+
   it('a pid claim fixes the participant id; a second join with the same pid in that room is refused with IdInUse', async () => {
     const token = await hs({ rooms: ['p1', 'p2'], name: 'alice', pid: 'user-42' });
     const first = await joinWith(server, { room: 'p1', token });

@@ -165,25 +165,61 @@ describe('signaling server with Redis down', function () {
     await stopAll();
   });
 
-  it('is not ready and refuses joins with Unavailable while Redis is down, and recovers when it is back', async () => {
+  it('redisKeyPrefix: two fleets on one Redis with different prefixes do not share rooms', async () => {
+    redis = await startRedis();
+    const common = { port: 0, staticDir: false as const, adapter: 'redis' as const, redisUrl: redis.url, maxParticipantsPerRoom: 1 };
+    const x = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
+    const y = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
+    try {
+      await until(() => x.isReady() && y.isReady(), 10_000, 'both ready');
+      const join = async (s: SignalingServer): Promise<WireReply> => {
+        const sock = await connected(s.url);
+        return (await (sock.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'same', name: 'n' })) as WireReply;
+      };
+      // Each fleet's room of one is its own: both joins succeed.
+      expect((await join(x)).ok).to.equal(true);
+      expect((await join(y)).ok).to.equal(true);
+      expect((await join(x)).error?.reason).to.equal('RoomFull');
+    } finally {
+      await x.close();
+      await y.close();
+      await stop(redis);
+    }
+  });
+
+  /** Connects a raw client, failing rather than hanging when it cannot. */
+  const connected = (url: string): Promise<Socket> => {
+    const sock = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 5000 });
+    sockets.push(sock);
+    return new Promise((resolve, reject) => {
+      sock.once('connect', () => resolve(sock));
+      sock.once('connect_error', reject);
+    });
+  };
+
+  it('is not ready and refuses joins with Unavailable while Redis is down; when it is back empty, its joined clients are sent away to join again', async () => {
     redis = await startRedis();
     const port = redis.port;
     server = await createSignalingServer({ port: 0, staticDir: false, adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix(), fleetHeartbeatMs: 200, fleetTimeoutMs: 1000 });
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready');
     expect(server.isReady()).to.equal(true);
+    const member = await connected(server.url);
+    expect(((await (member.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'm' })) as WireReply).ok).to.equal(true);
+    const memberGone = new Promise((r) => member.once('disconnect', r));
 
     await stop(redis);
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 503, 10_000, '503 once Redis is gone');
     expect((await httpGet(server.port, '/readyz')).body).to.match(/redis/);
     expect((await httpGet(server.port, '/healthz')).status).to.equal(200); // alive all the same
-    const s = io(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-    sockets.push(s);
-    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    const s = await connected(server.url);
     const r = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
     expect(r.error?.reason, JSON.stringify(r)).to.equal('Unavailable');
 
+    // A Redis without persistence comes back empty: the member's record is gone, so it is sent away.
     redis = await startRedis(port);
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 15_000, 'ready again once Redis is back');
+    await memberGone;
+    expect(s.connected).to.equal(true); // not joined: nothing to lose, not sent away
     const again = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
     expect(again.ok, JSON.stringify(again)).to.equal(true);
   });
