@@ -4,10 +4,7 @@
  * `token` command, and the process's signals. Everything about the options themselves is in config.ts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import pino from 'pino';
-import { mintToken } from './auth.js';
 import { ConfigError, FLAGS, helpText, parseCliConfig } from './config.js';
-import { createSignalingServer } from './server.js';
 
 function fail(message: string): never {
   process.stderr.write(`roommesh-signal: ${message}\nRun roommesh-signal --help for the options.\n`);
@@ -39,6 +36,7 @@ async function token(args: string[]): Promise<void> {
   if (secret === undefined || Buffer.byteLength(secret) < 32) fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
   const ttl = v['ttl-ms'] as string | undefined;
   if (ttl !== undefined && !/^\d{1,12}$/.test(ttl)) fail(`token: --ttl-ms must be a whole number, got "${ttl}"`);
+  const { mintToken } = await import('./auth.js');
   const jwt = await mintToken({
     secret,
     rooms,
@@ -67,6 +65,9 @@ async function serve(args: string[]): Promise<void> {
     throw err;
   }
   // The server never logs these; redaction is a second line of defence for fields added later.
+  // Loaded only now, so that --help and a bad flag answer without loading the whole server.
+  const { createSignalingServer } = await import('./server.js');
+  const { pino } = await import('pino');
   const logger = pino({ level: config.logLevel, base: { service: 'roommesh-signal' }, redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' } });
   let server;
   try {
