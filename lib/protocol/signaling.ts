@@ -53,52 +53,44 @@ export interface IceServer {
 
 /**
  * Why the server refused an event or a connection. A refused connection (socket.io middleware) carries
- * the reason in its `connect_error`'s `data.reason`; a refused event in its {@link Reply}.
+ * the reason in its `connect_error` `data.reason`; a refused event in its {@link Reply}.
+ * - `AlreadyJoined`: the connection already joined a room (one connection joins exactly one room)
+ * - `PayloadTooLarge`: the event is larger than the server's `maxPayloadBytes` (dropped; the connection stays)
+ * - `SignalRateLimited`: this connection sent signals faster than its token bucket allows
+ * - `JoinRateLimited`: too many joins from this IP address per second
+ * - `TooManyRequests`: too many events of this connection are waiting to be handled
+ * - `RoomFull`: the room has `maxParticipantsPerRoom` participants (across every process of a fleet)
+ * - `IdInUse`: the participant id fixed by the token is already in the room
+ * - `ServerFull`: connection refused, the server has `maxConnections` connections
+ * - `OriginNotAllowed`: connection refused, the page origin is not among the allowed origins
+ * - `Draining`: connection or join refused, the server is shutting down
+ * - `Unavailable`: the server cannot do this now (its Redis or its JWKS is unreachable); try again later
+ * - `TokenMissing`, `TokenInvalid`, `TokenExpired`: no token, or one whose signature, algorithm, issuer,
+ *   audience or claims are not accepted, or one that has expired
+ * - `RoomNotAllowed`: the token is valid but does not name this room
  */
 export type SignalingErrorReason =
   | 'BadRequest'
   | 'UnsupportedVersion'
   | 'NotJoined'
-  /** The connection already joined a room: one connection joins exactly one room. */
   | 'AlreadyJoined'
   | 'NotEnabled'
   | 'UnknownParticipant'
-  /** The event is larger than the server's `maxPayloadBytes`; it was dropped, the connection stays. */
   | 'PayloadTooLarge'
-  /** This connection sent signals faster than its token bucket allows. */
   | 'SignalRateLimited'
-  /** Too many joins from this IP address per second. */
   | 'JoinRateLimited'
-  /** Too many events of this connection are waiting to be handled. */
   | 'TooManyRequests'
-  /** The room has `maxParticipantsPerRoom` participants (across every process of a fleet). */
   | 'RoomFull'
-  /** The participant id fixed by the token is already in the room. */
   | 'IdInUse'
-  /** Connection refused: the server has `maxConnections` connections. */
   | 'ServerFull'
-  /** Connection refused: the page's origin is not among the allowed origins. */
   | 'OriginNotAllowed'
-  /** Connection or join refused: the server is shutting down. */
   | 'Draining'
-  /** The server cannot do this now (its Redis or its JWKS is unreachable); try again later. */
   | 'Unavailable'
-  /** The server requires a token and the join carried none. */
   | 'TokenMissing'
-  /** The token's signature, algorithm, issuer, audience or claims are not acceptable. */
   | 'TokenInvalid'
-  /** The token has expired (beyond the server's clock tolerance). */
   | 'TokenExpired'
-  /** The token is valid but does not name this room. */
   | 'RoomNotAllowed'
   | 'Internal';
-
-/** Every {@link SignalingErrorReason}, for validation and metrics. */
-export const SIGNALING_ERROR_REASONS: readonly SignalingErrorReason[] = Object.freeze([
-  'BadRequest', 'UnsupportedVersion', 'NotJoined', 'AlreadyJoined', 'NotEnabled', 'UnknownParticipant',
-  'PayloadTooLarge', 'SignalRateLimited', 'JoinRateLimited', 'TooManyRequests', 'RoomFull', 'IdInUse', 'ServerFull',
-  'OriginNotAllowed', 'Draining', 'Unavailable', 'TokenMissing', 'TokenInvalid', 'TokenExpired', 'RoomNotAllowed', 'Internal',
-] as const);
 
 /** What the server attaches to a refused connection (`connect_error`'s `data`). */
 export interface ConnectRefusal {
