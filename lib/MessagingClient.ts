@@ -3,14 +3,22 @@ import { InvalidArgumentError, MessagingError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { PeerLink } from './internal/PeerLink.js';
+import type { Delivery, IncomingTransfer } from './internal/Inbox.js';
 import { Session } from './internal/Session.js';
 import { TypedEmitter } from './internal/TypedEmitter.js';
+import { backoffDelayMs } from './internal/backoff.js';
 import { randomId } from './internal/random-id.js';
 import { MAX_TYPE_LENGTH } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { checkJsonObject } from './protocol/json.js';
 import type { IncomingSignal, ParticipantInfo, SignalData } from './protocol/signaling.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
+
+/** How long an open channel stays after the server says its participant left, for the goodbye to arrive. */
+const PEER_LEFT_LINGER_MS = 1000;
+
+/** First re-dial delay; it doubles with each failure up to `redialMaxDelayMs`. */
+const REDIAL_BASE_MS = 200;
 
 /** Options of {@link MessagingClient.sendMessage}. */
 export interface SendMessageOptions {
@@ -20,13 +28,17 @@ export interface SendMessageOptions {
   type: string;
   /** The message itself: a JSON object. */
   message: JsonObject;
-  /** Optional bytes carried with the message. */
+  /** Optional bytes carried with the message, up to `maxAttachmentBytes` (sent in chunks when larger than one frame). */
   attachment?: Uint8Array;
   /**
    * When true, an absent recipient is not an error: the call resolves and the message is dropped.
    * @default false
    */
   ignoreOffline?: boolean;
+  /** Called as the attachment is handed to the channel, chunk by chunk (once for a message sent whole). */
+  onProgress?: (progress: SendProgress) => void;
+  /** Aborts the send: unsent chunks are not sent, the recipient drops what it got, the call rejects with `Aborted`. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link MessagingClient.broadcastMessage}. */
@@ -35,8 +47,20 @@ export interface BroadcastMessageOptions {
   type: string;
   /** The message itself: a JSON object. */
   message: JsonObject;
-  /** Optional bytes carried with the message. */
+  /** Optional bytes carried with the message, up to `maxAttachmentBytes` (sent in chunks when larger than one frame). */
   attachment?: Uint8Array;
+  /** Called as the attachment is handed to the channels; the byte counts are summed over the recipients. */
+  onProgress?: (progress: SendProgress) => void;
+  /** Aborts the broadcast: what is unsent to each recipient is not sent, and the call rejects with `Aborted`. */
+  signal?: AbortSignal;
+}
+
+/** How much of an attachment has been handed to the data channel. */
+export interface SendProgress {
+  /** Attachment bytes handed to the channel so far. */
+  sentBytes: number;
+  /** Attachment bytes in all (for a broadcast: times the recipients). */
+  totalBytes: number;
 }
 
 /** Who received a broadcast. */
@@ -49,6 +73,8 @@ export interface BroadcastResult {
 
 /** A message received from another participant. */
 export interface ReceivedMessage {
+  /** Identifies this message among all received; the same as in its `attachment_progress` events. */
+  messageId: string;
   /** The sender. */
   from: RemoteParticipant;
   /** The sender's id. */
@@ -59,6 +85,24 @@ export interface ReceivedMessage {
   message: JsonObject;
   /** The bytes sent with the message, if any. */
   attachment: Uint8Array | undefined;
+}
+
+/** An attachment arriving in chunks, as `attachment_progress` and `attachment_aborted` report it. */
+export interface IncomingAttachment {
+  /** The `messageId` its `message` event will carry. */
+  messageId: string;
+  /** The sender. */
+  from: RemoteParticipant;
+  /** The sender's id. */
+  fromParticipantId: string;
+  /** The sender's `type`. */
+  type: string;
+  /** The sender's JSON object, known from the start (a file name, say). */
+  message: JsonObject;
+  /** Attachment bytes received so far. */
+  receivedBytes: number;
+  /** Attachment bytes in all. */
+  totalBytes: number;
 }
 
 /** What messaging needs from the signaling connection. @internal */
@@ -75,6 +119,7 @@ export interface MessagingClientDeps {
   createLink: (initiator: boolean) => PeerLink;
   localAttributes: () => JsonObject;
   timeouts: RoomTimeouts;
+  maxAttachmentBytes: number;
   logger: Logger;
 }
 
@@ -98,6 +143,8 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   readonly #present = new Map<string, RemoteParticipant>();
   /** Pending re-dials, by participant id. */
   readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Connection attempts that failed in a row, by participant id; cleared when one succeeds. */
+  readonly #failures = new Map<string, number>();
   /** Callers of enable() waiting for a participant to be present or given up on. */
   readonly #settleWaiters = new Map<string, Array<() => void>>();
 
@@ -169,7 +216,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     for (const info of infos) {
       if (info.id === this.#deps.localId) continue;
       this.#known.set(info.id, info);
-      this.#dial(info, 1);
+      this.#dial(info);
     }
     await Promise.all(infos.map((info) => this.#whenSettled(info.id)));
     if (this.#state !== 'enabling') return;
@@ -193,14 +240,17 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   }
 
   async #disable(): Promise<void> {
-    // Tell the server first, so nobody dials this participant again while its channels close.
+    for (const timer of this.#redials.values()) clearTimeout(timer);
+    this.#redials.clear();
+    this.#failures.clear();
+    this.#known.clear();
+    // Goodbye on every channel first, behind whatever acknowledgements are due: the server's word that
+    // this participant left travels another path and could otherwise overtake frames still in flight.
+    // A peer that got the goodbye does not re-dial; offers that arrive meanwhile are ignored.
+    await Promise.all([...this.#sessions.values()].map((s) => s.closeGracefully()));
     await this.#deps.signaling.disableMessaging().catch((err: unknown) => {
       this.#deps.logger.info({ err: String(err) }, 'could not tell the signaling server; disabling locally');
     });
-    for (const timer of this.#redials.values()) clearTimeout(timer);
-    this.#redials.clear();
-    this.#known.clear();
-    await Promise.all([...this.#sessions.values()].map((s) => s.closeGracefully()));
     for (const id of [...this.#settleWaiters.keys()]) this.#settle(id);
     this.#state = 'disabled';
     this.#deps.logger.info({}, 'messaging disabled');
@@ -215,13 +265,14 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * await room.messaging.sendMessage({ to: bob, type: 'chat', message: { text: 'hi' } });
    */
   async sendMessage(options: SendMessageOptions): Promise<void> {
-    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessage');
+    const { id, type, message, attachment, onProgress, signal } = checkSendOptions(options, 'sendMessage', this.#deps.maxAttachmentBytes);
     const session = this.#sessionFor(id, 'sendMessage');
     if (session === undefined) {
       if (options.ignoreOffline === true) return;
       throw MessagingError.participantNotFound(id);
     }
-    return session.sendMessage(type, message, attachment, true);
+    const report = onProgress === undefined ? undefined : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
+    return session.sendMessage(type, message, attachment, true, { onProgress: report, signal });
   }
 
   /**
@@ -232,7 +283,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
    */
   sendMessageNowait(options: SendMessageOptions): boolean {
-    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait');
+    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait', this.#deps.maxAttachmentBytes);
     const session = this.#sessionFor(id, 'sendMessageNowait');
     return session === undefined ? false : session.sendMessage(type, message, attachment, false);
   }
@@ -244,14 +295,36 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
   async broadcastMessage(options: BroadcastMessageOptions): Promise<BroadcastResult> {
-    const { type, message, attachment } = checkMessageFields(options, 'broadcastMessage');
+    const { type, message, attachment, onProgress, signal } = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
     this.#requireEnabled('broadcastMessage');
+    if (signal?.aborted === true) throw MessagingError.aborted();
     const targets = [...this.#present.keys()]
       .map((id) => this.#sessions.get(id))
       .filter((s): s is Session => s !== undefined && s.isReady);
-    // A message too large to send throws from the first target, before anything reaches the others.
-    const sends = targets.map((s) => s.sendMessage(type, message, attachment, true));
+    // Refused at the call, before anything reaches anyone, if any recipient could not take it. Recipients
+    // with the same limits share one check.
+    const checked = new Set<string>();
+    for (const s of targets) {
+      const limits = s.peerLimits;
+      const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
+      if (checked.has(key)) continue;
+      s.check(type, message, attachment);
+      checked.add(key);
+    }
+    let report: ((i: number) => (sentBytes: number) => void) | undefined;
+    if (onProgress !== undefined && attachment !== undefined) {
+      const sent = targets.map(() => 0);
+      let sum = 0;
+      const totalBytes = attachment.byteLength * targets.length;
+      report = (i) => (sentBytes) => {
+        sum += sentBytes - (sent[i] as number);
+        sent[i] = sentBytes;
+        onProgress({ sentBytes: sum, totalBytes });
+      };
+    }
+    const sends = targets.map((s, i) => s.sendMessage(type, message, attachment, true, { onProgress: report?.(i), signal }));
     const settled = await Promise.allSettled(sends);
+    if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted')) throw MessagingError.aborted();
     const result: BroadcastResult = { delivered: [], failed: [] };
     settled.forEach((s, i) => (s.status === 'fulfilled' ? result.delivered : result.failed).push((targets[i] as Session).participant.id));
     return result;
@@ -262,22 +335,60 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     for (const id of this.#present.keys()) this.#sessions.get(id)?.sendAttributes(attributes);
   }
 
-  /** The server says a participant enabled messaging; it will dial this one. @internal */
+  /** The server says a participant enabled messaging (or came back to signaling); it dials this one. @internal */
   handlePeerEnabled(info: ParticipantInfo): void {
     if (info.id === this.#deps.localId || !this.#accepting()) return;
     this.#known.set(info.id, info);
+    this.#failures.delete(info.id);
   }
 
-  /** The server says a participant disabled messaging or left. @internal */
+  /**
+   * The server says a participant disabled messaging or left. An open channel is given a moment for the
+   * participant's goodbye, which may still be on its way with the last frames before it; a channel still
+   * connecting is closed at once. @internal
+   */
   handlePeerDisabled(id: string): void {
     this.#known.delete(id);
-    const timer = this.#redials.get(id);
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      this.#redials.delete(id);
-    }
-    this.#sessions.get(id)?.close('left the room');
+    this.#failures.delete(id);
+    this.#cancelRedial(id);
+    const session = this.#sessions.get(id);
+    if (session?.isReady === true) session.closeWithin(PEER_LEFT_LINGER_MS, 'left the room');
+    else session?.close('left the room');
     this.#settle(id);
+  }
+
+  /**
+   * The server says a participant's signaling connection dropped; it may come back. Its channel may be
+   * fine (a network blip on the way to the server) or dead with it (a crashed process): ask the channel,
+   * which must show a sign of life within a little over two heartbeats. @internal
+   */
+  handlePeerDisconnected(id: string): void {
+    this.#sessions.get(id)?.probe(2 * this.#deps.timeouts.heartbeatIntervalMs + 500);
+  }
+
+  /** The server refused to relay a signal to this participant because it is not there. @internal */
+  handleSignalRefused(id: string): void {
+    if (this.#known.has(id)) {
+      this.#deps.logger.info({ participant: id }, 'the signaling server no longer lists this participant');
+      this.handlePeerDisabled(id);
+    }
+  }
+
+  /**
+   * This participant is back on the signaling server (after an outage or a dropped connection) and these
+   * participants have messaging enabled. Open channels are left alone; a channel is dialed at once to
+   * each participant without one. @internal
+   */
+  handleResumed(participants: ParticipantInfo[]): void {
+    if (!this.#accepting()) return;
+    for (const info of participants) {
+      if (info.id === this.#deps.localId) continue;
+      this.#known.set(info.id, info);
+      this.#failures.delete(info.id);
+      if (this.#sessions.has(info.id)) continue;
+      this.#cancelRedial(info.id);
+      this.#dial(info);
+    }
   }
 
   /** Signaling data from another participant. @internal */
@@ -323,18 +434,27 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     return this.#present.has(id) ? this.#sessions.get(id) : undefined;
   }
 
-  #dial(info: ParticipantInfo, attempt: number): void {
+  #dial(info: ParticipantInfo): void {
     this.#redials.delete(info.id);
     if (!this.#accepting() || !this.#known.has(info.id)) {
       this.#settle(info.id);
       return;
     }
-    this.#startSession(info, randomId(), true, attempt);
+    if (this.#sessions.has(info.id)) return; // the other side dialed first
+    this.#startSession(info, randomId(), true, (this.#failures.get(info.id) ?? 0) + 1);
+  }
+
+  #cancelRedial(id: string): void {
+    const timer = this.#redials.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#redials.delete(id);
   }
 
   #startSession(info: ParticipantInfo, cid: string, initiator: boolean, attempt: number): Session {
     const { timeouts, logger } = this.#deps;
     const link = this.#deps.createLink(initiator);
+    this.#cancelRedial(info.id);
     const session = new Session({
       participant: info,
       cid,
@@ -342,6 +462,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       attempt,
       link,
       timeouts,
+      maxAttachmentBytes: this.#deps.maxAttachmentBytes,
       localAttributes: this.#deps.localAttributes,
       logger,
     });
@@ -354,9 +475,23 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       clearTimeout(attemptTimer);
       this.#onReady(session, attributes);
     });
-    session.on('message', (type, message, attachment) => {
+    session.on('message', (d: Delivery) => {
       const from = this.#present.get(info.id);
-      if (from !== undefined) this.emit('message', { from, fromParticipantId: info.id, type, message, attachment });
+      if (from === undefined) return;
+      this.emit('message', { messageId: `${cid}:${d.seq}`, from, fromParticipantId: info.id, type: d.type, message: d.payload, attachment: d.attachment });
+    });
+    const incoming = (t: IncomingTransfer): IncomingAttachment | undefined => {
+      const from = this.#present.get(info.id);
+      if (from === undefined) return undefined;
+      return { messageId: `${cid}:${t.seq}`, from, fromParticipantId: info.id, type: t.type, message: t.payload, receivedBytes: t.receivedBytes, totalBytes: t.totalBytes };
+    };
+    session.on('progress', (t) => {
+      const p = incoming(t);
+      if (p !== undefined) this.emit('attachment_progress', p);
+    });
+    session.on('aborted', (t, reason) => {
+      const p = incoming(t);
+      if (p !== undefined) this.emit('attachment_aborted', p, reason);
     });
     session.on('attributes', (attributes) => {
       const p = this.#present.get(info.id);
@@ -378,6 +513,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     if (this.#sessions.get(id) !== session) return;
     const p = new RemoteParticipant(session.participant, attributes);
     this.#present.set(id, p);
+    this.#failures.delete(id);
     this.#deps.logger.info({ participant: id, name: p.name }, 'participant present');
     this.emit('participant_added', p);
     this.#settle(id);
@@ -393,23 +529,28 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       this.#deps.logger.info({ participant: id, reason }, 'participant removed');
       this.emit('participant_removed', p);
     }
-    // The side that dialed keeps dialing while the server still lists the participant as enabled.
-    const { connectAttempts } = this.#deps.timeouts;
-    const nextAttempt = session.isReady || p !== undefined ? 1 : session.attempt + 1;
-    if (session.initiator && !bye && this.#accepting() && this.#known.has(id) && nextAttempt <= connectAttempts) {
-      const delayMs = Math.min(200 * 2 ** (nextAttempt - 1), 3000) * (0.75 + Math.random() / 2);
-      this.#deps.logger.debug({ participant: id, reason, nextAttempt, delayMs }, 'redialing');
-      this.#redials.set(id, setTimeout(() => this.#dial(session.participant, nextAttempt), delayMs));
+    // While the server lists the participant as enabled and nobody said goodbye, the channel is re-dialed,
+    // with backoff, for as long as it takes: the side that dialed at once, the other side a connect
+    // timeout later if by then no offer has come (so a link comes back whichever side slept or lost its
+    // network). enable() stops waiting for a participant after connectAttempts failures in a row.
+    if (bye || !this.#accepting() || !this.#known.has(id)) {
+      this.#settle(id);
       return;
     }
-    if (session.initiator && !bye && nextAttempt > connectAttempts) {
-      this.#deps.logger.warn({ participant: id, reason, attempts: connectAttempts }, 'could not connect to participant');
+    const { connectAttempts, connectAttemptTimeoutMs, redialMaxDelayMs } = this.#deps.timeouts;
+    const failures = p !== undefined ? 0 : (this.#failures.get(id) ?? 0) + 1;
+    this.#failures.set(id, failures);
+    const delayMs = backoffDelayMs(failures + 1, REDIAL_BASE_MS, redialMaxDelayMs) + (session.initiator ? 0 : connectAttemptTimeoutMs);
+    this.#deps.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
+    this.#redials.set(id, setTimeout(() => this.#dial(session.participant), delayMs));
+    if (failures >= connectAttempts) {
+      if (failures === connectAttempts) this.#deps.logger.warn({ participant: id, reason, attempts: failures }, 'cannot connect to participant; still trying');
+      this.#settle(id);
     }
-    this.#settle(id);
   }
 
   #whenSettled(id: string): Promise<void> {
-    if (this.#present.has(id) || (!this.#sessions.has(id) && !this.#redials.has(id))) return Promise.resolve();
+    if (this.#present.has(id) || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#deps.timeouts.connectAttempts) return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.#settleWaiters.get(id);
       if (list === undefined) this.#settleWaiters.set(id, [resolve]);
@@ -425,9 +566,9 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   }
 }
 
-function checkMessageFields(options: BroadcastMessageOptions, what: string): BroadcastMessageOptions {
+function checkMessageFields(options: BroadcastMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what}: expected an options object`);
-  const { type, message, attachment } = options;
+  const { type, message, attachment, onProgress, signal } = options;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
     throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
   }
@@ -436,11 +577,24 @@ function checkMessageFields(options: BroadcastMessageOptions, what: string): Bro
   if (attachment !== undefined && !(attachment instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${what}: attachment must be a Uint8Array`);
   }
-  return attachment === undefined ? { type, message } : { type, message, attachment };
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError(`${what}: onProgress must be a function`);
+  if (signal !== undefined && !isAbortSignal(signal)) throw new InvalidArgumentError(`${what}: signal must be an AbortSignal`);
+  if (attachment !== undefined && attachment.byteLength > maxAttachmentBytes) {
+    throw MessagingError.attachmentTooLarge(attachment.byteLength, maxAttachmentBytes);
+  }
+  const out: BroadcastMessageOptions = { type, message };
+  if (attachment !== undefined) out.attachment = attachment;
+  if (onProgress !== undefined) out.onProgress = onProgress;
+  if (signal !== undefined) out.signal = signal;
+  return out;
 }
 
-function checkSendOptions(options: SendMessageOptions, what: string): BroadcastMessageOptions & { id: string } {
-  const fields = checkMessageFields(options, what);
+function isAbortSignal(v: unknown): v is AbortSignal {
+  return typeof v === 'object' && v !== null && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function';
+}
+
+function checkSendOptions(options: SendMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions & { id: string } {
+  const fields = checkMessageFields(options, what, maxAttachmentBytes);
   const to = options.to;
   const id = to instanceof RemoteParticipant ? to.id : to;
   if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);

@@ -1,5 +1,5 @@
 import type { RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
-import { DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS } from './defaults.js';
+import { DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './internal/PeerLink.js';
@@ -41,7 +41,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * await room.messaging.enable();
    */
   static async connect(options: RoomOptions): Promise<Room> {
-    const { timeouts, attributes, logger } = checkRoomOptions(options);
+    const { timeouts, attributes, logger, maxAttachmentBytes } = checkRoomOptions(options);
     const signaling = await SignalingClient.connect(options.url, timeouts.signalingTimeoutMs, logger);
     try {
       const joinReq = { v: SIGNALING_VERSION, room: options.room, name: options.name };
@@ -52,6 +52,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
+        maxAttachmentBytes,
         logger: withContext(logger, { room: options.room, participant: reply.self.id }),
       });
     } catch (err) {
@@ -66,7 +67,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     signaling: SignalingClient,
     self: { id: string; name: string; joinedAtMs: number },
     attributes: Parameters<typeof checkAttributes>[0],
-    deps: { wrtc: WebRTCImplementation | undefined; rtcConfig: Record<string, unknown>; timeouts: RoomTimeouts; logger: Logger },
+    deps: {
+      wrtc: WebRTCImplementation | undefined;
+      rtcConfig: Record<string, unknown>;
+      timeouts: RoomTimeouts;
+      maxAttachmentBytes: number;
+      logger: Logger;
+    },
   ) {
     super();
     this.name = name;
@@ -80,6 +87,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       createLink: (initiator) => new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
       localAttributes: () => this.localParticipant.attributes as never,
       timeouts: deps.timeouts,
+      maxAttachmentBytes: deps.maxAttachmentBytes,
       logger: deps.logger,
     });
     signaling.on('peer_enabled', (p) => this.messaging.handlePeerEnabled(p));
@@ -115,7 +123,14 @@ export class Room extends TypedEmitter<RoomEvents> {
   }
 }
 
-function checkRoomOptions(options: RoomOptions): { timeouts: RoomTimeouts; attributes: ReturnType<typeof checkAttributes>; logger: Logger } {
+interface CheckedRoomOptions {
+  timeouts: RoomTimeouts;
+  attributes: ReturnType<typeof checkAttributes>;
+  maxAttachmentBytes: number;
+  logger: Logger;
+}
+
+function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Room.connect: expected an options object');
   for (const key of ['url', 'room', 'name'] as const) {
     if (typeof options[key] !== 'string' || options[key].trim().length === 0) {
@@ -134,5 +149,9 @@ function checkRoomOptions(options: RoomOptions): { timeouts: RoomTimeouts; attri
     throw new InvalidArgumentError('Room.connect: timeouts.heartbeatTimeoutMs must be longer than timeouts.heartbeatIntervalMs');
   }
   const attributes = checkAttributes(options.attributes ?? DEFAULT_ROOM_OPTIONS.attributes, 'Room.connect:');
-  return { timeouts, attributes, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
+  const maxAttachmentBytes = options.maxAttachmentBytes ?? DEFAULT_ROOM_OPTIONS.maxAttachmentBytes;
+  if (!Number.isSafeInteger(maxAttachmentBytes) || maxAttachmentBytes < 0 || maxAttachmentBytes > MAX_ATTACHMENT_BYTES_LIMIT) {
+    throw new InvalidArgumentError(`Room.connect: maxAttachmentBytes must be an integer from 0 to ${MAX_ATTACHMENT_BYTES_LIMIT}`);
+  }
+  return { timeouts, attributes, maxAttachmentBytes, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
 }

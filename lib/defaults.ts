@@ -23,10 +23,16 @@ export interface RoomTimeouts {
    */
   connectAttemptTimeoutMs: number;
   /**
-   * How many attempts are made to open a data channel to a participant before giving up.
+   * How many attempts to open a data channel to a participant `enable()` waits for before it stops waiting
+   * for that participant. Attempts go on in the background, with backoff, while the participant stays.
    * @default 4
    */
   connectAttempts: number;
+  /**
+   * The longest wait between two attempts to re-open a failed data channel (the wait doubles from 200 ms).
+   * @default 10000
+   */
+  redialMaxDelayMs: number;
   /**
    * How long `sendMessage` waits for the recipient's acknowledgement.
    * @default 30000
@@ -68,6 +74,13 @@ export interface RoomOptions {
    * A WebRTC implementation (`wrtc`-shaped). Browsers use their own; the Node entry uses node-datachannel.
    */
   wrtc?: WebRTCImplementation;
+  /**
+   * The largest attachment this participant sends or accepts, in bytes. A peer that announces a larger one
+   * is refused; the receiver never allocates more than this per message (and holds at most 4 at once per peer).
+   * At most {@link MAX_ATTACHMENT_BYTES_LIMIT}.
+   * @default 268435456 (256 MiB)
+   */
+  maxAttachmentBytes?: number;
   /** Extra RTCPeerConnection configuration, merged under `iceServers`. */
   rtcConfig?: Record<string, unknown>;
   /** Timings; any field left out keeps its default. */
@@ -84,13 +97,18 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   signalingTimeoutMs: 10_000,
   connectAttemptTimeoutMs: 5_000,
   connectAttempts: 4,
+  redialMaxDelayMs: 10_000,
   ackTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
 });
 
+/** The highest `maxAttachmentBytes` accepted: the largest Uint8Array every supported runtime can allocate (4 GiB - 1). */
+export const MAX_ATTACHMENT_BYTES_LIMIT = 2 ** 32 - 1;
+
 /** Defaults of the optional {@link RoomOptions} fields. */
 export const DEFAULT_ROOM_OPTIONS = Object.freeze({
   attributes: Object.freeze({}) as JsonObject,
+  maxAttachmentBytes: 256 * 1024 * 1024,
   logger: defaultLogger,
 });

@@ -69,7 +69,9 @@ export type MessagingErrorReason =
   | 'ParticipantLeft'
   | 'Timeout'
   | 'NotEnabled'
-  | 'MessageTooLarge';
+  | 'MessageTooLarge'
+  | 'Aborted'
+  | 'Refused';
 
 /** A message could not be sent or was not acknowledged. */
 export class MessagingError extends RoomMeshError {
@@ -102,14 +104,30 @@ export class MessagingError extends RoomMeshError {
     return new MessagingError('NotEnabled', `${what}: messaging is not enabled: call room.messaging.enable() first`);
   }
 
-  /** The encoded message does not fit in one frame. */
-  static tooLarge(bytes: number, max: number): MessagingError {
-    return new MessagingError('MessageTooLarge', `message encodes to ${bytes} bytes; the largest is ${max}`);
+  /** The message without its attachment (type and JSON) does not fit in one frame. */
+  static tooLarge(bytes: number, max: number, participantId?: string): MessagingError {
+    return new MessagingError('MessageTooLarge', `type and message encode to ${bytes} bytes; the largest is ${max} (send bulk data as an attachment)`, participantId);
+  }
+
+  /** The attachment is above this participant's or the recipient's limit. */
+  static attachmentTooLarge(bytes: number, max: number, participantId?: string): MessagingError {
+    const whose = participantId === undefined ? 'maxAttachmentBytes is' : `participant ${participantId} accepts at most`;
+    return new MessagingError('MessageTooLarge', `attachment is ${bytes} bytes; ${whose} ${max}`, participantId);
+  }
+
+  /** The send's AbortSignal fired before the recipient acknowledged. */
+  static aborted(participantId?: string): MessagingError {
+    return new MessagingError('Aborted', 'the send was aborted before the recipient acknowledged it', participantId);
+  }
+
+  /** The recipient refused the message (one of its limits). */
+  static refused(participantId: string, reason: string): MessagingError {
+    return new MessagingError('Refused', `participant ${participantId} refused the message (${reason})`, participantId);
   }
 }
 
 /** Why a peer's frame was refused. */
-export type ProtocolErrorReason = 'BadFrame' | 'UnexpectedFrame' | 'TooManyErrors';
+export type ProtocolErrorReason = 'BadFrame' | 'UnexpectedFrame' | 'LimitExceeded' | 'TooManyErrors';
 
 /** A peer sent something that does not follow the data-channel protocol. Reported through the `error` event. */
 export class ProtocolError extends RoomMeshError {

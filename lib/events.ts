@@ -1,5 +1,5 @@
 import type { ProtocolError } from './errors.js';
-import type { ReceivedMessage } from './MessagingClient.js';
+import type { IncomingAttachment, ReceivedMessage } from './MessagingClient.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
@@ -7,6 +7,16 @@ import type { RemoteParticipant } from './RemoteParticipant.js';
 export interface MessagingEvents {
   /** A message from another participant arrived whole. */
   message: (message: ReceivedMessage) => void;
+  /**
+   * An attachment sent in chunks started arriving (`receivedBytes` 0) or more of it arrived. Its `message`
+   * event, with the same `messageId`, follows once it is whole. Only for attachments larger than one frame.
+   */
+  attachment_progress: (progress: IncomingAttachment) => void;
+  /**
+   * An attachment that was arriving will not complete: the sender cancelled it, left, or broke a limit
+   * (`reason` says which). What was received is freed; no `message` event follows.
+   */
+  attachment_aborted: (progress: IncomingAttachment, reason: string) => void;
   /** A participant became present: its data channel is open and it has messaging enabled. */
   participant_added: (participant: RemoteParticipant) => void;
   /** A participant stopped being present: it disabled messaging, left, crashed or became unreachable. */

@@ -4,16 +4,23 @@
  */
 export { Room } from './Room.js';
 export { MessagingClient } from './MessagingClient.js';
-export type { SendMessageOptions, BroadcastMessageOptions, BroadcastResult, ReceivedMessage } from './MessagingClient.js';
+export type {
+  SendMessageOptions,
+  BroadcastMessageOptions,
+  BroadcastResult,
+  ReceivedMessage,
+  SendProgress,
+  IncomingAttachment,
+} from './MessagingClient.js';
 export { RemoteParticipant } from './RemoteParticipant.js';
 export { LocalParticipant, MAX_ATTRIBUTES_BYTES } from './LocalParticipant.js';
 export { RoomMeshError, InvalidArgumentError, ConnectionError, MessagingError, ProtocolError } from './errors.js';
 export type { ConnectionErrorReason, MessagingErrorReason, ProtocolErrorReason, InvalidArgumentReason } from './errors.js';
 export type { MessagingEvents, RoomEvents } from './events.js';
 export type { RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
-export { DEFAULT_TIMEOUTS } from './defaults.js';
+export { DEFAULT_TIMEOUTS, DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 export type { Logger } from './logger.js';
 export { defaultLogger, silentLogger } from './logger.js';
 export type { JsonObject, JsonValue } from './protocol/json.js';
 export type { IceServer } from './protocol/signaling.js';
-export { MAX_FRAME_BYTES, MAX_TYPE_LENGTH } from './protocol/frames.js';
+export { MAX_FRAME_BYTES, CHUNK_FRAME_BYTES, MAX_CONCURRENT_TRANSFERS, MAX_TYPE_LENGTH } from './protocol/frames.js';

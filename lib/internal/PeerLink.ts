@@ -4,11 +4,14 @@ import type { Logger } from '../logger.js';
 import type { CandidateInit, SignalData } from '../protocol/signaling.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
-/** Most bytes left in the channel's own send buffer before frames wait in the link's queue. */
+/**
+ * The channel's send buffer is kept below this: {@link PeerLink.writable} is false above it. Far below the
+ * 16 MiB at which Chromium closes a channel; chosen by measurement (see bench/frame-size).
+ */
 export const HIGH_WATER_BYTES = 1024 * 1024;
-/** The channel's `bufferedamountlow` threshold: the queue refills the channel below this. */
+/** The channel's `bufferedamountlow` threshold: below it the link reports `writable` again. */
 export const LOW_WATER_BYTES = 256 * 1024;
-/** Poll interval while frames wait, for implementations that never fire `bufferedamountlow`. */
+/** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
 
 /** Events of a {@link PeerLink}. @internal */
@@ -19,6 +22,8 @@ export interface PeerLinkEvents {
   open: () => void;
   /** One data-channel message. */
   data: (bytes: Uint8Array) => void;
+  /** The channel's buffer drained below the low-water mark after {@link PeerLink.writable} was false. */
+  writable: () => void;
   /** The link is closed for good; fired once. */
   close: (reason: string) => void;
 }
@@ -34,21 +39,22 @@ export interface PeerLinkOptions {
 // What simple-peer keeps on the instance that roommesh needs; not in its typings.
 interface PeerInternals {
   _channel?: RTCDataChannel;
+  _pc?: { sctp?: { maxMessageSize?: number } | null };
   _iceCompleteTimer?: ReturnType<typeof setTimeout> | null;
 }
 
 /**
  * One RTCDataChannel to one remote participant, through one simple-peer instance: signaling in and out,
- * bytes in and out. Sending never lets the channel buffer past {@link HIGH_WATER_BYTES}; frames beyond
- * that wait, in order, in the link's queue. It knows nothing of frames or participants.
+ * bytes in and out. It does not queue: a writer sends while {@link PeerLink.writable} is true and waits
+ * for the `writable` event otherwise, so what waits stays with the writer, uncut. It knows nothing of
+ * frames or participants.
  * @internal
  */
 export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   readonly #peer: Peer.Instance & PeerInternals;
   #channel: RTCDataChannel | undefined;
-  #queue: Uint8Array[] = [];
-  #queueHead = 0;
-  #queuedBytes = 0;
+  /** True while a writer waits for the buffer to drain. */
+  #waiting = false;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -75,9 +81,30 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     return this.#channel !== undefined && !this.#closed;
   }
 
-  /** Bytes accepted by {@link send} and not yet handed to the network: the channel's buffer plus the queue. */
+  /**
+   * True when the channel is open and its send buffer is below {@link HIGH_WATER_BYTES}. When it is false,
+   * the link emits `writable` once the buffer has drained.
+   */
+  get writable(): boolean {
+    const channel = this.#channel;
+    if (channel === undefined || this.#closed) return false;
+    if (channel.bufferedAmount < HIGH_WATER_BYTES) return true;
+    this.#wait();
+    return false;
+  }
+
+  /** Bytes handed to the channel and not yet sent on the network. */
   get bufferedBytes(): number {
-    return this.#queuedBytes + (this.#channel?.bufferedAmount ?? 0);
+    return this.#channel?.bufferedAmount ?? 0;
+  }
+
+  /**
+   * The largest message the remote end accepts, from its SDP (`a=max-message-size`), when the
+   * implementation tells; undefined when it does not.
+   */
+  get maxMessageBytes(): number | undefined {
+    const size = this.#peer._pc?.sctp?.maxMessageSize;
+    return typeof size === 'number' && size > 0 ? size : undefined;
   }
 
   /** Feeds signaling data from the other side. */
@@ -90,26 +117,24 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     }
   }
 
-  /** Sends one message, or queues it behind earlier ones. Returns false when the link is not open. */
-  send(bytes: Uint8Array): boolean {
+  /**
+   * Hands one message to the channel at once. Writers check {@link writable} first; a write past the
+   * high-water mark is allowed (a frame that must not wait) and simply makes the link unwritable for a
+   * while. Returns false when the link is not open or the channel refused the message (the link closes).
+   */
+  write(bytes: Uint8Array): boolean {
     const channel = this.#channel;
     if (channel === undefined || this.#closed) return false;
-    if (this.#queuedBytes === 0 && channel.bufferedAmount < HIGH_WATER_BYTES) {
-      try {
-        channel.send(bytes as Uint8Array<ArrayBuffer>);
-      } catch (err) {
-        this.#finish(`send failed: ${err instanceof Error ? err.message : String(err)}`);
-        return false;
-      }
-      return true;
+    try {
+      channel.send(bytes as Uint8Array<ArrayBuffer>);
+    } catch (err) {
+      this.#finish(`send failed: ${err instanceof Error ? err.message : String(err)}`);
+      return false;
     }
-    this.#queue.push(bytes);
-    this.#queuedBytes += bytes.byteLength;
-    this.#schedulePoll();
     return true;
   }
 
-  /** Closes the link. Queued frames are dropped. */
+  /** Closes the link. */
   close(reason = 'closed locally'): void {
     this.#finish(reason);
   }
@@ -128,35 +153,36 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     if (channel === undefined || this.#closed) return;
     this.#channel = channel;
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
-    channel.addEventListener('bufferedamountlow', () => this.#drain());
+    channel.addEventListener('bufferedamountlow', () => this.#drained(true));
     this.emit('open');
+  }
+
+  /** Starts waiting for the buffer to drain: the `bufferedamountlow` event, or a poll where it never comes. */
+  #wait(): void {
+    if (this.#waiting) return;
+    this.#waiting = true;
+    this.#schedulePoll();
   }
 
   #schedulePoll(): void {
     if (this.#pollTimer !== undefined) return;
     this.#pollTimer = setTimeout(() => {
       this.#pollTimer = undefined;
-      this.#drain();
+      this.#drained(false);
     }, DRAIN_POLL_MS);
   }
 
-  #drain(): void {
+  /** The buffer may have drained: tell the waiting writer when it has, or poll again. */
+  #drained(fromEvent: boolean): void {
     const channel = this.#channel;
-    if (channel === undefined || this.#closed) return;
-    while (this.#queueHead < this.#queue.length && channel.bufferedAmount < HIGH_WATER_BYTES) {
-      const bytes = this.#queue[this.#queueHead] as Uint8Array;
-      this.#queue[this.#queueHead++] = EMPTY;
-      this.#queuedBytes -= bytes.byteLength;
-      try {
-        channel.send(bytes as Uint8Array<ArrayBuffer>);
-      } catch (err) {
-        this.#finish(`send failed: ${err instanceof Error ? err.message : String(err)}`);
-        return;
-      }
-    }
-    if (this.#queueHead === this.#queue.length) {
-      this.#queue = [];
-      this.#queueHead = 0;
+    if (!this.#waiting || channel === undefined || this.#closed) return;
+    // The event means "at or below the low-water mark"; a poll settles for that too, so that a writer
+    // refills the buffer in large steps rather than one frame per poll.
+    if (fromEvent || channel.bufferedAmount <= LOW_WATER_BYTES) {
+      this.#waiting = false;
+      if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
+      this.#pollTimer = undefined;
+      this.emit('writable');
     } else {
       this.#schedulePoll();
     }
@@ -165,9 +191,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
   #finish(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#queue = [];
-    this.#queueHead = 0;
-    this.#queuedBytes = 0;
+    this.#waiting = false;
     if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
     this.#peer.destroy();
     // simple-peer leaves this timer running after destroy(); it would hold a Node process open for 5 s.
@@ -175,8 +199,6 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.emit('close', reason);
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Reads an offer's `a=setup:actpass` as `a=setup:active`, so the offerer becomes the DTLS client.

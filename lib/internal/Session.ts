@@ -2,14 +2,22 @@ import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Frame } from '../protocol/frames.js';
-import { FrameKind, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../protocol/frames.js';
+import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
+import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
+import { Inbox } from './Inbox.js';
+import type { OutgoingMessage } from './Outbox.js';
+import { Outbox } from './Outbox.js';
 import type { PeerLink } from './PeerLink.js';
+import type { PendingSend } from './PendingSends.js';
+import { PendingSends } from './PendingSends.js';
 import { TypedEmitter } from './TypedEmitter.js';
 
 /** Protocol errors tolerated from one peer before its link is closed. */
 export const MAX_PROTOCOL_ERRORS = 32;
+/** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
+const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
 const BYE_FLUSH_MS = 250;
 
@@ -17,26 +25,37 @@ const BYE_FLUSH_MS = 250;
 export interface SessionEvents {
   /** The peer's hello arrived: it is present. */
   ready: (attributes: JsonObject) => void;
-  message: (type: string, payload: JsonObject, attachment: Uint8Array | undefined) => void;
+  message: (delivery: Delivery) => void;
+  /** An attachment started arriving, or more of it arrived. */
+  progress: (transfer: IncomingTransfer) => void;
+  /** An attachment stopped arriving before it was whole: `reason` says why. Its bytes are freed. */
+  aborted: (transfer: IncomingTransfer, reason: string) => void;
   attributes: (attributes: JsonObject) => void;
   protocol_error: (err: ProtocolError) => void;
   /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
   close: (reason: string, bye: boolean) => void;
 }
 
-interface PendingSend {
-  seq: number;
-  deadlineMs: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
+/** Options of one send. @internal */
+export interface SessionSendOptions {
+  onProgress?: ((sentBytes: number, totalBytes: number) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** The limits the peer announced in its hello. @internal */
+export interface PeerLimits {
+  maxAttachmentBytes: number;
+  maxFrameBytes: number;
 }
 
 const scheduleSoon: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 /**
- * The messaging protocol over one {@link PeerLink}: hello, numbered messages, cumulative acknowledgements,
- * attribute updates, heartbeat and goodbye. One per remote participant and connection attempt.
+ * The messaging protocol over one {@link PeerLink}: hello, numbered messages (whole, or a start frame and
+ * chunks), cumulative acknowledgements, attribute updates, heartbeat and goodbye. One per remote
+ * participant and connection attempt. Sending is scheduled by an {@link Outbox}, receiving checked and
+ * reassembled by an {@link Inbox}, acknowledgements tracked by {@link PendingSends}.
  * @internal
  */
 export class Session extends TypedEmitter<SessionEvents> {
@@ -48,21 +67,27 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly attempt: number;
   readonly #link: PeerLink;
   readonly #timeouts: RoomTimeouts;
+  readonly #maxAttachmentBytes: number;
   readonly #localAttributes: () => JsonObject;
   readonly #logger: Logger;
-  #ready = false;
+  readonly #outbox: Outbox;
+  readonly #inbox: Inbox;
+  readonly #pending = new PendingSends();
+  #peerLimits: PeerLimits | undefined;
+  /** Largest whole-message frame, and chunk frame size, on this link (known once the peer's hello arrived). */
+  #maxWholeFrameBytes = MAX_FRAME_BYTES;
+  #chunkFrameBytes = CHUNK_FRAME_BYTES;
   #closed = false;
   #byeReceived = false;
   #lastSentSeq = 0;
-  #pending: PendingSend[] = [];
-  #pendingHead = 0;
-  #receivedSeq = 0;
-  #ackedSeq = 0;
   #ackScheduled = false;
+  #ackedSeq = 0;
+  #ackedIncomplete = 0;
   #lastSentAtMs = 0;
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: {
     participant: ParticipantInfo;
@@ -71,6 +96,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     attempt: number;
     link: PeerLink;
     timeouts: RoomTimeouts;
+    maxAttachmentBytes: number;
     localAttributes: () => JsonObject;
     logger: Logger;
   }) {
@@ -81,11 +107,27 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.attempt = options.attempt;
     this.#link = options.link;
     this.#timeouts = options.timeouts;
+    this.#maxAttachmentBytes = options.maxAttachmentBytes;
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
+    this.#inbox = new Inbox(options.maxAttachmentBytes);
+    this.#outbox = new Outbox(
+      {
+        get writable() {
+          return options.link.writable;
+        },
+        write: (bytes) => {
+          this.#lastSentAtMs = Date.now();
+          return this.#link.write(bytes);
+        },
+      },
+      CHUNK_FRAME_BYTES,
+      options.logger,
+    );
     this.#link.on('open', () => this.#onOpen());
     this.#link.on('data', (bytes) => this.#onData(bytes));
+    this.#link.on('writable', () => this.#outbox.pump());
     this.#link.on('close', (reason) => this.#onClose(reason));
   }
 
@@ -96,38 +138,86 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** True once the peer's hello arrived and until the session closes. */
   get isReady(): boolean {
-    return this.#ready && !this.#closed;
+    return this.#peerLimits !== undefined && !this.#closed;
+  }
+
+  /** What the peer accepts; undefined until its hello arrived. */
+  get peerLimits(): PeerLimits | undefined {
+    return this.#peerLimits;
+  }
+
+  /** Bytes held for attachments still arriving from the peer. */
+  get incomingHeldBytes(): number {
+    return this.#inbox.heldBytes;
   }
 
   /**
-   * Sends a message. With `ack`, the promise resolves when the peer acknowledges it and rejects when the
-   * peer leaves or the acknowledgement times out. Throws {@link MessagingError} `MessageTooLarge` before
-   * sending anything when the frame would not fit.
+   * Throws {@link MessagingError} `MessageTooLarge` when this message cannot go on this link: its
+   * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: true): Promise<void>;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: false): boolean;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: boolean): Promise<void> | boolean {
+  check(type: string, payload: JsonObject, attachment: Uint8Array | undefined): void {
+    this.#plan(MAX_SEQ_PLACEHOLDER, type, payload, attachment);
+  }
+
+  /**
+   * Sends a message. With `ack`, the promise resolves when the peer has the whole message and rejects when
+   * the peer leaves, refuses it, the acknowledgement times out, or `signal` aborts. Throws
+   * {@link MessagingError} `MessageTooLarge` before sending anything when it cannot be sent.
+   */
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: true, options?: SessionSendOptions): Promise<void>;
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: false, options?: SessionSendOptions): boolean;
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: boolean, options: SessionSendOptions = {}): Promise<void> | boolean {
     if (!this.isReady) {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
     }
+    const signal = options.signal;
+    if (signal?.aborted === true) {
+      if (!ack) return false;
+      return Promise.reject(MessagingError.aborted(this.participant.id));
+    }
     const seq = this.#lastSentSeq + 1;
-    const frame: Frame = attachment === undefined
-      ? { kind: FrameKind.Message, seq, type, payload }
-      : { kind: FrameKind.Message, seq, type, payload, attachment };
-    const bytes = encodeFrame(frame);
-    if (bytes.byteLength > MAX_FRAME_BYTES) throw MessagingError.tooLarge(bytes.byteLength, MAX_FRAME_BYTES);
+    const head = this.#plan(seq, type, payload, attachment);
     this.#lastSentSeq = seq;
-    if (!ack) return this.#send(bytes);
+    const chunked = head.kind === FrameKind.Start;
+    if (!ack) {
+      this.#outbox.pushMessage(seq, encodeFrame(head), chunked ? attachment : undefined, { onProgress: options.onProgress });
+      return true;
+    }
     return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ seq, deadlineMs: Date.now() + this.#timeouts.ackTimeoutMs, resolve, reject });
-      if (!this.#send(bytes)) this.#rejectAll(MessagingError.participantLeft(this.participant.id));
+      let onAbort: (() => void) | undefined;
+      const pending = this.#pending.add(
+        seq,
+        chunked,
+        () => {
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err) => {
+          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+      const message = this.#outbox.pushMessage(seq, encodeFrame(head), chunked ? attachment : undefined, {
+        onProgress: options.onProgress,
+        onSent: () => {
+          pending.deadlineMs = Date.now() + this.#timeouts.ackTimeoutMs;
+        },
+      });
+      if (message.state === 'dropped') {
+        this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
+        return;
+      }
+      if (signal !== undefined && !pending.settled) {
+        onAbort = () => this.#abort(message, pending);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
     });
   }
 
   /** Tells the peer this side's new attributes. */
   sendAttributes(attributes: JsonObject): void {
-    if (this.isReady) this.#send(encodeFrame({ kind: FrameKind.Attributes, attributes }));
+    if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
   }
 
   /** Feeds signaling data for this connection attempt. */
@@ -135,17 +225,48 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#link.signal(data);
   }
 
-  /** Says goodbye (when open), lets the frame leave, and closes. */
+  /**
+   * Says goodbye and closes: first acknowledges what arrived (so the peer's last sends resolve), lets
+   * queued messages leave and waits for their acknowledgements (up to a second; what is still unanswered
+   * then rejects with `ParticipantLeft`), then sends bye and lets it leave.
+   */
   async closeGracefully(): Promise<void> {
     if (this.#closed) return;
     if (this.#link.isOpen) {
-      this.#send(encodeFrame({ kind: FrameKind.Bye }));
-      const until = Date.now() + BYE_FLUSH_MS;
-      while (this.#link.bufferedBytes > 0 && Date.now() < until && !this.#closed) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      this.#pushAck();
+      await this.#until(() => this.#outbox.isEmpty && !this.#pending.hasWaiting, GOODBYE_DRAIN_MS);
+      this.#pushAck();
+      this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Bye }));
+      await this.#until(() => this.#link.bufferedBytes === 0 && this.#outbox.isEmpty, BYE_FLUSH_MS);
     }
     this.close('closed locally');
+  }
+
+  async #until(done: () => boolean, maxMs: number): Promise<void> {
+    const until = Date.now() + maxMs;
+    while (!this.#closed && !done() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  /**
+   * Closes the link unless a frame arrives within `withinMs`: for when there is reason to doubt the peer
+   * (its signaling connection dropped). A live peer sends at least a ping every heartbeat interval.
+   */
+  probe(withinMs: number): void {
+    if (this.#closed || this.#probeTimer !== undefined) return;
+    const since = Date.now();
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      if (this.#lastReceivedAtMs < since) this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
+    }, withinMs);
+    (this.#probeTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** Closes in `ms` unless the session has closed by then (the peer's goodbye arrived). */
+  closeWithin(ms: number, reason: string): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => this.close(reason), ms);
+    (timer as { unref?: () => void }).unref?.();
+    this.once('close', () => clearTimeout(timer));
   }
 
   /** Closes at once. Unacknowledged sends reject with `ParticipantLeft`. */
@@ -153,14 +274,44 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#link.close(reason);
   }
 
-  #send(bytes: Uint8Array): boolean {
-    this.#lastSentAtMs = Date.now();
-    return this.#link.send(bytes);
+  /**
+   * The frame that starts message `seq`: the whole message when it fits one frame of the chunk size (or,
+   * without attachment, the largest frame), otherwise a start frame with the attachment to follow.
+   */
+  #plan(seq: number, type: string, payload: JsonObject, attachment: Uint8Array | undefined): Frame {
+    const id = this.participant.id;
+    const limits = this.#peerLimits;
+    if (attachment !== undefined && limits !== undefined && attachment.byteLength > limits.maxAttachmentBytes) {
+      throw MessagingError.attachmentTooLarge(attachment.byteLength, limits.maxAttachmentBytes, id);
+    }
+    if (attachment === undefined || attachment.byteLength <= this.#chunkFrameBytes) {
+      const whole: Frame = attachment === undefined
+        ? { kind: FrameKind.Message, seq, type, payload }
+        : { kind: FrameKind.Message, seq, type, payload, attachment };
+      const size = encodeFrame(whole).byteLength;
+      if (size <= (attachment === undefined ? this.#maxWholeFrameBytes : this.#chunkFrameBytes)) return whole;
+      if (attachment === undefined) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
+    }
+    const start: Frame = { kind: FrameKind.Start, seq, type, payload, totalBytes: attachment.byteLength };
+    const size = encodeFrame(start).byteLength;
+    if (size > this.#maxWholeFrameBytes) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
+    return start;
+  }
+
+  #abort(message: OutgoingMessage, pending: PendingSend): void {
+    if (pending.settled) return;
+    this.#outbox.cancel(message);
+    this.#pending.reject(pending, MessagingError.aborted(this.participant.id));
   }
 
   #onOpen(): void {
     this.#lastReceivedAtMs = Date.now();
-    this.#send(encodeFrame({ kind: FrameKind.Hello, attributes: this.#localAttributes() }));
+    this.#outbox.pushControl(encodeFrame({
+      kind: FrameKind.Hello,
+      attributes: this.#localAttributes(),
+      maxAttachmentBytes: this.#maxAttachmentBytes,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    }));
     this.#timer = setInterval(() => this.#tick(), this.#timeouts.heartbeatIntervalMs);
     // The heartbeat must not keep a Node process alive on its own; the peer connection decides that.
     (this.#timer as { unref?: () => void }).unref?.();
@@ -174,30 +325,35 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#protocolError('BadFrame', `${frame.error}: ${frame.detail}`);
       return;
     }
-    if (!this.#ready && frame.kind !== FrameKind.Hello) {
+    if (this.#peerLimits === undefined && frame.kind !== FrameKind.Hello) {
       this.#protocolError('UnexpectedFrame', `frame kind ${frame.kind} before hello`);
       return;
     }
     switch (frame.kind) {
       case FrameKind.Hello:
-        if (this.#ready) {
-          this.#protocolError('UnexpectedFrame', 'second hello');
-          return;
-        }
-        this.#ready = true;
-        this.emit('ready', frame.attributes);
+        this.#onHello(frame.attributes, { maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes });
         return;
       case FrameKind.Message:
-        if (frame.seq !== this.#receivedSeq + 1) {
-          this.#protocolError('UnexpectedFrame', `message seq ${frame.seq}, expected ${this.#receivedSeq + 1}`);
-          return;
-        }
-        this.#receivedSeq = frame.seq;
-        this.emit('message', frame.type, frame.payload, frame.attachment);
-        this.#scheduleAck();
+        this.#onInbox(this.#inbox.message(frame));
+        return;
+      case FrameKind.Start:
+        this.#onInbox(this.#inbox.start(frame));
+        return;
+      case FrameKind.Chunk:
+        this.#onInbox(this.#inbox.chunk(frame));
+        return;
+      case FrameKind.Cancel:
+        this.#onInbox(this.#inbox.cancel(frame.seq), 'cancelled by the sender');
         return;
       case FrameKind.Ack:
-        this.#onAck(frame.seq);
+        if (frame.seq > this.#lastSentSeq) {
+          this.#protocolError('UnexpectedFrame', `ack for ${frame.seq}, only ${this.#lastSentSeq} sent`);
+          return;
+        }
+        this.#pending.ack(frame.seq, frame.incomplete);
+        return;
+      case FrameKind.Refuse:
+        this.#onRefuse(frame.seq, frame.reason);
         return;
       case FrameKind.Attributes:
         this.emit('attributes', frame.attributes);
@@ -211,40 +367,79 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #onAck(seq: number): void {
-    if (seq > this.#lastSentSeq) {
-      this.#protocolError('UnexpectedFrame', `ack for ${seq}, only ${this.#lastSentSeq} sent`);
+  #onHello(attributes: JsonObject, limits: PeerLimits): void {
+    if (this.#peerLimits !== undefined) {
+      this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
-    const pending = this.#pending;
-    while (this.#pendingHead < pending.length) {
-      const p = pending[this.#pendingHead] as PendingSend;
-      if (p.seq > seq) break;
-      pending[this.#pendingHead++] = undefined as unknown as PendingSend;
-      p.resolve();
-    }
-    this.#compactPending();
+    const channelMax = this.#link.maxMessageBytes ?? MAX_FRAME_BYTES;
+    this.#maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, limits.maxFrameBytes, channelMax);
+    this.#chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, this.#maxWholeFrameBytes);
+    this.#outbox.setChunkFrameBytes(this.#chunkFrameBytes);
+    this.#peerLimits = limits;
+    this.emit('ready', attributes);
   }
 
-  #compactPending(): void {
-    if (this.#pendingHead === this.#pending.length) {
-      this.#pending = [];
-      this.#pendingHead = 0;
-    } else if (this.#pendingHead > 1024 && this.#pendingHead * 2 > this.#pending.length) {
-      this.#pending = this.#pending.slice(this.#pendingHead);
-      this.#pendingHead = 0;
+  #onInbox(result: InboxResult, abortReason = 'aborted'): void {
+    switch (result.kind) {
+      case 'deliver':
+        if (result.transfer !== undefined) this.emit('progress', result.transfer);
+        this.emit('message', result.delivery);
+        this.#scheduleAck();
+        return;
+      case 'progress':
+        this.emit('progress', result.transfer);
+        return;
+      case 'aborted':
+        this.emit('aborted', result.transfer, abortReason);
+        this.#scheduleAck();
+        return;
+      case 'refuse':
+        // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
+        // never reads a refused message as delivered.
+        this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
+        if (result.transfer !== undefined) this.emit('aborted', result.transfer, `refused: ${result.detail}`);
+        this.#protocolError('LimitExceeded', result.detail);
+        this.#scheduleAck();
+        return;
+      case 'violation':
+        this.#protocolError('UnexpectedFrame', result.detail);
+        return;
+      case 'ignored':
+        this.#scheduleAck();
+        return;
     }
+  }
+
+  #onRefuse(seq: number, reason: string): void {
+    if (seq > this.#lastSentSeq) {
+      this.#protocolError('UnexpectedFrame', `refuse of message ${seq}, only ${this.#lastSentSeq} sent`);
+      return;
+    }
+    this.#outbox.refused(seq);
+    this.#pending.rejectSeq(seq, MessagingError.refused(this.participant.id, reason));
   }
 
   #scheduleAck(): void {
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
-    // One cumulative ack for every message that arrived in this turn of the event loop.
+    // One cumulative ack for everything that arrived in this turn of the event loop; encoded when it is
+    // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
     scheduleSoon(() => {
       this.#ackScheduled = false;
-      if (this.#closed || this.#receivedSeq === this.#ackedSeq) return;
-      this.#ackedSeq = this.#receivedSeq;
-      this.#send(encodeFrame({ kind: FrameKind.Ack, seq: this.#ackedSeq }));
+      if (!this.#closed) this.#pushAck();
+    });
+  }
+
+  /** Queues an ack, encoded when it leaves; nothing leaves if nothing new is to be acknowledged by then. */
+  #pushAck(): void {
+    this.#outbox.pushControl(() => {
+      const seq = this.#inbox.ackSeq;
+      const incomplete = this.#inbox.incomplete;
+      if (seq === this.#ackedSeq && incomplete.length === this.#ackedIncomplete) return undefined;
+      this.#ackedSeq = seq;
+      this.#ackedIncomplete = incomplete.length;
+      return encodeFrame({ kind: FrameKind.Ack, seq, incomplete });
     });
   }
 
@@ -254,18 +449,11 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.close(`no frame for ${this.#timeouts.heartbeatTimeoutMs} ms`);
       return;
     }
-    if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs) this.#send(encodeFrame({ kind: FrameKind.Ping }));
-    // Deadlines grow with seq, so the timed-out sends are at the head.
-    while (this.#pendingHead < this.#pending.length) {
-      const p = this.#pending[this.#pendingHead] as PendingSend;
-      if (p.deadlineMs > now) break;
-      this.#pending[this.#pendingHead++] = undefined as unknown as PendingSend;
-      p.reject(MessagingError.timeout(this.participant.id, this.#timeouts.ackTimeoutMs));
-    }
-    this.#compactPending();
+    if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
+    this.#pending.expire(now, () => MessagingError.timeout(this.participant.id, this.#timeouts.ackTimeoutMs));
   }
 
-  #protocolError(reason: 'BadFrame' | 'UnexpectedFrame', message: string): void {
+  #protocolError(reason: 'BadFrame' | 'UnexpectedFrame' | 'LimitExceeded', message: string): void {
     this.#protocolErrors++;
     this.#logger.warn({ participant: this.participant.id, reason, detail: message }, 'refused a frame');
     this.emit('protocol_error', new ProtocolError(reason, this.participant.id, message));
@@ -275,19 +463,17 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #rejectAll(err: Error): void {
-    const pending = this.#pending;
-    const head = this.#pendingHead;
-    this.#pending = [];
-    this.#pendingHead = 0;
-    for (let i = head; i < pending.length; i++) (pending[i] as PendingSend).reject(err);
-  }
-
   #onClose(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#rejectAll(MessagingError.participantLeft(this.participant.id));
+    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
+    this.#outbox.close();
+    this.#pending.rejectAll(MessagingError.participantLeft(this.participant.id));
+    for (const t of this.#inbox.clear()) this.emit('aborted', t, 'participant left');
     this.emit('close', reason, this.#byeReceived);
   }
 }
+
+/** The seq used to measure a message before it has one: the largest, so the measure is never short. */
+const MAX_SEQ_PLACEHOLDER = Number.MAX_SAFE_INTEGER;

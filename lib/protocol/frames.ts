@@ -5,15 +5,26 @@
  * structured-clone extensions, byte strings untagged): an array whose first element is the
  * protocol version and whose second is the frame kind.
  *
- *   hello       [1, 0, { attributes: map }]                 first frame each side sends on open
- *   message     [1, 1, seq, type, payload]                  seq: uint, type: text, payload: map
- *               [1, 1, seq, type, payload, attachment]      attachment: byte string
- *   ack         [1, 2, seq]                                 cumulative: every message up to seq arrived
+ *   hello       [1, 0, { attributes: map,                   first frame each side sends on open; the limits are
+ *                        maxAttachmentBytes: uint,          what the sender of the hello accepts
+ *                        maxFrameBytes: uint }]
+ *   message     [1, 1, seq, type, payload]                  a whole message in one frame; seq: uint, type: text,
+ *               [1, 1, seq, type, payload, attachment]      payload: map, attachment: byte string
+ *   ack         [1, 2, seq]                                 every message up to seq arrived whole
+ *               [1, 2, seq, [seq, ...]]                     ... except these, whose attachments are still arriving
  *   attributes  [1, 3, { attributes: map }]                 the sender's full attribute set, after a change
  *   bye         [1, 4]                                      the sender disabled messaging; close follows
  *   ping        [1, 5]                                      heartbeat, sent when the link is otherwise idle
+ *   start       [1, 6, seq, type, payload, totalBytes]      a message whose attachment follows in chunks
+ *   chunk       [1, 7, seq, offset, bytes]                  the attachment bytes of message seq at offset
+ *   cancel      [1, 8, seq]                                 the sender dropped its message seq; forget it
+ *   refuse      [1, 9, seq, reason]                         the receiver refused message seq; stop sending it
  *
- * docs/PROTOCOL.md describes the same layout in prose; test/unit/frames.test.ts checks both agree.
+ * Every message takes the next seq (1, 2, 3, ... per direction of a link), whether it is sent whole
+ * or as start + chunks, or cancelled before it left. At most {@link MAX_CONCURRENT_TRANSFERS} started
+ * messages may be incomplete at once; chunks of different messages interleave.
+ *
+ * docs/PROTOCOL.md describes the same layout in prose; test/unit/protocol-doc.test.ts checks both agree.
  */
 import { Decoder, Encoder } from 'cbor-x';
 import type { JsonObject } from './json.js';
@@ -30,28 +41,60 @@ export const FrameKind = {
   Attributes: 3,
   Bye: 4,
   Ping: 5,
+  Start: 6,
+  Chunk: 7,
+  Cancel: 8,
+  Refuse: 9,
 } as const;
 
 /** A frame kind number. */
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-/** Largest frame roommesh sends: the max-message-size every supported implementation accepts (256 KiB). */
+/** Largest frame roommesh accepts or sends: the max-message-size every supported implementation accepts (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
+
+/** Smallest `maxFrameBytes` a hello may announce. */
+export const MIN_FRAME_BYTES = 1024;
+
+/**
+ * Size of the chunk frames an attachment is cut into, unless the receiver's hello or the channel allows
+ * less. Chosen by measurement (bench/frame-size): see docs/PROTOCOL.md.
+ */
+export const CHUNK_FRAME_BYTES = 64 * 1024;
+
+/** Most bytes a chunk frame adds around its attachment bytes (array head, version, kind, seq, offset, length). */
+export const CHUNK_OVERHEAD_BYTES = 32;
+
+/** Most started messages one side of a link may have incomplete at once. */
+export const MAX_CONCURRENT_TRANSFERS = 4;
 
 /** Longest message `type`, in UTF-16 code units. */
 export const MAX_TYPE_LENGTH = 256;
 
-/** Largest sequence number; seq counts messages per link direction and never wraps in practice. */
+/** Longest `reason` of a refuse frame. */
+export const MAX_REASON_LENGTH = 64;
+
+/** Largest sequence number, offset or size; seq counts messages per link direction and never wraps in practice. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** Why a receiver refused a message (the `reason` of a refuse frame). Receivers may send other strings; treat them as `Invalid`. */
+export type RefuseReason = 'TooLarge' | 'TooManyTransfers' | 'Invalid' | 'NoMemory';
 
 /** A decoded data-channel frame. */
 export type Frame =
-  | { kind: typeof FrameKind.Hello; attributes: JsonObject }
+  | { kind: typeof FrameKind.Hello; attributes: JsonObject; maxAttachmentBytes: number; maxFrameBytes: number }
   | { kind: typeof FrameKind.Message; seq: number; type: string; payload: JsonObject; attachment?: Uint8Array }
-  | { kind: typeof FrameKind.Ack; seq: number }
+  | { kind: typeof FrameKind.Ack; seq: number; incomplete: number[] }
   | { kind: typeof FrameKind.Attributes; attributes: JsonObject }
   | { kind: typeof FrameKind.Bye }
-  | { kind: typeof FrameKind.Ping };
+  | { kind: typeof FrameKind.Ping }
+  | { kind: typeof FrameKind.Start; seq: number; type: string; payload: JsonObject; totalBytes: number }
+  | { kind: typeof FrameKind.Chunk; seq: number; offset: number; bytes: Uint8Array }
+  | { kind: typeof FrameKind.Cancel; seq: number }
+  | { kind: typeof FrameKind.Refuse; seq: number; reason: string };
+
+/** The frame of one kind. */
+export type FrameOf<K extends FrameKind> = Extract<Frame, { kind: K }>;
 
 /** Why a frame was refused by {@link decodeFrame}. */
 export type FrameErrorReason = 'NotCbor' | 'NotAFrame' | 'UnsupportedVersion' | 'UnknownKind' | 'BadField' | 'TooLarge';
@@ -70,6 +113,11 @@ const decoder = new Decoder({ useRecords: false, structuredClone: false, mapsAsO
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.kind) {
     case FrameKind.Hello:
+      return encoder.encode([
+        FRAME_VERSION,
+        frame.kind,
+        { attributes: frame.attributes, maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes },
+      ]);
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);
     case FrameKind.Message:
@@ -77,11 +125,70 @@ export function encodeFrame(frame: Frame): Uint8Array {
         ? encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload])
         : encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload, frame.attachment]);
     case FrameKind.Ack:
-      return encoder.encode([FRAME_VERSION, frame.kind, frame.seq]);
+      return frame.incomplete.length === 0
+        ? encoder.encode([FRAME_VERSION, frame.kind, frame.seq])
+        : encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.incomplete]);
     case FrameKind.Bye:
     case FrameKind.Ping:
       return encoder.encode([FRAME_VERSION, frame.kind]);
+    case FrameKind.Start:
+      return encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload, frame.totalBytes]);
+    case FrameKind.Chunk:
+      return encodeChunk(frame.seq, frame.offset, frame.bytes, 0, frame.bytes.byteLength);
+    case FrameKind.Cancel:
+      return encoder.encode([FRAME_VERSION, frame.kind, frame.seq]);
+    case FrameKind.Refuse:
+      return encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.reason]);
   }
+}
+
+/** Writes a CBOR head (major type, argument) in its shortest form at `at`; returns the position after it. */
+function writeHead(out: Uint8Array, view: DataView, at: number, major: number, n: number): number {
+  const m = major << 5;
+  if (n < 24) {
+    out[at] = m | n;
+    return at + 1;
+  }
+  if (n < 0x100) {
+    out[at] = m | 24;
+    out[at + 1] = n;
+    return at + 2;
+  }
+  if (n < 0x10000) {
+    out[at] = m | 25;
+    view.setUint16(at + 1, n);
+    return at + 3;
+  }
+  if (n < 0x100000000) {
+    out[at] = m | 26;
+    view.setUint32(at + 1, n);
+    return at + 5;
+  }
+  out[at] = m | 27;
+  view.setUint32(at + 1, Math.floor(n / 0x100000000));
+  view.setUint32(at + 5, n >>> 0);
+  return at + 9;
+}
+
+/**
+ * Encodes the chunk frame `[1, 7, seq, offset, bytes]` with `bytes` = `source[start, end)`, copying the
+ * bytes once into a frame of exactly the right size, without building the array or growing the CBOR
+ * encoder's shared buffer for every 64 KiB of attachment. Heads are shortest-form: byte for byte what
+ * cbor-x writes below 2^32 (a unit test pins this); from 2^32 it writes 64-bit integers where cbor-x
+ * writes float64, and the decoder accepts both.
+ */
+export function encodeChunk(seq: number, offset: number, source: Uint8Array, start: number, end: number): Uint8Array {
+  const length = end - start;
+  const out = new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
+  const view = new DataView(out.buffer);
+  out[0] = 0x85; // array of 5
+  out[1] = FRAME_VERSION;
+  out[2] = FrameKind.Chunk;
+  let at = writeHead(out, view, 3, 0, seq);
+  at = writeHead(out, view, at, 0, offset);
+  at = writeHead(out, view, at, 2, length);
+  out.set(source.subarray(start, end), at);
+  return out.subarray(0, at + length);
 }
 
 function fail(error: FrameErrorReason, detail: string): FrameDecodeError {
@@ -90,6 +197,17 @@ function fail(error: FrameErrorReason, detail: string): FrameDecodeError {
 
 function isSeq(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * A seq, offset or size as a number, or undefined. Values from 2^32 up arrive either as CBOR 64-bit
+ * unsigned integers (which cbor-x decodes to BigInt) or as float64 holding an integer (which cbor-x
+ * encodes for them); both are accepted up to {@link MAX_SEQ}.
+ */
+function uint(v: unknown): number | undefined {
+  if (isSeq(v)) return v;
+  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(MAX_SEQ)) return Number(v);
+  return undefined;
 }
 
 function toBytes(data: ArrayBuffer | ArrayBufferView | string): Uint8Array | undefined {
@@ -115,16 +233,53 @@ function hasSharedValue(v: unknown, seen: Set<object>, depth: number): boolean {
   return false;
 }
 
-function decodeAttributes(kind: typeof FrameKind.Hello | typeof FrameKind.Attributes, body: unknown): Frame | FrameDecodeError {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('BadField', 'body is not a map');
-  const attributes = (body as { attributes?: unknown }).attributes;
-  const problem = checkJsonObject(attributes, 'attributes');
-  return problem === undefined ? { kind, attributes: attributes as JsonObject } : fail('BadField', problem);
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+function decodeHello(body: unknown): Frame | FrameDecodeError {
+  if (!isMap(body)) return fail('BadField', 'body is not a map');
+  const problem = checkJsonObject(body.attributes, 'attributes');
+  if (problem !== undefined) return fail('BadField', problem);
+  const { maxAttachmentBytes, maxFrameBytes } = body;
+  if (!isSeq(maxAttachmentBytes)) return fail('BadField', 'maxAttachmentBytes');
+  if (!isSeq(maxFrameBytes) || maxFrameBytes < MIN_FRAME_BYTES) return fail('BadField', 'maxFrameBytes');
+  return { kind: FrameKind.Hello, attributes: body.attributes as JsonObject, maxAttachmentBytes, maxFrameBytes };
+}
+
+function decodeAttributes(body: unknown): Frame | FrameDecodeError {
+  if (!isMap(body)) return fail('BadField', 'body is not a map');
+  const problem = checkJsonObject(body.attributes, 'attributes');
+  return problem === undefined ? { kind: FrameKind.Attributes, attributes: body.attributes as JsonObject } : fail('BadField', problem);
+}
+
+/** Checks the seq, type and payload shared by message and start frames. */
+function checkHead(seq: number | undefined, type: unknown, payload: unknown): FrameDecodeError | undefined {
+  if (seq === undefined) return fail('BadField', 'seq');
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) return fail('BadField', 'type');
+  const problem = checkJsonObject(payload, 'payload');
+  return problem === undefined ? undefined : fail('BadField', problem);
+}
+
+function decodeAck(item: unknown[]): Frame | FrameDecodeError {
+  const seq = uint(item[2]);
+  const incomplete = item[3];
+  if (seq === undefined) return fail('BadField', 'seq');
+  if (item.length === 3) return { kind: FrameKind.Ack, seq, incomplete: [] };
+  if (item.length !== 4 || !Array.isArray(incomplete)) return fail('BadField', 'wrong length');
+  if (incomplete.length === 0 || incomplete.length > MAX_CONCURRENT_TRANSFERS) return fail('BadField', 'incomplete: 1 to 4 seqs');
+  const seqs = incomplete.map(uint);
+  for (const s of seqs) {
+    if (s === undefined || s > seq) return fail('BadField', 'incomplete: seqs up to the acknowledged seq');
+  }
+  if (new Set(seqs).size !== seqs.length) return fail('BadField', 'incomplete: repeated seq');
+  return { kind: FrameKind.Ack, seq, incomplete: seqs as number[] };
 }
 
 /**
  * Decodes and validates one frame. Never throws: anything a peer could send that is not a valid
- * frame of this version comes back as a {@link FrameDecodeError}.
+ * frame of this version comes back as a {@link FrameDecodeError}. Whether a valid frame makes sense
+ * where it arrives (its seq, its offset) is the receiver's to check.
  */
 export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame | FrameDecodeError {
   const bytes = toBytes(data);
@@ -142,29 +297,58 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
   if (version !== FRAME_VERSION) return fail('UnsupportedVersion', `version ${String(version)}`);
   switch (kind) {
     case FrameKind.Hello:
-    case FrameKind.Attributes: {
-      if (item.length !== 3) return fail('BadField', 'wrong length');
-      return decodeAttributes(kind, item[2]);
-    }
+      return item.length === 3 ? decodeHello(item[2]) : fail('BadField', 'wrong length');
+    case FrameKind.Attributes:
+      return item.length === 3 ? decodeAttributes(item[2]) : fail('BadField', 'wrong length');
     case FrameKind.Message: {
       if (item.length !== 5 && item.length !== 6) return fail('BadField', 'wrong length');
-      const [, , seq, type, payload, attachment] = item as unknown[];
-      if (!isSeq(seq)) return fail('BadField', 'seq');
-      if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) return fail('BadField', 'type');
-      const problem = checkJsonObject(payload, 'payload');
-      if (problem !== undefined) return fail('BadField', problem);
-      if (item.length === 5) return { kind, seq, type, payload: payload as JsonObject };
+      const [, , rawSeq, type, payload, attachment] = item as unknown[];
+      const seq = uint(rawSeq);
+      const bad = checkHead(seq, type, payload);
+      if (bad !== undefined) return bad;
+      const head = { kind, seq: seq as number, type: type as string, payload: payload as JsonObject };
+      if (item.length === 5) return head;
       if (!(attachment instanceof Uint8Array)) return fail('BadField', 'attachment is not a byte string');
-      return { kind, seq, type, payload: payload as JsonObject, attachment };
+      return { ...head, attachment };
     }
-    case FrameKind.Ack: {
-      if (item.length !== 3 || !isSeq(item[2])) return fail('BadField', 'seq');
-      return { kind, seq: item[2] };
-    }
+    case FrameKind.Ack:
+      return decodeAck(item);
     case FrameKind.Bye:
     case FrameKind.Ping:
       if (item.length !== 2) return fail('BadField', 'wrong length');
       return { kind };
+    case FrameKind.Start: {
+      if (item.length !== 6) return fail('BadField', 'wrong length');
+      const [, , rawSeq, type, payload, rawTotal] = item as unknown[];
+      const seq = uint(rawSeq);
+      const bad = checkHead(seq, type, payload);
+      if (bad !== undefined) return bad;
+      const totalBytes = uint(rawTotal);
+      if (totalBytes === undefined) return fail('BadField', 'totalBytes');
+      return { kind, seq: seq as number, type: type as string, payload: payload as JsonObject, totalBytes };
+    }
+    case FrameKind.Chunk: {
+      if (item.length !== 5) return fail('BadField', 'wrong length');
+      const seq = uint(item[2]);
+      const offset = uint(item[3]);
+      const chunk = item[4];
+      if (seq === undefined) return fail('BadField', 'seq');
+      if (offset === undefined) return fail('BadField', 'offset');
+      if (!(chunk instanceof Uint8Array)) return fail('BadField', 'bytes is not a byte string');
+      return { kind, seq, offset, bytes: chunk };
+    }
+    case FrameKind.Cancel: {
+      const seq = uint(item[2]);
+      if (item.length !== 3 || seq === undefined) return fail('BadField', 'seq');
+      return { kind, seq };
+    }
+    case FrameKind.Refuse: {
+      const seq = uint(item[2]);
+      const reason = item[3];
+      if (item.length !== 4 || seq === undefined) return fail('BadField', 'seq');
+      if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) return fail('BadField', 'reason');
+      return { kind, seq, reason };
+    }
     default:
       return fail('UnknownKind', `kind ${String(kind)}`);
   }

@@ -50,6 +50,27 @@ describe('failures (participants in their own processes)', function () {
     expect((err as MessagingError).reason).to.equal('ParticipantLeft');
   });
 
+  it('a frozen participant comes back by itself once it thaws (SIGSTOP, then SIGCONT): same id, messages flow again', async () => {
+    const server = await h.server();
+    child = await startChild(server.url, 'f5', 'sleeper');
+    const watcher = await h.join(server, 'f5', 'watcher', { timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 } });
+    await watcher.messaging.enable();
+    const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
+    const removed = nextEvent(watcher.messaging, 'participant_removed', 6000);
+    child.proc.kill('SIGSTOP');
+    await removed;
+    // Frozen well past its own heartbeat timeout: on waking it finds its side of the link dead too.
+    await new Promise((r) => setTimeout(r, 6000));
+    const added = nextEvent(watcher.messaging, 'participant_added', 20_000);
+    child.proc.kill('SIGCONT');
+    const [back] = await added;
+    expect(back.id).to.equal(sleeper.id);
+    expect(back.name).to.equal('sleeper');
+    const reply = nextEvent(watcher.messaging, 'message');
+    await watcher.messaging.sendMessage({ to: back, type: 'echo', message: { again: true } });
+    expect((await reply)[0].message).to.deep.equal({ again: true });
+  });
+
   it('an acknowledgement that never comes rejects with Timeout', async () => {
     const server = await h.server();
     child = await startChild(server.url, 'f3', 'sleeper');

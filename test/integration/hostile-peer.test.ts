@@ -1,13 +1,29 @@
 import { expect } from 'chai';
 import { Encoder } from 'cbor-x';
 import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
+import type { IncomingTransfer } from '../../lib/internal/Inbox.js';
 import { PeerLink } from '../../lib/internal/PeerLink.js';
 import { MAX_PROTOCOL_ERRORS, Session } from '../../lib/internal/Session.js';
-import { FrameKind, encodeFrame } from '../../lib/protocol/frames.js';
+import type { Frame } from '../../lib/protocol/frames.js';
+import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
-/** A real data channel: `raw` is a bare link the test writes bytes to, `session` is roommesh's receiving side. */
-async function rawPair(): Promise<{ raw: PeerLink; session: Session; errors: ProtocolError[]; messages: unknown[] }> {
+const HELLO: Frame = { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1 << 20, maxFrameBytes: MAX_FRAME_BYTES };
+
+interface Pair {
+  /** A bare link the test writes raw bytes to. */
+  raw: PeerLink;
+  /** roommesh's receiving side. */
+  session: Session;
+  errors: ProtocolError[];
+  messages: Array<{ type: string; payload: unknown; attachment?: Uint8Array | undefined }>;
+  aborted: Array<{ transfer: IncomingTransfer; reason: string }>;
+  /** Frames the session sent back to the raw side (hello, acks, refusals). */
+  back: Frame[];
+}
+
+/** A real data channel between a bare link and a Session that accepts attachments up to `maxAttachmentBytes`. */
+async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
   const wrtc = nodeDataChannelWebRTC();
   const raw = new PeerLink({ initiator: true, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
   const link = new PeerLink({ initiator: false, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
@@ -20,16 +36,23 @@ async function rawPair(): Promise<{ raw: PeerLink; session: Session; errors: Pro
     attempt: 1,
     link,
     timeouts: { ...DEFAULT_TIMEOUTS },
+    maxAttachmentBytes,
     localAttributes: () => ({}),
     logger: silentLogger,
   });
-  const errors: ProtocolError[] = [];
-  const messages: unknown[] = [];
-  session.on('protocol_error', (e) => errors.push(e));
-  session.on('message', (type, payload) => messages.push({ type, payload }));
+  const pair: Pair = { raw, session, errors: [], messages: [], aborted: [], back: [] };
+  session.on('protocol_error', (e) => pair.errors.push(e));
+  session.on('message', (d) => pair.messages.push({ type: d.type, payload: d.payload, attachment: d.attachment }));
+  session.on('aborted', (transfer, reason) => pair.aborted.push({ transfer, reason }));
+  raw.on('data', (b) => {
+    const f = decodeFrame(b);
+    if (!isFrameError(f)) pair.back.push(f);
+  });
   await Promise.all([nextEvent(raw, 'open'), nextEvent(link, 'open')]);
-  return { raw, session, errors, messages };
+  return pair;
 }
+
+const refusals = (p: Pair): Frame[] => p.back.filter((f) => f.kind === FrameKind.Refuse);
 
 describe('a hostile peer on a real data channel', function () {
   this.timeout(20_000);
@@ -38,13 +61,18 @@ describe('a hostile peer on a real data channel', function () {
     for (const l of open.splice(0)) l.close();
   });
 
+  async function pair(maxAttachmentBytes?: number): Promise<Pair> {
+    const p = await rawPair(maxAttachmentBytes);
+    open.push(p.raw, p.session.link);
+    return p;
+  }
+
   it('garbage is counted and reported, never delivered, and the link survives below the threshold', async () => {
-    const { raw, session, errors, messages } = await rawPair();
-    open.push(raw, session.link);
+    const { raw, session, errors, messages } = await pair();
     const plain = new Encoder({ useRecords: false, tagUint8Array: false });
     // Before hello, a well-formed message is still out of place.
-    raw.send(encodeFrame({ kind: FrameKind.Message, seq: 1, type: 'early', payload: {} }));
-    raw.send(encodeFrame({ kind: FrameKind.Hello, attributes: {} }));
+    raw.write(encodeFrame({ kind: FrameKind.Message, seq: 1, type: 'early', payload: {} }));
+    raw.write(encodeFrame(HELLO));
     const garbage: Uint8Array[] = [
       bytes(64, 99),
       new Uint8Array([0xff]),
@@ -54,13 +82,14 @@ describe('a hostile peer on a real data channel', function () {
       plain.encode([1, FrameKind.Message, 5, 't', {}]), // seq out of order
       plain.encode([1, FrameKind.Message, 1, 't', 'not a map']),
       plain.encode([1, FrameKind.Ack, 1_000_000]), // acknowledges what was never sent
+      plain.encode([1, FrameKind.Refuse, 1_000_000, 'TooLarge']), // refuses what was never sent
       plain.encode({ not: 'an array' }),
     ];
-    for (const g of garbage) raw.send(g);
+    for (const g of garbage) raw.write(g);
     // A valid message after all that still arrives: the listener sees only it.
-    raw.send(encodeFrame({ kind: FrameKind.Message, seq: 1, type: 'fine', payload: { ok: true } }));
+    raw.write(encodeFrame({ kind: FrameKind.Message, seq: 1, type: 'fine', payload: { ok: true } }));
     await eventually(() => messages.length === 1, 5000, 'the valid message');
-    expect(messages).to.deep.equal([{ type: 'fine', payload: { ok: true } }]);
+    expect(messages).to.deep.equal([{ type: 'fine', payload: { ok: true }, attachment: undefined }]);
     expect(errors).to.have.length(garbage.length + 1);
     expect(errors.every((e) => e instanceof ProtocolError && e.participantId === 'mallory')).to.equal(true);
     expect(errors[0]!.reason).to.equal('UnexpectedFrame');
@@ -68,13 +97,81 @@ describe('a hostile peer on a real data channel', function () {
   });
 
   it('past the threshold the offending peer is disconnected', async () => {
-    const { raw, session, errors } = await rawPair();
-    open.push(raw, session.link);
+    const { raw, session, errors } = await pair();
     const closed = nextEvent(session, 'close');
-    for (let i = 0; i < MAX_PROTOCOL_ERRORS + 5; i++) raw.send(bytes(32, i + 1));
+    for (let i = 0; i < MAX_PROTOCOL_ERRORS + 5; i++) raw.write(bytes(32, i + 1));
     const [reason] = await closed;
     expect(reason).to.match(/protocol errors/);
     expect(errors.filter((e) => e.reason === 'TooManyErrors')).to.have.length(1);
     expect(errors.length).to.equal(MAX_PROTOCOL_ERRORS + 1);
+  });
+
+  it('an attachment announced above the limit (10 GiB) is refused without allocating, and the link goes on', async () => {
+    const p = await pair(1 << 20);
+    p.raw.write(encodeFrame(HELLO));
+    p.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'huge', payload: {}, totalBytes: 10 * 2 ** 30 }));
+    // Its chunks, already in flight, are dropped quietly: not delivered, not counted again.
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Message, seq: 2, type: 'after', payload: {} }));
+    await eventually(() => p.messages.length === 1, 5000, 'the message after');
+    expect(p.messages[0]!.type).to.equal('after');
+    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(p.errors[0]!.message).to.match(/10737418240-byte attachment; this participant accepts at most 1048576/);
+    expect(p.session.incomingHeldBytes).to.equal(0);
+    await eventually(() => refusals(p).length === 1, 5000, 'the refusal');
+    expect(refusals(p)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'TooLarge' });
+    // The sender learns by an ack that 2 arrived, and that 1 is not incomplete: it was refused before.
+    await eventually(() => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 2), 5000, 'the ack');
+    const order = p.back.map((f) => f.kind).filter((k) => k === FrameKind.Refuse || k === FrameKind.Ack);
+    expect(order[0]).to.equal(FrameKind.Refuse);
+  });
+
+  it('a peer that announces 1 KiB and sends more gets the message refused and its bytes freed', async () => {
+    const p = await pair();
+    p.raw.write(encodeFrame(HELLO));
+    p.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'liar', payload: { name: 'x' }, totalBytes: 1024 }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
+    await eventually(() => p.session.incomingHeldBytes === 1024, 5000, 'the buffer of the announced size');
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 1000, bytes: bytes(1000, 2) })); // 976 bytes too many
+    for (let i = 0; i < 10; i++) p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 2000 + i * 1000, bytes: bytes(1000, 3) }));
+    await eventually(() => p.aborted.length === 1, 5000, 'the abort');
+    expect(p.aborted[0]!.transfer.type).to.equal('liar');
+    expect(p.aborted[0]!.reason).to.match(/^refused: chunk of message 1 at 1000 with 1000 bytes/);
+    expect(p.session.incomingHeldBytes).to.equal(0);
+    await eventually(() => refusals(p).length === 1, 5000, 'the refusal');
+    expect(refusals(p)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'Invalid' });
+    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(p.messages).to.have.length(0);
+  });
+
+  it(`more than ${MAX_CONCURRENT_TRANSFERS} attachments at once, chunks of messages never started, and wrong offsets are refused`, async () => {
+    const p = await pair();
+    p.raw.write(encodeFrame(HELLO));
+    for (let seq = 1; seq <= MAX_CONCURRENT_TRANSFERS + 1; seq++) {
+      p.raw.write(encodeFrame({ kind: FrameKind.Start, seq, type: 't', payload: {}, totalBytes: 2000 }));
+    }
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 99, offset: 0, bytes: bytes(10, 1) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 5, bytes: bytes(10, 1) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Cancel, seq: 98 }));
+    // The sender cancels 2: it is dropped quietly; 3 completes.
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 0, bytes: bytes(500, 2) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Cancel, seq: 2 }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 3, offset: 0, bytes: bytes(2000, 3) }));
+    await eventually(() => p.messages.length === 1, 5000, 'message 3');
+    expect(Buffer.from(p.messages[0]!.attachment!).equals(Buffer.from(bytes(2000, 3)))).to.equal(true);
+    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded', 'UnexpectedFrame', 'LimitExceeded', 'UnexpectedFrame']);
+    expect(p.errors[0]!.message).to.match(/more than 4 attachments at once/);
+    expect(p.errors[1]!.message).to.match(/chunk of message 99, which is not being received/);
+    expect(p.errors[2]!.message).to.match(/chunk of message 1 at 5/);
+    expect(p.errors[3]!.message).to.match(/cancel of message 98/);
+    expect(p.aborted.map((a) => [a.transfer.seq, a.reason.split(':')[0]])).to.deep.equal([[1, 'refused'], [2, 'cancelled by the sender']]);
+    await eventually(() => refusals(p).length === 2, 5000, 'two refusals');
+    expect(refusals(p)).to.deep.equal([
+      { kind: FrameKind.Refuse, seq: 5, reason: 'TooManyTransfers' },
+      { kind: FrameKind.Refuse, seq: 1, reason: 'Invalid' },
+    ]);
+    // 4 is still arriving: the ack says so.
+    await eventually(() => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 5 && f.incomplete.join() === '4'), 5000, 'ack 5 except 4');
+    expect(p.session.incomingHeldBytes).to.equal(2000);
   });
 });

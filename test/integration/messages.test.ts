@@ -104,6 +104,19 @@ describe('messages', function () {
     expect(seen.every((v, i) => v === i)).to.equal(true);
   });
 
+  it('messages sent just before disable() are delivered and acknowledged before the goodbye', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'm11', ['alice', 'bob']);
+    const seen: number[] = [];
+    bob!.messaging.on('message', (m) => seen.push(m.message.i as number));
+    const to = bob!.localParticipant.id;
+    const sends = Array.from({ length: 200 }, (_, i) => alice!.messaging.sendMessage({ to, type: 'last words', message: { i } }));
+    await alice!.messaging.disable();
+    const settled = await Promise.allSettled(sends);
+    expect(settled.filter((s) => s.status === 'rejected')).to.deep.equal([]);
+    expect(seen).to.deep.equal(Array.from({ length: 200 }, (_, i) => i));
+  });
+
   it('sendMessageNowait reports whether the recipient is present', async () => {
     const server = await h.server();
     const [alice, bob] = await h.mesh(server, 'm6', ['alice', 'bob']);
@@ -144,10 +157,12 @@ describe('messages', function () {
       expect(() => m.sendMessageNowait(options as never)).to.throw(InvalidArgumentError);
       if (broadcastToo) expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
     }
-    const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    // JSON that cannot fit one frame: bulk data belongs in an attachment.
+    const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect(tooLarge).to.be.instanceOf(MessagingError);
     expect((tooLarge as MessagingError).reason).to.equal('MessageTooLarge');
-    const tooLargeB = await rejection(m.broadcastMessage({ type: 't', message: {}, attachment: new Uint8Array(MAX_FRAME_BYTES) }));
+    expect(tooLarge.message).to.match(/send bulk data as an attachment/);
+    const tooLargeB = await rejection(m.broadcastMessage({ type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect((tooLargeB as MessagingError).reason).to.equal('MessageTooLarge');
     // The link still works and nothing bad was delivered.
     await m.sendMessage({ to, type: 'ok', message: {} });

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/participant.js', import.meta.url));
+const PARTICIPANT = fileURLToPath(new URL('../fixtures/participant.js', import.meta.url));
+const TRANSFER = fileURLToPath(new URL('../fixtures/transfer.js', import.meta.url));
 
 /** A participant running in its own Node process. */
 export interface ChildParticipant {
@@ -11,15 +12,15 @@ export interface ChildParticipant {
   exited: Promise<number | NodeJS.Signals>;
 }
 
-/** Starts a participant process and waits until its messaging is enabled. */
-export function startChild(url: string, room: string, name: string, mode?: '--exit-after-roundtrip'): Promise<ChildParticipant> {
-  const proc = fork(FIXTURE, mode ? [url, room, name, mode] : [url, room, name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** Starts a fixture process and waits until it reports `{ ready: id }` (its messaging is enabled). */
+function startFixture(fixture: string, args: string[], name: string, env: Record<string, string> = {}): Promise<ChildParticipant> {
+  const proc = fork(fixture, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`participant ${name} did not get ready`));
-    }, 15_000);
+    }, 30_000);
     proc.once('message', (m: { ready?: string }) => {
       clearTimeout(timer);
       if (typeof m.ready === 'string') resolve({ proc, id: m.ready, exited });
@@ -29,6 +30,43 @@ export function startChild(url: string, room: string, name: string, mode?: '--ex
       clearTimeout(timer);
       reject(new Error(`participant ${name} exited early with ${code}`));
     });
+  });
+}
+
+/** Starts an echoing participant process (test/fixtures/participant.ts) and waits until its messaging is enabled. */
+export function startChild(url: string, room: string, name: string, mode?: '--exit-after-roundtrip'): Promise<ChildParticipant> {
+  return startFixture(PARTICIPANT, mode ? [url, room, name, mode] : [url, room, name], name);
+}
+
+/**
+ * Starts an attachment-sending participant process (test/fixtures/transfer.ts), holding `patterned(bytes, seed)`
+ * when `attachment` is given.
+ */
+export function startTransferChild(
+  url: string,
+  room: string,
+  name: string,
+  options: { attachment?: { bytes: number; seed: number }; heartbeatTimeoutMs?: number } = {},
+): Promise<ChildParticipant> {
+  const extra = options.attachment === undefined ? [] : [String(options.attachment.bytes), String(options.attachment.seed)];
+  const env: Record<string, string> = options.heartbeatTimeoutMs === undefined ? {} : { HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs) };
+  return startFixture(TRANSFER, [url, room, name, ...extra], name, env);
+}
+
+/** The next IPC message from a child that has `key`, within `timeoutMs`. */
+export function nextFromChild<T>(child: ChildParticipant, key: string, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.proc.off('message', onMessage);
+      reject(new Error(`no ${key} from the child within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (m: Record<string, unknown>): void => {
+      if (!(key in m)) return;
+      clearTimeout(timer);
+      child.proc.off('message', onMessage);
+      resolve(m[key] as T);
+    };
+    child.proc.on('message', onMessage);
   });
 }
 

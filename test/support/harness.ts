@@ -82,3 +82,13 @@ export function bytes(n: number, seed = 1): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Large deterministic bytes, fast: a pseudo-random block of 65,537 bytes repeated. The odd period never
+ * lines up with frame or chunk boundaries, so misplaced or missing chunks still change the bytes.
+ */
+export function patterned(n: number, seed = 1): Uint8Array {
+  const out = Buffer.allocUnsafe(n);
+  if (n > 0) out.fill(bytes(Math.min(n, 65_537), seed));
+  return new Uint8Array(out.buffer, out.byteOffset, n);
+}

@@ -8,7 +8,9 @@ import {
   MAX_FRAME_BYTES,
   MAX_SEQ,
   MAX_TYPE_LENGTH,
+  MAX_CONCURRENT_TRANSFERS,
   decodeFrame,
+  encodeChunk,
   encodeFrame,
   isFrameError,
 } from '../../lib/protocol/frames.js';
@@ -51,6 +53,11 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
   }
   switch (r.kind) {
     case FrameKind.Hello:
+      expect(Object.keys(r)).to.have.members(['kind', 'attributes', 'maxAttachmentBytes', 'maxFrameBytes']);
+      expect(checkJsonObject(r.attributes)).to.equal(undefined);
+      expect(Number.isSafeInteger(r.maxAttachmentBytes) && r.maxAttachmentBytes >= 0).to.equal(true);
+      expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 1024).to.equal(true);
+      return;
     case FrameKind.Attributes:
       expect(Object.keys(r)).to.have.members(['kind', 'attributes']);
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
@@ -64,8 +71,28 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       if (r.attachment !== undefined) expect(r.attachment).to.be.instanceOf(Uint8Array);
       return;
     case FrameKind.Ack:
-      expect(Object.keys(r)).to.have.members(['kind', 'seq']);
+      expect(Object.keys(r)).to.have.members(['kind', 'seq', 'incomplete']);
       expect(Number.isSafeInteger(r.seq) && r.seq >= 0).to.equal(true);
+      expect(r.incomplete.length).to.be.at.most(MAX_CONCURRENT_TRANSFERS);
+      expect(r.incomplete.every((s) => Number.isSafeInteger(s) && s >= 0 && s <= r.seq)).to.equal(true);
+      return;
+    case FrameKind.Start:
+      expect(Object.keys(r)).to.have.members(['kind', 'seq', 'type', 'payload', 'totalBytes']);
+      expect(r.type.length).to.be.within(1, MAX_TYPE_LENGTH);
+      expect(checkJsonObject(r.payload)).to.equal(undefined);
+      expect(Number.isSafeInteger(r.totalBytes) && r.totalBytes >= 0).to.equal(true);
+      return;
+    case FrameKind.Chunk:
+      expect(Object.keys(r)).to.have.members(['kind', 'seq', 'offset', 'bytes']);
+      expect(Number.isSafeInteger(r.offset) && r.offset >= 0).to.equal(true);
+      expect(r.bytes).to.be.instanceOf(Uint8Array);
+      return;
+    case FrameKind.Cancel:
+      expect(Object.keys(r)).to.have.members(['kind', 'seq']);
+      return;
+    case FrameKind.Refuse:
+      expect(Object.keys(r)).to.have.members(['kind', 'seq', 'reason']);
+      expect(r.reason).to.be.a('string');
       return;
     case FrameKind.Bye:
     case FrameKind.Ping:
@@ -89,7 +116,9 @@ const typeArb = fc.string({ minLength: 1, maxLength: MAX_TYPE_LENGTH });
 
 const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<Frame> =>
   fc.oneof(
-    jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Hello, attributes })),
+    fc
+      .tuple(jsonObjectArb(stringUnit), fc.maxSafeNat(), fc.integer({ min: 1024, max: 2 ** 32 }))
+      .map(([attributes, maxAttachmentBytes, maxFrameBytes]): Frame => ({ kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
       .tuple(seqArb, typeArb, jsonObjectArb(stringUnit))
@@ -97,26 +126,43 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
     fc
       .tuple(seqArb, typeArb, jsonObjectArb(stringUnit), fc.uint8Array({ maxLength: 64 }))
       .map(([seq, type, payload, attachment]): Frame => ({ kind: FrameKind.Message, seq, type, payload, attachment })),
-    seqArb.map((seq): Frame => ({ kind: FrameKind.Ack, seq })),
+    seqArb.map((seq): Frame => ({ kind: FrameKind.Ack, seq, incomplete: [] })),
+    fc
+      .tuple(fc.integer({ min: 1000, max: MAX_SEQ }), fc.uniqueArray(fc.nat(1000), { minLength: 1, maxLength: MAX_CONCURRENT_TRANSFERS }))
+      .map(([seq, incomplete]): Frame => ({ kind: FrameKind.Ack, seq, incomplete })),
     fc.constant<Frame>({ kind: FrameKind.Bye }),
     fc.constant<Frame>({ kind: FrameKind.Ping }),
+    fc
+      .tuple(seqArb, typeArb, jsonObjectArb(stringUnit), fc.maxSafeNat())
+      .map(([seq, type, payload, totalBytes]): Frame => ({ kind: FrameKind.Start, seq, type, payload, totalBytes })),
+    fc
+      .tuple(seqArb, fc.maxSafeNat(), fc.uint8Array({ maxLength: 64 }))
+      .map(([seq, offset, bytes]): Frame => ({ kind: FrameKind.Chunk, seq, offset, bytes })),
+    seqArb.map((seq): Frame => ({ kind: FrameKind.Cancel, seq })),
+    fc.tuple(seqArb, fc.string({ maxLength: 64 })).map(([seq, reason]): Frame => ({ kind: FrameKind.Refuse, seq, reason })),
   );
 
 function jsonProblem(frame: Frame): string | undefined {
   if (frame.kind === FrameKind.Hello || frame.kind === FrameKind.Attributes) return checkJsonObject(frame.attributes);
-  if (frame.kind === FrameKind.Message) return checkJsonObject(frame.payload);
+  if (frame.kind === FrameKind.Message || frame.kind === FrameKind.Start) return checkJsonObject(frame.payload);
   return undefined;
 }
 
 const EXAMPLES: Array<[string, Frame]> = [
-  ['hello', { kind: FrameKind.Hello, attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null } }],
-  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {} }],
+  ['hello', { kind: FrameKind.Hello, attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null }, maxAttachmentBytes: 256 * 2 ** 20, maxFrameBytes: MAX_FRAME_BYTES }],
+  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1024 }],
   ['message', { kind: FrameKind.Message, seq: 1, type: 'chat', payload: { text: 'hi', at: 1700000000000, nested: { x: [1, 2.5, -3] } } }],
   ['message with attachment', { kind: FrameKind.Message, seq: 2, type: 'file', payload: { name: 'a.bin' }, attachment: new Uint8Array([0, 1, 254, 255]) }],
   ['message with a 0-byte attachment', { kind: FrameKind.Message, seq: 3, type: 'file', payload: {}, attachment: new Uint8Array(0) }],
   ['message at MAX_SEQ', { kind: FrameKind.Message, seq: MAX_SEQ, type: 'x'.repeat(MAX_TYPE_LENGTH), payload: { s: 'é😀\u0000' } }],
-  ['ack', { kind: FrameKind.Ack, seq: 0 }],
-  ['ack at MAX_SEQ', { kind: FrameKind.Ack, seq: MAX_SEQ }],
+  ['ack', { kind: FrameKind.Ack, seq: 0, incomplete: [] }],
+  ['ack at MAX_SEQ', { kind: FrameKind.Ack, seq: MAX_SEQ, incomplete: [] }],
+  ['ack with incomplete messages', { kind: FrameKind.Ack, seq: 90, incomplete: [3, 90, 7, 12] }],
+  ['start', { kind: FrameKind.Start, seq: 4, type: 'file', payload: { name: 'a.png' }, totalBytes: 10 * 2 ** 20 }],
+  ['chunk', { kind: FrameKind.Chunk, seq: 4, offset: 65504, bytes: new Uint8Array([9, 8, 7]) }],
+  ['chunk at MAX_SEQ', { kind: FrameKind.Chunk, seq: MAX_SEQ, offset: MAX_SEQ, bytes: new Uint8Array(0) }],
+  ['cancel', { kind: FrameKind.Cancel, seq: 4 }],
+  ['refuse', { kind: FrameKind.Refuse, seq: 4, reason: 'TooLarge' }],
   ['attributes', { kind: FrameKind.Attributes, attributes: { status: 'away' } }],
   ['bye', { kind: FrameKind.Bye }],
   ['ping', { kind: FrameKind.Ping }],
@@ -140,15 +186,16 @@ describe('protocol/frames', () => {
     });
 
     it('accepts an ArrayBuffer, a DataView, and a view at an offset into a larger buffer', () => {
-      const bytes = encodeFrame({ kind: FrameKind.Ack, seq: 42 });
+      const bytes = encodeFrame({ kind: FrameKind.Ack, seq: 42, incomplete: [] });
       const padded = new Uint8Array(bytes.byteLength + 7).fill(0xff);
       padded.set(bytes, 3);
       const view = padded.subarray(3, 3 + bytes.byteLength);
       const arrayBuffer = view.slice().buffer;
-      expect(decodeOk(arrayBuffer)).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
-      expect(decodeOk(new DataView(padded.buffer, 3, bytes.byteLength))).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
-      expect(decodeOk(view)).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
-      expect(decodeOk(Buffer.from(view))).to.deep.equal({ kind: FrameKind.Ack, seq: 42 });
+      const ack = { kind: FrameKind.Ack, seq: 42, incomplete: [] };
+      expect(decodeOk(arrayBuffer)).to.deep.equal(ack);
+      expect(decodeOk(new DataView(padded.buffer, 3, bytes.byteLength))).to.deep.equal(ack);
+      expect(decodeOk(view)).to.deep.equal(ack);
+      expect(decodeOk(Buffer.from(view))).to.deep.equal(ack);
     });
 
     it('fuzz: every frame whose JSON passes checkJsonObject decodes to itself', () => {
@@ -197,19 +244,54 @@ describe('protocol/frames', () => {
     });
 
     it('ack is [1, 2, seq] with seq a CBOR unsigned integer', () => {
-      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 7 }))).to.equal('83010207');
-      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 500 }))).to.equal('8301021901f4');
-      expect(decodeOk(fromHex('8301021a00010000'))).to.deep.equal({ kind: FrameKind.Ack, seq: 65536 });
+      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 7, incomplete: [] }))).to.equal('83010207');
+      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 500, incomplete: [] }))).to.equal('8301021901f4');
+      expect(decodeOk(fromHex('8301021a00010000'))).to.deep.equal({ kind: FrameKind.Ack, seq: 65536, incomplete: [] });
     });
 
-    it('hello is [1, 0, { "attributes": map }]', () => {
-      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {} });
-      // 0x83 array(3), version, kind, then a map holding the text key "attributes"
+    it('an ack with incomplete messages is [1, 2, seq, [seq, ...]]', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Ack, seq: 9, incomplete: [3, 5] }))).to.equal('840102098203' + '05');
+    });
+
+    it('start is [1, 6, seq, type, payload, totalBytes]', () => {
+      const bytes = encodeFrame({ kind: FrameKind.Start, seq: 2, type: 't', payload: {}, totalBytes: 100000 });
+      expect(hex(bytes.subarray(0, 6))).to.equal('860106026174');
+      expect(hex(bytes.subarray(bytes.byteLength - 5))).to.equal('1a000186a0');
+      expect(decodeOk(fromHex('860106026174a01a000186a0'))).to.deep.equal({ kind: FrameKind.Start, seq: 2, type: 't', payload: {}, totalBytes: 100000 });
+    });
+
+    it('chunk is [1, 7, seq, offset, bytes], written by hand exactly as the CBOR encoder writes it', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 3, bytes: new Uint8Array([0xaa]) }))).to.equal('85010702' + '0341aa');
+      const source = new Uint8Array(70000).map((_, i) => i & 0xff);
+      for (const seq of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, MAX_SEQ]) {
+        for (const [start, end] of [[0, 0], [0, 1], [5, 28], [0, 24], [100, 356], [0, 65535], [1, 65537], [0, 70000]] as const) {
+          const offset = seq === 0 ? start : seq;
+          const mine = encodeChunk(seq, offset, source, start, end);
+          const chunk = { kind: FrameKind.Chunk, seq, offset, bytes: source.slice(start, end) };
+          // From 2^32 cbor-x writes float64, this encoder 64-bit integers; both decode to the same frame.
+          if (seq < 2 ** 32) expect(hex(mine), `seq ${seq}, bytes ${start}..${end}`).to.equal(hex(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes])));
+          else expect(hex(mine.subarray(0, 4))).to.equal('8501071b');
+          expect(decodeOk(mine)).to.deep.equal(chunk);
+          expect(decodeOk(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes]))).to.deep.equal(chunk);
+        }
+      }
+    });
+
+    it('cancel is [1, 8, seq] and refuse is [1, 9, seq, reason]', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Cancel, seq: 4 }))).to.equal('83010804');
+      expect(hex(encodeFrame({ kind: FrameKind.Refuse, seq: 4, reason: 'Invalid' }))).to.equal('84010904' + '67496e76616c6964');
+    });
+
+    it('hello is [1, 0, { "attributes": map, "maxAttachmentBytes": uint, "maxFrameBytes": uint }]', () => {
+      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 1024 });
+      // 0x83 array(3), version, kind, then a map holding the three text keys
       expect(hex(bytes.subarray(0, 3))).to.equal('830100');
       expect(bytes[3]! >> 5).to.equal(5);
-      expect(hex(bytes)).to.include(hex(new TextEncoder().encode('attributes')));
-      // A frame built by hand with shortest-form map headers decodes the same.
-      expect(decodeOk(fromHex('830100a16a61747472696275746573a0'))).to.deep.equal({ kind: FrameKind.Hello, attributes: {} });
+      for (const key of ['attributes', 'maxAttachmentBytes', 'maxFrameBytes']) expect(hex(bytes)).to.include(hex(new TextEncoder().encode(key)));
+      // A frame built by hand with shortest-form map headers (keys in another order, one unknown key) decodes the same.
+      const keys = (k: string): string => hex(craft(k));
+      const handmade = `830100a4${keys('maxFrameBytes')}190400${keys('future')}f5${keys('attributes')}a0${keys('maxAttachmentBytes')}01`;
+      expect(decodeOk(fromHex(handmade))).to.deep.equal({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 1024 });
     });
 
     it('message is [1, 1, seq, type, payload, attachment] and ends with the attachment as an untagged byte string', () => {
@@ -255,7 +337,7 @@ describe('protocol/frames', () => {
 
     it('uses FRAME_VERSION 1 and the documented kind numbers', () => {
       expect(FRAME_VERSION).to.equal(1);
-      expect(FrameKind).to.deep.equal({ Hello: 0, Message: 1, Ack: 2, Attributes: 3, Bye: 4, Ping: 5 });
+      expect(FrameKind).to.deep.equal({ Hello: 0, Message: 1, Ack: 2, Attributes: 3, Bye: 4, Ping: 5, Start: 6, Chunk: 7, Cancel: 8, Refuse: 9 });
       expect(MAX_FRAME_BYTES).to.equal(262144);
     });
   });
@@ -296,7 +378,7 @@ describe('protocol/frames', () => {
         withNullPrototype: true,
       });
       fc.assert(
-        fc.property(fc.integer({ min: -1, max: 7 }), fc.array(value, { maxLength: 5 }), (kind, rest) => {
+        fc.property(fc.integer({ min: -1, max: 11 }), fc.array(value, { maxLength: 5 }), (kind, rest) => {
           expectValidResult(decodeFrame(craft([FRAME_VERSION, kind, ...rest])));
         }),
         { numRuns: 1000 },
@@ -334,7 +416,7 @@ describe('protocol/frames', () => {
     });
 
     it('refuses unknown kinds', () => {
-      for (const kind of [6, 7, 255, -1, 1.5, '5', null, [5], { k: 5 }]) {
+      for (const kind of [10, 11, 255, -1, 1.5, '5', null, [5], { k: 5 }]) {
         expect(decodeErr(craft([FRAME_VERSION, kind])).error, JSON.stringify(kind)).to.equal('UnknownKind');
       }
     });
@@ -342,11 +424,20 @@ describe('protocol/frames', () => {
     it('refuses frames of the wrong length for their kind', () => {
       for (const item of [
         [1, FrameKind.Hello],
-        [1, FrameKind.Hello, { attributes: {} }, 0],
+        [1, FrameKind.Hello, { attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1024 }, 0],
         [1, FrameKind.Message, 0, 't'],
         [1, FrameKind.Message, 0, 't', {}, new Uint8Array(0), 0],
         [1, FrameKind.Ack],
         [1, FrameKind.Ack, 0, 0],
+        [1, FrameKind.Ack, 5, [1], 0],
+        [1, FrameKind.Start, 1, 't', {}],
+        [1, FrameKind.Start, 1, 't', {}, 5, 0],
+        [1, FrameKind.Chunk, 1, 0],
+        [1, FrameKind.Chunk, 1, 0, new Uint8Array(1), 0],
+        [1, FrameKind.Cancel],
+        [1, FrameKind.Cancel, 1, 2],
+        [1, FrameKind.Refuse, 1],
+        [1, FrameKind.Refuse, 1, 'x', 2],
         [1, FrameKind.Attributes],
         [1, FrameKind.Bye, 0],
         [1, FrameKind.Ping, null],
@@ -370,12 +461,53 @@ describe('protocol/frames', () => {
         expect(r, String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
         expect(decodeErr(craft([1, FrameKind.Ack, seq])), String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
       }
+      // 2^32 as a 64-bit CBOR unsigned integer is a seq like any other
+      expect(decodeOk(fromHex('8301021b0000000100000000'))).to.deep.equal({ kind: FrameKind.Ack, seq: 2 ** 32, incomplete: [] });
       // 2^53 and 2^64 - 1 as 64-bit CBOR unsigned integers, and a CBOR negative integer
       for (const seq of ['1b0020000000000000', '1bffffffffffffffff', '20']) {
         expect(decodeErr(fromHex(`830102${seq}`)).error, seq).to.equal('BadField');
         expect(decodeErr(fromHex(`850101${seq}6174a0`)).error, seq).to.equal('BadField');
       }
-      expect(decodeOk(craft([1, FrameKind.Ack, MAX_SEQ]))).to.deep.equal({ kind: FrameKind.Ack, seq: MAX_SEQ });
+      expect(decodeOk(craft([1, FrameKind.Ack, MAX_SEQ]))).to.deep.equal({ kind: FrameKind.Ack, seq: MAX_SEQ, incomplete: [] });
+    });
+
+    it('refuses a hello whose limits are missing or impossible', () => {
+      for (const [maxAttachmentBytes, maxFrameBytes] of [[undefined, 1024], [0, undefined], [-1, 1024], [0, 1023], [0.5, 1024], [0, 2 ** 53], ['1', 1024], [0, null]]) {
+        const body: Record<string, unknown> = { attributes: {} };
+        if (maxAttachmentBytes !== undefined) body.maxAttachmentBytes = maxAttachmentBytes;
+        if (maxFrameBytes !== undefined) body.maxFrameBytes = maxFrameBytes;
+        expect(decodeErr(craft([1, FrameKind.Hello, body])).error, JSON.stringify(body)).to.equal('BadField');
+      }
+    });
+
+    it('refuses an ack whose incomplete list is empty, too long, repeated, or beyond its seq', () => {
+      for (const incomplete of [[], [1, 2, 3, 4, 5], [2, 2], [11], [-1], ['1'], [1.5], { 0: 1 }]) {
+        expect(decodeErr(craft([1, FrameKind.Ack, 10, incomplete])).error, JSON.stringify(incomplete)).to.equal('BadField');
+      }
+      expect(decodeOk(craft([1, FrameKind.Ack, 10, [10, 0, 4, 9]]))).to.deep.equal({ kind: FrameKind.Ack, seq: 10, incomplete: [10, 0, 4, 9] });
+    });
+
+    it('refuses start, chunk, cancel and refuse frames with bad fields', () => {
+      for (const item of [
+        [1, FrameKind.Start, -1, 't', {}, 5],
+        [1, FrameKind.Start, 1, '', {}, 5],
+        [1, FrameKind.Start, 1, 't', [], 5],
+        [1, FrameKind.Start, 1, 't', {}, -5],
+        [1, FrameKind.Start, 1, 't', {}, 2 ** 53],
+        [1, FrameKind.Start, 1, 't', {}, '5'],
+        [1, FrameKind.Chunk, 'a', 0, new Uint8Array(1)],
+        [1, FrameKind.Chunk, 1, -1, new Uint8Array(1)],
+        [1, FrameKind.Chunk, 1, 0.5, new Uint8Array(1)],
+        [1, FrameKind.Chunk, 1, 0, 'bytes'],
+        [1, FrameKind.Chunk, 1, 0, [1, 2]],
+        [1, FrameKind.Cancel, -1],
+        [1, FrameKind.Cancel, '1'],
+        [1, FrameKind.Refuse, -1, 'x'],
+        [1, FrameKind.Refuse, 1, 7],
+        [1, FrameKind.Refuse, 1, 'x'.repeat(65)],
+      ]) {
+        expect(decodeErr(craft(item)).error, JSON.stringify(item)).to.equal('BadField');
+      }
     });
 
     it('refuses a message whose type is not a string of 1 to MAX_TYPE_LENGTH characters', () => {

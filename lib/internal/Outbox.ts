@@ -1,0 +1,263 @@
+import type { Logger } from '../logger.js';
+import { CHUNK_OVERHEAD_BYTES, FrameKind, MAX_CONCURRENT_TRANSFERS, encodeChunk, encodeFrame } from '../protocol/frames.js';
+
+/** Where the outbox writes: a {@link PeerLink} in practice. @internal */
+export interface FrameSink {
+  /** True when a frame may be written now. */
+  readonly writable: boolean;
+  /** Writes one frame; false when the link is gone. */
+  write(bytes: Uint8Array): boolean;
+}
+
+/** What an outgoing message reports while it is written. @internal */
+export interface OutgoingCallbacks {
+  /** Attachment bytes handed to the channel so far. */
+  onProgress?: ((sentBytes: number, totalBytes: number) => void) | undefined;
+  /** The last frame of the message was handed to the channel. */
+  onSent?: (() => void) | undefined;
+}
+
+/** A message in the outbox. @internal */
+export interface OutgoingMessage {
+  readonly seq: number;
+  /** `queued`: nothing written; `sending`: start frame written, chunks going; `sent`: all written; `dropped`: cancelled or refused. */
+  readonly state: 'queued' | 'sending' | 'sent' | 'dropped';
+}
+
+interface Entry extends OutgoingMessage, OutgoingCallbacks {
+  state: 'queued' | 'sending' | 'sent' | 'dropped';
+  /** The whole message, or its start frame when `attachment` follows in chunks. */
+  head: Uint8Array;
+  attachment: Uint8Array | undefined;
+  sentBytes: number;
+}
+
+/** A control frame, or a function that encodes one when it is its turn (so that acks coalesce). */
+type Control = Uint8Array | (() => Uint8Array | undefined);
+
+/**
+ * The frames waiting for one link, and the order they go in. Control frames (acks, pings, attributes,
+ * cancel, refuse, bye) go first. Then lanes take turns, one frame each: the message lane (whole
+ * messages and start frames, in seq order) and one lane per attachment being sent (up to
+ * {@link MAX_CONCURRENT_TRANSFERS}). So a small message sent during a large transfer goes out after at
+ * most a few chunks, and two transfers share the channel. Chunks are cut from the caller's attachment
+ * only when it is their turn and the link is writable: nothing is copied ahead.
+ * @internal
+ */
+export class Outbox {
+  readonly #sink: FrameSink;
+  readonly #logger: Logger;
+  #chunkBytes: number;
+  #control: Control[] = [];
+  #controlHead = 0;
+  #messages: Entry[] = [];
+  #messagesHead = 0;
+  /** Lanes in turn order: `null` is the message lane, an entry is an attachment being sent. */
+  #turns: Array<Entry | null> = [null];
+  #transfers = 0;
+  #pumping = false;
+  #closed = false;
+
+  constructor(sink: FrameSink, chunkFrameBytes: number, logger: Logger) {
+    this.#sink = sink;
+    this.#chunkBytes = chunkFrameBytes;
+    this.#logger = logger;
+  }
+
+  /** Sets the chunk frame size (once the peer's limits are known). */
+  setChunkFrameBytes(bytes: number): void {
+    this.#chunkBytes = bytes;
+  }
+
+  /** True when nothing waits. */
+  get isEmpty(): boolean {
+    return this.#controlHead === this.#control.length && this.#messagesHead === this.#messages.length && this.#transfers === 0;
+  }
+
+  /**
+   * Queues a control frame ahead of every message, and writes what it can. An `urgent` one goes ahead of
+   * the other control frames too.
+   */
+  pushControl(frame: Control, urgent = false): void {
+    if (this.#closed) return;
+    if (urgent) this.#control.splice(this.#controlHead, 0, frame);
+    else this.#control.push(frame);
+    this.pump();
+  }
+
+  /**
+   * Queues a message. `head` is the whole message frame, or the start frame when `attachment` is to be
+   * sent in chunks after it.
+   */
+  pushMessage(seq: number, head: Uint8Array, attachment: Uint8Array | undefined, callbacks: OutgoingCallbacks): OutgoingMessage {
+    const entry: Entry = { seq, state: 'queued', head, attachment, sentBytes: 0, onProgress: callbacks.onProgress, onSent: callbacks.onSent };
+    if (this.#closed) {
+      entry.state = 'dropped';
+      return entry;
+    }
+    // The common case, a small message on an idle writable link, goes out at once.
+    if (attachment === undefined && this.isEmpty && !this.#pumping && this.#sink.writable) {
+      if (this.#sink.write(head)) this.#finishSent(entry);
+      return entry;
+    }
+    this.#messages.push(entry);
+    this.pump();
+    return entry;
+  }
+
+  /**
+   * Withdraws a message. Not yet written: a cancel frame takes its place, so its seq is still accounted
+   * for. Partly written: its chunks stop and a cancel frame follows. Returns false when it is too late
+   * (all written) or already dropped.
+   */
+  cancel(message: OutgoingMessage): boolean {
+    const entry = message as Entry;
+    if (entry.state === 'queued') {
+      entry.state = 'dropped';
+      entry.head = encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq });
+      entry.attachment = undefined;
+      this.pump();
+      return true;
+    }
+    if (entry.state === 'sending') {
+      this.#endTransfer(entry);
+      entry.state = 'dropped';
+      this.pushControl(encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq }));
+      return true;
+    }
+    return false;
+  }
+
+  /** The receiver refused message `seq`: stop sending its chunks. Returns the message when one was in flight. */
+  refused(seq: number): OutgoingMessage | undefined {
+    for (const lane of this.#turns) {
+      if (lane !== null && lane.seq === seq) {
+        this.#endTransfer(lane);
+        lane.state = 'dropped';
+        return lane;
+      }
+    }
+    return undefined;
+  }
+
+  /** Drops everything; later pushes are ignored. */
+  close(): void {
+    this.#closed = true;
+    this.#control = [];
+    this.#controlHead = 0;
+    this.#messages = [];
+    this.#messagesHead = 0;
+    this.#turns = [null];
+    this.#transfers = 0;
+  }
+
+  /** Writes frames while the link takes them. Called again by the owner when the link becomes writable. */
+  pump(): void {
+    if (this.#pumping || this.#closed) return;
+    this.#pumping = true;
+    try {
+      while (!this.#closed && !this.isEmpty && this.#sink.writable) {
+        if (!this.#writeNext()) break;
+      }
+    } finally {
+      this.#pumping = false;
+    }
+    this.#compact();
+  }
+
+  /** Writes one frame; false when nothing could be written (the message lane waits for a transfer slot). */
+  #writeNext(): boolean {
+    if (this.#controlHead < this.#control.length) {
+      const control = this.#control[this.#controlHead] as Control;
+      this.#control[this.#controlHead++] = EMPTY;
+      const bytes = typeof control === 'function' ? control() : control;
+      if (bytes !== undefined) this.#sink.write(bytes);
+      return true;
+    }
+    // Each lane in turn; a lane that cannot write now passes its turn.
+    for (let tried = 0; tried < this.#turns.length; tried++) {
+      const lane = this.#turns.shift() as Entry | null;
+      this.#turns.push(lane);
+      if (lane === null ? this.#writeMessageLane() : this.#writeChunk(lane)) return true;
+    }
+    return false;
+  }
+
+  #writeMessageLane(): boolean {
+    const entry = this.#messages[this.#messagesHead];
+    if (entry === undefined) return false;
+    if (entry.attachment !== undefined && this.#transfers >= MAX_CONCURRENT_TRANSFERS) return false;
+    this.#messages[this.#messagesHead++] = PLACEHOLDER;
+    if (!this.#sink.write(entry.head)) return true;
+    if (entry.state === 'dropped') return true; // a cancel frame in place of a message that never left
+    if (entry.attachment === undefined) {
+      this.#finishSent(entry);
+    } else {
+      entry.state = 'sending';
+      this.#transfers++;
+      this.#turns.push(entry);
+      this.#report(entry);
+    }
+    return true;
+  }
+
+  #writeChunk(entry: Entry): boolean {
+    const attachment = entry.attachment as Uint8Array;
+    const start = entry.sentBytes;
+    const end = Math.min(attachment.byteLength, start + this.#chunkBytes - CHUNK_OVERHEAD_BYTES);
+    if (!this.#sink.write(encodeChunk(entry.seq, start, attachment, start, end))) return true;
+    entry.sentBytes = end;
+    this.#report(entry);
+    if (end === attachment.byteLength) {
+      this.#endTransfer(entry);
+      this.#finishSent(entry);
+    }
+    return true;
+  }
+
+  #endTransfer(entry: Entry): void {
+    const i = this.#turns.indexOf(entry);
+    if (i < 0) return;
+    this.#turns.splice(i, 1);
+    this.#transfers--;
+    entry.attachment = undefined; // the caller's bytes are no longer held
+  }
+
+  #finishSent(entry: Entry): void {
+    entry.state = 'sent';
+    const onSent = entry.onSent;
+    if (onSent !== undefined) this.#call(() => onSent());
+  }
+
+  #report(entry: Entry): void {
+    const onProgress = entry.onProgress;
+    const total = entry.attachment?.byteLength ?? entry.sentBytes;
+    if (onProgress !== undefined) this.#call(() => onProgress(entry.sentBytes, total));
+  }
+
+  /** Runs a caller's callback; what it throws is logged, not let into the network code. */
+  #call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#logger.error({ err }, 'a send callback threw');
+    }
+  }
+
+  #compact(): void {
+    if (this.#controlHead === this.#control.length) {
+      this.#control = [];
+      this.#controlHead = 0;
+    }
+    if (this.#messagesHead === this.#messages.length) {
+      this.#messages = [];
+      this.#messagesHead = 0;
+    } else if (this.#messagesHead > 1024 && this.#messagesHead * 2 > this.#messages.length) {
+      this.#messages = this.#messages.slice(this.#messagesHead);
+      this.#messagesHead = 0;
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const PLACEHOLDER = { seq: 0, state: 'dropped', head: EMPTY, attachment: undefined, sentBytes: 0 } as Entry;
