@@ -122,7 +122,7 @@ describe('signaling server readiness and drain', function () {
   this.timeout(20_000);
 
   it('/readyz is 200 when serving; drain() turns it 503 at once, keeps serving the connected, refuses newcomers with Draining, then closes', async () => {
-    const s = await start({ drainDelayMs: 1500 });
+    const s = await start({ drainDelayMs: 3000 }); // long enough for the checks below on a loaded machine
     expect((await httpGet(s.port, '/readyz')).status).to.equal(200);
     const a = await member(s.url, 'd', 'a');
     const b = await member(s.url, 'd', 'b');
@@ -148,12 +148,12 @@ describe('signaling server readiness and drain', function () {
   });
 
   it('SIGTERM on a real process drains: /readyz 503 while connected clients still work, then it exits 0', async () => {
-    const proc = await startSignal(['--drain-delay-ms', '2000', '--log-level', 'info']);
+    const proc = await startSignal(['--drain-delay-ms', '4000', '--log-level', 'info']);
     const a = await member(proc.url, 'd', 'a');
     const b = await member(proc.url, 'd', 'b');
     const aGone = new Promise((r) => a.s.once('disconnect', r));
     proc.child.kill('SIGTERM');
-    await until(async () => (await httpGet(proc.port, '/readyz')).status === 503, 2000, '/readyz to turn 503');
+    await until(async () => (await httpGet(proc.port, '/readyz')).status === 503, 3000, '/readyz to turn 503');
     const got = new Promise((resolve) => b.s.once('signal', resolve));
     expect((await ack(a.s, 'signal', { to: b.id, cid: 'x', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
     await got;

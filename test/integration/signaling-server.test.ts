@@ -62,9 +62,9 @@ function connect(url: string): Promise<Socket> {
   });
 }
 
-/** Emits with an acknowledgement and resolves with the server's reply (rejects after 2 s). */
+/** Emits with an acknowledgement and resolves with the server's reply (rejects after 10 s: generous, as suites run side by side). */
 function ack(s: Socket, event: string, ...args: unknown[]): Promise<WireReply> {
-  return (s.timeout(2000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  return (s.timeout(10_000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
 }
 
 /** Expects a refusal with this reason and a non-empty message. */
