@@ -74,6 +74,12 @@ export interface SignalingServerOptions {
    */
   joinBurstPerIp?: number;
   /**
+   * A connection that has not joined a room this long after connecting is closed, so idle connections
+   * cannot hold connection slots.
+   * @default 30000
+   */
+  joinTimeoutMs?: number;
+  /**
    * `jwt`: every join must carry a JWT naming its room(s) and identity; `none`: no authentication.
    * @default 'none'
    */
@@ -188,6 +194,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   signalBurst: 200,
   joinsPerSecondPerIp: 10,
   joinBurstPerIp: 50,
+  joinTimeoutMs: 30_000,
   auth: 'none' as 'none' | 'jwt',
   jwtAlgorithms: undefined as string[] | undefined,
   jwtAudience: 'roommesh',
@@ -221,6 +228,7 @@ export const INTEGER_RANGES = Object.freeze({
   signalBurst: [1, 1_000_000],
   joinsPerSecondPerIp: [0, 100_000],
   joinBurstPerIp: [1, 1_000_000],
+  joinTimeoutMs: [100, 600_000],
   jwtClockToleranceMs: [0, 600_000],
   turnCredentialTtlMs: [60_000, 7 * 86_400_000],
   fleetHeartbeatMs: [100, 60_000],
@@ -348,6 +356,7 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },
   { key: 'joinsPerSecondPerIp', flag: 'joins-per-second-per-ip', env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP', kind: 'integer', value: '<n>', help: 'joins per second per IP address (0: no limit)' },
   { key: 'joinBurstPerIp', flag: 'join-burst-per-ip', env: 'ROOMMESH_JOIN_BURST_PER_IP', kind: 'integer', value: '<n>', help: 'joins an IP address may make at once' },
+  { key: 'joinTimeoutMs', flag: 'join-timeout-ms', env: 'ROOMMESH_JOIN_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'close connections that do not join within this' },
   { key: 'auth', flag: 'auth', env: 'ROOMMESH_AUTH', kind: 'string', value: 'none|jwt', help: 'require a JWT on join' },
   { key: 'jwtSecret', flag: 'jwt-secret', env: 'ROOMMESH_JWT_SECRET', kind: 'string', value: '<s>', help: 'HS256 secret, ≥ 32 bytes (prefer the env var)' },
   { key: 'jwksUrl', flag: 'jwks-url', env: 'ROOMMESH_JWKS_URL', kind: 'string', value: '<url>', help: 'JSON Web Key Set URL' },

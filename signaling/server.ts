@@ -213,6 +213,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     state.pending = 0;
     state.unreadBytes = 0;
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
+    const joinTimer = setTimeout(() => {
+      if (state.member !== undefined) return;
+      countRejection(metrics, 'NotJoined');
+      logger.debug({ socket: socket.id }, 'no join in time: closing');
+      socket.disconnect(true);
+    }, opts.joinTimeoutMs);
     logger.debug({ socket: socket.id }, 'connected');
 
     const answer = (event: string, ack: ((r: Reply<object>) => void) | undefined, reply: Reply<object>): void => {
@@ -398,6 +404,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
     socket.on('disconnect', (reason) => {
       connections--;
+      clearTimeout(joinTimer);
       // Queued behind a join that may still be under way, so that join's member is removed too.
       const removal = state.queue.then(async () => {
         const member = state.member;

@@ -196,6 +196,20 @@ describe('signaling server limits', function () {
     expect(await rejected(s, 'TooManyRequests')).to.equal(errors.length);
   });
 
+  it('joinTimeoutMs: a connection that does not join in time is closed; one that joined stays', async () => {
+    const s = await start({ joinTimeoutMs: 1000 });
+    const idle = await connect(s);
+    const gone = new Promise((r) => idle.once('disconnect', r));
+    const a = await member(s, 't', 'a');
+    expect(await gone).to.equal('io server disconnect');
+    // Well past the timeout: the member is still connected and served.
+    await until(() => s.stats().connections === 1, 5000, 'the idle connection to be closed');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(a.s.connected).to.equal(true);
+    expect((await ack(a.s, 'enable_messaging')).ok).to.equal(true);
+    expect(await rejected(s, 'NotJoined')).to.equal(1);
+  });
+
   it('rooms per connection is one: a second join is AlreadyJoined', async () => {
     const s = await start({});
     const c = await connect(s);
