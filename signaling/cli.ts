@@ -1,77 +1,93 @@
 #!/usr/bin/env node
-/** `roommesh-signal`: command-line flags and ROOMMESH_* environment variables to server options, nothing else. */
-import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { DEFAULT_SERVER_OPTIONS, createSignalingServer } from './server.js';
-
-const HELP = `roommesh-signal: the roommesh signaling server
-
-Usage: roommesh-signal [options]
-
-  --host <addr>               address to listen on        env ROOMMESH_HOST               default ${DEFAULT_SERVER_OPTIONS.host}
-  --port <n>                  port to listen on (0: any)  env ROOMMESH_PORT               default ${DEFAULT_SERVER_OPTIONS.port}
-  --max-payload-bytes <n>     largest event accepted      env ROOMMESH_MAX_PAYLOAD_BYTES  default ${DEFAULT_SERVER_OPTIONS.maxPayloadBytes}
-  --log-level <level>         fatal|error|warn|info|debug|trace|silent
-                                                          env ROOMMESH_LOG_LEVEL          default info
-  --no-static                 do not serve the demo page  env ROOMMESH_NO_STATIC=1
-  -h, --help                  show this help
-`;
-
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+/**
+ * `roommesh-signal`: command-line flags and ROOMMESH_* environment variables to server options, the
+ * `token` command, and the process's signals. Everything about the options themselves is in config.ts.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, FLAGS, helpText, parseCliConfig } from './config.js';
 
 function fail(message: string): never {
   process.stderr.write(`roommesh-signal: ${message}\nRun roommesh-signal --help for the options.\n`);
   process.exit(2);
 }
 
-function integer(name: string, raw: string, min: number, max: number): number {
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) fail(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return n;
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      host: { type: 'string' },
-      port: { type: 'string' },
-      'max-payload-bytes': { type: 'string' },
-      'log-level': { type: 'string' },
-      'no-static': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
+async function token(args: string[]): Promise<void> {
+  const v = parse(args, {
+    room: { type: 'string', multiple: true },
+    name: { type: 'string' },
+    secret: { type: 'string' },
+    pid: { type: 'string' },
+    'ttl-ms': { type: 'string' },
+    audience: { type: 'string' },
+    issuer: { type: 'string' },
   });
-} catch (err) {
-  fail(err instanceof Error ? err.message : String(err));
+  const rooms = (v.room as string[] | undefined) ?? [];
+  const secret = (v.secret as string | undefined) ?? process.env.ROOMMESH_JWT_SECRET;
+  if (rooms.length === 0) fail('token: give at least one --room');
+  if (typeof v.name !== 'string' || v.name.length === 0) fail('token: give --name');
+  if (secret === undefined || Buffer.byteLength(secret) < 32) fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
+  const ttl = v['ttl-ms'] as string | undefined;
+  if (ttl !== undefined && !/^\d{1,12}$/.test(ttl)) fail(`token: --ttl-ms must be a whole number, got "${ttl}"`);
+  const { mintToken } = await import('./auth.js');
+  const jwt = await mintToken({
+    secret,
+    rooms,
+    name: v.name,
+    ...(typeof v.pid === 'string' ? { pid: v.pid } : {}),
+    ...(ttl !== undefined ? { ttlMs: Number(ttl) } : {}),
+    ...(typeof v.audience === 'string' ? { audience: v.audience } : {}),
+    ...(typeof v.issuer === 'string' ? { issuer: v.issuer } : {}),
+  });
+  process.stdout.write(`${jwt}\n`);
 }
-const { values } = parsed;
-if (values.help) {
-  process.stdout.write(HELP);
-  process.exit(0);
-}
-const env = process.env;
-const host = values.host ?? env.ROOMMESH_HOST ?? DEFAULT_SERVER_OPTIONS.host;
-const port = integer('port', values.port ?? env.ROOMMESH_PORT ?? String(DEFAULT_SERVER_OPTIONS.port), 0, 65535);
-const maxPayloadBytes = integer('max-payload-bytes', values['max-payload-bytes'] ?? env.ROOMMESH_MAX_PAYLOAD_BYTES ?? String(DEFAULT_SERVER_OPTIONS.maxPayloadBytes), 1024, 16 * 1024 * 1024);
-const logLevel = values['log-level'] ?? env.ROOMMESH_LOG_LEVEL ?? 'info';
-if (!LOG_LEVELS.has(logLevel)) fail(`log-level must be one of ${[...LOG_LEVELS].join(', ')}, got "${logLevel}"`);
-const noStatic = values['no-static'] === true || env.ROOMMESH_NO_STATIC === '1';
 
-const logger = pino({ level: logLevel, base: { service: 'roommesh-signal' } });
-try {
-  const server = await createSignalingServer({ host, port, maxPayloadBytes, logger, ...(noStatic ? { staticDir: false as const } : {}) });
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    void server.close().then(() => process.exit(0));
+async function serve(args: string[]): Promise<void> {
+  const flagOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const f of FLAGS) flagOptions[f.flag] = { type: f.kind === 'boolean' || f.kind === 'negation' ? 'boolean' : 'string' };
+  const values = parse(args, flagOptions);
+  if (values.help === true) {
+    process.stdout.write(helpText());
+    process.exit(0);
+  }
+  let config;
+  try {
+    config = parseCliConfig(values as Record<string, string | boolean | undefined>, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+  // The server never logs these; redaction is a second line of defence for fields added later.
+  // Loaded only now, so that --help and a bad flag answer without loading the whole server.
+  const { createSignalingServer } = await import('./server.js');
+  const { pino } = await import('pino');
+  const logger = pino({ level: config.logLevel, base: { service: 'roommesh-signal' }, redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' } });
+  let server;
+  try {
+    server = await createSignalingServer({ ...config.options, logger });
+  } catch (err) {
+    fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    signals++;
+    // First SIGTERM drains (readyz goes 503 so the load balancer stops sending, then close); SIGINT or a
+    // second signal closes at once.
+    const done = signal === 'SIGTERM' && signals === 1 ? server.drain() : server.close();
+    logger.info({ signal }, signal === 'SIGTERM' && signals === 1 ? 'draining' : 'stopping');
+    void done.then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-} catch (err) {
-  fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
 }
+
+const argv = process.argv.slice(2);
+if (argv[0] === 'token') await token(argv.slice(1));
+else await serve(argv);

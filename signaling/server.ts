@@ -1,69 +1,33 @@
+/**
+ * `createSignalingServer`: wires socket.io, membership, auth, limits, metrics and the HTTP routes together.
+ * Each part lives in its own module; this one decides what happens on each event and in which order.
+ */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Server, type Socket } from 'socket.io';
 import type {
   ClientToServerEvents,
-  IceServer,
+  ConnectRefusal,
+  JoinReply,
+  ParticipantInfo,
   Reply,
   ServerToClientEvents,
   SignalingErrorReason,
 } from '../lib/protocol/signaling.js';
 import { SIGNALING_VERSION, checkJoinRequest, checkOutgoingSignal } from '../lib/protocol/signaling.js';
-import type { Member } from './rooms.js';
-import { RoomRegistry } from './rooms.js';
-import { serveStatic } from './static.js';
+import { AuthError, createAuthenticator } from './auth.js';
+import { resolveOptions, type SignalingServerOptions } from './config.js';
+import { httpHandler } from './http.js';
+import { iceGrant } from './ice.js';
+import { KeyedRateLimiter, TokenBucket } from './limits.js';
+import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
+import { countRejection, countSignal, createMetrics } from './metrics.js';
+import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
 
-/** The logger the server writes to: pino fits, and so does anything with these methods. */
-export interface ServerLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-/** Options of {@link createSignalingServer}. */
-export interface SignalingServerOptions {
-  /**
-   * TCP port to listen on; 0 picks a free one.
-   * @default 8080
-   */
-  port?: number;
-  /**
-   * Address to listen on.
-   * @default '127.0.0.1'
-   */
-  host?: string;
-  /**
-   * Largest socket.io event accepted, in bytes; a larger one closes that client's connection.
-   * @default 65536
-   */
-  maxPayloadBytes?: number;
-  /**
-   * ICE servers handed to clients in the join reply.
-   * @default []
-   */
-  iceServers?: IceServer[];
-  /**
-   * Folder served over HTTP at `/` (the demo page); false serves nothing.
-   * @default the package's demo/ folder
-   */
-  staticDir?: string | false;
-  /**
-   * Where the server logs. It never logs SDP, ICE candidates or tokens.
-   * @default a logger that prints nothing
-   */
-  logger?: ServerLogger;
-}
-
-/** Defaults of {@link SignalingServerOptions}. */
-export const DEFAULT_SERVER_OPTIONS = Object.freeze({
-  port: 8080,
-  host: '127.0.0.1',
-  maxPayloadBytes: 64 * 1024,
-  iceServers: [] as IceServer[],
-  staticDir: new URL('../../demo/', import.meta.url).pathname,
-});
+export { ConfigError, DEFAULT_SERVER_OPTIONS, type ServerLogger, type SignalingServerOptions } from './config.js';
+export { mintToken, type MintOptions } from './auth.js';
 
 /** A running signaling server. */
 export interface SignalingServer {
@@ -71,16 +35,41 @@ export interface SignalingServer {
   readonly url: string;
   /** The port it listens on. */
   readonly port: number;
-  /** Current number of rooms and participants. */
+  /** Rooms, participants and connections on this process. */
   stats(): { rooms: number; participants: number; connections: number };
-  /** Disconnects every client and stops listening. */
+  /** True when GET /readyz answers 200: started, not draining, and its Redis (if any) is reachable. */
+  isReady(): boolean;
+  /**
+   * Stops being ready (GET /readyz answers 503, new connections are refused with `Draining`), keeps
+   * serving the connected clients for `drainDelayMs`, then closes.
+   */
+  drain(): Promise<void>;
+  /** Disconnects every client, removes its participants and stops listening. */
   close(): Promise<void>;
 }
 
-type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { member?: Member<ServerSocket> }>;
+/** What the server keeps per connection. */
+interface ConnectionState {
+  ip: string;
+  member?: { room: string; info: ParticipantInfo; enabled: boolean };
+  /** Events of one connection are handled one after another, in the order they came. */
+  queue: Promise<void>;
+  pending: number;
+  /** Bytes received since the last event was dispatched: the size of the event being dispatched. */
+  unreadBytes: number;
+  signals?: TokenBucket;
+}
 
-const noop = (): void => {};
-const silent: ServerLogger = { debug: noop, info: noop, warn: noop, error: noop };
+type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>;
+
+/** Events one connection may have waiting; more are refused with `TooManyRequests`. */
+const MAX_PENDING_EVENTS = 64;
+/** Addresses the per-IP join limiter remembers at most (about 100 bytes each). */
+const MAX_TRACKED_IPS = 100_000;
+/** Time a connected client has to join the socket.io namespace before it is dropped. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Most time close() waits for participants to be removed from the store. */
+const CLOSE_REMOVAL_TIMEOUT_MS = 5000;
 
 class RequestError extends Error {
   constructor(readonly reason: SignalingErrorReason, message: string) {
@@ -88,137 +77,347 @@ class RequestError extends Error {
   }
 }
 
+const KNOWN_EVENTS = new Set<string>(['join', 'enable_messaging', 'disable_messaging', 'signal']);
+
 /**
  * Starts a signaling server: it assigns participant ids, keeps room membership and who has messaging
  * enabled, and relays offers, answers and ICE candidates between two participants of the same room.
- * It carries no application messages.
+ * It carries no application messages. Throws `ConfigError` for a bad option.
  * @example
  * const server = await createSignalingServer({ port: 8080 });
  * // … later
  * await server.close();
  */
 export async function createSignalingServer(options: SignalingServerOptions = {}): Promise<SignalingServer> {
-  const opts = { ...DEFAULT_SERVER_OPTIONS, ...options };
-  const logger = options.logger ?? silent;
-  const registry = new RoomRegistry<ServerSocket>();
-  const staticDir = opts.staticDir;
+  const opts = resolveOptions(options);
+  const logger = opts.logger;
+  const auth = createAuthenticator(opts);
+  const allowedOrigins = new Set(opts.allowedOrigins);
+  const joinLimiter = opts.joinsPerSecondPerIp > 0 ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS) : undefined;
 
-  const http: HttpServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-      return;
-    }
-    if (staticDir === false) {
-      res.writeHead(404).end();
-      return;
-    }
-    serveStatic(staticDir, req, res);
+  let redis: RedisClient | undefined;
+  let store: MembershipStore;
+  if (opts.adapter === 'redis') {
+    redis = connectRedis(String(opts.redisUrl), logger);
+    store = new RedisMembershipStore(redis, { keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger });
+  } else {
+    store = new LocalMembershipStore();
+  }
+
+  let connections = 0;
+  const localRooms = new Map<string, number>();
+  let localParticipants = 0;
+  let listening = false;
+  let draining = false;
+  /** Removals under way, so close() can wait for them. */
+  const removals = new Set<Promise<void>>();
+  /** Members whose removal failed (store unreachable), retried until it works. */
+  const unremoved = new Map<string, { room: string; id: string }>();
+
+  const notReadyReason = (): string | undefined => {
+    if (draining) return 'draining';
+    if (!listening) return 'starting';
+    if (!store.healthy) return 'redis unavailable';
+    return undefined;
+  };
+  const metrics = createMetrics({
+    connections: () => connections,
+    rooms: () => localRooms.size,
+    participants: () => localParticipants,
+    ready: () => notReadyReason() === undefined,
   });
 
-  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { member?: Member<ServerSocket> }>(http, {
+  const http: HttpServer = createServer(httpHandler({
+    notReadyReason,
+    registry: opts.metrics ? metrics.registry : undefined,
+    staticDir: opts.staticDir,
+    onError: (err) => logger.error({ err }, 'metrics failed'),
+  }));
+
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>(http, {
     transports: ['websocket'],
-    maxHttpBufferSize: opts.maxPayloadBytes,
+    // Events up to 4 × the limit are read and refused with PayloadTooLarge; larger ones close the connection.
+    maxHttpBufferSize: opts.maxPayloadBytes * 4,
     serveClient: false,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    ...(redis !== undefined
+      ? { adapter: createAdapter(redis, { streamName: `${opts.redisKeyPrefix}socket.io`, channelPrefix: `${opts.redisKeyPrefix}socket.io`, blockTimeInMs: 1000 }) }
+      : {}),
+  });
+
+  const tell = (ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
+    // io.to([]) would reach everyone: only ever call it with recipients.
+    if (ids.length > 0) send(io.to(ids.map(participantRoom)));
+  };
+
+  /** Removes a participant from its room and tells the enabled others. The one way members leave. */
+  const removeMember = async (room: string, id: string): Promise<void> => {
+    try {
+      const { peers } = await store.remove(room, id);
+      unremoved.delete(id);
+      tell(peers, (to) => to.emit('peer_disabled', { id }));
+    } catch (err) {
+      unremoved.set(id, { room, id });
+      logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
+    }
+  };
+
+  const retryTimer = setInterval(() => {
+    if (unremoved.size === 0 || !store.healthy) return;
+    for (const { room, id } of [...unremoved.values()]) track(removeMember(room, id));
+  }, opts.fleetHeartbeatMs);
+  retryTimer.unref();
+
+  const track = (p: Promise<void>): void => {
+    removals.add(p);
+    void p.finally(() => removals.delete(p));
+  };
+
+  store.onLost((lost) => {
+    metrics.membersSwept.inc(lost.length);
+    for (const m of lost) tell(m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
+  });
+  // The fleet removed this process's members (Redis lost its data, or this process was frozen past the
+  // fleet timeout): its joined clients are no longer in any room, so they are disconnected to join again.
+  store.onEvicted(() => {
+    for (const socket of io.of('/').sockets.values()) if (socket.data.member !== undefined) socket.disconnect(true);
+  });
+
+  // Connection-time checks live in socket.io middleware rather than in engine.io's allowRequest:
+  // a refusal there reaches the client's connect_error with `data.reason`, so a page from a wrong
+  // origin or a client of a full server learns why (ConnectionError Refused), instead of seeing a
+  // bare network failure. The connection is closed right after.
+  io.use((socket, next) => {
+    const refuse = (reason: SignalingErrorReason, message: string): void => {
+      countRejection(metrics, reason);
+      logger.debug({ reason }, 'connection refused');
+      const err = new Error(message) as Error & { data: ConnectRefusal };
+      err.data = { reason };
+      next(err);
+      setImmediate(() => socket.conn.close());
+    };
+    if (draining) return refuse('Draining', 'the server is shutting down; connect to another one');
+    const origin = socket.handshake.headers.origin;
+    if (allowedOrigins.size > 0 && origin !== undefined && !allowedOrigins.has(origin)) {
+      return refuse('OriginNotAllowed', 'pages of this origin may not connect to this server');
+    }
+    if (opts.maxConnections > 0 && connections >= opts.maxConnections) return refuse('ServerFull', 'the server has all the connections it accepts');
+    next();
   });
 
   io.on('connection', (socket: ServerSocket) => {
+    connections++;
+    const state: ConnectionState = socket.data;
+    state.ip = clientIp(socket, opts.trustProxy);
+    state.queue = Promise.resolve();
+    state.pending = 0;
+    state.unreadBytes = 0;
+    if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
+    const joinTimer = setTimeout(() => {
+      if (state.member !== undefined) return;
+      countRejection(metrics, 'NotJoined');
+      logger.debug({ socket: socket.id }, 'no join in time: closing');
+      socket.disconnect(true);
+    }, opts.joinTimeoutMs);
     logger.debug({ socket: socket.id }, 'connected');
 
-    // Every event goes through here: validated, answered with a Reply, and never able to throw out.
-    const handle = (event: keyof ClientToServerEvents, run: (args: unknown[]) => object): void => {
+    const answer = (event: string, ack: ((r: Reply<object>) => void) | undefined, reply: Reply<object>): void => {
+      if (ack !== undefined) ack(reply);
+      else if (!reply.ok) socket.emit('request_error', { event: event.slice(0, 64), ...reply.error });
+    };
+    const refusal = (reason: SignalingErrorReason, message: string): Reply<object> => {
+      countRejection(metrics, reason);
+      return { ok: false, error: { reason, message } };
+    };
+
+    socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
+      if (packet.type !== 'message') return;
+      const d = packet.data;
+      state.unreadBytes += typeof d === 'string' ? Buffer.byteLength(d) : d instanceof Uint8Array || d instanceof ArrayBuffer ? d.byteLength : 0;
+    });
+    socket.use((packet, next) => {
+      const bytes = state.unreadBytes;
+      state.unreadBytes = 0;
+      metrics.payloadBytes.observe(bytes);
+      if (bytes <= opts.maxPayloadBytes) return next();
+      const last = packet[packet.length - 1];
+      const ack = typeof last === 'function' ? (last as (r: Reply<object>) => void) : undefined;
+      logger.debug({ bytes }, 'event too large');
+      answer(String(packet[0]), ack, refusal('PayloadTooLarge', `the event is ${bytes} bytes; the largest accepted is ${opts.maxPayloadBytes}`));
+    });
+
+    // Every event goes through here: queued behind the connection's earlier events, validated, answered
+    // with a Reply, and never able to throw out.
+    const handle = (event: keyof ClientToServerEvents, run: (args: unknown[]) => Promise<object>): void => {
       socket.on(event, (...args: unknown[]) => {
         const last = args[args.length - 1];
         const ack = typeof last === 'function' ? (last as (r: Reply<object>) => void) : undefined;
         if (ack !== undefined) args.pop();
-        let reply: Reply<object>;
-        try {
-          reply = { ok: true, data: run(args) };
-        } catch (err) {
-          const reason: SignalingErrorReason = err instanceof RequestError ? err.reason : 'Internal';
-          const message = err instanceof RequestError ? err.message : 'internal error';
-          if (!(err instanceof RequestError)) logger.error({ event, err }, 'handler failed');
-          else logger.debug({ event, reason }, 'request refused');
-          reply = { ok: false, error: { reason, message } };
+        if (state.pending >= MAX_PENDING_EVENTS) {
+          answer(event, ack, refusal('TooManyRequests', `more than ${MAX_PENDING_EVENTS} events of this connection are waiting`));
+          return;
         }
-        if (ack !== undefined) ack(reply);
-        else if (!reply.ok) socket.emit('request_error', { event, ...reply.error });
+        state.pending++;
+        state.queue = state.queue
+          .then(() => run(args))
+          .then(
+            (data): Reply<object> => ({ ok: true, data }),
+            (err: unknown): Reply<object> => {
+              if (err instanceof RequestError) {
+                logger.debug({ event, reason: err.reason }, 'request refused');
+                return refusal(err.reason, err.message);
+              }
+              logger.error({ event, err: { message: (err as Error)?.message, stack: (err as Error)?.stack } }, 'handler failed');
+              return refusal('Internal', 'internal error');
+            },
+          )
+          .then((reply) => {
+            state.pending--;
+            answer(event, ack, reply);
+          });
       });
     };
 
-    const joined = (): Member<ServerSocket> => {
-      const member = socket.data.member;
-      if (member === undefined) throw new RequestError('NotJoined', 'join a room first');
-      return member;
+    const joined = (): NonNullable<ConnectionState['member']> => {
+      if (state.member === undefined) throw new RequestError('NotJoined', 'join a room first');
+      return state.member;
+    };
+    const unavailable = (err: unknown): RequestError => {
+      logger.warn({ err: { message: (err as Error)?.message } }, 'membership store unavailable');
+      return new RequestError('Unavailable', 'the server cannot reach its membership store; try again');
     };
 
-    handle('join', ([req]) => {
-      if (socket.data.member !== undefined) throw new RequestError('AlreadyJoined', 'this connection has already joined a room');
+    handle('join', async ([req]) => {
+      try {
+        const reply = await join(req);
+        metrics.joins.inc({ result: 'ok' });
+        return reply;
+      } catch (err) {
+        metrics.joins.inc({ result: err instanceof RequestError ? err.reason : 'Internal' });
+        throw err;
+      }
+    });
+
+    const join = async (req: unknown): Promise<JoinReply> => {
+      if (state.member !== undefined) throw new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
       const checked = checkJoinRequest(req);
       if (!checked.ok) throw new RequestError('BadRequest', checked.message);
-      if (checked.value.v !== SIGNALING_VERSION) {
-        throw new RequestError('UnsupportedVersion', `signaling protocol ${checked.value.v} is not supported; this server speaks ${SIGNALING_VERSION}`);
+      const { v, room, name, token } = checked.value;
+      if (v !== SIGNALING_VERSION) throw new RequestError('UnsupportedVersion', `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`);
+      if (draining) throw new RequestError('Draining', 'the server is shutting down; connect to another one');
+      if (joinLimiter !== undefined && !joinLimiter.take(state.ip, Date.now())) {
+        throw new RequestError('JoinRateLimited', `more than ${opts.joinsPerSecondPerIp} joins per second from this address`);
       }
-      const member: Member<ServerSocket> = {
-        info: { id: randomUUID(), name: checked.value.name, joinedAtMs: Date.now() },
-        room: checked.value.room,
-        socket,
-        messagingEnabled: false,
-      };
-      registry.add(member);
-      socket.data.member = member;
-      logger.info({ room: member.room, participant: member.info.id }, 'joined');
-      return opts.iceServers.length > 0 ? { self: member.info, iceServers: opts.iceServers } : { self: member.info };
+      let identity: { name: string; pid?: string } = { name };
+      if (auth !== undefined) {
+        try {
+          identity = await auth.verify(token, room);
+        } catch (err) {
+          if (err instanceof AuthError) throw new RequestError(err.reason, err.message);
+          throw err;
+        }
+      }
+      const info: ParticipantInfo = { id: identity.pid ?? randomUUID(), name: identity.name, joinedAtMs: Date.now() };
+      let added;
+      try {
+        added = await store.add(room, info, opts.maxParticipantsPerRoom);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (added === 'RoomFull') throw new RequestError('RoomFull', `the room has ${opts.maxParticipantsPerRoom} participants, the most it takes`);
+      if (added === 'IdInUse') throw new RequestError('IdInUse', 'a participant with this id is already in the room');
+      state.member = { room, info, enabled: false };
+      void socket.join(participantRoom(info.id));
+      localRooms.set(room, (localRooms.get(room) ?? 0) + 1);
+      localParticipants++;
+      logger.info({ room, participant: info.id }, 'joined');
+      const grant = iceGrant(opts, info.id, Date.now());
+      const reply: JoinReply = { self: info };
+      if (grant.iceServers.length > 0) reply.iceServers = grant.iceServers;
+      if (grant.expireAtMs !== undefined) reply.iceServersExpireAtMs = grant.expireAtMs;
+      return reply;
+    };
+
+    handle('enable_messaging', async () => {
+      const member = joined();
+      let r;
+      try {
+        r = await store.enable(member.room, member.info.id);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (r === undefined) throw new RequestError('NotJoined', 'this participant is no longer in its room');
+      member.enabled = true;
+      if (r.changed) {
+        // Peers hear of the newcomer before the newcomer hears of them, so its offers never arrive first
+        // (across a fleet too: both go through the same ordered stream).
+        tell(r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
+        logger.info({ room: member.room, participant: member.info.id, peers: r.peers.length }, 'messaging enabled');
+      }
+      return { participants: r.peers };
     });
 
-    handle('enable_messaging', () => {
+    handle('disable_messaging', async () => {
       const member = joined();
-      const peers = registry.enabledPeersOf(member);
-      if (!member.messagingEnabled) {
-        member.messagingEnabled = true;
-        // Peers hear of the newcomer before the newcomer hears of them, so its offers never arrive first.
-        for (const peer of peers) peer.socket.emit('peer_enabled', member.info);
-        logger.info({ room: member.room, participant: member.info.id, peers: peers.length }, 'messaging enabled');
+      let r;
+      try {
+        r = await store.disable(member.room, member.info.id);
+      } catch (err) {
+        throw unavailable(err);
       }
-      return { participants: peers.map((p) => p.info) };
-    });
-
-    handle('disable_messaging', () => {
-      const member = joined();
-      if (member.messagingEnabled) {
-        member.messagingEnabled = false;
-        for (const peer of registry.enabledPeersOf(member)) peer.socket.emit('peer_disabled', { id: member.info.id });
+      member.enabled = false;
+      if (r.changed) {
+        tell(r.peers, (to) => to.emit('peer_disabled', { id: member.info.id }));
         logger.info({ room: member.room, participant: member.info.id }, 'messaging disabled');
       }
       return {};
     });
 
-    handle('signal', ([raw]) => {
+    handle('signal', async ([raw]) => {
       const member = joined();
-      if (!member.messagingEnabled) throw new RequestError('NotEnabled', 'enable messaging before signaling');
+      if (!member.enabled) throw new RequestError('NotEnabled', 'enable messaging before signaling');
+      if (state.signals !== undefined && !state.signals.take(Date.now())) {
+        throw new RequestError('SignalRateLimited', `more than ${opts.signalsPerSecond} signals per second (burst ${opts.signalBurst}) on this connection`);
+      }
       const checked = checkOutgoingSignal(raw);
       if (!checked.ok) throw new RequestError('BadRequest', checked.message);
-      const target = registry.get(member.room, checked.value.to);
-      if (target === undefined || target === member) throw new RequestError('UnknownParticipant', 'no such participant in this room');
-      if (!target.messagingEnabled) throw new RequestError('NotEnabled', 'that participant does not have messaging enabled');
+      const { to, cid, data } = checked.value;
+      if (to === member.info.id) throw new RequestError('UnknownParticipant', 'no such participant in this room');
+      let target;
+      try {
+        target = await store.get(member.room, to);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (target === undefined) throw new RequestError('UnknownParticipant', 'no such participant in this room');
+      if (!target.enabled) throw new RequestError('NotEnabled', 'that participant does not have messaging enabled');
       // The sender is stamped here; whatever the client claimed is not relayed.
-      target.socket.emit('signal', { from: member.info.id, cid: checked.value.cid, data: checked.value.data });
-      logger.debug({ room: member.room, from: member.info.id, to: target.info.id, kind: checked.value.data.type }, 'signal relayed');
+      tell([to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
+      countSignal(metrics, data);
+      logger.debug({ room: member.room, from: member.info.id, to, kind: data.type }, 'signal relayed');
       return {};
     });
 
     socket.onAny((event: string) => {
-      if (!KNOWN_EVENTS.has(event)) socket.emit('request_error', { event: String(event).slice(0, 64), reason: 'BadRequest', message: 'unknown event' });
+      if (!KNOWN_EVENTS.has(event)) answer(String(event), undefined, refusal('BadRequest', 'unknown event'));
     });
 
     socket.on('disconnect', (reason) => {
-      const member = socket.data.member;
-      if (member === undefined) return;
-      delete socket.data.member;
-      registry.remove(member);
-      if (member.messagingEnabled) {
-        for (const peer of registry.enabledPeersOf(member)) peer.socket.emit('peer_disabled', { id: member.info.id });
-      }
-      logger.info({ room: member.room, participant: member.info.id, reason }, 'left');
+      connections--;
+      clearTimeout(joinTimer);
+      // Queued behind a join that may still be under way, so that join's member is removed too.
+      const removal = state.queue.then(async () => {
+        const member = state.member;
+        if (member === undefined) return;
+        delete state.member;
+        localParticipants--;
+        const left = (localRooms.get(member.room) ?? 1) - 1;
+        if (left > 0) localRooms.set(member.room, left);
+        else localRooms.delete(member.room);
+        await removeMember(member.room, member.info.id);
+        logger.info({ room: member.room, participant: member.info.id, reason }, 'left');
+      });
+      track(removal);
     });
   });
 
@@ -229,24 +428,54 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       resolve();
     });
   });
+  listening = true;
   const port = (http.address() as AddressInfo).port;
   const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
-  logger.info({ url }, 'signaling server listening');
+  logger.info({ url, adapter: opts.adapter, auth: opts.auth }, 'signaling server listening');
 
   let closing: Promise<void> | undefined;
-  return {
-    url,
-    port,
-    stats: () => ({ rooms: registry.roomCount, participants: registry.participantCount, connections: io.engine.clientsCount }),
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        io.disconnectSockets(true);
+  let drainingDone: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      draining = true;
+      clearInterval(retryTimer);
+      io.local.disconnectSockets(true);
+      await Promise.race([Promise.allSettled([...removals]), new Promise((r) => setTimeout(r, CLOSE_REMOVAL_TIMEOUT_MS).unref())]);
+      await store.close();
+      await new Promise<void>((resolve) => {
         io.close(() => resolve());
         http.closeAllConnections();
       });
-      return closing;
+      redis?.destroy();
+      logger.info({}, 'signaling server closed');
+    })();
+    return closing;
+  };
+  return {
+    url,
+    port,
+    stats: () => ({ rooms: localRooms.size, participants: localParticipants, connections }),
+    isReady: () => notReadyReason() === undefined,
+    drain: () => {
+      drainingDone ??= (async () => {
+        draining = true;
+        logger.info({ delayMs: opts.drainDelayMs }, 'draining: not ready, closing soon');
+        await new Promise((r) => setTimeout(r, opts.drainDelayMs));
+        await close();
+      })();
+      return drainingDone;
     },
+    close,
   };
 }
 
-const KNOWN_EVENTS = new Set<string>(['join', 'enable_messaging', 'disable_messaging', 'signal']);
+/** The client's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry (the one our proxy added). */
+function clientIp(socket: ServerSocket, trustProxy: boolean): string {
+  if (trustProxy) {
+    const header = socket.handshake.headers['x-forwarded-for'];
+    const value = Array.isArray(header) ? header[header.length - 1] : header;
+    const last = value?.split(',').pop()?.trim();
+    if (last !== undefined && last.length > 0 && last.length <= 64) return last;
+  }
+  return socket.handshake.address;
+}

@@ -83,7 +83,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       const onError = (err: Error): void => {
         cleanup();
         socket.close();
-        reject(ConnectionError.unreachable(url, err));
+        // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
+        const refusal = (err as { data?: unknown }).data;
+        const reason = typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
+        if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
+          reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
+        } else {
+          reject(ConnectionError.unreachable(url, err));
+        }
       };
       const cleanup = (): void => {
         clearTimeout(timer);

@@ -51,7 +51,24 @@ export interface IceServer {
   credential?: string;
 }
 
-/** Why the server refused an event. */
+/**
+ * Why the server refused an event or a connection. A refused connection (socket.io middleware) carries
+ * the reason in its `connect_error` `data.reason`; a refused event in its {@link Reply}.
+ * - `AlreadyJoined`: the connection already joined a room (one connection joins exactly one room)
+ * - `PayloadTooLarge`: the event is larger than the server's `maxPayloadBytes` (dropped; the connection stays)
+ * - `SignalRateLimited`: this connection sent signals faster than its token bucket allows
+ * - `JoinRateLimited`: too many joins from this IP address per second
+ * - `TooManyRequests`: too many events of this connection are waiting to be handled
+ * - `RoomFull`: the room has `maxParticipantsPerRoom` participants (across every process of a fleet)
+ * - `IdInUse`: the participant id fixed by the token is already in the room
+ * - `ServerFull`: connection refused, the server has `maxConnections` connections
+ * - `OriginNotAllowed`: connection refused, the page origin is not among the allowed origins
+ * - `Draining`: connection or join refused, the server is shutting down
+ * - `Unavailable`: the server cannot do this now (its Redis or its JWKS is unreachable); try again later
+ * - `TokenMissing`, `TokenInvalid`, `TokenExpired`: no token, or one whose signature, algorithm, issuer,
+ *   audience or claims are not accepted, or one that has expired
+ * - `RoomNotAllowed`: the token is valid but does not name this room
+ */
 export type SignalingErrorReason =
   | 'BadRequest'
   | 'UnsupportedVersion'
@@ -59,7 +76,26 @@ export type SignalingErrorReason =
   | 'AlreadyJoined'
   | 'NotEnabled'
   | 'UnknownParticipant'
+  | 'PayloadTooLarge'
+  | 'SignalRateLimited'
+  | 'JoinRateLimited'
+  | 'TooManyRequests'
+  | 'RoomFull'
+  | 'IdInUse'
+  | 'ServerFull'
+  | 'OriginNotAllowed'
+  | 'Draining'
+  | 'Unavailable'
+  | 'TokenMissing'
+  | 'TokenInvalid'
+  | 'TokenExpired'
+  | 'RoomNotAllowed'
   | 'Internal';
+
+/** What the server attaches to a refused connection (`connect_error`'s `data`). */
+export interface ConnectRefusal {
+  reason: SignalingErrorReason;
+}
 
 /** The server's answer to an acknowledged event. */
 export type Reply<T> = { ok: true; data: T } | { ok: false; error: { reason: SignalingErrorReason; message: string } };
@@ -75,8 +111,13 @@ export interface JoinRequest {
 /** `join` reply. */
 export interface JoinReply {
   self: ParticipantInfo;
-  /** ICE servers the server wants clients to use; absent when it has no opinion. */
+  /**
+   * ICE servers the server wants clients to use; absent when it has no opinion. TURN entries carry
+   * time-limited credentials (the TURN REST scheme), valid until `iceServersExpireAtMs`.
+   */
   iceServers?: IceServer[];
+  /** When the TURN credentials in `iceServers` expire, in ms since the epoch; absent without TURN. */
+  iceServersExpireAtMs?: number;
 }
 
 /** `signal` as a client sends it. */

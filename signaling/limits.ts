@@ -1,0 +1,58 @@
+/** Rate limiting: a token bucket, and a bounded map of buckets keyed by client (IP address). */
+
+/** A token bucket: `ratePerSecond` tokens flow in, at most `burst` are held; each event takes one. */
+export class TokenBucket {
+  #tokens: number;
+  #atMs: number;
+
+  constructor(readonly ratePerSecond: number, readonly burst: number, nowMs: number) {
+    this.#tokens = burst;
+    this.#atMs = nowMs;
+  }
+
+  /** Takes a token if there is one; false means the event is over the limit. */
+  take(nowMs: number): boolean {
+    this.#refill(nowMs);
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #refill(nowMs: number): void {
+    const elapsedMs = Math.max(0, nowMs - this.#atMs);
+    this.#tokens = Math.min(this.burst, this.#tokens + (elapsedMs * this.ratePerSecond) / 1000);
+    this.#atMs = nowMs;
+  }
+}
+
+/**
+ * One token bucket per key, holding at most `maxKeys` buckets so that many distinct keys (addresses)
+ * cannot grow memory without bound. Buckets are kept in least-recently-used order; when the map is full
+ * the least recently used one is dropped, which at worst lets that key start again with a full bucket.
+ */
+export class KeyedRateLimiter {
+  readonly #buckets = new Map<string, TokenBucket>();
+
+  constructor(readonly ratePerSecond: number, readonly burst: number, readonly maxKeys: number) {}
+
+  /** Takes a token from `key`'s bucket; false means `key` is over the limit. */
+  take(key: string, nowMs: number): boolean {
+    let bucket = this.#buckets.get(key);
+    if (bucket !== undefined) this.#buckets.delete(key); // re-inserted below: most recently used last
+    else {
+      if (this.#buckets.size >= this.maxKeys) {
+        const oldest = this.#buckets.keys().next();
+        if (!oldest.done) this.#buckets.delete(oldest.value);
+      }
+      bucket = new TokenBucket(this.ratePerSecond, this.burst, nowMs);
+    }
+    const ok = bucket.take(nowMs);
+    this.#buckets.set(key, bucket);
+    return ok;
+  }
+
+  /** Number of keys tracked. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+}

@@ -1,0 +1,282 @@
+/**
+ * Room membership shared by a fleet of signaling processes through one Redis server. Each step that must
+ * hold across the fleet (the room cap, enabling and the list of peers it returns, removal) is one Lua
+ * script, so Redis runs it atomically.
+ *
+ * Processes announce themselves: each refreshes `alive:<server id>` (expiring after `fleetTimeoutMs`)
+ * every `fleetHeartbeatMs`, and records the members it holds in `srv:<server id>`. Every heartbeat also
+ * sweeps: a process whose alive key expired is dead, and one script removes its members, so exactly one
+ * survivor gets the list and tells the peers. Keys (all under the prefix): `room:<room>` (hash id → info
+ * JSON), `enabled:<room>` (set of ids), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of
+ * "participant id\nroom"). Standalone Redis only: the sweep touches keys it discovers (no Cluster).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { createClient, type RedisClientType } from 'redis';
+import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
+import type { ServerLogger } from './config.js';
+import type { AddResult, LostMember, MemberState, MembershipStore } from './membership.js';
+import { byJoinTime } from './membership.js';
+
+/** How long one store command may take before the request fails with `Unavailable`. */
+const COMMAND_TIMEOUT_MS = 3000;
+/** Most commands queued by the adapter's stream readers while Redis is away. */
+const QUEUE_MAX_LENGTH = 10_000;
+
+/** A Redis client as the store and the socket.io adapter use it. */
+export type RedisClient = RedisClientType;
+
+/**
+ * Creates and starts connecting a client (it keeps retrying; `isReady` says when it can be used).
+ * Commands fail at once while Redis is away instead of queueing, so requests get `Unavailable` quickly
+ * and memory stays bounded; the copies the socket.io adapter makes for its blocking stream reads do
+ * queue, because the adapter re-issues a failed read at once and would spin otherwise.
+ */
+export function connectRedis(url: string, logger: ServerLogger): RedisClient {
+  const client = createClient({
+    url,
+    disableOfflineQueue: true,
+    commandsQueueMaxLength: QUEUE_MAX_LENGTH,
+    socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+  }) as RedisClient;
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = ((overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false })) as typeof client.duplicate;
+  let up = false;
+  // The URL may hold a password: it is never logged.
+  client.on('error', (err: Error) => {
+    if (up) logger.warn({ err: { message: err.message } }, 'redis connection error');
+    up = false;
+  });
+  client.on('ready', () => {
+    up = true;
+    logger.info({}, 'redis ready');
+  });
+  client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
+  return client;
+}
+
+const SCRIPTS = {
+  // KEYS: room hash, server's member set. ARGV: id, info JSON, max (0: none), member ref.
+  add: `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'IdInUse' end
+local max = tonumber(ARGV[3])
+if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return 'RoomFull' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[4])
+return 'ok'`,
+  // KEYS: room hash, enabled set. ARGV: id.
+  get: `
+local info = redis.call('HGET', KEYS[1], ARGV[1])
+if not info then return false end
+return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1])}`,
+  // KEYS: room hash, enabled set. ARGV: id. Returns {changed, info of each other enabled member...}.
+  enable: `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
+local out = {redis.call('SADD', KEYS[2], ARGV[1])}
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if pid ~= ARGV[1] then
+    local info = redis.call('HGET', KEYS[1], pid)
+    if info then table.insert(out, info) end
+  end
+end
+return out`,
+  // KEYS: enabled set. ARGV: id. Returns {changed, ids of the enabled members left...}.
+  disable: `
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
+local out = {1}
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do table.insert(out, pid) end
+return out`,
+  // KEYS: room hash, enabled set, server's member set. ARGV: id, member ref. Returns {existed, ids to tell...}.
+  remove: `
+local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
+local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[2])
+if wasEnabled == 1 then
+  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
+end
+return out`,
+  // KEYS: alive key, servers set. ARGV: server id, ttl ms. Returns 1 when this server had been dropped from the fleet.
+  heartbeat: `
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
+return redis.call('SADD', KEYS[2], ARGV[1])`,
+  // KEYS: servers set. ARGV: key prefix. Removes the members of every server whose alive key is gone.
+  // Returns {room, id, wasEnabled, ...} for each member removed.
+  sweep: `
+local p = ARGV[1]
+local out = {}
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', p .. 'alive:' .. sid) == 0 then
+    for _, ref in ipairs(redis.call('SMEMBERS', p .. 'srv:' .. sid)) do
+      local cut = string.find(ref, '\\n', 1, true)
+      local id = string.sub(ref, 1, cut - 1)
+      local room = string.sub(ref, cut + 1)
+      redis.call('HDEL', p .. 'room:' .. room, id)
+      table.insert(out, room)
+      table.insert(out, id)
+      table.insert(out, redis.call('SREM', p .. 'enabled:' .. room, id))
+    end
+    redis.call('DEL', p .. 'srv:' .. sid)
+    redis.call('SREM', KEYS[1], sid)
+  end
+end
+return out`,
+  // KEYS: servers set, alive key, server's member set. ARGV: server id. A clean leave.
+  leave: `
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1`,
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
+const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([k, v]) => [k, createHash('sha1').update(v).digest('hex')])) as Record<ScriptName, string>;
+
+/** Options of a {@link RedisMembershipStore}. */
+export interface RedisMembershipOptions {
+  keyPrefix: string;
+  heartbeatMs: number;
+  timeoutMs: number;
+  logger: ServerLogger;
+}
+
+/** Membership shared by every process of a fleet through Redis. */
+export class RedisMembershipStore implements MembershipStore {
+  /** This process's id in the fleet. */
+  readonly serverId = randomUUID();
+  readonly #client: RedisClient;
+  readonly #o: RedisMembershipOptions;
+  readonly #lostListeners: Array<(lost: LostMember[]) => void> = [];
+  readonly #evictedListeners: Array<() => void> = [];
+  readonly #timer: NodeJS.Timeout;
+  #beating: Promise<void> = Promise.resolve();
+  #beats = 0;
+  #closed = false;
+
+  constructor(client: RedisClient, options: RedisMembershipOptions) {
+    this.#client = client;
+    this.#o = options;
+    this.#timer = setInterval(() => {
+      this.#beating = this.#beat();
+    }, options.heartbeatMs);
+    this.#timer.unref();
+    if (client.isReady) this.#beating = this.#beat();
+    client.on('ready', () => {
+      if (!this.#closed) this.#beating = this.#beat();
+    });
+  }
+
+  get healthy(): boolean {
+    return this.#client.isReady && !this.#closed;
+  }
+
+  async add(room: string, info: ParticipantInfo, maxParticipants: number): Promise<AddResult> {
+    const r = await this.#run('add', [this.#k('room:', room), this.#srvKey()], [info.id, JSON.stringify(info), String(maxParticipants), ref(info.id, room)]);
+    if (r === 'ok' || r === 'RoomFull' || r === 'IdInUse') return r;
+    throw new Error(`unexpected add reply ${String(r)}`);
+  }
+
+  async get(room: string, id: string): Promise<MemberState | undefined> {
+    const r = await this.#run('get', [this.#k('room:', room), this.#k('enabled:', room)], [id]);
+    if (!Array.isArray(r)) return undefined;
+    const info = parseInfo(r[0]);
+    return info === undefined ? undefined : { info, enabled: r[1] === 1 };
+  }
+
+  async enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {
+    const r = await this.#run('enable', [this.#k('room:', room), this.#k('enabled:', room)], [id]);
+    if (!Array.isArray(r)) return undefined;
+    const peers = r.slice(1).map(parseInfo).filter((p): p is ParticipantInfo => p !== undefined).sort(byJoinTime);
+    return { changed: r[0] === 1, peers };
+  }
+
+  async disable(room: string, id: string): Promise<{ changed: boolean; peers: string[] }> {
+    const r = await this.#run('disable', [this.#k('enabled:', room)], [id]);
+    const list = Array.isArray(r) ? r : [0];
+    return { changed: list[0] === 1, peers: list.slice(1).map(String) };
+  }
+
+  async remove(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
+    const r = await this.#run('remove', [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey()], [id, ref(id, room)]);
+    const list = Array.isArray(r) ? r : [0];
+    return { existed: list[0] === 1, peers: list.slice(1).map(String) };
+  }
+
+  onLost(listener: (lost: LostMember[]) => void): void {
+    this.#lostListeners.push(listener);
+  }
+
+  onEvicted(listener: () => void): void {
+    this.#evictedListeners.push(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#beating;
+    if (this.#client.isReady) {
+      await this.#run('leave', [this.#k('servers'), this.#k('alive:', this.serverId), this.#srvKey()], [this.serverId]).catch(() => {});
+    }
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#closed || !this.#client.isReady) return;
+    try {
+      const dropped = await this.#run('heartbeat', [this.#k('alive:', this.serverId), this.#k('servers')], [this.serverId, String(this.#o.timeoutMs)]);
+      if (dropped === 1 && this.#beats > 0) {
+        // Others took this process for dead (it was frozen, or Redis lost its data) and removed its members.
+        this.#o.logger.error({ server: this.serverId }, 'this process was dropped from the fleet; disconnecting its clients');
+        for (const l of this.#evictedListeners) l();
+      }
+      this.#beats++;
+      await this.#sweep();
+    } catch (err) {
+      this.#o.logger.warn({ err: { message: (err as Error).message } }, 'fleet heartbeat failed');
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    const r = await this.#run('sweep', [this.#k('servers')], [this.#o.keyPrefix]);
+    if (!Array.isArray(r) || r.length === 0) return;
+    const removed: Array<{ room: string; id: string; wasEnabled: boolean }> = [];
+    for (let i = 0; i + 2 < r.length; i += 3) removed.push({ room: String(r[i]), id: String(r[i + 1]), wasEnabled: r[i + 2] === 1 });
+    const enabledByRoom = new Map<string, string[]>();
+    for (const room of new Set(removed.filter((m) => m.wasEnabled).map((m) => m.room))) {
+      enabledByRoom.set(room, (await this.#client.sMembers(this.#k('enabled:', room))).map(String));
+    }
+    const lost = removed.map((m) => ({ room: m.room, id: m.id, peers: m.wasEnabled ? (enabledByRoom.get(m.room) ?? []) : [] }));
+    this.#o.logger.warn({ members: lost.length }, 'removed the participants of a dead process');
+    for (const l of this.#lostListeners) l(lost);
+  }
+
+  async #run(name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
+    const client = this.#client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS });
+    try {
+      return await client.evalSha(SHAS[name], { keys, arguments: args });
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return client.eval(SCRIPTS[name], { keys, arguments: args });
+    }
+  }
+
+  #k(kind: string, name = ''): string {
+    return `${this.#o.keyPrefix}${kind}${name}`;
+  }
+
+  #srvKey(): string {
+    return this.#k('srv:', this.serverId);
+  }
+}
+
+/** How a member is listed in its server's set: ids never hold a newline, so the first one splits. */
+function ref(id: string, room: string): string {
+  return `${id}\n${room}`;
+}
+
+function parseInfo(v: unknown): ParticipantInfo | undefined {
+  if (typeof v !== 'string') return undefined;
+  try {
+    const checked = checkParticipantInfo(JSON.parse(v));
+    return checked.ok ? checked.value : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * Every limit of the signaling server against a real server: when hit, the client gets a typed error,
+ * the refusal is counted in /metrics, and everyone else keeps working.
+ */
+import { expect } from 'chai';
+import { io, type Socket } from 'socket.io-client';
+import { WebSocket } from 'ws';
+import { ConnectionError, Room, silentLogger } from '../../lib/node.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
+import { httpGet, until } from '../support/processes.js';
+
+interface WireReply {
+  ok: boolean;
+  data?: any;
+  error?: { reason: string; message: string };
+}
+
+const offer = { type: 'offer', sdp: 'v=0\r\n' };
+
+describe('signaling server limits', function () {
+  this.timeout(20_000);
+  const servers: SignalingServer[] = [];
+  const sockets: Socket[] = [];
+
+  const start = async (o: SignalingServerOptions): Promise<SignalingServer> => {
+    const s = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, ...o });
+    servers.push(s);
+    return s;
+  };
+  /** Connects; resolves with the socket, or rejects with the connect_error (which carries `data`). */
+  const connect = (s: SignalingServer, headers?: Record<string, string>): Promise<Socket> => {
+    const sock = io(s.url, { transports: ['websocket'], forceNew: true, reconnection: false, ...(headers ? { extraHeaders: headers } : {}) });
+    sockets.push(sock);
+    return new Promise((resolve, reject) => {
+      sock.once('connect', () => resolve(sock));
+      sock.once('connect_error', reject);
+    });
+  };
+  const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> => (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  const member = async (s: SignalingServer, room: string, name: string, headers?: Record<string, string>): Promise<{ s: Socket; id: string }> => {
+    const sock = await connect(s, headers);
+    const j = await ack(sock, 'join', { v: SIGNALING_VERSION, room, name });
+    expect(j.ok, JSON.stringify(j)).to.equal(true);
+    expect((await ack(sock, 'enable_messaging')).ok).to.equal(true);
+    return { s: sock, id: j.data.self.id as string };
+  };
+  /** The value of a metric line, e.g. rejected('RoomFull'); 0 when absent. */
+  const metric = async (s: SignalingServer, line: string): Promise<number> => {
+    const body = (await httpGet(s.port, '/metrics')).body;
+    const found = body.split('\n').find((l) => l.startsWith(`${line} `));
+    return found === undefined ? 0 : Number(found.slice(line.length + 1));
+  };
+  const rejected = (s: SignalingServer, reason: string): Promise<number> => metric(s, `roommesh_rejections_total{reason="${reason}"}`);
+  /** A signal from a to b goes through and arrives. */
+  const relays = async (a: { s: Socket }, b: { s: Socket; id: string }): Promise<void> => {
+    const got = new Promise((resolve) => b.s.once('signal', resolve));
+    const r = await ack(a.s, 'signal', { to: b.id, cid: 'ok', data: offer });
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    await got;
+  };
+
+  /**
+   * A bare websocket speaking engine.io/socket.io by hand, that ignores a refusal: the server must close
+   * it itself, so a client that does not leave holds nothing. Resolves with the refusal packet once closed.
+   */
+  const refusedAndClosed = (s: SignalingServer, headers: Record<string, string> = {}): Promise<string> => {
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`, { headers });
+    const packets: string[] = [];
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        ws.terminate();
+        reject(new Error(`the server did not close the refused connection; got ${JSON.stringify(packets)}`));
+      }, 5000);
+      ws.on('message', (data) => {
+        const text = String(data);
+        packets.push(text);
+        if (text.startsWith('0')) ws.send('40'); // engine.io open: ask to connect to the main namespace
+      });
+      ws.on('close', () => {
+        clearTimeout(timer);
+        resolve(packets.find((p) => p.startsWith('44')) ?? '');
+      });
+      ws.on('error', reject);
+    });
+  };
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.disconnect();
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  it('maxConnections: one more connection is refused with ServerFull (Refused through the library); the others keep working', async () => {
+    const s = await start({ maxConnections: 2 });
+    const a = await member(s, 'r', 'a');
+    const b = await member(s, 'r', 'b');
+    const err = (await connect(s).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('ServerFull');
+    const lib = await Room.connect({ url: s.url, room: 'r', name: 'c', logger: silentLogger }).then(() => undefined, (e: unknown) => e);
+    expect(lib).to.be.instanceOf(ConnectionError);
+    expect(lib).to.deep.include({ reason: 'Refused', serverReason: 'ServerFull' });
+    await relays(a, b);
+    expect(await refusedAndClosed(s)).to.match(/^44\{.*"reason":"ServerFull"/);
+    expect(await rejected(s, 'ServerFull')).to.equal(3);
+    // A place freed is a place taken.
+    a.s.disconnect();
+    await until(() => s.stats().connections === 1, 5000, 'a to go');
+    await member(s, 'r', 'd');
+  });
+
+  it('maxParticipantsPerRoom: one more join is refused with RoomFull; other rooms and the members are not affected', async () => {
+    const s = await start({ maxParticipantsPerRoom: 2 });
+    const a = await member(s, 'full', 'a');
+    const b = await member(s, 'full', 'b');
+    const c = await connect(s);
+    const r = await ack(c, 'join', { v: SIGNALING_VERSION, room: 'full', name: 'c' });
+    expect(r.error?.reason, JSON.stringify(r)).to.equal('RoomFull');
+    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'other', name: 'c' })).ok).to.equal(true); // the same connection may still join another room
+    await relays(a, b);
+    expect(await rejected(s, 'RoomFull')).to.equal(1);
+    expect(await metric(s, 'roommesh_joins_total{result="RoomFull"}')).to.equal(1);
+  });
+
+  it('signalsPerSecond / signalBurst: a token bucket per connection refuses the excess with SignalRateLimited and refills', async () => {
+    const s = await start({ signalsPerSecond: 1, signalBurst: 5 });
+    const a = await member(s, 'sig', 'a');
+    const b = await member(s, 'sig', 'b');
+    // Sent at once, so they meet the bucket together: 5 pass, the rest are refused (plus one per second elapsed).
+    const t0 = Date.now();
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => ack(a.s, 'signal', { to: b.id, cid: `c${i}`, data: offer })));
+    const elapsedS = (Date.now() - t0) / 1000;
+    const ok = replies.filter((r) => r.ok).length;
+    expect(ok).to.be.within(5, 5 + Math.ceil(elapsedS));
+    expect(ok).to.be.below(10);
+    for (const r of replies.filter((x) => !x.ok)) expect(r.error?.reason).to.equal('SignalRateLimited');
+    // b's own bucket is untouched.
+    await relays(b, a);
+    // a's bucket refills at 1 per second.
+    await until(async () => (await ack(a.s, 'signal', { to: b.id, cid: 'later', data: offer })).ok, 3000, 'a token to come back');
+    expect(await rejected(s, 'SignalRateLimited')).to.be.at.least(2);
+  });
+
+  it('joinsPerSecondPerIp / joinBurstPerIp: too many joins from one address are refused with JoinRateLimited; other addresses join', async () => {
+    // trustProxy: the address comes from X-Forwarded-For (documentation addresses, never contacted).
+    const s = await start({ joinsPerSecondPerIp: 1, joinBurstPerIp: 3, trustProxy: true });
+    const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': `203.0.113.99, ${ip}` });
+    for (let i = 0; i < 3; i++) await member(s, 'j', `a${i}`, from('192.0.2.1'));
+    const over = await connect(s, from('192.0.2.1'));
+    const r = await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'a3' });
+    expect(r.error?.reason, JSON.stringify(r)).to.equal('JoinRateLimited');
+    await member(s, 'j', 'b', from('192.0.2.2'));
+    expect(await rejected(s, 'JoinRateLimited')).to.equal(1);
+  });
+
+  it('without trustProxy, X-Forwarded-For is ignored: the socket address is limited', async () => {
+    const s = await start({ joinsPerSecondPerIp: 1, joinBurstPerIp: 2 });
+    await member(s, 'j', 'a', { 'x-forwarded-for': '192.0.2.1' });
+    await member(s, 'j', 'b', { 'x-forwarded-for': '192.0.2.2' });
+    const over = await connect(s, { 'x-forwarded-for': '192.0.2.3' });
+    expect((await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'c' })).error?.reason).to.equal('JoinRateLimited');
+  });
+
+  it('allowedOrigins: a page of another origin is refused with OriginNotAllowed on the handshake; listed origins and clients without Origin connect', async () => {
+    const s = await start({ allowedOrigins: ['https://app.example'] });
+    const err = (await connect(s, { origin: 'https://evil.example' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('OriginNotAllowed');
+    const a = await member(s, 'o', 'a', { origin: 'https://app.example' });
+    const b = await member(s, 'o', 'b'); // Node client: no Origin header
+    await relays(a, b);
+    expect(await rejected(s, 'OriginNotAllowed')).to.equal(1);
+    expect(await refusedAndClosed(s, { origin: 'https://evil.example' })).to.match(/"reason":"OriginNotAllowed"/);
+  });
+
+  it('maxPayloadBytes: a larger event is refused with PayloadTooLarge; a smaller one goes through', async () => {
+    const s = await start({ maxPayloadBytes: 2048 });
+    const a = await member(s, 'p', 'a');
+    const b = await member(s, 'p', 'b');
+    const big = await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'x'.repeat(3000) } });
+    expect(big.error?.reason).to.equal('PayloadTooLarge');
+    expect((await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'x'.repeat(1500) } })).ok).to.equal(true);
+    expect(await rejected(s, 'PayloadTooLarge')).to.equal(1);
+    // The payload sizes are in the histogram: the 3 KB event counts in no bucket up to 1 KiB but in the 4 KiB one.
+    expect(await metric(s, 'roommesh_event_payload_bytes_bucket{le="4096"}')).to.be.greaterThan(await metric(s, 'roommesh_event_payload_bytes_bucket{le="1024"}'));
+  });
+
+  it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
+    const s = await start({});
+    const a = await member(s, 'q', 'a');
+    const errors: Array<{ reason: string }> = [];
+    a.s.on('request_error', (e: { reason: string }) => errors.push(e));
+    // Sent in one go, these arrive faster than they are handled: the queue fills.
+    for (let i = 0; i < 400; i++) a.s.emit('enable_messaging');
+    await until(() => errors.length > 0, 5000, 'a TooManyRequests refusal');
+    expect(errors.every((e) => e.reason === 'TooManyRequests')).to.equal(true);
+    await until(async () => (await ack(a.s, 'enable_messaging')).ok, 5000, 'the connection to work again');
+    expect(await rejected(s, 'TooManyRequests')).to.equal(errors.length);
+  });
+
+  it('joinTimeoutMs: a connection that does not join in time is closed; one that joined stays', async () => {
+    const s = await start({ joinTimeoutMs: 1000 });
+    const idle = await connect(s);
+    const gone = new Promise((r) => idle.once('disconnect', r));
+    const a = await member(s, 't', 'a');
+    expect(await gone).to.equal('io server disconnect');
+    // Well past the timeout: the member is still connected and served.
+    await until(() => s.stats().connections === 1, 5000, 'the idle connection to be closed');
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(a.s.connected).to.equal(true);
+    expect((await ack(a.s, 'enable_messaging')).ok).to.equal(true);
+    expect(await rejected(s, 'NotJoined')).to.equal(1);
+  });
+
+  it('rooms per connection is one: a second join is AlreadyJoined', async () => {
+    const s = await start({});
+    const c = await connect(s);
+    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'x', name: 'a' })).ok).to.equal(true);
+    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'y', name: 'a' })).error?.reason).to.equal('AlreadyJoined');
+    expect(await rejected(s, 'AlreadyJoined')).to.equal(1);
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * Several signaling processes as one, through a real redis-server: participants on different processes
+ * see, signal and message each other (real node-datachannel peers through the library), the room cap
+ * holds across the fleet, a process killed with SIGKILL leaves the others serving with its participants
+ * removed from everyone's room state, and a server whose Redis is down is not ready.
+ */
+import { expect } from 'chai';
+import { io, type Socket } from 'socket.io-client';
+import { ConnectionError, Room, silentLogger, type RoomOptions } from '../../lib/node.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
+import { eventually, nextEvent } from '../support/harness.js';
+import { httpGet, startRedis, startSignal, stop, stopAll, until, type Proc } from '../support/processes.js';
+
+interface WireReply {
+  ok: boolean;
+  data?: any;
+  error?: { reason: string; message: string };
+}
+
+let prefixes = 0;
+/** A key prefix of its own per fleet, so tests sharing the redis-server never see each other's rooms. */
+const freshPrefix = (): string => `t${process.pid}-${++prefixes}:`;
+
+function fleetFlags(redisUrl: string, prefix: string, extra: string[] = []): string[] {
+  return ['--adapter', 'redis', '--redis-url', redisUrl, '--redis-key-prefix', prefix, '--fleet-heartbeat-ms', '200', '--fleet-timeout-ms', '1000', '--log-level', 'warn', ...extra];
+}
+
+describe('signaling fleet over Redis (real redis-server, two processes)', function () {
+  this.timeout(60_000);
+  let redis: Proc & { url: string };
+  const rooms: Room[] = [];
+  const sockets: Socket[] = [];
+
+  const joinRoom = async (url: string, room: string, name: string, extra: Partial<RoomOptions> = {}): Promise<Room> => {
+    const r = await Room.connect({ url, room, name, logger: silentLogger, ...extra });
+    rooms.push(r);
+    return r;
+  };
+  const raw = async (url: string): Promise<Socket> => {
+    const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+    sockets.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', () => resolve());
+      s.once('connect_error', reject);
+    });
+    return s;
+  };
+  const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> => (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  const rawMember = async (url: string, room: string, name: string): Promise<{ s: Socket; id: string }> => {
+    const s = await raw(url);
+    const j = await ack(s, 'join', { v: SIGNALING_VERSION, room, name });
+    expect(j.ok, JSON.stringify(j)).to.equal(true);
+    const e = await ack(s, 'enable_messaging');
+    expect(e.ok, JSON.stringify(e)).to.equal(true);
+    return { s, id: j.data.self.id as string };
+  };
+
+  before(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(rooms.splice(0).map((r) => r.disconnect().catch(() => {})));
+    for (const s of sockets.splice(0)) s.disconnect();
+    // Signaling processes only: redis-server stays for the next test.
+    await Promise.all(fleet.splice(0).map((p) => stop(p)));
+  });
+  after(async () => {
+    await stopAll();
+  });
+  const fleet: Proc[] = [];
+  const startFleet = async (n: number, extra: string[] = []): Promise<Array<Proc & { url: string }>> => {
+    const prefix = freshPrefix();
+    const procs = await Promise.all(Array.from({ length: n }, () => startSignal(fleetFlags(redis.url, prefix, extra))));
+    fleet.push(...procs);
+    return procs;
+  };
+
+  it('participants on different processes see, signal and message each other', async () => {
+    const [s1, s2] = await startFleet(2);
+    const alice = await joinRoom(s1!.url, 'fleet', 'alice');
+    const bob = await joinRoom(s2!.url, 'fleet', 'bob');
+    const carol = await joinRoom(s1!.url, 'fleet', 'carol');
+    await alice.messaging.enable();
+    await bob.messaging.enable(); // bob (s2) dials alice (s1): signals cross the fleet
+    await carol.messaging.enable(); // carol (s1) dials alice (s1) and bob (s2)
+    await eventually(() => [alice, bob, carol].every((r) => r.messaging.remoteParticipants.length === 2), 15_000, 'a full mesh across processes');
+    expect(bob.messaging.getParticipantByName('alice')?.id).to.equal(alice.localParticipant.id);
+
+    const got = nextEvent(bob.messaging, 'message');
+    await alice.messaging.sendMessage({ to: alice.messaging.getParticipantByName('bob')!, type: 'chat', message: { text: 'hi from s1' } });
+    const [m] = await got;
+    expect(m).to.deep.include({ fromParticipantId: alice.localParticipant.id, type: 'chat', message: { text: 'hi from s1' } });
+    const result = await bob.messaging.broadcastMessage({ type: 'all', message: { n: 1 } });
+    expect([...result.delivered].sort()).to.deep.equal([alice.localParticipant.id, carol.localParticipant.id].sort());
+
+    // Leaving on one process is seen on the other.
+    const removed = nextEvent(bob.messaging, 'participant_removed', 10_000);
+    await carol.disconnect();
+    expect((await removed)[0].name).to.equal('carol');
+  });
+
+  it('the room cap holds across the fleet, even for joins racing on both processes', async () => {
+    const [s1, s2] = await startFleet(2, ['--max-participants-per-room', '3', '--joins-per-second-per-ip', '0']);
+    const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => raw(i % 2 === 0 ? s1!.url : s2!.url)));
+    const replies = await Promise.all(clients.map((s, i) => ack(s, 'join', { v: SIGNALING_VERSION, room: 'capped', name: `p${i}` })));
+    const ok = replies.filter((r) => r.ok);
+    expect(ok, JSON.stringify(replies)).to.have.length(3);
+    for (const r of replies.filter((x) => !x.ok)) expect(r.error?.reason).to.equal('RoomFull');
+    // Through the library: a typed error.
+    const err = await Room.connect({ url: s2!.url, room: 'capped', name: 'late', logger: silentLogger }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(ConnectionError);
+    expect((err as ConnectionError).serverReason).to.equal('RoomFull');
+    // Another room is not affected, and a place freed on one process can be taken on the other.
+    const other = await raw(s1!.url);
+    expect((await ack(other, 'join', { v: SIGNALING_VERSION, room: 'elsewhere', name: 'x' })).ok).to.equal(true);
+    const leaver = clients[replies.findIndex((r) => r.ok)]!;
+    const onS1 = clients.indexOf(leaver) % 2 === 0;
+    leaver.disconnect();
+    const newcomer = await raw(onS1 ? s2!.url : s1!.url);
+    await until(async () => (await ack(newcomer, 'join', { v: SIGNALING_VERSION, room: 'capped', name: 'newcomer' })).ok, 5000, 'a freed place');
+  });
+
+  it('a process killed with SIGKILL leaves the others serving; its participants leave everyone\'s room state', async () => {
+    const [s1, s2] = await startFleet(2);
+    const a = await rawMember(s1!.url, 'crash', 'alice'); // on the process that dies
+    const b = await rawMember(s1!.url, 'crash', 'bob'); // likewise
+    const c = await rawMember(s2!.url, 'crash', 'carol'); // survives
+    const disabledAtCarol: string[] = [];
+    c.s.on('peer_disabled', (p: { id: string }) => disabledAtCarol.push(p.id));
+
+    s1!.child.kill('SIGKILL');
+    await s1!.exited;
+    await until(() => disabledAtCarol.length === 2, 10_000, 'carol to be told that alice and bob left');
+    expect(disabledAtCarol.sort()).to.deep.equal([a.id, b.id].sort());
+
+    // The room state everyone gets from now on: carol only.
+    const d = await raw(s2!.url);
+    expect((await ack(d, 'join', { v: SIGNALING_VERSION, room: 'crash', name: 'dave' })).ok).to.equal(true);
+    const list = await ack(d, 'enable_messaging');
+    expect(list.data.participants.map((p: { id: string }) => p.id)).to.deep.equal([c.id]);
+    const signalToDead = await ack(c.s, 'signal', { to: a.id, cid: 'x', data: { type: 'offer', sdp: 'v=0' } });
+    expect(signalToDead.error?.reason).to.equal('UnknownParticipant');
+
+    // And the survivor serves real participants end to end.
+    const erin = await joinRoom(s2!.url, 'after-crash', 'erin');
+    const frank = await joinRoom(s2!.url, 'after-crash', 'frank');
+    await erin.messaging.enable();
+    await frank.messaging.enable();
+    await eventually(() => frank.messaging.remoteParticipants.length === 1, 10_000, 'erin and frank to connect');
+    await frank.messaging.sendMessage({ to: frank.messaging.getParticipantByName('erin')!, type: 'ok', message: {} });
+    const metrics = await httpGet(s2!.port, '/metrics');
+    expect(metrics.body).to.match(/^roommesh_members_swept_total 2$/m);
+  });
+});
+
+describe('signaling server with Redis down', function () {
+  this.timeout(60_000);
+  let redis: (Proc & { url: string }) | undefined;
+  let server: SignalingServer | undefined;
+  const sockets: Socket[] = [];
+  after(async () => {
+    for (const s of sockets.splice(0)) s.disconnect();
+    await server?.close();
+    await stopAll();
+  });
+
+  it('redisKeyPrefix: two fleets on one Redis with different prefixes do not share rooms', async () => {
+    redis = await startRedis();
+    const common = { port: 0, staticDir: false as const, adapter: 'redis' as const, redisUrl: redis.url, maxParticipantsPerRoom: 1 };
+    const x = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
+    const y = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
+    try {
+      await until(() => x.isReady() && y.isReady(), 10_000, 'both ready');
+      const join = async (s: SignalingServer): Promise<WireReply> => {
+        const sock = await connected(s.url);
+        return (await (sock.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'same', name: 'n' })) as WireReply;
+      };
+      // Each fleet's room of one is its own: both joins succeed.
+      expect((await join(x)).ok).to.equal(true);
+      expect((await join(y)).ok).to.equal(true);
+      expect((await join(x)).error?.reason).to.equal('RoomFull');
+    } finally {
+      await x.close();
+      await y.close();
+      await stop(redis);
+    }
+  });
+
+  /** Connects a raw client, failing rather than hanging when it cannot. */
+  const connected = (url: string): Promise<Socket> => {
+    const sock = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 5000 });
+    sockets.push(sock);
+    return new Promise((resolve, reject) => {
+      sock.once('connect', () => resolve(sock));
+      sock.once('connect_error', reject);
+    });
+  };
+
+  it('is not ready and refuses joins with Unavailable while Redis is down; when it is back empty, its joined clients are sent away to join again', async () => {
+    redis = await startRedis();
+    const port = redis.port;
+    server = await createSignalingServer({ port: 0, staticDir: false, adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix(), fleetHeartbeatMs: 200, fleetTimeoutMs: 1000 });
+    await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready');
+    expect(server.isReady()).to.equal(true);
+    const member = await connected(server.url);
+    expect(((await (member.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'm' })) as WireReply).ok).to.equal(true);
+    const memberGone = new Promise((r) => member.once('disconnect', r));
+
+    await stop(redis);
+    await until(async () => (await httpGet(server!.port, '/readyz')).status === 503, 10_000, '503 once Redis is gone');
+    expect((await httpGet(server.port, '/readyz')).body).to.match(/redis/);
+    expect((await httpGet(server.port, '/healthz')).status).to.equal(200); // alive all the same
+    const s = await connected(server.url);
+    const r = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
+    expect(r.error?.reason, JSON.stringify(r)).to.equal('Unavailable');
+
+    // A Redis without persistence comes back empty: the member's record is gone, so it is sent away.
+    redis = await startRedis(port);
+    await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 15_000, 'ready again once Redis is back');
+    await memberGone;
+    expect(s.connected).to.equal(true); // not joined: nothing to lose, not sent away
+    const again = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
+    expect(again.ok, JSON.stringify(again)).to.equal(true);
+  });
+});
