@@ -139,7 +139,18 @@ function wire(r) {
   r.on('signaling_disconnected', (reason) => {
     if (!current()) return;
     setSignaling('disconnected');
-    showBanner(`Lost the signaling server (${reason}). Open channels keep working, but nobody new can reach you.`, 'Rejoin', () => {
+    showBanner(`Lost the signaling server (${reason}); reconnecting. Open channels keep working meanwhile.`);
+  });
+  r.on('signaling_reconnected', () => {
+    if (!current()) return;
+    setSignaling('connected');
+    hideBanner();
+    log.system('Back on the signaling server.');
+  });
+  r.on('signaling_failed', () => {
+    if (!current()) return;
+    setSignaling('disconnected');
+    showBanner('The signaling server no longer knows you (it restarted). Open channels keep working, but nobody new can reach you.', 'Rejoin', () => {
       const again = { room: r.name, name: r.localParticipant.name };
       void leave().then(() => join(again.room, again.name));
     });

@@ -17,7 +17,7 @@ import { RemoteParticipant } from './RemoteParticipant.js';
 /** How long an open channel stays after the server says its participant left, for the goodbye to arrive. */
 const PEER_LEFT_LINGER_MS = 1000;
 
-/** First re-dial delay; it doubles with each failure up to `redialMaxDelayMs`. */
+/** First re-dial delay; it doubles with each failure up to `reconnectMaxDelayMs`. */
 const REDIAL_BASE_MS = 200;
 
 /** Options of {@link MessagingClient.sendMessage}. */
@@ -153,6 +153,11 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     super();
     this.#deps = deps;
     this.emitterLogger = deps.logger;
+  }
+
+  /** True while enabling or enabled: what the signaling server should think after a reconnection. @internal */
+  get wantsEnabled(): boolean {
+    return this.#accepting();
   }
 
   /** True once {@link enable} has completed and until {@link disable}. */
@@ -537,10 +542,10 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       this.#settle(id);
       return;
     }
-    const { connectAttempts, connectAttemptTimeoutMs, redialMaxDelayMs } = this.#deps.timeouts;
+    const { connectAttempts, connectAttemptTimeoutMs, reconnectMaxDelayMs } = this.#deps.timeouts;
     const failures = p !== undefined ? 0 : (this.#failures.get(id) ?? 0) + 1;
     this.#failures.set(id, failures);
-    const delayMs = backoffDelayMs(failures + 1, REDIAL_BASE_MS, redialMaxDelayMs) + (session.initiator ? 0 : connectAttemptTimeoutMs);
+    const delayMs = backoffDelayMs(failures + 1, REDIAL_BASE_MS, reconnectMaxDelayMs) + (session.initiator ? 0 : connectAttemptTimeoutMs);
     this.#deps.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
     this.#redials.set(id, setTimeout(() => this.#dial(session.participant), delayMs));
     if (failures >= connectAttempts) {

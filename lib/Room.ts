@@ -42,19 +42,28 @@ export class Room extends TypedEmitter<RoomEvents> {
    */
   static async connect(options: RoomOptions): Promise<Room> {
     const { timeouts, attributes, logger, maxAttachmentBytes } = checkRoomOptions(options);
-    const signaling = await SignalingClient.connect(options.url, timeouts.signalingTimeoutMs, logger);
+    // The messaging client exists only once the room does; until then there is nothing to resume.
+    let messaging: MessagingClient | undefined;
+    const signaling = await SignalingClient.connect(options.url, {
+      timeoutMs: timeouts.signalingTimeoutMs,
+      reconnectMaxDelayMs: timeouts.reconnectMaxDelayMs,
+      messagingEnabled: () => messaging?.wantsEnabled ?? false,
+      logger,
+    });
     try {
       const joinReq = { v: SIGNALING_VERSION, room: options.room, name: options.name };
       const reply = await signaling.join(options.token === undefined ? joinReq : { ...joinReq, token: options.token });
       const wrtcSource = options.wrtc ?? this.defaultWebRTC?.();
       const rtcConfig = { ...options.rtcConfig, iceServers: options.iceServers ?? reply.iceServers ?? [] };
-      return new this(options.room, signaling, reply.self, attributes, {
+      const room = new this(options.room, signaling, reply.self, attributes, {
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
         maxAttachmentBytes,
         logger: withContext(logger, { room: options.room, participant: reply.self.id }),
       });
+      messaging = room.messaging;
+      return room;
     } catch (err) {
       signaling.close();
       throw err;
@@ -92,15 +101,26 @@ export class Room extends TypedEmitter<RoomEvents> {
     });
     signaling.on('peer_enabled', (p) => this.messaging.handlePeerEnabled(p));
     signaling.on('peer_disabled', (id) => this.messaging.handlePeerDisabled(id));
+    signaling.on('peer_disconnected', (id) => this.messaging.handlePeerDisconnected(id));
     signaling.on('signal', (s) => this.messaging.handleSignal(s));
+    signaling.on('signal_refused', (id) => this.messaging.handleSignalRefused(id));
     signaling.on('disconnected', (reason) => {
-      this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working');
+      this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working; reconnecting');
       this.emit('signaling_disconnected', reason);
+    });
+    signaling.on('resumed', (participants) => {
+      this.#logger.info({}, 'back on the signaling server');
+      this.messaging.handleResumed(participants);
+      this.emit('signaling_reconnected');
+    });
+    signaling.on('failed', (error) => {
+      this.#logger.error({ reason: error.serverReason ?? error.reason }, 'the signaling server will not take this participant back');
+      this.emit('signaling_failed', error);
     });
     this.#logger.info({ name: self.name }, 'joined room');
   }
 
-  /** True while connected to the signaling server. */
+  /** True while connected to the signaling server (false while it reconnects). */
   get isSignalingConnected(): boolean {
     return this.#signaling.connected;
   }

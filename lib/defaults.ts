@@ -29,10 +29,11 @@ export interface RoomTimeouts {
    */
   connectAttempts: number;
   /**
-   * The longest wait between two attempts to re-open a failed data channel (the wait doubles from 200 ms).
+   * The longest wait between two attempts to reconnect, to the signaling server or over a failed data
+   * channel (the wait doubles from 200 ms, with jitter).
    * @default 10000
    */
-  redialMaxDelayMs: number;
+  reconnectMaxDelayMs: number;
   /**
    * How long `sendMessage` waits for the recipient's acknowledgement.
    * @default 30000
@@ -97,7 +98,7 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   signalingTimeoutMs: 10_000,
   connectAttemptTimeoutMs: 5_000,
   connectAttempts: 4,
-  redialMaxDelayMs: 10_000,
+  reconnectMaxDelayMs: 10_000,
   ackTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,

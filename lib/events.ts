@@ -1,4 +1,4 @@
-import type { ProtocolError } from './errors.js';
+import type { ConnectionError, ProtocolError } from './errors.js';
 import type { IncomingAttachment, ReceivedMessage } from './MessagingClient.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
@@ -38,10 +38,18 @@ export interface MessagingEvents {
 /** Events of a {@link Room}. */
 export interface RoomEvents {
   /**
-   * The connection to the signaling server is gone. Open data channels keep working; new participants
-   * cannot connect until the room connects again.
+   * The connection to the signaling server dropped. Open data channels keep working; the room reconnects
+   * by itself, with backoff, and resumes under the same participant id.
    */
   signaling_disconnected: (reason: string) => void;
+  /** Back on the signaling server, under the same participant id; nobody saw this participant leave. */
+  signaling_reconnected: () => void;
+  /**
+   * The signaling server will not take this participant back (its resume token is not accepted: the
+   * server restarted without a `resumeSecret`, or the token expired). Open channels keep working, but
+   * no new channel can be set up; connect again to rejoin as a new participant.
+   */
+  signaling_failed: (error: ConnectionError) => void;
   /** {@link Room.disconnect} completed. */
   disconnected: () => void;
 }

@@ -150,6 +150,23 @@ export interface SignalingServerOptions {
    */
   fleetTimeoutMs?: number;
   /**
+   * Key of the resume tokens handed out at join (at least 32 characters). When absent: derived from
+   * `jwtSecret`, else shared through Redis in a fleet, else random for this process, which a restart
+   * forgets. Set it so that participants resume across a restart of a single server.
+   */
+  resumeSecret?: string;
+  /**
+   * How long a participant whose connection dropped without a goodbye stays in its room, waiting to
+   * resume on a new connection; 0 removes it at once.
+   * @default 15000
+   */
+  resumeGraceMs?: number;
+  /**
+   * How long a resume token stays valid (each resume hands out a fresh one).
+   * @default 86400000
+   */
+  resumeTokenTtlMs?: number;
+  /**
    * On `drain()` (SIGTERM), how long the server answers /readyz with 503 while still serving before it closes.
    * @default 5000
    */
@@ -172,8 +189,8 @@ export interface SignalingServerOptions {
 }
 
 /** Options after defaults are applied and every value is checked. */
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'logger'>>
-  & Pick<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl'>
+export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret' | 'logger'>>
+  & Pick<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret'>
   & { logger: ServerLogger };
 
 const noop = (): void => {};
@@ -207,6 +224,8 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   redisKeyPrefix: 'roommesh:',
   fleetHeartbeatMs: 2000,
   fleetTimeoutMs: 10_000,
+  resumeGraceMs: 15_000,
+  resumeTokenTtlMs: 86_400_000,
   drainDelayMs: 5000,
   metrics: true,
   staticDir: new URL('../../demo/', import.meta.url).pathname as string | false,
@@ -233,6 +252,8 @@ export const INTEGER_RANGES = Object.freeze({
   turnCredentialTtlMs: [60_000, 7 * 86_400_000],
   fleetHeartbeatMs: [100, 60_000],
   fleetTimeoutMs: [300, 600_000],
+  resumeGraceMs: [0, 600_000],
+  resumeTokenTtlMs: [60_000, 30 * 86_400_000],
   drainDelayMs: [0, 600_000],
 } satisfies Partial<Record<keyof SignalingServerOptions, [number, number]>>);
 
@@ -320,6 +341,7 @@ export function resolveOptions(options: SignalingServerOptions, name: OptionName
   }
   if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64) fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
   if (o.fleetTimeoutMs < 2 * o.fleetHeartbeatMs) fail('fleetTimeoutMs', `must be at least twice the fleet heartbeat (${o.fleetHeartbeatMs} ms), got ${o.fleetTimeoutMs}`);
+  if (o.resumeSecret !== undefined && (typeof o.resumeSecret !== 'string' || Buffer.byteLength(o.resumeSecret) < 32)) fail('resumeSecret', 'must be at least 32 bytes long');
   if (o.staticDir !== false && (typeof o.staticDir !== 'string' || o.staticDir.length === 0)) fail('staticDir', 'must be a folder or false');
 
   return { ...o, jwtAlgorithms, logger: options.logger ?? SILENT_LOGGER };
@@ -373,6 +395,9 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: 'ROOMMESH_REDIS_KEY_PREFIX', kind: 'string', value: '<p>', help: 'prefix of every Redis key' },
   { key: 'fleetHeartbeatMs', flag: 'fleet-heartbeat-ms', env: 'ROOMMESH_FLEET_HEARTBEAT_MS', kind: 'integer', value: '<ms>', help: 'how often a process tells Redis it lives' },
   { key: 'fleetTimeoutMs', flag: 'fleet-timeout-ms', env: 'ROOMMESH_FLEET_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'silence after which a process is dead' },
+  { key: 'resumeSecret', flag: 'resume-secret', env: 'ROOMMESH_RESUME_SECRET', kind: 'string', value: '<s>', help: 'key of resume tokens, ≥ 32 bytes (prefer the env var)' },
+  { key: 'resumeGraceMs', flag: 'resume-grace-ms', env: 'ROOMMESH_RESUME_GRACE_MS', kind: 'integer', value: '<ms>', help: 'how long a dropped participant may resume' },
+  { key: 'resumeTokenTtlMs', flag: 'resume-token-ttl-ms', env: 'ROOMMESH_RESUME_TOKEN_TTL_MS', kind: 'integer', value: '<ms>', help: 'lifetime of resume tokens' },
   { key: 'drainDelayMs', flag: 'drain-delay-ms', env: 'ROOMMESH_DRAIN_DELAY_MS', kind: 'integer', value: '<ms>', help: 'on SIGTERM: not ready this long, then close' },
   { key: 'logLevel', flag: 'log-level', env: 'ROOMMESH_LOG_LEVEL', kind: 'string', value: '<level>', help: 'fatal|error|warn|info|debug|trace|silent' },
   { key: 'metrics', flag: 'no-metrics', env: 'ROOMMESH_NO_METRICS', kind: 'negation', value: '', help: 'do not serve /metrics' },

@@ -22,6 +22,11 @@ export interface MemberState {
   enabled: boolean;
 }
 
+/** Outcome of {@link MembershipStore.resume}. */
+export type ResumeResult =
+  | { result: 'resumed' | 'created'; changed: boolean; peers: ParticipantInfo[] }
+  | { result: 'RoomFull' };
+
 /** Participants whose process died, removed by the store; `peers` are the enabled members left to tell. */
 export interface LostMember {
   room: string;
@@ -46,6 +51,20 @@ export interface MembershipStore {
   disable(room: string, id: string): Promise<{ changed: boolean; peers: string[] }>;
   /** Removes the member; when it was enabled, returns the enabled members to tell. */
   remove(room: string, id: string): Promise<{ existed: boolean; peers: string[] }>;
+  /**
+   * Takes a member back after its connection dropped, on this process: the existing record, or a new one
+   * with the same id when it is gone (a restarted server) and the room has room. Sets its messaging state
+   * (`changed` when that differs from before, or the member is new and enabled) and returns the other
+   * enabled members, ordered by join time.
+   */
+  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult>;
+  /**
+   * Removes the member if this process still holds it (it did not resume elsewhere meanwhile); when it
+   * was enabled, returns the enabled members to tell.
+   */
+  removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }>;
+  /** The other enabled members, when this member is enabled; none otherwise. */
+  enabledPeers(room: string, id: string): Promise<string[]>;
   /** Called with members another process held when that process died (fleets only). */
   onLost(listener: (lost: LostMember[]) => void): void;
   /** Called when the store dropped this process's members (it was taken for dead): its sockets must go. */
@@ -98,6 +117,30 @@ export class LocalMembershipStore implements MembershipStore {
     members.delete(id);
     if (members.size === 0) this.#rooms.delete(room);
     return Promise.resolve({ existed: true, peers: member.enabled ? this.#enabledOthers(room, id).map((m) => m.info.id) : [] });
+  }
+
+  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult> {
+    let member = this.#rooms.get(room)?.get(info.id);
+    let result: 'resumed' | 'created' = 'resumed';
+    if (member === undefined) {
+      const added = await this.add(room, info, maxParticipants);
+      if (added === 'RoomFull') return { result: 'RoomFull' };
+      member = this.#rooms.get(room)?.get(info.id) as LocalMember;
+      result = 'created';
+    }
+    const changed = member.enabled !== enabled;
+    member.enabled = enabled;
+    return { result, changed, peers: this.#enabledOthers(room, info.id).sort(byJoinTime).map((m) => m.info) };
+  }
+
+  removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
+    // One process holds every member.
+    return this.remove(room, id);
+  }
+
+  enabledPeers(room: string, id: string): Promise<string[]> {
+    const member = this.#rooms.get(room)?.get(id);
+    return Promise.resolve(member?.enabled === true ? this.#enabledOthers(room, id).map((m) => m.info.id) : []);
   }
 
   onLost(): void {

@@ -10,11 +10,11 @@
  * JSON), `enabled:<room>` (set of ids), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of
  * "participant id\nroom"). Standalone Redis only: the sweep touches keys it discovers (no Cluster).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
 import type { ServerLogger } from './config.js';
-import type { AddResult, LostMember, MemberState, MembershipStore } from './membership.js';
+import type { AddResult, LostMember, MemberState, MembershipStore, ResumeResult } from './membership.js';
 import { byJoinTime } from './membership.js';
 
 /** How long one store command may take before the request fails with `Unavailable`. */
@@ -93,6 +93,47 @@ redis.call('SREM', KEYS[3], ARGV[2])
 if wasEnabled == 1 then
   for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
 end
+return out`,
+  // KEYS: room hash, enabled set, servers set, this server's member set. ARGV: id, info JSON, max (0: none),
+  // member ref, '1' to enable or '0', key prefix. Takes the member over from whichever process held it (or
+  // adds it back), sets its messaging state. Returns {'RoomFull'} or {result, changed, info of each other enabled member...}.
+  resume: `
+local result = 'resumed'
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  local max = tonumber(ARGV[3])
+  if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return {'RoomFull'} end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  result = 'created'
+else
+  for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SREM', ARGV[6] .. 'srv:' .. sid, ARGV[4]) end
+end
+redis.call('SADD', KEYS[4], ARGV[4])
+local changed
+if ARGV[5] == '1' then changed = redis.call('SADD', KEYS[2], ARGV[1]) else changed = redis.call('SREM', KEYS[2], ARGV[1]) end
+local out = {result, changed}
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if pid ~= ARGV[1] then
+    local info = redis.call('HGET', KEYS[1], pid)
+    if info then table.insert(out, info) end
+  end
+end
+return out`,
+  // KEYS: room hash, enabled set, this server's member set. ARGV: id, member ref. Like remove, but only
+  // when this process still holds the member. Returns {existed, ids to tell...}.
+  removeIfHeld: `
+if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end
+local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
+local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[2])
+if wasEnabled == 1 then
+  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
+end
+return out`,
+  // KEYS: enabled set. ARGV: id. The other enabled members, when this one is enabled.
+  enabledPeers: `
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {} end
+local out = {}
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do if pid ~= ARGV[1] then table.insert(out, pid) end end
 return out`,
   // KEYS: alive key, servers set. ARGV: server id, ttl ms. Returns 1 when this server had been dropped from the fleet.
   heartbeat: `
@@ -197,6 +238,41 @@ export class RedisMembershipStore implements MembershipStore {
     const r = await this.#run('remove', [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey()], [id, ref(id, room)]);
     const list = Array.isArray(r) ? r : [0];
     return { existed: list[0] === 1, peers: list.slice(1).map(String) };
+  }
+
+  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult> {
+    const r = await this.#run(
+      'resume',
+      [this.#k('room:', room), this.#k('enabled:', room), this.#k('servers'), this.#srvKey()],
+      [info.id, JSON.stringify(info), String(maxParticipants), ref(info.id, room), enabled ? '1' : '0', this.#o.keyPrefix],
+    );
+    if (!Array.isArray(r) || r[0] === 'RoomFull') return { result: 'RoomFull' };
+    const result = r[0] === 'created' ? 'created' : 'resumed';
+    const peers = r.slice(2).map(parseInfo).filter((p): p is ParticipantInfo => p !== undefined).sort(byJoinTime);
+    return { result, changed: r[1] === 1, peers };
+  }
+
+  async removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
+    const r = await this.#run('removeIfHeld', [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey()], [id, ref(id, room)]);
+    const list = Array.isArray(r) ? r : [0];
+    return { existed: list[0] === 1, peers: list.slice(1).map(String) };
+  }
+
+  async enabledPeers(room: string, id: string): Promise<string[]> {
+    const r = await this.#run('enabledPeers', [this.#k('enabled:', room)], [id]);
+    return Array.isArray(r) ? r.map(String) : [];
+  }
+
+  /**
+   * The fleet's shared resume key: the first process to ask creates it, every process gets the same.
+   * It lives as long as the Redis data.
+   */
+  async sharedResumeKey(): Promise<Uint8Array> {
+    const key = this.#k('resume-key');
+    await this.#client.set(key, randomBytes(32).toString('hex'), { NX: true });
+    const value = await this.#client.get(key);
+    if (typeof value !== 'string' || value.length < 64) throw new Error('no resume key in Redis');
+    return new Uint8Array(Buffer.from(value, 'hex'));
   }
 
   onLost(listener: (lost: LostMember[]) => void): void {

@@ -13,10 +13,11 @@ import type {
   JoinReply,
   ParticipantInfo,
   Reply,
+  ResumeReply,
   ServerToClientEvents,
   SignalingErrorReason,
 } from '../lib/protocol/signaling.js';
-import { SIGNALING_VERSION, checkJoinRequest, checkOutgoingSignal } from '../lib/protocol/signaling.js';
+import { SIGNALING_VERSION, checkJoinRequest, checkOutgoingSignal, checkResumeRequest } from '../lib/protocol/signaling.js';
 import { AuthError, createAuthenticator } from './auth.js';
 import { resolveOptions, type SignalingServerOptions } from './config.js';
 import { httpHandler } from './http.js';
@@ -25,6 +26,7 @@ import { KeyedRateLimiter, TokenBucket } from './limits.js';
 import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { countRejection, countSignal, createMetrics } from './metrics.js';
 import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
+import { ResumeTokenError, ResumeTokens, resumeKeyFromOptions } from './resume.js';
 
 export { ConfigError, DEFAULT_SERVER_OPTIONS, type ServerLogger, type SignalingServerOptions } from './config.js';
 export { mintToken, type MintOptions } from './auth.js';
@@ -77,7 +79,10 @@ class RequestError extends Error {
   }
 }
 
-const KNOWN_EVENTS = new Set<string>(['join', 'enable_messaging', 'disable_messaging', 'signal']);
+const KNOWN_EVENTS = new Set<string>(['join', 'resume', 'enable_messaging', 'disable_messaging', 'signal']);
+
+/** Identifies a member on this process: ids are unique within a room. */
+const memberKey = (room: string, id: string): string => `${room}\n${id}`;
 
 /**
  * Starts a signaling server: it assigns participant ids, keeps room membership and who has messaging
@@ -97,18 +102,49 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   let redis: RedisClient | undefined;
   let store: MembershipStore;
+  let fleet: RedisMembershipStore | undefined;
   if (opts.adapter === 'redis') {
     redis = connectRedis(String(opts.redisUrl), logger);
-    store = new RedisMembershipStore(redis, { keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger });
+    store = fleet = new RedisMembershipStore(redis, { keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger });
   } else {
     store = new LocalMembershipStore();
   }
+  // Resume tokens: a configured or derived key at once; a fleet's shared key once Redis answers.
+  const fixedResumeKey = resumeKeyFromOptions(opts);
+  let resumeTokensReady: Promise<ResumeTokens> | undefined;
+  const resumeTokens = (): Promise<ResumeTokens> => {
+    if (resumeTokensReady === undefined) {
+      const key = fixedResumeKey !== undefined ? Promise.resolve(fixedResumeKey) : (fleet as RedisMembershipStore).sharedResumeKey();
+      const ready = key.then((k) => new ResumeTokens(k, opts.resumeTokenTtlMs));
+      resumeTokensReady = ready;
+      ready.catch(() => {
+        if (resumeTokensReady === ready) resumeTokensReady = undefined;
+      });
+    }
+    return resumeTokensReady;
+  };
 
   let connections = 0;
+  /** Participants this process holds (connected, or waiting to resume), by room. */
   const localRooms = new Map<string, number>();
   let localParticipants = 0;
+  const countIn = (room: string): void => {
+    localRooms.set(room, (localRooms.get(room) ?? 0) + 1);
+    localParticipants++;
+  };
+  const countOut = (room: string): void => {
+    localParticipants--;
+    const left = (localRooms.get(room) ?? 1) - 1;
+    if (left > 0) localRooms.set(room, left);
+    else localRooms.delete(room);
+  };
+  /** The connection that currently stands for each participant of this process. */
+  const live = new Map<string, ServerSocket>();
+  /** Participants whose connection dropped without a goodbye, kept for `resumeGraceMs`. */
+  const held = new Map<string, { room: string; id: string; timer: NodeJS.Timeout }>();
   let listening = false;
   let draining = false;
+  let closingNow = false;
   /** Removals under way, so close() can wait for them. */
   const removals = new Set<Promise<void>>();
   /** Members whose removal failed (store unreachable), retried until it works. */
@@ -159,6 +195,17 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     } catch (err) {
       unremoved.set(id, { room, id });
       logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
+    }
+  };
+
+  /** Removes a participant that did not come back within the grace period, unless it resumed on another process. */
+  const removeHeld = async (room: string, id: string): Promise<void> => {
+    try {
+      const { existed, peers } = await store.removeIfHeld(room, id);
+      if (existed) tell(peers, (to) => to.emit('peer_disabled', { id }));
+      logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
+    } catch {
+      await removeMember(room, id);
     }
   };
 
@@ -318,6 +365,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         }
       }
       const info: ParticipantInfo = { id: identity.pid ?? randomUUID(), name: identity.name, joinedAtMs: Date.now() };
+      let resumeToken: string;
+      try {
+        resumeToken = await (await resumeTokens()).issue(room, info);
+      } catch (err) {
+        throw unavailable(err);
+      }
       let added;
       try {
         added = await store.add(room, info, opts.maxParticipantsPerRoom);
@@ -327,15 +380,88 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (added === 'RoomFull') throw new RequestError('RoomFull', `the room has ${opts.maxParticipantsPerRoom} participants, the most it takes`);
       if (added === 'IdInUse') throw new RequestError('IdInUse', 'a participant with this id is already in the room');
       state.member = { room, info, enabled: false };
+      live.set(memberKey(room, info.id), socket);
       void socket.join(participantRoom(info.id));
-      localRooms.set(room, (localRooms.get(room) ?? 0) + 1);
-      localParticipants++;
+      countIn(room);
       logger.info({ room, participant: info.id }, 'joined');
-      const grant = iceGrant(opts, info.id, Date.now());
-      const reply: JoinReply = { self: info };
+      return withIce({ self: info, resumeToken }, info.id);
+    };
+
+    const withIce = <T extends JoinReply>(reply: T, id: string): T => {
+      const grant = iceGrant(opts, id, Date.now());
       if (grant.iceServers.length > 0) reply.iceServers = grant.iceServers;
       if (grant.expireAtMs !== undefined) reply.iceServersExpireAtMs = grant.expireAtMs;
       return reply;
+    };
+
+    handle('resume', async ([req]) => {
+      try {
+        const reply = await resume(req);
+        metrics.joins.inc({ result: 'resumed' });
+        return reply;
+      } catch (err) {
+        metrics.joins.inc({ result: err instanceof RequestError ? err.reason : 'Internal' });
+        throw err;
+      }
+    });
+
+    // A participant back on a new connection (its old one dropped, or the server restarted): the same id,
+    // its messaging state as the client says, and nobody told it left.
+    const resume = async (req: unknown): Promise<ResumeReply> => {
+      if (state.member !== undefined) throw new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
+      const checked = checkResumeRequest(req);
+      if (!checked.ok) throw new RequestError('BadRequest', checked.message);
+      const { v, token, messagingEnabled } = checked.value;
+      if (v !== SIGNALING_VERSION) throw new RequestError('UnsupportedVersion', `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`);
+      if (draining) throw new RequestError('Draining', 'the server is shutting down; connect to another one');
+      if (joinLimiter !== undefined && !joinLimiter.take(state.ip, Date.now())) {
+        throw new RequestError('JoinRateLimited', `more than ${opts.joinsPerSecondPerIp} joins per second from this address`);
+      }
+      let tokens: ResumeTokens;
+      try {
+        tokens = await resumeTokens();
+      } catch (err) {
+        throw unavailable(err);
+      }
+      let claims;
+      try {
+        claims = await tokens.verify(token);
+      } catch (err) {
+        if (err instanceof ResumeTokenError) throw new RequestError('ResumeInvalid', err.message);
+        throw err;
+      }
+      const { room, info } = claims;
+      const key = memberKey(room, info.id);
+      let r;
+      try {
+        r = await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled);
+      } catch (err) {
+        throw unavailable(err);
+      }
+      if (r.result === 'RoomFull') throw new RequestError('RoomFull', `the room has ${opts.maxParticipantsPerRoom} participants, the most it takes`);
+      // This connection now stands for the participant: a grace timer stops, and a connection of this
+      // process that still stood for it (half-open after a network change) forgets it and goes.
+      const wasHeld = held.get(key);
+      if (wasHeld !== undefined) {
+        clearTimeout(wasHeld.timer);
+        held.delete(key);
+      }
+      const old = live.get(key);
+      if (old !== undefined && old !== socket && old.data.member !== undefined) {
+        delete old.data.member;
+        old.disconnect(true);
+      }
+      if (wasHeld === undefined && (old === undefined || old === socket)) countIn(room);
+      state.member = { room, info, enabled: messagingEnabled };
+      live.set(key, socket);
+      void socket.join(participantRoom(info.id));
+      if (r.changed) {
+        const peerIds = r.peers.map((p) => p.id);
+        if (messagingEnabled) tell(peerIds, (to) => to.emit('peer_enabled', info));
+        else tell(peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
+      }
+      logger.info({ room, participant: info.id, how: r.result }, 'resumed');
+      return withIce({ self: info, resumeToken: await tokens.issue(room, info), participants: messagingEnabled ? r.peers : [] }, info.id);
     };
 
     handle('enable_messaging', async () => {
@@ -390,7 +516,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         throw unavailable(err);
       }
       if (target === undefined) throw new RequestError('UnknownParticipant', 'no such participant in this room');
-      if (!target.enabled) throw new RequestError('NotEnabled', 'that participant does not have messaging enabled');
+      if (!target.enabled) throw new RequestError('PeerNotEnabled', 'that participant does not have messaging enabled');
       // The sender is stamped here; whatever the client claimed is not relayed.
       tell([to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
       countSignal(metrics, data);
@@ -410,12 +536,29 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         const member = state.member;
         if (member === undefined) return;
         delete state.member;
-        localParticipants--;
-        const left = (localRooms.get(member.room) ?? 1) - 1;
-        if (left > 0) localRooms.set(member.room, left);
-        else localRooms.delete(member.room);
-        await removeMember(member.room, member.info.id);
-        logger.info({ room: member.room, participant: member.info.id, reason }, 'left');
+        const { room } = member;
+        const { id } = member.info;
+        const key = memberKey(room, id);
+        if (live.get(key) === socket) live.delete(key);
+        // A client that said goodbye (Room.disconnect closes its socket) leaves at once; one whose
+        // connection dropped is kept for a while, to resume on a new connection, and its peers are told
+        // so they can check its data channel.
+        if (reason === 'client namespace disconnect' || opts.resumeGraceMs === 0 || closingNow) {
+          countOut(room);
+          await removeMember(room, id);
+          logger.info({ room, participant: id, reason }, 'left');
+          return;
+        }
+        const timer = setTimeout(() => {
+          held.delete(key);
+          countOut(room);
+          track(removeHeld(room, id));
+        }, opts.resumeGraceMs);
+        timer.unref();
+        held.set(key, { room, id, timer });
+        const peers = await store.enabledPeers(room, id).catch(() => []);
+        tell(peers, (to) => to.emit('peer_disconnected', { id }));
+        logger.info({ room, participant: id, reason, graceMs: opts.resumeGraceMs }, 'connection dropped: kept for a resume');
       });
       track(removal);
     });
@@ -438,7 +581,14 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
+      closingNow = true;
       clearInterval(retryTimer);
+      for (const h of held.values()) {
+        clearTimeout(h.timer);
+        countOut(h.room);
+        track(removeMember(h.room, h.id));
+      }
+      held.clear();
       io.local.disconnectSockets(true);
       await Promise.race([Promise.allSettled([...removals]), new Promise((r) => setTimeout(r, CLOSE_REMOVAL_TIMEOUT_MS).unref())]);
       await store.close();

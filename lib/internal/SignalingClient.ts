@@ -8,38 +8,122 @@ import type {
   JoinRequest,
   ParticipantInfo,
   Reply,
+  ResumeReply,
   ServerToClientEvents,
   SignalData,
 } from '../protocol/signaling.js';
-import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling.js';
+import { SIGNALING_VERSION, checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling.js';
 import { TypedEmitter } from './TypedEmitter.js';
+import { backoffDelayMs } from './backoff.js';
 
 /** Events of a {@link SignalingClient}. @internal */
 export interface SignalingClientEvents {
   peer_enabled: (p: ParticipantInfo) => void;
   peer_disabled: (id: string) => void;
+  peer_disconnected: (id: string) => void;
   signal: (s: IncomingSignal) => void;
-  /** The connection to the server is gone (not fired for {@link SignalingClient.close}). */
+  /** The server refused a signal because it does not list `to` as an enabled participant. */
+  signal_refused: (to: string) => void;
+  /** The connection to the server is gone; reconnecting starts (not fired for {@link SignalingClient.close}). */
   disconnected: (reason: string) => void;
+  /** Back on the server under the same participant id; `participants` have messaging enabled. */
+  resumed: (participants: ParticipantInfo[]) => void;
+  /** Reconnecting stopped for good: the server will not take this participant back. */
+  failed: (error: ConnectionError) => void;
 }
 
+/** Options of a {@link SignalingClient}. @internal */
+export interface SignalingClientOptions {
+  timeoutMs: number;
+  reconnectMaxDelayMs: number;
+  /** Whether messaging is (being) enabled, told to the server on resume. */
+  messagingEnabled: () => boolean;
+  logger: Logger;
+}
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** A socket whose next emit fails with an error after a timeout, unless acknowledged. */
+type TimedSocket = ReturnType<ClientSocket['timeout']>;
+
+/** First reconnection delay; it doubles up to `reconnectMaxDelayMs`. */
+const RECONNECT_BASE_MS = 250;
+
+/** Refusals after which trying again cannot help: the server will not take this participant back. */
+const FINAL_REFUSALS = new Set(['ResumeInvalid', 'UnsupportedVersion', 'BadRequest', 'OriginNotAllowed', 'AlreadyJoined']);
+
 /**
- * The client side of the signaling protocol over one socket.io connection: join, enable and disable
- * messaging, relay signals. Everything the server sends is validated before it is passed on.
+ * The client side of the signaling protocol: join, enable and disable messaging, relay signals. When the
+ * connection drops, it reconnects with backoff and jitter and resumes under the same participant id with
+ * the token the server gave at join. Everything the server sends is validated before it is passed on.
  * @internal
  */
 export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
-  readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
-  readonly #timeoutMs: number;
-  readonly #logger: Logger;
+  readonly #url: string;
+  readonly #options: SignalingClientOptions;
+  #socket: ClientSocket;
+  #resumeToken: string | undefined;
   #closed = false;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #reconnectAttempt = 0;
 
-  private constructor(socket: Socket<ServerToClientEvents, ClientToServerEvents>, timeoutMs: number, logger: Logger) {
+  private constructor(url: string, socket: ClientSocket, options: SignalingClientOptions) {
     super();
+    this.#url = url;
+    this.#options = options;
+    this.emitterLogger = options.logger;
     this.#socket = socket;
-    this.#timeoutMs = timeoutMs;
-    this.#logger = logger;
-    this.emitterLogger = logger;
+    this.#attach(socket);
+  }
+
+  /** Opens a websocket to the server; rejects with {@link ConnectionError} when it cannot. */
+  static async connect(url: string, options: SignalingClientOptions): Promise<SignalingClient> {
+    return new SignalingClient(url, await openSocket(url, options.timeoutMs), options);
+  }
+
+  /** True while the websocket is connected. */
+  get connected(): boolean {
+    return this.#socket.connected && !this.#closed;
+  }
+
+  /** Joins a room; keeps the resume token of the reply. */
+  async join(req: JoinRequest): Promise<JoinReply> {
+    const reply = await this.#request<JoinReply>(this.#socket, 'join', (s, ack) => s.emit('join', req, ack));
+    if (typeof reply.resumeToken === 'string') this.#resumeToken = reply.resumeToken;
+    return reply;
+  }
+
+  /** Marks this participant as messaging-enabled and returns the participants already enabled. */
+  async enableMessaging(): Promise<ParticipantInfo[]> {
+    const data = await this.#request<{ participants: ParticipantInfo[] }>(this.#socket, 'enable_messaging', (s, ack) => s.emit('enable_messaging', ack));
+    return participants(data.participants);
+  }
+
+  /** Marks this participant as no longer messaging-enabled. */
+  async disableMessaging(): Promise<void> {
+    await this.#request<Record<string, never>>(this.#socket, 'disable_messaging', (s, ack) => s.emit('disable_messaging', ack));
+  }
+
+  /** Relays signaling data to another participant. Fire and forget: a lost signal shows up as a connect timeout. */
+  sendSignal(to: string, cid: string, data: SignalData): void {
+    if (!this.connected) return;
+    this.#socket.emit('signal', { to, cid, data }, (reply) => {
+      if (reply?.ok) return;
+      const reason = reply?.error?.reason;
+      this.#options.logger.debug({ to, reason }, 'signal refused');
+      if (reason === 'UnknownParticipant' || reason === 'PeerNotEnabled') this.emit('signal_refused', to);
+    });
+  }
+
+  /** Closes the connection and stops reconnecting. */
+  close(): void {
+    this.#closed = true;
+    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
+    this.#socket.removeAllListeners();
+    this.#socket.close();
+  }
+
+  #attach(socket: ClientSocket): void {
+    const { logger } = this.#options;
     socket.on('peer_enabled', (p) => {
       const checked = checkParticipantInfo(p);
       if (checked.ok) this.emit('peer_enabled', checked.value);
@@ -48,6 +132,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     socket.on('peer_disabled', (p) => {
       if (typeof p?.id === 'string') this.emit('peer_disabled', p.id);
     });
+    socket.on('peer_disconnected', (p) => {
+      if (typeof p?.id === 'string') this.emit('peer_disconnected', p.id);
+    });
     socket.on('signal', (s) => {
       const checked = checkIncomingSignal(s);
       if (checked.ok) this.emit('signal', checked.value);
@@ -55,104 +142,114 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     });
     socket.on('request_error', (e) => logger.warn({ event: e?.event, reason: e?.reason, detail: e?.message }, 'signaling server refused a request'));
     socket.on('disconnect', (reason) => {
-      if (this.#closed) return;
-      this.#closed = true;
+      if (this.#closed || socket !== this.#socket) return;
+      socket.removeAllListeners();
       logger.info({ reason }, 'signaling connection lost');
       this.emit('disconnected', reason);
+      if (this.#resumeToken === undefined) return; // never joined: nothing to resume
+      this.#reconnectAttempt = 0;
+      this.#scheduleReconnect();
     });
   }
 
-  /** Opens a websocket to the server; rejects with {@link ConnectionError} when it cannot. */
-  static connect(url: string, timeoutMs: number, logger: Logger): Promise<SignalingClient> {
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
-      transports: ['websocket'],
-      reconnection: false,
-      forceNew: true,
-      timeout: timeoutMs,
-    });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
+  #scheduleReconnect(): void {
+    if (this.#closed) return;
+    this.#reconnectAttempt++;
+    const delayMs = backoffDelayMs(this.#reconnectAttempt, RECONNECT_BASE_MS, this.#options.reconnectMaxDelayMs);
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delayMs);
+  }
+
+  async #reconnect(): Promise<void> {
+    this.#reconnectTimer = undefined;
+    if (this.#closed) return;
+    const { logger, timeoutMs } = this.#options;
+    let socket: ClientSocket | undefined;
+    try {
+      socket = await openSocket(this.#url, timeoutMs);
+      if (this.#closed) {
         socket.close();
-        reject(ConnectionError.timeout('connect', timeoutMs));
-      }, timeoutMs);
-      const onConnect = (): void => {
-        cleanup();
-        resolve(new SignalingClient(socket, timeoutMs, logger));
-      };
-      const onError = (err: Error): void => {
-        cleanup();
+        return;
+      }
+      const req = { v: SIGNALING_VERSION, token: this.#resumeToken as string, messagingEnabled: this.#options.messagingEnabled() };
+      const reply = await this.#request<ResumeReply>(socket, 'resume', (s, ack) => s.emit('resume', req, ack));
+      if (this.#closed) {
         socket.close();
-        // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
-        const refusal = (err as { data?: unknown }).data;
-        const reason = typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
-        if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
-          reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
-        } else {
-          reject(ConnectionError.unreachable(url, err));
-        }
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        socket.off('connect', onConnect);
-        socket.off('connect_error', onError);
-      };
-      socket.on('connect', onConnect);
-      socket.on('connect_error', onError);
-    });
-  }
-
-  /** True while the websocket is connected. */
-  get connected(): boolean {
-    return this.#socket.connected && !this.#closed;
-  }
-
-  /** Joins a room. */
-  join(req: JoinRequest): Promise<JoinReply> {
-    return this.#request('join', (ack) => this.#socket.timeout(this.#timeoutMs).emit('join', req, ack));
-  }
-
-  /** Marks this participant as messaging-enabled and returns the participants already enabled. */
-  async enableMessaging(): Promise<ParticipantInfo[]> {
-    const data = await this.#request<{ participants: ParticipantInfo[] }>('enable_messaging', (ack) => this.#socket.timeout(this.#timeoutMs).emit('enable_messaging', ack));
-    const list = Array.isArray(data.participants) ? data.participants : [];
-    const out: ParticipantInfo[] = [];
-    for (const p of list) {
-      const checked = checkParticipantInfo(p);
-      if (checked.ok) out.push(checked.value);
+        return;
+      }
+      this.#resumeToken = reply.resumeToken;
+      this.#socket = socket;
+      this.#attach(socket);
+      logger.info({ attempts: this.#reconnectAttempt }, 'back on the signaling server');
+      this.emit('resumed', participants(reply.participants));
+    } catch (err) {
+      socket?.close();
+      const error = err instanceof ConnectionError ? err : ConnectionError.unreachable(this.#url, err);
+      if (error.reason === 'Refused' && FINAL_REFUSALS.has(String(error.serverReason))) {
+        logger.warn({ reason: error.serverReason }, 'the signaling server will not take this participant back');
+        this.#closed = true;
+        this.emit('failed', error);
+        return;
+      }
+      logger.debug({ attempt: this.#reconnectAttempt, reason: error.serverReason ?? error.reason }, 'reconnecting failed; trying again');
+      this.#scheduleReconnect();
     }
-    return out;
   }
 
-  /** Marks this participant as no longer messaging-enabled. */
-  async disableMessaging(): Promise<void> {
-    await this.#request<Record<string, never>>('disable_messaging', (ack) => this.#socket.timeout(this.#timeoutMs).emit('disable_messaging', ack));
-  }
-
-  /** Relays signaling data to another participant. Fire and forget: a lost signal shows up as a connect timeout. */
-  sendSignal(to: string, cid: string, data: SignalData): void {
-    if (!this.connected) return;
-    this.#socket.emit('signal', { to, cid, data }, (reply) => {
-      if (!reply?.ok) this.#logger.debug({ to, reason: reply?.error?.reason }, 'signal refused');
-    });
-  }
-
-  /** Closes the connection. */
-  close(): void {
-    this.#closed = true;
-    this.#socket.removeAllListeners();
-    this.#socket.close();
-  }
-
-  #request<T>(what: string, send: (ack: (err: Error | null, reply: Reply<T>) => void) => void): Promise<T> {
-    if (!this.connected) return Promise.reject(ConnectionError.disconnected(what));
+  #request<T>(socket: ClientSocket, what: string, send: (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void): Promise<T> {
+    if (!socket.connected || this.#closed) return Promise.reject(ConnectionError.disconnected(what));
+    const { timeoutMs } = this.#options;
     return new Promise((resolve, reject) => {
-      send((err, reply) => {
-        if (err) reject(ConnectionError.timeout(what, this.#timeoutMs));
+      send(socket.timeout(timeoutMs), (err, reply) => {
+        if (err) reject(ConnectionError.timeout(what, timeoutMs));
         else if (reply?.ok === true) resolve(reply.data);
         else if (reply?.ok === false) reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
         else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
       });
     });
   }
+}
+
+/** The valid participants of a list from the server. */
+function participants(list: unknown): ParticipantInfo[] {
+  const out: ParticipantInfo[] = [];
+  for (const p of Array.isArray(list) ? list : []) {
+    const checked = checkParticipantInfo(p);
+    if (checked.ok) out.push(checked.value);
+  }
+  return out;
+}
+
+/** Opens one websocket to the server (socket.io's own reconnection off: this client decides when). */
+function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
+  const socket: ClientSocket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: timeoutMs });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      socket.close();
+      reject(ConnectionError.timeout('connect', timeoutMs));
+    }, timeoutMs);
+    const onConnect = (): void => {
+      cleanup();
+      resolve(socket);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      socket.close();
+      // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
+      const refusal = (err as { data?: unknown }).data;
+      const reason = typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
+      if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
+        reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
+      } else {
+        reject(ConnectionError.unreachable(url, err));
+      }
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('connect_error', onError);
+    };
+    socket.on('connect', onConnect);
+    socket.on('connect_error', onError);
+  });
 }

@@ -18,6 +18,9 @@ export const MAX_SDP_LENGTH = 32 * 1024;
 /** Longest ICE candidate line accepted. */
 export const MAX_CANDIDATE_LENGTH = 1024;
 
+/** Longest resume token accepted. */
+export const MAX_RESUME_TOKEN_LENGTH = 2048;
+
 /** Longest connection id (chosen by the initiator to tell attempts apart). */
 export const MAX_CID_LENGTH = 64;
 
@@ -68,6 +71,9 @@ export interface IceServer {
  * - `TokenMissing`, `TokenInvalid`, `TokenExpired`: no token, or one whose signature, algorithm, issuer,
  *   audience or claims are not accepted, or one that has expired
  * - `RoomNotAllowed`: the token is valid but does not name this room
+ * - `ResumeInvalid`: a resume token that this server did not issue, that has expired, or whose room or id
+ *   cannot be taken back; join again as a new participant
+ * - `PeerNotEnabled`: a signal to a participant of the room that does not have messaging enabled
  */
 export type SignalingErrorReason =
   | 'BadRequest'
@@ -90,6 +96,8 @@ export type SignalingErrorReason =
   | 'TokenInvalid'
   | 'TokenExpired'
   | 'RoomNotAllowed'
+  | 'ResumeInvalid'
+  | 'PeerNotEnabled'
   | 'Internal';
 
 /** What the server attaches to a refused connection (`connect_error`'s `data`). */
@@ -118,6 +126,24 @@ export interface JoinReply {
   iceServers?: IceServer[];
   /** When the TURN credentials in `iceServers` expire, in ms since the epoch; absent without TURN. */
   iceServersExpireAtMs?: number;
+  /**
+   * Proof of this participant's identity for `resume`, should the connection drop: signed by the server,
+   * valid for a while (the server's `resumeTokenTtlMs`); every resume reply carries a fresh one.
+   */
+  resumeToken: string;
+}
+
+/** `resume` request: come back on a new connection as the participant a resume token names. */
+export interface ResumeRequest {
+  v: number;
+  token: string;
+  /** Whether this participant has messaging enabled now (it may have changed while it was away). */
+  messagingEnabled: boolean;
+}
+
+/** `resume` reply: as for `join`, plus the enabled participants when `messagingEnabled` was true. */
+export interface ResumeReply extends JoinReply {
+  participants: ParticipantInfo[];
 }
 
 /** `signal` as a client sends it. */
@@ -137,6 +163,7 @@ export interface IncomingSignal {
 /** Events a client sends. Every one takes an acknowledgement callback; the server answers each with a {@link Reply}. */
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (reply: Reply<JoinReply>) => void) => void;
+  resume: (req: ResumeRequest, ack: (reply: Reply<ResumeReply>) => void) => void;
   enable_messaging: (ack: (reply: Reply<{ participants: ParticipantInfo[] }>) => void) => void;
   disable_messaging: (ack: (reply: Reply<Record<string, never>>) => void) => void;
   signal: (signal: OutgoingSignal, ack: (reply: Reply<Record<string, never>>) => void) => void;
@@ -148,6 +175,11 @@ export interface ServerToClientEvents {
   peer_enabled: (p: ParticipantInfo) => void;
   /** Another participant disabled messaging or left the room. */
   peer_disabled: (p: { id: string }) => void;
+  /**
+   * Another enabled participant's connection to the server dropped without a goodbye; it may resume
+   * shortly, or it may be gone. Its data channel, if it still works, says which.
+   */
+  peer_disconnected: (p: { id: string }) => void;
   signal: (signal: IncomingSignal) => void;
   /** An event without an acknowledgement callback was refused. */
   request_error: (e: { event: string; reason: SignalingErrorReason; message: string }) => void;
@@ -176,6 +208,17 @@ export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   const req: JoinRequest = { v: v.v, room: v.room, name: v.name };
   if (typeof v.token === 'string') req.token = v.token;
   return { ok: true, value: req };
+}
+
+/** Validates a `resume` request. */
+export function checkResumeRequest(v: unknown): Checked<ResumeRequest> {
+  if (!isRecord(v)) return { ok: false, message: 'resume: expected an object' };
+  if (typeof v.v !== 'number') return { ok: false, message: 'resume: v (protocol version) must be a number' };
+  if (typeof v.token !== 'string' || v.token.length === 0 || v.token.length > MAX_RESUME_TOKEN_LENGTH) {
+    return { ok: false, message: `resume: token must be a non-empty string of at most ${MAX_RESUME_TOKEN_LENGTH} characters` };
+  }
+  if (typeof v.messagingEnabled !== 'boolean') return { ok: false, message: 'resume: messagingEnabled must be a boolean' };
+  return { ok: true, value: { v: v.v, token: v.token, messagingEnabled: v.messagingEnabled } };
 }
 
 function checkSignalData(v: unknown): Checked<SignalData> {

@@ -201,8 +201,10 @@ describe('demo page in Chromium', function () {
     await page.close();
   });
 
-  it('says clearly when the signaling server cannot be reached or goes away', async () => {
-    const own = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+  it('says clearly when the signaling server cannot be reached or goes away, and comes back with it', async () => {
+    const resumeSecret = 'a resume secret for the demo test, 32+ bytes';
+    const own = await createSignalingServer({ port: 0, host: '127.0.0.1', resumeSecret });
+    let again: Awaited<ReturnType<typeof createSignalingServer>> | undefined;
     try {
       const page = await browser.newPage();
       await page.goto(`${own.url}/?room=r&name=solo`);
@@ -215,8 +217,14 @@ describe('demo page in Chromium', function () {
       await page.getByRole('button', { name: 'Join' }).click();
       await page.getByRole('alert').filter({ hasText: 'Could not join: Cannot reach the signaling server' }).waitFor();
       await page.close();
+
+      // The server comes back (same port, same resume secret): the page reconnects by itself.
+      again = await createSignalingServer({ port: own.port, host: '127.0.0.1', resumeSecret });
+      await demo.page.getByRole('status').filter({ hasText: 'Signaling: connected' }).waitFor({ timeout: 20_000 });
+      await demo.page.getByText('Back on the signaling server.').waitFor();
     } finally {
       await own.close();
+      await again?.close();
     }
     browser.problems.splice(0); // the failed websocket is logged by Chromium as a console error
   });

@@ -178,7 +178,8 @@ describe('signaling server (raw socket.io clients)', function () {
 
   before(async () => {
     // The flood test below joins 2,000 times from one address: no per-IP join limit here (server-limits tests it).
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, joinsPerSecondPerIp: 0 });
+    // No grace for dropped connections here: these tests watch removals; resuming has its own tests.
+    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, joinsPerSecondPerIp: 0, resumeGraceMs: 0 });
   });
   afterEach(async () => {
     await settle(server);
@@ -194,7 +195,8 @@ describe('signaling server (raw socket.io clients)', function () {
       const before = Date.now();
       const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'r1', name: 'alice' });
       expect(r.ok).to.equal(true);
-      expect(Object.keys(r.data)).to.deep.equal(['self']); // no iceServers configured: none sent
+      expect(Object.keys(r.data)).to.deep.equal(['self', 'resumeToken']); // no iceServers configured: none sent
+      expect(r.data.resumeToken).to.be.a('string').that.is.not.empty;
       expect(Object.keys(r.data.self).sort()).to.deep.equal(['id', 'joinedAtMs', 'name']);
       expect(r.data.self.id).to.be.a('string').that.is.not.empty;
       expect(r.data.self.name).to.equal('alice');
@@ -321,7 +323,7 @@ describe('signaling server (raw socket.io clients)', function () {
       // bob no longer appears in the lists, and is refused as a signal target.
       const e = await participant(server.url, 'room', 'erin', false);
       expect((await ack(e.s, 'enable_messaging')).data.participants).to.deep.equal([a.info]);
-      expectRefused(await ack(a.s, 'signal', { to: b.info.id, cid: 'c', data: offer() }), 'NotEnabled');
+      expectRefused(await ack(a.s, 'signal', { to: b.info.id, cid: 'c', data: offer() }), 'PeerNotEnabled');
       expectRefused(await ack(b.s, 'signal', { to: a.info.id, cid: 'c', data: offer() }), 'NotEnabled');
 
       // Disabling twice is harmless and tells nobody again.
@@ -440,11 +442,11 @@ describe('signaling server (raw socket.io clients)', function () {
       expect(bGot).to.deep.equal([]);
     });
 
-    it('refuses a target that has not enabled messaging with NotEnabled', async () => {
+    it('refuses a target that has not enabled messaging with PeerNotEnabled', async () => {
       const a = await participant(server.url, 'room', 'alice');
       const b = await participant(server.url, 'room', 'bob', false);
       const bGot = record(b.s, 'signal');
-      expectRefused(await ack(a.s, 'signal', { to: b.info.id, cid: 'c1', data: offer() }), 'NotEnabled');
+      expectRefused(await ack(a.s, 'signal', { to: b.info.id, cid: 'c1', data: offer() }), 'PeerNotEnabled');
       // Bounded wait: checking that nothing arrives.
       await quiet();
       expect(bGot).to.deep.equal([]);

@@ -79,9 +79,9 @@ export async function startRedis(port?: number): Promise<Proc & { url: string }>
   return { ...proc, url: `redis://127.0.0.1:${p}` };
 }
 
-/** Starts `roommesh-signal` with these flags on a free port; resolves once /readyz answers 200 (or /healthz with `waitReady: false`). */
-export async function startSignal(flags: string[], options: { env?: NodeJS.ProcessEnv; waitReady?: boolean } = {}): Promise<Proc & { url: string }> {
-  const port = await freePort();
+/** Starts `roommesh-signal` with these flags on a free port (or `port`); resolves once /readyz answers 200 (or /healthz with `waitReady: false`). */
+export async function startSignal(flags: string[], options: { env?: NodeJS.ProcessEnv; waitReady?: boolean; port?: number } = {}): Promise<Proc & { url: string }> {
+  const port = options.port ?? (await freePort());
   const proc = launch(process.execPath, [CLI, '--host', '127.0.0.1', '--port', String(port), '--no-static', ...flags], port, options.env);
   const path = options.waitReady === false ? '/healthz' : '/readyz';
   await until(async () => proc.child.exitCode !== null || (await httpGet(port, path)).status === 200, 15_000, `roommesh-signal on ${port} to answer ${path}: ${proc.output()}`);

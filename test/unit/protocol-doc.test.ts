@@ -57,6 +57,7 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
       MAX_SDP_LENGTH: signaling.MAX_SDP_LENGTH,
       MAX_CANDIDATE_LENGTH: signaling.MAX_CANDIDATE_LENGTH,
       MAX_CID_LENGTH: signaling.MAX_CID_LENGTH,
+      MAX_RESUME_TOKEN_LENGTH: signaling.MAX_RESUME_TOKEN_LENGTH,
       MAX_FRAME_BYTES: frames.MAX_FRAME_BYTES,
       MIN_FRAME_BYTES: frames.MIN_FRAME_BYTES,
       CHUNK_FRAME_BYTES: frames.CHUNK_FRAME_BYTES,

@@ -1,0 +1,143 @@
+/**
+ * Staying connected, with real participants: the signaling server killed and restarted mid-conversation,
+ * a participant's connection to the server cut and restored, and a server that will not take a
+ * participant back. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
+ */
+import { expect } from 'chai';
+import type { ConnectionError, Room } from '../../lib/node.js';
+import type { SignalingServer } from '../../signaling/server.js';
+import { Harness, eventually, nextEvent } from '../support/harness.js';
+import { startSignal, stop, stopAll } from '../support/processes.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+
+const SECRET = 'the resume secret of this test, 32+ bytes';
+
+/** Presence changes a room sees from now on, as "added name" / "removed name". */
+function presenceLog(room: Room): string[] {
+  const log: string[] = [];
+  room.messaging.on('participant_added', (p) => log.push(`added ${p.name}`));
+  room.messaging.on('participant_removed', (p) => log.push(`removed ${p.name}`));
+  return log;
+}
+
+/**
+ * Sends numbered messages from `from` to `to` every few ms until stopped; `to` records what arrives.
+ * Every send must resolve: a promise that rejects is kept as a failure.
+ */
+function conversation(from: Room, to: Room): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
+  const received: number[] = [];
+  const failures: unknown[] = [];
+  const pending: Array<Promise<void>> = [];
+  to.messaging.on('message', (m) => {
+    if (m.type === 'n' && m.fromParticipantId === from.localParticipant.id) received.push(m.message.n as number);
+  });
+  let n = 0;
+  const timer = setInterval(() => {
+    pending.push(from.messaging.sendMessage({ to: to.localParticipant.id, type: 'n', message: { n: n++ } }).catch((err: unknown) => void failures.push(err)));
+  }, 10);
+  return {
+    received,
+    failures,
+    sent: () => n,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+    },
+  };
+}
+
+describe('reconnecting to signaling (real processes and channels)', function () {
+  this.timeout(60_000);
+  const h = new Harness();
+  let proxy: TcpProxy | undefined;
+  afterEach(async () => {
+    await h.close();
+    await proxy?.close();
+    proxy = undefined;
+    await stopAll();
+  });
+
+  it('the server is killed (SIGKILL) mid-conversation and restarted: no message lost or doubled, nobody leaves, newcomers connect again', async () => {
+    const env = { ROOMMESH_RESUME_SECRET: SECRET };
+    let server = await startSignal([], { env });
+    const at = { url: server.url } as SignalingServer;
+    const [alice, bob] = await h.mesh(at, 'k1', ['alice', 'bob']);
+    const seenByAlice = presenceLog(alice!);
+    const seenByBob = presenceLog(bob!);
+    const ab = conversation(alice!, bob!);
+    const ba = conversation(bob!, alice!);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const lost = Promise.all([nextEvent(alice!, 'signaling_disconnected'), nextEvent(bob!, 'signaling_disconnected')]);
+    await stop(server, 'SIGKILL');
+    await lost;
+    expect(alice!.isSignalingConnected).to.equal(false);
+    const sentBefore = ab.sent();
+    await new Promise((r) => setTimeout(r, 1500)); // the mesh carries on without the server
+    expect(ab.received.length).to.be.above(sentBefore);
+
+    const back = Promise.all([nextEvent(alice!, 'signaling_reconnected', 20_000), nextEvent(bob!, 'signaling_reconnected', 20_000)]);
+    server = await startSignal([], { env, port: server.port });
+    await back;
+    expect(alice!.isSignalingConnected).to.equal(true);
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([ab.stop(), ba.stop()]);
+
+    for (const c of [ab, ba]) {
+      expect(c.failures).to.deep.equal([]);
+      expect(c.received).to.deep.equal(Array.from({ length: c.sent() }, (_, i) => i));
+    }
+    // The server's new life knows them under their old ids: a newcomer finds and reaches both.
+    const carol = await h.join(at, 'k1', 'carol');
+    await carol.messaging.enable();
+    expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal([alice!.localParticipant.id, bob!.localParticipant.id].sort());
+    await eventually(() => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2, 10_000, 'both see carol');
+    expect(seenByAlice).to.deep.equal(['added carol']);
+    expect(seenByBob).to.deep.equal(['added carol']);
+  });
+
+  it('a participant\'s connection to the server is cut and restored: it resumes under its id, and nobody sees it leave', async () => {
+    const server = await h.server();
+    proxy = await startTcpProxy(server.port);
+    const alice = await h.join({ url: proxy.url } as SignalingServer, 'k2', 'alice');
+    await alice.messaging.enable();
+    const bob = await h.join(server, 'k2', 'bob');
+    await bob.messaging.enable();
+    await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice sees bob');
+    const seenByBob = presenceLog(bob);
+    const ab = conversation(alice, bob);
+    const lost = nextEvent(alice, 'signaling_disconnected');
+    proxy.down();
+    await lost;
+    // bob is told alice's connection dropped, asks her channel, and finds it alive: she stays.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(bob.messaging.getParticipant(alice.localParticipant.id)).to.not.equal(undefined);
+    const back = nextEvent(alice, 'signaling_reconnected', 20_000);
+    proxy.up();
+    await back;
+    await ab.stop();
+    expect(ab.failures).to.deep.equal([]);
+    expect(ab.received).to.deep.equal(Array.from({ length: ab.sent() }, (_, i) => i));
+    // Signaling works for her again: a newcomer's offer reaches her.
+    const carol = await h.join(server, 'k2', 'carol');
+    await carol.messaging.enable();
+    await eventually(() => alice.messaging.remoteParticipants.length === 2, 10_000, 'alice sees carol');
+    expect(seenByBob).to.deep.equal(['added carol']);
+    expect(alice.localParticipant.id).to.equal(carol.messaging.getParticipantByName('alice')!.id);
+  });
+
+  it('a server that will not take a participant back (restarted without a resume secret): signaling_failed, channels keep working', async () => {
+    let server = await startSignal([]);
+    const at = { url: server.url } as SignalingServer;
+    const [alice, bob] = await h.mesh(at, 'k3', ['alice', 'bob']);
+    const failed = nextEvent(alice!, 'signaling_failed', 20_000);
+    await stop(server, 'SIGKILL');
+    server = await startSignal([], { port: server.port });
+    const [err] = (await failed) as [ConnectionError];
+    expect(err.reason).to.equal('Refused');
+    expect(err.serverReason).to.equal('ResumeInvalid');
+    const got = nextEvent(bob!.messaging, 'message');
+    await alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'still', message: { here: true } });
+    expect((await got)[0].message).to.deep.equal({ here: true });
+  });
+});
