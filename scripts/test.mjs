@@ -33,6 +33,7 @@ if (!existsSync('dist/test')) {
 }
 const code = await runIsolated([
   process.execPath,
+  '--expose-gc', // memory tests compare heaps after a collection
   'node_modules/mocha/bin/mocha.js',
   '--reporter', './scripts/mocha-summary-reporter.cjs',
   '--timeout', '60000',

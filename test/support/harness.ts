@@ -1,5 +1,5 @@
 /** Test helpers: real signaling servers and real Node participants, and waiting on them without fixed sleeps. */
-import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
+import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
 import { Room, silentLogger, type RoomOptions } from '../../lib/node.js';
 import type { TypedEmitter } from '../../lib/internal/TypedEmitter.js';
 
@@ -10,8 +10,8 @@ export class Harness {
   readonly servers: SignalingServer[] = [];
   readonly rooms: Room[] = [];
 
-  async server(): Promise<SignalingServer> {
-    const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false });
+  async server(options: SignalingServerOptions = {}): Promise<SignalingServer> {
+    const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, ...options });
     this.servers.push(server);
     return server;
   }
