@@ -73,7 +73,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     mkdirSync(dir, { recursive: true });
     profileArgs = ['--cpu-prof', '--cpu-prof-dir', dir];
   }
-  const servers = await startServers(profileArgs);
+  const servers = await startServers(profileArgs.length === 0 ? [] : [...profileArgs, '--cpu-prof-name', 'servers.cpuprofile']);
   const runtime = new NodeProcessRuntime({ execArgv: profileArgs });
   let rooms = 0;
   const ctx: ScenarioContext = { runtime, urls: servers, options, nextRoom: () => `bench-${++rooms}` };

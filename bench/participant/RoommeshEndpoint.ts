@@ -1,21 +1,40 @@
-import { MessagingError, Room, silentLogger, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
+import { MessagingError, Room, type Logger, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
 import type { BlobOutcome, Expectation, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
 import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
 import { Tally, deferred } from './waiters.js';
 
+/** Keeps why participants were removed, so that a failed measurement can say why; warnings go to stderr. */
+class ReasonLogger implements Logger {
+  readonly removals: string[] = [];
+  debug(): void {}
+  info(obj: { reason?: unknown }, msg?: string): void {
+    if (msg !== 'participant removed') return;
+    this.removals.push(String(obj.reason));
+  }
+  warn(obj: object, msg?: string): void {
+    console.error('[roommesh]', msg, obj);
+  }
+  error(obj: object, msg?: string): void {
+    console.error('[roommesh]', msg, obj);
+  }
+}
+
 /** roommesh as its users call it: `sendMessage` resolves on the recipient's acknowledgement. */
 export class RoommeshEndpoint implements Endpoint {
   readonly #room: Room;
+  readonly #logger: ReasonLogger;
 
-  private constructor(room: Room) {
+  private constructor(room: Room, logger: ReasonLogger) {
     this.#room = room;
+    this.#logger = logger;
   }
 
   /** Joins `room` through the signaling server at `url`; `wrtc` picks the WebRTC implementation (node-datachannel when absent). */
   static async connect(url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined): Promise<RoommeshEndpoint> {
-    const r = await Room.connect({ url, room, name, logger: silentLogger, ...(wrtc === undefined ? {} : { wrtc }) });
-    return new RoommeshEndpoint(r);
+    const logger = new ReasonLogger();
+    const r = await Room.connect({ url, room, name, logger, ...(wrtc === undefined ? {} : { wrtc }) });
+    return new RoommeshEndpoint(r, logger);
   }
 
   get id(): string {
@@ -62,7 +81,17 @@ export class RoommeshEndpoint implements Endpoint {
     const messaging = this.#room.messaging;
     const sends: Promise<void>[] = new Array(count);
     for (let i = 0; i < count; i++) sends[i] = messaging.sendMessage({ to, type: SMALL_TYPE, message: smallPayload(i) });
-    await Promise.all(sends);
+    await this.#explained(Promise.all(sends));
+  }
+
+  /** `p`, with the reason a participant was removed added to its error. */
+  async #explained<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      if (this.#logger.removals.length === 0 || !(err instanceof Error)) throw err;
+      throw new Error(`${err.message} (link closed: ${this.#logger.removals.join('; ')})`, { cause: err });
+    }
   }
 
   async roundTrips(to: string, count: number): Promise<number[]> {
@@ -78,7 +107,8 @@ export class RoommeshEndpoint implements Endpoint {
         const reply = new Promise<ReceivedMessage>((resolve) => (waiting = resolve));
         const t0 = performance.now();
         const acked = messaging.sendMessage({ to, type: PING_TYPE, message: smallPayload(i) });
-        const m = await reply;
+        // A request that fails rejects at once instead of leaving the wait for the reply hanging.
+        const m = await this.#explained(Promise.race([reply, acked.then(() => reply)]));
         samples.push(performance.now() - t0);
         if (m.message.seq !== i) throw new Error(`reply ${String(m.message.seq)} to request ${i}`);
         await acked;
@@ -96,7 +126,7 @@ export class RoommeshEndpoint implements Endpoint {
     } catch (err) {
       // Until chunked attachments land, a message must fit one frame.
       if (err instanceof MessagingError && err.reason === 'MessageTooLarge') return { unsupported: err.message };
-      throw err;
+      return this.#explained(Promise.reject(err));
     }
     return { elapsedMs: performance.now() - t0 };
   }
@@ -107,7 +137,8 @@ export class RoommeshEndpoint implements Endpoint {
     for (let i = 0; i < count; i++) sends[i] = messaging.broadcastMessage({ type: SMALL_TYPE, message: smallPayload(i) });
     for (const r of await Promise.all(sends)) {
       if (r.failed.length > 0 || r.delivered.length !== receivers.length) {
-        throw new Error(`broadcast delivered to ${r.delivered.length} of ${receivers.length}, failed ${r.failed.length}`);
+        const why = this.#logger.removals.length > 0 ? ` (link closed: ${this.#logger.removals.join('; ')})` : '';
+        throw new Error(`broadcast delivered to ${r.delivered.length} of ${receivers.length}, failed ${r.failed.length}${why}`);
       }
     }
   }

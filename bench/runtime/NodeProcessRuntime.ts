@@ -89,7 +89,9 @@ export class NodeProcessRuntime implements ParticipantRuntime {
   }
 
   start(name: string): Promise<ParticipantHandle> {
-    const proc = fork(PARTICIPANT_MAIN, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: this.#execArgv });
+    // Profiles are named after the participant (e.g. pair-r1_roommesh_p0.cpuprofile), so they can be told apart.
+    const execArgv = this.#execArgv.includes('--cpu-prof') ? [...this.#execArgv, '--cpu-prof-name', `${name.replace(/[^\w.-]+/g, '_')}.cpuprofile`] : this.#execArgv;
+    const proc = fork(PARTICIPANT_MAIN, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     const participant = new NodeParticipant(name, proc);
     this.#live.add(participant);
     void participant.exited.then(() => this.#live.delete(participant));
