@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { RoomTimeouts } from '../lib/node.js';
 import { TRANSPORTS, type TransportId } from './protocol.js';
 
 /** The scenarios, in the order they run. */
@@ -43,6 +44,11 @@ export interface BenchOptions {
   /** @default 10000 */
   broadcastMessages: number;
   /**
+   * roommesh's `timeouts` option for the roommesh participants; empty leaves the library's defaults.
+   * @default {}
+   */
+  roommeshTimeouts: Partial<RoomTimeouts>;
+  /**
    * Run every participant and the servers with `node --cpu-prof`, writing .cpuprofile files here.
    * @default undefined (no profiling)
    */
@@ -71,6 +77,7 @@ export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   meshSizes: [2, 5, 10, 20],
   broadcastReceivers: 9,
   broadcastMessages: 10_000,
+  roommeshTimeouts: {},
   profileDir: undefined,
   resultsDir: 'bench/results',
   operationTimeoutMs: 300_000,
@@ -98,6 +105,7 @@ export const USAGE = `npm run bench -- [options]
   --mesh LIST         mesh sizes (default 2,5,10,20)
   --broadcast N       broadcast messages per measurement (default 10000)
   --receivers N       broadcast receivers (default 9)
+  --heartbeat-timeout-ms N  roommesh's heartbeatTimeoutMs (default: the library's, 5000)
   --profile DIR       run participants with node --cpu-prof, profiles in DIR
   --no-results        do not write bench/results/*.json
   --help
@@ -135,6 +143,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       broadcast: { type: 'string' },
       receivers: { type: 'string' },
       profile: { type: 'string' },
+      'heartbeat-timeout-ms': { type: 'string' },
       'no-results': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -154,6 +163,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   if (values.broadcast !== undefined) o.broadcastMessages = positiveInt(values.broadcast, 'broadcast');
   if (values.receivers !== undefined) o.broadcastReceivers = positiveInt(values.receivers, 'receivers');
   if (values.profile !== undefined) o.profileDir = values.profile;
+  if (values['heartbeat-timeout-ms'] !== undefined) o.roommeshTimeouts = { heartbeatTimeoutMs: positiveInt(values['heartbeat-timeout-ms'], 'heartbeat-timeout-ms') };
   if (values['no-results'] === true) o.resultsDir = undefined;
   return o;
 }

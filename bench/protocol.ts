@@ -3,6 +3,8 @@
  * child process over IPC today, a Chromium page later). Declared once; both sides use these types.
  */
 
+import type { RoomTimeouts } from '../lib/node.js';
+
 /** The transports a participant can measure. */
 export const TRANSPORTS = ['roommesh', 'raw', 'socketio', 'roommesh-wrtc'] as const;
 
@@ -57,7 +59,7 @@ export interface Usage {
 /** Every operation: its arguments and its result. */
 export interface Ops {
   /** Connects to the servers and joins `room` (messaging not enabled yet); returns the participant id. */
-  init: [{ transport: TransportId; urls: ServerUrls; room: string; name: string }, { id: string }];
+  init: [{ transport: TransportId; urls: ServerUrls; room: string; name: string; roommeshTimeouts: Partial<RoomTimeouts> }, { id: string }];
   /** Enables messaging and resolves once `expectedPeers` others are present. */
   enable: [{ expectedPeers: number; timeoutMs: number }, { elapsedMs: number }];
   /** Arms this participant as a receiver; returns at once. */
@@ -74,6 +76,8 @@ export interface Ops {
   sendBlob: [{ to: string; bytes: number }, BlobOutcome];
   /** Broadcasts `count` small messages to `receivers` (everyone else) and waits until all have them. */
   broadcastMany: [{ count: number; receivers: string[] }, { elapsedMs: number }];
+  /** What the endpoint counted, e.g. `redials`. */
+  counters: [Record<string, never>, Record<string, number>];
   /** This participant's memory and CPU. */
   usage: [Record<string, never>, Usage];
   /** Leaves and ends the participant. */

@@ -97,26 +97,41 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     }
     m.wallMs = performance.now() - t0;
     measurements.push(m);
-    const shown = m.metrics ? Object.entries(m.metrics).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ') : m.unsupported !== undefined ? 'unsupported' : `FAILED ${m.error}`;
+    const numbers = { ...m.metrics, ...m.detail };
+    const shown = m.metrics ? Object.entries(numbers).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ') : m.unsupported !== undefined ? 'unsupported' : `FAILED ${m.error}`;
     log(`${spec.id}${caseId === '' ? '' : ` ${caseId}`} round ${round} ${transport}: ${shown} (load ${loadAvg1.toFixed(2)})`);
   };
 
   /**
-   * Runs `jobs` on a fresh group of participants, enabled (all seeing each other) unless the job is to
-   * enable them; a failure to set the group up fails every measurement it was for.
+   * Runs `jobs` one after another on a fresh group of participants, enabled (all seeing each other)
+   * unless the job is to enable them. A job that fails may leave the group broken, so the next job
+   * gets a new group; a group that cannot be set up fails the job it was for.
    */
   const withGroup = async (transport: TransportId, size: number, label: string, enable: boolean, jobs: Array<[ScenarioSpec, string, (g: Member[]) => Promise<Outcome>]>, round: number): Promise<void> => {
     let group: Member[] | undefined;
-    let setupError: unknown;
-    try {
-      group = await startGroup(ctx, transport, size, label);
-      if (enable) await enableAll(group, Math.min(options.operationTimeoutMs, 60_000));
-    } catch (err) {
-      setupError = err;
-    }
+    const setUp = async (): Promise<Member[]> => {
+      const g = await startGroup(ctx, transport, size, label);
+      try {
+        if (enable) await enableAll(g, Math.min(options.operationTimeoutMs, 60_000));
+      } catch (err) {
+        await stopGroup(g);
+        throw err;
+      }
+      return g;
+    };
     try {
       for (const [spec, caseId, measure] of jobs) {
-        await record(spec, caseId, transport, round, () => (group === undefined ? Promise.reject(setupError) : measure(group)));
+        await record(spec, caseId, transport, round, async () => {
+          group ??= await setUp();
+          try {
+            return await measure(group);
+          } catch (err) {
+            const broken = group;
+            group = undefined;
+            await stopGroup(broken);
+            throw err;
+          }
+        });
       }
     } finally {
       if (group !== undefined) await stopGroup(group);

@@ -4,7 +4,7 @@ import { blobBytes } from './message.js';
 
 /** What the host of a participant supplies: how to make an endpoint, and how to read its resources. */
 export interface AgentHost {
-  createEndpoint(transport: TransportId, urls: Ops['init'][0]['urls'], room: string, name: string): Promise<Endpoint>;
+  createEndpoint(init: Ops['init'][0]): Promise<Endpoint>;
   usage(): Usage;
 }
 
@@ -40,7 +40,7 @@ export class Agent {
     if (op === 'init') {
       const a = args as Ops['init'][0];
       if (this.#endpoint !== undefined) throw new Error('init: already initialised');
-      this.#endpoint = await this.#host.createEndpoint(a.transport, a.urls, a.room, a.name);
+      this.#endpoint = await this.#host.createEndpoint(a);
       return { id: this.#endpoint.id };
     }
     if (op === 'usage') return this.#host.usage();
@@ -89,6 +89,8 @@ export class Agent {
         await ep.broadcastMany(a.count, a.receivers);
         return { elapsedMs: performance.now() - t0 };
       }
+      case 'counters':
+        return ep.counters();
       case 'close':
         this.#endpoint = undefined;
         await ep.close();

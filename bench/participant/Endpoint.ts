@@ -21,6 +21,8 @@ export interface Endpoint {
   sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome>;
   /** Sends `count` small messages to every other participant; resolves when each of `receivers` has them all. */
   broadcastMany(count: number, receivers: string[]): Promise<void>;
+  /** Events worth reporting next to the numbers, e.g. `redials`: connects that failed and were tried again. */
+  counters(): Record<string, number>;
   /** Leaves: closes every connection. */
   close(): Promise<void>;
 }

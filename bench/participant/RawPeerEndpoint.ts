@@ -109,6 +109,10 @@ export class RawPeerEndpoint implements Endpoint {
     await Promise.all(dones);
   }
 
+  counters(): Record<string, number> {
+    return { redials: this.#mesh.retries };
+  }
+
   async close(): Promise<void> {
     this.#mesh.close();
   }

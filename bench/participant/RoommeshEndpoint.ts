@@ -1,4 +1,4 @@
-import { MessagingError, Room, type Logger, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
+import { MessagingError, Room, type Logger, type ReceivedMessage, type RoomTimeouts, type WebRTCImplementation } from '../../lib/node.js';
 import type { BlobOutcome, Expectation, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
 import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
@@ -7,7 +7,10 @@ import { Tally, deferred } from './waiters.js';
 /** Keeps why participants were removed, so that a failed measurement can say why; warnings go to stderr. */
 class ReasonLogger implements Logger {
   readonly removals: string[] = [];
-  debug(): void {}
+  redials = 0;
+  debug(_obj: object, msg?: string): void {
+    if (msg === 'redialing') this.redials++;
+  }
   info(obj: { reason?: unknown }, msg?: string): void {
     if (msg !== 'participant removed') return;
     this.removals.push(String(obj.reason));
@@ -30,10 +33,13 @@ export class RoommeshEndpoint implements Endpoint {
     this.#logger = logger;
   }
 
-  /** Joins `room` through the signaling server at `url`; `wrtc` picks the WebRTC implementation (node-datachannel when absent). */
-  static async connect(url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined): Promise<RoommeshEndpoint> {
+  /**
+   * Joins `room` through the signaling server at `url`; `wrtc` picks the WebRTC implementation
+   * (node-datachannel when absent); `timeouts` are the library's own option, left at its defaults unless asked.
+   */
+  static async connect(url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined, timeouts: Partial<RoomTimeouts>): Promise<RoommeshEndpoint> {
     const logger = new ReasonLogger();
-    const r = await Room.connect({ url, room, name, logger, ...(wrtc === undefined ? {} : { wrtc }) });
+    const r = await Room.connect({ url, room, name, logger, timeouts, ...(wrtc === undefined ? {} : { wrtc }) });
     return new RoommeshEndpoint(r, logger);
   }
 
@@ -141,6 +147,10 @@ export class RoommeshEndpoint implements Endpoint {
         throw new Error(`broadcast delivered to ${r.delivered.length} of ${receivers.length}, failed ${r.failed.length}${why}`);
       }
     }
+  }
+
+  counters(): Record<string, number> {
+    return { redials: this.#logger.redials };
   }
 
   close(): Promise<void> {

@@ -108,6 +108,10 @@ export class SocketioEndpoint implements Endpoint {
     await Promise.all(dones);
   }
 
+  counters(): Record<string, number> {
+    return {};
+  }
+
   async close(): Promise<void> {
     this.#socket.close();
   }

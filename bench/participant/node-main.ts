@@ -5,19 +5,19 @@
  */
 import { createRequire } from 'node:module';
 import type { WebRTCImplementation } from '../../lib/node.js';
-import type { Request, Response, TransportId, Usage } from '../protocol.js';
+import type { Ops, Request, Response, Usage } from '../protocol.js';
 import { Agent } from './Agent.js';
 import type { Endpoint } from './Endpoint.js';
 
 // Each transport's modules load only when a participant uses it: a socket.io participant does not
 // load WebRTC, and none loads @roamhq/wrtc but its own.
-async function createEndpoint(transport: TransportId, urls: { signalingUrl: string; relayUrl: string }, room: string, name: string): Promise<Endpoint> {
+async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }: Ops['init'][0]): Promise<Endpoint> {
   switch (transport) {
     case 'roommesh':
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, undefined);
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, undefined, roommeshTimeouts);
     case 'roommesh-wrtc': {
       const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WebRTCImplementation;
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, wrtc);
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, wrtc, roommeshTimeouts);
     }
     case 'raw':
       return (await import('./RawPeerEndpoint.js')).RawPeerEndpoint.connect(urls.signalingUrl, room, name);

@@ -17,7 +17,7 @@ export async function startGroup(ctx: ScenarioContext, transport: TransportId, s
     const failed = started.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     const timeoutMs = 30_000;
-    const inits = await Promise.all(handles.map((handle, i) => handle.call('init', { transport, urls: ctx.urls, room, name: `p${i}` }, timeoutMs)));
+    const inits = await Promise.all(handles.map((handle, i) => handle.call('init', { transport, urls: ctx.urls, room, name: `p${i}`, roommeshTimeouts: ctx.options.roommeshTimeouts }, timeoutMs)));
     return handles.map((handle, i) => ({ handle, id: (inits[i] as { id: string }).id }));
   } catch (err) {
     await Promise.all(handles.map((h) => h.stop()));

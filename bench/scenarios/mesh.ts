@@ -26,9 +26,10 @@ export async function measureMesh(ctx: ScenarioContext, members: Member[]): Prom
   const own = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
   const usage = await Promise.all(members.map((m) => m.handle.call('usage', {}, 10_000)));
+  const counters = await Promise.all(members.map((m) => m.handle.call('counters', {}, 10_000)));
   const peaks = usage.map((u) => u.maxRssBytes / MiB);
   return {
     metrics: { formationMs, peakRssMiB: median(peaks) },
-    detail: { slowestOwnEnableMs: Math.max(...own), maxPeakRssMiB: Math.max(...peaks), medianCpuMs: median(usage.map((u) => u.cpuMs)) },
+    detail: { slowestOwnEnableMs: Math.max(...own), maxPeakRssMiB: Math.max(...peaks), medianCpuMs: median(usage.map((u) => u.cpuMs)), redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0) },
   };
 }
