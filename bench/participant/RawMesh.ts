@@ -7,6 +7,8 @@ import { deferred } from './waiters.js';
 
 /** Attempts to connect to one peer before the run fails (roommesh's connectAttempts default). */
 const MAX_ATTEMPTS = 4;
+/** How long one connect may take before it is dialed again (roommesh's connectAttemptTimeoutMs default). */
+const CONNECT_ATTEMPT_TIMEOUT_MS = 5_000;
 /** Bytes left in a channel's send buffer before the sender waits; the same as roommesh's PeerLink. */
 export const HIGH_WATER_BYTES = 1024 * 1024;
 /** The `bufferedamountlow` threshold the sender waits for; the same as roommesh's PeerLink. */
@@ -90,7 +92,8 @@ export class RawPeer {
  * A full mesh of plain simple-peer connections through the roommesh signaling server: what the raw
  * baseline does instead of roommesh. The same WebRTC implementation and adaptation (node-datachannel
  * through lib/internal/webrtc.ts) and the same setup choice (the offerer is the DTLS client), no
- * envelope, no hello; a connect that fails is dialed again at once (roommesh waits 150–250 ms first).
+ * envelope, no hello; a connect that fails, or has not connected after 5 s, is dialed again at once
+ * (roommesh waits 150–250 ms first).
  */
 export class RawMesh {
   readonly id: string;
@@ -159,6 +162,10 @@ export class RawMesh {
       channelConfig: { ordered: true },
     }) as PeerWithInternals;
     this.#connecting.set(remoteId, { peer, cid });
+    // A connect can also stall without an error (e.g. a lost DTLS flight): treat it as failed.
+    const stalled = setTimeout(() => peer.emit('error', new Error(`not connected within ${CONNECT_ATTEMPT_TIMEOUT_MS} ms`)), CONNECT_ATTEMPT_TIMEOUT_MS);
+    peer.once('connect', () => clearTimeout(stalled));
+    peer.once('close', () => clearTimeout(stalled));
     peer.on('signal', (data: Record<string, unknown>) => {
       const out = toSignalData(data);
       if (out === undefined) return;
