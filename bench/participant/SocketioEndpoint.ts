@@ -22,14 +22,11 @@ export class SocketioEndpoint implements Endpoint {
   #onPeer: (() => void) | undefined;
   #echo = false;
 
-  private constructor(socket: RelaySocket, id: string, peers: string[]) {
+  private constructor(socket: RelaySocket, id: string, peers: Set<string>) {
     this.#socket = socket;
     this.id = id;
-    this.#peers = new Set(peers);
-    socket.on('peer_joined', (peer) => {
-      this.#peers.add(peer);
-      this.#onPeer?.();
-    });
+    this.#peers = peers;
+    socket.on('peer_joined', () => this.#onPeer?.());
     socket.on('m', (from, type, payload, attachment) => {
       if (this.#echo && type === PING_TYPE) this.#socket.emit('to', from, PONG_TYPE, payload);
       else this.#handlers.get(from)?.(type, payload, attachment);
@@ -40,6 +37,9 @@ export class SocketioEndpoint implements Endpoint {
   /** Connects to the relay at `url` and joins `room`. */
   static async connect(url: string, room: string): Promise<SocketioEndpoint> {
     const socket: RelaySocket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+    // Listening before joining: a peer_joined may arrive before the join's reply has been handled.
+    const peers = new Set<string>();
+    socket.on('peer_joined', (peer) => void peers.add(peer));
     const reply = await new Promise<{ id: string; peers: string[] } | { error: string }>((resolve, reject) => {
       socket.once('connect_error', reject);
       socket.emit('join', room, resolve);
@@ -48,7 +48,8 @@ export class SocketioEndpoint implements Endpoint {
       socket.close();
       throw new Error(`relay refused join: ${reply.error}`);
     }
-    return new SocketioEndpoint(socket, reply.id, reply.peers);
+    for (const peer of reply.peers) peers.add(peer);
+    return new SocketioEndpoint(socket, reply.id, peers);
   }
 
   async enable(expectedPeers: number): Promise<void> {
