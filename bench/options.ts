@@ -83,7 +83,7 @@ export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   operationTimeoutMs: 300_000,
 });
 
-/** `--quick`: smaller sizes and three rounds, for a first look in a few minutes. */
+/** `--quick`: smaller sizes and three rounds, for a first look. */
 export const QUICK_BENCH_OPTIONS: Readonly<Partial<BenchOptions>> = Object.freeze({
   rounds: 3,
   smallMessages: 20_000,
@@ -97,7 +97,7 @@ export const USAGE = `npm run bench -- [options]
 
   --scenario LIST     ${SCENARIOS.join(',')} (default: all)
   --transport LIST    ${TRANSPORTS.join(',')} (default: all)
-  --quick             smaller sizes, 3 rounds (a few minutes)
+  --quick             smaller sizes (20,000 messages, 16 MiB, N up to 10), 3 rounds
   --rounds N          measured repetitions (default 5)
   --small N           small messages per measurement (default 100000)
   --latency N         round trips per measurement (default 2000)
