@@ -1,0 +1,135 @@
+import type { BlobOutcome, Expectation, Received } from '../protocol.js';
+import type { Endpoint } from './Endpoint.js';
+import { BLOB_CHUNK_BYTES, smallMessageBytes } from './message.js';
+import { RawMesh, type RawPeer } from './RawMesh.js';
+import { Tally, deferred } from './waiters.js';
+
+/** The one-byte message a raw receiver sends back once everything arrived. */
+const DONE = new Uint8Array([0x06]);
+
+/**
+ * The raw baseline: pre-encoded bytes on plain simple-peer channels, no envelope, no acknowledgement.
+ * Completion is a one-byte "done" from the receiver over the same channel, so "delivered" means the
+ * same thing as for roommesh: the receiver has everything (plus one one-way trip, as an ack costs).
+ */
+export class RawPeerEndpoint implements Endpoint {
+  readonly #mesh: RawMesh;
+  /** Who handles the next message from each peer; by default nobody. */
+  readonly #handlers = new Map<string, (data: Uint8Array) => void>();
+  #echo = false;
+
+  private constructor(mesh: RawMesh) {
+    this.#mesh = mesh;
+    mesh.onData = (from, data) => {
+      if (this.#echo) {
+        this.#mesh.peers.get(from)?.send(data);
+        return;
+      }
+      this.#handlers.get(from)?.(data);
+    };
+  }
+
+  /** Joins `room` through the signaling server at `url`. */
+  static async connect(url: string, room: string, name: string): Promise<RawPeerEndpoint> {
+    return new RawPeerEndpoint(await RawMesh.join(url, room, name));
+  }
+
+  get id(): string {
+    return this.#mesh.id;
+  }
+
+  enable(expectedPeers: number): Promise<void> {
+    return this.#mesh.enable(expectedPeers);
+  }
+
+  expect(e: Expectation): Promise<Received> {
+    const tally = new Tally(e.messages ?? 0, e.bytes ?? 0);
+    const counting = e.bytes === undefined;
+    this.#handlers.set(e.from, (data) => {
+      if (tally.add(counting ? 1 : 0, counting ? 0 : data.byteLength)) this.#peer(e.from).send(DONE);
+    });
+    return tally.done.promise.finally(() => this.#handlers.delete(e.from));
+  }
+
+  serveEcho(): void {
+    this.#echo = true;
+  }
+
+  async sendMany(to: string, count: number): Promise<void> {
+    const peer = this.#peer(to);
+    const done = this.#next(to);
+    const bytes = smallMessageBytes(0);
+    for (let i = 0; i < count; i++) {
+      const wait = peer.whenWritable();
+      if (wait !== undefined) await wait;
+      peer.send(bytes);
+    }
+    await done;
+  }
+
+  async roundTrips(to: string, count: number): Promise<number[]> {
+    const peer = this.#peer(to);
+    const bytes = smallMessageBytes(0);
+    const samples: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const reply = this.#next(to);
+      const t0 = performance.now();
+      peer.send(bytes);
+      const back = await reply;
+      samples.push(performance.now() - t0);
+      if (back.byteLength !== bytes.byteLength) throw new Error(`echo of ${back.byteLength} bytes for ${bytes.byteLength}`);
+    }
+    return samples;
+  }
+
+  async sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome> {
+    const peer = this.#peer(to);
+    const done = this.#next(to);
+    const t0 = performance.now();
+    for (let offset = 0; offset < bytes.byteLength; offset += BLOB_CHUNK_BYTES) {
+      const wait = peer.whenWritable();
+      if (wait !== undefined) await wait;
+      peer.send(bytes.subarray(offset, offset + BLOB_CHUNK_BYTES));
+    }
+    await done;
+    return { elapsedMs: performance.now() - t0 };
+  }
+
+  async broadcastMany(count: number, receivers: string[]): Promise<void> {
+    const peers = receivers.map((id) => this.#peer(id));
+    const dones = receivers.map((id) => this.#next(id));
+    const bytes = smallMessageBytes(0);
+    for (let i = 0; i < count; i++) {
+      for (const peer of peers) {
+        const wait = peer.whenWritable();
+        if (wait !== undefined) await wait;
+        peer.send(bytes);
+      }
+    }
+    await Promise.all(dones);
+  }
+
+  counters(): Record<string, number> {
+    return { redials: this.#mesh.retries };
+  }
+
+  async close(): Promise<void> {
+    this.#mesh.close();
+  }
+
+  #peer(id: string): RawPeer {
+    const peer = this.#mesh.peers.get(id);
+    if (peer === undefined) throw new Error(`no raw connection to ${id}`);
+    return peer;
+  }
+
+  /** The next message from `from`. */
+  #next(from: string): Promise<Uint8Array> {
+    const next = deferred<Uint8Array>();
+    this.#handlers.set(from, (data) => {
+      this.#handlers.delete(from);
+      next.resolve(data);
+    });
+    return next.promise;
+  }
+}

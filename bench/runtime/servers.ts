@@ -1,0 +1,40 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ServerUrls } from '../protocol.js';
+
+const SERVERS_MAIN = fileURLToPath(new URL('../servers/main.js', import.meta.url));
+
+/** The servers of a run, in their own process. */
+export interface BenchServers extends ServerUrls {
+  stop(): Promise<void>;
+}
+
+/** Starts the signaling server and the socket.io relay in a child process (see bench/servers/main.ts). */
+export function startServers(execArgv: string[] = []): Promise<BenchServers> {
+  const proc = fork(SERVERS_MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error('bench servers did not start within 15 s'));
+    }, 15_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`bench servers exited early (${code})`));
+    });
+    proc.once('message', (urls: ServerUrls) => {
+      clearTimeout(timer);
+      resolve({
+        ...urls,
+        stop: async () => {
+          if (proc.exitCode === null && proc.signalCode === null) {
+            const kill = setTimeout(() => proc.kill('SIGKILL'), 5_000);
+            proc.disconnect();
+            await exited;
+            clearTimeout(kill);
+          }
+        },
+      });
+    });
+  });
+}

@@ -1,0 +1,31 @@
+import type { BenchOptions } from '../options.js';
+import type { Member } from './group.js';
+import { warmupSize } from './group.js';
+import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
+
+/** Scenario 1: many small typed JSON messages, pipelined. */
+export const smallSpec: ScenarioSpec = {
+  id: 'small',
+  title: 'small messages',
+  describe: (o: BenchOptions) => `${o.smallMessages.toLocaleString('en')} typed JSON messages of ~100 B, pipelined, A → B; until all are acknowledged (roommesh) or B says it has them all (raw, socket.io)`,
+  metrics: [{ id: 'msgPerSec', label: 'msg/s', unit: 'msg/s', better: 'higher', goals: [{ vs: 'raw', ratio: 0.5 }, { vs: 'socketio', ratio: 3 }] }],
+  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc'],
+};
+
+async function transfer(ctx: ScenarioContext, a: Member, b: Member, count: number): Promise<number> {
+  const t = ctx.options.operationTimeoutMs;
+  await b.handle.call('expect', { from: a.id, messages: count }, t);
+  const { elapsedMs } = await a.handle.call('sendMany', { to: b.id, count }, t);
+  const got = await b.handle.call('collect', { timeoutMs: t }, t + 5_000);
+  if (got.messages !== count) throw new Error(`receiver got ${got.messages} of ${count} messages`);
+  return elapsedMs;
+}
+
+/** Measures small messages from `a` to `b`, after a warm-up on the same pair. */
+export async function measureSmall(ctx: ScenarioContext, a: Member, b: Member): Promise<Outcome> {
+  const count = ctx.options.smallMessages;
+  const warm = warmupSize(ctx, count, 1_000);
+  if (warm > 0) await transfer(ctx, a, b, warm);
+  const elapsedMs = await transfer(ctx, a, b, count);
+  return { metrics: { msgPerSec: (count / elapsedMs) * 1000 }, detail: { elapsedMs } };
+}

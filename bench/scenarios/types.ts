@@ -1,0 +1,62 @@
+import type { BenchOptions, ScenarioId } from '../options.js';
+import type { ServerUrls, TransportId } from '../protocol.js';
+import type { ParticipantRuntime } from '../runtime/ParticipantRuntime.js';
+
+/** A goal the README states: roommesh's value against a baseline's, measured in the same round. */
+export interface Goal {
+  /** The baseline. */
+  vs: TransportId;
+  /** The ratio roommesh / baseline must be at least this (higher is better) or at most this (lower is better). */
+  ratio: number;
+}
+
+/** One number a scenario reports. */
+export interface MetricSpec {
+  id: string;
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  /** Goals for `roommesh` (node-datachannel), the library as shipped. */
+  goals: Goal[];
+}
+
+/** What one measurement gave: its metrics, or why the transport cannot do it. */
+export type Outcome = { metrics: Record<string, number>; detail?: Record<string, number> } | { unsupported: string };
+
+/** One measurement of one transport in one round, as stored in the JSON results. */
+export interface Measurement {
+  scenario: ScenarioId;
+  /** Which case of the scenario, e.g. `N=10` for mesh formation; '' when it has one. */
+  caseId: string;
+  transport: TransportId;
+  round: number;
+  metrics?: Record<string, number>;
+  /** Extra numbers that are not compared (e.g. p90, CPU time). */
+  detail?: Record<string, number>;
+  unsupported?: string;
+  error?: string;
+  /** The machine's 1-minute load average when the measurement started: a sign of noise from other work. */
+  loadAvg1: number;
+  /** Wall time of the whole measurement, setup included. */
+  wallMs: number;
+}
+
+/** What every scenario gets to run with. */
+export interface ScenarioContext {
+  readonly runtime: ParticipantRuntime;
+  readonly urls: ServerUrls;
+  readonly options: BenchOptions;
+  /** A room name not used before in this run. */
+  nextRoom(): string;
+}
+
+/** A scenario's description, for the table, the JSON and the README. */
+export interface ScenarioSpec {
+  id: ScenarioId;
+  title: string;
+  /** What is measured and how, in one sentence, given the options. */
+  describe(options: BenchOptions): string;
+  metrics: MetricSpec[];
+  /** Transports it applies to. */
+  transports: readonly TransportId[];
+}

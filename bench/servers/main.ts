@@ -1,0 +1,20 @@
+/**
+ * The servers of one bench run, in their own process (the socket.io relay is on the data path of its
+ * baseline, as in a real deployment): the roommesh signaling server and the relay, both on 127.0.0.1.
+ * Tells its parent { signalingUrl, relayUrl } over IPC; stops when the parent disconnects.
+ */
+import { createSignalingServer } from '../../signaling/server.js';
+import type { ServerUrls } from '../protocol.js';
+import { createRelayServer } from './relay-server.js';
+
+const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, maxPayloadBytes: 64 * 1024 });
+const relay = await createRelayServer();
+const urls: ServerUrls = { signalingUrl: signaling.url, relayUrl: relay.url };
+process.send?.(urls);
+
+const stop = async (): Promise<void> => {
+  await Promise.all([signaling.close(), relay.close()]);
+  process.exit(0);
+};
+process.once('disconnect', () => void stop());
+process.once('SIGTERM', () => void stop());

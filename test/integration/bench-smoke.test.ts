@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { DEFAULT_BENCH_OPTIONS } from '../../bench/options.js';
+import { TRANSPORT_LABELS } from '../../bench/protocol.js';
+import { SCENARIO_SPECS, runBench, type BenchResult } from '../../bench/run.js';
+
+// `npm run bench` is never part of the tests; this runs its whole harness with tiny sizes so it cannot rot.
+describe('bench harness (smoke, tiny sizes)', function () {
+  this.timeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'roommesh-bench-'));
+  let result: BenchResult;
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  before(async () => {
+    result = await runBench({
+      ...DEFAULT_BENCH_OPTIONS,
+      rounds: 1,
+      warmupFraction: 0,
+      smallMessages: 300,
+      latencyRoundTrips: 20,
+      attachmentBytes: 512 * 1024,
+      meshSizes: [2],
+      broadcastReceivers: 2,
+      broadcastMessages: 50,
+      resultsDir: dir,
+      operationTimeoutMs: 30_000,
+    });
+  });
+
+  it('measures every scenario for every transport it applies to, each in its own processes', () => {
+    expect(result.measurements.filter((m) => m.error !== undefined).map((m) => `${m.scenario} ${m.transport}: ${m.error}`)).to.deep.equal([]);
+    for (const spec of SCENARIO_SPECS) {
+      for (const transport of spec.transports) {
+        const m = result.measurements.find((x) => x.scenario === spec.id && x.transport === transport);
+        expect(m, `${spec.id} × ${transport}`).to.not.equal(undefined);
+        if (m!.unsupported !== undefined) {
+          // Only a roommesh attachment larger than one frame may be unsupported (until chunking lands).
+          expect([spec.id, transport.startsWith('roommesh')], `${spec.id} × ${transport} unsupported`).to.deep.equal(['attachment', true]);
+          continue;
+        }
+        for (const metric of spec.metrics) {
+          const v = m!.metrics?.[metric.id];
+          expect(v, `${spec.id} × ${transport} ${metric.id}`).to.be.a('number').that.is.greaterThan(0).and.lessThan(Number.POSITIVE_INFINITY);
+        }
+      }
+    }
+  });
+
+  it('prints a table with every scenario and transport, ratios and goals, and writes the same as JSON', () => {
+    for (const spec of SCENARIO_SPECS) expect(result.table).to.include(`## ${spec.title}`);
+    for (const label of Object.values(TRANSPORT_LABELS)) expect(result.table).to.include(label);
+    expect(result.table).to.match(/≥0\.5× raw: (met|NOT met)/);
+    expect(result.table).to.match(/\d\.\d\d×/);
+    expect(result.file).to.be.a('string');
+    const written = JSON.parse(readFileSync(result.file!, 'utf8')) as BenchResult;
+    expect(written.measurements).to.deep.equal(result.measurements);
+    expect(written.summary.length).to.be.greaterThan(0);
+  });
+});
