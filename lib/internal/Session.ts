@@ -3,11 +3,12 @@ import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AttachmentAbortReason } from '../events.js';
 import type { Frame } from '../protocol/frames.js';
-import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../protocol/frames.js';
+import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
 import { Inbox } from './Inbox.js';
+import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage } from './Outbox.js';
 import { Outbox } from './Outbox.js';
 import type { PeerLink } from './PeerLink.js';
@@ -72,6 +73,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #localAttributes: () => JsonObject;
   readonly #logger: Logger;
   readonly #outbox: Outbox;
+  readonly #batch: FrameBatch;
   readonly #inbox: Inbox;
   readonly #pending = new PendingSends();
   #peerLimits: PeerLimits | undefined;
@@ -114,14 +116,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
     this.#inbox = new Inbox(options.maxAttachmentBytes);
+    this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
+    const batch = this.#batch;
     this.#outbox = new Outbox(
       {
         get writable() {
-          return options.link.writable;
+          return batch.writable;
         },
         write: (bytes) => {
           this.#lastSentAtMs = Date.now();
-          return this.#link.write(bytes);
+          return batch.write(bytes);
         },
       },
       CHUNK_FRAME_BYTES,
@@ -181,6 +185,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     const seq = this.#lastSentSeq + 1;
     const head = this.#plan(seq, type, payload, attachment);
     this.#lastSentSeq = seq;
+    // An acknowledgement due anyway rides along with this message (same data-channel message), rather
+    // than in one of its own a moment later: a reply to a request costs one message, not two.
+    if (this.#ackScheduled) this.#pushAck();
     const chunked = head.kind === FrameKind.Start;
     if (!ack) {
       this.#outbox.pushMessage(seq, encodeFrame(head), chunked ? attachment : undefined, { onProgress: options.onProgress });
@@ -239,6 +246,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       await this.#until(() => this.#outbox.isEmpty && !this.#pending.hasWaiting, GOODBYE_DRAIN_MS);
       this.#pushAck();
       this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Bye }));
+      this.#batch.flush();
       await this.#until(() => this.#link.bufferedBytes === 0 && this.#outbox.isEmpty, BYE_FLUSH_MS);
     }
     this.close('closed locally');
@@ -322,7 +330,13 @@ export class Session extends TypedEmitter<SessionEvents> {
   #onData(bytes: Uint8Array): void {
     if (this.#closed) return;
     this.#lastReceivedAtMs = Date.now();
-    const frame = decodeFrame(bytes);
+    for (const frame of decodeFrames(bytes)) {
+      if (this.#closed) return;
+      this.#onFrame(frame);
+    }
+  }
+
+  #onFrame(frame: Frame | ReturnType<typeof decodeFrames>[number]): void {
     if (isFrameError(frame)) {
       this.#protocolError('BadFrame', `${frame.error}: ${frame.detail}`);
       return;
@@ -378,6 +392,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, limits.maxFrameBytes, channelMax);
     this.#chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, this.#maxWholeFrameBytes);
     this.#outbox.setChunkFrameBytes(this.#chunkFrameBytes);
+    this.#batch.setMaxBytes(this.#chunkFrameBytes);
     this.#peerLimits = limits;
     this.emit('ready', attributes);
   }
@@ -475,6 +490,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
     this.#outbox.close();
+    this.#batch.clear();
     this.#pending.rejectAll(MessagingError.participantLeft(this.participant.id));
     for (const t of this.#inbox.clear()) this.emit('aborted', t, 'ParticipantLeft');
     this.emit('close', reason, this.#byeReceived);

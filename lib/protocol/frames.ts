@@ -1,9 +1,10 @@
 /**
  * Data-channel frames: every byte roommesh puts on an RTCDataChannel is encoded and decoded here.
  *
- * Each frame is one RTCDataChannel message holding one CBOR item (RFC 8949, no record or
- * structured-clone extensions, byte strings untagged): an array whose first element is the
- * protocol version and whose second is the frame kind.
+ * Each frame is one CBOR item (RFC 8949, no record or structured-clone extensions, byte strings
+ * untagged): an array whose first element is the protocol version and whose second is the frame kind.
+ * One RTCDataChannel message holds one or more frames back to back (a CBOR sequence, RFC 8742): a
+ * sender coalesces the small frames it writes in one turn of its event loop.
  *
  *   hello       [1, 0, { attributes: map,                   first frame each side sends on open; the limits are
  *                        maxAttachmentBytes: uint,          what the sender of the hello accepts
@@ -291,6 +292,32 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
   } catch (err) {
     return fail('NotCbor', err instanceof Error ? err.message : String(err));
   }
+  return frameOf(item);
+}
+
+/**
+ * Decodes and validates one data-channel message: every frame in it, in order, each a frame or a
+ * {@link FrameDecodeError}. Never throws. Bytes that stop being CBOR end the list with one error (the
+ * frames before them stand); a message larger than {@link MAX_FRAME_BYTES} is one error.
+ */
+export function decodeFrames(data: ArrayBuffer | ArrayBufferView | string): Array<Frame | FrameDecodeError> {
+  const bytes = toBytes(data);
+  if (bytes === undefined) return [fail('NotAFrame', 'text message; frames are binary')];
+  if (bytes.byteLength > MAX_FRAME_BYTES) return [fail('TooLarge', `${bytes.byteLength} bytes`)];
+  const out: Array<Frame | FrameDecodeError> = [];
+  try {
+    decoder.decodeMultiple(bytes, (item: unknown) => {
+      out.push(frameOf(item));
+    });
+  } catch (err) {
+    out.push(fail('NotCbor', err instanceof Error ? err.message : String(err)));
+  }
+  if (out.length === 0) out.push(fail('NotCbor', 'empty message'));
+  return out;
+}
+
+/** The frame a decoded CBOR item is, or why it is none. */
+function frameOf(item: unknown): Frame | FrameDecodeError {
   if (!Array.isArray(item) || item.length < 2) return fail('NotAFrame', 'not an array of at least two items');
   if (hasSharedValue(item, new Set(), 0)) return fail('BadField', 'a value is shared or cyclic (CBOR value sharing is not allowed)');
   const [version, kind] = item as unknown[];

@@ -10,6 +10,7 @@ import {
   MAX_TYPE_LENGTH,
   MAX_CONCURRENT_TRANSFERS,
   decodeFrame,
+  decodeFrames,
   encodeChunk,
   encodeFrame,
   isFrameError,
@@ -641,6 +642,37 @@ describe('protocol/frames', () => {
 
     it('refuses an empty binary message', () => {
       expect(decodeErr(new Uint8Array(0)).error).to.equal('NotCbor');
+    });
+  });
+
+  describe('several frames in one message (a CBOR sequence)', () => {
+    it('decodes every frame of a message, in order', () => {
+      const frames: Frame[] = EXAMPLES.map(([, f]) => f);
+      const message = Buffer.concat(frames.map((f) => encodeFrame(f)));
+      expect(decodeFrames(message)).to.deep.equal(frames);
+      expect(decodeFrames(encodeFrame({ kind: FrameKind.Ping }))).to.deep.equal([{ kind: FrameKind.Ping }]);
+    });
+
+    it('keeps the frames before bytes that stop being CBOR, and ends with one refusal', () => {
+      const r = decodeFrames(Buffer.concat([encodeFrame({ kind: FrameKind.Ping }), encodeFrame({ kind: FrameKind.Bye }), fromHex('ff01')]));
+      expect(r.slice(0, 2)).to.deep.equal([{ kind: FrameKind.Ping }, { kind: FrameKind.Bye }]);
+      expect(r).to.have.length(3);
+      expect((r[2] as FrameDecodeError).error).to.equal('NotCbor');
+    });
+
+    it('refuses each item that is not a frame, and the whole message above MAX_FRAME_BYTES or empty', () => {
+      const r = decodeFrames(Buffer.concat([craft([1, 42]), encodeFrame({ kind: FrameKind.Ping }), craft('x')]));
+      expect(r.map((x) => (isFrameError(x) ? x.error : x.kind))).to.deep.equal(['UnknownKind', FrameKind.Ping, 'NotAFrame']);
+      expect(decodeFrames(new Uint8Array(MAX_FRAME_BYTES + 1)).map((x) => (x as FrameDecodeError).error)).to.deep.equal(['TooLarge']);
+      expect(decodeFrames(new Uint8Array(0)).map((x) => (x as FrameDecodeError).error)).to.deep.equal(['NotCbor']);
+      expect(decodeFrames('820105').map((x) => (x as FrameDecodeError).error)).to.deep.equal(['NotAFrame']);
+    });
+
+    it('fuzz: random bytes never throw, and every result is a refusal or a valid frame', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => decodeFrames(bytes).forEach(expectValidResult)),
+        { numRuns: 2000 },
+      );
     });
   });
 

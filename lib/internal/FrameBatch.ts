@@ -1,0 +1,86 @@
+/** Where a {@link FrameBatch} writes: a {@link PeerLink} in practice. @internal */
+export interface MessageSink {
+  readonly writable: boolean;
+  write(bytes: Uint8Array): boolean;
+}
+
+const scheduleMicrotask: (fn: () => void) => void =
+  typeof queueMicrotask === 'function' ? queueMicrotask : (fn) => void Promise.resolve().then(fn);
+
+/**
+ * Coalesces the small frames written in one turn of the event loop into one data-channel message (the
+ * frames back to back, a CBOR sequence), flushed when the current task ends or the batch is full. One
+ * message, and usually one packet, instead of one per frame: measured, node-datachannel's `send` was
+ * 45% of a sender's time in a stream of small messages, and each went out in a UDP packet of its own.
+ * A large frame (an attachment chunk) goes in a message of its own, after the batch before it: order is
+ * kept.
+ * @internal
+ */
+export class FrameBatch {
+  readonly #sink: MessageSink;
+  #maxBytes: number;
+  #frames: Uint8Array[] = [];
+  #bytes = 0;
+  #scheduled = false;
+
+  constructor(sink: MessageSink, maxBytes: number) {
+    this.#sink = sink;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** Sets the largest message (once the peer's limits are known). */
+  setMaxBytes(bytes: number): void {
+    this.#maxBytes = bytes;
+  }
+
+  /** True when the link takes more (what waits in the batch is bounded by the batch size). */
+  get writable(): boolean {
+    return this.#sink.writable;
+  }
+
+  /** Bytes waiting in the batch. */
+  get pendingBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Adds a frame; false when the link is gone. */
+  write(frame: Uint8Array): boolean {
+    if (frame.byteLength * 4 > this.#maxBytes) {
+      return this.flush() && this.#sink.write(frame);
+    }
+    if (this.#bytes + frame.byteLength > this.#maxBytes && !this.flush()) return false;
+    this.#frames.push(frame);
+    this.#bytes += frame.byteLength;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      scheduleMicrotask(() => {
+        this.#scheduled = false;
+        this.flush();
+      });
+    }
+    return true;
+  }
+
+  /** Writes what waits, as one message; false when the link is gone. */
+  flush(): boolean {
+    const frames = this.#frames;
+    if (frames.length === 0) return true;
+    const total = this.#bytes;
+    this.#frames = [];
+    this.#bytes = 0;
+    if (frames.length === 1) return this.#sink.write(frames[0] as Uint8Array);
+    const message = new Uint8Array(total);
+    let at = 0;
+    for (const f of frames) {
+      message.set(f, at);
+      at += f.byteLength;
+    }
+    return this.#sink.write(message);
+  }
+
+  /** Drops what waits (the link closed). */
+  clear(): void {
+    this.#frames = [];
+    this.#bytes = 0;
+  }
+}
