@@ -1,8 +1,12 @@
-// `npm run bench`: builds, then runs the benchmarks (bench/main.ts) inside a loopback-only network
-// namespace, so no WebRTC packet leaves the machine. Options after `--`, e.g.
-// `npm run bench -- --scenario small,latency --quick`; `npm run bench -- --help` lists them.
+// `npm run bench`: builds (tsc and the browser bundle the Chromium participants load), then runs the
+// benchmarks (bench/main.ts) inside a loopback-only network namespace, so no WebRTC packet leaves the
+// machine. Options after `--`, e.g. `npm run bench -- --scenario small,latency --quick`;
+// `npm run bench -- --help` lists them. `npm run bench -- frame-size [MiB] [rounds]` runs
+// bench/frame-size.ts instead.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildBrowser } from './build-browser.mjs';
+import { ensureChromium } from './ensure-chromium.mjs';
 import { runIsolated } from './netns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,4 +17,12 @@ if (tsc.status !== 0) {
   process.stderr.write('build failed: fix the TypeScript errors above\n');
   process.exit(1);
 }
-process.exit(await runIsolated([process.execPath, 'dist/bench/main.js', ...process.argv.slice(2)]));
+await buildBrowser();
+
+const args = process.argv.slice(2);
+const [main, rest] = args[0] === 'frame-size' ? ['dist/bench/frame-size.js', args.slice(1)] : ['dist/bench/main.js', args];
+// Chromium is needed unless the run names only Node transports; a missing one is installed (as root) or explained.
+const text = rest.join(' ');
+const nodeOnly = /--(transport|runtime)\b/.test(text) && !text.includes('chromium');
+if (!rest.includes('--help') && !nodeOnly) ensureChromium();
+process.exit(await runIsolated([process.execPath, main, ...rest]));

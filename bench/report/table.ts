@@ -43,7 +43,8 @@ export function formatTable(specs: ScenarioSpec[], rows: SummaryRow[], options: 
         const lines = block.map((r) => {
           const label = TRANSPORT_LABELS[r.transport];
           if (r.values === undefined) {
-            const why = r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : `failed: ${r.failures[0] ?? 'no result'}`;
+            // No value and no failure: the host does not measure this metric (a page cannot read its RSS).
+            const why = r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : r.failures.length === 0 ? 'not measured here' : `failed: ${r.failures[0]}`;
             return [label, why.length > 90 ? `${why.slice(0, 87)}...` : why, '', '', '', '', goalText(r)];
           }
           const v = r.values;
