@@ -38,13 +38,14 @@ export function formatTable(specs: ScenarioSpec[], rows: SummaryRow[], options: 
     const cases = [...new Set(mine.map((r) => r.caseId))];
     for (const caseId of cases) {
       for (const metric of spec.metrics as MetricSpec[]) {
-        const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id);
+        // A metric a host does not measure (a page cannot read its RSS) has no value, no failure: no line.
+        const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id && (r.values !== undefined || r.unsupported !== undefined || r.failures.length > 0));
+        if (block.length === 0) continue;
         const head = [`${caseId === '' ? '' : `${caseId} `}${metric.label} (${metric.unit}, ${metric.better} is better)`, 'median', 'min–max', 'spread', 'vs raw', 'vs socket.io', 'goal'];
         const lines = block.map((r) => {
           const label = TRANSPORT_LABELS[r.transport];
           if (r.values === undefined) {
-            // No value and no failure: the host does not measure this metric (a page cannot read its RSS).
-            const why = r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : r.failures.length === 0 ? 'not measured here' : `failed: ${r.failures[0]}`;
+            const why = r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : `failed: ${r.failures[0] ?? 'no result'}`;
             return [label, why.length > 90 ? `${why.slice(0, 87)}...` : why, '', '', '', '', goalText(r)];
           }
           const v = r.values;

@@ -128,14 +128,15 @@ export class ChromiumRuntime implements ParticipantRuntime {
         if (m.type() === 'error' || m.type() === 'warning') process.stderr.write(`[${name}] ${m.text()}\n`);
       });
       page.on('pageerror', (err) => process.stderr.write(`[${name}] uncaught: ${err.message}\n`));
+      await page.goto(this.#options.pageUrl, { timeout: LOAD_TIMEOUT_MS });
+      await page.waitForFunction(() => 'roommeshBench' in globalThis, undefined, { timeout: LOAD_TIMEOUT_MS });
+      // After the navigation, which may move the page to another renderer process.
       const cdp = await browser.context.newCDPSession(page);
       await cdp.send('Performance.enable');
       if (this.#options.profileDir !== undefined) {
         await cdp.send('Profiler.enable');
         await cdp.send('Profiler.start');
       }
-      await page.goto(this.#options.pageUrl, { timeout: LOAD_TIMEOUT_MS });
-      await page.waitForFunction(() => 'roommeshBench' in globalThis, undefined, { timeout: LOAD_TIMEOUT_MS });
       const participant = new PageParticipant(name, page, cdp, this.#options.profileDir);
       this.#live.add(participant);
       page.once('close', () => this.#live.delete(participant));
