@@ -13,4 +13,7 @@ if (tsc.status !== 0) {
   process.stderr.write('build failed: fix the TypeScript errors above\n');
   process.exit(1);
 }
-process.exit(await runIsolated([process.execPath, 'dist/bench/main.js', ...process.argv.slice(2)]));
+// `npm run bench -- soak [--minutes 10] [--participants 10]` runs the soak run (bench/soak.ts) instead.
+const [first, ...rest] = process.argv.slice(2);
+const argv = first === 'soak' ? ['--expose-gc', 'dist/bench/soak.js', ...rest] : ['dist/bench/main.js', ...process.argv.slice(2)];
+process.exit(await runIsolated([process.execPath, ...argv]));
