@@ -72,7 +72,7 @@ export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   rounds: 5,
   warmupFraction: 0.1,
   smallMessages: 100_000,
-  latencyRoundTrips: 2_000,
+  latencyRoundTrips: 10_000,
   attachmentBytes: 64 * 1024 * 1024,
   meshSizes: [2, 5, 10, 20],
   broadcastReceivers: 9,
@@ -101,7 +101,7 @@ export const USAGE = `npm run bench -- [options]
   --quick             smaller sizes (20,000 messages, 16 MiB, N up to 10), 3 rounds
   --rounds N          measured repetitions (default 5)
   --small N           small messages per measurement (default 100000)
-  --latency N         round trips per measurement (default 2000)
+  --latency N         round trips per measurement (default 10000, after as many to warm up)
   --attachment-mib N  attachment size in MiB (default 64)
   --mesh LIST         mesh sizes (default 2,5,10,20)
   --broadcast N       broadcast messages per measurement (default 10000)

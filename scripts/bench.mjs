@@ -2,7 +2,7 @@
 // benchmarks (bench/main.ts) inside a loopback-only network namespace, so no WebRTC packet leaves the
 // machine. Options after `--`, e.g. `npm run bench -- --scenario small,latency --quick`;
 // `npm run bench -- --help` lists them. `npm run bench -- frame-size [MiB] [rounds]` runs
-// bench/frame-size.ts instead.
+// bench/frame-size.ts instead, `npm run bench -- soak` the soak run (bench/soak.ts).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
@@ -19,10 +19,16 @@ if (tsc.status !== 0) {
 }
 await buildBrowser();
 
-const args = process.argv.slice(2);
-const [main, rest] = args[0] === 'frame-size' ? ['dist/bench/frame-size.js', args.slice(1)] : ['dist/bench/main.js', args];
-// Chromium is needed unless the run names only Node transports; a missing one is installed (as root) or explained.
+// `npm run bench -- frame-size [MiB] [rounds]` runs bench/frame-size.ts, and
+// `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), instead.
+const [first, ...tail] = process.argv.slice(2);
+const [argv, rest] =
+  first === 'soak' ? [['--expose-gc', 'dist/bench/soak.js'], tail]
+  : first === 'frame-size' ? [['dist/bench/frame-size.js'], tail]
+  : [['dist/bench/main.js'], process.argv.slice(2)];
+// Chromium is needed unless the run names only Node transports (or is the soak run, Node only); a missing
+// one is installed (as root) or explained.
 const text = rest.join(' ');
-const nodeOnly = /--(transport|runtime)\b/.test(text) && !text.includes('chromium');
+const nodeOnly = first === 'soak' || (/--(transport|runtime)\b/.test(text) && !text.includes('chromium'));
 if (!rest.includes('--help') && !nodeOnly) ensureChromium();
-process.exit(await runIsolated([process.execPath, main, ...rest]));
+process.exit(await runIsolated([process.execPath, ...argv, ...rest]));

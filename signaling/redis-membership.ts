@@ -54,6 +54,16 @@ export function connectRedis(url: string, logger: ServerLogger): RedisClient {
   return client;
 }
 
+/** Removes a member: KEYS room hash, enabled set, server's member set; ARGV id, member ref. Returns {existed, ids to tell...}. */
+const REMOVE = `
+local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
+local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('SREM', KEYS[3], ARGV[2])
+if wasEnabled == 1 then
+  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
+end
+return out`;
+
 const SCRIPTS = {
   // KEYS: room hash, server's member set. ARGV: id, info JSON, max (0: none), member ref.
   add: `
@@ -86,14 +96,7 @@ local out = {1}
 for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do table.insert(out, pid) end
 return out`,
   // KEYS: room hash, enabled set, server's member set. ARGV: id, member ref. Returns {existed, ids to tell...}.
-  remove: `
-local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
-local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[2])
-if wasEnabled == 1 then
-  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
-end
-return out`,
+  remove: REMOVE,
   // KEYS: room hash, enabled set, servers set, this server's member set. ARGV: id, info JSON, max (0: none),
   // member ref, '1' to enable or '0', key prefix. Takes the member over from whichever process held it (or
   // adds it back), sets its messaging state. Returns {'RoomFull'} or {result, changed, info of each other enabled member...}.
@@ -121,14 +124,7 @@ return out`,
   // KEYS: room hash, enabled set, this server's member set. ARGV: id, member ref. Like remove, but only
   // when this process still holds the member. Returns {existed, ids to tell...}.
   removeIfHeld: `
-if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end
-local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
-local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[2])
-if wasEnabled == 1 then
-  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
-end
-return out`,
+if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end${REMOVE}`,
   // KEYS: enabled set. ARGV: id. The other enabled members, when this one is enabled.
   enabledPeers: `
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {} end

@@ -334,27 +334,36 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return new RequestError('Unavailable', 'the server cannot reach its membership store; try again');
     };
 
-    handle('join', async ([req]) => {
+    /** Runs a join or a resume, counting its result in the joins metric. */
+    const counted = <T>(run: () => Promise<T>, success: string) => async (): Promise<T> => {
       try {
-        const reply = await join(req);
-        metrics.joins.inc({ result: 'ok' });
+        const reply = await run();
+        metrics.joins.inc({ result: success });
         return reply;
       } catch (err) {
         metrics.joins.inc({ result: err instanceof RequestError ? err.reason : 'Internal' });
         throw err;
       }
-    });
+    };
 
-    const join = async (req: unknown): Promise<JoinReply> => {
-      if (state.member !== undefined) throw new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
-      const checked = checkJoinRequest(req);
-      if (!checked.ok) throw new RequestError('BadRequest', checked.message);
-      const { v, room, name, token } = checked.value;
+    /** What a join and a resume check first: one room per connection, the version, draining, the per-address rate. */
+    const admit = (v: number): void => {
       if (v !== SIGNALING_VERSION) throw new RequestError('UnsupportedVersion', `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`);
       if (draining) throw new RequestError('Draining', 'the server is shutting down; connect to another one');
       if (joinLimiter !== undefined && !joinLimiter.take(state.ip, Date.now())) {
         throw new RequestError('JoinRateLimited', `more than ${opts.joinsPerSecondPerIp} joins per second from this address`);
       }
+    };
+    const alreadyJoined = (): RequestError => new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
+
+    handle('join', ([req]) => counted(() => join(req), 'ok')());
+
+    const join = async (req: unknown): Promise<JoinReply> => {
+      if (state.member !== undefined) throw alreadyJoined();
+      const checked = checkJoinRequest(req);
+      if (!checked.ok) throw new RequestError('BadRequest', checked.message);
+      const { v, room, name, token } = checked.value;
+      admit(v);
       let identity: { name: string; pid?: string } = { name };
       if (auth !== undefined) {
         try {
@@ -394,29 +403,16 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return reply;
     };
 
-    handle('resume', async ([req]) => {
-      try {
-        const reply = await resume(req);
-        metrics.joins.inc({ result: 'resumed' });
-        return reply;
-      } catch (err) {
-        metrics.joins.inc({ result: err instanceof RequestError ? err.reason : 'Internal' });
-        throw err;
-      }
-    });
+    handle('resume', ([req]) => counted(() => resume(req), 'resumed')());
 
     // A participant back on a new connection (its old one dropped, or the server restarted): the same id,
     // its messaging state as the client says, and nobody told it left.
     const resume = async (req: unknown): Promise<ResumeReply> => {
-      if (state.member !== undefined) throw new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
+      if (state.member !== undefined) throw alreadyJoined();
       const checked = checkResumeRequest(req);
       if (!checked.ok) throw new RequestError('BadRequest', checked.message);
       const { v, token, messagingEnabled } = checked.value;
-      if (v !== SIGNALING_VERSION) throw new RequestError('UnsupportedVersion', `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`);
-      if (draining) throw new RequestError('Draining', 'the server is shutting down; connect to another one');
-      if (joinLimiter !== undefined && !joinLimiter.take(state.ip, Date.now())) {
-        throw new RequestError('JoinRateLimited', `more than ${opts.joinsPerSecondPerIp} joins per second from this address`);
-      }
+      admit(v);
       let tokens: ResumeTokens;
       try {
         tokens = await resumeTokens();

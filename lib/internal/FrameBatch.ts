@@ -12,8 +12,9 @@ const scheduleMicrotask: (fn: () => void) => void =
  * frames back to back, a CBOR sequence), flushed when the current task ends or the batch is full. One
  * message, and usually one packet, instead of one per frame: measured, node-datachannel's `send` was
  * 45% of a sender's time in a stream of small messages, and each went out in a UDP packet of its own.
- * A large frame (an attachment chunk) goes in a message of its own, after the batch before it: order is
- * kept.
+ * A large frame (over a quarter of the batch size: an attachment chunk) goes in a message of its own,
+ * after the batch before it, so order is kept; and it is written at once, never kept, which lets the
+ * outbox cut every full chunk into one reused buffer.
  * @internal
  */
 export class FrameBatch {

@@ -9,7 +9,7 @@ import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
-import type { OutgoingMessage } from './Outbox.js';
+import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
 import { Outbox } from './Outbox.js';
 import type { PeerLink } from './PeerLink.js';
 import type { PendingSend } from './PendingSends.js';
@@ -36,12 +36,6 @@ export interface SessionEvents {
   protocol_error: (err: ProtocolError) => void;
   /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
   close: (reason: string, bye: boolean) => void;
-}
-
-/** Options of one send. @internal */
-export interface SessionSendOptions {
-  onProgress?: ((sentBytes: number, totalBytes: number) => void) | undefined;
-  signal?: AbortSignal | undefined;
 }
 
 /** The limits the peer announced in its hello. @internal */
@@ -130,6 +124,9 @@ export class Session extends TypedEmitter<SessionEvents> {
       },
       CHUNK_FRAME_BYTES,
       options.logger,
+      (pending) => {
+        (pending as PendingSend).deadlineMs = Date.now() + this.#timeouts.ackTimeoutMs;
+      },
     );
     this.#link.on('open', () => this.#onOpen());
     this.#link.on('data', (bytes) => this.#onData(bytes));
@@ -170,14 +167,13 @@ export class Session extends TypedEmitter<SessionEvents> {
    * the peer leaves, refuses it, the acknowledgement times out, or `signal` aborts. Throws
    * {@link MessagingError} `MessageTooLarge` before sending anything when it cannot be sent.
    */
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: true, options?: SessionSendOptions): Promise<void>;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: false, options?: SessionSendOptions): boolean;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: boolean, options: SessionSendOptions = {}): Promise<void> | boolean {
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: true, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void>;
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: false, onProgress?: ProgressCallback): boolean;
+  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: boolean, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void> | boolean {
     if (!this.isReady) {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
     }
-    const signal = options.signal;
     if (signal?.aborted === true) {
       if (!ack) return false;
       return Promise.reject(MessagingError.aborted(this.participant.id));
@@ -189,9 +185,19 @@ export class Session extends TypedEmitter<SessionEvents> {
     // than in one of its own a moment later: a reply to a request costs one message, not two.
     if (this.#ackScheduled) this.#pushAck();
     const chunked = head.kind === FrameKind.Start;
+    const bytes = encodeFrame(head);
+    const rest = chunked ? attachment : undefined;
     if (!ack) {
-      this.#outbox.pushMessage(seq, encodeFrame(head), chunked ? attachment : undefined, { onProgress: options.onProgress });
+      this.#outbox.pushMessage(seq, bytes, rest, onProgress);
       return true;
+    }
+    if (signal === undefined) {
+      // The common case, kept to the allocations it needs: thousands of these may be under way.
+      return new Promise<void>((resolve, reject) => {
+        const pending = this.#pending.add(seq, chunked, resolve, reject);
+        const message = this.#outbox.pushMessage(seq, bytes, rest, onProgress, pending);
+        if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
+      });
     }
     return new Promise<void>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
@@ -199,25 +205,20 @@ export class Session extends TypedEmitter<SessionEvents> {
         seq,
         chunked,
         () => {
-          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
           resolve();
         },
         (err) => {
-          if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
           reject(err);
         },
       );
-      const message = this.#outbox.pushMessage(seq, encodeFrame(head), chunked ? attachment : undefined, {
-        onProgress: options.onProgress,
-        onSent: () => {
-          pending.deadlineMs = Date.now() + this.#timeouts.ackTimeoutMs;
-        },
-      });
+      const message = this.#outbox.pushMessage(seq, bytes, rest, onProgress, pending);
       if (message.state === 'dropped') {
         this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
         return;
       }
-      if (signal !== undefined && !pending.settled) {
+      if (!pending.settled) {
         onAbort = () => this.#abort(message, pending);
         signal.addEventListener('abort', onAbort, { once: true });
       }
@@ -400,9 +401,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   #onInbox(result: InboxResult): void {
     switch (result.kind) {
       case 'deliver':
+        // Scheduled before the listeners run, so that a reply they send carries the ack with it.
+        this.#scheduleAck();
         if (result.transfer !== undefined) this.emit('progress', result.transfer);
         this.emit('message', result.delivery);
-        this.#scheduleAck();
         return;
       case 'progress':
         this.emit('progress', result.transfer);

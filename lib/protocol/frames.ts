@@ -173,15 +173,16 @@ function writeHead(out: Uint8Array, view: DataView, at: number, major: number, n
 
 /**
  * Encodes the chunk frame `[1, 7, seq, offset, bytes]` with `bytes` = `source[start, end)`, copying the
- * bytes once into a frame of exactly the right size, without building the array or growing the CBOR
- * encoder's shared buffer for every 64 KiB of attachment. Heads are shortest-form: byte for byte what
+ * bytes once, without building the array or growing the CBOR encoder's shared buffer for every 64 KiB of
+ * attachment. Into `into` when it is large enough (a buffer the caller reuses, once the frame is sent),
+ * else into a new buffer. Heads are shortest-form: byte for byte what
  * cbor-x writes below 2^32 (a unit test pins this); from 2^32 it writes 64-bit integers where cbor-x
  * writes float64, and the decoder accepts both.
  */
-export function encodeChunk(seq: number, offset: number, source: Uint8Array, start: number, end: number): Uint8Array {
+export function encodeChunk(seq: number, offset: number, source: Uint8Array, start: number, end: number, into?: Uint8Array): Uint8Array {
   const length = end - start;
-  const out = new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
-  const view = new DataView(out.buffer);
+  const out = into !== undefined && into.byteLength >= CHUNK_OVERHEAD_BYTES + length ? into : new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = 0x85; // array of 5
   out[1] = FRAME_VERSION;
   out[2] = FrameKind.Chunk;

@@ -13,18 +13,10 @@ import {
 } from '../../lib/node.js';
 import { CHUNK_OVERHEAD_BYTES, FrameKind, encodeFrame } from '../../lib/protocol/frames.js';
 import { nextFromChild, startTransferChild, stopChild, type ChildParticipant } from '../support/child.js';
-import { Harness, eventually, nextEvent, patterned } from '../support/harness.js';
+import { Harness, rejection, eventually, nextEvent, patterned } from '../support/harness.js';
 
 const MiB = 1024 * 1024;
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 const same = (a: Uint8Array | undefined, b: Uint8Array): boolean =>
   a !== undefined && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -6,36 +6,30 @@
  * messaging and a newcomer can still reach them; and the server's memory returns to where it was.
  */
 import { expect } from 'chai';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { Harness, eventually } from '../support/harness.js';
-
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
+import { ack as rawAck, closeRawClients, rawConnect, type WireReply } from '../support/raw-client.js';
 
 /** Documentation addresses (RFC 5737), told through X-Forwarded-For to a server that trusts one proxy. */
 const address = (i: number): Record<string, string> => ({ 'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}` });
 
-function connect(url: string, headers: Record<string, string>): Promise<Socket> {
-  const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: headers });
-  return new Promise((resolve, reject) => {
-    s.once('connect', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
+// Untracked: this test closes each client itself, and its heap measurement must not see them kept.
+const connect = (url: string, headers: Record<string, string>): Promise<Socket> => rawConnect(url, headers, false);
 
+/** Like ack, but a reply that never comes counts as `NoReply` instead of failing the test. */
 const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> =>
-  ((s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>).catch(() => ({ ok: false, error: { reason: 'NoReply', message: '' } }));
+  rawAck(s, event, ...args).catch(() => ({ ok: false, error: { reason: 'NoReply', message: '' } }));
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 describe('the signaling server under attack, honest participants unharmed', function () {
   this.timeout(180_000);
   const h = new Harness();
-  after(() => h.close());
+  after(async () => {
+    closeRawClients();
+    await h.close();
+  });
 
   it('refuses every attack with a clear error, keeps the mesh and newcomers working, and returns to its memory baseline', async () => {
     const server = await h.server({ trustProxy: true, resumeGraceMs: 500 });

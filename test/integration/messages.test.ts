@@ -1,16 +1,8 @@
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
-import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
+import { Harness, rejection, bytes, eventually, nextEvent } from '../support/harness.js';
 import { InvalidArgumentError, MAX_FRAME_BYTES, MessagingError, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('messages', function () {
   const h = new Harness();

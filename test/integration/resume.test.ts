@@ -6,45 +6,15 @@
  */
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
 import { eventually } from '../support/harness.js';
+import { ack, closeRawClients, rawConnect, record, type Info, type WireReply } from '../support/raw-client.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
-interface Info {
-  id: string;
-  name: string;
-  joinedAtMs: number;
-}
-
 const SECRET = 'a resume secret of at least thirty-two bytes';
-const sockets: Socket[] = [];
-
-function connect(url: string): Promise<Socket> {
-  const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-  sockets.push(s);
-  return new Promise((resolve, reject) => {
-    s.once('connect', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
-
-function ack(s: Socket, event: string, ...args: unknown[]): Promise<WireReply> {
-  return (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
-}
-
-/** Every `event` `s` receives from now on. */
-function record<T>(s: Socket, event: string): T[] {
-  const got: T[] = [];
-  s.on(event, (x: T) => got.push(x));
-  return got;
-}
+const connect = (url: string): Promise<Socket> => rawConnect(url);
 
 /** Joins and enables; returns the socket, self and resume token. */
 async function member(url: string, room: string, name: string): Promise<{ s: Socket; info: Info; token: string }> {
@@ -63,7 +33,7 @@ describe('resuming on the signaling server', function () {
   let server: SignalingServer | undefined;
   let proxy: TcpProxy | undefined;
   afterEach(async () => {
-    for (const s of sockets.splice(0)) s.close();
+    closeRawClients();
     await proxy?.close();
     await server?.close();
     proxy = undefined;

@@ -92,3 +92,13 @@ export function patterned(n: number, seed = 1): Uint8Array {
   if (n > 0) out.fill(bytes(Math.min(n, 65_537), seed));
   return new Uint8Array(out.buffer, out.byteOffset, n);
 }
+
+/** The error `p` rejects with; fails when it resolves. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
