@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { RoomTimeouts } from '../lib/node.js';
-import { TRANSPORTS, type TransportId } from './protocol.js';
+import { HOSTS, TRANSPORTS, TRANSPORT_INFO, type TransportId } from './protocol.js';
 
 /** The scenarios, in the order they run. */
 export const SCENARIOS = ['small', 'attachment', 'latency', 'broadcast', 'mesh'] as const;
@@ -65,7 +65,7 @@ export interface BenchOptions {
   operationTimeoutMs: number;
 }
 
-/** The full run: the issue's sizes, five rounds. About 10–15 minutes on 2 cores. */
+/** The full run: the issue's sizes, five rounds, Node processes and Chromium pages. */
 export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   scenarios: [...SCENARIOS],
   transports: [...TRANSPORTS],
@@ -97,6 +97,7 @@ export const USAGE = `npm run bench -- [options]
 
   --scenario LIST     ${SCENARIOS.join(',')} (default: all)
   --transport LIST    ${TRANSPORTS.join(',')} (default: all)
+  --runtime LIST      ${HOSTS.join(',')}: only the transports of these hosts (default: all)
   --quick             smaller sizes (20,000 messages, 16 MiB, N up to 10), 3 rounds
   --rounds N          measured repetitions (default 5)
   --small N           small messages per measurement (default 100000)
@@ -134,6 +135,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
     options: {
       scenario: { type: 'string' },
       transport: { type: 'string' },
+      runtime: { type: 'string' },
       quick: { type: 'boolean' },
       rounds: { type: 'string' },
       small: { type: 'string' },
@@ -152,6 +154,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   const o: BenchOptions = { ...DEFAULT_BENCH_OPTIONS, ...(values.quick === true ? QUICK_BENCH_OPTIONS : {}) };
   if (values.scenario !== undefined) o.scenarios = list(values.scenario, SCENARIOS, 'scenario');
   if (values.transport !== undefined) o.transports = list(values.transport, TRANSPORTS, 'transport');
+  if (values.runtime !== undefined) {
+    const hosts = list(values.runtime, HOSTS, 'runtime');
+    o.transports = o.transports.filter((t) => hosts.includes(TRANSPORT_INFO[t].host));
+    if (o.transports.length === 0) throw new Error(`--runtime ${values.runtime}: none of the chosen transports runs there`);
+  }
   if (values.rounds !== undefined) o.rounds = positiveInt(values.rounds, 'rounds');
   if (values.small !== undefined) o.smallMessages = positiveInt(values.small, 'small');
   if (values.latency !== undefined) o.latencyRoundTrips = positiveInt(values.latency, 'latency');

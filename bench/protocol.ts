@@ -1,23 +1,63 @@
 /**
  * What the coordinator and a participant say to each other, whatever hosts the participant (a Node
- * child process over IPC today, a Chromium page later). Declared once; both sides use these types.
+ * child process over IPC, or a Chromium page through playwright-core). Declared once; both sides use
+ * these types.
  */
 
 import type { RoomTimeouts } from '../lib/node.js';
 
 /** The transports a participant can measure. */
-export const TRANSPORTS = ['roommesh', 'raw', 'socketio', 'roommesh-wrtc'] as const;
+export const TRANSPORTS = ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'] as const;
 
 /** One of {@link TRANSPORTS}. */
 export type TransportId = (typeof TRANSPORTS)[number];
 
-/** What each transport is, for tables and JSON. */
-export const TRANSPORT_LABELS: Readonly<Record<TransportId, string>> = {
-  roommesh: 'roommesh (node-datachannel)',
-  raw: 'raw simple-peer (node-datachannel)',
-  socketio: 'socket.io relay',
-  'roommesh-wrtc': 'roommesh (@roamhq/wrtc)',
+/** What hosts a participant: its own Node process, or a page in the run's Chromium. */
+export const HOSTS = ['node', 'chromium'] as const;
+
+/** One of {@link HOSTS}. */
+export type HostId = (typeof HOSTS)[number];
+
+/** A baseline every transport is compared with, on its own host. */
+export type BaselineRole = 'raw' | 'socketio';
+
+/** The baselines, in table order. */
+export const BASELINE_ROLES: readonly BaselineRole[] = ['raw', 'socketio'];
+
+/** What a transport is to the comparisons: the library, or one of the baselines it is compared with. */
+export type TransportRole = 'roommesh' | BaselineRole;
+
+/** Where a transport runs and what it is. */
+export interface TransportInfo {
+  /** For tables and JSON. */
+  label: string;
+  host: HostId;
+  role: TransportRole;
+  /** Whether the README's goals are checked for it (roommesh as shipped, on each host's default WebRTC). */
+  goals: boolean;
+}
+
+/** Every transport's {@link TransportInfo}. Ratios compare a transport with the baselines of its own host. */
+export const TRANSPORT_INFO: Readonly<Record<TransportId, TransportInfo>> = {
+  roommesh: { label: 'roommesh (node-datachannel)', host: 'node', role: 'roommesh', goals: true },
+  raw: { label: 'raw simple-peer (node-datachannel)', host: 'node', role: 'raw', goals: false },
+  socketio: { label: 'socket.io relay', host: 'node', role: 'socketio', goals: false },
+  'roommesh-wrtc': { label: 'roommesh (@roamhq/wrtc)', host: 'node', role: 'roommesh', goals: false },
+  'roommesh-chromium': { label: 'roommesh (Chromium pages)', host: 'chromium', role: 'roommesh', goals: true },
+  'raw-chromium': { label: 'raw simple-peer (Chromium pages)', host: 'chromium', role: 'raw', goals: false },
+  'socketio-chromium': { label: 'socket.io relay (Chromium pages)', host: 'chromium', role: 'socketio', goals: false },
 };
+
+/** What each transport is, for tables and JSON. */
+export const TRANSPORT_LABELS: Readonly<Record<TransportId, string>> = Object.fromEntries(
+  TRANSPORTS.map((t) => [t, TRANSPORT_INFO[t].label]),
+) as Record<TransportId, string>;
+
+/** The baseline of `role` on the host of `transport`, e.g. raw-chromium for roommesh-chromium. */
+export function baselineOf(transport: TransportId, role: TransportRole): TransportId | undefined {
+  const host = TRANSPORT_INFO[transport].host;
+  return TRANSPORTS.find((t) => TRANSPORT_INFO[t].host === host && TRANSPORT_INFO[t].role === role && t !== transport);
+}
 
 /** Where a participant finds the servers of this run. */
 export interface ServerUrls {
@@ -46,14 +86,16 @@ export interface Received {
 /** The outcome of sending one blob: how long, or why the transport cannot. */
 export type BlobOutcome = { elapsedMs: number } | { unsupported: string };
 
-/** Memory and CPU of one participant. */
+/** Memory and CPU of one participant; a host reports what it can measure. */
 export interface Usage {
-  /** Peak resident set size over the participant's life. */
-  maxRssBytes: number;
+  /** Peak resident set size over the participant's life (a Node process; a page cannot tell its own). */
+  maxRssBytes?: number;
   /** Resident set size now. */
-  rssBytes: number;
-  /** CPU time used so far, user + system. */
+  rssBytes?: number;
+  /** CPU time used so far, user + system (a Node process) or the page's main-thread task time. */
   cpuMs: number;
+  /** JavaScript heap in use now (a page). */
+  jsHeapBytes?: number;
 }
 
 /** Every operation: its arguments and its result. */
@@ -72,8 +114,11 @@ export interface Ops {
   sendMany: [{ to: string; count: number }, { elapsedMs: number }];
   /** Request and reply with `to`, `count` times, one at a time; returns each round trip. */
   roundTrips: [{ to: string; count: number }, { samplesMs: number[] }];
-  /** Sends one blob of `bytes` to `to` and waits until it is delivered. */
-  sendBlob: [{ to: string; bytes: number }, BlobOutcome];
+  /**
+   * Sends one blob of `bytes` to `to` and waits until it is delivered; `chunkBytes` sets the size of the
+   * messages the raw baseline cuts it into (default 64 KiB, `BLOB_CHUNK_BYTES` of participant/message.ts).
+   */
+  sendBlob: [{ to: string; bytes: number; chunkBytes?: number }, BlobOutcome];
   /** Broadcasts `count` small messages to `receivers` (everyone else) and waits until all have them. */
   broadcastMany: [{ count: number; receivers: string[] }, { elapsedMs: number }];
   /** What the endpoint counted, e.g. `redials`. */

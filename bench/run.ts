@@ -1,12 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_PATH } from '../test/support/browser.js';
 import type { BenchOptions, ScenarioId } from './options.js';
-import type { TransportId } from './protocol.js';
+import { TRANSPORT_INFO, type HostId, type TransportId } from './protocol.js';
 import { summarise, type SummaryRow } from './report/summary.js';
 import { formatTable } from './report/table.js';
+import { ChromiumRuntime } from './runtime/ChromiumRuntime.js';
 import { NodeProcessRuntime } from './runtime/NodeProcessRuntime.js';
+import { PAGE_DIR, buildBenchPage } from './runtime/page-bundle.js';
+import type { ParticipantRuntime } from './runtime/ParticipantRuntime.js';
 import { startServers } from './runtime/servers.js';
 import { attachmentSpec, measureAttachment } from './scenarios/attachment.js';
 import { broadcastSpec, measureBroadcast } from './scenarios/broadcast.js';
@@ -50,20 +55,27 @@ function packageVersion(name: string): string {
   }
 }
 
-function environment(runtimeKind: string): Record<string, unknown> {
+function chromiumVersion(): string {
+  const r = spawnSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+
+function environment(hosts: HostId[]): Record<string, unknown> {
   return {
     node: process.version,
-    runtime: runtimeKind,
+    runtimes: hosts,
+    ...(hosts.includes('chromium') ? { chromium: chromiumVersion() } : {}),
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryBytes: totalmem(),
-    packages: Object.fromEntries(['simple-peer', 'node-datachannel', '@roamhq/wrtc', 'socket.io', 'socket.io-client', 'cbor-x'].map((n) => [n, packageVersion(n)])),
+    packages: Object.fromEntries(['simple-peer', 'node-datachannel', '@roamhq/wrtc', 'socket.io', 'socket.io-client', 'cbor-x', 'playwright-core'].map((n) => [n, packageVersion(n)])),
   };
 }
 
 /**
- * Runs the selected scenarios for every selected transport, in fresh participant processes per
- * measurement, and returns the measurements with their summary. `log` gets one line per measurement.
+ * Runs the selected scenarios for every selected transport, with fresh participants (Node processes or
+ * Chromium pages) per measurement, and returns the measurements with their summary. `log` gets one line
+ * per measurement.
  */
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {
   const startedAt = new Date();
@@ -73,10 +85,18 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     mkdirSync(dir, { recursive: true });
     profileArgs = ['--cpu-prof', '--cpu-prof-dir', dir];
   }
-  const servers = await startServers(profileArgs.length === 0 ? [] : [...profileArgs, '--cpu-prof-name', 'servers.cpuprofile']);
-  const runtime = new NodeProcessRuntime({ execArgv: profileArgs });
+  const hosts = [...new Set(options.transports.map((t) => TRANSPORT_INFO[t].host))];
+  // The pages' script is bundled from this build's dist/ before the servers start serving it.
+  if (hosts.includes('chromium')) await buildBenchPage();
+  const servers = await startServers(profileArgs.length === 0 ? [] : [...profileArgs, '--cpu-prof-name', 'servers.cpuprofile'], hosts.includes('chromium') ? PAGE_DIR : undefined);
+  const runtimes: Record<HostId, ParticipantRuntime> = {
+    node: new NodeProcessRuntime({ execArgv: profileArgs }),
+    chromium: new ChromiumRuntime({ pageUrl: `${servers.signalingUrl}/`, profileDir: options.profileDir === undefined ? undefined : resolve(options.profileDir) }),
+  };
   let rooms = 0;
-  const ctx: ScenarioContext = { runtime, urls: servers, options, nextRoom: () => `bench-${++rooms}` };
+  // Only the URLs: they travel to the participants, over IPC or into a page.
+  const urls = { signalingUrl: servers.signalingUrl, relayUrl: servers.relayUrl };
+  const ctx: ScenarioContext = { runtime: (host) => runtimes[host], urls, options, nextRoom: () => `bench-${++rooms}` };
   const measurements: Measurement[] = [];
   const selected = (spec: ScenarioSpec): TransportId[] =>
     options.scenarios.includes(spec.id) ? spec.transports.filter((t) => options.transports.includes(t)) : [];
@@ -182,7 +202,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
     }
   } finally {
-    await runtime.stopAll();
+    await Promise.all(Object.values(runtimes).map((r) => r.stopAll()));
     await servers.stop();
   }
 
@@ -191,7 +211,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const result: BenchResult = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
-    environment: { ...environment(runtime.kind), loadAvgAtEnd: loadavg() },
+    environment: { ...environment(hosts), loadAvgAtEnd: loadavg() },
     options,
     scenarios: specs.map((s) => ({ id: s.id, title: s.title, description: s.describe(options) })),
     measurements,

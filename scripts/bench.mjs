@@ -1,8 +1,12 @@
-// `npm run bench`: builds, then runs the benchmarks (bench/main.ts) inside a loopback-only network
-// namespace, so no WebRTC packet leaves the machine. Options after `--`, e.g.
-// `npm run bench -- --scenario small,latency --quick`; `npm run bench -- --help` lists them.
+// `npm run bench`: builds (tsc and the browser bundle the Chromium participants load), then runs the
+// benchmarks (bench/main.ts) inside a loopback-only network namespace, so no WebRTC packet leaves the
+// machine. Options after `--`, e.g. `npm run bench -- --scenario small,latency --quick`;
+// `npm run bench -- --help` lists them. `npm run bench -- frame-size [MiB] [rounds]` runs
+// bench/frame-size.ts instead, `npm run bench -- soak` the soak run (bench/soak.ts).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { buildBrowser } from './build-browser.mjs';
+import { ensureChromium } from './ensure-chromium.mjs';
 import { runIsolated } from './netns.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -13,7 +17,18 @@ if (tsc.status !== 0) {
   process.stderr.write('build failed: fix the TypeScript errors above\n');
   process.exit(1);
 }
-// `npm run bench -- soak [--minutes 10] [--participants 10]` runs the soak run (bench/soak.ts) instead.
-const [first, ...rest] = process.argv.slice(2);
-const argv = first === 'soak' ? ['--expose-gc', 'dist/bench/soak.js', ...rest] : ['dist/bench/main.js', ...process.argv.slice(2)];
-process.exit(await runIsolated([process.execPath, ...argv]));
+await buildBrowser();
+
+// `npm run bench -- frame-size [MiB] [rounds]` runs bench/frame-size.ts, and
+// `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), instead.
+const [first, ...tail] = process.argv.slice(2);
+const [argv, rest] =
+  first === 'soak' ? [['--expose-gc', 'dist/bench/soak.js'], tail]
+  : first === 'frame-size' ? [['dist/bench/frame-size.js'], tail]
+  : [['dist/bench/main.js'], process.argv.slice(2)];
+// Chromium is needed unless the run names only Node transports (or is the soak run, Node only); a missing
+// one is installed (as root) or explained.
+const text = rest.join(' ');
+const nodeOnly = first === 'soak' || (/--(transport|runtime)\b/.test(text) && !text.includes('chromium'));
+if (!rest.includes('--help') && !nodeOnly) ensureChromium();
+process.exit(await runIsolated([process.execPath, ...argv, ...rest]));

@@ -1,6 +1,6 @@
 import type { Expectation, OpName, Ops, Received, TransportId, Usage } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
-import { blobBytes } from './message.js';
+import { BLOB_CHUNK_BYTES, blobBytes } from './message.js';
 
 /** What the host of a participant supplies: how to make an endpoint, and how to read its resources. */
 export interface AgentHost {
@@ -18,7 +18,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 /**
  * One participant of a bench run: carries out the coordinator's operations on its endpoint. It does
- * not know how it is hosted (a Node process today, a Chromium page later): the host passes requests in.
+ * not know how it is hosted (a Node process, or a Chromium page): the host passes requests in.
  */
 export class Agent {
   readonly #host: AgentHost;
@@ -81,7 +81,7 @@ export class Agent {
       case 'sendBlob': {
         const a = args as Ops['sendBlob'][0];
         if (this.#blob?.byteLength !== a.bytes) this.#blob = blobBytes(a.bytes);
-        return await ep.sendBlob(a.to, this.#blob);
+        return await ep.sendBlob(a.to, this.#blob, a.chunkBytes ?? BLOB_CHUNK_BYTES);
       }
       case 'broadcastMany': {
         const a = args as Ops['broadcastMany'][0];

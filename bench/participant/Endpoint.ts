@@ -17,8 +17,11 @@ export interface Endpoint {
   sendMany(to: string, count: number): Promise<void>;
   /** Request and reply with `to`, one at a time; resolves with each round trip in ms. */
   roundTrips(to: string, count: number): Promise<number[]>;
-  /** Sends `bytes` to `to` as one attachment (or its chunks); resolves when `to` has it all. */
-  sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome>;
+  /**
+   * Sends `bytes` to `to` as one attachment, or as messages of `chunkBytes` where the transport has no
+   * attachments (roommesh cuts its own); resolves when `to` has it all.
+   */
+  sendBlob(to: string, bytes: Uint8Array, chunkBytes: number): Promise<BlobOutcome>;
   /** Sends `count` small messages to every other participant; resolves when each of `receivers` has them all. */
   broadcastMany(count: number, receivers: string[]): Promise<void>;
   /** Events worth reporting next to the numbers, e.g. `redials`: connects that failed and were tried again. */

@@ -1,6 +1,5 @@
 import Peer from 'simple-peer';
 import { io, type Socket } from 'socket.io-client';
-import { nodeDataChannelWebRTC } from '../../lib/node.js';
 import type { ClientToServerEvents, IncomingSignal, Reply, ServerToClientEvents, SignalData } from '../../lib/protocol/signaling.js';
 import { SIGNALING_VERSION, checkIncomingSignal } from '../../lib/protocol/signaling.js';
 import { deferred } from './waiters.js';
@@ -14,35 +13,10 @@ export const HIGH_WATER_BYTES = 1024 * 1024;
 /** The `bufferedamountlow` threshold the sender waits for; the same as roommesh's PeerLink. */
 export const LOW_WATER_BYTES = 256 * 1024;
 
-type PeerConnectionClass = new (config?: Record<string, unknown>) => {
-  setRemoteDescription(d: unknown): Promise<void>;
-  addIceCandidate(c: unknown): Promise<void>;
-};
-
-/**
- * node-datachannel through roommesh's adaptation, plus one guard: a remote ICE candidate waits until the
- * remote description is applied. About 1 connect in 10 fails here with "Got a remote candidate without
- * ICE transport"; measured on 200 connects each, this guard barely changes that (21 vs 17 failures; most
- * come from candidates inside the remote SDP), so the baseline also redials, like roommesh.
- */
-function rawWebRTC(): Peer.Options['wrtc'] {
-  const impl = nodeDataChannelWebRTC();
-  const Base = impl.RTCPeerConnection as PeerConnectionClass;
-  class OrderedCandidates extends Base {
-    #remoteApplied: Promise<unknown> = Promise.resolve();
-    override setRemoteDescription(d: unknown): Promise<void> {
-      const applied = super.setRemoteDescription(d);
-      this.#remoteApplied = applied.catch(() => {});
-      return applied;
-    }
-    override addIceCandidate(c: unknown): Promise<void> {
-      return this.#remoteApplied.then(() => super.addIceCandidate(c));
-    }
-  }
-  return { ...impl, RTCPeerConnection: OrderedCandidates } as unknown as Peer.Options['wrtc'];
-}
-
 type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** Makes the WebRTC implementation of one connection; undefined uses the browser's own RTCPeerConnection. */
+export type RawWebRTC = (() => Peer.Options['wrtc']) | undefined;
 type PeerWithInternals = Peer.Instance & { _channel?: RTCDataChannel; _iceCompleteTimer?: ReturnType<typeof setTimeout> | null };
 
 /** One simple-peer connection of the raw baseline: the channel and nothing on top. */
@@ -89,15 +63,16 @@ export class RawPeer {
 
 /**
  * A full mesh of plain simple-peer connections through the roommesh signaling server: what the raw
- * baseline does instead of roommesh. The same WebRTC implementation and adaptation (node-datachannel
- * through lib/internal/webrtc.ts) and the same setup choice (the offerer is the DTLS client), no
- * envelope, no hello; a connect that fails, or has not connected after 5 s, is dialed again at once
- * (roommesh waits 150–250 ms first).
+ * baseline does instead of roommesh. The same WebRTC implementation as roommesh on its host (in Node,
+ * node-datachannel with roommesh's adaptation: see node-webrtc.ts; in a page, the browser's own) and the
+ * same setup choice (the offerer is the DTLS client), no envelope, no hello; a connect that fails, or has
+ * not connected after 5 s, is dialed again at once (roommesh waits 150–250 ms first).
  */
 export class RawMesh {
   readonly id: string;
   readonly peers = new Map<string, RawPeer>();
   readonly #socket: SignalingSocket;
+  readonly #wrtc: RawWebRTC;
   readonly #connecting = new Map<string, { peer: PeerWithInternals; cid: string }>();
   #onPeer: (() => void) | undefined;
   /** Connects that failed and were dialed again. */
@@ -106,17 +81,18 @@ export class RawMesh {
   /** Receives every message from every peer. */
   onData: (from: string, data: Uint8Array) => void = () => {};
 
-  private constructor(socket: SignalingSocket, id: string) {
+  private constructor(socket: SignalingSocket, id: string, wrtc: RawWebRTC) {
     this.#socket = socket;
     this.id = id;
+    this.#wrtc = wrtc;
     socket.on('signal', (s) => {
       const checked = checkIncomingSignal(s);
       if (checked.ok) this.#signal(checked.value);
     });
   }
 
-  /** Connects to the signaling server and joins `room`. */
-  static async join(url: string, room: string, name: string): Promise<RawMesh> {
+  /** Connects to the signaling server and joins `room`; `wrtc` makes each connection's WebRTC implementation. */
+  static async join(url: string, room: string, name: string, wrtc: RawWebRTC): Promise<RawMesh> {
     const socket: SignalingSocket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
     const reply = await new Promise<Reply<{ self: { id: string } }>>((resolve, reject) => {
       socket.once('connect_error', reject);
@@ -126,7 +102,7 @@ export class RawMesh {
       socket.close();
       throw new Error(`join refused: ${reply.error.message}`);
     }
-    return new RawMesh(socket, reply.data.self.id);
+    return new RawMesh(socket, reply.data.self.id, wrtc);
   }
 
   /** Enables messaging, dials everyone already enabled, answers the rest; resolves when `expectedPeers` are connected. */
@@ -153,13 +129,10 @@ export class RawMesh {
   }
 
   #start(remoteId: string, cid: string, initiator: boolean, attempt = 1): PeerWithInternals {
-    const peer = new Peer({
-      initiator,
-      trickle: true,
-      wrtc: rawWebRTC(),
-      config: { iceServers: [] },
-      channelConfig: { ordered: true },
-    }) as PeerWithInternals;
+    const options: Peer.Options = { initiator, trickle: true, config: { iceServers: [] }, channelConfig: { ordered: true } };
+    const wrtc = this.#wrtc?.();
+    if (wrtc !== undefined) options.wrtc = wrtc;
+    const peer = new Peer(options) as PeerWithInternals;
     this.#connecting.set(remoteId, { peer, cid });
     // A connect can also stall without an error (e.g. a lost DTLS flight): treat it as failed.
     const stalled = setTimeout(() => peer.emit('error', new Error(`not connected within ${CONNECT_ATTEMPT_TIMEOUT_MS} ms`)), CONNECT_ATTEMPT_TIMEOUT_MS);

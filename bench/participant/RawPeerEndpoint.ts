@@ -1,7 +1,7 @@
 import type { BlobOutcome, Expectation, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
-import { BLOB_CHUNK_BYTES, smallMessageBytes } from './message.js';
-import { RawMesh, type RawPeer } from './RawMesh.js';
+import { smallMessageBytes } from './message.js';
+import { RawMesh, type RawPeer, type RawWebRTC } from './RawMesh.js';
 import { Tally, deferred } from './waiters.js';
 
 /** The one-byte message a raw receiver sends back once everything arrived. */
@@ -29,9 +29,9 @@ export class RawPeerEndpoint implements Endpoint {
     };
   }
 
-  /** Joins `room` through the signaling server at `url`. */
-  static async connect(url: string, room: string, name: string): Promise<RawPeerEndpoint> {
-    return new RawPeerEndpoint(await RawMesh.join(url, room, name));
+  /** Joins `room` through the signaling server at `url`; `wrtc` as for {@link RawMesh.join}. */
+  static async connect(url: string, room: string, name: string, wrtc: RawWebRTC): Promise<RawPeerEndpoint> {
+    return new RawPeerEndpoint(await RawMesh.join(url, room, name, wrtc));
   }
 
   get id(): string {
@@ -82,14 +82,14 @@ export class RawPeerEndpoint implements Endpoint {
     return samples;
   }
 
-  async sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome> {
+  async sendBlob(to: string, bytes: Uint8Array, chunkBytes: number): Promise<BlobOutcome> {
     const peer = this.#peer(to);
     const done = this.#next(to);
     const t0 = performance.now();
-    for (let offset = 0; offset < bytes.byteLength; offset += BLOB_CHUNK_BYTES) {
+    for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes) {
       const wait = peer.whenWritable();
       if (wait !== undefined) await wait;
-      peer.send(bytes.subarray(offset, offset + BLOB_CHUNK_BYTES));
+      peer.send(bytes.subarray(offset, offset + chunkBytes));
     }
     await done;
     return { elapsedMs: performance.now() - t0 };

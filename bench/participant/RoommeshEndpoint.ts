@@ -1,4 +1,4 @@
-import { MessagingError, Room, type Logger, type ReceivedMessage, type RoomTimeouts, type WebRTCImplementation } from '../../lib/node.js';
+import type { Logger, ReceivedMessage, Room, RoomTimeouts, WebRTCImplementation } from '../../lib/index.js';
 import type { BlobOutcome, Expectation, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
 import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
@@ -23,6 +23,12 @@ class ReasonLogger implements Logger {
   }
 }
 
+/**
+ * The library's entry point as the host loads it: lib/node.js in a Node process, the shipped browser
+ * bundle (/roommesh.js) in a page. Only types come from lib here, so this file bundles for either.
+ */
+export type RoomEntry = Pick<typeof Room, 'connect'>;
+
 /** roommesh as its users call it: `sendMessage` resolves on the recipient's acknowledgement. */
 export class RoommeshEndpoint implements Endpoint {
   readonly #room: Room;
@@ -34,12 +40,13 @@ export class RoommeshEndpoint implements Endpoint {
   }
 
   /**
-   * Joins `room` through the signaling server at `url`; `wrtc` picks the WebRTC implementation
-   * (node-datachannel when absent); `timeouts` are the library's own option, left at its defaults unless asked.
+   * Joins `room` through the signaling server at `url` with `entry.connect`; `wrtc` picks the WebRTC
+   * implementation (the entry's default when absent: node-datachannel, or the browser's); `timeouts` are
+   * the library's own option, left at its defaults unless asked.
    */
-  static async connect(url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined, timeouts: Partial<RoomTimeouts>): Promise<RoommeshEndpoint> {
+  static async connect(entry: RoomEntry, url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined, timeouts: Partial<RoomTimeouts>): Promise<RoommeshEndpoint> {
     const logger = new ReasonLogger();
-    const r = await Room.connect({ url, room, name, logger, timeouts, ...(wrtc === undefined ? {} : { wrtc }) });
+    const r = await entry.connect({ url, room, name, logger, timeouts, ...(wrtc === undefined ? {} : { wrtc }) });
     return new RoommeshEndpoint(r, logger);
   }
 
@@ -125,13 +132,14 @@ export class RoommeshEndpoint implements Endpoint {
     return samples;
   }
 
+  /** The library cuts the attachment itself, so `chunkBytes` does not apply. */
   async sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome> {
     const t0 = performance.now();
     try {
       await this.#room.messaging.sendMessage({ to, type: BLOB_TYPE, message: { name: 'blob.bin', bytes: bytes.byteLength }, attachment: bytes });
     } catch (err) {
-      // Until chunked attachments land, a message must fit one frame.
-      if (err instanceof MessagingError && err.reason === 'MessageTooLarge') return { unsupported: err.message };
+      // Above maxAttachmentBytes (256 MiB by default). By reason, not class: a page's MessagingError comes from the bundle.
+      if ((err as { reason?: unknown }).reason === 'MessageTooLarge') return { unsupported: (err as Error).message };
       return this.#explained(Promise.reject(err));
     }
     return { elapsedMs: performance.now() - t0 };

@@ -2,7 +2,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { BlobOutcome, Expectation, Received } from '../protocol.js';
 import type { RelayClientEvents, RelayServerEvents } from '../servers/relay-server.js';
 import type { Endpoint } from './Endpoint.js';
-import { BLOB_CHUNK_BYTES, BLOB_TYPE, DONE_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
+import { BLOB_TYPE, DONE_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
 import { Tally, deferred } from './waiters.js';
 
 type RelaySocket = Socket<RelayServerEvents, RelayClientEvents>;
@@ -93,11 +93,11 @@ export class SocketioEndpoint implements Endpoint {
     return samples;
   }
 
-  async sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome> {
+  async sendBlob(to: string, bytes: Uint8Array, chunkBytes: number): Promise<BlobOutcome> {
     const done = this.#next(to, DONE_TYPE);
     const t0 = performance.now();
-    for (let offset = 0; offset < bytes.byteLength; offset += BLOB_CHUNK_BYTES) {
-      this.#socket.emit('to', to, BLOB_TYPE, { offset }, bytes.subarray(offset, offset + BLOB_CHUNK_BYTES));
+    for (let offset = 0; offset < bytes.byteLength; offset += chunkBytes) {
+      this.#socket.emit('to', to, BLOB_TYPE, { offset }, bytes.subarray(offset, offset + chunkBytes));
     }
     await done;
     return { elapsedMs: performance.now() - t0 };

@@ -1,6 +1,6 @@
 /**
  * A bench participant hosted in its own Node process: requests arrive over IPC from the coordinator
- * (bench/runtime/node-process.ts), answers go back the same way. After `close` the process exits, so
+ * (bench/runtime/NodeProcessRuntime.ts), answers go back the same way. After `close` the process exits, so
  * that `--cpu-prof` writes its profile.
  */
 import { createRequire } from 'node:module';
@@ -13,16 +13,23 @@ import type { Endpoint } from './Endpoint.js';
 // load WebRTC, and none loads @roamhq/wrtc but its own.
 async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }: Ops['init'][0]): Promise<Endpoint> {
   switch (transport) {
-    case 'roommesh':
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, undefined, roommeshTimeouts);
-    case 'roommesh-wrtc': {
-      const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WebRTCImplementation;
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(urls.signalingUrl, room, name, wrtc, roommeshTimeouts);
+    case 'roommesh': {
+      const { Room } = await import('../../lib/node.js');
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(Room, urls.signalingUrl, room, name, undefined, roommeshTimeouts);
     }
-    case 'raw':
-      return (await import('./RawPeerEndpoint.js')).RawPeerEndpoint.connect(urls.signalingUrl, room, name);
+    case 'roommesh-wrtc': {
+      const { Room } = await import('../../lib/node.js');
+      const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WebRTCImplementation;
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(Room, urls.signalingUrl, room, name, wrtc, roommeshTimeouts);
+    }
+    case 'raw': {
+      const { rawNodeWebRTC } = await import('./node-webrtc.js');
+      return (await import('./RawPeerEndpoint.js')).RawPeerEndpoint.connect(urls.signalingUrl, room, name, rawNodeWebRTC);
+    }
     case 'socketio':
       return (await import('./SocketioEndpoint.js')).SocketioEndpoint.connect(urls.relayUrl, room);
+    default:
+      throw new Error(`transport ${transport} does not run in a Node process`);
   }
 }
 

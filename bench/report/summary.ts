@@ -1,4 +1,4 @@
-import type { TransportId } from '../protocol.js';
+import { BASELINE_ROLES, TRANSPORT_INFO, baselineOf, type BaselineRole, type TransportId } from '../protocol.js';
 import type { Goal, Measurement, MetricSpec, ScenarioSpec } from '../scenarios/types.js';
 import { spread, type Spread } from './stats.js';
 
@@ -19,13 +19,10 @@ export interface SummaryRow {
   values: Spread | undefined;
   unsupported: string | undefined;
   failures: string[];
-  /** Per-round ratios against each baseline measured in the same rounds. */
-  ratios: Partial<Record<TransportId, Spread>>;
+  /** Per-round ratios against each baseline of the same host (raw-chromium for a page), measured in the same rounds. */
+  ratios: Partial<Record<BaselineRole, Spread>>;
   goals: GoalResult[];
 }
-
-/** The baselines every other transport is compared with. */
-export const BASELINES: readonly TransportId[] = ['raw', 'socketio'];
 
 function valueOf(ms: Measurement[], transport: TransportId, round: number, metric: string): number | undefined {
   return ms.find((m) => m.transport === transport && m.round === round)?.metrics?.[metric];
@@ -35,18 +32,19 @@ function summariseMetric(spec: ScenarioSpec, metric: MetricSpec, caseId: string,
   return transports.map((transport) => {
     const own = ms.filter((m) => m.transport === transport);
     const values = own.flatMap((m) => (m.metrics?.[metric.id] === undefined ? [] : [m.metrics[metric.id] as number]));
-    const ratios: Partial<Record<TransportId, Spread>> = {};
-    for (const base of BASELINES) {
-      if (base === transport) continue;
+    const ratios: Partial<Record<BaselineRole, Spread>> = {};
+    for (const role of BASELINE_ROLES) {
+      const base = baselineOf(transport, role);
+      if (base === undefined) continue;
       const perRound = own.flatMap((m) => {
         const mine = m.metrics?.[metric.id];
         const theirs = valueOf(ms, base, m.round, metric.id);
         return mine === undefined || theirs === undefined || theirs === 0 ? [] : [mine / theirs];
       });
       const s = spread(perRound);
-      if (s !== undefined) ratios[base] = s;
+      if (s !== undefined) ratios[role] = s;
     }
-    const goals: GoalResult[] = transport !== 'roommesh' ? [] : metric.goals.map((g) => {
+    const goals: GoalResult[] = !TRANSPORT_INFO[transport].goals ? [] : metric.goals.map((g) => {
       const measured = ratios[g.vs]?.median;
       const met = measured === undefined ? undefined : metric.better === 'higher' ? measured >= g.ratio : measured <= g.ratio;
       return { ...g, better: metric.better, measured, met };

@@ -38,7 +38,9 @@ export function formatTable(specs: ScenarioSpec[], rows: SummaryRow[], options: 
     const cases = [...new Set(mine.map((r) => r.caseId))];
     for (const caseId of cases) {
       for (const metric of spec.metrics as MetricSpec[]) {
-        const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id);
+        // A metric a host does not measure (a page cannot read its RSS) has no value, no failure: no line.
+        const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id && (r.values !== undefined || r.unsupported !== undefined || r.failures.length > 0));
+        if (block.length === 0) continue;
         const head = [`${caseId === '' ? '' : `${caseId} `}${metric.label} (${metric.unit}, ${metric.better} is better)`, 'median', 'min–max', 'spread', 'vs raw', 'vs socket.io', 'goal'];
         const lines = block.map((r) => {
           const label = TRANSPORT_LABELS[r.transport];

@@ -11,11 +11,11 @@ export interface ParticipantHandle {
 }
 
 /**
- * Where participants live. The Node runtime runs each in its own process; a Chromium runtime (a page
- * per participant, driven by playwright-core) fits the same interface once the browser bundle exists.
+ * Where participants live: NodeProcessRuntime runs each in its own process, ChromiumRuntime each in a
+ * page of one Chromium driven by playwright-core.
  */
 export interface ParticipantRuntime {
-  /** What hosts the participants, for tables and JSON, e.g. `node`. */
+  /** What hosts the participants, for tables and JSON: `node` or `chromium`. */
   readonly kind: string;
   /** Starts one participant. */
   start(name: string): Promise<ParticipantHandle>;

@@ -9,9 +9,12 @@ export interface BenchServers extends ServerUrls {
   stop(): Promise<void>;
 }
 
-/** Starts the signaling server and the socket.io relay in a child process (see bench/servers/main.ts). */
-export function startServers(execArgv: string[] = []): Promise<BenchServers> {
-  const proc = fork(SERVERS_MAIN, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+/**
+ * Starts the signaling server and the socket.io relay in a child process (see bench/servers/main.ts);
+ * the signaling server serves `staticDir` (the Chromium participants' page) when given.
+ */
+export function startServers(execArgv: string[] = [], staticDir?: string): Promise<BenchServers> {
+  const proc = fork(SERVERS_MAIN, staticDir === undefined ? [] : [staticDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -9,7 +9,7 @@ export const broadcastSpec: ScenarioSpec = {
   title: 'broadcast fan-out',
   describe: (o: BenchOptions) => `${o.broadcastMessages.toLocaleString('en')} broadcasts of a ~100 B message from one participant to ${o.broadcastReceivers} others, pipelined; until every receiver has them all`,
   metrics: [{ id: 'msgPerSec', label: 'msg/s to all', unit: 'msg/s', better: 'higher', goals: [] }],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc'],
+  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
 };
 
 async function fanOut(ctx: ScenarioContext, sender: Member, receivers: Member[], count: number): Promise<number> {

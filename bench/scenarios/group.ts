@@ -1,4 +1,4 @@
-import type { TransportId } from '../protocol.js';
+import { TRANSPORT_INFO, type TransportId } from '../protocol.js';
 import type { ParticipantHandle } from '../runtime/ParticipantRuntime.js';
 import type { ScenarioContext } from './types.js';
 
@@ -11,7 +11,8 @@ export interface Member {
 /** Starts `size` participants of `transport` at once and joins them to a fresh room (messaging not enabled). */
 export async function startGroup(ctx: ScenarioContext, transport: TransportId, size: number, label: string): Promise<Member[]> {
   const room = ctx.nextRoom();
-  const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => ctx.runtime.start(`${label}/${transport}/p${i}`)));
+  const runtime = ctx.runtime(TRANSPORT_INFO[transport].host);
+  const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => runtime.start(`${label}/${transport}/p${i}`)));
   const handles = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s) => s.status === 'rejected');

@@ -13,7 +13,7 @@ export const latencySpec: ScenarioSpec = {
     { id: 'p50Ms', label: 'p50', unit: 'ms', better: 'lower', goals: [{ vs: 'raw', ratio: 1.5 }] },
     { id: 'p99Ms', label: 'p99', unit: 'ms', better: 'lower', goals: [] },
   ],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc'],
+  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
 };
 
 /**

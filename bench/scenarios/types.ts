@@ -1,11 +1,11 @@
 import type { BenchOptions, ScenarioId } from '../options.js';
-import type { ServerUrls, TransportId } from '../protocol.js';
+import type { BaselineRole, HostId, ServerUrls, TransportId } from '../protocol.js';
 import type { ParticipantRuntime } from '../runtime/ParticipantRuntime.js';
 
-/** A goal the README states: roommesh's value against a baseline's, measured in the same round. */
+/** A goal the README states: roommesh's value against a baseline's on the same host, measured in the same round. */
 export interface Goal {
   /** The baseline. */
-  vs: TransportId;
+  vs: BaselineRole;
   /** The ratio roommesh / baseline must be at least this (higher is better) or at most this (lower is better). */
   ratio: number;
 }
@@ -16,7 +16,7 @@ export interface MetricSpec {
   label: string;
   unit: string;
   better: 'higher' | 'lower';
-  /** Goals for `roommesh` (node-datachannel), the library as shipped. */
+  /** Goals for roommesh as shipped: on node-datachannel in Node, and in Chromium pages. */
   goals: Goal[];
 }
 
@@ -43,7 +43,8 @@ export interface Measurement {
 
 /** What every scenario gets to run with. */
 export interface ScenarioContext {
-  readonly runtime: ParticipantRuntime;
+  /** Where participants of each host start. */
+  runtime(host: HostId): ParticipantRuntime;
   readonly urls: ServerUrls;
   readonly options: BenchOptions;
   /** A room name not used before in this run. */

@@ -1,13 +1,16 @@
 /**
  * The servers of one bench run, in their own process (the socket.io relay is on the data path of its
  * baseline, as in a real deployment): the roommesh signaling server and the relay, both on 127.0.0.1.
+ * The signaling server also serves the folder named by the first argument, if any (the Chromium
+ * participants' page), and the browser bundle at /roommesh.js, as it does for the demo.
  * Tells its parent { signalingUrl, relayUrl } over IPC; stops when the parent disconnects.
  */
 import { createSignalingServer } from '../../signaling/server.js';
 import type { ServerUrls } from '../protocol.js';
 import { createRelayServer } from './relay-server.js';
 
-const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, maxPayloadBytes: 64 * 1024 });
+const staticDir = process.argv[2] ?? false;
+const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir, maxPayloadBytes: 64 * 1024 });
 const relay = await createRelayServer();
 const urls: ServerUrls = { signalingUrl: signaling.url, relayUrl: relay.url };
 process.send?.(urls);
