@@ -4,7 +4,7 @@
  * sends one offer to every other member of its room). Reports joins per second, signals per second, and
  * the server's memory per connected participant (RSS and heap, from its own /metrics).
  *
- *   npm run build && node dist/bench/signaling-load.js [participants...]     # default: 1000 10000
+ *   npm run bench -- signaling-load [participants...]     # default: 1000 10000
  *
  * The server runs as `roommesh-signal` in a child process on 127.0.0.1 with its per-client limits off;
  * the clients share this process. Run it inside the loopback-only namespace (scripts/netns.mjs).

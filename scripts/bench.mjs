@@ -2,7 +2,8 @@
 // benchmarks (bench/main.ts) inside a loopback-only network namespace, so no WebRTC packet leaves the
 // machine. Options after `--`, e.g. `npm run bench -- --scenario small,latency --quick`;
 // `npm run bench -- --help` lists them. `npm run bench -- frame-size [MiB] [rounds]` runs
-// bench/frame-size.ts instead, `npm run bench -- soak` the soak run (bench/soak.ts).
+// bench/frame-size.ts instead, `npm run bench -- soak` the soak run (bench/soak.ts), `npm run bench --
+// signaling-load` the signaling server's load benchmark (bench/signaling-load.ts).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
@@ -19,16 +20,18 @@ if (tsc.status !== 0) {
 }
 await buildBrowser();
 
-// `npm run bench -- frame-size [MiB] [rounds]` runs bench/frame-size.ts, and
-// `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), instead.
+// `npm run bench -- frame-size [MiB] [rounds]` runs bench/frame-size.ts,
+// `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), and
+// `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts).
 const [first, ...tail] = process.argv.slice(2);
 const [argv, rest] =
   first === 'soak' ? [['--expose-gc', 'dist/bench/soak.js'], tail]
   : first === 'frame-size' ? [['dist/bench/frame-size.js'], tail]
+  : first === 'signaling-load' ? [['dist/bench/signaling-load.js'], tail]
   : [['dist/bench/main.js'], process.argv.slice(2)];
-// Chromium is needed unless the run names only Node transports (or is the soak run, Node only); a missing
-// one is installed (as root) or explained.
+// Chromium is needed unless the run names only Node transports (or is the soak or signaling-load run, Node
+// only); a missing one is installed (as root) or explained.
 const text = rest.join(' ');
-const nodeOnly = first === 'soak' || (/--(transport|runtime)\b/.test(text) && !text.includes('chromium'));
+const nodeOnly = first === 'soak' || first === 'signaling-load' || (/--(transport|runtime)\b/.test(text) && !text.includes('chromium'));
 if (!rest.includes('--help') && !nodeOnly) ensureChromium();
 process.exit(await runIsolated([process.execPath, ...argv, ...rest]));
