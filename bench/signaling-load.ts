@@ -11,25 +11,15 @@
  */
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
+import { freePort } from '../test/support/processes.js';
 
 const CLI = fileURLToPath(new URL('../signaling/cli.js', import.meta.url));
 const ROOM_SIZE = 5;
 const CONCURRENCY = 200;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
-}
 
 function get(port: number, path: string): Promise<string> {
   return new Promise((resolve) => {

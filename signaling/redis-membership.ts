@@ -64,6 +64,16 @@ if wasEnabled == 1 then
 end
 return out`;
 
+/** Appends to `out` the info of each enabled member (KEYS[2]) of the room (KEYS[1]) but ARGV[1], and returns it. */
+const APPEND_OTHER_ENABLED_INFOS = `
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if pid ~= ARGV[1] then
+    local info = redis.call('HGET', KEYS[1], pid)
+    if info then table.insert(out, info) end
+  end
+end
+return out`;
+
 const SCRIPTS = {
   // KEYS: room hash, server's member set. ARGV: id, info JSON, max (0: none), member ref.
   add: `
@@ -82,13 +92,7 @@ return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1])}`,
   enable: `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
 local out = {redis.call('SADD', KEYS[2], ARGV[1])}
-for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if pid ~= ARGV[1] then
-    local info = redis.call('HGET', KEYS[1], pid)
-    if info then table.insert(out, info) end
-  end
-end
-return out`,
+${APPEND_OTHER_ENABLED_INFOS}`,
   // KEYS: enabled set. ARGV: id. Returns {changed, ids of the enabled members left...}.
   disable: `
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
@@ -114,13 +118,7 @@ redis.call('SADD', KEYS[4], ARGV[4])
 local changed
 if ARGV[5] == '1' then changed = redis.call('SADD', KEYS[2], ARGV[1]) else changed = redis.call('SREM', KEYS[2], ARGV[1]) end
 local out = {result, changed}
-for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if pid ~= ARGV[1] then
-    local info = redis.call('HGET', KEYS[1], pid)
-    if info then table.insert(out, info) end
-  end
-end
-return out`,
+${APPEND_OTHER_ENABLED_INFOS}`,
   // KEYS: room hash, enabled set, this server's member set. ARGV: id, member ref. Like remove, but only
   // when this process still holds the member. Returns {existed, ids to tell...}.
   removeIfHeld: `

@@ -121,7 +121,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     // Signaling works for her again: a newcomer's offer reaches her.
     const carol = await h.join(server, 'k2', 'carol');
     await carol.messaging.enable();
-    await eventually(() => alice.messaging.remoteParticipants.length === 2, 10_000, 'alice sees carol');
+    // Each side's participant_added comes with its own half of the channel: not necessarily before carol's enable() resolves.
+    await eventually(() => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2, 10_000, 'alice and bob see carol');
     expect(seenByBob).to.deep.equal(['added carol']);
     expect(alice.localParticipant.id).to.equal(carol.messaging.getParticipantByName('alice')!.id);
   });
