@@ -9,7 +9,7 @@ class ReasonLogger implements Logger {
   readonly removals: string[] = [];
   redials = 0;
   debug(_obj: object, msg?: string): void {
-    if (msg === 'redialing') this.redials++;
+    if (msg === 'will redial') this.redials++; // MessagingClient's debug line for every failed attempt it dials again
   }
   info(obj: { reason?: unknown }, msg?: string): void {
     if (msg !== 'participant removed') return;
