@@ -225,10 +225,12 @@ describe('signaling server ICE servers', function () {
 
   it('hands out the static list, STUN URLs, and TURN URLs with TURN REST credentials that expire after turnCredentialTtlMs', async () => {
     const turnSecret = 'coturn-static-auth-secret';
+    // Loopback addresses: only the join reply is read here, nothing dials them, and if anything did, every
+    // packet would stay on this machine.
     const s = await start({
-      iceServers: [{ urls: 'stun:static.example:3478' }],
-      stunUrls: ['stun:stun.example:3478'],
-      turnUrls: ['turn:turn.example:3478?transport=udp', 'turns:turn.example:5349'],
+      iceServers: [{ urls: 'stun:127.0.0.1:3478' }],
+      stunUrls: ['stun:127.0.0.1:3479'],
+      turnUrls: ['turn:127.0.0.1:3480?transport=udp', 'turns:127.0.0.1:5349'],
       turnSecret,
       turnCredentialTtlMs: 600_000,
     });
@@ -236,10 +238,10 @@ describe('signaling server ICE servers', function () {
     const { reply, id } = await member(s.url, 'ice', 'alice');
     const ice = reply.data.iceServers as Array<{ urls: string | string[]; username?: string; credential?: string }>;
     expect(ice).to.have.length(3);
-    expect(ice[0]).to.deep.equal({ urls: 'stun:static.example:3478' });
-    expect(ice[1]).to.deep.equal({ urls: ['stun:stun.example:3478'] });
+    expect(ice[0]).to.deep.equal({ urls: 'stun:127.0.0.1:3478' });
+    expect(ice[1]).to.deep.equal({ urls: ['stun:127.0.0.1:3479'] });
     const turn = ice[2]!;
-    expect(turn.urls).to.deep.equal(['turn:turn.example:3478?transport=udp', 'turns:turn.example:5349']);
+    expect(turn.urls).to.deep.equal(['turn:127.0.0.1:3480?transport=udp', 'turns:127.0.0.1:5349']);
     const [expiry, user] = turn.username!.split(':');
     expect(user).to.equal(id);
     expect(Number(expiry) * 1000).to.be.within(before + 600_000 - 1000, Date.now() + 600_000);
@@ -278,7 +280,7 @@ describe('roommesh-signal flags and environment', function () {
     [['--auth', 'jwt', '--jwt-secret', 'x'.repeat(40), '--jwt-algorithms', 'RS256'], {}, /--jwt-algorithms/],
     [['--auth', 'maybe'], {}, /--auth.*none or jwt/],
     [['--adapter', 'redis'], {}, /--redis-url/],
-    [['--turn-urls', 'turn:t.example'], {}, /--turn-secret/],
+    [['--turn-urls', 'turn:127.0.0.1:3480'], {}, /--turn-secret/],
     [['--stun-urls', 'http://x'], {}, /--stun-urls/],
     [['--allowed-origins', 'https://app.example/path'], {}, /--allowed-origins/],
     [['--fleet-heartbeat-ms', '5000', '--fleet-timeout-ms', '6000'], {}, /--fleet-timeout-ms/],
