@@ -4,7 +4,8 @@
  * three ways:
  *
  * - `in-process`: both ends in this Node process, through roommesh's PeerLink, on each Node WebRTC
- *   implementation (node-datachannel, @roamhq/wrtc); each frame a fresh copy, as roommesh cuts them;
+ *   implementation (node-datachannel, @roamhq/wrtc); each frame a fresh copy (roommesh cuts full chunks
+ *   into one reused buffer, so this is the slower case);
  * - `node`: two participants of the bench harness in their own Node processes, the raw baseline
  *   (simple-peer on node-datachannel, bench/participant/RawMesh.ts);
  * - `chromium`: two pages of one Chromium, the same raw baseline on the browser's RTCPeerConnection.

@@ -33,7 +33,7 @@ export interface BenchOptions {
   warmupFraction: number;
   /** @default 100000 */
   smallMessages: number;
-  /** @default 2000 */
+  /** @default 10000 */
   latencyRoundTrips: number;
   /** @default 67108864 (64 MiB) */
   attachmentBytes: number;

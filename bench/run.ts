@@ -74,7 +74,8 @@ function environment(hosts: HostId[]): Record<string, unknown> {
 
 /**
  * Runs the selected scenarios for every selected transport, with fresh participants (Node processes or
- * Chromium pages) per measurement, and returns the measurements with their summary. `log` gets one line
+ * Chromium pages) per transport and round (the two-party scenarios run one after another on one pair),
+ * and returns the measurements with their summary. `log` gets one line
  * per measurement.
  */
 export async function runBench(options: BenchOptions, log: (line: string) => void = () => {}): Promise<BenchResult> {

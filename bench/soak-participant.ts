@@ -72,7 +72,7 @@ async function traffic(): Promise<void> {
     const id = ++n;
     const size = random() < 0.33 ? Math.floor(random() ** 3 * 2 * 1024 * 1024) : 0;
     const attachment = size > 0 ? new Uint8Array(size).fill(id & 0xff) : undefined;
-    const message = { n: id, size, from: me };
+    const message = { n: id, size };
     inFlight++;
     if (random() < 0.15) {
       void room.messaging.broadcastMessage({ type: 'soak', message, ...(attachment ? { attachment } : {}) }).then(

@@ -8,7 +8,7 @@
  *   it has left.
  *
  * Run inside a loopback-only network namespace (npm run bench -- soak does that):
- *   node dist/bench/soak.js [--minutes 10] [--participants 10]
+ *   node --expose-gc dist/bench/soak.js [--minutes 10] [--participants 10]
  * Prints a summary and writes bench/results/soak-<date>.json; exits 1 when a check fails.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createSignalingServer } from '../signaling/server.js';
+import { nextFromChild } from '../test/support/child.js';
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, participants: { type: 'string', default: '10' } } });
 const minutes = Number(values.minutes);
@@ -26,17 +27,8 @@ const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 interface Sample { tMs: number; rssBytes: number; heapUsedBytes: number; openPeerConnections: number }
 interface Report { id: string; name: string; sent: number; acknowledged: string[]; received: string[]; failed: number; failureReasons: Record<string, number>; samples: Sample[]; present: number }
 
-function next<T>(p: ChildProcess, key: string, timeoutMs = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${key} within ${timeoutMs} ms`)), timeoutMs);
-    const on = (m: Record<string, unknown>): void => {
-      if (!(key in m)) return;
-      clearTimeout(timer);
-      p.off('message', on);
-      resolve(m[key] as T);
-    };
-    p.on('message', on);
-  });
+function next<T>(proc: ChildProcess, key: string, timeoutMs = 60_000): Promise<T> {
+  return nextFromChild<T>({ proc }, key, timeoutMs);
 }
 
 const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false });

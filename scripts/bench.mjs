@@ -1,9 +1,7 @@
 // `npm run bench`: builds (tsc and the browser bundle the Chromium participants load), then runs the
 // benchmarks (bench/main.ts) inside a loopback-only network namespace, so no WebRTC packet leaves the
 // machine. Options after `--`, e.g. `npm run bench -- --scenario small,latency --quick`;
-// `npm run bench -- --help` lists them. `npm run bench -- frame-size [MiB] [rounds]` runs
-// bench/frame-size.ts instead, `npm run bench -- soak` the soak run (bench/soak.ts), `npm run bench --
-// signaling-load` the signaling server's load benchmark (bench/signaling-load.ts).
+// `npm run bench -- --help` lists them. Three other runs are dispatched below.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
@@ -20,7 +18,7 @@ if (tsc.status !== 0) {
 }
 await buildBrowser();
 
-// `npm run bench -- frame-size [MiB] [rounds]` runs bench/frame-size.ts,
+// `npm run bench -- frame-size [MiB] [rounds] [--hosts in-process,node,chromium]` runs bench/frame-size.ts,
 // `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), and
 // `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts).
 const [first, ...tail] = process.argv.slice(2);
@@ -32,6 +30,6 @@ const [argv, rest] =
 // Chromium is needed unless the run names only Node transports (or is the soak or signaling-load run, Node
 // only); a missing one is installed (as root) or explained.
 const text = rest.join(' ');
-const nodeOnly = first === 'soak' || first === 'signaling-load' || (/--(transport|runtime)\b/.test(text) && !text.includes('chromium'));
+const nodeOnly = first === 'soak' || first === 'signaling-load' || (/--(transport|runtime|hosts)\b/.test(text) && !text.includes('chromium'));
 if (!rest.includes('--help') && !nodeOnly) ensureChromium();
 process.exit(await runIsolated([process.execPath, ...argv, ...rest]));

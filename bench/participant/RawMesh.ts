@@ -9,9 +9,9 @@ const MAX_ATTEMPTS = 4;
 /** How long one connect may take before it is dialed again (roommesh's connectAttemptTimeoutMs default). */
 const CONNECT_ATTEMPT_TIMEOUT_MS = 5_000;
 /** Bytes left in a channel's send buffer before the sender waits; the same as roommesh's PeerLink. */
-export const HIGH_WATER_BYTES = 1024 * 1024;
+const HIGH_WATER_BYTES = 1024 * 1024;
 /** The `bufferedamountlow` threshold the sender waits for; the same as roommesh's PeerLink. */
-export const LOW_WATER_BYTES = 256 * 1024;
+const LOW_WATER_BYTES = 256 * 1024;
 
 type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -66,7 +66,8 @@ export class RawPeer {
  * baseline does instead of roommesh. The same WebRTC implementation as roommesh on its host (in Node,
  * node-datachannel with roommesh's adaptation: see node-webrtc.ts; in a page, the browser's own) and the
  * same setup choice (the offerer is the DTLS client), no envelope, no hello; a connect that fails, or has
- * not connected after 5 s, is dialed again at once (roommesh waits 150–250 ms first).
+ * not connected after 5 s, is dialed again at once (roommesh: within 50 ms). Offers and answers go as simple-peer makes them,
+ * candidate lines included (roommesh strips those: see PeerLink's withoutCandidates).
  */
 export class RawMesh {
   readonly id: string;

@@ -109,7 +109,6 @@ class PageParticipant implements ParticipantHandle {
  * starts with the first page and ends with {@link stopAll}.
  */
 export class ChromiumRuntime implements ParticipantRuntime {
-  readonly kind = 'chromium';
   readonly #options: ChromiumRuntimeOptions;
   readonly #live = new Set<PageParticipant>();
   #browser: Promise<Chromium> | undefined;

@@ -80,7 +80,6 @@ class NodeParticipant implements ParticipantHandle {
 
 /** Runs each participant in its own Node process, talking over IPC, as participants run in real use. */
 export class NodeProcessRuntime implements ParticipantRuntime {
-  readonly kind = 'node';
   readonly #execArgv: string[];
   readonly #live = new Set<NodeParticipant>();
 

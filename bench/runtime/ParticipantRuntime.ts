@@ -15,8 +15,6 @@ export interface ParticipantHandle {
  * page of one Chromium driven by playwright-core.
  */
 export interface ParticipantRuntime {
-  /** What hosts the participants, for tables and JSON: `node` or `chromium`. */
-  readonly kind: string;
   /** Starts one participant. */
   start(name: string): Promise<ParticipantHandle>;
   /** Stops every participant this runtime started that is still running. */

@@ -54,7 +54,7 @@ export function startTransferChild(
 }
 
 /** The next IPC message from a child that has `key`, within `timeoutMs`. */
-export function nextFromChild<T>(child: ChildParticipant, key: string, timeoutMs: number): Promise<T> {
+export function nextFromChild<T>(child: Pick<ChildParticipant, 'proc'>, key: string, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.proc.off('message', onMessage);
