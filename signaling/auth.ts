@@ -15,6 +15,8 @@ export interface Identity {
   name: string;
   /** A participant id fixed by the token; the server assigns one when absent. */
   pid?: string;
+  /** When the token expires (its `exp`): resume tokens issued to this participant do not outlive it. */
+  expiresAtMs: number;
 }
 
 /** Why a token was refused. */
@@ -103,7 +105,9 @@ export function identityFor(payload: JWTPayload, room: string): Identity {
     throw new AuthError('TokenInvalid', `the pid claim must be 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   }
   if (!rooms.includes(room) && !rooms.includes('*')) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
-  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid as string } : { name: payload.name };
+  // exp is a required claim: jose has checked it is there and in the future.
+  const expiresAtMs = (payload.exp as number) * 1000;
+  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid as string, expiresAtMs } : { name: payload.name, expiresAtMs };
 }
 
 /** What a development token says. */

@@ -40,7 +40,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   new Gauge({ name: 'roommesh_ready', help: '1 when /readyz answers 200', registers, collect() { this.set(sources.ready() ? 1 : 0); } });
   return {
     registry,
-    joins: new Counter({ name: 'roommesh_joins_total', help: 'Join requests by result (ok or the refusal reason)', labelNames: ['result'], registers }),
+    joins: new Counter({ name: 'roommesh_joins_total', help: 'Join and resume requests by result (ok, resumed, or the refusal reason)', labelNames: ['result'], registers }),
     signals: new Counter({ name: 'roommesh_signals_relayed_total', help: 'Signals relayed by kind', labelNames: ['kind'], registers }),
     rejections: new Counter({ name: 'roommesh_rejections_total', help: 'Refused events and connections by reason', labelNames: ['reason'], registers }),
     payloadBytes: new Histogram({

@@ -20,6 +20,8 @@ const RESUME_AUDIENCE = 'roommesh-resume';
 export interface ResumeClaims {
   room: string;
   info: ParticipantInfo;
+  /** When the join token that admitted the participant expires, if auth is on: no resume token outlives it. */
+  untilMs: number | undefined;
 }
 
 /** A resume token was refused: forged, expired, or not this server's. */
@@ -48,14 +50,18 @@ export class ResumeTokens {
     this.#ttlMs = ttlMs;
   }
 
-  /** A token naming `info` in `room`, valid for the configured time. */
-  issue(room: string, info: ParticipantInfo): Promise<string> {
-    return new SignJWT({ room, name: info.name, jat: info.joinedAtMs })
+  /**
+   * A token naming `info` in `room`, valid for the configured time, and never past `untilMs` (the
+   * expiry of the join token that admitted the participant): resuming does not extend what auth granted.
+   */
+  issue(room: string, info: ParticipantInfo, untilMs?: number): Promise<string> {
+    const expiresAtMs = Math.min(Date.now() + this.#ttlMs, untilMs ?? Number.POSITIVE_INFINITY);
+    return new SignJWT(untilMs === undefined ? { room, name: info.name, jat: info.joinedAtMs } : { room, name: info.name, jat: info.joinedAtMs, until: untilMs })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(info.id)
       .setAudience(RESUME_AUDIENCE)
       .setIssuedAt()
-      .setExpirationTime(new Date(Date.now() + this.#ttlMs))
+      .setExpirationTime(new Date(expiresAtMs))
       .sign(this.#key);
   }
 
@@ -70,6 +76,8 @@ export class ResumeTokens {
     }
     const info = checkParticipantInfo({ id: payload.sub, name: payload.name, joinedAtMs: payload.jat });
     if (!info.ok || typeof payload.room !== 'string' || payload.room.length === 0) throw new ResumeTokenError('the resume token does not name a participant of a room');
-    return { room: payload.room, info: info.value };
+    const untilMs = payload.until;
+    if (untilMs !== undefined && (typeof untilMs !== 'number' || !Number.isFinite(untilMs))) throw new ResumeTokenError('the resume token has a bad until claim');
+    return { room: payload.room, info: info.value, untilMs };
   }
 }

@@ -148,7 +148,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   /** Removals under way, so close() can wait for them. */
   const removals = new Set<Promise<void>>();
   /** Members whose removal failed (store unreachable), retried until it works. */
-  const unremoved = new Map<string, { room: string; id: string }>();
+  const unremoved = new Map<string, { room: string; id: string; ifHeld: boolean }>();
 
   const notReadyReason = (): string | undefined => {
     if (draining) return 'draining';
@@ -186,32 +186,27 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     if (ids.length > 0) send(io.to(ids.map(participantRoom)));
   };
 
-  /** Removes a participant from its room and tells the enabled others. The one way members leave. */
-  const removeMember = async (room: string, id: string): Promise<void> => {
+  /**
+   * Removes a participant from its room and tells the enabled others: the one way members leave. With
+   * `ifHeld` (a participant that did not come back within the grace period), only while this process
+   * still holds it: it may have resumed on another. When the store cannot be reached, the same removal
+   * is tried again later.
+   */
+  const removeMember = async (room: string, id: string, ifHeld = false): Promise<void> => {
     try {
-      const { peers } = await store.remove(room, id);
+      const { existed, peers } = ifHeld ? await store.removeIfHeld(room, id) : await store.remove(room, id);
       unremoved.delete(id);
-      tell(peers, (to) => to.emit('peer_disabled', { id }));
-    } catch (err) {
-      unremoved.set(id, { room, id });
-      logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
-    }
-  };
-
-  /** Removes a participant that did not come back within the grace period, unless it resumed on another process. */
-  const removeHeld = async (room: string, id: string): Promise<void> => {
-    try {
-      const { existed, peers } = await store.removeIfHeld(room, id);
       if (existed) tell(peers, (to) => to.emit('peer_disabled', { id }));
-      logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
-    } catch {
-      await removeMember(room, id);
+      if (ifHeld) logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
+    } catch (err) {
+      unremoved.set(id, { room, id, ifHeld });
+      logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
     }
   };
 
   const retryTimer = setInterval(() => {
     if (unremoved.size === 0 || !store.healthy) return;
-    for (const { room, id } of [...unremoved.values()]) track(removeMember(room, id));
+    for (const { room, id, ifHeld } of [...unremoved.values()]) track(removeMember(room, id, ifHeld));
   }, opts.fleetHeartbeatMs);
   retryTimer.unref();
 
@@ -364,7 +359,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (!checked.ok) throw new RequestError('BadRequest', checked.message);
       const { v, room, name, token } = checked.value;
       admit(v);
-      let identity: { name: string; pid?: string } = { name };
+      let identity: { name: string; pid?: string; expiresAtMs?: number } = { name };
       if (auth !== undefined) {
         try {
           identity = await auth.verify(token, room);
@@ -376,7 +371,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       const info: ParticipantInfo = { id: identity.pid ?? randomUUID(), name: identity.name, joinedAtMs: Date.now() };
       let resumeToken: string;
       try {
-        resumeToken = await (await resumeTokens()).issue(room, info);
+        resumeToken = await (await resumeTokens()).issue(room, info, identity.expiresAtMs);
       } catch (err) {
         throw unavailable(err);
       }
@@ -426,7 +421,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         if (err instanceof ResumeTokenError) throw new RequestError('ResumeInvalid', err.message);
         throw err;
       }
-      const { room, info } = claims;
+      const { room, info, untilMs } = claims;
       const key = memberKey(room, info.id);
       let r;
       try {
@@ -457,7 +452,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         else tell(peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
       }
       logger.info({ room, participant: info.id, how: r.result }, 'resumed');
-      return withIce({ self: info, resumeToken: await tokens.issue(room, info), participants: messagingEnabled ? r.peers : [] }, info.id);
+      return withIce({ self: info, resumeToken: await tokens.issue(room, info, untilMs), participants: messagingEnabled ? r.peers : [] }, info.id);
     };
 
     handle('enable_messaging', async () => {
@@ -548,7 +543,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         const timer = setTimeout(() => {
           held.delete(key);
           countOut(room);
-          track(removeHeld(room, id));
+          track(removeMember(room, id, true));
         }, opts.resumeGraceMs);
         timer.unref();
         held.set(key, { room, id, timer });

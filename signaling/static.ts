@@ -22,7 +22,7 @@ const BUNDLE_DIR = fileURLToPath(new URL('../browser/', import.meta.url));
  * Paths served from the browser bundle whatever the static folder holds, so the demo and any page
  * served here can `import { Room } from '/roommesh.js'` without a bundler.
  */
-export const BUNDLE_PATHS: Readonly<Record<string, string>> = Object.freeze({
+const BUNDLE_PATHS: Readonly<Record<string, string>> = Object.freeze({
   '/roommesh.js': join(BUNDLE_DIR, 'roommesh.js'),
   '/roommesh.js.map': join(BUNDLE_DIR, 'roommesh.js.map'),
 });

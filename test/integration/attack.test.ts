@@ -64,14 +64,13 @@ describe('the signaling server under attack, honest participants unharmed', func
       }
       // An event of several times the payload limit closes only this connection.
       evil.emit('join', { v: SIGNALING_VERSION, room: 'r', name: 'n', pad: 'p'.repeat(300_000) } as never);
-      // Past the join limit of one address.
-      const same = await Promise.all(Array.from({ length: 60 }, async () => {
+      // Past the join limit of one address (JoinRateLimited is among the reasons checked at the end).
+      await Promise.all(Array.from({ length: 60 }, async () => {
         const s = await connect(server.url, address(seed + 1));
         const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'burst', name: 'x' });
         count(r);
         s.close();
       }));
-      expect(same).to.have.length(60);
       // Thousands of joins and leaves, from many addresses: half say goodbye, half just drop.
       for (let i = 0; i < cycles; i += 20) {
         await Promise.all(Array.from({ length: 20 }, async (_, j) => {

@@ -143,6 +143,7 @@ describe('resuming on the signaling server', function () {
       ['expired', await sign(claims, key, -60)],
       ['a join audience', await sign(claims, key, 3600, 'roommesh')],
       ['no room', await sign({ name: 'alice', jat: 1 })],
+      ['a bad until claim', await sign({ ...claims, until: 'soon' })],
       ['garbage', 'not.a.token'],
       ['tampered', `${alice.token.slice(0, -4)}AAAA`],
     ];
@@ -155,7 +156,7 @@ describe('resuming on the signaling server', function () {
     }
     expect((await ack(await connect(server.url), 'resume', { v: 99, token: alice.token, messagingEnabled: true })).error?.reason).to.equal('UnsupportedVersion');
     expect((await resume(alice.s, alice.token)).error?.reason).to.equal('AlreadyJoined');
-    // A token forged for someone else's id does not verify either: a sibling cannot take over another.
+    // None of these took alice's place or added anyone.
     expect(server.stats().participants).to.equal(1);
   });
 

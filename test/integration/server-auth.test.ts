@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 import { ConnectionError, Room, silentLogger } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
@@ -75,6 +75,28 @@ describe('signaling server auth (JWT)', function () {
     expect(r.ok, JSON.stringify(r)).to.equal(true);
     expect(r.data.self.name).to.equal('alice');
     expect(r.data.self.id).to.be.a('string').with.length(36);
+  });
+
+  it('resume tokens expire no later than the JWT the participant joined with, however often it resumes', async () => {
+    const jwtExpS = nowS() + 3;
+    const joined = await joinWith(server, { room: 'r1', token: await hs({ room: 'r1', name: 'alice' }, { expS: jwtExpS }) });
+    expect(joined.ok, JSON.stringify(joined)).to.equal(true);
+    const resumeWith = async (token: string): Promise<WireReply> => {
+      const sock = io(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
+      sockets.push(sock);
+      await new Promise<void>((resolve, reject) => {
+        sock.once('connect', () => resolve());
+        sock.once('connect_error', reject);
+      });
+      return (await (sock.timeout(10_000) as any).emitWithAck('resume', { v: SIGNALING_VERSION, token, messagingEnabled: false })) as WireReply;
+    };
+    const first = joined.data.resumeToken as string;
+    expect(decodeJwt(first).exp).to.be.at.most(jwtExpS);
+    const resumed = await resumeWith(first);
+    expect(resumed.ok, JSON.stringify(resumed)).to.equal(true);
+    expect(decodeJwt(resumed.data.resumeToken as string).exp, 'the fresh token of a resume').to.be.at.most(jwtExpS);
+    await new Promise((r) => setTimeout(r, (jwtExpS + 1) * 1000 - Date.now()));
+    expect((await resumeWith(resumed.data.resumeToken as string)).error?.reason).to.equal('ResumeInvalid');
   });
 
   it('a missing token is refused with TokenMissing, also through the library', async () => {
