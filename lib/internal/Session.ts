@@ -2,7 +2,7 @@ import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AttachmentAbortReason } from '../events.js';
-import type { Frame } from '../protocol/frames.js';
+import type { Frame, FrameDecodeError } from '../protocol/frames.js';
 import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
@@ -337,7 +337,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
   }
 
-  #onFrame(frame: Frame | ReturnType<typeof decodeFrames>[number]): void {
+  #onFrame(frame: Frame | FrameDecodeError): void {
     if (isFrameError(frame)) {
       this.#protocolError('BadFrame', `${frame.error}: ${frame.detail}`);
       return;
