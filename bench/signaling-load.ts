@@ -9,32 +9,15 @@
  * The server runs as `roommesh-signal` in a child process on 127.0.0.1 with its per-client limits off;
  * the clients share this process. Run it inside the loopback-only namespace (scripts/netns.mjs).
  */
-import { spawn } from 'node:child_process';
-import { request } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
-import { freePort } from '../test/support/processes.js';
+import { httpGet, startSignal, stop } from '../test/support/processes.js';
 
-const CLI = fileURLToPath(new URL('../signaling/cli.js', import.meta.url));
 const ROOM_SIZE = 5;
 const CONCURRENCY = 200;
 
-
-function get(port: number, path: string): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', () => resolve(''));
-    req.end();
-  });
-}
-
 async function memory(port: number): Promise<{ rss: number; heap: number }> {
-  const text = await get(port, '/metrics');
+  const text = (await httpGet(port, '/metrics')).body;
   const value = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2] ?? NaN);
   return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
 }
@@ -47,12 +30,10 @@ async function pool<T>(items: T[], run: (item: T) => Promise<void>): Promise<voi
 }
 
 async function scenario(n: number): Promise<Record<string, number>> {
-  const port = await freePort();
-  const server = spawn(process.execPath, ['--expose-gc', CLI, '--port', String(port), '--no-static', '--log-level', 'warn',
-    '--max-connections', '0', '--joins-per-second-per-ip', '0', '--signals-per-second', '0', '--max-participants-per-room', '0'], { stdio: 'inherit' });
+  // roommesh-signal on 127.0.0.1, started and awaited (/readyz) the way the tests start it.
+  const server = await startSignal(['--log-level', 'warn', '--max-connections', '0', '--joins-per-second-per-ip', '0', '--signals-per-second', '0', '--max-participants-per-room', '0']);
+  const { port, url } = server;
   try {
-    while ((await get(port, '/readyz')).trim() !== 'ready') await new Promise((r) => setTimeout(r, 50));
-    const url = `http://127.0.0.1:${port}`;
     const before = await memory(port);
 
     const sockets: Socket[] = [];
@@ -101,7 +82,7 @@ async function scenario(n: number): Promise<Record<string, number>> {
       heapPerParticipantKiB: Math.round(((joined.heap - before.heap) / n / 1024) * 10) / 10,
     };
   } finally {
-    server.kill('SIGKILL');
+    await stop(server);
   }
 }
 

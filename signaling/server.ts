@@ -330,7 +330,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     };
 
     /** Runs a join or a resume, counting its result in the joins metric. */
-    const counted = <T>(run: () => Promise<T>, success: string) => async (): Promise<T> => {
+    const counted = async <T>(success: string, run: () => Promise<T>): Promise<T> => {
       try {
         const reply = await run();
         metrics.joins.inc({ result: success });
@@ -351,7 +351,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     };
     const alreadyJoined = (): RequestError => new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
 
-    handle('join', ([req]) => counted(() => join(req), 'ok')());
+    handle('join', ([req]) => counted('ok', () => join(req)));
 
     const join = async (req: unknown): Promise<JoinReply> => {
       if (state.member !== undefined) throw alreadyJoined();
@@ -398,7 +398,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return reply;
     };
 
-    handle('resume', ([req]) => counted(() => resume(req), 'resumed')());
+    handle('resume', ([req]) => counted('resumed', () => resume(req)));
 
     // A participant back on a new connection (its old one dropped, or the server restarted): the same id,
     // its messaging state as the client says, and nobody told it left.

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { ReceivedMessage } from '../../lib/node.js';
-import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
+import { DEFAULT_SERVER_OPTIONS } from '../../signaling/config.js';
+import type { SignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
 import { DemoPage } from '../support/demo-page.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
@@ -103,8 +104,6 @@ describe('Chromium page and Node participant', function () {
 });
 
 /** A signaling server that also serves the demo (the harness's serve no page); the harness closes it. */
-async function demoServer(h: Harness): Promise<SignalingServer> {
-  const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-  h.servers.push(server);
-  return server;
+function demoServer(h: Harness): Promise<SignalingServer> {
+  return h.server({ staticDir: DEFAULT_SERVER_OPTIONS.staticDir });
 }

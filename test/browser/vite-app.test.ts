@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { build, createLogger } from 'vite';
-import { createSignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
 
@@ -81,8 +80,7 @@ describe('a Vite app built from the packed package', function () {
   });
 
   it('the built app in Chromium exchanges messages and attachments with a Node participant', async () => {
-    const server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: join(appDir, 'dist') });
-    h.servers.push(server);
+    const server = await h.server({ staticDir: join(appDir, 'dist') });
     const agent = await h.join(server, 'vite', 'agent');
     await agent.messaging.enable();
 

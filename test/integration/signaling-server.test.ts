@@ -14,23 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { MAX_NAME_LENGTH, MAX_SDP_LENGTH, SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
+import { eventually } from '../support/harness.js';
+import { record, type Info, type WireReply } from '../support/raw-client.js';
 
 // ---------------------------------------------------------------------------------------------
 // Local helpers
 // ---------------------------------------------------------------------------------------------
-
-/** A reply as it arrives over the wire; loosely typed so tests can inspect refusals of garbage. */
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
-
-interface Info {
-  id: string;
-  name: string;
-  joinedAtMs: number;
-}
 
 /** Every client a test opens, so afterEach can close them all. */
 const clients: Socket[] = [];
@@ -109,13 +98,6 @@ function next(s: Socket, event: string, timeoutMs = 2000): Promise<any> {
   });
 }
 
-/** Starts recording every `event` on `s`; returns the live list of first arguments. */
-function record(s: Socket, event: string): unknown[] {
-  const got: unknown[] = [];
-  s.on(event, (arg: unknown) => got.push(arg));
-  return got;
-}
-
 /**
  * A bounded wait, used only where a test checks that something does NOT arrive: there is no event
  * to wait on, so we give the server this long to (wrongly) send it.
@@ -123,15 +105,6 @@ function record(s: Socket, event: string): unknown[] {
 const QUIET_MS = 200;
 function quiet(ms = QUIET_MS): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `check` until it is true; rejects after `timeoutMs` naming `what`. */
-async function eventually(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Disconnects every open client. */
