@@ -1,8 +1,8 @@
 /**
  * Data-channel frames: every byte roommesh puts on an RTCDataChannel is encoded and decoded here.
  *
- * Each frame is one CBOR item (RFC 8949, no record or structured-clone extensions, byte strings
- * untagged): an array whose first element is the protocol version and whose second is the frame kind.
+ * Each frame is one CBOR item (RFC 8949) of the subset cbor-subset.ts checks: no tags, definite lengths,
+ * text map keys, byte strings untagged: an array whose first element is the protocol version and whose second is the frame kind.
  * One RTCDataChannel message holds one or more frames back to back (a CBOR sequence, RFC 8742): a
  * sender coalesces the small frames it writes in one turn of its event loop.
  *
@@ -28,8 +28,9 @@
  * docs/PROTOCOL.md describes the same layout in prose; test/unit/protocol-doc.test.ts checks both agree.
  */
 import { Decoder, Encoder } from 'cbor-x';
+import { scanCborSequence } from './cbor-subset.js';
 import type { JsonObject } from './json.js';
-import { MAX_JSON_DEPTH, checkJsonObject } from './json.js';
+import { checkJsonObject } from './json.js';
 
 /** Version carried in every data-channel frame. A frame of another version is refused. */
 export const FRAME_VERSION = 1;
@@ -219,22 +220,6 @@ function toBytes(data: ArrayBuffer | ArrayBufferView | string): Uint8Array | und
   return undefined;
 }
 
-/**
- * True when an array or object occurs twice in `v`. cbor-x resolves value-sharing (tags 28/29) and
- * packed-value (tags 51/6) references whatever the decoder options, so a few hundred bytes can decode
- * to a cycle or to a DAG that expands exponentially when walked. Frames carry trees only. The walk
- * stops below the depth checkJsonObject refuses anyway.
- */
-function hasSharedValue(v: unknown, seen: Set<object>, depth: number): boolean {
-  if (typeof v !== 'object' || v === null || ArrayBuffer.isView(v) || depth > MAX_JSON_DEPTH + 2) return false;
-  if (seen.has(v)) return true;
-  seen.add(v);
-  for (const child of Array.isArray(v) ? v : Object.values(v)) {
-    if (hasSharedValue(child, seen, depth + 1)) return true;
-  }
-  return false;
-}
-
 function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }
@@ -287,6 +272,8 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
   const bytes = toBytes(data);
   if (bytes === undefined) return fail('NotAFrame', 'text message; frames are binary');
   if (bytes.byteLength > MAX_FRAME_BYTES) return fail('TooLarge', `${bytes.byteLength} bytes`);
+  const { problem } = scanCborSequence(bytes);
+  if (problem !== undefined) return fail('NotCbor', problem);
   let item: unknown;
   try {
     item = decoder.decode(bytes);
@@ -306,21 +293,26 @@ export function decodeFrames(data: ArrayBuffer | ArrayBufferView | string): Arra
   if (bytes === undefined) return [fail('NotAFrame', 'text message; frames are binary')];
   if (bytes.byteLength > MAX_FRAME_BYTES) return [fail('TooLarge', `${bytes.byteLength} bytes`)];
   const out: Array<Frame | FrameDecodeError> = [];
-  try {
-    decoder.decodeMultiple(bytes, (item: unknown) => {
-      out.push(frameOf(item));
-    });
-  } catch (err) {
-    out.push(fail('NotCbor', err instanceof Error ? err.message : String(err)));
+  // Only the items inside the CBOR subset reach cbor-x; the first one outside it ends the message.
+  const { end, problem } = scanCborSequence(bytes);
+  if (end > 0) {
+    try {
+      decoder.decodeMultiple(end === bytes.byteLength ? bytes : bytes.subarray(0, end), (item: unknown) => {
+        out.push(frameOf(item));
+      });
+    } catch (err) {
+      out.push(fail('NotCbor', err instanceof Error ? err.message : String(err)));
+      return out;
+    }
   }
-  if (out.length === 0) out.push(fail('NotCbor', 'empty message'));
+  if (problem !== undefined) out.push(fail('NotCbor', problem));
+  else if (out.length === 0) out.push(fail('NotCbor', 'empty message'));
   return out;
 }
 
 /** The frame a decoded CBOR item is, or why it is none. */
 function frameOf(item: unknown): Frame | FrameDecodeError {
   if (!Array.isArray(item) || item.length < 2) return fail('NotAFrame', 'not an array of at least two items');
-  if (hasSharedValue(item, new Set(), 0)) return fail('BadField', 'a value is shared or cyclic (CBOR value sharing is not allowed)');
   const [version, kind] = item as unknown[];
   if (version !== FRAME_VERSION) return fail('UnsupportedVersion', `version ${String(version)}`);
   switch (kind) {

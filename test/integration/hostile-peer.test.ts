@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Encoder } from 'cbor-x';
+import { Encoder, Tag } from 'cbor-x';
 import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
 import type { IncomingTransfer } from '../../lib/internal/Inbox.js';
 import { PeerLink } from '../../lib/internal/PeerLink.js';
@@ -174,5 +174,27 @@ describe('a hostile peer on a real data channel', function () {
     // 4 is still arriving: the ack says so.
     await eventually(() => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 5 && f.incomplete.join() === '4'), 5000, 'ack 5 except 4');
     expect(p.session.incomingHeldBytes).to.equal(2000);
+  });
+
+  it('a 256 KiB bignum and a packed-string bomb are refused at once, and the participant goes on', async () => {
+    const { raw, session, errors, messages } = await pair();
+    const plain = new Encoder({ useRecords: false, tagUint8Array: false });
+    raw.write(encodeFrame(HELLO));
+    // cbor-x decodes this bignum in quadratic time (~44 s); as attributes, the packed table below would
+    // expand to one 128 KiB string referenced 12,000 times (1.5 GiB), and JSON.stringify of it aborts Node.
+    const bignum = plain.encode([1, FrameKind.Attributes, { attributes: { a: new Tag(bytes(MAX_FRAME_BYTES - 64, 0xff), 2) } }]);
+    const refs: Record<string, Tag> = {};
+    for (let i = 0; i < 12_000; i++) refs[`k${i}`] = new Tag(0, 6);
+    const packed = plain.encode([1, FrameKind.Attributes, { attributes: new Tag([['x'.repeat(128 * 1024)], [], [], refs], 51) }]);
+    const started = Date.now();
+    for (let i = 0; i < 4; i++) raw.write(bignum);
+    raw.write(packed);
+    raw.write(encodeFrame({ kind: FrameKind.Message, seq: 1, type: 'after', payload: {} }));
+    await eventually(() => messages.length === 1, 10_000, 'the message after the bombs');
+    expect(Date.now() - started).to.be.below(5000);
+    expect(errors.map((e) => e.reason)).to.deep.equal(['BadFrame', 'BadFrame', 'BadFrame', 'BadFrame', 'BadFrame']);
+    expect(errors[0]!.message).to.include('CBOR tag 2 is not allowed');
+    expect(errors[4]!.message).to.include('CBOR tag 51 is not allowed');
+    expect(session.isReady).to.equal(true);
   });
 });
