@@ -287,7 +287,6 @@ async function send(r, text, file, toId) {
   const to = toId === null ? null : r.messaging.getParticipant(toId) ?? { id: toId, name: 'them' };
   const message = {};
   if (text) message.text = text;
-  if (to !== null) message.direct = true;
   const type = file === undefined ? 'chat' : 'file';
   const abort = new AbortController();
   const entry = log.outgoing({
