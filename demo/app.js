@@ -287,6 +287,7 @@ async function send(r, text, file, toId) {
   const to = toId === null ? null : r.messaging.getParticipant(toId) ?? { id: toId, name: 'them' };
   const message = {};
   if (text) message.text = text;
+  // For apps that read it; the demo never believes it on receipt (see MessageLog#message).
   if (to !== null) message.direct = true;
   const type = file === undefined ? 'chat' : 'file';
   const abort = new AbortController();

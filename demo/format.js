@@ -57,9 +57,13 @@ export function cleanMime(mime) {
   return typeof mime === 'string' && /^[\w.+-]{1,64}\/[\w.+-]{1,128}$/.test(mime) ? mime.toLowerCase() : 'application/octet-stream';
 }
 
+// Bidirectional controls reorder what is shown, not what is saved: "invoice\u202Efdp.exe" shows as
+// "invoiceexe.pdf" and saves as an .exe. A file name never needs them.
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 /** A file name a peer sent, made safe to show and to offer as a download name. */
 export function cleanFileName(name) {
-  const s = typeof name === 'string' ? name.replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim() : '';
+  const s = typeof name === 'string' ? name.replace(BIDI_CONTROLS, '').replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim() : '';
   return (s || 'file').slice(0, 200);
 }
 

@@ -75,7 +75,7 @@ export class MessageLog {
    */
   arriving({ from, type, message, receivedBytes, totalBytes }) {
     const file = fileInfo(message, totalBytes);
-    const { li, bubble } = this.#message({ from, type, to: message.direct === true ? 'you' : null, mine: false, text: message.text });
+    const { li, bubble } = this.#message({ from, type, to: null, mine: false, text: message.text });
     const card = new FileCard(bubble, { ...file, mine: false });
     card.progress(receivedBytes, totalBytes);
     this.#append(li);
@@ -91,7 +91,7 @@ export class MessageLog {
     }
     const known = type === 'chat' || type === 'file';
     const text = known ? message.text : undefined;
-    const { li, bubble } = this.#message({ from, type, to: message.direct === true ? 'you' : null, mine: false, text });
+    const { li, bubble } = this.#message({ from, type, to: null, mine: false, text });
     if (!known) {
       const pre = document.createElement('pre');
       pre.className = 'json';
@@ -122,9 +122,12 @@ export class MessageLog {
     card.done('Received');
   }
 
+  // `to` is shown only on this participant's own messages. A received one says nothing of its addressee:
+  // a broadcast goes to each recipient as a message of its own, so the library cannot tell it from a
+  // direct one, and a "to you" read from the message's JSON would be whatever the sender claims.
   #message({ from, type, to, mine, text }) {
     const li = document.createElement('li');
-    li.className = `msg${mine ? ' mine' : ''}${to ? ' direct' : ''}`;
+    li.className = `msg${mine ? ' mine' : ''}${mine && to ? ' direct' : ''}`;
     li.dataset.type = type;
     li.dataset.from = from.id;
     li.append(avatarElement(from.id, from.name));
@@ -140,10 +143,10 @@ export class MessageLog {
     badge.textContent = type.slice(0, 40);
     badge.title = `message type: ${type}`;
     meta.append(sender, badge);
-    if (to) {
+    if (mine && to) {
       const direct = document.createElement('span');
       direct.className = 'badge direct';
-      direct.textContent = mine ? `to ${to.name}` : 'to you';
+      direct.textContent = `to ${to.name}`;
       meta.append(direct);
     }
     meta.append(timeElement());

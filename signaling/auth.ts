@@ -2,9 +2,13 @@
  * JWT authentication of joins, with jose: a token names the room(s) it may join and the participant's
  * identity. The server takes the name (and an optional fixed id) from the token, never from the client.
  *
- * Claims: `room` (a string) or `rooms` (strings; `"*"` allows every room), `name` (the participant's
- * name), optional `pid` (a fixed participant id; `sub` is not used because one user often has several
- * tabs or devices in one room, and ids must be unique in a room), and `exp`, which is required.
+ * Claims: `room` (a string) or `rooms` (strings), or `allRooms: true` for every room; `name` (the
+ * participant's name), optional `pid` (a fixed participant id; `sub` is not used because one user often
+ * has several tabs or devices in one room, and ids must be unique in a room), and `exp`, which is required.
+ *
+ * The wildcard is a boolean claim of its own, not a room name: apps copy user-chosen room names into
+ * `room` and `rooms`, and a `"*"` there would hand every room to whoever named a room `*`. So `"*"` in
+ * `room` or `rooms` refuses the token, and no client may join a room named `*` (checkJoinRequest).
  */
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { MAX_NAME_LENGTH, type SignalingErrorReason } from '../lib/protocol/signaling.js';
@@ -94,17 +98,27 @@ function isName(v: unknown): v is string {
   return typeof v === 'string' && v.trim().length > 0 && v.length <= MAX_NAME_LENGTH;
 }
 
+/** A room name that only ever meant "every room"; refused in the room claims (see the file comment). */
+const WILDCARD = '*';
+
 /** The identity the claims give for `room`; throws {@link AuthError} when they do not fit. */
 export function identityFor(payload: JWTPayload, room: string): Identity {
-  const rooms: unknown[] = payload.rooms !== undefined ? (Array.isArray(payload.rooms) ? payload.rooms : [payload.rooms]) : [payload.room];
-  if (rooms.length === 0 || rooms.length > 1000 || !rooms.every((r) => r === '*' || isName(r))) {
-    throw new AuthError('TokenInvalid', 'the token must name its room in a room claim or its rooms in a rooms claim');
+  const allRooms = payload.allRooms;
+  if (allRooms !== undefined && allRooms !== true) throw new AuthError('TokenInvalid', 'the allRooms claim, when present, must be true');
+  const rooms: unknown[] = payload.rooms !== undefined
+    ? (Array.isArray(payload.rooms) ? payload.rooms : [payload.rooms])
+    : payload.room !== undefined || allRooms !== true ? [payload.room] : [];
+  if (rooms.includes(WILDCARD)) {
+    throw new AuthError('TokenInvalid', '"*" in the room or rooms claim is not a wildcard; a token for every room carries allRooms: true');
+  }
+  if ((rooms.length === 0 && allRooms !== true) || rooms.length > 1000 || !rooms.every(isName)) {
+    throw new AuthError('TokenInvalid', 'the token must name its room in a room claim, its rooms in a rooms claim, or carry allRooms: true');
   }
   if (!isName(payload.name)) throw new AuthError('TokenInvalid', `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} characters`);
   if (payload.pid !== undefined && (typeof payload.pid !== 'string' || !PID_PATTERN.test(payload.pid))) {
     throw new AuthError('TokenInvalid', `the pid claim must be 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   }
-  if (!rooms.includes(room) && !rooms.includes('*')) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
+  if (allRooms !== true && !rooms.includes(room)) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
   // exp is a required claim: jose has checked it is there and in the future.
   const expiresAtMs = (payload.exp as number) * 1000;
   return payload.pid !== undefined ? { name: payload.name, pid: payload.pid as string, expiresAtMs } : { name: payload.name, expiresAtMs };
@@ -113,7 +127,13 @@ export function identityFor(payload: JWTPayload, room: string): Identity {
 /** What a development token says. */
 export interface MintOptions {
   secret: string;
+  /** Rooms the token may join; empty with `allRooms`. `"*"` is refused: it is not a wildcard. */
   rooms: string[];
+  /**
+   * The token may join every room (the `allRooms: true` claim).
+   * @default false
+   */
+  allRooms?: boolean;
   name: string;
   pid?: string;
   /** @default 3600000 */
@@ -129,7 +149,11 @@ export interface MintOptions {
  * const token = await mintToken({ secret, rooms: ['design-review'], name: 'alice' });
  */
 export async function mintToken(o: MintOptions): Promise<string> {
-  const claims: JWTPayload = o.rooms.length === 1 ? { room: o.rooms[0], name: o.name } : { rooms: o.rooms, name: o.name };
+  if (o.rooms.includes(WILDCARD)) throw new RangeError('"*" is not a wildcard room; set allRooms for a token that joins every room');
+  if (o.rooms.length === 0 && o.allRooms !== true) throw new RangeError('a token names at least one room, or sets allRooms');
+  const claims: JWTPayload = o.rooms.length === 0 ? { name: o.name }
+    : o.rooms.length === 1 ? { room: o.rooms[0], name: o.name } : { rooms: o.rooms, name: o.name };
+  if (o.allRooms === true) claims.allRooms = true;
   if (o.pid !== undefined) claims.pid = o.pid;
   let jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -22,6 +22,7 @@ function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>)
 async function token(args: string[]): Promise<void> {
   const v = parse(args, {
     room: { type: 'string', multiple: true },
+    'all-rooms': { type: 'boolean' },
     name: { type: 'string' },
     secret: { type: 'string' },
     pid: { type: 'string' },
@@ -31,7 +32,11 @@ async function token(args: string[]): Promise<void> {
   });
   const rooms = (v.room as string[] | undefined) ?? [];
   const secret = (v.secret as string | undefined) ?? process.env.ROOMMESH_JWT_SECRET;
-  if (rooms.length === 0) fail('token: give at least one --room');
+  const allRooms = v['all-rooms'] === true;
+  // "*" is a room name like any other here, never a wildcard: see the comment at the top of auth.ts.
+  if (rooms.includes('*')) fail("token: --room '*' is not a wildcard; use --all-rooms for a token that joins every room");
+  if (allRooms && rooms.length > 0) fail('token: give --room or --all-rooms, not both');
+  if (rooms.length === 0 && !allRooms) fail('token: give at least one --room, or --all-rooms');
   if (typeof v.name !== 'string' || v.name.length === 0) fail('token: give --name');
   if (secret === undefined || Buffer.byteLength(secret) < 32) fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
   const ttl = v['ttl-ms'] as string | undefined;
@@ -40,6 +45,7 @@ async function token(args: string[]): Promise<void> {
   const jwt = await mintToken({
     secret,
     rooms,
+    allRooms,
     name: v.name,
     ...(typeof v.pid === 'string' ? { pid: v.pid } : {}),
     ...(ttl !== undefined ? { ttlMs: Number(ttl) } : {}),

@@ -475,6 +475,7 @@ export function helpText(): string {
 Usage: roommesh-signal [options]
        roommesh-signal token --room <room> --name <name> --secret <s> [--room <room2>] [--pid <id>]
                              [--ttl-ms <ms>] [--audience <aud>] [--issuer <iss>]   prints a dev JWT
+                             (--all-rooms instead of --room: a token for every room)
 
 ${rows.join('')}  -h, --help                            show this help
 

@@ -1,4 +1,4 @@
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,9 @@ const BUNDLE_PATHS: Readonly<Record<string, string>> = Object.freeze({
   '/roommesh.js.map': join(BUNDLE_DIR, 'roommesh.js.map'),
 });
 
+/** Sent with every static response: no other site may frame these pages (clickjacking). */
+const FRAME_HEADERS = Object.freeze({ 'content-security-policy': "frame-ancestors 'none'", 'x-frame-options': 'DENY' });
+
 /**
  * Serves a file for a GET or HEAD request: the browser bundle at {@link BUNDLE_PATHS}, otherwise a
  * file from `root`, never one outside it.
@@ -45,18 +48,30 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
   }
   const file = Object.hasOwn(BUNDLE_PATHS, pathname) ? BUNDLE_PATHS[pathname] : insideRoot(root, pathname);
   if (file === undefined) {
-    res.writeHead(404).end();
+    res.writeHead(404, FRAME_HEADERS).end();
     return;
   }
   sendFile(file, req, res);
 }
 
-/** The file `pathname` names under `root`, or undefined when it would lie outside. */
+/**
+ * The file `pathname` names under `root`, or undefined when it would lie outside: by its path, and by its
+ * real path, so that a symbolic link inside the folder cannot reach a file outside it.
+ */
 function insideRoot(root: string, pathname: string): string | undefined {
   if (pathname.includes('\0')) return undefined;
   const path = pathname.endsWith('/') ? `${pathname}index.html` : pathname;
   const file = normalize(join(root, path));
-  return file.startsWith(normalize(root.endsWith(sep) ? root : root + sep)) ? file : undefined;
+  if (!file.startsWith(withSep(normalize(root)))) return undefined;
+  try {
+    return realpathSync(file).startsWith(withSep(realpathSync(root))) ? file : undefined;
+  } catch {
+    return undefined; // no such file, or a dangling link
+  }
+}
+
+function withSep(dir: string): string {
+  return dir.endsWith(sep) ? dir : dir + sep;
 }
 
 function sendFile(file: string, req: IncomingMessage, res: ServerResponse): void {
@@ -66,13 +81,14 @@ function sendFile(file: string, req: IncomingMessage, res: ServerResponse): void
     if (!st.isFile()) throw new Error('not a file');
     size = st.size;
   } catch {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    res.writeHead(404, { 'content-type': 'text/plain', ...FRAME_HEADERS }).end('not found\n');
     return;
   }
   res.writeHead(200, {
     'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'content-length': size,
     'x-content-type-options': 'nosniff',
+    ...FRAME_HEADERS,
     // The demo and the bundle change with each build; revalidate rather than run a stale copy.
     'cache-control': 'no-cache',
   });

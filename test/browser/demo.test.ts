@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
 import { DemoPage, type PickedFile } from '../support/demo-page.js';
-import { bytes } from '../support/harness.js';
+import { Harness, bytes, eventually } from '../support/harness.js';
 
 /** The file of the large-transfer test. Needs chunked attachments (the lead's change); one frame holds 256 KiB. */
 const LARGE_FILE_BYTES = 5 * 1024 * 1024;
@@ -28,6 +28,8 @@ describe('demo page in Chromium', function () {
   let server: SignalingServer;
   let browser: Chromium;
   let pages: DemoPage[] = [];
+  /** Node participants, for what the page cannot be made to send. */
+  const h = new Harness();
   let roomCount = 0;
   const nextRoom = (): string => `demo-${++roomCount}`;
 
@@ -49,6 +51,7 @@ describe('demo page in Chromium', function () {
     browser = await Chromium.launch();
   });
   afterEach(async function () {
+    await h.close();
     await Promise.all(pages.map((p) => p.close().catch(() => {})));
     pages = [];
     const problems = browser.problems.splice(0);
@@ -88,7 +91,9 @@ describe('demo page in Chromium', function () {
     expect(await alice!.deliveryOf(secret)).to.deep.equal({ state: 'delivered', text: '✓ Delivered to bob' });
     const atBob = bob!.received('alice', 'just for bob');
     await atBob.waitFor();
-    expect(await atBob.locator('.badge').allTextContents()).to.deep.equal(['chat', 'to you']);
+    // No "to you": the receiver cannot tell a direct message from a broadcast (see the next test).
+    expect(await atBob.locator('.badge').allTextContents()).to.deep.equal(['chat']);
+    expect(await alice!.sent('just for bob').locator('.badge').allTextContents()).to.deep.equal(['chat', 'to bob']);
 
     // Messages from one sender arrive in order: once carol has the next broadcast, the direct one would be there.
     await alice!.selectRecipient(null);
@@ -102,7 +107,30 @@ describe('demo page in Chromium', function () {
     await bob!.received('carol', 'hi from carol').waitFor();
   });
 
-  it(`a ${LARGE_FILE_BYTES / 1024 / 1024} MiB file arrives byte-identical, its progress bar at 100% on every side`, async () => {
+  it('what a sender claims is not shown as fact: no "to you" on a broadcast marked direct; no bidi tricks in file names', async () => {
+    const [bob] = await meet(['bob']);
+    const mallory = await h.join(server, bob!.room, 'mallory');
+    await mallory.messaging.enable();
+    await bob!.waitForOthers(['mallory']);
+    await eventually(() => mallory.messaging.remoteParticipants.length === 1, 10_000, 'bob present at mallory');
+
+    const claim = await mallory.messaging.broadcastMessage({ type: 'chat', message: { text: 'only for you', direct: true } });
+    expect(claim.delivered).to.have.length(1);
+    const spoofed = bob!.received('mallory', 'only for you');
+    await spoofed.waitFor();
+    expect(await spoofed.locator('.badge').allTextContents()).to.deep.equal(['chat']);
+
+    // U+202E (right-to-left override) would show this as "invoiceexe.pdf" and save it as an .exe.
+    const name = 'invoice\u202efdp.exe';
+    await mallory.messaging.broadcastMessage({ type: 'file', message: { name, mime: 'application/pdf' }, attachment: bytes(1000, 5) });
+    const file = bob!.received('mallory', 'invoicefdp.exe');
+    const link = file.getByRole('link', { name: 'Download invoicefdp.exe' });
+    await link.waitFor();
+    expect(await link.getAttribute('download')).to.equal('invoicefdp.exe');
+    expect(await file.locator('.file-name').textContent()).to.equal('invoicefdp.exe');
+  });
+
+    it(`a ${LARGE_FILE_BYTES / 1024 / 1024} MiB file arrives byte-identical, its progress bar at 100% on every side`, async () => {
     const [alice, bob, carol] = await meet(['alice', 'bob', 'carol']);
     const file: PickedFile = { name: 'large.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes(LARGE_FILE_BYTES, 7)) };
 

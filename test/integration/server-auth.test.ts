@@ -134,19 +134,31 @@ describe('signaling server auth (JWT)', function () {
     refused(await joinWith(s, { room: 'r1', token: await hs({ room: 'r1', name: 'a' }) }), 'TokenInvalid');
   });
 
-  it('a token for room A cannot join room B (RoomNotAllowed); rooms lists several; "*" allows any', async () => {
+  it('a token for room A cannot join room B (RoomNotAllowed); rooms lists several; allRooms: true allows any', async () => {
     refused(await joinWith(server, { room: 'B', token: await hs({ room: 'A', name: 'a' }) }), 'RoomNotAllowed');
     const several = await hs({ rooms: ['A', 'C'], name: 'a' });
     expect((await joinWith(server, { room: 'C', token: several })).ok).to.equal(true);
     refused(await joinWith(server, { room: 'B', token: several }), 'RoomNotAllowed');
-    expect((await joinWith(server, { room: 'anything', token: await hs({ rooms: ['*'], name: 'a' }) })).ok).to.equal(true);
+    expect((await joinWith(server, { room: 'anything', token: await hs({ allRooms: true, name: 'a' }) })).ok).to.equal(true);
+    refused(await joinWith(server, { room: 'A', token: await hs({ allRooms: 'yes', name: 'a' }) }), 'TokenInvalid');
+    refused(await joinWith(server, { room: 'A', token: await hs({ allRooms: false, name: 'a' }) }), 'TokenInvalid');
     // Claims that do not name a room or a name are invalid, not "any room".
     refused(await joinWith(server, { room: 'A', token: await hs({ name: 'a' }) }), 'TokenInvalid');
     refused(await joinWith(server, { room: 'A', token: await hs({ room: 'A' }) }), 'TokenInvalid');
     refused(await joinWith(server, { room: 'A', token: await hs({ room: 'A', name: 42 }) }), 'TokenInvalid');
   });
 
-  it('forged tokens are refused with TokenInvalid: another secret, alg none, an algorithm not allowed, a swapped payload, garbage', async () => {
+  it('"*" is not a wildcard: a token with room or rooms "*" is refused, and nobody joins a room named "*"', async () => {
+    // An app that copies a user-chosen room name into the room claim must not hand out every room.
+    for (const claims of [{ room: '*' }, { rooms: ['*'] }, { rooms: ['A', '*'] }, { rooms: '*' }]) {
+      const r = await joinWith(server, { room: 'anything', token: await hs({ ...claims, name: 'a' }) });
+      refused(r, 'TokenInvalid');
+      expect(r.error?.message, JSON.stringify(claims)).to.match(/allRooms/);
+    }
+    refused(await joinWith(server, { room: '*', token: await hs({ allRooms: true, name: 'a' }) }), 'BadRequest');
+  });
+
+    it('forged tokens are refused with TokenInvalid: another secret, alg none, an algorithm not allowed, a swapped payload, garbage', async () => {
     refused(await joinWith(server, { room: 'r1', token: await hs({ room: 'r1', name: 'a' }, { secret: 'another-secret-also-long-enough-for-hs256' }) }), 'TokenInvalid');
     const none = new UnsecuredJWT({ room: 'r1', name: 'a' }).setAudience('roommesh').setExpirationTime('1h').encode();
     refused(await joinWith(server, { room: 'r1', token: none }), 'TokenInvalid');
@@ -239,5 +251,22 @@ describe('signaling server auth (JWT)', function () {
     const bad = spawnSync(process.execPath, [cli, 'token', '--room', 'r', '--name', 'n', '--secret', 'short'], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.match(/32 bytes/);
+  });
+
+  it('roommesh-signal token refuses --room \'*\' and points to --all-rooms, which mints a token for every room', async () => {
+    const cli = fileURLToPath(new URL('../../signaling/cli.js', import.meta.url));
+    const mint = (...args: string[]) => spawnSync(process.execPath, [cli, 'token', '--name', 'dave', '--secret', SECRET, ...args], { encoding: 'utf8' });
+    for (const rooms of [['--room', '*'], ['--room', 'a', '--room', '*']]) {
+      const star = mint(...rooms);
+      expect(star.status, star.stdout).to.equal(2);
+      expect(star.stdout).to.equal('');
+      expect(star.stderr).to.match(/--all-rooms/);
+    }
+    expect(mint('--all-rooms', '--room', 'a').status).to.equal(2);
+    const all = mint('--all-rooms');
+    expect(all.status, all.stderr).to.equal(0);
+    const token = all.stdout.trim();
+    expect(decodeJwt(token)).to.deep.include({ allRooms: true, name: 'dave' });
+    expect((await joinWith(server, { room: 'any-room-at-all', token })).data.self.name).to.equal('dave');
   });
 });
