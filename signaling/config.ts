@@ -49,6 +49,15 @@ export interface SignalingServerOptions {
    */
   maxConnections?: number;
   /**
+   * Bytes the server holds for one connection that its client has not read yet (engine.io's queued
+   * packets plus the websocket's unwritten bytes); past this the connection is dropped (`SlowConsumer`
+   * in the rejections metric), so a client that stops reading cannot grow the server without bound.
+   * 4 MiB is over twice the largest honest burst: joining a full room of 50, each peer's offer of up to
+   * 32 KiB of SDP and its candidates arrive at once (about 1.7 MiB).
+   * @default 4194304
+   */
+  maxUnreadOutputBytes?: number;
+  /**
    * Participants in one room, across every process of a fleet; more are refused with `RoomFull`.
    * @default 50
    */
@@ -206,6 +215,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   trustProxy: false,
   maxPayloadBytes: 64 * 1024,
   maxConnections: 10_000,
+  maxUnreadOutputBytes: 4 * 1024 * 1024,
   maxParticipantsPerRoom: 50,
   signalsPerSecond: 50,
   signalBurst: 200,
@@ -242,6 +252,7 @@ export const INTEGER_RANGES = Object.freeze({
   port: [0, 65535],
   maxPayloadBytes: [1024, 16 * 1024 * 1024],
   maxConnections: [0, 1_000_000],
+  maxUnreadOutputBytes: [0, 1024 * 1024 * 1024],
   maxParticipantsPerRoom: [0, 100_000],
   signalsPerSecond: [0, 100_000],
   signalBurst: [1, 1_000_000],
@@ -373,6 +384,7 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'trustProxy', flag: 'trust-proxy', env: 'ROOMMESH_TRUST_PROXY', kind: 'boolean', value: '', help: 'client IP from the last X-Forwarded-For entry' },
   { key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'ROOMMESH_MAX_PAYLOAD_BYTES', kind: 'integer', value: '<n>', help: 'largest event accepted' },
   { key: 'maxConnections', flag: 'max-connections', env: 'ROOMMESH_MAX_CONNECTIONS', kind: 'integer', value: '<n>', help: 'connections this process accepts (0: no limit)' },
+  { key: 'maxUnreadOutputBytes', flag: 'max-unread-output-bytes', env: 'ROOMMESH_MAX_UNREAD_OUTPUT_BYTES', kind: 'integer', value: '<n>', help: 'drop a client holding more unread output (0: no limit)' },
   { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
   { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },
   { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },

@@ -22,7 +22,7 @@ import { AuthError, createAuthenticator } from './auth.js';
 import { resolveOptions, type SignalingServerOptions } from './config.js';
 import { httpHandler } from './http.js';
 import { iceGrant } from './ice.js';
-import { KeyedRateLimiter, TokenBucket } from './limits.js';
+import { KeyedRateLimiter, TokenBucket, watchUnreadOutput, type OutputConnection } from './limits.js';
 import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { countRejection, countSignal, createMetrics } from './metrics.js';
 import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
@@ -255,6 +255,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     state.pending = 0;
     state.unreadBytes = 0;
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
+    watchUnreadOutput(socket.conn as unknown as OutputConnection, opts.maxUnreadOutputBytes, (bytes) => {
+      countRejection(metrics, 'SlowConsumer');
+      const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };
+      logger.warn({ socket: socket.id, ...where, bytes }, 'client leaves what it is sent unread: dropped');
+    });
     const joinTimer = setTimeout(() => {
       if (state.member !== undefined) return;
       countRejection(metrics, 'NotJoined');
