@@ -49,6 +49,13 @@ export interface SignalingServerOptions {
    */
   maxConnections?: number;
   /**
+   * Connections this process accepts at once from one IP address (the `trustProxy` address when set);
+   * more are refused with `TooManyConnections`, so one address cannot take every connection slot.
+   * 50 leaves room for a household or office behind one NAT, each person with a few tabs.
+   * @default 50
+   */
+  maxConnectionsPerIp?: number;
+  /**
    * Bytes the server holds for one connection that its client has not read yet (engine.io's queued
    * packets plus the websocket's unwritten bytes); past this the connection is dropped (`SlowConsumer`
    * in the rejections metric), so a client that stops reading cannot grow the server without bound.
@@ -215,6 +222,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   trustProxy: false,
   maxPayloadBytes: 64 * 1024,
   maxConnections: 10_000,
+  maxConnectionsPerIp: 50,
   maxUnreadOutputBytes: 4 * 1024 * 1024,
   maxParticipantsPerRoom: 50,
   signalsPerSecond: 50,
@@ -252,6 +260,7 @@ export const INTEGER_RANGES = Object.freeze({
   port: [0, 65535],
   maxPayloadBytes: [1024, 16 * 1024 * 1024],
   maxConnections: [0, 1_000_000],
+  maxConnectionsPerIp: [0, 1_000_000],
   maxUnreadOutputBytes: [0, 1024 * 1024 * 1024],
   maxParticipantsPerRoom: [0, 100_000],
   signalsPerSecond: [0, 100_000],
@@ -384,6 +393,7 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'trustProxy', flag: 'trust-proxy', env: 'ROOMMESH_TRUST_PROXY', kind: 'boolean', value: '', help: 'client IP from the last X-Forwarded-For entry' },
   { key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'ROOMMESH_MAX_PAYLOAD_BYTES', kind: 'integer', value: '<n>', help: 'largest event accepted' },
   { key: 'maxConnections', flag: 'max-connections', env: 'ROOMMESH_MAX_CONNECTIONS', kind: 'integer', value: '<n>', help: 'connections this process accepts (0: no limit)' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'ROOMMESH_MAX_CONNECTIONS_PER_IP', kind: 'integer', value: '<n>', help: 'connections from one IP address (0: no limit)' },
   { key: 'maxUnreadOutputBytes', flag: 'max-unread-output-bytes', env: 'ROOMMESH_MAX_UNREAD_OUTPUT_BYTES', kind: 'integer', value: '<n>', help: 'drop a client holding more unread output (0: no limit)' },
   { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
   { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },

@@ -181,6 +181,19 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       : {}),
   });
 
+  /** Open engine.io connections by client address, counted from the websocket's opening to its close. */
+  const perIp = new Map<string, number>();
+  io.engine.on('connection', (conn: { request: { headers: Record<string, string | string[] | undefined> }; remoteAddress: string; once(e: 'close', l: () => void): void }) => {
+    const ip = clientIp(conn.request.headers, conn.remoteAddress, opts.trustProxy);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    // An address leaves the map with its last connection: the map never holds more than the open connections.
+    conn.once('close', () => {
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left > 0) perIp.set(ip, left);
+      else perIp.delete(ip);
+    });
+  });
+
   const tell = (ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
     // io.to([]) would reach everyone: only ever call it with recipients.
     if (ids.length > 0) send(io.to(ids.map(participantRoom)));
@@ -244,13 +257,18 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return refuse('OriginNotAllowed', 'pages of this origin may not connect to this server');
     }
     if (opts.maxConnections > 0 && connections >= opts.maxConnections) return refuse('ServerFull', 'the server has all the connections it accepts');
+    // This connection is already among its address's count.
+    const fromIp = perIp.get(clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy)) ?? 0;
+    if (opts.maxConnectionsPerIp > 0 && fromIp > opts.maxConnectionsPerIp) {
+      return refuse('TooManyConnections', `this address has ${opts.maxConnectionsPerIp} connections, the most the server accepts from one address`);
+    }
     next();
   });
 
   io.on('connection', (socket: ServerSocket) => {
     connections++;
     const state: ConnectionState = socket.data;
-    state.ip = clientIp(socket, opts.trustProxy);
+    state.ip = clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy);
     state.queue = Promise.resolve();
     state.pending = 0;
     state.unreadBytes = 0;
@@ -616,12 +634,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 }
 
 /** The client's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry (the one our proxy added). */
-function clientIp(socket: ServerSocket, trustProxy: boolean): string {
+function clientIp(headers: Record<string, string | string[] | undefined>, address: string, trustProxy: boolean): string {
   if (trustProxy) {
-    const header = socket.handshake.headers['x-forwarded-for'];
+    const header = headers['x-forwarded-for'];
     const value = Array.isArray(header) ? header[header.length - 1] : header;
     const last = value?.split(',').pop()?.trim();
     if (last !== undefined && last.length > 0 && last.length <= 64) return last;
   }
-  return socket.handshake.address;
+  return address;
 }

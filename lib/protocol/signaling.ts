@@ -65,6 +65,7 @@ export interface IceServer {
  * - `RoomFull`: the room has `maxParticipantsPerRoom` participants (across every process of a fleet)
  * - `IdInUse`: the participant id fixed by the token is already in the room
  * - `ServerFull`: connection refused, the server has `maxConnections` connections
+ * - `TooManyConnections`: connection refused, this IP address has `maxConnectionsPerIp` connections
  * - `SlowConsumer`: never sent; counts connections dropped because their client left over
  *   `maxUnreadOutputBytes` of what it was sent unread
  * - `OriginNotAllowed`: connection refused, the page origin is not among the allowed origins
@@ -91,6 +92,7 @@ export type SignalingErrorReason =
   | 'RoomFull'
   | 'IdInUse'
   | 'ServerFull'
+  | 'TooManyConnections'
   | 'SlowConsumer'
   | 'OriginNotAllowed'
   | 'Draining'

@@ -108,6 +108,29 @@ describe('signaling server limits', function () {
     await member(s, 'r', 'd');
   });
 
+  it('maxConnectionsPerIp: one more connection from an address is refused with TooManyConnections; other addresses connect; a closed one frees a slot', async () => {
+    const s = await start({ maxConnectionsPerIp: 2, trustProxy: true });
+    const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
+    const a = await member(s, 'ip', 'a', from('192.0.2.1'));
+    await connect(s, from('192.0.2.1')); // never joins: it holds a slot all the same
+    const err = (await connect(s, from('192.0.2.1')).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('TooManyConnections');
+    expect(await refusedAndClosed(s, from('192.0.2.1'))).to.match(/^44\{.*"reason":"TooManyConnections"/);
+    const b = await member(s, 'ip', 'b', from('192.0.2.2'));
+    await relays(a, b);
+    expect(await rejected(s, 'TooManyConnections')).to.equal(2);
+    a.s.disconnect();
+    await until(() => s.stats().connections === 2, 5000, 'a to go');
+    await member(s, 'ip', 'c', from('192.0.2.1'));
+  });
+
+  it('maxConnectionsPerIp counts the socket address without trustProxy', async () => {
+    const s = await start({ maxConnectionsPerIp: 3 });
+    for (let i = 0; i < 3; i++) await connect(s, { 'x-forwarded-for': `192.0.2.${i}` });
+    const err = (await connect(s, { 'x-forwarded-for': '192.0.2.9' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('TooManyConnections');
+  });
+
   it('maxParticipantsPerRoom: one more join is refused with RoomFull; other rooms and the members are not affected', async () => {
     const s = await start({ maxParticipantsPerRoom: 2 });
     const a = await member(s, 'full', 'a');
