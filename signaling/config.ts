@@ -80,6 +80,18 @@ export interface SignalingServerOptions {
    */
   signalBurst?: number;
   /**
+   * `enable_messaging` and `disable_messaging` requests per second one connection may make on average
+   * (a token bucket); more are refused with `ToggleRateLimited`. Each change is told to every enabled
+   * member of the room, so this bounds what one connection makes the server send to the others.
+   * @default 5
+   */
+  togglesPerSecond?: number;
+  /**
+   * Size of that token bucket: toggles a connection may make at once after being quiet.
+   * @default 10
+   */
+  toggleBurst?: number;
+  /**
    * Joins per second one IP address may make on average, on this process; more are refused with `JoinRateLimited`.
    * @default 10
    */
@@ -227,6 +239,8 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   maxParticipantsPerRoom: 50,
   signalsPerSecond: 50,
   signalBurst: 200,
+  togglesPerSecond: 5,
+  toggleBurst: 10,
   joinsPerSecondPerIp: 10,
   joinBurstPerIp: 50,
   joinTimeoutMs: 30_000,
@@ -265,6 +279,8 @@ export const INTEGER_RANGES = Object.freeze({
   maxParticipantsPerRoom: [0, 100_000],
   signalsPerSecond: [0, 100_000],
   signalBurst: [1, 1_000_000],
+  togglesPerSecond: [0, 100_000],
+  toggleBurst: [1, 1_000_000],
   joinsPerSecondPerIp: [0, 100_000],
   joinBurstPerIp: [1, 1_000_000],
   joinTimeoutMs: [100, 600_000],
@@ -398,6 +414,8 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
   { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },
   { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },
+  { key: 'togglesPerSecond', flag: 'toggles-per-second', env: 'ROOMMESH_TOGGLES_PER_SECOND', kind: 'integer', value: '<n>', help: 'enable/disable requests per second per connection (0: no limit)' },
+  { key: 'toggleBurst', flag: 'toggle-burst', env: 'ROOMMESH_TOGGLE_BURST', kind: 'integer', value: '<n>', help: 'enable/disable requests a connection may make at once' },
   { key: 'joinsPerSecondPerIp', flag: 'joins-per-second-per-ip', env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP', kind: 'integer', value: '<n>', help: 'joins per second per IP address (0: no limit)' },
   { key: 'joinBurstPerIp', flag: 'join-burst-per-ip', env: 'ROOMMESH_JOIN_BURST_PER_IP', kind: 'integer', value: '<n>', help: 'joins an IP address may make at once' },
   { key: 'joinTimeoutMs', flag: 'join-timeout-ms', env: 'ROOMMESH_JOIN_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'close connections that do not join within this' },

@@ -60,6 +60,7 @@ interface ConnectionState {
   /** Bytes received since the last event was dispatched: the size of the event being dispatched. */
   unreadBytes: number;
   signals?: TokenBucket;
+  toggles?: TokenBucket;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>;
@@ -273,6 +274,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     state.pending = 0;
     state.unreadBytes = 0;
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
+    if (opts.togglesPerSecond > 0) state.toggles = new TokenBucket(opts.togglesPerSecond, opts.toggleBurst, Date.now());
     watchUnreadOutput(socket.conn as unknown as OutputConnection, opts.maxUnreadOutputBytes, (bytes) => {
       countRejection(metrics, 'SlowConsumer');
       const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };
@@ -346,6 +348,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     const joined = (): NonNullable<ConnectionState['member']> => {
       if (state.member === undefined) throw new RequestError('NotJoined', 'join a room first');
       return state.member;
+    };
+    /** Enabling and disabling are told to the whole room: a token bucket per connection bounds that fan-out. */
+    const takeToggle = (): void => {
+      if (state.toggles !== undefined && !state.toggles.take(Date.now())) {
+        throw new RequestError('ToggleRateLimited', `more than ${opts.togglesPerSecond} enable/disable requests per second (burst ${opts.toggleBurst}) on this connection`);
+      }
     };
     const unavailable = (err: unknown): RequestError => {
       logger.warn({ err: { message: (err as Error)?.message } }, 'membership store unavailable');
@@ -480,6 +488,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
     handle('enable_messaging', async () => {
       const member = joined();
+      takeToggle();
       let r;
       try {
         r = await store.enable(member.room, member.info.id);
@@ -499,6 +508,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
     handle('disable_messaging', async () => {
       const member = joined();
+      takeToggle();
       let r;
       try {
         r = await store.disable(member.room, member.info.id);

@@ -66,6 +66,7 @@ export interface IceServer {
  * - `IdInUse`: the participant id fixed by the token is already in the room
  * - `ServerFull`: connection refused, the server has `maxConnections` connections
  * - `TooManyConnections`: connection refused, this IP address has `maxConnectionsPerIp` connections
+ * - `ToggleRateLimited`: this connection sent `enable_messaging`/`disable_messaging` faster than its token bucket allows
  * - `SlowConsumer`: never sent; counts connections dropped because their client left over
  *   `maxUnreadOutputBytes` of what it was sent unread
  * - `OriginNotAllowed`: connection refused, the page origin is not among the allowed origins
@@ -93,6 +94,7 @@ export type SignalingErrorReason =
   | 'IdInUse'
   | 'ServerFull'
   | 'TooManyConnections'
+  | 'ToggleRateLimited'
   | 'SlowConsumer'
   | 'OriginNotAllowed'
   | 'Draining'

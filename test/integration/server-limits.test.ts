@@ -163,6 +163,27 @@ describe('signaling server limits', function () {
     expect(await rejected(s, 'SignalRateLimited')).to.be.at.least(2);
   });
 
+  it('togglesPerSecond / toggleBurst: enable/disable past a token bucket per connection are refused with ToggleRateLimited and not told to the room', async () => {
+    const s = await start({ togglesPerSecond: 1, toggleBurst: 4 });
+    const a = await member(s, 'tog', 'a'); // one token taken
+    const b = await member(s, 'tog', 'b');
+    const told: string[] = [];
+    b.s.on('peer_enabled', () => told.push('enabled'));
+    b.s.on('peer_disabled', () => told.push('disabled'));
+    const t0 = Date.now();
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => ack(a.s, i % 2 === 0 ? 'disable_messaging' : 'enable_messaging')));
+    const elapsedS = (Date.now() - t0) / 1000;
+    const ok = replies.filter((r) => r.ok).length;
+    expect(ok).to.be.within(3, 3 + Math.ceil(elapsedS));
+    for (const r of replies.filter((x) => !x.ok)) expect(r.error?.reason).to.equal('ToggleRateLimited');
+    // b's own bucket is untouched; its reply comes after every event told to it before, and those are
+    // only the toggles that went through.
+    expect((await ack(b.s, 'disable_messaging')).ok).to.equal(true);
+    expect(told.length).to.be.at.most(ok);
+    expect(await rejected(s, 'ToggleRateLimited')).to.equal(20 - ok);
+    await until(async () => (await ack(a.s, 'enable_messaging')).ok, 3000, 'a token to come back');
+  });
+
   it('joinsPerSecondPerIp / joinBurstPerIp: too many joins from one address are refused with JoinRateLimited; other addresses join', async () => {
     // trustProxy: the address comes from X-Forwarded-For (documentation addresses, never contacted).
     const s = await start({ joinsPerSecondPerIp: 1, joinBurstPerIp: 3, trustProxy: true });
@@ -207,7 +228,7 @@ describe('signaling server limits', function () {
   });
 
   it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
-    const s = await start({});
+    const s = await start({ togglesPerSecond: 0 }); // the queue limit alone, not the toggle bucket
     const a = await member(s, 'q', 'a');
     const errors: Array<{ reason: string }> = [];
     a.s.on('request_error', (e: { reason: string }) => errors.push(e));
