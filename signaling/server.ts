@@ -2,7 +2,6 @@
  * `createSignalingServer`: wires socket.io, membership, auth, limits, metrics and the HTTP routes together.
  * Each part lives in its own module; this one decides what happens on each event and in which order.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -23,7 +22,7 @@ import { resolveOptions, type SignalingServerOptions } from './config.js';
 import { httpHandler } from './http.js';
 import { iceGrant } from './ice.js';
 import { KeyedRateLimiter, TokenBucket, watchUnreadOutput, type OutputConnection } from './limits.js';
-import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
+import { generatedParticipantId, LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { countRejection, countSignal, createMetrics } from './metrics.js';
 import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
 import { ResumeTokenError, ResumeTokens, resumeKeyFromOptions } from './resume.js';
@@ -195,9 +194,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     });
   });
 
-  const tell = (ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
+  /** Sends to participants `ids` of `room`. */
+  const tell = (room: string, ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
     // io.to([]) would reach everyone: only ever call it with recipients.
-    if (ids.length > 0) send(io.to(ids.map(participantRoom)));
+    if (ids.length > 0) send(io.to(ids.map((id) => participantRoom(room, id))));
   };
 
   /**
@@ -210,7 +210,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     try {
       const { existed, peers } = ifHeld ? await store.removeIfHeld(room, id) : await store.remove(room, id);
       unremoved.delete(id);
-      if (existed) tell(peers, (to) => to.emit('peer_disabled', { id }));
+      if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
       if (ifHeld) logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
     } catch (err) {
       unremoved.set(id, { room, id, ifHeld });
@@ -231,7 +231,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   store.onLost((lost) => {
     metrics.membersSwept.inc(lost.length);
-    for (const m of lost) tell(m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
+    for (const m of lost) tell(m.room, m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
   });
   // The fleet removed this process's members (Redis lost its data, or this process was frozen past the
   // fleet timeout): its joined clients are no longer in any room, so they are disconnected to join again.
@@ -399,7 +399,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
           throw err;
         }
       }
-      const info: ParticipantInfo = { id: identity.pid ?? randomUUID(), name: identity.name, joinedAtMs: Date.now() };
+      const info: ParticipantInfo = { id: identity.pid ?? generatedParticipantId(), name: identity.name, joinedAtMs: Date.now() };
       let resumeToken: string;
       try {
         resumeToken = await (await resumeTokens()).issue(room, info, identity.expiresAtMs);
@@ -416,7 +416,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (added === 'IdInUse') throw new RequestError('IdInUse', 'a participant with this id is already in the room');
       state.member = { room, info, enabled: false };
       live.set(memberKey(room, info.id), socket);
-      void socket.join(participantRoom(info.id));
+      void socket.join(participantRoom(room, info.id));
       countIn(room);
       logger.info({ room, participant: info.id }, 'joined');
       return withIce({ self: info, resumeToken }, info.id);
@@ -476,11 +476,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (wasHeld === undefined && (old === undefined || old === socket)) countIn(room);
       state.member = { room, info, enabled: messagingEnabled };
       live.set(key, socket);
-      void socket.join(participantRoom(info.id));
+      void socket.join(participantRoom(room, info.id));
       if (r.changed) {
         const peerIds = r.peers.map((p) => p.id);
-        if (messagingEnabled) tell(peerIds, (to) => to.emit('peer_enabled', info));
-        else tell(peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
+        if (messagingEnabled) tell(room, peerIds, (to) => to.emit('peer_enabled', info));
+        else tell(room, peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
       }
       logger.info({ room, participant: info.id, how: r.result }, 'resumed');
       return withIce({ self: info, resumeToken: await tokens.issue(room, info, untilMs), participants: messagingEnabled ? r.peers : [] }, info.id);
@@ -500,7 +500,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (r.changed) {
         // Peers hear of the newcomer before the newcomer hears of them, so its offers never arrive first
         // (across a fleet too: both go through the same ordered stream).
-        tell(r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
+        tell(member.room, r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
         logger.info({ room: member.room, participant: member.info.id, peers: r.peers.length }, 'messaging enabled');
       }
       return { participants: r.peers };
@@ -517,7 +517,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       }
       member.enabled = false;
       if (r.changed) {
-        tell(r.peers, (to) => to.emit('peer_disabled', { id: member.info.id }));
+        tell(member.room, r.peers, (to) => to.emit('peer_disabled', { id: member.info.id }));
         logger.info({ room: member.room, participant: member.info.id }, 'messaging disabled');
       }
       return {};
@@ -542,7 +542,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (target === undefined) throw new RequestError('UnknownParticipant', 'no such participant in this room');
       if (!target.enabled) throw new RequestError('PeerNotEnabled', 'that participant does not have messaging enabled');
       // The sender is stamped here; whatever the client claimed is not relayed.
-      tell([to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
+      tell(member.room, [to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
       countSignal(metrics, data);
       logger.debug({ room: member.room, from: member.info.id, to, kind: data.type }, 'signal relayed');
       return {};
@@ -581,7 +581,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         timer.unref();
         held.set(key, { room, id, timer });
         const peers = await store.enabledPeers(room, id).catch(() => []);
-        tell(peers, (to) => to.emit('peer_disconnected', { id }));
+        tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
         logger.info({ room, participant: id, reason, graceMs: opts.resumeGraceMs }, 'connection dropped: kept for a resume');
       });
       track(removal);
