@@ -31,7 +31,7 @@ async function pool<T>(items: T[], run: (item: T) => Promise<void>): Promise<voi
 
 async function scenario(n: number): Promise<Record<string, number>> {
   // roommesh-signal on 127.0.0.1, started and awaited (/readyz) the way the tests start it.
-  const server = await startSignal(['--log-level', 'warn', '--max-connections', '0', '--joins-per-second-per-ip', '0', '--signals-per-second', '0', '--max-participants-per-room', '0']);
+  const server = await startSignal(['--log-level', 'warn', '--max-connections', '0', '--joins-per-second-per-ip', '0', '--signals-per-second', '0', '--max-participants-per-room', '0', '--max-connections-per-ip', '0', '--toggles-per-second', '0']);
   const { port, url } = server;
   try {
     const before = await memory(port);

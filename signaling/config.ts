@@ -49,6 +49,22 @@ export interface SignalingServerOptions {
    */
   maxConnections?: number;
   /**
+   * Connections this process accepts at once from one IP address (the `trustProxy` address when set);
+   * more are refused with `TooManyConnections`, so one address cannot take every connection slot.
+   * 50 leaves room for a household or office behind one NAT, each person with a few tabs.
+   * @default 50
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Bytes the server holds for one connection that its client has not read yet (engine.io's queued
+   * packets plus the websocket's unwritten bytes); past this the connection is dropped (`SlowConsumer`
+   * in the rejections metric), so a client that stops reading cannot grow the server without bound.
+   * 4 MiB is over twice the largest honest burst: joining a full room of 50, each peer's offer of up to
+   * 32 KiB of SDP and its candidates arrive at once (about 1.7 MiB).
+   * @default 4194304
+   */
+  maxUnreadOutputBytes?: number;
+  /**
    * Participants in one room, across every process of a fleet; more are refused with `RoomFull`.
    * @default 50
    */
@@ -63,6 +79,18 @@ export interface SignalingServerOptions {
    * @default 200
    */
   signalBurst?: number;
+  /**
+   * `enable_messaging` and `disable_messaging` requests per second one connection may make on average
+   * (a token bucket); more are refused with `ToggleRateLimited`. Each change is told to every enabled
+   * member of the room, so this bounds what one connection makes the server send to the others.
+   * @default 5
+   */
+  togglesPerSecond?: number;
+  /**
+   * Size of that token bucket: toggles a connection may make at once after being quiet.
+   * @default 10
+   */
+  toggleBurst?: number;
   /**
    * Joins per second one IP address may make on average, on this process; more are refused with `JoinRateLimited`.
    * @default 10
@@ -206,9 +234,13 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   trustProxy: false,
   maxPayloadBytes: 64 * 1024,
   maxConnections: 10_000,
+  maxConnectionsPerIp: 50,
+  maxUnreadOutputBytes: 4 * 1024 * 1024,
   maxParticipantsPerRoom: 50,
   signalsPerSecond: 50,
   signalBurst: 200,
+  togglesPerSecond: 5,
+  toggleBurst: 10,
   joinsPerSecondPerIp: 10,
   joinBurstPerIp: 50,
   joinTimeoutMs: 30_000,
@@ -242,9 +274,13 @@ export const INTEGER_RANGES = Object.freeze({
   port: [0, 65535],
   maxPayloadBytes: [1024, 16 * 1024 * 1024],
   maxConnections: [0, 1_000_000],
+  maxConnectionsPerIp: [0, 1_000_000],
+  maxUnreadOutputBytes: [0, 1024 * 1024 * 1024],
   maxParticipantsPerRoom: [0, 100_000],
   signalsPerSecond: [0, 100_000],
   signalBurst: [1, 1_000_000],
+  togglesPerSecond: [0, 100_000],
+  toggleBurst: [1, 1_000_000],
   joinsPerSecondPerIp: [0, 100_000],
   joinBurstPerIp: [1, 1_000_000],
   joinTimeoutMs: [100, 600_000],
@@ -373,9 +409,13 @@ export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'trustProxy', flag: 'trust-proxy', env: 'ROOMMESH_TRUST_PROXY', kind: 'boolean', value: '', help: 'client IP from the last X-Forwarded-For entry' },
   { key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'ROOMMESH_MAX_PAYLOAD_BYTES', kind: 'integer', value: '<n>', help: 'largest event accepted' },
   { key: 'maxConnections', flag: 'max-connections', env: 'ROOMMESH_MAX_CONNECTIONS', kind: 'integer', value: '<n>', help: 'connections this process accepts (0: no limit)' },
+  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'ROOMMESH_MAX_CONNECTIONS_PER_IP', kind: 'integer', value: '<n>', help: 'connections from one IP address (0: no limit)' },
+  { key: 'maxUnreadOutputBytes', flag: 'max-unread-output-bytes', env: 'ROOMMESH_MAX_UNREAD_OUTPUT_BYTES', kind: 'integer', value: '<n>', help: 'drop a client holding more unread output (0: no limit)' },
   { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
   { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },
   { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },
+  { key: 'togglesPerSecond', flag: 'toggles-per-second', env: 'ROOMMESH_TOGGLES_PER_SECOND', kind: 'integer', value: '<n>', help: 'enable/disable requests per second per connection (0: no limit)' },
+  { key: 'toggleBurst', flag: 'toggle-burst', env: 'ROOMMESH_TOGGLE_BURST', kind: 'integer', value: '<n>', help: 'enable/disable requests a connection may make at once' },
   { key: 'joinsPerSecondPerIp', flag: 'joins-per-second-per-ip', env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP', kind: 'integer', value: '<n>', help: 'joins per second per IP address (0: no limit)' },
   { key: 'joinBurstPerIp', flag: 'join-burst-per-ip', env: 'ROOMMESH_JOIN_BURST_PER_IP', kind: 'integer', value: '<n>', help: 'joins an IP address may make at once' },
   { key: 'joinTimeoutMs', flag: 'join-timeout-ms', env: 'ROOMMESH_JOIN_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'close connections that do not join within this' },

@@ -6,11 +6,23 @@
  * Two implementations: {@link LocalMembershipStore} (one process) and RedisMembershipStore (a fleet).
  * Every operation that must be atomic (the room cap, enabling) is one step of the store.
  */
+import { randomUUID } from 'node:crypto';
 import type { ParticipantInfo } from '../lib/protocol/signaling.js';
 
-/** The socket.io room that reaches participant `id`, on any process of a fleet. */
-export function participantRoom(id: string): string {
-  return `p:${id}`;
+/**
+ * The socket.io room that reaches participant `id` of `room`, on any process of a fleet. Scoped to the
+ * room: a JWT `pid` may be in several rooms at once, and each connection must hear only its own room.
+ */
+export function participantRoom(room: string, id: string): string {
+  return `p:${JSON.stringify([room, id])}`;
+}
+
+/**
+ * A participant id the server makes up (no `pid` in the token). It starts with `~`, which a token's
+ * `pid` may not contain, so a token can never name a participant that joined without a fixed id.
+ */
+export function generatedParticipantId(): string {
+  return `~${randomUUID()}`;
 }
 
 /** Outcome of {@link MembershipStore.add}. */

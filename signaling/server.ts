@@ -2,7 +2,6 @@
  * `createSignalingServer`: wires socket.io, membership, auth, limits, metrics and the HTTP routes together.
  * Each part lives in its own module; this one decides what happens on each event and in which order.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -22,8 +21,8 @@ import { AuthError, createAuthenticator } from './auth.js';
 import { resolveOptions, type SignalingServerOptions } from './config.js';
 import { httpHandler } from './http.js';
 import { iceGrant } from './ice.js';
-import { KeyedRateLimiter, TokenBucket } from './limits.js';
-import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
+import { KeyedRateLimiter, TokenBucket, watchUnreadOutput, type OutputConnection } from './limits.js';
+import { generatedParticipantId, LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { countRejection, countSignal, createMetrics } from './metrics.js';
 import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
 import { ResumeTokenError, ResumeTokens, resumeKeyFromOptions } from './resume.js';
@@ -60,6 +59,7 @@ interface ConnectionState {
   /** Bytes received since the last event was dispatched: the size of the event being dispatched. */
   unreadBytes: number;
   signals?: TokenBucket;
+  toggles?: TokenBucket;
 }
 
 type ServerSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>;
@@ -181,9 +181,23 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       : {}),
   });
 
-  const tell = (ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
+  /** Open engine.io connections by client address, counted from the websocket's opening to its close. */
+  const perIp = new Map<string, number>();
+  io.engine.on('connection', (conn: { request: { headers: Record<string, string | string[] | undefined> }; remoteAddress: string; once(e: 'close', l: () => void): void }) => {
+    const ip = clientIp(conn.request.headers, conn.remoteAddress, opts.trustProxy);
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    // An address leaves the map with its last connection: the map never holds more than the open connections.
+    conn.once('close', () => {
+      const left = (perIp.get(ip) ?? 1) - 1;
+      if (left > 0) perIp.set(ip, left);
+      else perIp.delete(ip);
+    });
+  });
+
+  /** Sends to participants `ids` of `room`. */
+  const tell = (room: string, ids: string[], send: (to: ReturnType<typeof io.to>) => void): void => {
     // io.to([]) would reach everyone: only ever call it with recipients.
-    if (ids.length > 0) send(io.to(ids.map(participantRoom)));
+    if (ids.length > 0) send(io.to(ids.map((id) => participantRoom(room, id))));
   };
 
   /**
@@ -196,7 +210,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     try {
       const { existed, peers } = ifHeld ? await store.removeIfHeld(room, id) : await store.remove(room, id);
       unremoved.delete(id);
-      if (existed) tell(peers, (to) => to.emit('peer_disabled', { id }));
+      if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
       if (ifHeld) logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
     } catch (err) {
       unremoved.set(id, { room, id, ifHeld });
@@ -217,7 +231,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   store.onLost((lost) => {
     metrics.membersSwept.inc(lost.length);
-    for (const m of lost) tell(m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
+    for (const m of lost) tell(m.room, m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
   });
   // The fleet removed this process's members (Redis lost its data, or this process was frozen past the
   // fleet timeout): its joined clients are no longer in any room, so they are disconnected to join again.
@@ -244,17 +258,28 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return refuse('OriginNotAllowed', 'pages of this origin may not connect to this server');
     }
     if (opts.maxConnections > 0 && connections >= opts.maxConnections) return refuse('ServerFull', 'the server has all the connections it accepts');
+    // This connection is already among its address's count.
+    const fromIp = perIp.get(clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy)) ?? 0;
+    if (opts.maxConnectionsPerIp > 0 && fromIp > opts.maxConnectionsPerIp) {
+      return refuse('TooManyConnections', `this address has ${opts.maxConnectionsPerIp} connections, the most the server accepts from one address`);
+    }
     next();
   });
 
   io.on('connection', (socket: ServerSocket) => {
     connections++;
     const state: ConnectionState = socket.data;
-    state.ip = clientIp(socket, opts.trustProxy);
+    state.ip = clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy);
     state.queue = Promise.resolve();
     state.pending = 0;
     state.unreadBytes = 0;
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
+    if (opts.togglesPerSecond > 0) state.toggles = new TokenBucket(opts.togglesPerSecond, opts.toggleBurst, Date.now());
+    watchUnreadOutput(socket.conn as unknown as OutputConnection, opts.maxUnreadOutputBytes, (bytes) => {
+      countRejection(metrics, 'SlowConsumer');
+      const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };
+      logger.warn({ socket: socket.id, ...where, bytes }, 'client leaves what it is sent unread: dropped');
+    });
     const joinTimer = setTimeout(() => {
       if (state.member !== undefined) return;
       countRejection(metrics, 'NotJoined');
@@ -324,6 +349,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (state.member === undefined) throw new RequestError('NotJoined', 'join a room first');
       return state.member;
     };
+    /** Enabling and disabling are told to the whole room: a token bucket per connection bounds that fan-out. */
+    const takeToggle = (): void => {
+      if (state.toggles !== undefined && !state.toggles.take(Date.now())) {
+        throw new RequestError('ToggleRateLimited', `more than ${opts.togglesPerSecond} enable/disable requests per second (burst ${opts.toggleBurst}) on this connection`);
+      }
+    };
     const unavailable = (err: unknown): RequestError => {
       logger.warn({ err: { message: (err as Error)?.message } }, 'membership store unavailable');
       return new RequestError('Unavailable', 'the server cannot reach its membership store; try again');
@@ -368,7 +399,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
           throw err;
         }
       }
-      const info: ParticipantInfo = { id: identity.pid ?? randomUUID(), name: identity.name, joinedAtMs: Date.now() };
+      const info: ParticipantInfo = { id: identity.pid ?? generatedParticipantId(), name: identity.name, joinedAtMs: Date.now() };
       let resumeToken: string;
       try {
         resumeToken = await (await resumeTokens()).issue(room, info, identity.expiresAtMs);
@@ -385,7 +416,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (added === 'IdInUse') throw new RequestError('IdInUse', 'a participant with this id is already in the room');
       state.member = { room, info, enabled: false };
       live.set(memberKey(room, info.id), socket);
-      void socket.join(participantRoom(info.id));
+      void socket.join(participantRoom(room, info.id));
       countIn(room);
       logger.info({ room, participant: info.id }, 'joined');
       return withIce({ self: info, resumeToken }, info.id);
@@ -445,11 +476,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (wasHeld === undefined && (old === undefined || old === socket)) countIn(room);
       state.member = { room, info, enabled: messagingEnabled };
       live.set(key, socket);
-      void socket.join(participantRoom(info.id));
+      void socket.join(participantRoom(room, info.id));
       if (r.changed) {
         const peerIds = r.peers.map((p) => p.id);
-        if (messagingEnabled) tell(peerIds, (to) => to.emit('peer_enabled', info));
-        else tell(peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
+        if (messagingEnabled) tell(room, peerIds, (to) => to.emit('peer_enabled', info));
+        else tell(room, peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
       }
       logger.info({ room, participant: info.id, how: r.result }, 'resumed');
       return withIce({ self: info, resumeToken: await tokens.issue(room, info, untilMs), participants: messagingEnabled ? r.peers : [] }, info.id);
@@ -457,6 +488,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
     handle('enable_messaging', async () => {
       const member = joined();
+      takeToggle();
       let r;
       try {
         r = await store.enable(member.room, member.info.id);
@@ -468,7 +500,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (r.changed) {
         // Peers hear of the newcomer before the newcomer hears of them, so its offers never arrive first
         // (across a fleet too: both go through the same ordered stream).
-        tell(r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
+        tell(member.room, r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
         logger.info({ room: member.room, participant: member.info.id, peers: r.peers.length }, 'messaging enabled');
       }
       return { participants: r.peers };
@@ -476,6 +508,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
     handle('disable_messaging', async () => {
       const member = joined();
+      takeToggle();
       let r;
       try {
         r = await store.disable(member.room, member.info.id);
@@ -484,7 +517,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       }
       member.enabled = false;
       if (r.changed) {
-        tell(r.peers, (to) => to.emit('peer_disabled', { id: member.info.id }));
+        tell(member.room, r.peers, (to) => to.emit('peer_disabled', { id: member.info.id }));
         logger.info({ room: member.room, participant: member.info.id }, 'messaging disabled');
       }
       return {};
@@ -509,7 +542,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (target === undefined) throw new RequestError('UnknownParticipant', 'no such participant in this room');
       if (!target.enabled) throw new RequestError('PeerNotEnabled', 'that participant does not have messaging enabled');
       // The sender is stamped here; whatever the client claimed is not relayed.
-      tell([to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
+      tell(member.room, [to], (t) => t.emit('signal', { from: member.info.id, cid, data }));
       countSignal(metrics, data);
       logger.debug({ room: member.room, from: member.info.id, to, kind: data.type }, 'signal relayed');
       return {};
@@ -548,7 +581,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         timer.unref();
         held.set(key, { room, id, timer });
         const peers = await store.enabledPeers(room, id).catch(() => []);
-        tell(peers, (to) => to.emit('peer_disconnected', { id }));
+        tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
         logger.info({ room, participant: id, reason, graceMs: opts.resumeGraceMs }, 'connection dropped: kept for a resume');
       });
       track(removal);
@@ -611,12 +644,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 }
 
 /** The client's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry (the one our proxy added). */
-function clientIp(socket: ServerSocket, trustProxy: boolean): string {
+function clientIp(headers: Record<string, string | string[] | undefined>, address: string, trustProxy: boolean): string {
   if (trustProxy) {
-    const header = socket.handshake.headers['x-forwarded-for'];
+    const header = headers['x-forwarded-for'];
     const value = Array.isArray(header) ? header[header.length - 1] : header;
     const last = value?.split(',').pop()?.trim();
     if (last !== undefined && last.length > 0 && last.length <= 64) return last;
   }
-  return socket.handshake.address;
+  return address;
 }

@@ -65,6 +65,10 @@ export interface IceServer {
  * - `RoomFull`: the room has `maxParticipantsPerRoom` participants (across every process of a fleet)
  * - `IdInUse`: the participant id fixed by the token is already in the room
  * - `ServerFull`: connection refused, the server has `maxConnections` connections
+ * - `TooManyConnections`: connection refused, this IP address has `maxConnectionsPerIp` connections
+ * - `ToggleRateLimited`: this connection sent `enable_messaging`/`disable_messaging` faster than its token bucket allows
+ * - `SlowConsumer`: never sent; counts connections dropped because their client left over
+ *   `maxUnreadOutputBytes` of what it was sent unread
  * - `OriginNotAllowed`: connection refused, the page origin is not among the allowed origins
  * - `Draining`: connection or join refused, the server is shutting down
  * - `Unavailable`: the server cannot do this now (its Redis or its JWKS is unreachable); try again later
@@ -89,6 +93,9 @@ export type SignalingErrorReason =
   | 'RoomFull'
   | 'IdInUse'
   | 'ServerFull'
+  | 'TooManyConnections'
+  | 'ToggleRateLimited'
+  | 'SlowConsumer'
   | 'OriginNotAllowed'
   | 'Draining'
   | 'Unavailable'

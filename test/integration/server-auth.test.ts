@@ -15,6 +15,7 @@ import { ConnectionError, Room, silentLogger } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
 import { freePort } from '../support/processes.js';
+import { ack, closeRawClients, rawConnect, record } from '../support/raw-client.js';
 
 interface WireReply {
   ok: boolean;
@@ -74,7 +75,7 @@ describe('signaling server auth (JWT)', function () {
     const r = await joinWith(server, { room: 'r1', token: await hs({ room: 'r1', name: 'alice' }) });
     expect(r.ok, JSON.stringify(r)).to.equal(true);
     expect(r.data.self.name).to.equal('alice');
-    expect(r.data.self.id).to.be.a('string').with.length(36);
+    expect(r.data.self.id).to.be.a('string').that.matches(/^~[0-9a-f-]{36}$/); // a form no pid can take
   });
 
   it('resume tokens expire no later than the JWT the participant joined with, however often it resumes', async () => {
@@ -183,6 +184,33 @@ describe('signaling server auth (JWT)', function () {
     refused(await joinWith(server, { room: 'p1', token }), 'IdInUse');
     expect((await joinWith(server, { room: 'p2', token })).data.self.id).to.equal('user-42'); // another room: fine
     refused(await joinWith(server, { room: 'p1', token: await hs({ room: 'p1', name: 'a', pid: 'bad id\nwith newline' }) }), 'TokenInvalid');
+  });
+
+  it('a pid in two rooms hears each room on its own connection only; a token cannot name a generated id', async () => {
+    const token = await hs({ rooms: ['scope-a', 'scope-b'], name: 'alice', pid: 'user-7' });
+    const sockA = await rawConnect(server.url);
+    const sockB = await rawConnect(server.url);
+    expect((await ack(sockA, 'join', { v: SIGNALING_VERSION, name: 'x', room: 'scope-a', token })).ok).to.equal(true);
+    expect((await ack(sockB, 'join', { v: SIGNALING_VERSION, name: 'x', room: 'scope-b', token })).ok).to.equal(true);
+    for (const s of [sockA, sockB]) expect((await ack(s, 'enable_messaging')).ok).to.equal(true);
+    const heardA = record<{ id: string }>(sockA, 'peer_enabled');
+    const heardB = record<{ id: string }>(sockB, 'peer_enabled');
+    const signalsA = record<unknown>(sockA, 'signal');
+    const signalsB = record<unknown>(sockB, 'signal');
+    // Bob, in room A only, enables and sends user-7 an offer.
+    const bob = await rawConnect(server.url);
+    const joined = await ack(bob, 'join', { v: SIGNALING_VERSION, name: 'x', room: 'scope-a', token: await hs({ room: 'scope-a', name: 'bob' }) });
+    expect((await ack(bob, 'enable_messaging')).ok).to.equal(true);
+    expect((await ack(bob, 'signal', { to: 'user-7', cid: 'c', data: { type: 'offer', sdp: 'v=0\r\n' } })).ok).to.equal(true);
+    // A reply on each connection comes after everything sent to it before.
+    for (const s of [sockA, sockB]) await ack(s, 'enable_messaging');
+    expect(heardA.map((p) => p.id)).to.deep.equal([joined.data.self.id]);
+    expect(signalsA).to.have.length(1);
+    expect(heardB, 'room B heard room A').to.deep.equal([]);
+    expect(signalsB, 'room B got room A\'s offer').to.deep.equal([]);
+    // Bob's id is generated: no token may claim it, in his room or any other.
+    refused(await joinWith(server, { room: 'scope-a', token: await hs({ room: 'scope-a', name: 'eve', pid: joined.data.self.id }) }), 'TokenInvalid');
+    closeRawClients();
   });
 
   it('Room.connect with a token: the participant is named by the token', async () => {

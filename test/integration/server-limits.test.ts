@@ -108,6 +108,29 @@ describe('signaling server limits', function () {
     await member(s, 'r', 'd');
   });
 
+  it('maxConnectionsPerIp: one more connection from an address is refused with TooManyConnections; other addresses connect; a closed one frees a slot', async () => {
+    const s = await start({ maxConnectionsPerIp: 2, trustProxy: true });
+    const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
+    const a = await member(s, 'ip', 'a', from('192.0.2.1'));
+    await connect(s, from('192.0.2.1')); // never joins: it holds a slot all the same
+    const err = (await connect(s, from('192.0.2.1')).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('TooManyConnections');
+    expect(await refusedAndClosed(s, from('192.0.2.1'))).to.match(/^44\{.*"reason":"TooManyConnections"/);
+    const b = await member(s, 'ip', 'b', from('192.0.2.2'));
+    await relays(a, b);
+    expect(await rejected(s, 'TooManyConnections')).to.equal(2);
+    a.s.disconnect();
+    await until(() => s.stats().connections === 2, 5000, 'a to go');
+    await member(s, 'ip', 'c', from('192.0.2.1'));
+  });
+
+  it('maxConnectionsPerIp counts the socket address without trustProxy', async () => {
+    const s = await start({ maxConnectionsPerIp: 3 });
+    for (let i = 0; i < 3; i++) await connect(s, { 'x-forwarded-for': `192.0.2.${i}` });
+    const err = (await connect(s, { 'x-forwarded-for': '192.0.2.9' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect(err?.data?.reason).to.equal('TooManyConnections');
+  });
+
   it('maxParticipantsPerRoom: one more join is refused with RoomFull; other rooms and the members are not affected', async () => {
     const s = await start({ maxParticipantsPerRoom: 2 });
     const a = await member(s, 'full', 'a');
@@ -138,6 +161,27 @@ describe('signaling server limits', function () {
     // a's bucket refills at 1 per second.
     await until(async () => (await ack(a.s, 'signal', { to: b.id, cid: 'later', data: offer })).ok, 3000, 'a token to come back');
     expect(await rejected(s, 'SignalRateLimited')).to.be.at.least(2);
+  });
+
+  it('togglesPerSecond / toggleBurst: enable/disable past a token bucket per connection are refused with ToggleRateLimited and not told to the room', async () => {
+    const s = await start({ togglesPerSecond: 1, toggleBurst: 4 });
+    const a = await member(s, 'tog', 'a'); // one token taken
+    const b = await member(s, 'tog', 'b');
+    const told: string[] = [];
+    b.s.on('peer_enabled', () => told.push('enabled'));
+    b.s.on('peer_disabled', () => told.push('disabled'));
+    const t0 = Date.now();
+    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => ack(a.s, i % 2 === 0 ? 'disable_messaging' : 'enable_messaging')));
+    const elapsedS = (Date.now() - t0) / 1000;
+    const ok = replies.filter((r) => r.ok).length;
+    expect(ok).to.be.within(3, 3 + Math.ceil(elapsedS));
+    for (const r of replies.filter((x) => !x.ok)) expect(r.error?.reason).to.equal('ToggleRateLimited');
+    // b's own bucket is untouched; its reply comes after every event told to it before, and those are
+    // only the toggles that went through.
+    expect((await ack(b.s, 'disable_messaging')).ok).to.equal(true);
+    expect(told.length).to.be.at.most(ok);
+    expect(await rejected(s, 'ToggleRateLimited')).to.equal(20 - ok);
+    await until(async () => (await ack(a.s, 'enable_messaging')).ok, 3000, 'a token to come back');
   });
 
   it('joinsPerSecondPerIp / joinBurstPerIp: too many joins from one address are refused with JoinRateLimited; other addresses join', async () => {
@@ -184,7 +228,7 @@ describe('signaling server limits', function () {
   });
 
   it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
-    const s = await start({});
+    const s = await start({ togglesPerSecond: 0 }); // the queue limit alone, not the toggle bucket
     const a = await member(s, 'q', 'a');
     const errors: Array<{ reason: string }> = [];
     a.s.on('request_error', (e: { reason: string }) => errors.push(e));
