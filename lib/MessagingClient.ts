@@ -1,9 +1,10 @@
-import type { RoomTimeouts } from './defaults.js';
+import type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 import { InvalidArgumentError, MessagingError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { PeerLink } from './internal/PeerLink.js';
 import type { Delivery, IncomingTransfer } from './internal/Inbox.js';
+import { AttachmentBudget } from './internal/Inbox.js';
 import { Session } from './internal/Session.js';
 import { TypedEmitter } from './internal/TypedEmitter.js';
 import { backoffDelayMs } from './internal/backoff.js';
@@ -126,6 +127,7 @@ export interface MessagingClientDeps {
   localAttributes: () => JsonObject;
   timeouts: RoomTimeouts;
   maxAttachmentBytes: number;
+  receiveLimits: ReceiveLimits;
   logger: Logger;
 }
 
@@ -153,11 +155,14 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   readonly #failures = new Map<string, number>();
   /** Callers of enable() waiting for a participant to be present or given up on. */
   readonly #settleWaiters = new Map<string, Array<() => void>>();
+  /** Bytes held for incomplete incoming attachments, over every session. */
+  readonly #attachmentBudget: AttachmentBudget;
 
   /** @internal */
   constructor(deps: MessagingClientDeps) {
     super();
     this.#deps = deps;
+    this.#attachmentBudget = new AttachmentBudget(deps.receiveLimits.maxIncomingAttachmentBytesTotal);
     this.emitterLogger = deps.logger;
   }
 
@@ -480,6 +485,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       link,
       timeouts,
       maxAttachmentBytes: this.#deps.maxAttachmentBytes,
+      attachmentBudget: this.#attachmentBudget,
       localAttributes: this.#deps.localAttributes,
       logger,
     });

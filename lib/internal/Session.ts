@@ -7,6 +7,7 @@ import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrames, encodeFram
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
+import type { AttachmentBudget } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
@@ -95,6 +96,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     link: PeerLink;
     timeouts: RoomTimeouts;
     maxAttachmentBytes: number;
+    /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
+    attachmentBudget: AttachmentBudget;
     localAttributes: () => JsonObject;
     logger: Logger;
   }) {
@@ -109,7 +112,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
-    this.#inbox = new Inbox(options.maxAttachmentBytes);
+    this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
     this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
     const batch = this.#batch;
     this.#outbox = new Outbox(
@@ -417,7 +420,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
         // never reads a refused message as delivered.
         this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        if (result.transfer !== undefined) this.emit('aborted', result.transfer, 'Refused');
+        if (result.transfer !== undefined) this.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
         this.#protocolError('LimitExceeded', result.detail);
         this.#scheduleAck();
         return;
@@ -473,6 +476,10 @@ export class Session extends TypedEmitter<SessionEvents> {
       return;
     }
     if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
+    if (!stalled) {
+      const stallMs = this.#timeouts.attachmentStallTimeoutMs;
+      for (const result of this.#inbox.stalled(now - stallMs, stallMs)) this.#onInbox(result);
+    }
     this.#pending.expire(now, () => MessagingError.timeout(this.participant.id, this.#timeouts.ackTimeoutMs));
   }
 

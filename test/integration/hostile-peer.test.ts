@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Encoder } from 'cbor-x';
+import type { RoomTimeouts } from '../../lib/node.js';
 import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
 import type { IncomingTransfer } from '../../lib/internal/Inbox.js';
+import { AttachmentBudget } from '../../lib/internal/Inbox.js';
 import { PeerLink } from '../../lib/internal/PeerLink.js';
 import { MAX_PROTOCOL_ERRORS, Session } from '../../lib/internal/Session.js';
 import type { Frame } from '../../lib/protocol/frames.js';
-import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
 const HELLO: Frame = { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1 << 20, maxFrameBytes: MAX_FRAME_BYTES };
@@ -22,8 +24,15 @@ interface Pair {
   back: Frame[];
 }
 
+/** What a raw pair's session is built with, beyond `maxAttachmentBytes`. */
+interface PairOptions {
+  /** Shared with other sessions to test the cap over all peers. */
+  budget?: AttachmentBudget;
+  timeouts?: Partial<RoomTimeouts>;
+}
+
 /** A real data channel between a bare link and a Session that accepts attachments up to `maxAttachmentBytes`. */
-async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
+async function rawPair(maxAttachmentBytes = 1 << 20, options: PairOptions = {}): Promise<Pair> {
   const wrtc = nodeDataChannelWebRTC();
   const raw = new PeerLink({ initiator: true, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
   const link = new PeerLink({ initiator: false, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
@@ -35,8 +44,9 @@ async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
     initiator: false,
     attempt: 1,
     link,
-    timeouts: { ...DEFAULT_TIMEOUTS },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     maxAttachmentBytes,
+    attachmentBudget: options.budget ?? new AttachmentBudget(2 ** 40),
     localAttributes: () => ({}),
     logger: silentLogger,
   });
@@ -45,8 +55,7 @@ async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
   session.on('message', (d) => pair.messages.push({ type: d.type, payload: d.payload, attachment: d.attachment }));
   session.on('aborted', (transfer, reason) => pair.aborted.push({ transfer, reason }));
   raw.on('data', (b) => {
-    const f = decodeFrame(b);
-    if (!isFrameError(f)) pair.back.push(f);
+    for (const f of decodeFrames(b)) if (!isFrameError(f)) pair.back.push(f);
   });
   await Promise.all([nextEvent(raw, 'open'), nextEvent(link, 'open')]);
   return pair;
@@ -61,8 +70,8 @@ describe('a hostile peer on a real data channel', function () {
     for (const l of open.splice(0)) l.close();
   });
 
-  async function pair(maxAttachmentBytes?: number): Promise<Pair> {
-    const p = await rawPair(maxAttachmentBytes);
+  async function pair(maxAttachmentBytes?: number, options?: PairOptions): Promise<Pair> {
+    const p = await rawPair(maxAttachmentBytes, options);
     open.push(p.raw, p.session.link);
     return p;
   }
@@ -174,5 +183,63 @@ describe('a hostile peer on a real data channel', function () {
     // 4 is still arriving: the ack says so.
     await eventually(() => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 5 && f.incomplete.join() === '4'), 5000, 'ack 5 except 4');
     expect(p.session.incomingHeldBytes).to.equal(2000);
+  });
+
+  it('an attachment whose chunks stop coming is refused as Stalled and its bytes freed, while the peer pings on', async () => {
+    const stallMs = 400;
+    const p = await pair(1 << 20, { timeouts: { attachmentStallTimeoutMs: stallMs, heartbeatIntervalMs: 100 } });
+    p.raw.write(encodeFrame(HELLO));
+    p.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'stuck', payload: {}, totalBytes: 100_000 }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
+    await eventually(() => p.session.incomingHeldBytes === 100_000, 5000, 'the buffer');
+    const started = Date.now();
+    const pinger = setInterval(() => p.raw.write(encodeFrame({ kind: FrameKind.Ping })), 50);
+    try {
+      await eventually(() => p.aborted.length === 1, 5000, 'the abort');
+    } finally {
+      clearInterval(pinger);
+    }
+    expect(Date.now() - started).to.be.at.least(stallMs - 150);
+    expect(p.aborted[0]!.reason).to.equal('Stalled');
+    expect(p.aborted[0]!.transfer.receivedBytes).to.equal(1000);
+    expect(p.session.incomingHeldBytes).to.equal(0);
+    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(p.errors[0]!.message).to.match(/no chunk of message 1 for 400 ms \(1000 of 100000 bytes arrived\)/);
+    await eventually(() => refusals(p).length === 1, 5000, 'the refusal');
+    expect(refusals(p)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'Stalled' });
+    // A late chunk of it is dropped quietly, and the link goes on.
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 1000, bytes: bytes(1000, 2) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Message, seq: 2, type: 'after', payload: {} }));
+    await eventually(() => p.messages.length === 1, 5000, 'the message after');
+    expect(p.errors).to.have.length(1);
+    expect(p.session.isReady).to.equal(true);
+  });
+
+  it('bytes held for incomplete attachments are capped over all peers: a start past the cap is refused NoMemory', async () => {
+    const MiB = 1 << 20;
+    const budget = new AttachmentBudget(2.5 * MiB);
+    const a = await pair(MiB, { budget });
+    const b = await pair(MiB, { budget });
+    a.raw.write(encodeFrame(HELLO));
+    b.raw.write(encodeFrame(HELLO));
+    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'a1', payload: {}, totalBytes: MiB }));
+    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'a2', payload: {}, totalBytes: MiB }));
+    await eventually(() => a.session.incomingHeldBytes === 2 * MiB, 5000, "a's two buffers");
+    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'b1', payload: {}, totalBytes: MiB }));
+    await eventually(() => refusals(b).length === 1, 5000, "b's refusal");
+    expect(refusals(b)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
+    expect(b.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(b.errors[0]!.message).to.match(/incomplete attachments already hold 2097152 of at most 2621440 bytes/);
+    expect(b.session.incomingHeldBytes).to.equal(0);
+    expect(budget.heldBytes).to.equal(2 * MiB);
+    // Once one of a's attachments is cancelled, b's next one fits, and completes.
+    a.raw.write(encodeFrame({ kind: FrameKind.Cancel, seq: 1 }));
+    await eventually(() => budget.heldBytes === MiB, 5000, 'the cancel to free its buffer');
+    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'b2', payload: {}, totalBytes: 1000 }));
+    b.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 0, bytes: bytes(1000, 2) }));
+    await eventually(() => b.messages.length === 1, 5000, "b's second message");
+    expect(budget.heldBytes).to.equal(MiB);
+    a.session.close('test over');
+    await eventually(() => budget.heldBytes === 0, 5000, 'a closing to free the rest');
   });
 });
