@@ -506,5 +506,17 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 }
 
+/**
+ * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its type and JSON
+ * (with the attachment's size, when chunked) do not fit the largest frame this side sends.
+ */
+export function checkFitsAnyLink(type: string, payload: JsonObject, attachment: Uint8Array | undefined): void {
+  const head: Frame = attachment === undefined
+    ? { kind: FrameKind.Message, seq: MAX_SEQ_PLACEHOLDER, type, payload }
+    : { kind: FrameKind.Start, seq: MAX_SEQ_PLACEHOLDER, type, payload, totalBytes: attachment.byteLength };
+  const size = encodeFrame(head).byteLength;
+  if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
+}
+
 /** The seq used to measure a message before it has one: the largest, so the measure is never short. */
 const MAX_SEQ_PLACEHOLDER = Number.MAX_SAFE_INTEGER;

@@ -242,4 +242,21 @@ describe('a hostile peer on a real data channel', function () {
     a.session.close('test over');
     await eventually(() => budget.heldBytes === 0, 5000, 'a closing to free the rest');
   });
+
+  it('a hello announcing a frame limit below 16 KiB is refused: the peer never becomes present', async () => {
+    const p = await pair();
+    const ready: unknown[] = [];
+    p.session.on('ready', (a) => ready.push(a));
+    p.raw.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1024 }));
+    await eventually(() => p.errors.length === 1, 5000, 'the refusal');
+    expect(p.errors[0]!.reason).to.equal('BadFrame');
+    expect(p.errors[0]!.message).to.match(/maxFrameBytes 1024 is below 16384/);
+    expect(p.session.isReady).to.equal(false);
+    expect(ready).to.have.length(0);
+    // At the minimum, with no attachments accepted at all, it is a fine hello.
+    p.raw.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }));
+    await eventually(() => p.session.isReady, 5000, 'the second hello');
+    expect(p.session.peerLimits).to.deep.equal({ maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 });
+    expect(p.errors).to.have.length(1);
+  });
 });
