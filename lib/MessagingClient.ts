@@ -506,6 +506,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       timeouts,
       maxAttachmentBytes: this.#deps.maxAttachmentBytes,
       attachmentBudget: this.#attachmentBudget,
+      receiveRate: { bytesPerSecond: this.#deps.receiveLimits.receiveBytesPerSecond, burstBytes: this.#deps.receiveLimits.receiveBurstBytes },
       localAttributes: this.#deps.localAttributes,
       logger,
     });

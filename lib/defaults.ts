@@ -66,6 +66,18 @@ export interface ReceiveLimits {
    * @default 1073741824 (1 GiB)
    */
   maxIncomingAttachmentBytesTotal: number;
+  /**
+   * Sustained rate, in bytes per second, at which one participant may send to this one (a token bucket on
+   * received bytes, refilled at this rate up to `receiveBurstBytes`). A participant over it gets a
+   * `LimitExceeded` error and its link is closed.
+   * @default 134217728 (128 MiB/s)
+   */
+  receiveBytesPerSecond: number;
+  /**
+   * Bytes one participant may send above `receiveBytesPerSecond` in a burst.
+   * @default 268435456 (256 MiB)
+   */
+  receiveBurstBytes: number;
 }
 
 /** Options of {@link Room.connect}. */
@@ -127,6 +139,8 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
 /** The default receive limits. */
 export const DEFAULT_RECEIVE_LIMITS: Readonly<ReceiveLimits> = Object.freeze({
   maxIncomingAttachmentBytesTotal: 1024 * 1024 * 1024,
+  receiveBytesPerSecond: 128 * 1024 * 1024,
+  receiveBurstBytes: 256 * 1024 * 1024,
 });
 
 /** The highest `maxAttachmentBytes` accepted: the largest Uint8Array every supported runtime can allocate (4 GiB - 1). */

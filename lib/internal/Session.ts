@@ -84,6 +84,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastSentAtMs = 0;
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
+  readonly #receiveRate: { bytesPerSecond: number; burstBytes: number };
+  /** Bytes the peer may still send now (token bucket, refilled on arrival). */
+  #receiveTokens: number;
+  #receiveRefilledAtMs = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -98,6 +102,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     maxAttachmentBytes: number;
     /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
     attachmentBudget: AttachmentBudget;
+    /** How fast the peer may send: a token bucket on received bytes. */
+    receiveRate: { bytesPerSecond: number; burstBytes: number };
     localAttributes: () => JsonObject;
     logger: Logger;
   }) {
@@ -113,6 +119,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
     this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
+    this.#receiveRate = options.receiveRate;
+    this.#receiveTokens = options.receiveRate.burstBytes;
     this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
     const batch = this.#batch;
     this.#outbox = new Outbox(
@@ -333,7 +341,21 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #onData(bytes: Uint8Array): void {
     if (this.#closed) return;
-    this.#lastReceivedAtMs = Date.now();
+    const now = Date.now();
+    this.#lastReceivedAtMs = now;
+    // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
+    // synchronously, and what the channel received meanwhile queues natively, without bound. Over its
+    // budget, the peer is cut off before anything of this message is decoded.
+    const { bytesPerSecond, burstBytes } = this.#receiveRate;
+    const elapsedMs = Math.max(0, now - this.#receiveRefilledAtMs);
+    this.#receiveRefilledAtMs = now;
+    this.#receiveTokens = Math.min(burstBytes, this.#receiveTokens + (elapsedMs * bytesPerSecond) / 1000) - bytes.byteLength;
+    if (this.#receiveTokens < 0) {
+      const detail = `sent more than ${bytesPerSecond} bytes/s (burst ${burstBytes}); disconnecting`;
+      this.#protocolError('LimitExceeded', detail);
+      this.close('over its receive budget');
+      return;
+    }
     for (const frame of decodeFrames(bytes)) {
       if (this.#closed) return;
       this.#onFrame(frame);

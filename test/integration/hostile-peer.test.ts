@@ -29,6 +29,7 @@ interface PairOptions {
   /** Shared with other sessions to test the cap over all peers. */
   budget?: AttachmentBudget;
   timeouts?: Partial<RoomTimeouts>;
+  receiveRate?: { bytesPerSecond: number; burstBytes: number };
 }
 
 /** A real data channel between a bare link and a Session that accepts attachments up to `maxAttachmentBytes`. */
@@ -47,6 +48,7 @@ async function rawPair(maxAttachmentBytes = 1 << 20, options: PairOptions = {}):
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     maxAttachmentBytes,
     attachmentBudget: options.budget ?? new AttachmentBudget(2 ** 40),
+    receiveRate: options.receiveRate ?? { bytesPerSecond: 2 ** 40, burstBytes: 2 ** 40 },
     localAttributes: () => ({}),
     logger: silentLogger,
   });
@@ -258,5 +260,48 @@ describe('a hostile peer on a real data channel', function () {
     await eventually(() => p.session.isReady, 5000, 'the second hello');
     expect(p.session.peerLimits).to.deep.equal({ maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 });
     expect(p.errors).to.have.length(1);
+  });
+
+  it('a peer flooding valid messages past its receive budget is cut off; the heap stays bounded; an honest peer goes on', async () => {
+    const receiveRate = { bytesPerSecond: 4 << 20, burstBytes: 8 << 20 };
+    const flood = await pair(1 << 20, { receiveRate });
+    const honest = await pair(1 << 20, { receiveRate });
+    flood.raw.write(encodeFrame(HELLO));
+    honest.raw.write(encodeFrame(HELLO));
+    await eventually(() => flood.session.isReady && honest.session.isReady, 5000, 'both hellos');
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const closed = nextEvent(flood.session, 'close', 15_000);
+    // 250 KB messages as fast as the channel takes them, for up to 64 MiB: 8 times the burst.
+    const text = 'x'.repeat(250_000);
+    let seq = 0;
+    let sentBytes = 0;
+    let flooding = true;
+    void closed.finally(() => (flooding = false));
+    while (flooding && sentBytes < 64 << 20) {
+      if (flood.raw.bufferedBytes > 4 << 20) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      const frame = encodeFrame({ kind: FrameKind.Message, seq: ++seq, type: 'spam', payload: { text } });
+      if (!flood.raw.write(frame)) break;
+      sentBytes += frame.byteLength;
+      // The honest peer sends a little meanwhile.
+      if (seq % 16 === 0) honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: seq / 16, type: 'ok', payload: {} }));
+    }
+    const [reason] = await closed;
+    expect(reason).to.equal('over its receive budget');
+    const limit = flood.errors.filter((e) => e.reason === 'LimitExceeded');
+    expect(limit).to.have.length(1);
+    expect(limit[0]!.message).to.match(/sent more than 4194304 bytes\/s \(burst 8388608\); disconnecting/);
+    // What got through is the burst plus what the rate refilled, not the flood.
+    const delivered = flood.messages.length * 250_000;
+    expect(delivered).to.be.below(sentBytes);
+    (globalThis as { gc?: () => void }).gc?.();
+    expect(process.memoryUsage().heapUsed - heapBefore).to.be.below(64 << 20);
+    expect(honest.session.isReady).to.equal(true);
+    expect(honest.errors).to.have.length(0);
+    honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: Math.floor(seq / 16) + 1, type: 'last', payload: {} }));
+    await eventually(() => honest.messages.at(-1)?.type === 'last', 5000, "the honest peer's last message");
   });
 });
