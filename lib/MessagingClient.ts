@@ -1,10 +1,11 @@
-import type { RoomTimeouts } from './defaults.js';
+import type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 import { InvalidArgumentError, MessagingError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { PeerLink } from './internal/PeerLink.js';
 import type { Delivery, IncomingTransfer } from './internal/Inbox.js';
-import { Session } from './internal/Session.js';
+import { AttachmentBudget } from './internal/Inbox.js';
+import { Session, checkFitsAnyLink } from './internal/Session.js';
 import { TypedEmitter } from './internal/TypedEmitter.js';
 import { backoffDelayMs } from './internal/backoff.js';
 import { randomId } from './internal/random-id.js';
@@ -73,8 +74,13 @@ export interface SendProgress {
 export interface BroadcastResult {
   /** Ids of the participants that acknowledged the message. */
   delivered: string[];
-  /** Ids of the participants present at the call that left or timed out before acknowledging. */
+  /**
+   * Ids of the participants present at the call that could not take the message (a limit they announced),
+   * refused it, left or timed out before acknowledging.
+   */
   failed: string[];
+  /** Why each of {@link failed} failed, by participant id. */
+  errors: Record<string, MessagingError>;
 }
 
 /** A message received from another participant. */
@@ -126,6 +132,7 @@ export interface MessagingClientDeps {
   localAttributes: () => JsonObject;
   timeouts: RoomTimeouts;
   maxAttachmentBytes: number;
+  receiveLimits: ReceiveLimits;
   logger: Logger;
 }
 
@@ -153,11 +160,14 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   readonly #failures = new Map<string, number>();
   /** Callers of enable() waiting for a participant to be present or given up on. */
   readonly #settleWaiters = new Map<string, Array<() => void>>();
+  /** Bytes held for incomplete incoming attachments, over every session. */
+  readonly #attachmentBudget: AttachmentBudget;
 
   /** @internal */
   constructor(deps: MessagingClientDeps) {
     super();
     this.#deps = deps;
+    this.#attachmentBudget = new AttachmentBudget(deps.receiveLimits.maxIncomingAttachmentBytesTotal);
     this.emitterLogger = deps.logger;
   }
 
@@ -315,18 +325,26 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     const { type, message, attachment, onProgress, signal } = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
     this.#requireEnabled('broadcastMessage');
     if (signal?.aborted === true) throw MessagingError.aborted();
-    const targets = [...this.#present.keys()]
-      .map((id) => this.#sessions.get(id))
-      .filter((s): s is Session => s !== undefined && s.isReady);
-    // Refused at the call, before anything reaches anyone, if any recipient could not take it. Recipients
-    // with the same limits share one check.
-    const checked = new Set<string>();
-    for (const s of targets) {
+    // Too large for any link: refused at the call, before anything reaches anyone.
+    checkFitsAnyLink(type, message, attachment);
+    const result: BroadcastResult = { delivered: [], failed: [], errors: {} };
+    // A recipient whose announced limits cannot take it fails alone (one participant announcing tiny limits
+    // must not veto the broadcast for everyone). Recipients with limits already found fine share that check.
+    const fine = new Set<string>();
+    const targets: Session[] = [];
+    for (const id of this.#present.keys()) {
+      const s = this.#sessions.get(id);
+      if (s === undefined || !s.isReady) continue;
       const limits = s.peerLimits;
       const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
-      if (checked.has(key)) continue;
-      s.check(type, message, attachment);
-      checked.add(key);
+      const err = fine.has(key) ? undefined : checkSession(s, type, message, attachment);
+      if (err === undefined) {
+        fine.add(key);
+        targets.push(s);
+      } else {
+        result.failed.push(id);
+        result.errors[id] = err;
+      }
     }
     let report: ((i: number) => (sentBytes: number) => void) | undefined;
     if (onProgress !== undefined && attachment !== undefined) {
@@ -342,8 +360,15 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     const sends = targets.map((s, i) => s.sendMessage(type, message, attachment, true, report?.(i), signal));
     const settled = await Promise.allSettled(sends);
     if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted')) throw MessagingError.aborted();
-    const result: BroadcastResult = { delivered: [], failed: [] };
-    settled.forEach((s, i) => (s.status === 'fulfilled' ? result.delivered : result.failed).push((targets[i] as Session).participant.id));
+    settled.forEach((s, i) => {
+      const id = (targets[i] as Session).participant.id;
+      if (s.status === 'fulfilled') {
+        result.delivered.push(id);
+      } else {
+        result.failed.push(id);
+        result.errors[id] = s.reason as MessagingError;
+      }
+    });
     return result;
   }
 
@@ -480,6 +505,8 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       link,
       timeouts,
       maxAttachmentBytes: this.#deps.maxAttachmentBytes,
+      attachmentBudget: this.#attachmentBudget,
+      receiveRate: { bytesPerSecond: this.#deps.receiveLimits.receiveBytesPerSecond, burstBytes: this.#deps.receiveLimits.receiveBurstBytes },
       localAttributes: this.#deps.localAttributes,
       logger,
     });
@@ -581,6 +608,17 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     if (list === undefined) return;
     this.#settleWaiters.delete(id);
     for (const resolve of list) resolve();
+  }
+}
+
+/** The error {@link Session.check} throws for this message on this session's link, if any. */
+function checkSession(s: Session, type: string, message: JsonObject, attachment: Uint8Array | undefined): MessagingError | undefined {
+  try {
+    s.check(type, message, attachment);
+    return undefined;
+  } catch (err) {
+    if (err instanceof MessagingError) return err;
+    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
-import type { RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
-import { DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
+import type { ReceiveLimits, RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
+import { DEFAULT_RECEIVE_LIMITS, DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './internal/PeerLink.js';
@@ -41,7 +41,7 @@ export class Room extends TypedEmitter<RoomEvents> {
    * await room.messaging.enable();
    */
   static async connect(options: RoomOptions): Promise<Room> {
-    const { timeouts, attributes, logger, maxAttachmentBytes } = checkRoomOptions(options);
+    const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits } = checkRoomOptions(options);
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
     const signaling = await SignalingClient.connect(options.url, {
@@ -60,6 +60,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         rtcConfig,
         timeouts,
         maxAttachmentBytes,
+        receiveLimits,
         logger: withContext(logger, { room: options.room, participant: reply.self.id }),
       });
       messaging = room.messaging;
@@ -81,6 +82,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       rtcConfig: Record<string, unknown>;
       timeouts: RoomTimeouts;
       maxAttachmentBytes: number;
+      receiveLimits: ReceiveLimits;
       logger: Logger;
     },
   ) {
@@ -97,6 +99,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       localAttributes: () => this.localParticipant.attributes as never,
       timeouts: deps.timeouts,
       maxAttachmentBytes: deps.maxAttachmentBytes,
+      receiveLimits: deps.receiveLimits,
       logger: deps.logger,
     });
     signaling.on('peer_enabled', (p) => this.messaging.handlePeerEnabled(p));
@@ -147,6 +150,7 @@ interface CheckedRoomOptions {
   timeouts: RoomTimeouts;
   attributes: ReturnType<typeof checkAttributes>;
   maxAttachmentBytes: number;
+  receiveLimits: ReceiveLimits;
   logger: Logger;
 }
 
@@ -173,5 +177,11 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (!Number.isSafeInteger(maxAttachmentBytes) || maxAttachmentBytes < 0 || maxAttachmentBytes > MAX_ATTACHMENT_BYTES_LIMIT) {
     throw new InvalidArgumentError(`Room.connect: maxAttachmentBytes must be an integer from 0 to ${MAX_ATTACHMENT_BYTES_LIMIT}`);
   }
-  return { timeouts, attributes, maxAttachmentBytes, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
+  const receiveLimits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...options.receiveLimits };
+  for (const [key, value] of Object.entries(receiveLimits)) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      throw new InvalidArgumentError(`Room.connect: receiveLimits.${key} must be a positive integer`);
+    }
+  }
+  return { timeouts, attributes, maxAttachmentBytes, receiveLimits, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
 }

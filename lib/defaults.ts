@@ -50,6 +50,34 @@ export interface RoomTimeouts {
    * @default 5000
    */
   heartbeatTimeoutMs: number;
+  /**
+   * How long an incoming attachment may go without a chunk before it is refused (`Stalled`) and its buffer
+   * freed. Checked every heartbeat interval.
+   * @default 30000
+   */
+  attachmentStallTimeoutMs: number;
+}
+
+/** Limits on what this participant takes in from the others. Every field has a default; units are in the names. */
+export interface ReceiveLimits {
+  /**
+   * The most bytes held at once for incoming attachments that are still arriving, over all participants. A
+   * buffer is allocated whole when an attachment starts; a start that would pass this is refused (`NoMemory`).
+   * @default 1073741824 (1 GiB)
+   */
+  maxIncomingAttachmentBytesTotal: number;
+  /**
+   * Sustained rate, in bytes per second, at which one participant may send to this one (a token bucket on
+   * received bytes, refilled at this rate up to `receiveBurstBytes`). A participant over it gets a
+   * `LimitExceeded` error and its link is closed.
+   * @default 134217728 (128 MiB/s)
+   */
+  receiveBytesPerSecond: number;
+  /**
+   * Bytes one participant may send above `receiveBytesPerSecond` in a burst.
+   * @default 268435456 (256 MiB)
+   */
+  receiveBurstBytes: number;
 }
 
 /** Options of {@link Room.connect}. */
@@ -83,6 +111,8 @@ export interface RoomOptions {
    * @default 268435456 (256 MiB)
    */
   maxAttachmentBytes?: number;
+  /** Limits on what other participants may make this one hold; any field left out keeps its default. */
+  receiveLimits?: Partial<ReceiveLimits>;
   /** Extra RTCPeerConnection configuration, merged under `iceServers`. */
   rtcConfig?: Record<string, unknown>;
   /** Timings; any field left out keeps its default. */
@@ -103,6 +133,14 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   ackTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
+  attachmentStallTimeoutMs: 30_000,
+});
+
+/** The default receive limits. */
+export const DEFAULT_RECEIVE_LIMITS: Readonly<ReceiveLimits> = Object.freeze({
+  maxIncomingAttachmentBytesTotal: 1024 * 1024 * 1024,
+  receiveBytesPerSecond: 128 * 1024 * 1024,
+  receiveBurstBytes: 256 * 1024 * 1024,
 });
 
 /** The highest `maxAttachmentBytes` accepted: the largest Uint8Array every supported runtime can allocate (4 GiB - 1). */

@@ -4,7 +4,7 @@ import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
 /** Why an incoming attachment stopped before it was whole. */
-export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused';
+export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused' | 'Stalled';
 
 /** Events of `room.messaging`. */
 export interface MessagingEvents {
@@ -17,8 +17,9 @@ export interface MessagingEvents {
   attachment_progress: (progress: IncomingAttachment) => void;
   /**
    * An attachment that was arriving will not complete: the sender cancelled it (`Cancelled`), left or lost
-   * its channel (`ParticipantLeft`), or broke a limit of this participant (`Refused`; the `error` event says
-   * how). What was received is freed; no `message` event follows.
+   * its channel (`ParticipantLeft`), broke a limit of this participant (`Refused`; the `error` event says
+   * how), or sent no chunk of it for `attachmentStallTimeoutMs` (`Stalled`). What was received is freed; no
+   * `message` event follows.
    */
   attachment_aborted: (progress: IncomingAttachment, reason: AttachmentAbortReason) => void;
   /** A participant became present: its data channel is open and it has messaging enabled. */

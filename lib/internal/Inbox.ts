@@ -14,7 +14,48 @@ export interface IncomingTransfer {
 interface Transfer extends IncomingTransfer {
   receivedBytes: number;
   buffer: Uint8Array;
+  /** When the start or the latest chunk arrived (Date.now()). */
+  lastProgressAtMs: number;
 }
+
+/**
+ * Bytes held for incomplete incoming attachments, shared by every link of one participant: a `start`
+ * reserves its `totalBytes` (the buffer is allocated whole, at once), completion or abandonment releases them.
+ * @internal
+ */
+export class AttachmentBudget {
+  readonly #maxBytes: number;
+  #heldBytes = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes;
+  }
+
+  /** The cap. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Bytes reserved now, over every link. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Reserves `bytes`; false, reserving nothing, when that would pass the cap. */
+  reserve(bytes: number): boolean {
+    if (this.#heldBytes + bytes > this.#maxBytes) return false;
+    this.#heldBytes += bytes;
+    return true;
+  }
+
+  /** Gives back what {@link reserve} took. */
+  release(bytes: number): void {
+    this.#heldBytes -= bytes;
+  }
+}
+
+/** Why a receiver refuses: a frame's reason, or `Stalled` for an attachment whose chunks stopped coming. @internal */
+export type InboxRefuseReason = RefuseReason | 'Stalled';
 
 /** A whole message, ready to deliver. @internal */
 export interface Delivery {
@@ -29,7 +70,7 @@ export type InboxResult =
   | { kind: 'deliver'; delivery: Delivery; transfer?: IncomingTransfer }
   | { kind: 'progress'; transfer: IncomingTransfer }
   | { kind: 'aborted'; transfer: IncomingTransfer }
-  | { kind: 'refuse'; seq: number; reason: RefuseReason; detail: string; transfer?: IncomingTransfer }
+  | { kind: 'refuse'; seq: number; reason: InboxRefuseReason; detail: string; transfer?: IncomingTransfer }
   | { kind: 'violation'; detail: string }
   | { kind: 'ignored' };
 
@@ -39,8 +80,9 @@ const REMEMBERED_DROPS = 64;
 /**
  * The receiving half of one link: checks that messages arrive in seq order, reassembles chunked
  * attachments into one buffer of the announced size (never more than `maxAttachmentBytes`, and at most
- * {@link MAX_CONCURRENT_TRANSFERS} at once), and knows what to acknowledge. It holds no timers and
- * does no I/O; the session acts on what it returns.
+ * {@link MAX_CONCURRENT_TRANSFERS} at once, and never past the participant's {@link AttachmentBudget}), and
+ * knows what to acknowledge. It holds no timers and does no I/O; the session acts on what it returns, and
+ * asks it for {@link stalled} transfers.
  * @internal
  */
 export class Inbox {
@@ -48,9 +90,11 @@ export class Inbox {
   #nextSeq = 1;
   readonly #transfers = new Map<number, Transfer>();
   readonly #dropped: number[] = [];
+  readonly #budget: AttachmentBudget;
 
-  constructor(maxAttachmentBytes: number) {
+  constructor(maxAttachmentBytes: number, budget: AttachmentBudget) {
     this.#maxAttachmentBytes = maxAttachmentBytes;
+    this.#budget = budget;
   }
 
   /** Highest seq accounted for: every message up to it arrived whole, except {@link incomplete}. */
@@ -88,14 +132,19 @@ export class Inbox {
     if (this.#transfers.size >= MAX_CONCURRENT_TRANSFERS) {
       return this.#refuse(seq, 'TooManyTransfers', `started more than ${MAX_CONCURRENT_TRANSFERS} attachments at once`);
     }
+    if (totalBytes === 0) return { kind: 'deliver', delivery: { seq, type, payload, attachment: new Uint8Array(0) } };
+    if (!this.#budget.reserve(totalBytes)) {
+      const { heldBytes, maxBytes } = this.#budget;
+      return this.#refuse(seq, 'NoMemory', `announced a ${totalBytes}-byte attachment; incomplete attachments already hold ${heldBytes} of at most ${maxBytes} bytes`);
+    }
     let buffer: Uint8Array;
     try {
       buffer = new Uint8Array(totalBytes);
     } catch {
+      this.#budget.release(totalBytes);
       return this.#refuse(seq, 'NoMemory', `cannot allocate ${totalBytes} bytes for an attachment`);
     }
-    if (totalBytes === 0) return { kind: 'deliver', delivery: { seq, type, payload, attachment: buffer } };
-    const transfer: Transfer = { seq, type, payload, totalBytes, receivedBytes: 0, buffer };
+    const transfer: Transfer = { seq, type, payload, totalBytes, receivedBytes: 0, buffer, lastProgressAtMs: Date.now() };
     this.#transfers.set(seq, transfer);
     return { kind: 'progress', transfer };
   }
@@ -120,8 +169,10 @@ export class Inbox {
     }
     t.buffer.set(frame.bytes, t.receivedBytes);
     t.receivedBytes += length;
+    t.lastProgressAtMs = Date.now();
     if (t.receivedBytes < t.totalBytes) return { kind: 'progress', transfer: t };
     this.#transfers.delete(t.seq);
+    this.#budget.release(t.totalBytes);
     return { kind: 'deliver', delivery: { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer }, transfer: t };
   }
 
@@ -140,10 +191,28 @@ export class Inbox {
     return { kind: 'violation', detail: `cancel of message ${seq}, which is not being received` };
   }
 
+  /**
+   * Refuses every attachment that has had no chunk since `sinceMs` (a peer that announces an attachment and
+   * stops sending it would otherwise hold its buffer for as long as it keeps the link alive).
+   */
+  stalled(sinceMs: number, timeoutMs: number): InboxResult[] {
+    const out: InboxResult[] = [];
+    for (const t of [...this.#transfers.values()]) {
+      if (t.lastProgressAtMs >= sinceMs) continue;
+      this.#forget(t);
+      const detail = `no chunk of message ${t.seq} for ${timeoutMs} ms (${t.receivedBytes} of ${t.totalBytes} bytes arrived)`;
+      out.push({ kind: 'refuse', seq: t.seq, reason: 'Stalled', detail, transfer: t });
+    }
+    return out;
+  }
+
   /** Drops every attachment still arriving (the link closed); returns them. */
   clear(): IncomingTransfer[] {
     const all = [...this.#transfers.values()];
-    for (const t of all) t.buffer = EMPTY;
+    for (const t of all) {
+      t.buffer = EMPTY;
+      this.#budget.release(t.totalBytes);
+    }
     this.#transfers.clear();
     return all;
   }
@@ -161,6 +230,7 @@ export class Inbox {
 
   #forget(t: Transfer): void {
     this.#transfers.delete(t.seq);
+    this.#budget.release(t.totalBytes);
     t.buffer = EMPTY;
     this.#remember(t.seq);
   }

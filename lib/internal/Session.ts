@@ -7,6 +7,7 @@ import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrames, encodeFram
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
+import type { AttachmentBudget } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
@@ -83,6 +84,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastSentAtMs = 0;
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
+  readonly #receiveRate: { bytesPerSecond: number; burstBytes: number };
+  /** Bytes the peer may still send now (token bucket, refilled on arrival). */
+  #receiveTokens: number;
+  #receiveRefilledAtMs = Date.now();
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -95,6 +100,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     link: PeerLink;
     timeouts: RoomTimeouts;
     maxAttachmentBytes: number;
+    /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
+    attachmentBudget: AttachmentBudget;
+    /** How fast the peer may send: a token bucket on received bytes. */
+    receiveRate: { bytesPerSecond: number; burstBytes: number };
     localAttributes: () => JsonObject;
     logger: Logger;
   }) {
@@ -109,7 +118,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
-    this.#inbox = new Inbox(options.maxAttachmentBytes);
+    this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
+    this.#receiveRate = options.receiveRate;
+    this.#receiveTokens = options.receiveRate.burstBytes;
     this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
     const batch = this.#batch;
     this.#outbox = new Outbox(
@@ -330,7 +341,21 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #onData(bytes: Uint8Array): void {
     if (this.#closed) return;
-    this.#lastReceivedAtMs = Date.now();
+    const now = Date.now();
+    this.#lastReceivedAtMs = now;
+    // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
+    // synchronously, and what the channel received meanwhile queues natively, without bound. Over its
+    // budget, the peer is cut off before anything of this message is decoded.
+    const { bytesPerSecond, burstBytes } = this.#receiveRate;
+    const elapsedMs = Math.max(0, now - this.#receiveRefilledAtMs);
+    this.#receiveRefilledAtMs = now;
+    this.#receiveTokens = Math.min(burstBytes, this.#receiveTokens + (elapsedMs * bytesPerSecond) / 1000) - bytes.byteLength;
+    if (this.#receiveTokens < 0) {
+      const detail = `sent more than ${bytesPerSecond} bytes/s (burst ${burstBytes}); disconnecting`;
+      this.#protocolError('LimitExceeded', detail);
+      this.close('over its receive budget');
+      return;
+    }
     for (const frame of decodeFrames(bytes)) {
       if (this.#closed) return;
       this.#onFrame(frame);
@@ -417,7 +442,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
         // never reads a refused message as delivered.
         this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        if (result.transfer !== undefined) this.emit('aborted', result.transfer, 'Refused');
+        if (result.transfer !== undefined) this.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
         this.#protocolError('LimitExceeded', result.detail);
         this.#scheduleAck();
         return;
@@ -473,6 +498,10 @@ export class Session extends TypedEmitter<SessionEvents> {
       return;
     }
     if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
+    if (!stalled) {
+      const stallMs = this.#timeouts.attachmentStallTimeoutMs;
+      for (const result of this.#inbox.stalled(now - stallMs, stallMs)) this.#onInbox(result);
+    }
     this.#pending.expire(now, () => MessagingError.timeout(this.participant.id, this.#timeouts.ackTimeoutMs));
   }
 
@@ -497,6 +526,18 @@ export class Session extends TypedEmitter<SessionEvents> {
     for (const t of this.#inbox.clear()) this.emit('aborted', t, 'ParticipantLeft');
     this.emit('close', reason, this.#byeReceived);
   }
+}
+
+/**
+ * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its type and JSON
+ * (with the attachment's size, when chunked) do not fit the largest frame this side sends.
+ */
+export function checkFitsAnyLink(type: string, payload: JsonObject, attachment: Uint8Array | undefined): void {
+  const head: Frame = attachment === undefined
+    ? { kind: FrameKind.Message, seq: MAX_SEQ_PLACEHOLDER, type, payload }
+    : { kind: FrameKind.Start, seq: MAX_SEQ_PLACEHOLDER, type, payload, totalBytes: attachment.byteLength };
+  const size = encodeFrame(head).byteLength;
+  if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
 }
 
 /** The seq used to measure a message before it has one: the largest, so the measure is never short. */

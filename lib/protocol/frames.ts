@@ -55,8 +55,11 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 /** Largest frame roommesh accepts or sends: the max-message-size every supported implementation accepts (256 KiB). */
 export const MAX_FRAME_BYTES = 256 * 1024;
 
-/** Smallest `maxFrameBytes` a hello may announce. */
-export const MIN_FRAME_BYTES = 1024;
+/**
+ * Smallest `maxFrameBytes` a hello may announce: 16 KiB, which every WebRTC implementation takes. Lower, one
+ * participant could make every broadcast of more than a little JSON fail for everyone.
+ */
+export const MIN_FRAME_BYTES = 16 * 1024;
 
 /**
  * Size of the chunk frames an attachment is cut into, unless the receiver's hello or the channel allows
@@ -230,7 +233,8 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
   if (problem !== undefined) return fail('BadField', problem);
   const { maxAttachmentBytes, maxFrameBytes } = body;
   if (!isSeq(maxAttachmentBytes)) return fail('BadField', 'maxAttachmentBytes');
-  if (!isSeq(maxFrameBytes) || maxFrameBytes < MIN_FRAME_BYTES) return fail('BadField', 'maxFrameBytes');
+  if (!isSeq(maxFrameBytes)) return fail('BadField', 'maxFrameBytes');
+  if (maxFrameBytes < MIN_FRAME_BYTES) return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
   return { kind: FrameKind.Hello, attributes: body.attributes as JsonObject, maxAttachmentBytes, maxFrameBytes };
 }
 

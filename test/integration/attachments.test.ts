@@ -155,14 +155,42 @@ describe('attachments of any size', function () {
     expect((theirs as MessagingError).reason).to.equal('MessageTooLarge');
     expect(theirs.message).to.equal(`attachment is 100001 bytes; participant ${to} accepts at most 100000`);
     expect((theirs as MessagingError).participantId).to.equal(to);
-    // A broadcast that one recipient could not take is refused whole: carol gets nothing either.
-    const all = await rejection(alice.messaging.broadcastMessage({ type: 'f', message: {}, attachment: new Uint8Array(200_000) }));
-    expect((all as MessagingError).reason).to.equal('MessageTooLarge');
     // Exactly at the limit is fine.
     await alice.messaging.sendMessage({ to, type: 'ok', message: {}, attachment: patterned(100_000, 3) });
     expect(atBob.messages.map((m) => m.type)).to.deep.equal(['ok']);
     expect(atBob.progress.every((p) => p.type === 'ok')).to.equal(true);
     expect(atCarol.messages).to.have.length(0);
+    // Above the sender's own limit, a broadcast is refused whole.
+    const all = await rejection(alice.messaging.broadcastMessage({ type: 'f', message: {}, attachment: new Uint8Array(1 * MiB + 1) }));
+    expect((all as MessagingError).reason).to.equal('MessageTooLarge');
+    expect(atCarol.messages).to.have.length(0);
+  });
+
+  it('a broadcast reaches those who can take it; a recipient that accepts no attachments fails alone', async () => {
+    const server = await h.server();
+    const alice = await h.join(server, 'a5b', 'alice');
+    const none = await h.join(server, 'a5b', 'none', { maxAttachmentBytes: 0 });
+    const carol = await h.join(server, 'a5b', 'carol');
+    for (const r of [alice, none, carol]) await r.messaging.enable();
+    await eventually(() => alice.messaging.remoteParticipants.length === 2, 10_000, 'alice sees both');
+    const atNone = watch(none);
+    const atCarol = watch(carol);
+    const noneId = none.localParticipant.id;
+    const attachment = patterned(200_000, 4);
+    const result = await alice.messaging.broadcastMessage({ type: 'f', message: { name: 'f.bin' }, attachment });
+    expect(result.delivered).to.deep.equal([carol.localParticipant.id]);
+    expect(result.failed).to.deep.equal([noneId]);
+    const err = result.errors[noneId]!;
+    expect(err).to.be.instanceOf(MessagingError);
+    expect(err.reason).to.equal('MessageTooLarge');
+    expect(err.participantId).to.equal(noneId);
+    expect(err.message).to.equal(`attachment is 200000 bytes; participant ${noneId} accepts at most 0`);
+    expect(atCarol.messages).to.have.length(1);
+    expect(same(atCarol.messages[0]!.attachment, attachment)).to.equal(true);
+    // Without an attachment it reaches both.
+    const plain = await alice.messaging.broadcastMessage({ type: 'hi', message: {} });
+    expect(plain.delivered.sort()).to.deep.equal([noneId, carol.localParticipant.id].sort());
+    expect(atNone.messages.map((m) => m.type)).to.deep.equal(['hi']);
   });
 
   it('aborting a send stops it: the sender rejects with Aborted, the receiver is told and frees it, the link goes on', async () => {

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import { Encoder, Tag } from 'cbor-x';
+import type { RoomTimeouts } from '../../lib/node.js';
 import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
 import type { IncomingTransfer } from '../../lib/internal/Inbox.js';
+import { AttachmentBudget } from '../../lib/internal/Inbox.js';
 import { PeerLink } from '../../lib/internal/PeerLink.js';
 import { MAX_PROTOCOL_ERRORS, Session } from '../../lib/internal/Session.js';
 import type { Frame } from '../../lib/protocol/frames.js';
-import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrame, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
 const HELLO: Frame = { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1 << 20, maxFrameBytes: MAX_FRAME_BYTES };
@@ -22,8 +24,16 @@ interface Pair {
   back: Frame[];
 }
 
+/** What a raw pair's session is built with, beyond `maxAttachmentBytes`. */
+interface PairOptions {
+  /** Shared with other sessions to test the cap over all peers. */
+  budget?: AttachmentBudget;
+  timeouts?: Partial<RoomTimeouts>;
+  receiveRate?: { bytesPerSecond: number; burstBytes: number };
+}
+
 /** A real data channel between a bare link and a Session that accepts attachments up to `maxAttachmentBytes`. */
-async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
+async function rawPair(maxAttachmentBytes = 1 << 20, options: PairOptions = {}): Promise<Pair> {
   const wrtc = nodeDataChannelWebRTC();
   const raw = new PeerLink({ initiator: true, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
   const link = new PeerLink({ initiator: false, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
@@ -35,8 +45,10 @@ async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
     initiator: false,
     attempt: 1,
     link,
-    timeouts: { ...DEFAULT_TIMEOUTS },
+    timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     maxAttachmentBytes,
+    attachmentBudget: options.budget ?? new AttachmentBudget(2 ** 40),
+    receiveRate: options.receiveRate ?? { bytesPerSecond: 2 ** 40, burstBytes: 2 ** 40 },
     localAttributes: () => ({}),
     logger: silentLogger,
   });
@@ -45,8 +57,7 @@ async function rawPair(maxAttachmentBytes = 1 << 20): Promise<Pair> {
   session.on('message', (d) => pair.messages.push({ type: d.type, payload: d.payload, attachment: d.attachment }));
   session.on('aborted', (transfer, reason) => pair.aborted.push({ transfer, reason }));
   raw.on('data', (b) => {
-    const f = decodeFrame(b);
-    if (!isFrameError(f)) pair.back.push(f);
+    for (const f of decodeFrames(b)) if (!isFrameError(f)) pair.back.push(f);
   });
   await Promise.all([nextEvent(raw, 'open'), nextEvent(link, 'open')]);
   return pair;
@@ -61,8 +72,8 @@ describe('a hostile peer on a real data channel', function () {
     for (const l of open.splice(0)) l.close();
   });
 
-  async function pair(maxAttachmentBytes?: number): Promise<Pair> {
-    const p = await rawPair(maxAttachmentBytes);
+  async function pair(maxAttachmentBytes?: number, options?: PairOptions): Promise<Pair> {
+    const p = await rawPair(maxAttachmentBytes, options);
     open.push(p.raw, p.session.link);
     return p;
   }
@@ -196,5 +207,123 @@ describe('a hostile peer on a real data channel', function () {
     expect(errors[0]!.message).to.include('CBOR tag 2 is not allowed');
     expect(errors[4]!.message).to.include('CBOR tag 51 is not allowed');
     expect(session.isReady).to.equal(true);
+  });
+
+  it('an attachment whose chunks stop coming is refused as Stalled and its bytes freed, while the peer pings on', async () => {
+    const stallMs = 400;
+    const p = await pair(1 << 20, { timeouts: { attachmentStallTimeoutMs: stallMs, heartbeatIntervalMs: 100 } });
+    p.raw.write(encodeFrame(HELLO));
+    p.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'stuck', payload: {}, totalBytes: 100_000 }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
+    await eventually(() => p.session.incomingHeldBytes === 100_000, 5000, 'the buffer');
+    const started = Date.now();
+    const pinger = setInterval(() => p.raw.write(encodeFrame({ kind: FrameKind.Ping })), 50);
+    try {
+      await eventually(() => p.aborted.length === 1, 5000, 'the abort');
+    } finally {
+      clearInterval(pinger);
+    }
+    expect(Date.now() - started).to.be.at.least(stallMs - 150);
+    expect(p.aborted[0]!.reason).to.equal('Stalled');
+    expect(p.aborted[0]!.transfer.receivedBytes).to.equal(1000);
+    expect(p.session.incomingHeldBytes).to.equal(0);
+    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(p.errors[0]!.message).to.match(/no chunk of message 1 for 400 ms \(1000 of 100000 bytes arrived\)/);
+    await eventually(() => refusals(p).length === 1, 5000, 'the refusal');
+    expect(refusals(p)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'Stalled' });
+    // A late chunk of it is dropped quietly, and the link goes on.
+    p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 1000, bytes: bytes(1000, 2) }));
+    p.raw.write(encodeFrame({ kind: FrameKind.Message, seq: 2, type: 'after', payload: {} }));
+    await eventually(() => p.messages.length === 1, 5000, 'the message after');
+    expect(p.errors).to.have.length(1);
+    expect(p.session.isReady).to.equal(true);
+  });
+
+  it('bytes held for incomplete attachments are capped over all peers: a start past the cap is refused NoMemory', async () => {
+    const MiB = 1 << 20;
+    const budget = new AttachmentBudget(2.5 * MiB);
+    const a = await pair(MiB, { budget });
+    const b = await pair(MiB, { budget });
+    a.raw.write(encodeFrame(HELLO));
+    b.raw.write(encodeFrame(HELLO));
+    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'a1', payload: {}, totalBytes: MiB }));
+    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'a2', payload: {}, totalBytes: MiB }));
+    await eventually(() => a.session.incomingHeldBytes === 2 * MiB, 5000, "a's two buffers");
+    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'b1', payload: {}, totalBytes: MiB }));
+    await eventually(() => refusals(b).length === 1, 5000, "b's refusal");
+    expect(refusals(b)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
+    expect(b.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(b.errors[0]!.message).to.match(/incomplete attachments already hold 2097152 of at most 2621440 bytes/);
+    expect(b.session.incomingHeldBytes).to.equal(0);
+    expect(budget.heldBytes).to.equal(2 * MiB);
+    // Once one of a's attachments is cancelled, b's next one fits, and completes.
+    a.raw.write(encodeFrame({ kind: FrameKind.Cancel, seq: 1 }));
+    await eventually(() => budget.heldBytes === MiB, 5000, 'the cancel to free its buffer');
+    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'b2', payload: {}, totalBytes: 1000 }));
+    b.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 0, bytes: bytes(1000, 2) }));
+    await eventually(() => b.messages.length === 1, 5000, "b's second message");
+    expect(budget.heldBytes).to.equal(MiB);
+    a.session.close('test over');
+    await eventually(() => budget.heldBytes === 0, 5000, 'a closing to free the rest');
+  });
+
+  it('a hello announcing a frame limit below 16 KiB is refused: the peer never becomes present', async () => {
+    const p = await pair();
+    const ready: unknown[] = [];
+    p.session.on('ready', (a) => ready.push(a));
+    p.raw.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1024 }));
+    await eventually(() => p.errors.length === 1, 5000, 'the refusal');
+    expect(p.errors[0]!.reason).to.equal('BadFrame');
+    expect(p.errors[0]!.message).to.match(/maxFrameBytes 1024 is below 16384/);
+    expect(p.session.isReady).to.equal(false);
+    expect(ready).to.have.length(0);
+    // At the minimum, with no attachments accepted at all, it is a fine hello.
+    p.raw.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }));
+    await eventually(() => p.session.isReady, 5000, 'the second hello');
+    expect(p.session.peerLimits).to.deep.equal({ maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 });
+    expect(p.errors).to.have.length(1);
+  });
+
+  it('a peer flooding valid messages past its receive budget is cut off; the heap stays bounded; an honest peer goes on', async () => {
+    const receiveRate = { bytesPerSecond: 4 << 20, burstBytes: 8 << 20 };
+    const flood = await pair(1 << 20, { receiveRate });
+    const honest = await pair(1 << 20, { receiveRate });
+    flood.raw.write(encodeFrame(HELLO));
+    honest.raw.write(encodeFrame(HELLO));
+    await eventually(() => flood.session.isReady && honest.session.isReady, 5000, 'both hellos');
+    (globalThis as { gc?: () => void }).gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const closed = nextEvent(flood.session, 'close', 15_000);
+    // 250 KB messages as fast as the channel takes them, for up to 64 MiB: 8 times the burst.
+    const text = 'x'.repeat(250_000);
+    let seq = 0;
+    let sentBytes = 0;
+    let flooding = true;
+    void closed.finally(() => (flooding = false));
+    while (flooding && sentBytes < 64 << 20) {
+      if (flood.raw.bufferedBytes > 4 << 20) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      const frame = encodeFrame({ kind: FrameKind.Message, seq: ++seq, type: 'spam', payload: { text } });
+      if (!flood.raw.write(frame)) break;
+      sentBytes += frame.byteLength;
+      // The honest peer sends a little meanwhile.
+      if (seq % 16 === 0) honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: seq / 16, type: 'ok', payload: {} }));
+    }
+    const [reason] = await closed;
+    expect(reason).to.equal('over its receive budget');
+    const limit = flood.errors.filter((e) => e.reason === 'LimitExceeded');
+    expect(limit).to.have.length(1);
+    expect(limit[0]!.message).to.match(/sent more than 4194304 bytes\/s \(burst 8388608\); disconnecting/);
+    // What got through is the burst plus what the rate refilled, not the flood.
+    const delivered = flood.messages.length * 250_000;
+    expect(delivered).to.be.below(sentBytes);
+    (globalThis as { gc?: () => void }).gc?.();
+    expect(process.memoryUsage().heapUsed - heapBefore).to.be.below(64 << 20);
+    expect(honest.session.isReady).to.equal(true);
+    expect(honest.errors).to.have.length(0);
+    honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: Math.floor(seq / 16) + 1, type: 'last', payload: {} }));
+    await eventually(() => honest.messages.at(-1)?.type === 'last', 5000, "the honest peer's last message");
   });
 });

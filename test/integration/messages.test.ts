@@ -75,7 +75,7 @@ describe('messages', function () {
     const server = await h.server();
     const alone = await h.join(server, 'm4', 'alone');
     await alone.messaging.enable();
-    expect(await alone.messaging.broadcastMessage({ type: 't', message: {} })).to.deep.equal({ delivered: [], failed: [] });
+    expect(await alone.messaging.broadcastMessage({ type: 't', message: {} })).to.deep.equal({ delivered: [], failed: [], errors: {} });
   });
 
   it('10,000 pipelined messages arrive in the order sent, each once', async function () {

@@ -73,7 +73,7 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       expect(Object.keys(r)).to.have.members(['kind', 'attributes', 'maxAttachmentBytes', 'maxFrameBytes']);
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
       expect(Number.isSafeInteger(r.maxAttachmentBytes) && r.maxAttachmentBytes >= 0).to.equal(true);
-      expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 1024).to.equal(true);
+      expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 16 * 1024).to.equal(true);
       return;
     case FrameKind.Attributes:
       expect(Object.keys(r)).to.have.members(['kind', 'attributes']);
@@ -134,7 +134,7 @@ const typeArb = fc.string({ minLength: 1, maxLength: MAX_TYPE_LENGTH });
 const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<Frame> =>
   fc.oneof(
     fc
-      .tuple(jsonObjectArb(stringUnit), fc.maxSafeNat(), fc.integer({ min: 1024, max: 2 ** 32 }))
+      .tuple(jsonObjectArb(stringUnit), fc.maxSafeNat(), fc.integer({ min: 16 * 1024, max: 2 ** 32 }))
       .map(([attributes, maxAttachmentBytes, maxFrameBytes]): Frame => ({ kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
@@ -167,7 +167,7 @@ function jsonProblem(frame: Frame): string | undefined {
 
 const EXAMPLES: Array<[string, Frame]> = [
   ['hello', { kind: FrameKind.Hello, attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null }, maxAttachmentBytes: 256 * 2 ** 20, maxFrameBytes: MAX_FRAME_BYTES }],
-  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1024 }],
+  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }],
   ['message', { kind: FrameKind.Message, seq: 1, type: 'chat', payload: { text: 'hi', at: 1700000000000, nested: { x: [1, 2.5, -3] } } }],
   ['message with attachment', { kind: FrameKind.Message, seq: 2, type: 'file', payload: { name: 'a.bin' }, attachment: new Uint8Array([0, 1, 254, 255]) }],
   ['message with a 0-byte attachment', { kind: FrameKind.Message, seq: 3, type: 'file', payload: {}, attachment: new Uint8Array(0) }],
@@ -300,15 +300,15 @@ describe('protocol/frames', () => {
     });
 
     it('hello is [1, 0, { "attributes": map, "maxAttachmentBytes": uint, "maxFrameBytes": uint }]', () => {
-      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 1024 });
+      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 16 * 1024 });
       // 0x83 array(3), version, kind, then a map holding the three text keys
       expect(hex(bytes.subarray(0, 3))).to.equal('830100');
       expect(bytes[3]! >> 5).to.equal(5);
       for (const key of ['attributes', 'maxAttachmentBytes', 'maxFrameBytes']) expect(hex(bytes)).to.include(hex(new TextEncoder().encode(key)));
       // A frame built by hand with shortest-form map headers (keys in another order, one unknown key) decodes the same.
       const keys = (k: string): string => hex(craft(k));
-      const handmade = `830100a4${keys('maxFrameBytes')}190400${keys('future')}f5${keys('attributes')}a0${keys('maxAttachmentBytes')}01`;
-      expect(decodeOk(fromHex(handmade))).to.deep.equal({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 1024 });
+      const handmade = `830100a4${keys('maxFrameBytes')}194000${keys('future')}f5${keys('attributes')}a0${keys('maxAttachmentBytes')}01`;
+      expect(decodeOk(fromHex(handmade))).to.deep.equal({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 16 * 1024 });
     });
 
     it('message is [1, 1, seq, type, payload, attachment] and ends with the attachment as an untagged byte string', () => {
@@ -520,7 +520,7 @@ describe('protocol/frames', () => {
     });
 
     it('refuses a hello whose limits are missing or impossible', () => {
-      for (const [maxAttachmentBytes, maxFrameBytes] of [[undefined, 1024], [0, undefined], [-1, 1024], [0, 1023], [0.5, 1024], [0, 2 ** 53], ['1', 1024], [0, null]]) {
+      for (const [maxAttachmentBytes, maxFrameBytes] of [[undefined, 16384], [0, undefined], [-1, 16384], [0, 16383], [0, 1024], [0.5, 16384], [0, 2 ** 53], ['1', 16384], [0, null]]) {
         const body: Record<string, unknown> = { attributes: {} };
         if (maxAttachmentBytes !== undefined) body.maxAttachmentBytes = maxAttachmentBytes;
         if (maxFrameBytes !== undefined) body.maxFrameBytes = maxFrameBytes;
