@@ -54,8 +54,6 @@ export class AttachmentBudget {
   }
 }
 
-/** Why a receiver refuses: a frame's reason, or `Stalled` for an attachment whose chunks stopped coming. @internal */
-export type InboxRefuseReason = RefuseReason | 'Stalled';
 
 /** A whole message, ready to deliver. @internal */
 export interface Delivery {
@@ -70,7 +68,7 @@ export type InboxResult =
   | { kind: 'deliver'; delivery: Delivery; transfer?: IncomingTransfer }
   | { kind: 'progress'; transfer: IncomingTransfer }
   | { kind: 'aborted'; transfer: IncomingTransfer }
-  | { kind: 'refuse'; seq: number; reason: InboxRefuseReason; detail: string; transfer?: IncomingTransfer }
+  | { kind: 'refuse'; seq: number; reason: RefuseReason; detail: string; transfer?: IncomingTransfer }
   | { kind: 'violation'; detail: string }
   | { kind: 'ignored' };
 

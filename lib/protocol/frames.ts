@@ -83,7 +83,7 @@ export const MAX_REASON_LENGTH = 64;
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** Why a receiver refused a message (the `reason` of a refuse frame). Receivers may send other strings; treat them as `Invalid`. */
-export type RefuseReason = 'TooLarge' | 'TooManyTransfers' | 'Invalid' | 'NoMemory';
+export type RefuseReason = 'TooLarge' | 'TooManyTransfers' | 'Invalid' | 'NoMemory' | 'Stalled';
 
 /** A decoded data-channel frame. */
 export type Frame =
