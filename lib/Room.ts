@@ -2,10 +2,10 @@ import type { ReceiveLimits, RoomOptions, RoomTimeouts, WebRTCImplementation } f
 import { DEFAULT_RECEIVE_LIMITS, DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
-import { PeerLink } from './internal/PeerLink.js';
-import { SignalingClient } from './internal/SignalingClient.js';
-import { TypedEmitter } from './internal/TypedEmitter.js';
-import { adaptWebRTC } from './internal/webrtc.js';
+import { PeerLink } from './link/PeerLink.js';
+import { SignalingClient } from './signaling/SignalingClient.js';
+import { TypedEmitter } from './util/TypedEmitter.js';
+import { adaptWebRTC } from './link/webrtc.js';
 import { LocalParticipant, checkAttributes } from './LocalParticipant.js';
 import type { Logger } from './logger.js';
 import { withContext } from './logger.js';

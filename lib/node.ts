@@ -3,7 +3,7 @@
  * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc).
  */
 import type { WebRTCImplementation } from './defaults.js';
-import { nodeDataChannelWebRTC } from './internal/node-datachannel.js';
+import { nodeDataChannelWebRTC } from './link/node-datachannel.js';
 import { Room as BaseRoom } from './Room.js';
 
 export * from './index.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
-import { PeerLink } from '../../lib/internal/PeerLink.js';
+import { PeerLink } from '../../lib/link/PeerLink.js';
 import type { SignalData } from '../../lib/protocol/signaling.js';
 import { nextEvent } from '../support/harness.js';
 

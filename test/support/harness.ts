@@ -1,7 +1,7 @@
 /** Test helpers: real signaling servers and real Node participants, and waiting on them without fixed sleeps. */
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
 import { Room, silentLogger, type RoomOptions } from '../../lib/node.js';
-import type { TypedEmitter } from '../../lib/internal/TypedEmitter.js';
+import type { TypedEmitter } from '../../lib/util/TypedEmitter.js';
 
 type EventsOf<T> = T extends { eventMapType?: infer E } ? NonNullable<E> : never;
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { FrameBatch, type MessageSink } from '../../lib/internal/FrameBatch.js';
+import { FrameBatch, type MessageSink } from '../../lib/session/FrameBatch.js';
 
 /** A sink that records messages: the batch is pure logic, so a recording sink is enough here. */
 function sink(): MessageSink & { messages: number[][]; open: boolean } {

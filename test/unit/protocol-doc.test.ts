@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { MAX_PROTOCOL_ERRORS } from '../../lib/internal/Session.js';
+import { MAX_PROTOCOL_ERRORS } from '../../lib/session/Session.js';
 import * as frames from '../../lib/protocol/frames.js';
 import { MAX_JSON_DEPTH } from '../../lib/protocol/json.js';
 import * as signaling from '../../lib/protocol/signaling.js';

@@ -2,7 +2,7 @@ import Peer from 'simple-peer';
 import type { WebRTCImplementation } from '../defaults.js';
 import type { Logger } from '../logger.js';
 import type { CandidateInit, SignalData } from '../protocol/signaling.js';
-import { TypedEmitter } from './TypedEmitter.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
 
 /**
  * The channel's send buffer is kept below this: {@link PeerLink.writable} is false above it. Far below the

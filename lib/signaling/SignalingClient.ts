@@ -13,8 +13,8 @@ import type {
   SignalData,
 } from '../protocol/signaling.js';
 import { SIGNALING_VERSION, checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling.js';
-import { TypedEmitter } from './TypedEmitter.js';
-import { backoffDelayMs } from './backoff.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import { backoffDelayMs } from '../util/backoff.js';
 
 /** Events of a {@link SignalingClient}. @internal */
 export interface SignalingClientEvents {

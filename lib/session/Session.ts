@@ -12,10 +12,10 @@ import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
 import { Outbox } from './Outbox.js';
-import type { PeerLink } from './PeerLink.js';
+import type { PeerLink } from '../link/PeerLink.js';
 import type { PendingSend } from './PendingSends.js';
 import { PendingSends } from './PendingSends.js';
-import { TypedEmitter } from './TypedEmitter.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
 
 /** Protocol errors tolerated from one peer before its link is closed. */
 export const MAX_PROTOCOL_ERRORS = 32;
