@@ -1,4 +1,5 @@
-import type { ReceiveLimits, RoomOptions, RoomTimeouts, WebRTCImplementation } from './defaults.js';
+import type { ReceiveLimits, RoomOptions, RoomTimeouts } from './defaults.js';
+import type { WebRTCImplementation } from './link/webrtc.js';
 import { DEFAULT_RECEIVE_LIMITS, DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';

@@ -1,14 +1,9 @@
+import type { WebRTCImplementation } from './link/webrtc.js';
 import type { Logger } from './logger.js';
 import type { IceServer } from './protocol/signaling.js';
 import type { JsonObject } from './protocol/json.js';
 import { defaultLogger } from './logger.js';
 
-/** A WebRTC implementation in the shape of `wrtc`: what simple-peer needs to open a connection. */
-export interface WebRTCImplementation {
-  RTCPeerConnection: unknown;
-  RTCSessionDescription: unknown;
-  RTCIceCandidate: unknown;
-}
 
 /** Tunable timings of a room. Every field has a default; units are in the names. */
 export interface RoomTimeouts {

@@ -2,7 +2,7 @@
  * The Node entry of roommesh: the same API as the browser entry, with node-datachannel as the default
  * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc).
  */
-import type { WebRTCImplementation } from './defaults.js';
+import type { WebRTCImplementation } from './link/webrtc.js';
 import { nodeDataChannelWebRTC } from './link/node-datachannel.js';
 import { Room as BaseRoom } from './Room.js';
 

@@ -1,8 +1,10 @@
 import Peer from 'simple-peer';
-import type { WebRTCImplementation } from '../defaults.js';
+import type { WebRTCImplementation } from './webrtc.js';
 import type { Logger } from '../logger.js';
 import type { CandidateInit, SignalData } from '../protocol/signaling.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { nextTurn } from '../util/schedule.js';
+import type { Link, LinkEvents } from './Link.js';
 
 /**
  * The channel's send buffer is kept below this: {@link PeerLink.writable} is false above it. Far below the
@@ -14,18 +16,10 @@ export const LOW_WATER_BYTES = 256 * 1024;
 /** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
 
-/** Events of a {@link PeerLink}. @internal */
-export interface PeerLinkEvents {
+/** Events of a {@link PeerLink}: those of every {@link Link}, and signaling data to relay. @internal */
+export interface PeerLinkEvents extends LinkEvents {
   /** Signaling data to relay to the other side. */
   signal: (data: SignalData) => void;
-  /** The data channel is open. */
-  open: () => void;
-  /** One data-channel message. */
-  data: (bytes: Uint8Array) => void;
-  /** The channel's buffer drained below the low-water mark after {@link PeerLink.writable} was false. */
-  writable: () => void;
-  /** The link is closed for good; fired once. */
-  close: (reason: string) => void;
 }
 
 /** Options of a {@link PeerLink}. @internal */
@@ -44,13 +38,13 @@ interface PeerInternals {
 }
 
 /**
- * One RTCDataChannel to one remote participant, through one simple-peer instance: signaling in and out,
+ * A {@link Link} over one RTCDataChannel to one remote participant, through one simple-peer instance: signaling in and out,
  * bytes in and out. It does not queue: a writer sends while {@link PeerLink.writable} is true and waits
  * for the `writable` event otherwise, so what waits stays with the writer, uncut. It knows nothing of
  * frames or participants.
  * @internal
  */
-export class PeerLink extends TypedEmitter<PeerLinkEvents> {
+export class PeerLink extends TypedEmitter<PeerLinkEvents> implements Link {
   readonly #peer: Peer.Instance & PeerInternals;
   #channel: RTCDataChannel | undefined;
   /** True while a writer waits for the buffer to drain. */
@@ -225,9 +219,6 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> {
     this.emit('close', reason);
   }
 }
-
-const nextTurn: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 /**
  * Drops the candidate lines an offer or answer may already hold: every candidate is trickled as well,

@@ -1,7 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { cleanup } from 'node-datachannel';
 import * as polyfill from 'node-datachannel/polyfill';
-import type { WebRTCImplementation } from '../defaults.js';
+import type { WebRTCImplementation } from './webrtc.js';
 import { adaptWebRTC } from './webrtc.js';
 
 /**

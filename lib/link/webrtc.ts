@@ -1,4 +1,10 @@
-import type { WebRTCImplementation } from '../defaults.js';
+/** A WebRTC implementation in the shape of `wrtc`: what simple-peer needs to open a connection. */
+export interface WebRTCImplementation {
+  RTCPeerConnection: unknown;
+  RTCSessionDescription: unknown;
+  RTCIceCandidate: unknown;
+}
+
 
 type PeerConnectionClass = new (config?: Record<string, unknown>) => {
   createOffer(options?: unknown): Promise<{ type: string; sdp: string }>;

@@ -1,0 +1,43 @@
+/**
+ * What a session needs from a transport: bytes in and out of one ordered, reliable channel to one peer,
+ * with backpressure. A WebRTC data channel ({@link PeerLink}) is one; a relayed path or an in-memory pair
+ * for unit tests are others. A link knows nothing of frames or participants.
+ */
+
+/** Events every {@link Link} emits. @internal */
+export interface LinkEvents {
+  /** The channel is open: bytes may be written. */
+  open: () => void;
+  /** One message from the peer, whole and in order. */
+  data: (bytes: Uint8Array) => void;
+  /** The buffer drained below the low-water mark after {@link Link.writable} was false. */
+  writable: () => void;
+  /** The link is closed for good; fired once. */
+  close: (reason: string) => void;
+}
+
+/** A channel to one peer, as a session uses it. @internal */
+export interface Link {
+  /** True once the channel is open and until it closes. */
+  readonly isOpen: boolean;
+  /**
+   * True when the channel is open and takes more now. When it is false, the link emits `writable` once
+   * its buffer has drained: a writer waits for that rather than queueing in the link.
+   */
+  readonly writable: boolean;
+  /** Bytes handed to the link and not yet on their way to the peer. */
+  readonly bufferedBytes: number;
+  /** The largest message the peer accepts on this channel, when the transport tells. */
+  readonly maxMessageBytes: number | undefined;
+  /**
+   * Hands one message to the channel at once, even past the high-water mark (that only makes the link
+   * unwritable for a while). False when the link is not open or refused it (the link then closes).
+   */
+  write(bytes: Uint8Array): boolean;
+  /** Closes the link; `close` follows (once). */
+  close(reason?: string): void;
+  /** Adds a listener. */
+  on<K extends keyof LinkEvents>(event: K, listener: LinkEvents[K]): this;
+  /** Removes a listener. */
+  off<K extends keyof LinkEvents>(event: K, listener: LinkEvents[K]): this;
+}
