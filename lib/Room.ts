@@ -4,6 +4,8 @@ import { DEFAULT_RECEIVE_LIMITS, DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATT
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
+import { Mesh } from './mesh/Mesh.js';
+import { AttachmentBudget } from './session/Inbox.js';
 import { SignalingClient } from './signaling/SignalingClient.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
 import { adaptWebRTC } from './link/webrtc.js';
@@ -93,28 +95,35 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#logger = deps.logger;
     this.emitterLogger = deps.logger;
     this.localParticipant = new LocalParticipant(self, attributes as never, (attrs) => this.messaging.handleLocalAttributes(attrs));
-    this.messaging = new MessagingClient({
+    const { maxIncomingAttachmentBytesTotal, receiveBytesPerSecond, receiveBurstBytes } = deps.receiveLimits;
+    const mesh = new Mesh({
       localId: self.id,
       signaling,
       createLink: (initiator) => new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
-      localAttributes: () => this.localParticipant.attributes as never,
       timeouts: deps.timeouts,
-      maxAttachmentBytes: deps.maxAttachmentBytes,
-      receiveLimits: deps.receiveLimits,
       logger: deps.logger,
+      session: {
+        timeouts: deps.timeouts,
+        maxAttachmentBytes: deps.maxAttachmentBytes,
+        attachmentBudget: new AttachmentBudget(maxIncomingAttachmentBytesTotal),
+        receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
+        localAttributes: () => this.localParticipant.attributes as never,
+        logger: deps.logger,
+      },
     });
-    signaling.on('peer_enabled', (p) => this.messaging.handlePeerEnabled(p));
-    signaling.on('peer_disabled', (id) => this.messaging.handlePeerDisabled(id));
-    signaling.on('peer_disconnected', (id) => this.messaging.handlePeerDisconnected(id));
-    signaling.on('signal', (s) => this.messaging.handleSignal(s));
-    signaling.on('signal_refused', (id) => this.messaging.handleSignalRefused(id));
+    this.messaging = new MessagingClient({ mesh, maxAttachmentBytes: deps.maxAttachmentBytes, logger: deps.logger });
+    signaling.on('peer_enabled', (p) => mesh.handlePeerEnabled(p));
+    signaling.on('peer_disabled', (id) => mesh.handlePeerDisabled(id));
+    signaling.on('peer_disconnected', (id) => mesh.handlePeerDisconnected(id));
+    signaling.on('signal', (s) => mesh.handleSignal(s));
+    signaling.on('signal_refused', (id) => mesh.handleSignalRefused(id));
     signaling.on('disconnected', (reason) => {
       this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working; reconnecting');
       this.emit('signaling_disconnected', reason);
     });
     signaling.on('resumed', (participants) => {
       this.#logger.info({}, 'back on the signaling server');
-      this.messaging.handleResumed(participants);
+      mesh.handleResumed(participants);
       this.emit('signaling_reconnected');
     });
     signaling.on('failed', (error) => {

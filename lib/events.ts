@@ -1,10 +1,11 @@
 import type { ConnectionError, ProtocolError } from './errors.js';
-import type { IncomingAttachment, ReceivedMessage } from './MessagingClient.js';
+import type { IncomingAttachment, ReceivedMessage } from './types.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
-/** Why an incoming attachment stopped before it was whole. */
-export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused' | 'Stalled';
+import type { AttachmentAbortReason } from './session/Session.js';
+
+export type { AttachmentAbortReason };
 
 /** Events of `room.messaging`. */
 export interface MessagingEvents {

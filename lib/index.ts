@@ -11,7 +11,7 @@ export type {
   ReceivedMessage,
   SendProgress,
   IncomingAttachment,
-} from './MessagingClient.js';
+} from './types.js';
 export { RemoteParticipant } from './RemoteParticipant.js';
 export { LocalParticipant, MAX_ATTRIBUTES_BYTES } from './LocalParticipant.js';
 export { RoomMeshError, InvalidArgumentError, ConnectionError, MessagingError, ProtocolError } from './errors.js';

@@ -70,6 +70,9 @@ export const CHUNK_FRAME_BYTES = 64 * 1024;
 /** Most bytes a chunk frame adds around its attachment bytes (array head, version, kind, seq, offset, length). */
 export const CHUNK_OVERHEAD_BYTES = 32;
 
+/** Protocol errors a receiver tolerates from one peer before it closes the link. */
+export const MAX_PROTOCOL_ERRORS = 32;
+
 /** Most started messages one side of a link may have incomplete at once. */
 export const MAX_CONCURRENT_TRANSFERS = 4;
 

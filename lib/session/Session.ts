@@ -1,9 +1,8 @@
 import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { AttachmentAbortReason } from '../events.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
-import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../protocol/frames.js';
+import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, MAX_PROTOCOL_ERRORS, decodeFrames, encodeFrame, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
@@ -12,13 +11,12 @@ import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
 import { Outbox } from './Outbox.js';
-import type { PeerLink } from '../link/PeerLink.js';
+import type { Link } from '../link/Link.js';
+import { nextTurn, unrefTimer } from '../util/schedule.js';
 import type { PendingSend } from './PendingSends.js';
 import { PendingSends } from './PendingSends.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 
-/** Protocol errors tolerated from one peer before its link is closed. */
-export const MAX_PROTOCOL_ERRORS = 32;
 /** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
 const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
@@ -39,30 +37,43 @@ export interface SessionEvents {
   close: (reason: string, bye: boolean) => void;
 }
 
+/** What a {@link Session} is built from. @internal */
+export interface SessionOptions {
+  participant: ParticipantInfo;
+  /** Tells this session from the participant's others. */
+  cid: string;
+  link: Link;
+  timeouts: RoomTimeouts;
+  maxAttachmentBytes: number;
+  /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
+  attachmentBudget: AttachmentBudget;
+  /** How fast the peer may send: a token bucket on received bytes. */
+  receiveRate: { bytesPerSecond: number; burstBytes: number };
+  localAttributes: () => JsonObject;
+  logger: Logger;
+}
+
+/** Why an incoming attachment stopped before it was whole. */
+export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused' | 'Stalled';
+
 /** The limits the peer announced in its hello. @internal */
 export interface PeerLimits {
   maxAttachmentBytes: number;
   maxFrameBytes: number;
 }
 
-const scheduleSoon: (fn: () => void) => void =
-  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
-
 /**
- * The messaging protocol over one {@link PeerLink}: hello, numbered messages (whole, or a start frame and
+ * The messaging protocol over one {@link Link}: hello, numbered messages (whole, or a start frame and
  * chunks), cumulative acknowledgements, attribute updates, heartbeat and goodbye. One per remote
- * participant and connection attempt. Sending is scheduled by an {@link Outbox}, receiving checked and
+ * participant and link. Sending is scheduled by an {@link Outbox}, receiving checked and
  * reassembled by an {@link Inbox}, acknowledgements tracked by {@link PendingSends}.
  * @internal
  */
 export class Session extends TypedEmitter<SessionEvents> {
   readonly participant: ParticipantInfo;
-  /** Connection id, chosen by the initiator; signals of other ids belong to other attempts. */
+  /** Connection id: tells this session from the participant's others (message ids are made from it). */
   readonly cid: string;
-  readonly initiator: boolean;
-  /** Which connection attempt this is, counting from 1 (initiator only). */
-  readonly attempt: number;
-  readonly #link: PeerLink;
+  readonly #link: Link;
   readonly #timeouts: RoomTimeouts;
   readonly #maxAttachmentBytes: number;
   readonly #localAttributes: () => JsonObject;
@@ -92,26 +103,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: {
-    participant: ParticipantInfo;
-    cid: string;
-    initiator: boolean;
-    attempt: number;
-    link: PeerLink;
-    timeouts: RoomTimeouts;
-    maxAttachmentBytes: number;
-    /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
-    attachmentBudget: AttachmentBudget;
-    /** How fast the peer may send: a token bucket on received bytes. */
-    receiveRate: { bytesPerSecond: number; burstBytes: number };
-    localAttributes: () => JsonObject;
-    logger: Logger;
-  }) {
+  constructor(options: SessionOptions) {
     super();
     this.participant = options.participant;
     this.cid = options.cid;
-    this.initiator = options.initiator;
-    this.attempt = options.attempt;
     this.#link = options.link;
     this.#timeouts = options.timeouts;
     this.#maxAttachmentBytes = options.maxAttachmentBytes;
@@ -146,7 +141,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /** The link this session runs on. */
-  get link(): PeerLink {
+  get link(): Link {
     return this.#link;
   }
 
@@ -241,11 +236,6 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
   }
 
-  /** Feeds signaling data for this connection attempt. */
-  signal(data: Parameters<PeerLink['signal']>[0]): void {
-    this.#link.signal(data);
-  }
-
   /**
    * Says goodbye and closes: first acknowledges what arrived (so the peer's last sends resolve), lets
    * queued messages leave and waits for their acknowledgements (up to a second; what is still unanswered
@@ -280,14 +270,14 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#probeTimer = undefined;
       if (this.#lastReceivedAtMs < since) this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
     }, withinMs);
-    (this.#probeTimer as { unref?: () => void }).unref?.();
+    unrefTimer(this.#probeTimer);
   }
 
   /** Closes in `ms` unless the session has closed by then (the peer's goodbye arrived). */
   closeWithin(ms: number, reason: string): void {
     if (this.#closed) return;
     const timer = setTimeout(() => this.close(reason), ms);
-    (timer as { unref?: () => void }).unref?.();
+    unrefTimer(timer);
     this.once('close', () => clearTimeout(timer));
   }
 
@@ -336,7 +326,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     }));
     this.#timer = setInterval(() => this.#tick(), this.#timeouts.heartbeatIntervalMs);
     // The heartbeat must not keep a Node process alive on its own; the peer connection decides that.
-    (this.#timer as { unref?: () => void }).unref?.();
+    unrefTimer(this.#timer);
   }
 
   #onData(bytes: Uint8Array): void {
@@ -469,7 +459,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#ackScheduled = true;
     // One cumulative ack for everything that arrived in this turn of the event loop; encoded when it is
     // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
-    scheduleSoon(() => {
+    nextTurn(() => {
       this.#ackScheduled = false;
       if (!this.#closed) this.#pushAck();
     });

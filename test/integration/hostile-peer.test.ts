@@ -4,10 +4,11 @@ import type { RoomTimeouts } from '../../lib/node.js';
 import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
 import type { IncomingTransfer } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
+import type { Link } from '../../lib/link/Link.js';
 import { PeerLink } from '../../lib/link/PeerLink.js';
-import { MAX_PROTOCOL_ERRORS, Session } from '../../lib/session/Session.js';
+import { Session } from '../../lib/session/Session.js';
 import type { Frame } from '../../lib/protocol/frames.js';
-import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_PROTOCOL_ERRORS, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
 const HELLO: Frame = { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1 << 20, maxFrameBytes: MAX_FRAME_BYTES };
@@ -42,8 +43,6 @@ async function rawPair(maxAttachmentBytes = 1 << 20, options: PairOptions = {}):
   const session = new Session({
     participant: { id: 'mallory', name: 'mallory', joinedAtMs: 0 },
     cid: 'c',
-    initiator: false,
-    attempt: 1,
     link,
     timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
     maxAttachmentBytes,
@@ -67,7 +66,7 @@ const refusals = (p: Pair): Frame[] => p.back.filter((f) => f.kind === FrameKind
 
 describe('a hostile peer on a real data channel', function () {
   this.timeout(20_000);
-  const open: PeerLink[] = [];
+  const open: Link[] = [];
   afterEach(() => {
     for (const l of open.splice(0)) l.close();
   });

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { MAX_PROTOCOL_ERRORS } from '../../lib/session/Session.js';
 import * as frames from '../../lib/protocol/frames.js';
 import { MAX_JSON_DEPTH } from '../../lib/protocol/json.js';
 import * as signaling from '../../lib/protocol/signaling.js';
@@ -66,7 +65,7 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
       MAX_TYPE_LENGTH: frames.MAX_TYPE_LENGTH,
       MAX_REASON_LENGTH: frames.MAX_REASON_LENGTH,
       MAX_JSON_DEPTH,
-      MAX_PROTOCOL_ERRORS,
+      MAX_PROTOCOL_ERRORS: frames.MAX_PROTOCOL_ERRORS,
     };
     const documented = documentedConstants();
     expect([...documented.keys()]).to.have.members(Object.keys(code));

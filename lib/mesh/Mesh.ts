@@ -1,0 +1,312 @@
+/**
+ * The mesh: one session to each participant that has messaging enabled, and everything it takes to keep
+ * it there. Who dials whom, connect attempts and their timeout, re-dials with backoff, failure counts,
+ * waiting for `enable()` to settle, and the signaling traffic in both directions. What the sessions carry
+ * is for the messaging layer above: it hears of a participant through `participant_up` and `participant_down`.
+ */
+import type { RoomTimeouts } from '../defaults.js';
+import type { PeerLink } from '../link/PeerLink.js';
+import type { Logger } from '../logger.js';
+import type { JsonObject } from '../protocol/json.js';
+import type { IncomingSignal, ParticipantInfo, SignalData } from '../protocol/signaling.js';
+import type { ProtocolError } from '../errors.js';
+import type { SessionOptions } from '../session/Session.js';
+import { Session } from '../session/Session.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import { backoffDelayMs } from '../util/backoff.js';
+import { randomId } from '../util/random-id.js';
+
+/** How long an open channel stays after the server says its participant left, for the goodbye to arrive. */
+const PEER_LEFT_LINGER_MS = 1000;
+
+/**
+ * The first re-dial after a channel failed or a connect failed once goes within this (jitter only): most
+ * failed connects on node-datachannel fail at once and work when tried again ("remote candidate without
+ * ICE transport", about 1 connect in 10 when 10 processes share 2 cores), and each waited 200-400 ms.
+ */
+const FIRST_REDIAL_MAX_MS = 50;
+/** Re-dial delay after the second failure in a row; it doubles with each further one up to `reconnectMaxDelayMs`. */
+const REDIAL_BASE_MS = 400;
+
+/** What the mesh needs from the signaling connection. @internal */
+export interface SignalingPort {
+  enableMessaging(): Promise<ParticipantInfo[]>;
+  disableMessaging(): Promise<void>;
+  sendSignal(to: string, cid: string, data: SignalData): void;
+}
+
+/** Events of a {@link Mesh}. @internal */
+export interface MeshEvents {
+  /** A participant's session has its hello: the participant is present. */
+  participant_up: (session: Session, attributes: JsonObject) => void;
+  /** A session that was up closed: the participant is not present (it may come back on a new session). */
+  participant_down: (session: Session, reason: string) => void;
+  /** A peer broke the protocol on some session. */
+  protocol_error: (error: ProtocolError) => void;
+}
+
+/** What a {@link Mesh} is built from. @internal */
+export interface MeshOptions {
+  localId: string;
+  signaling: SignalingPort;
+  createLink: (initiator: boolean) => PeerLink;
+  /** Everything each session is built with but its participant, link and id. */
+  session: Omit<SessionOptions, 'participant' | 'cid' | 'link'>;
+  timeouts: RoomTimeouts;
+  logger: Logger;
+}
+
+/** One attempt to connect to a participant: its session, its link, and who dialed. */
+interface Connection {
+  readonly session: Session;
+  readonly link: PeerLink;
+  readonly initiator: boolean;
+  up: boolean;
+}
+
+/**
+ * Connections to every participant with messaging enabled, over {@link Session}s on {@link PeerLink}s.
+ * Signaling comes in through `handle…` methods and goes out through the {@link SignalingPort}.
+ * @internal
+ */
+export class Mesh extends TypedEmitter<MeshEvents> {
+  readonly #options: MeshOptions;
+  #accepting = false;
+  /** Participants the server says have messaging enabled. */
+  readonly #known = new Map<string, ParticipantInfo>();
+  /** The current connection to each participant, up or still connecting. */
+  readonly #connections = new Map<string, Connection>();
+  /** Pending re-dials, by participant id. */
+  readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Connection attempts that failed in a row, by participant id; cleared when one succeeds. */
+  readonly #failures = new Map<string, number>();
+  /** Callers of open() waiting for a participant to be up or given up on. */
+  readonly #settleWaiters = new Map<string, Array<() => void>>();
+
+  constructor(options: MeshOptions) {
+    super();
+    this.#options = options;
+    this.emitterLogger = options.logger;
+  }
+
+  /** True from {@link open} until {@link close}: signals and newcomers are taken. */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /**
+   * Tells the server this participant has messaging enabled, dials everyone it lists, and resolves once
+   * each is up or was given up on after `connectAttempts` failed attempts (attempts go on in the
+   * background). Resolves with how many the server listed. Rejects, taking nothing, when the server does.
+   */
+  async open(): Promise<number> {
+    this.#accepting = true;
+    let infos: ParticipantInfo[];
+    try {
+      infos = await this.#options.signaling.enableMessaging();
+    } catch (err) {
+      this.#accepting = false;
+      throw err;
+    }
+    if (!this.#accepting) return 0;
+    const others = infos.filter((info) => info.id !== this.#options.localId);
+    for (const info of others) {
+      this.#known.set(info.id, info);
+      this.#dial(info);
+    }
+    await Promise.all(others.map((info) => this.#whenSettled(info.id)));
+    return others.length;
+  }
+
+  /**
+   * Says goodbye on every session (behind what is due on it), then tells the server. Offers that arrive
+   * meanwhile are ignored; a peer that got the goodbye does not re-dial.
+   */
+  async close(): Promise<void> {
+    this.#accepting = false;
+    for (const timer of this.#redials.values()) clearTimeout(timer);
+    this.#redials.clear();
+    this.#failures.clear();
+    this.#known.clear();
+    // Goodbye on every channel first: the server's word that this participant left travels another path
+    // and could otherwise overtake frames still in flight.
+    await Promise.all([...this.#connections.values()].map((c) => c.session.closeGracefully()));
+    await this.#options.signaling.disableMessaging().catch((err: unknown) => {
+      this.#options.logger.info({ err: String(err) }, 'could not tell the signaling server; disabling locally');
+    });
+    for (const id of [...this.#settleWaiters.keys()]) this.#settle(id);
+  }
+
+  /** The server says a participant enabled messaging (or came back to signaling); it dials this one. */
+  handlePeerEnabled(info: ParticipantInfo): void {
+    if (info.id === this.#options.localId || !this.#accepting) return;
+    this.#known.set(info.id, info);
+    this.#failures.delete(info.id);
+  }
+
+  /**
+   * The server says a participant disabled messaging or left. An open channel is given a moment for the
+   * participant's goodbye, which may still be on its way with the last frames before it; a channel still
+   * connecting is closed at once.
+   */
+  handlePeerDisabled(id: string): void {
+    this.#known.delete(id);
+    this.#failures.delete(id);
+    this.#cancelRedial(id);
+    const session = this.#connections.get(id)?.session;
+    if (session?.isReady === true) session.closeWithin(PEER_LEFT_LINGER_MS, 'left the room');
+    else session?.close('left the room');
+    this.#settle(id);
+  }
+
+  /**
+   * The server says a participant's signaling connection dropped; it may come back. Its channel may be
+   * fine (a network blip on the way to the server) or dead with it (a crashed process): ask the channel,
+   * which must show a sign of life within a little over two heartbeats.
+   */
+  handlePeerDisconnected(id: string): void {
+    this.#connections.get(id)?.session.probe(2 * this.#options.timeouts.heartbeatIntervalMs + 500);
+  }
+
+  /** The server refused to relay a signal to this participant because it is not there. */
+  handleSignalRefused(id: string): void {
+    if (this.#known.has(id)) {
+      this.#options.logger.info({ participant: id }, 'the signaling server no longer lists this participant');
+      this.handlePeerDisabled(id);
+    }
+  }
+
+  /**
+   * This participant is back on the signaling server (after an outage or a dropped connection) and these
+   * participants have messaging enabled. Open channels are left alone; a channel is dialed at once to
+   * each participant without one.
+   */
+  handleResumed(participants: ParticipantInfo[]): void {
+    if (!this.#accepting) return;
+    for (const info of participants) {
+      if (info.id === this.#options.localId) continue;
+      this.#known.set(info.id, info);
+      this.#failures.delete(info.id);
+      if (this.#connections.has(info.id)) continue;
+      this.#cancelRedial(info.id);
+      this.#dial(info);
+    }
+  }
+
+  /** Signaling data from another participant. */
+  handleSignal(signal: IncomingSignal): void {
+    if (!this.#accepting) return;
+    const info = this.#known.get(signal.from);
+    if (info === undefined) {
+      this.#options.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
+      return;
+    }
+    const current = this.#connections.get(signal.from);
+    if (current !== undefined && current.session.cid === signal.cid) {
+      current.link.signal(signal.data);
+      return;
+    }
+    if (signal.data.type !== 'offer') return; // a late signal of an attempt that is over
+    if (current !== undefined) {
+      // Both sides dialing should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
+      if (current.initiator && !current.session.isReady && this.#options.localId < signal.from) return;
+      this.#connections.delete(signal.from);
+      current.session.close('replaced by a new connection');
+    }
+    this.#connect(info, signal.cid, false).link.signal(signal.data);
+  }
+
+  #dial(info: ParticipantInfo): void {
+    this.#redials.delete(info.id);
+    if (!this.#accepting || !this.#known.has(info.id)) {
+      this.#settle(info.id);
+      return;
+    }
+    if (this.#connections.has(info.id)) return; // the other side dialed first
+    this.#connect(info, randomId(), true);
+  }
+
+  #cancelRedial(id: string): void {
+    const timer = this.#redials.get(id);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#redials.delete(id);
+  }
+
+  #connect(info: ParticipantInfo, cid: string, initiator: boolean): Connection {
+    const { timeouts, logger } = this.#options;
+    const link = this.#options.createLink(initiator);
+    this.#cancelRedial(info.id);
+    const session = new Session({ ...this.#options.session, participant: info, cid, link });
+    const connection: Connection = { session, link, initiator, up: false };
+    this.#connections.set(info.id, connection);
+    const attemptTimer = setTimeout(() => {
+      if (!session.isReady) session.close(`not connected within ${timeouts.connectAttemptTimeoutMs} ms`);
+    }, timeouts.connectAttemptTimeoutMs);
+    link.on('signal', (data) => this.#options.signaling.sendSignal(info.id, cid, data));
+    session.on('ready', (attributes) => {
+      clearTimeout(attemptTimer);
+      this.#onReady(connection, attributes);
+    });
+    session.on('protocol_error', (err) => this.emit('protocol_error', err));
+    session.on('close', (reason, bye) => {
+      clearTimeout(attemptTimer);
+      this.#onClose(connection, reason, bye);
+    });
+    logger.debug({ participant: info.id, initiator, attempt: (this.#failures.get(info.id) ?? 0) + 1 }, 'connecting');
+    return connection;
+  }
+
+  #onReady(connection: Connection, attributes: JsonObject): void {
+    const id = connection.session.participant.id;
+    if (this.#connections.get(id) !== connection) return;
+    connection.up = true;
+    this.#failures.delete(id);
+    this.emit('participant_up', connection.session, attributes);
+    this.#settle(id);
+  }
+
+  #onClose(connection: Connection, reason: string, bye: boolean): void {
+    const { session } = connection;
+    const id = session.participant.id;
+    if (this.#connections.get(id) !== connection) return; // replaced; the new connection owns presence
+    this.#connections.delete(id);
+    if (connection.up) this.emit('participant_down', session, reason);
+    // While the server lists the participant as enabled and nobody said goodbye, the channel is re-dialed,
+    // with backoff, for as long as it takes: the side that dialed at once, the other side a connect
+    // timeout later if by then no offer has come (so a link comes back whichever side slept or lost its
+    // network). open() stops waiting for a participant after connectAttempts failures in a row.
+    if (bye || !this.#accepting || !this.#known.has(id)) {
+      this.#settle(id);
+      return;
+    }
+    const { connectAttempts, connectAttemptTimeoutMs, reconnectMaxDelayMs } = this.#options.timeouts;
+    const failures = connection.up ? 0 : (this.#failures.get(id) ?? 0) + 1;
+    this.#failures.set(id, failures);
+    const backoff = failures <= 1 ? Math.random() * FIRST_REDIAL_MAX_MS : backoffDelayMs(failures - 1, REDIAL_BASE_MS, reconnectMaxDelayMs);
+    const delayMs = backoff + (connection.initiator ? 0 : connectAttemptTimeoutMs);
+    this.#options.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
+    this.#redials.set(id, setTimeout(() => this.#dial(session.participant), delayMs));
+    if (failures >= connectAttempts) {
+      if (failures === connectAttempts) this.#options.logger.warn({ participant: id, reason, attempts: failures }, 'cannot connect to participant; still trying');
+      this.#settle(id);
+    }
+  }
+
+  #whenSettled(id: string): Promise<void> {
+    const up = this.#connections.get(id)?.up === true;
+    if (up || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#options.timeouts.connectAttempts) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.#settleWaiters.get(id);
+      if (list === undefined) this.#settleWaiters.set(id, [resolve]);
+      else list.push(resolve);
+    });
+  }
+
+  #settle(id: string): void {
+    const list = this.#settleWaiters.get(id);
+    if (list === undefined) return;
+    this.#settleWaiters.delete(id);
+    for (const resolve of list) resolve();
+  }
+}
