@@ -4,7 +4,9 @@
  * on whichever process holds it), so a member can outlive its socket and be removed by one call.
  *
  * Two implementations: {@link LocalMembershipStore} (one process) and RedisMembershipStore (a fleet).
- * Every operation that must be atomic (the room cap, enabling) is one step of the store.
+ * Every operation that must be atomic (the room cap, enabling, taking a resume token) is one step of the
+ * store. The store also keeps each member's resume-token generation, parks it when the member goes without
+ * a goodbye, and has an epoch: see signaling/resume.ts for why.
  */
 import { randomUUID } from 'node:crypto';
 import type { ParticipantInfo } from '../lib/protocol/signaling.js';
@@ -34,10 +36,31 @@ export interface MemberState {
   enabled: boolean;
 }
 
-/** Outcome of {@link MembershipStore.resume}. */
+/** Outcome of {@link MembershipStore.resume}; `Stale`: the token was used already, or revoked by a goodbye. */
 export type ResumeResult =
   | { result: 'resumed' | 'created'; changed: boolean; peers: ParticipantInfo[] }
-  | { result: 'RoomFull' };
+  | { result: 'RoomFull' }
+  | { result: 'Stale' };
+
+/** What a resume presents and what it rotates to. */
+export interface ResumeGrant {
+  /** The generation and epoch the token names. */
+  gen: string;
+  epoch: string;
+  /** The generation the reply's token names, stored when the resume succeeds. */
+  next: string;
+}
+
+/** Options every store takes. */
+export interface MembershipStoreOptions {
+  /** How long a parked generation is kept: the resume token lifetime. */
+  parkMs: number;
+  /** How long after its epoch starts the store takes tokens of an earlier epoch: the resume grace. */
+  restartWindowMs: number;
+}
+
+/** Most generations a {@link LocalMembershipStore} keeps parked; the oldest go first (their tokens then fail). */
+const MAX_PARKED = 100_000;
 
 /** Participants whose process died, removed by the store; `peers` are the enabled members left to tell. */
 export interface LostMember {
@@ -50,8 +73,13 @@ export interface LostMember {
 export interface MembershipStore {
   /** False while the store cannot be used (Redis down). */
   readonly healthy: boolean;
-  /** Adds a participant unless the room already has `maxParticipants` (0: no cap) or the id is taken. */
-  add(room: string, info: ParticipantInfo, maxParticipants: number): Promise<AddResult>;
+  /** The store's epoch: new when its records start empty (a restarted process, a Redis that lost its data). */
+  epoch(): Promise<string>;
+  /**
+   * Adds a participant unless the room already has `maxParticipants` (0: no cap) or the id is taken;
+   * `gen` is the generation of its first resume token.
+   */
+  add(room: string, info: ParticipantInfo, maxParticipants: number, gen: string): Promise<AddResult>;
   /** The member, or undefined when it is not in the room. */
   get(room: string, id: string): Promise<MemberState | undefined>;
   /**
@@ -61,22 +89,29 @@ export interface MembershipStore {
   enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined>;
   /** Marks the member not enabled; when it was, returns the enabled members to tell. */
   disable(room: string, id: string): Promise<{ changed: boolean; peers: string[] }>;
-  /** Removes the member; when it was enabled, returns the enabled members to tell. */
-  remove(room: string, id: string): Promise<{ existed: boolean; peers: string[] }>;
   /**
-   * Takes a member back after its connection dropped, on this process: the existing record, or a new one
-   * with the same id when it is gone (a restarted server) and the room has room. Sets its messaging state
-   * (`changed` when that differs from before, or the member is new and enabled) and returns the other
-   * enabled members, ordered by join time.
+   * Removes the member; when it was enabled, returns the enabled members to tell. With `park`, its
+   * generation is kept so its latest token can bring it back; without (a goodbye), its tokens are dead.
    */
-  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult>;
+  remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }>;
   /**
-   * Removes the member if this process still holds it (it did not resume elsewhere meanwhile); when it
-   * was enabled, returns the enabled members to tell.
+   * Takes a member back on this process, if `grant` names its current generation (or the one before while
+   * it is held), or its parked one, or it is unknown to an epoch that began less than the restart window ago
+   * and the token is of another (once per member). The record is added back when it is gone and the room has
+   * room. Rotates the generation to `grant.next`, sets its messaging state (`changed` when that differs from
+   * before, or the member is new and enabled) and returns the other enabled members, ordered by join time.
+   */
+  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult>;
+  /**
+   * Removes the member if this process still holds it (it did not resume elsewhere meanwhile), parking its
+   * generation; when it was enabled, returns the enabled members to tell.
    */
   removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }>;
-  /** The other enabled members, when this member is enabled; none otherwise. */
-  enabledPeers(room: string, id: string): Promise<string[]>;
+  /**
+   * Marks the member held (its connection dropped without a goodbye); returns the other enabled members,
+   * when this member is enabled, to tell.
+   */
+  hold(room: string, id: string): Promise<string[]>;
   /** Called with members another process held when that process died (fleets only). */
   onLost(listener: (lost: LostMember[]) => void): void;
   /** Called when the store dropped this process's members (it was taken for dead): its sockets must go. */
@@ -85,20 +120,44 @@ export interface MembershipStore {
   close(): Promise<void>;
 }
 
-type LocalMember = MemberState;
+interface LocalMember extends MemberState {
+  gen: string;
+  /** The generation before `gen`, taken while the member is held. */
+  prev: string | undefined;
+  held: boolean;
+}
 
 /** Membership of one process, in memory. */
 export class LocalMembershipStore implements MembershipStore {
   readonly healthy = true;
   readonly #rooms = new Map<string, Map<string, LocalMember>>();
+  readonly #epoch = randomUUID();
+  readonly #startedAtMs = Date.now();
+  readonly #o: MembershipStoreOptions;
+  /** Generations of members removed without a goodbye, by {@link memberRef}, oldest first. */
+  readonly #parked = new Map<string, { gen: string; untilMs: number }>();
+  /** Members taken back with a token of an earlier epoch, during the restart window only. */
+  readonly #adopted = new Set<string>();
 
-  add(room: string, info: ParticipantInfo, maxParticipants: number): Promise<AddResult> {
+  constructor(options: MembershipStoreOptions) {
+    this.#o = options;
+  }
+
+  epoch(): Promise<string> {
+    return Promise.resolve(this.#epoch);
+  }
+
+  add(room: string, info: ParticipantInfo, maxParticipants: number, gen: string): Promise<AddResult> {
+    return Promise.resolve(this.#add(room, info, maxParticipants, gen));
+  }
+
+  #add(room: string, info: ParticipantInfo, maxParticipants: number, gen: string): AddResult {
     let members = this.#rooms.get(room);
-    if (members?.has(info.id)) return Promise.resolve('IdInUse');
-    if (maxParticipants > 0 && (members?.size ?? 0) >= maxParticipants) return Promise.resolve('RoomFull');
+    if (members?.has(info.id)) return 'IdInUse';
+    if (maxParticipants > 0 && (members?.size ?? 0) >= maxParticipants) return 'RoomFull';
     if (members === undefined) this.#rooms.set(room, (members = new Map()));
-    members.set(info.id, { info, enabled: false });
-    return Promise.resolve('ok');
+    members.set(info.id, { info, enabled: false, gen, prev: undefined, held: false });
+    return 'ok';
   }
 
   get(room: string, id: string): Promise<MemberState | undefined> {
@@ -122,36 +181,52 @@ export class LocalMembershipStore implements MembershipStore {
     return Promise.resolve({ changed: true, peers: this.#enabledOthers(room, id).map((m) => m.info.id) });
   }
 
-  remove(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
+  remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
     const members = this.#rooms.get(room);
     const member = members?.get(id);
     if (members === undefined || member === undefined) return Promise.resolve({ existed: false, peers: [] });
     members.delete(id);
     if (members.size === 0) this.#rooms.delete(room);
+    if (park) this.#park(memberRef(room, id), member.gen);
     return Promise.resolve({ existed: true, peers: member.enabled ? this.#enabledOthers(room, id).map((m) => m.info.id) : [] });
   }
 
-  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult> {
+  // No await inside: one step, so two resumes with one token cannot both pass the check.
+  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult> {
+    const ref = memberRef(room, info.id);
     let member = this.#rooms.get(room)?.get(info.id);
     let result: 'resumed' | 'created' = 'resumed';
-    if (member === undefined) {
-      const added = await this.add(room, info, maxParticipants);
-      if (added === 'RoomFull') return { result: 'RoomFull' };
+    let prev = grant.gen;
+    if (member !== undefined) {
+      if (grant.gen !== member.gen && !(member.held && grant.gen === member.prev)) return Promise.resolve({ result: 'Stale' });
+      prev = member.gen;
+    } else {
+      const nowMs = Date.now();
+      const parked = this.#parked.get(ref);
+      const live = parked !== undefined && parked.untilMs > nowMs;
+      if (live ? parked.gen !== grant.gen : !this.#adoptable(ref, grant.epoch, nowMs)) return Promise.resolve({ result: 'Stale' });
+      if (this.#add(room, info, maxParticipants, grant.next) === 'RoomFull') return Promise.resolve({ result: 'RoomFull' });
+      if (live) this.#parked.delete(ref);
+      else this.#adopted.add(ref);
       member = this.#rooms.get(room)?.get(info.id) as LocalMember;
       result = 'created';
     }
+    member.gen = grant.next;
+    member.prev = prev;
+    member.held = false;
     const changed = member.enabled !== enabled;
     member.enabled = enabled;
-    return { result, changed, peers: this.#enabledOthers(room, info.id).sort(byJoinTime).map((m) => m.info) };
+    return Promise.resolve({ result, changed, peers: this.#enabledOthers(room, info.id).sort(byJoinTime).map((m) => m.info) });
   }
 
   removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
     // One process holds every member.
-    return this.remove(room, id);
+    return this.remove(room, id, true);
   }
 
-  enabledPeers(room: string, id: string): Promise<string[]> {
+  hold(room: string, id: string): Promise<string[]> {
     const member = this.#rooms.get(room)?.get(id);
+    if (member !== undefined) member.held = true;
     return Promise.resolve(member?.enabled === true ? this.#enabledOthers(room, id).map((m) => m.info.id) : []);
   }
 
@@ -165,7 +240,29 @@ export class LocalMembershipStore implements MembershipStore {
 
   close(): Promise<void> {
     this.#rooms.clear();
+    this.#parked.clear();
+    this.#adopted.clear();
     return Promise.resolve();
+  }
+
+  /** A token of an earlier epoch, within the restart window, for a member not yet taken back that way. */
+  #adoptable(ref: string, epoch: string, nowMs: number): boolean {
+    if (nowMs - this.#startedAtMs > this.#o.restartWindowMs) {
+      this.#adopted.clear();
+      return false;
+    }
+    return epoch !== this.#epoch && !this.#adopted.has(ref);
+  }
+
+  #park(ref: string, gen: string): void {
+    const nowMs = Date.now();
+    this.#parked.delete(ref);
+    // Oldest first: expired ones leave from the front, and past the cap the oldest go (their tokens fail).
+    for (const [k, p] of this.#parked) {
+      if (p.untilMs > nowMs && this.#parked.size < MAX_PARKED) break;
+      this.#parked.delete(k);
+    }
+    this.#parked.set(ref, { gen, untilMs: nowMs + this.#o.parkMs });
   }
 
   #enabledOthers(room: string, id: string): LocalMember[] {
@@ -173,6 +270,11 @@ export class LocalMembershipStore implements MembershipStore {
     for (const m of this.#rooms.get(room)?.values() ?? []) if (m.enabled && m.info.id !== id) out.push(m);
     return out;
   }
+}
+
+/** One member of one room as a single string: ids never hold a newline, so the first one splits. */
+export function memberRef(room: string, id: string): string {
+  return `${id}\n${room}`;
 }
 
 /** Orders participants by join time, then id, so every store lists them alike. */

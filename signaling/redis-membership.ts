@@ -7,15 +7,19 @@
  * every `fleetHeartbeatMs`, and records the members it holds in `srv:<server id>`. Every heartbeat also
  * sweeps: a process whose alive key expired is dead, and one script removes its members, so exactly one
  * survivor gets the list and tells the peers. Keys (all under the prefix): `room:<room>` (hash id → info
- * JSON), `enabled:<room>` (set of ids), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of
- * "participant id\nroom"). Standalone Redis only: the sweep touches keys it discovers (no Cluster).
+ * JSON), `enabled:<room>` (set of ids), `gen:<room>` (hash id → "generation previous held(0|1)" of its
+ * resume tokens), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of "participant id\nroom"),
+ * `parked:<id\nroom>` (the generation of a member removed without a goodbye, expiring with the token
+ * lifetime), `adopted:<id\nroom>` (taken back with a token of an earlier epoch, for the restart window) and
+ * `epoch` ("<uuid> <start ms>", set when missing: a Redis that lost its data starts a new epoch). Why the
+ * generations: signaling/resume.ts. Standalone Redis only: the sweep touches keys it discovers (no Cluster).
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
 import type { ServerLogger } from './config.js';
-import type { AddResult, LostMember, MemberState, MembershipStore, ResumeResult } from './membership.js';
-import { byJoinTime } from './membership.js';
+import type { AddResult, LostMember, MembershipStoreOptions, MemberState, MembershipStore, ResumeGrant, ResumeResult } from './membership.js';
+import { byJoinTime, memberRef } from './membership.js';
 
 /** How long one store command may take before the request fails with `Unavailable`. */
 const COMMAND_TIMEOUT_MS = 3000;
@@ -54,9 +58,15 @@ export function connectRedis(url: string, logger: ServerLogger): RedisClient {
   return client;
 }
 
-/** Removes a member: KEYS room hash, enabled set, server's member set; ARGV id, member ref. Returns {existed, ids to tell...}. */
+/**
+ * Removes a member: KEYS room hash, enabled set, server's member set, generation hash, parked key; ARGV id,
+ * member ref, '1' to park its generation (no goodbye) or '0', park ms. Returns {existed, ids to tell...}.
+ */
 const REMOVE = `
 local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
+local gen = redis.call('HGET', KEYS[4], ARGV[1])
+redis.call('HDEL', KEYS[4], ARGV[1])
+if out[1] == 1 and ARGV[3] == '1' and gen then redis.call('SET', KEYS[5], string.match(gen, '^%S+'), 'PX', ARGV[4]) end
 local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[2])
 if wasEnabled == 1 then
@@ -75,12 +85,13 @@ end
 return out`;
 
 const SCRIPTS = {
-  // KEYS: room hash, server's member set. ARGV: id, info JSON, max (0: none), member ref.
+  // KEYS: room hash, server's member set, generation hash. ARGV: id, info JSON, max (0: none), member ref, generation.
   add: `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'IdInUse' end
 local max = tonumber(ARGV[3])
 if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return 'RoomFull' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[5] .. ' - 0')
 redis.call('SADD', KEYS[2], ARGV[4])
 return 'ok'`,
   // KEYS: room hash, enabled set. ARGV: id.
@@ -99,32 +110,52 @@ if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
 local out = {1}
 for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do table.insert(out, pid) end
 return out`,
-  // KEYS: room hash, enabled set, server's member set. ARGV: id, member ref. Returns {existed, ids to tell...}.
+  // KEYS and ARGV: as REMOVE's.
   remove: REMOVE,
-  // KEYS: room hash, enabled set, servers set, this server's member set. ARGV: id, info JSON, max (0: none),
-  // member ref, '1' to enable or '0', key prefix. Takes the member over from whichever process held it (or
-  // adds it back), sets its messaging state. Returns {'RoomFull'} or {result, changed, info of each other enabled member...}.
+  // KEYS: room hash, enabled set, servers set, this server's member set, generation hash, parked key, adopted
+  // key, epoch key. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
+  // generation, token epoch, next generation, now ms, restart window ms, epoch value to set when missing.
+  // Checks the token's generation (see signaling/resume.ts), takes the member over from whichever process
+  // held it (or adds it back), rotates its generation, sets its messaging state. Returns {'RoomFull'},
+  // {'Stale'} or {result, changed, info of each other enabled member...}.
   resume: `
+redis.call('SET', KEYS[8], ARGV[12], 'NX')
 local result = 'resumed'
+local prev = ARGV[7]
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  local parked = redis.call('GET', KEYS[6])
+  if parked then
+    if parked ~= ARGV[7] then return {'Stale'} end
+  else
+    local epoch, started = string.match(redis.call('GET', KEYS[8]), '^(%S+) (%d+)$')
+    if ARGV[8] == epoch or tonumber(ARGV[10]) - tonumber(started) > tonumber(ARGV[11]) then return {'Stale'} end
+    if redis.call('EXISTS', KEYS[7]) == 1 then return {'Stale'} end
+  end
   local max = tonumber(ARGV[3])
   if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return {'RoomFull'} end
+  if parked then redis.call('DEL', KEYS[6]) else redis.call('SET', KEYS[7], '1', 'PX', math.max(1, tonumber(ARGV[11]))) end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   result = 'created'
 else
+  local gen, before, held = string.match(redis.call('HGET', KEYS[5], ARGV[1]) or '', '^(%S+) (%S+) (%S+)$')
+  if ARGV[7] ~= gen and not (held == '1' and ARGV[7] == before) then return {'Stale'} end
+  prev = gen
   for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SREM', ARGV[6] .. 'srv:' .. sid, ARGV[4]) end
 end
+redis.call('HSET', KEYS[5], ARGV[1], ARGV[9] .. ' ' .. prev .. ' 0')
 redis.call('SADD', KEYS[4], ARGV[4])
 local changed
 if ARGV[5] == '1' then changed = redis.call('SADD', KEYS[2], ARGV[1]) else changed = redis.call('SREM', KEYS[2], ARGV[1]) end
 local out = {result, changed}
 ${APPEND_OTHER_ENABLED_INFOS}`,
-  // KEYS: room hash, enabled set, this server's member set. ARGV: id, member ref. Like remove, but only
-  // when this process still holds the member. Returns {existed, ids to tell...}.
+  // KEYS and ARGV: as REMOVE's. Like remove, but only when this process still holds the member.
   removeIfHeld: `
 if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end${REMOVE}`,
-  // KEYS: enabled set. ARGV: id. The other enabled members, when this one is enabled.
-  enabledPeers: `
+  // KEYS: enabled set, generation hash. ARGV: id. Marks the member held; the other enabled members, when
+  // this one is enabled.
+  hold: `
+local gen = redis.call('HGET', KEYS[2], ARGV[1])
+if gen then redis.call('HSET', KEYS[2], ARGV[1], string.sub(gen, 1, -2) .. '1') end
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {} end
 local out = {}
 for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do if pid ~= ARGV[1] then table.insert(out, pid) end end
@@ -133,8 +164,8 @@ return out`,
   heartbeat: `
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
 return redis.call('SADD', KEYS[2], ARGV[1])`,
-  // KEYS: servers set. ARGV: key prefix. Removes the members of every server whose alive key is gone.
-  // Returns {room, id, wasEnabled, ...} for each member removed.
+  // KEYS: servers set. ARGV: key prefix, park ms. Removes the members of every server whose alive key is
+  // gone, parking their generations. Returns {room, id, wasEnabled, ...} for each member removed.
   sweep: `
 local p = ARGV[1]
 local out = {}
@@ -145,6 +176,9 @@ for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
       local id = string.sub(ref, 1, cut - 1)
       local room = string.sub(ref, cut + 1)
       redis.call('HDEL', p .. 'room:' .. room, id)
+      local gen = redis.call('HGET', p .. 'gen:' .. room, id)
+      redis.call('HDEL', p .. 'gen:' .. room, id)
+      if gen then redis.call('SET', p .. 'parked:' .. ref, string.match(gen, '^%S+'), 'PX', ARGV[2]) end
       table.insert(out, room)
       table.insert(out, id)
       table.insert(out, redis.call('SREM', p .. 'enabled:' .. room, id))
@@ -165,7 +199,7 @@ type ScriptName = keyof typeof SCRIPTS;
 const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([k, v]) => [k, createHash('sha1').update(v).digest('hex')])) as Record<ScriptName, string>;
 
 /** Options of a {@link RedisMembershipStore}. */
-export interface RedisMembershipOptions {
+export interface RedisMembershipOptions extends MembershipStoreOptions {
   keyPrefix: string;
   heartbeatMs: number;
   timeoutMs: number;
@@ -202,8 +236,22 @@ export class RedisMembershipStore implements MembershipStore {
     return this.#client.isReady && !this.#closed;
   }
 
-  async add(room: string, info: ParticipantInfo, maxParticipants: number): Promise<AddResult> {
-    const r = await this.#run('add', [this.#k('room:', room), this.#srvKey()], [info.id, JSON.stringify(info), String(maxParticipants), ref(info.id, room)]);
+  async epoch(): Promise<string> {
+    const key = this.#k('epoch');
+    const timeout = { timeout: COMMAND_TIMEOUT_MS };
+    await this.#client.withCommandOptions(timeout).set(key, `${randomUUID()} ${Date.now()}`, { NX: true });
+    const value = await this.#client.withCommandOptions(timeout).get(key);
+    const epoch = typeof value === 'string' ? value.split(' ')[0] : undefined;
+    if (epoch === undefined || epoch.length === 0) throw new Error('no epoch in Redis');
+    return epoch;
+  }
+
+  async add(room: string, info: ParticipantInfo, maxParticipants: number, gen: string): Promise<AddResult> {
+    const r = await this.#run(
+      'add',
+      [this.#k('room:', room), this.#srvKey(), this.#k('gen:', room)],
+      [info.id, JSON.stringify(info), String(maxParticipants), memberRef(room, info.id), gen],
+    );
     if (r === 'ok' || r === 'RoomFull' || r === 'IdInUse') return r;
     throw new Error(`unexpected add reply ${String(r)}`);
   }
@@ -228,32 +276,45 @@ export class RedisMembershipStore implements MembershipStore {
     return { changed: list[0] === 1, peers: list.slice(1).map(String) };
   }
 
-  async remove(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
-    const r = await this.#run('remove', [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey()], [id, ref(id, room)]);
+  remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
+    return this.#remove('remove', room, id, park);
+  }
+
+  async #remove(script: 'remove' | 'removeIfHeld', room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
+    const ref = memberRef(room, id);
+    const r = await this.#run(
+      script,
+      [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey(), this.#k('gen:', room), this.#k('parked:', ref)],
+      [id, ref, park ? '1' : '0', String(this.#o.parkMs)],
+    );
     const list = Array.isArray(r) ? r : [0];
     return { existed: list[0] === 1, peers: list.slice(1).map(String) };
   }
 
-  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean): Promise<ResumeResult> {
-    const r = await this.#run(
-      'resume',
-      [this.#k('room:', room), this.#k('enabled:', room), this.#k('servers'), this.#srvKey()],
-      [info.id, JSON.stringify(info), String(maxParticipants), ref(info.id, room), enabled ? '1' : '0', this.#o.keyPrefix],
-    );
+  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult> {
+    const ref = memberRef(room, info.id);
+    const keys = [
+      this.#k('room:', room), this.#k('enabled:', room), this.#k('servers'), this.#srvKey(),
+      this.#k('gen:', room), this.#k('parked:', ref), this.#k('adopted:', ref), this.#k('epoch'),
+    ];
+    const nowMs = Date.now();
+    const r = await this.#run('resume', keys, [
+      info.id, JSON.stringify(info), String(maxParticipants), ref, enabled ? '1' : '0', this.#o.keyPrefix,
+      grant.gen, grant.epoch, grant.next, String(nowMs), String(this.#o.restartWindowMs), `${randomUUID()} ${nowMs}`,
+    ]);
+    if (Array.isArray(r) && r[0] === 'Stale') return { result: 'Stale' };
     if (!Array.isArray(r) || r[0] === 'RoomFull') return { result: 'RoomFull' };
     const result = r[0] === 'created' ? 'created' : 'resumed';
     const peers = r.slice(2).map(parseInfo).filter((p): p is ParticipantInfo => p !== undefined).sort(byJoinTime);
     return { result, changed: r[1] === 1, peers };
   }
 
-  async removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
-    const r = await this.#run('removeIfHeld', [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey()], [id, ref(id, room)]);
-    const list = Array.isArray(r) ? r : [0];
-    return { existed: list[0] === 1, peers: list.slice(1).map(String) };
+  removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
+    return this.#remove('removeIfHeld', room, id, true);
   }
 
-  async enabledPeers(room: string, id: string): Promise<string[]> {
-    const r = await this.#run('enabledPeers', [this.#k('enabled:', room)], [id]);
+  async hold(room: string, id: string): Promise<string[]> {
+    const r = await this.#run('hold', [this.#k('enabled:', room), this.#k('gen:', room)], [id]);
     return Array.isArray(r) ? r.map(String) : [];
   }
 
@@ -304,7 +365,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async #sweep(): Promise<void> {
-    const r = await this.#run('sweep', [this.#k('servers')], [this.#o.keyPrefix]);
+    const r = await this.#run('sweep', [this.#k('servers')], [this.#o.keyPrefix, String(this.#o.parkMs)]);
     if (!Array.isArray(r) || r.length === 0) return;
     const removed: Array<{ room: string; id: string; wasEnabled: boolean }> = [];
     for (let i = 0; i + 2 < r.length; i += 3) removed.push({ room: String(r[i]), id: String(r[i + 1]), wasEnabled: r[i + 2] === 1 });
@@ -334,11 +395,6 @@ export class RedisMembershipStore implements MembershipStore {
   #srvKey(): string {
     return this.#k('srv:', this.serverId);
   }
-}
-
-/** How a member is listed in its server's set: ids never hold a newline, so the first one splits. */
-function ref(id: string, room: string): string {
-  return `${id}\n${room}`;
 }
 
 function parseInfo(v: unknown): ParticipantInfo | undefined {

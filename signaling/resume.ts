@@ -8,6 +8,28 @@
  * accepts the tokens of its previous run); else, in a Redis fleet, one random key shared through Redis
  * (every process must accept every other's tokens); else a random key of this process, which a restart
  * forgets: set `resumeSecret` to let participants survive a restart of a single server.
+ *
+ * Single use. A signature alone made a token a 24 h bearer pass: replaying a used one took over the live
+ * connection (peers heard nothing, signals went out stamped with the victim's id), and a token outlived a
+ * goodbye. So each token also names a generation (`gen`, 128 random bits) that the membership store keeps
+ * with the member, and the store decides, in one atomic step (one Lua script in a fleet, so two resumes
+ * racing with one token cannot both win):
+ * - member present: the token's `gen` must be the stored one, and the resume rotates it; the reply's token
+ *   names the new one, so every token works once. Exception: while the member is *held* (its connection
+ *   dropped, no other stands for it) the generation just before is also taken, for a client whose resume
+ *   reply was lost with its connection; a token cannot take a live connection that way.
+ * - member removed without a goodbye (grace over, its process died or closed): the store *parks* its
+ *   generation for the token lifetime, and only that generation brings it back.
+ * - member removed by a goodbye: nothing is kept, so its tokens are refused: a goodbye revokes them.
+ * - nothing known because the store itself is new (a restarted single server; a Redis that lost its data):
+ *   each token also names the store's epoch (`ep`). A token of an earlier epoch, for a member the store
+ *   has no record of, is taken once per member within `resumeGraceMs` of the epoch's start: a restart
+ *   holds everyone for the grace, as a dropped connection would be; later or a second time, it is refused.
+ * Since only the latest token of a participant resumes it, a resume still closes an older connection of
+ * the same participant (half-open after a network change): whoever presents the latest token is the client
+ * that was given it. The trade-offs: a used token stays good while the member is held (above), and a client
+ * whose resume reply is lost while its old connection still looks live gets `ResumeInvalid` and must join
+ * again.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
@@ -22,7 +44,25 @@ export interface ResumeClaims {
   info: ParticipantInfo;
   /** When the join token that admitted the participant expires, if auth is on: no resume token outlives it. */
   untilMs: number | undefined;
+  /** The generation the token names: it resumes only while the store holds this one (see the header). */
+  gen: string;
+  /** The membership store's epoch when the token was issued. */
+  epoch: string;
 }
+
+/** What ties a token to one moment of a member: its generation and the store's epoch. */
+export interface TokenGeneration {
+  gen: string;
+  epoch: string;
+}
+
+/** A fresh generation: 128 random bits, base64url. */
+export function newGeneration(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/** Generations and epochs are short opaque strings without spaces (the Redis store joins them with spaces). */
+const GENERATION = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A resume token was refused: forged, expired, or not this server's. */
 export class ResumeTokenError extends Error {
@@ -54,9 +94,10 @@ export class ResumeTokens {
    * A token naming `info` in `room`, valid for the configured time, and never past `untilMs` (the
    * expiry of the join token that admitted the participant): resuming does not extend what auth granted.
    */
-  issue(room: string, info: ParticipantInfo, untilMs?: number): Promise<string> {
+  issue(room: string, info: ParticipantInfo, generation: TokenGeneration, untilMs?: number): Promise<string> {
     const expiresAtMs = Math.min(Date.now() + this.#ttlMs, untilMs ?? Number.POSITIVE_INFINITY);
-    return new SignJWT(untilMs === undefined ? { room, name: info.name, jat: info.joinedAtMs } : { room, name: info.name, jat: info.joinedAtMs, until: untilMs })
+    const claims = { room, name: info.name, jat: info.joinedAtMs, gen: generation.gen, ep: generation.epoch };
+    return new SignJWT(untilMs === undefined ? claims : { ...claims, until: untilMs })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(info.id)
       .setAudience(RESUME_AUDIENCE)
@@ -78,6 +119,10 @@ export class ResumeTokens {
     if (!info.ok || typeof payload.room !== 'string' || payload.room.length === 0) throw new ResumeTokenError('the resume token does not name a participant of a room');
     const untilMs = payload.until;
     if (untilMs !== undefined && (typeof untilMs !== 'number' || !Number.isFinite(untilMs))) throw new ResumeTokenError('the resume token has a bad until claim');
-    return { room: payload.room, info: info.value, untilMs };
+    const { gen, ep } = payload;
+    if (typeof gen !== 'string' || !GENERATION.test(gen) || typeof ep !== 'string' || !GENERATION.test(ep)) {
+      throw new ResumeTokenError('the resume token names no generation: join again');
+    }
+    return { room: payload.room, info: info.value, untilMs, gen, epoch: ep };
   }
 }

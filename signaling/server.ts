@@ -25,7 +25,7 @@ import { KeyedRateLimiter, TokenBucket, watchUnreadOutput, type OutputConnection
 import { generatedParticipantId, LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { countRejection, countSignal, createMetrics } from './metrics.js';
 import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
-import { ResumeTokenError, ResumeTokens, resumeKeyFromOptions } from './resume.js';
+import { newGeneration, ResumeTokenError, ResumeTokens, resumeKeyFromOptions } from './resume.js';
 
 export { ConfigError, DEFAULT_SERVER_OPTIONS, type ServerLogger, type SignalingServerOptions } from './config.js';
 export { mintToken, type MintOptions } from './auth.js';
@@ -79,6 +79,9 @@ class RequestError extends Error {
   }
 }
 
+/** Why a member is removed: see removeMember. */
+type Removal = 'left' | 'expired' | 'closing';
+
 const KNOWN_EVENTS = new Set<string>(['join', 'resume', 'enable_messaging', 'disable_messaging', 'signal']);
 
 /** Identifies a member on this process: ids are unique within a room. */
@@ -100,14 +103,19 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const allowedOrigins = new Set(opts.allowedOrigins);
   const joinLimiter = opts.joinsPerSecondPerIp > 0 ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS) : undefined;
 
+  // A removed member's generation is parked as long as its token lives; a restarted store takes tokens of its
+  // previous life for as long as it would hold a dropped connection.
+  const tokenTerms = { parkMs: opts.resumeTokenTtlMs, restartWindowMs: opts.resumeGraceMs };
   let redis: RedisClient | undefined;
   let store: MembershipStore;
   let fleet: RedisMembershipStore | undefined;
   if (opts.adapter === 'redis') {
     redis = connectRedis(String(opts.redisUrl), logger);
-    store = fleet = new RedisMembershipStore(redis, { keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger });
+    store = fleet = new RedisMembershipStore(redis, {
+      keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger, ...tokenTerms,
+    });
   } else {
-    store = new LocalMembershipStore();
+    store = new LocalMembershipStore(tokenTerms);
   }
   // Resume tokens: a configured or derived key at once; a fleet's shared key once Redis answers.
   const fixedResumeKey = resumeKeyFromOptions(opts);
@@ -148,7 +156,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   /** Removals under way, so close() can wait for them. */
   const removals = new Set<Promise<void>>();
   /** Members whose removal failed (store unreachable), retried until it works. */
-  const unremoved = new Map<string, { room: string; id: string; ifHeld: boolean }>();
+  const unremoved = new Map<string, { room: string; id: string; how: Removal }>();
 
   const notReadyReason = (): string | undefined => {
     if (draining) return 'draining';
@@ -201,26 +209,27 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   };
 
   /**
-   * Removes a participant from its room and tells the enabled others: the one way members leave. With
-   * `ifHeld` (a participant that did not come back within the grace period), only while this process
-   * still holds it: it may have resumed on another. When the store cannot be reached, the same removal
-   * is tried again later.
+   * Removes a participant from its room and tells the enabled others: the one way members leave. `left`:
+   * it said goodbye, so its resume tokens die with it. `expired` (it did not come back within the grace
+   * period): only while this process still holds it, as it may have resumed on another; its latest token
+   * can still bring it back. `closing`: this process goes, and its members may resume on another. When the
+   * store cannot be reached, the same removal is tried again later.
    */
-  const removeMember = async (room: string, id: string, ifHeld = false): Promise<void> => {
+  const removeMember = async (room: string, id: string, how: Removal): Promise<void> => {
     try {
-      const { existed, peers } = ifHeld ? await store.removeIfHeld(room, id) : await store.remove(room, id);
+      const { existed, peers } = how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
       unremoved.delete(id);
       if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
-      if (ifHeld) logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
+      if (how === 'expired') logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
     } catch (err) {
-      unremoved.set(id, { room, id, ifHeld });
+      unremoved.set(id, { room, id, how });
       logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
     }
   };
 
   const retryTimer = setInterval(() => {
     if (unremoved.size === 0 || !store.healthy) return;
-    for (const { room, id, ifHeld } of [...unremoved.values()]) track(removeMember(room, id, ifHeld));
+    for (const { room, id, how } of [...unremoved.values()]) track(removeMember(room, id, how));
   }, opts.fleetHeartbeatMs);
   retryTimer.unref();
 
@@ -400,15 +409,16 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         }
       }
       const info: ParticipantInfo = { id: identity.pid ?? generatedParticipantId(), name: identity.name, joinedAtMs: Date.now() };
+      const gen = newGeneration();
       let resumeToken: string;
       try {
-        resumeToken = await (await resumeTokens()).issue(room, info, identity.expiresAtMs);
+        resumeToken = await (await resumeTokens()).issue(room, info, { gen, epoch: await store.epoch() }, identity.expiresAtMs);
       } catch (err) {
         throw unavailable(err);
       }
       let added;
       try {
-        added = await store.add(room, info, opts.maxParticipantsPerRoom);
+        added = await store.add(room, info, opts.maxParticipantsPerRoom, gen);
       } catch (err) {
         throw unavailable(err);
       }
@@ -432,7 +442,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     handle('resume', ([req]) => counted('resumed', () => resume(req)));
 
     // A participant back on a new connection (its old one dropped, or the server restarted): the same id,
-    // its messaging state as the client says, and nobody told it left.
+    // its messaging state as the client says, and nobody told it left. The store takes each token once
+    // (signaling/resume.ts says how); the reply's token is the only one that works next.
     const resume = async (req: unknown): Promise<ResumeReply> => {
       if (state.member !== undefined) throw alreadyJoined();
       const checked = checkResumeRequest(req);
@@ -455,12 +466,20 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       const { room, info, untilMs } = claims;
       const key = memberKey(room, info.id);
       let r;
+      let resumeToken: string;
       try {
-        r = await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled);
+        // Signed before the store rotates, so a rotation never happens without a token to hand out.
+        const next = newGeneration();
+        resumeToken = await tokens.issue(room, info, { gen: next, epoch: await store.epoch() }, untilMs);
+        r = await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled, { gen: claims.gen, epoch: claims.epoch, next });
       } catch (err) {
         throw unavailable(err);
       }
       if (r.result === 'RoomFull') throw new RequestError('RoomFull', `the room has ${opts.maxParticipantsPerRoom} participants, the most it takes`);
+      if (r.result === 'Stale') {
+        logger.info({ room, participant: info.id }, 'resume refused: a used or revoked token');
+        throw new RequestError('ResumeInvalid', 'the resume token was used already, or its participant left: join again');
+      }
       // This connection now stands for the participant: a grace timer stops, and a connection of this
       // process that still stood for it (half-open after a network change) forgets it and goes.
       const wasHeld = held.get(key);
@@ -483,7 +502,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         else tell(room, peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
       }
       logger.info({ room, participant: info.id, how: r.result }, 'resumed');
-      return withIce({ self: info, resumeToken: await tokens.issue(room, info, untilMs), participants: messagingEnabled ? r.peers : [] }, info.id);
+      return withIce({ self: info, resumeToken, participants: messagingEnabled ? r.peers : [] }, info.id);
     };
 
     handle('enable_messaging', async () => {
@@ -567,20 +586,21 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         // A client that said goodbye (Room.disconnect closes its socket) leaves at once; one whose
         // connection dropped is kept for a while, to resume on a new connection, and its peers are told
         // so they can check its data channel.
-        if (reason === 'client namespace disconnect' || opts.resumeGraceMs === 0 || closingNow) {
+        const goodbye = reason === 'client namespace disconnect';
+        if (goodbye || opts.resumeGraceMs === 0 || closingNow) {
           countOut(room);
-          await removeMember(room, id);
+          await removeMember(room, id, goodbye ? 'left' : closingNow ? 'closing' : 'expired');
           logger.info({ room, participant: id, reason }, 'left');
           return;
         }
         const timer = setTimeout(() => {
           held.delete(key);
           countOut(room);
-          track(removeMember(room, id, true));
+          track(removeMember(room, id, 'expired'));
         }, opts.resumeGraceMs);
         timer.unref();
         held.set(key, { room, id, timer });
-        const peers = await store.enabledPeers(room, id).catch(() => []);
+        const peers = await store.hold(room, id).catch(() => []);
         tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
         logger.info({ room, participant: id, reason, graceMs: opts.resumeGraceMs }, 'connection dropped: kept for a resume');
       });
@@ -610,7 +630,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       for (const h of held.values()) {
         clearTimeout(h.timer);
         countOut(h.room);
-        track(removeMember(h.room, h.id));
+        track(removeMember(h.room, h.id, 'closing'));
       }
       held.clear();
       io.local.disconnectSockets(true);

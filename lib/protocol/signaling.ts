@@ -75,8 +75,8 @@ export interface IceServer {
  * - `TokenMissing`, `TokenInvalid`, `TokenExpired`: no token, or one whose signature, algorithm, issuer,
  *   audience or claims are not accepted, or one that has expired
  * - `RoomNotAllowed`: the token is valid but does not name this room
- * - `ResumeInvalid`: a resume token that this server did not issue, that has expired, or whose room or id
- *   cannot be taken back; join again as a new participant
+ * - `ResumeInvalid`: a resume token that this server did not issue, that has expired, that was used
+ *   already (each works once), or whose participant said goodbye; join again as a new participant
  * - `PeerNotEnabled`: a signal to a participant of the room that does not have messaging enabled
  */
 export type SignalingErrorReason =

@@ -1,8 +1,8 @@
 /**
  * Resuming on the signaling server, with raw socket.io clients: a connection that drops is held for a
  * grace period and taken back under the same id by `resume`; a goodbye removes at once; tokens the server
- * did not sign, or that expired, are refused; a restarted server with the same resume secret takes its
- * participants back.
+ * did not sign, or that expired, are refused; each token works once, a goodbye revokes them; a restarted
+ * server with the same resume secret takes its participants back, once each.
  */
 import { expect } from 'chai';
 import { SignJWT } from 'jose';
@@ -91,6 +91,68 @@ describe('resuming on the signaling server', function () {
     expect(r.data.self).to.deep.equal(alice.info);
     await eventually(() => enabled.length === 1, 5000, 'peer_enabled');
     expect(enabled[0]).to.deep.equal(alice.info);
+    // Once: the same token again is refused.
+    expect((await resume(await connect(server.url), alice.token)).error?.reason).to.equal('ResumeInvalid');
+  });
+
+  it('a used token is refused: the live participant keeps its connection, and its peers hear nothing', async () => {
+    const { server, proxy } = await start();
+    const alice = await member(proxy.url, 'r', 'alice');
+    const bob = await member(server.url, 'r', 'bob');
+    proxy.cut();
+    await eventually(() => server.stats().connections === 1, 5000, 'the cut noticed');
+    const back = await connect(server.url);
+    const r = await resume(back, alice.token);
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    const heard = ['peer_disabled', 'peer_disconnected', 'peer_enabled'].map((e) => record(bob.s, e));
+    const kicked = record(back, 'disconnect');
+    for (const token of [alice.token, alice.token]) {
+      const replay = await resume(await connect(server.url), token);
+      expect(replay.error?.reason, JSON.stringify(replay)).to.equal('ResumeInvalid');
+    }
+    // Signals from bob still reach alice's live connection, and alice's signals still go out as alice.
+    const atAlice = record<{ from: string }>(back, 'signal');
+    const atBob = record<{ from: string }>(bob.s, 'signal');
+    expect((await ack(bob.s, 'signal', { to: alice.info.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
+    expect((await ack(back, 'signal', { to: bob.info.id, cid: 'c', data: { type: 'answer', sdp: 'v=0' } })).ok).to.equal(true);
+    await eventually(() => atAlice.length === 1 && atBob.length === 1, 5000, 'both signals');
+    expect(atBob[0]!.from).to.equal(alice.info.id);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(back.connected).to.equal(true);
+    expect(kicked).to.deep.equal([]);
+    expect(heard.flat()).to.deep.equal([]);
+    // The token of the reply is the one that works next, once.
+    const next = r.data.resumeToken as string;
+    const racing = await Promise.all([resume(await connect(server.url), next), resume(await connect(server.url), next)]);
+    expect(racing.map((x) => x.ok).sort(), JSON.stringify(racing)).to.deep.equal([false, true]);
+    expect(racing.find((x) => !x.ok)?.error?.reason).to.equal('ResumeInvalid');
+    expect(server.stats().participants).to.equal(2);
+  });
+
+  it('a goodbye revokes the participant\'s tokens: a resume is refused and nobody is recreated', async () => {
+    const { server, proxy } = await start();
+    const alice = await member(proxy.url, 'r', 'alice');
+    const bob = await member(server.url, 'r', 'bob');
+    proxy.cut();
+    const again = await connect(server.url);
+    const r = await resume(again, alice.token);
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    const disabled = record<{ id: string }>(bob.s, 'peer_disabled');
+    again.disconnect(); // a goodbye: the client closes its socket.io namespace
+    await eventually(() => disabled.length === 1, 5000, 'peer_disabled');
+    const enabled = record(bob.s, 'peer_enabled');
+    for (const token of [alice.token, r.data.resumeToken as string]) {
+      expect((await resume(await connect(server.url), token)).error?.reason).to.equal('ResumeInvalid');
+    }
+    await new Promise((res) => setTimeout(res, 300));
+    expect(enabled).to.deep.equal([]);
+    expect(server.stats().participants).to.equal(1);
+    // A token straight from the join dies with a goodbye too.
+    const carol = await member(server.url, 'r', 'carol');
+    carol.s.disconnect();
+    await eventually(() => server.stats().participants === 1, 5000, 'carol gone');
+    expect((await resume(await connect(server.url), carol.token)).error?.reason).to.equal('ResumeInvalid');
+    expect(server.stats().participants).to.equal(1);
   });
 
   it('a goodbye (the client closes its connection) removes at once', async () => {
@@ -143,6 +205,8 @@ describe('resuming on the signaling server', function () {
       ['expired', await sign(claims, key, -60)],
       ['a join audience', await sign(claims, key, 3600, 'roommesh')],
       ['no room', await sign({ name: 'alice', jat: 1 })],
+      ['no generation', await sign(claims)],
+      ['another generation', await sign({ ...claims, gen: 'A'.repeat(22), ep: 'B'.repeat(22) })],
       ['a bad until claim', await sign({ ...claims, until: 'soon' })],
       ['garbage', 'not.a.token'],
       ['tampered', `${alice.token.slice(0, -4)}AAAA`],
@@ -177,6 +241,11 @@ describe('resuming on the signaling server', function () {
     expect(rb.data.participants).to.deep.equal([alice.info]);
     await eventually(() => enabledAtAlice.length === 1, 5000, 'alice hears bob');
     expect(enabledAtAlice[0]).to.deep.equal(bob.info);
+    // Each old token brings its participant back once: a replay is refused, present or gone.
+    expect((await resume(await connect(server.url), alice.token)).error?.reason).to.equal('ResumeInvalid');
+    a2.disconnect();
+    await eventually(() => server!.stats().participants === 1, 5000, 'alice left');
+    expect((await resume(await connect(server.url), alice.token)).error?.reason).to.equal('ResumeInvalid');
     // Without the secret, a restarted server cannot tell its tokens from forgeries.
     await server.close();
     server = await createSignalingServer({ port, host: '127.0.0.1', staticDir: false });

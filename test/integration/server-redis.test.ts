@@ -2,7 +2,8 @@
  * Several signaling processes as one, through a real redis-server: participants on different processes
  * see, signal and message each other (real node-datachannel peers through the library), the room cap
  * holds across the fleet, a process killed with SIGKILL leaves the others serving with its participants
- * removed from everyone's room state, and a server whose Redis is down is not ready.
+ * removed from everyone's room state, a resume token works once across the fleet, and a server whose
+ * Redis is down is not ready.
  */
 import { expect } from 'chai';
 import { io, type Socket } from 'socket.io-client';
@@ -11,6 +12,7 @@ import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
 import { eventually, nextEvent } from '../support/harness.js';
 import { httpGet, startRedis, startSignal, stop, stopAll, until, type Proc } from '../support/processes.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 interface WireReply {
   ok: boolean;
@@ -59,9 +61,12 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
   before(async () => {
     redis = await startRedis();
   });
+  let proxy: TcpProxy | undefined;
   afterEach(async () => {
     await Promise.all(rooms.splice(0).map((r) => r.disconnect().catch(() => {})));
     for (const s of sockets.splice(0)) s.disconnect();
+    await proxy?.close();
+    proxy = undefined;
     // Signaling processes only: redis-server stays for the next test.
     await Promise.all(fleet.splice(0).map((p) => stop(p)));
   });
@@ -98,6 +103,50 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const removed = nextEvent(bob.messaging, 'participant_removed', 10_000);
     await carol.disconnect();
     expect((await removed)[0].name).to.equal('carol');
+  });
+
+  it('a resume token works once across the fleet: a replay on either process is refused, a goodbye revokes', async () => {
+    const [s1, s2] = await startFleet(2);
+    proxy = await startTcpProxy(s1!.port);
+    const resume = async (url: string, token: string): Promise<{ s: Socket; r: WireReply }> => {
+      const s = await raw(url);
+      return { s, r: await ack(s, 'resume', { v: SIGNALING_VERSION, token, messagingEnabled: true }) };
+    };
+    const alice = await raw(proxy.url);
+    const joined = await ack(alice, 'join', { v: SIGNALING_VERSION, room: 'once', name: 'alice' });
+    expect((await ack(alice, 'enable_messaging')).ok).to.equal(true);
+    const aliceId = joined.data.self.id as string;
+    const first = joined.data.resumeToken as string;
+    const bob = await rawMember(s2!.url, 'once', 'bob');
+    const disconnected = new Promise((r) => bob.s.once('peer_disconnected', r));
+    proxy.cut(); // s1 holds alice
+    await disconnected;
+    const back = await resume(s2!.url, first);
+    expect(back.r.ok, JSON.stringify(back.r)).to.equal(true);
+    const heard: string[] = [];
+    for (const e of ['peer_disabled', 'peer_disconnected', 'peer_enabled']) bob.s.on(e, () => heard.push(e));
+    for (const url of [s1!.url, s2!.url]) expect((await resume(url, first)).r.error?.reason).to.equal('ResumeInvalid');
+    const got: Array<{ from: string }> = [];
+    back.s.on('signal', (m: { from: string }) => got.push(m));
+    expect((await ack(bob.s, 'signal', { to: aliceId, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
+    await until(() => got.length === 1, 5000, 'the signal at alice');
+    expect(back.s.connected).to.equal(true);
+    expect(heard).to.deep.equal([]);
+    // The reply's token, raced on both processes: one Lua step decides, exactly one wins.
+    const second = back.r.data.resumeToken as string;
+    const racing = await Promise.all([resume(s1!.url, second), resume(s2!.url, second)]);
+    expect(racing.map((x) => x.r.ok).sort(), JSON.stringify(racing.map((x) => x.r))).to.deep.equal([false, true]);
+    const winner = racing.find((x) => x.r.ok)!;
+    // A goodbye revokes: its latest token is refused on either process, and alice is not recreated.
+    const left = new Promise((r) => bob.s.once('peer_disabled', r));
+    winner.s.disconnect();
+    back.s.disconnect();
+    await left;
+    for (const url of [s1!.url, s2!.url]) expect((await resume(url, winner.r.data.resumeToken as string)).r.error?.reason).to.equal('ResumeInvalid');
+    const d = await raw(s2!.url);
+    expect((await ack(d, 'join', { v: SIGNALING_VERSION, room: 'once', name: 'dave' })).ok).to.equal(true);
+    const list = await ack(d, 'enable_messaging');
+    expect(list.data.participants.map((p: { id: string }) => p.id)).to.deep.equal([bob.id]);
   });
 
   it('the room cap holds across the fleet, even for joins racing on both processes', async () => {
