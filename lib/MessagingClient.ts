@@ -2,6 +2,7 @@ import { MessagingError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
+import { encodeMessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
 import { checkMessageFields, checkSendOptions } from './send-options.js';
@@ -161,7 +162,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
         throw MessagingError.participantNotFound(id);
       }
       const report = onProgress === undefined ? undefined : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
-      return session.sendMessage(type, message, attachment, true, report, signal);
+      return session.sendMessage(encodeMessageBody(type, message), attachment, true, report, signal);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -177,7 +178,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   sendMessageNowait(options: SendMessageOptions): boolean {
     const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait', this.#deps.maxAttachmentBytes);
     const session = this.#sessionFor(id, 'sendMessageNowait');
-    return session === undefined ? false : session.sendMessage(type, message, attachment, false);
+    return session === undefined ? false : session.sendMessage(encodeMessageBody(type, message), attachment, false);
   }
 
   /**
@@ -191,7 +192,9 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     this.#requireEnabled('broadcastMessage');
     if (signal?.aborted === true) throw MessagingError.aborted();
     // Too large for any link: refused at the call, before anything reaches anyone.
-    checkFitsAnyLink(type, message, attachment);
+    // Encoded once for every recipient; each session only puts its seq in front.
+    const body = encodeMessageBody(type, message);
+    checkFitsAnyLink(body, attachment);
     const result: BroadcastResult = { delivered: [], failed: [], errors: {} };
     // A recipient whose announced limits cannot take it fails alone (one participant announcing tiny limits
     // must not veto the broadcast for everyone). Recipients with limits already found fine share that check.
@@ -201,7 +204,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       if (!s.isReady) continue;
       const limits = s.peerLimits;
       const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
-      const err = fine.has(key) ? undefined : checkSession(s, type, message, attachment);
+      const err = fine.has(key) ? undefined : checkSession(s, body, attachment);
       if (err === undefined) {
         fine.add(key);
         targets.push(s);
@@ -221,7 +224,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
         onProgress({ sentBytes: sum, totalBytes });
       };
     }
-    const sends = targets.map((s, i) => s.sendMessage(type, message, attachment, true, report?.(i), signal));
+    const sends = targets.map((s, i) => s.sendMessage(body, attachment, true, report?.(i), signal));
     const settled = await Promise.allSettled(sends);
     if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted')) throw MessagingError.aborted();
     settled.forEach((s, i) => {
@@ -294,9 +297,9 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
 }
 
 /** The error {@link Session.check} throws for this message on this session's link, if any. */
-function checkSession(s: Session, type: string, message: JsonObject, attachment: Uint8Array | undefined): MessagingError | undefined {
+function checkSession(s: Session, body: Uint8Array, attachment: Uint8Array | undefined): MessagingError | undefined {
   try {
-    s.check(type, message, attachment);
+    s.check(body, attachment);
     return undefined;
   } catch (err) {
     if (err instanceof MessagingError) return err;

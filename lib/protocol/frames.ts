@@ -129,9 +129,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);
     case FrameKind.Message:
-      return frame.attachment === undefined
-        ? encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload])
-        : encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload, frame.attachment]);
+      return encodeMessageFrame(frame.seq, encodeMessageBody(frame.type, frame.payload), frame.attachment);
     case FrameKind.Ack:
       return frame.incomplete.length === 0
         ? encoder.encode([FRAME_VERSION, frame.kind, frame.seq])
@@ -140,7 +138,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKind.Ping:
       return encoder.encode([FRAME_VERSION, frame.kind]);
     case FrameKind.Start:
-      return encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.type, frame.payload, frame.totalBytes]);
+      return encodeStartFrame(frame.seq, encodeMessageBody(frame.type, frame.payload), frame.totalBytes);
     case FrameKind.Chunk:
       return encodeChunk(frame.seq, frame.offset, frame.bytes, 0, frame.bytes.byteLength);
     case FrameKind.Cancel:
@@ -176,6 +174,65 @@ function writeHead(out: Uint8Array, view: DataView, at: number, major: number, n
   view.setUint32(at + 1, Math.floor(n / 0x100000000));
   view.setUint32(at + 5, n >>> 0);
   return at + 9;
+}
+
+/** Bytes of the shortest CBOR head for argument `n`. */
+function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+}
+
+/**
+ * A message's `type` and `payload` as CBOR, back to back: the part of its message or start frame that is
+ * the same for every recipient and every seq. A message is encoded once, however many frames carry it.
+ */
+export function encodeMessageBody(type: string, payload: JsonObject): Uint8Array {
+  const t = encoder.encode(type);
+  const p = encoder.encode(payload);
+  const out = new Uint8Array(t.byteLength + p.byteLength);
+  out.set(t, 0);
+  out.set(p, t.byteLength);
+  return out;
+}
+
+/** The size of the message frame {@link encodeMessageFrame} writes, without writing it. */
+export function messageFrameBytes(seq: number, body: Uint8Array, attachmentBytes?: number): number {
+  const tail = attachmentBytes === undefined ? 0 : headBytes(attachmentBytes) + attachmentBytes;
+  return 3 + headBytes(seq) + body.byteLength + tail;
+}
+
+/** Encodes the message frame `[1, 1, seq, type, payload(, attachment)]` around a {@link encodeMessageBody} body. */
+export function encodeMessageFrame(seq: number, body: Uint8Array, attachment?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(messageFrameBytes(seq, body, attachment?.byteLength));
+  const view = new DataView(out.buffer);
+  out[0] = attachment === undefined ? 0x85 : 0x86; // array of 5 or 6
+  out[1] = FRAME_VERSION;
+  out[2] = FrameKind.Message;
+  let at = writeHead(out, view, 3, 0, seq);
+  out.set(body, at);
+  at += body.byteLength;
+  if (attachment !== undefined) {
+    at = writeHead(out, view, at, 2, attachment.byteLength);
+    out.set(attachment, at);
+  }
+  return out;
+}
+
+/** The size of the start frame {@link encodeStartFrame} writes, without writing it. */
+export function startFrameBytes(seq: number, body: Uint8Array, totalBytes: number): number {
+  return 3 + headBytes(seq) + body.byteLength + headBytes(totalBytes);
+}
+
+/** Encodes the start frame `[1, 6, seq, type, payload, totalBytes]` around a {@link encodeMessageBody} body. */
+export function encodeStartFrame(seq: number, body: Uint8Array, totalBytes: number): Uint8Array {
+  const out = new Uint8Array(startFrameBytes(seq, body, totalBytes));
+  const view = new DataView(out.buffer);
+  out[0] = 0x86; // array of 6
+  out[1] = FRAME_VERSION;
+  out[2] = FrameKind.Start;
+  const at = writeHead(out, view, 3, 0, seq);
+  out.set(body, at);
+  writeHead(out, view, at + body.byteLength, 0, totalBytes);
+  return out;
 }
 
 /**

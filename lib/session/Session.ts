@@ -2,7 +2,19 @@ import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
-import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, MAX_PROTOCOL_ERRORS, decodeFrames, encodeFrame, isFrameError } from '../protocol/frames.js';
+import {
+  CHUNK_FRAME_BYTES,
+  FrameKind,
+  MAX_FRAME_BYTES,
+  MAX_PROTOCOL_ERRORS,
+  decodeFrames,
+  encodeFrame,
+  encodeMessageFrame,
+  encodeStartFrame,
+  isFrameError,
+  messageFrameBytes,
+  startFrameBytes,
+} from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
@@ -164,8 +176,8 @@ export class Session extends TypedEmitter<SessionEvents> {
    * Throws {@link MessagingError} `MessageTooLarge` when this message cannot go on this link: its
    * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
-  check(type: string, payload: JsonObject, attachment: Uint8Array | undefined): void {
-    this.#plan(MAX_SEQ_PLACEHOLDER, type, payload, attachment);
+  check(body: Uint8Array, attachment: Uint8Array | undefined): void {
+    this.#plan(MAX_SEQ_PLACEHOLDER, body, attachment);
   }
 
   /**
@@ -173,9 +185,9 @@ export class Session extends TypedEmitter<SessionEvents> {
    * the peer leaves, refuses it, the acknowledgement times out, or `signal` aborts. Throws
    * {@link MessagingError} `MessageTooLarge` before sending anything when it cannot be sent.
    */
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: true, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void>;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: false, onProgress?: ProgressCallback): boolean;
-  sendMessage(type: string, payload: JsonObject, attachment: Uint8Array | undefined, ack: boolean, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void> | boolean {
+  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: true, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void>;
+  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: false, onProgress?: ProgressCallback): boolean;
+  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: boolean, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void> | boolean {
     if (!this.isReady) {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
@@ -185,13 +197,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       return Promise.reject(MessagingError.aborted(this.participant.id));
     }
     const seq = this.#lastSentSeq + 1;
-    const head = this.#plan(seq, type, payload, attachment);
+    const chunked = this.#plan(seq, body, attachment);
     this.#lastSentSeq = seq;
     // An acknowledgement due anyway rides along with this message (same data-channel message), rather
     // than in one of its own a moment later: a reply to a request costs one message, not two.
     if (this.#ackScheduled) this.#pushAck();
-    const chunked = head.kind === FrameKind.Start;
-    const bytes = encodeFrame(head);
+    const bytes = chunked ? encodeStartFrame(seq, body, (attachment as Uint8Array).byteLength) : encodeMessageFrame(seq, body, attachment);
     const rest = chunked ? attachment : undefined;
     if (!ack) {
       this.#outbox.pushMessage(seq, bytes, rest, onProgress);
@@ -287,27 +298,25 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
-   * The frame that starts message `seq`: the whole message when it fits one frame of the chunk size (or,
-   * without attachment, the largest frame), otherwise a start frame with the attachment to follow.
+   * Whether message `seq` goes chunked (a start frame, its attachment to follow) rather than whole: whole
+   * when it fits one frame of the chunk size (or, without attachment, the largest frame). Measured from
+   * its encoded body, without encoding the frame. Throws {@link MessagingError} `MessageTooLarge` when it
+   * cannot go on this link.
    */
-  #plan(seq: number, type: string, payload: JsonObject, attachment: Uint8Array | undefined): Frame {
+  #plan(seq: number, body: Uint8Array, attachment: Uint8Array | undefined): boolean {
     const id = this.participant.id;
     const limits = this.#peerLimits;
     if (attachment !== undefined && limits !== undefined && attachment.byteLength > limits.maxAttachmentBytes) {
       throw MessagingError.attachmentTooLarge(attachment.byteLength, limits.maxAttachmentBytes, id);
     }
     if (attachment === undefined || attachment.byteLength <= this.#chunkFrameBytes) {
-      const whole: Frame = attachment === undefined
-        ? { kind: FrameKind.Message, seq, type, payload }
-        : { kind: FrameKind.Message, seq, type, payload, attachment };
-      const size = encodeFrame(whole).byteLength;
-      if (size <= (attachment === undefined ? this.#maxWholeFrameBytes : this.#chunkFrameBytes)) return whole;
+      const size = messageFrameBytes(seq, body, attachment?.byteLength);
+      if (size <= (attachment === undefined ? this.#maxWholeFrameBytes : this.#chunkFrameBytes)) return false;
       if (attachment === undefined) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
     }
-    const start: Frame = { kind: FrameKind.Start, seq, type, payload, totalBytes: attachment.byteLength };
-    const size = encodeFrame(start).byteLength;
+    const size = startFrameBytes(seq, body, attachment.byteLength);
     if (size > this.#maxWholeFrameBytes) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
-    return start;
+    return true;
   }
 
   #abort(message: OutgoingMessage, pending: PendingSend): void {
@@ -519,14 +528,13 @@ export class Session extends TypedEmitter<SessionEvents> {
 }
 
 /**
- * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its type and JSON
- * (with the attachment's size, when chunked) do not fit the largest frame this side sends.
+ * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its encoded body
+ * (with the attachment's size, when chunked) does not fit the largest frame this side sends.
  */
-export function checkFitsAnyLink(type: string, payload: JsonObject, attachment: Uint8Array | undefined): void {
-  const head: Frame = attachment === undefined
-    ? { kind: FrameKind.Message, seq: MAX_SEQ_PLACEHOLDER, type, payload }
-    : { kind: FrameKind.Start, seq: MAX_SEQ_PLACEHOLDER, type, payload, totalBytes: attachment.byteLength };
-  const size = encodeFrame(head).byteLength;
+export function checkFitsAnyLink(body: Uint8Array, attachment: Uint8Array | undefined): void {
+  const size = attachment === undefined
+    ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body)
+    : startFrameBytes(MAX_SEQ_PLACEHOLDER, body, attachment.byteLength);
   if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
 }
 

@@ -12,6 +12,11 @@ import {
   decodeFrame,
   decodeFrames,
   encodeChunk,
+  encodeMessageBody,
+  encodeMessageFrame,
+  encodeStartFrame,
+  messageFrameBytes,
+  startFrameBytes,
   encodeFrame,
   isFrameError,
 } from '../../lib/protocol/frames.js';
@@ -290,6 +295,28 @@ describe('protocol/frames', () => {
           else expect(hex(mine.subarray(0, 4))).to.equal('8501071b');
           expect(decodeOk(mine)).to.deep.equal(chunk);
           expect(decodeOk(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes]))).to.deep.equal(chunk);
+        }
+      }
+    });
+
+    it('message and start frames are a body encoded once behind a per-frame head, byte for byte what cbor-x writes', () => {
+      const payload = { text: 'hi', n: [1, 2.5, null, true], nested: { a: 'é' } };
+      const body = encodeMessageBody('chat', payload);
+      for (const seq of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, MAX_SEQ]) {
+        for (const attachment of [undefined, new Uint8Array(0), new Uint8Array(30).fill(7), new Uint8Array(300).fill(9)]) {
+          const frame = encodeMessageFrame(seq, body, attachment);
+          expect(frame.byteLength, `seq ${seq}`).to.equal(messageFrameBytes(seq, body, attachment?.byteLength));
+          const item = attachment === undefined ? [1, 1, seq, 'chat', payload] : [1, 1, seq, 'chat', payload, attachment];
+          // From 2^32 cbor-x writes float64, this encoder 64-bit integers; both decode to the same frame.
+          if (seq < 2 ** 32) expect(hex(frame), `seq ${seq}`).to.equal(hex(cbor.encode(item)));
+          const whole = { kind: FrameKind.Message, seq, type: 'chat', payload };
+          expect(decodeOk(frame)).to.deep.equal(attachment === undefined ? whole : { ...whole, attachment });
+        }
+        for (const totalBytes of [0, 70_000, 2 ** 32 + 5]) {
+          const start = encodeStartFrame(seq, body, totalBytes);
+          expect(start.byteLength).to.equal(startFrameBytes(seq, body, totalBytes));
+          if (seq < 2 ** 32 && totalBytes < 2 ** 32) expect(hex(start)).to.equal(hex(cbor.encode([1, 6, seq, 'chat', payload, totalBytes])));
+          expect(decodeOk(start)).to.deep.equal({ kind: FrameKind.Start, seq, type: 'chat', payload, totalBytes });
         }
       }
     });
