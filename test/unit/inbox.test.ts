@@ -7,15 +7,20 @@ import { AttachmentBudget, Inbox, type InboxResult } from '../../lib/internal/In
 import { FrameKind, type FrameOf, MAX_CONCURRENT_TRANSFERS } from '../../lib/protocol/frames.js';
 import type { JsonObject } from '../../lib/protocol/json.js';
 
-const message = (seq: number, type = 'note', payload: JsonObject = { n: seq }, attachment?: Uint8Array): FrameOf<typeof FrameKind.Message> =>
-  attachment === undefined ? { kind: FrameKind.Message, seq, type, payload } : { kind: FrameKind.Message, seq, type, payload, attachment };
-const start = (seq: number, totalBytes: number, type = 'file', payload: JsonObject = { n: seq }): FrameOf<typeof FrameKind.Start> =>
+type MessageFrame = FrameOf<typeof FrameKind.Message>;
+type StartFrame = FrameOf<typeof FrameKind.Start>;
+const message = (seq: number, type = 'note', payload: JsonObject = { n: seq }, attachment?: Uint8Array): MessageFrame =>
+  attachment === undefined
+    ? { kind: FrameKind.Message, seq, type, payload }
+    : { kind: FrameKind.Message, seq, type, payload, attachment };
+const start = (seq: number, totalBytes: number, type = 'file', payload: JsonObject = { n: seq }): StartFrame =>
   ({ kind: FrameKind.Start, seq, type, payload, totalBytes });
 const chunk = (seq: number, offset: number, bytes: Uint8Array): FrameOf<typeof FrameKind.Chunk> =>
   ({ kind: FrameKind.Chunk, seq, offset, bytes });
 
 /** `n` bytes that differ from one attachment to the next (`salt`) and along it. */
-const bytesOf = (n: number, salt: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + salt) & 0xff);
+const bytesOf = (n: number, salt: number): Uint8Array =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 7 + salt) & 0xff);
 
 /** The transfer of a result, as plain values (the inbox hands out its live transfer object). */
 function transferOf(r: InboxResult): { seq: number; receivedBytes: number; totalBytes: number } | undefined {
@@ -135,7 +140,7 @@ describe('Inbox', () => {
     expect(budget.heldBytes).to.equal(0);
   });
 
-  it(`refuses a start beyond ${MAX_CONCURRENT_TRANSFERS} incomplete ones with TooManyTransfers, and ignores its chunks`, () => {
+  it(`refuses a start past ${MAX_CONCURRENT_TRANSFERS} incomplete ones (TooManyTransfers), ignores its chunks`, () => {
     const budget = new AttachmentBudget(10_000);
     const inbox = new Inbox(1000, budget);
     for (let seq = 1; seq <= MAX_CONCURRENT_TRANSFERS; seq++) inbox.start(start(seq, 10));
@@ -210,11 +215,12 @@ describe('Inbox', () => {
   });
 
   describe('checks every chunk against what arrived', () => {
+    const expected = 'expected offset 50 and at most 50 bytes';
     const cases: Array<[string, number, number, string]> = [
-      ['an offset past what arrived', 60, 10, 'chunk of message 1 at 60 with 10 bytes; expected offset 50 and at most 50 bytes'],
-      ['an offset before what arrived', 40, 10, 'chunk of message 1 at 40 with 10 bytes; expected offset 50 and at most 50 bytes'],
-      ['no bytes', 50, 0, 'chunk of message 1 at 50 with 0 bytes; expected offset 50 and at most 50 bytes'],
-      ['more bytes than announced', 50, 51, 'chunk of message 1 at 50 with 51 bytes; expected offset 50 and at most 50 bytes'],
+      ['an offset past what arrived', 60, 10, `chunk of message 1 at 60 with 10 bytes; ${expected}`],
+      ['an offset before what arrived', 40, 10, `chunk of message 1 at 40 with 10 bytes; ${expected}`],
+      ['no bytes', 50, 0, `chunk of message 1 at 50 with 0 bytes; ${expected}`],
+      ['more bytes than announced', 50, 51, `chunk of message 1 at 50 with 51 bytes; ${expected}`],
     ];
     for (const [what, offset, length, detail] of cases) {
       it(`refuses a chunk with ${what} as Invalid, frees the attachment and ignores its later chunks`, () => {
@@ -265,8 +271,10 @@ describe('Inbox', () => {
     expect(inbox.cancel(2)).to.deep.equal({ kind: 'ignored' }); // its cancel frame took its seq's place
     expect(inbox.ackSeq).to.equal(2);
     expect(inbox.message(message(3)).kind).to.equal('deliver');
-    expect(inbox.cancel(3)).to.deep.equal({ kind: 'violation', detail: 'cancel of message 3, which is not being received' });
-    expect(inbox.cancel(9)).to.deep.equal({ kind: 'violation', detail: 'cancel of message 9, which is not being received' });
+    const unknown = (seq: number): InboxResult =>
+      ({ kind: 'violation', detail: `cancel of message ${seq}, which is not being received` });
+    expect(inbox.cancel(3)).to.deep.equal(unknown(3)); // delivered whole: nothing to cancel
+    expect(inbox.cancel(9)).to.deep.equal(unknown(9)); // not yet sent
     expect(inbox.ackSeq).to.equal(3);
   });
 

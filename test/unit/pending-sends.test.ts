@@ -26,7 +26,8 @@ function add(pending: PendingSends, outcomes: Outcomes, seq: number, chunked = f
 }
 
 /** The outcomes as a plain object, seq order, for deep equality. */
-const seen = (outcomes: Outcomes): Record<number, string> => Object.fromEntries([...outcomes].sort(([a], [b]) => a - b));
+const seen = (outcomes: Outcomes): Record<number, string> =>
+  Object.fromEntries([...outcomes].sort(([a], [b]) => a - b));
 
 describe('PendingSends', () => {
   it('resolves whole messages up to the acknowledged seq, in order, and no further', () => {
