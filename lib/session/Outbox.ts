@@ -193,6 +193,11 @@ export class Outbox {
     if (entry.state === 'dropped') return true; // a cancel frame in place of a message that never left
     if (entry.attachment === undefined) {
       this.#finishSent(entry);
+    } else if (entry.attachment.byteLength === 0) {
+      // The receiver delivers an empty attachment at its start frame: no chunk may follow.
+      entry.attachment = undefined;
+      this.#report(entry);
+      this.#finishSent(entry);
     } else {
       entry.state = 'sending';
       this.#transfers++;
@@ -213,11 +218,13 @@ export class Outbox {
     const into = (end - start) * 4 > this.#chunkBytes ? this.#scratch() : undefined;
     if (!this.#sink.write(encodeChunk(entry.seq, start, attachment, start, end, into))) return true;
     entry.sentBytes = end;
-    this.#report(entry);
+    // Sent before the progress callback runs: a cancel from it is too late, not a cancel frame after the
+    // last chunk (which the receiver, having delivered the message, would take as a violation).
     if (end === attachment.byteLength) {
       this.#endTransfer(entry);
       this.#finishSent(entry);
     }
+    this.#report(entry);
     return true;
   }
 
