@@ -3,6 +3,7 @@
  * with backpressure. A WebRTC data channel ({@link PeerLink}) is one; a relayed path or an in-memory pair
  * for unit tests are others. A link knows nothing of frames or participants.
  */
+import type { SignalData } from '../protocol/signaling.js';
 
 /** Events every {@link Link} emits. @internal */
 export interface LinkEvents {
@@ -40,4 +41,20 @@ export interface Link {
   on<K extends keyof LinkEvents>(event: K, listener: LinkEvents[K]): this;
   /** Removes a listener. */
   off<K extends keyof LinkEvents>(event: K, listener: LinkEvents[K]): this;
+}
+
+/** Events of a {@link DialedLink}: those of every link, and signaling data to relay to the peer. @internal */
+export interface DialedLinkEvents extends LinkEvents {
+  /** Signaling data (an offer, an answer, a candidate) for the peer's link of the same attempt. */
+  signal: (data: SignalData) => void;
+}
+
+/** A link set up through signaling, as the mesh dials it: a WebRTC data channel in practice. @internal */
+export interface DialedLink extends Link {
+  /** Feeds signaling data from the peer's link of the same attempt. */
+  signal(data: SignalData): void;
+  /** Adds a listener. */
+  on<K extends keyof DialedLinkEvents>(event: K, listener: DialedLinkEvents[K]): this;
+  /** Removes a listener. */
+  off<K extends keyof DialedLinkEvents>(event: K, listener: DialedLinkEvents[K]): this;
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { CandidateInit, SignalData } from '../protocol/signaling.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { nextTurn } from '../util/schedule.js';
-import type { Link, LinkEvents } from './Link.js';
+import type { DialedLink, DialedLinkEvents } from './Link.js';
 
 /**
  * The channel's send buffer is kept below this: {@link PeerLink.writable} is false above it. Far below the
@@ -16,11 +16,8 @@ export const LOW_WATER_BYTES = 256 * 1024;
 /** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
 
-/** Events of a {@link PeerLink}: those of every {@link Link}, and signaling data to relay. @internal */
-export interface PeerLinkEvents extends LinkEvents {
-  /** Signaling data to relay to the other side. */
-  signal: (data: SignalData) => void;
-}
+/** Events of a {@link PeerLink}. @internal */
+export type PeerLinkEvents = DialedLinkEvents;
 
 /** Options of a {@link PeerLink}. @internal */
 export interface PeerLinkOptions {
@@ -38,13 +35,13 @@ interface PeerInternals {
 }
 
 /**
- * A {@link Link} over one RTCDataChannel to one remote participant, through one simple-peer instance: signaling in and out,
- * bytes in and out. It does not queue: a writer sends while {@link PeerLink.writable} is true and waits
+ * A {@link DialedLink} over one RTCDataChannel to one remote participant, through one simple-peer
+ * instance: signaling in and out, bytes in and out. It does not queue: a writer sends while {@link PeerLink.writable} is true and waits
  * for the `writable` event otherwise, so what waits stays with the writer, uncut. It knows nothing of
  * frames or participants.
  * @internal
  */
-export class PeerLink extends TypedEmitter<PeerLinkEvents> implements Link {
+export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink {
   readonly #peer: Peer.Instance & PeerInternals;
   #channel: RTCDataChannel | undefined;
   /** True while a writer waits for the buffer to drain. */

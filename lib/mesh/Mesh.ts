@@ -5,7 +5,7 @@
  * is for the messaging layer above: it hears of a participant through `participant_up` and `participant_down`.
  */
 import type { RoomTimeouts } from '../defaults.js';
-import type { PeerLink } from '../link/PeerLink.js';
+import type { DialedLink } from '../link/Link.js';
 import type { Logger } from '../logger.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { IncomingSignal, ParticipantInfo, SignalData } from '../protocol/signaling.js';
@@ -49,7 +49,7 @@ export interface MeshEvents {
 export interface MeshOptions {
   localId: string;
   signaling: SignalingPort;
-  createLink: (initiator: boolean) => PeerLink;
+  createLink: (initiator: boolean) => DialedLink;
   /** Everything each session is built with but its participant, link and id. */
   session: Omit<SessionOptions, 'participant' | 'cid' | 'link'>;
   timeouts: RoomTimeouts;
@@ -59,13 +59,14 @@ export interface MeshOptions {
 /** One attempt to connect to a participant: its session, its link, and who dialed. */
 interface Connection {
   readonly session: Session;
-  readonly link: PeerLink;
+  readonly link: DialedLink;
   readonly initiator: boolean;
   up: boolean;
 }
 
 /**
- * Connections to every participant with messaging enabled, over {@link Session}s on {@link PeerLink}s.
+ * Connections to every participant with messaging enabled, over {@link Session}s on {@link DialedLink}s
+ * (WebRTC data channels).
  * Signaling comes in through `handle…` methods and goes out through the {@link SignalingPort}.
  * @internal
  */

@@ -1,0 +1,181 @@
+/**
+ * Session over an in-memory link: the messaging protocol (hello, ordered messages, cumulative acks,
+ * chunked attachments, backpressure, heartbeat, abort, goodbye) without WebRTC, in milliseconds.
+ */
+import { expect } from 'chai';
+import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
+import { MessagingError } from '../../lib/errors.js';
+import { silentLogger } from '../../lib/logger.js';
+import { encodeMessageBody, FrameKind, decodeFrames, isFrameError } from '../../lib/protocol/frames.js';
+import type { JsonObject } from '../../lib/protocol/json.js';
+import type { Delivery } from '../../lib/session/Inbox.js';
+import { AttachmentBudget } from '../../lib/session/Inbox.js';
+import { Session } from '../../lib/session/Session.js';
+import { eventually, nextEvent } from '../support/harness.js';
+import { type MemoryLink, type MemoryLinkOptions, memoryLinkPair } from '../support/memory-link.js';
+
+interface Side {
+  session: Session;
+  link: MemoryLink;
+  received: Delivery[];
+}
+
+const open: Session[] = [];
+
+function side(name: string, link: MemoryLink, timeouts: Partial<RoomTimeouts>, maxAttachmentBytes: number): Side {
+  const session = new Session({
+    participant: { id: name === 'a' ? 'b' : 'a', name: name === 'a' ? 'bob' : 'alice', joinedAtMs: 0 },
+    cid: 'c1',
+    link,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...timeouts },
+    maxAttachmentBytes,
+    attachmentBudget: new AttachmentBudget(1 << 30),
+    receiveRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 },
+    localAttributes: () => ({ me: name }),
+    logger: silentLogger,
+  });
+  open.push(session);
+  const received: Delivery[] = [];
+  session.on('message', (d) => received.push(d));
+  return { session, link, received };
+}
+
+/** Two sessions on an in-memory pair, resolved once both have the other's hello. */
+async function pair(options: { link?: MemoryLinkOptions; timeouts?: Partial<RoomTimeouts>; maxAttachmentBytes?: number } = {}): Promise<[Side, Side]> {
+  const [la, lb] = memoryLinkPair(options.link);
+  const a = side('a', la, options.timeouts ?? {}, options.maxAttachmentBytes ?? 1 << 20);
+  const b = side('b', lb, options.timeouts ?? {}, options.maxAttachmentBytes ?? 1 << 20);
+  await Promise.all([nextEvent(a.session, 'ready', 2000), nextEvent(b.session, 'ready', 2000)]);
+  return [a, b];
+}
+
+const send = (s: Session, type: string, payload: JsonObject, attachment?: Uint8Array, signal?: AbortSignal): Promise<void> =>
+  s.sendMessage(encodeMessageBody(type, payload), attachment, true, undefined, signal);
+
+const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
+
+/** The frames a side wrote, decoded, of one kind. */
+function written(link: MemoryLink, kind: FrameKind): number {
+  let n = 0;
+  for (const message of link.written) for (const f of decodeFrames(message)) if (!isFrameError(f) && f.kind === kind) n++;
+  return n;
+}
+
+describe('Session over an in-memory link', () => {
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close('test over');
+  });
+
+  it('exchanges hellos: each side learns the other attributes and limits', async () => {
+    const [la, lb] = memoryLinkPair();
+    const a = side('a', la, {}, 1000);
+    const b = side('b', lb, {}, 2000);
+    const [[attrsAtA], [attrsAtB]] = await Promise.all([nextEvent(a.session, 'ready'), nextEvent(b.session, 'ready')]);
+    expect(attrsAtA).to.deep.equal({ me: 'b' });
+    expect(attrsAtB).to.deep.equal({ me: 'a' });
+    expect(a.session.peerLimits?.maxAttachmentBytes).to.equal(2000);
+    expect(b.session.peerLimits?.maxAttachmentBytes).to.equal(1000);
+  });
+
+  it('delivers 2,000 pipelined messages in order, each once, and acknowledges them cumulatively', async () => {
+    const [a, b] = await pair();
+    const sends = Array.from({ length: 2000 }, (_, i) => send(a.session, 'n', { i }));
+    await Promise.all(sends);
+    expect(b.received.map((d) => d.payload.i)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => i));
+    expect(b.received.map((d) => d.seq)).to.deep.equal(Array.from({ length: 2000 }, (_, i) => i + 1));
+    // Batched: far fewer acks than messages, and far fewer channel messages than frames.
+    expect(written(b.link, FrameKind.Ack)).to.be.below(100);
+    expect(a.link.written.length).to.be.below(200);
+  });
+
+  it('interleaves chunked attachments with small messages, and every byte arrives', async () => {
+    const [a, b] = await pair({ maxAttachmentBytes: 4 << 20 });
+    const big = [bytes(3_000_000, 1), bytes(2_000_000, 2)];
+    const sends = [send(a.session, 'file', { n: 0 }, big[0]), send(a.session, 'file', { n: 1 }, big[1]), send(a.session, 'chat', { text: 'hi' })];
+    await Promise.all(sends);
+    // The small message overtakes the attachments still arriving.
+    expect(b.received.map((d) => d.type)).to.deep.equal(['chat', 'file', 'file']);
+    for (const d of b.received.filter((r) => r.type === 'file')) {
+      expect(d.attachment).to.deep.equal(big[d.payload.n as number]);
+    }
+    expect(written(a.link, FrameKind.Chunk)).to.be.above(6);
+  });
+
+  it('stops writing while the link is not writable, and loses nothing when it drains', async () => {
+    const [a, b] = await pair({ link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 }, maxAttachmentBytes: 8 << 20 });
+    a.link.freezePeer();
+    const payload = bytes(2 << 20, 3);
+    const done = send(a.session, 'file', {}, payload);
+    await new Promise((r) => setTimeout(r, 50));
+    // One chunk frame past the high-water mark at most.
+    expect(a.link.bufferedBytes).to.be.at.most(64 * 1024 + 64 * 1024);
+    a.link.thawPeer();
+    await done;
+    expect(b.received[0]?.attachment).to.deep.equal(payload);
+  });
+
+  it('refuses at the call what the peer announced it does not take', async () => {
+    const [la, lb] = memoryLinkPair();
+    const a = side('a', la, {}, 1 << 20);
+    side('b', lb, {}, 100);
+    await nextEvent(a.session, 'ready');
+    // Thrown at the call, before anything is queued.
+    expect(() => send(a.session, 'file', {}, bytes(101, 1)))
+      .to.throw(MessagingError)
+      .with.property('reason', 'MessageTooLarge');
+    expect(written(la, FrameKind.Message) + written(la, FrameKind.Start)).to.equal(0);
+  });
+
+  it('aborting a chunked send tells the receiver, which frees what it held; the link goes on', async () => {
+    const [a, b] = await pair({ link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 }, maxAttachmentBytes: 8 << 20 });
+    const controller = new AbortController();
+    a.link.freezePeer();
+    const aborted = nextEvent(b.session, 'aborted');
+    const sending = send(a.session, 'file', {}, bytes(4 << 20, 4), controller.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    a.link.thawPeer();
+    const err = await sending.then(
+      () => expect.fail('sent'),
+      (e: unknown) => e,
+    );
+    expect((err as MessagingError).reason).to.equal('Aborted');
+    const [, reason] = await aborted;
+    expect(reason).to.equal('Cancelled');
+    await eventually(() => b.session.incomingHeldBytes === 0, 2000, 'the receiver to free the attachment');
+    await send(a.session, 'after', {});
+    expect(b.received.map((d) => d.type)).to.deep.equal(['after']);
+  });
+
+  it('sends a heartbeat when idle, and closes a link whose peer went silent', async () => {
+    const [a] = await pair({ timeouts: { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 } });
+    await new Promise((r) => setTimeout(r, 70));
+    expect(written(a.link, FrameKind.Ping)).to.be.at.least(1);
+    // The peer's messages stop arriving (a frozen process): the link is closed for silence.
+    a.link.peer?.freezePeer();
+    const started = Date.now();
+    const [reason] = await nextEvent(a.session, 'close', 2000);
+    expect(reason).to.equal('no frame for 100 ms');
+    expect(Date.now() - started).to.be.within(80, 1000);
+  });
+
+  it('a goodbye drains what is due, and the peer closes knowing it was a goodbye', async () => {
+    const [a, b] = await pair();
+    const last = send(a.session, 'last', {});
+    const closed = nextEvent(b.session, 'close');
+    await a.session.closeGracefully();
+    await last;
+    const [, bye] = await closed;
+    expect(bye).to.equal(true);
+    expect(b.received.map((d) => d.type)).to.deep.equal(['last']);
+  });
+
+  it('a link that fails rejects every unacknowledged send with ParticipantLeft', async () => {
+    const [a] = await pair();
+    a.link.freezePeer();
+    const sends = [send(a.session, 'x', {}), send(a.session, 'y', {})];
+    a.link.close('network gone');
+    const results = await Promise.allSettled(sends);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as MessagingError).reason : 'ok'))).to.deep.equal(['ParticipantLeft', 'ParticipantLeft']);
+  });
+});
