@@ -94,7 +94,7 @@ export class Room extends TypedEmitter<RoomEvents> {
       localId: self.id,
       signaling,
       createLink: (initiator) => new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
-      localAttributes: () => this.localParticipant.attributes as never,
+      localAttributes: () => this.localParticipant.attributes,
       timeouts: deps.timeouts,
       maxAttachmentBytes: deps.maxAttachmentBytes,
       logger: deps.logger,

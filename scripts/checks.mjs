@@ -1,5 +1,5 @@
 // The static checks `npm test` counts beside the tests, in one place: scripts/test.mjs runs them, and so do
-// `npm run typecheck` (`node scripts/checks.mjs <group>`).
+// `npm run typecheck` and `npm run lint` (`node scripts/checks.mjs <group>`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +16,17 @@ export const TYPECHECK_PROJECTS = [
 
 /** The checks by group: a name and the command (run with node from the package root). */
 export const CHECKS = {
-  typecheck: TYPECHECK_PROJECTS.map((p) => ({ name: `tsc -p ${p}`, args: ['node_modules/typescript/bin/tsc', '-p', p] })),
+  typecheck: TYPECHECK_PROJECTS.map((p) => ({
+    name: `tsc -p ${p}`,
+    args: ['node_modules/typescript/bin/tsc', '-p', p],
+  })),
+  lint: [
+    { name: 'eslint', args: ['node_modules/eslint/bin/eslint.js', '.'] },
+    {
+      name: 'prettier --check',
+      args: ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.'],
+    },
+  ],
 };
 
 /**
