@@ -1,5 +1,5 @@
 // The static checks `npm test` counts beside the tests, in one place: scripts/test.mjs runs them, and so do
-// `npm run typecheck` and `npm run lint` (`node scripts/checks.mjs <group>`).
+// `npm run typecheck`, `npm run lint` and `npm run imports` (`node scripts/checks.mjs <group>`).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,17 @@ export const CHECKS = {
     {
       name: 'prettier --check',
       args: ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', '.'],
+    },
+  ],
+  imports: [
+    {
+      name: 'dependency-cruiser',
+      args: [
+        'node_modules/dependency-cruiser/bin/dependency-cruise.mjs',
+        '--config',
+        '.dependency-cruiser.cjs',
+        ...['lib', 'signaling', 'bench', 'test', 'scripts'],
+      ],
     },
   ],
 };
