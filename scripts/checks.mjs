@@ -12,6 +12,7 @@ export const TYPECHECK_PROJECTS = [
   'signaling/tsconfig.json', // Node, no DOM
   'test/tsconfig.json',
   'bench/tsconfig.json',
+  'test/types/tsconfig.json', // the published declarations, dist/lib/*.d.ts, as an app sees them
 ];
 
 /** The checks by group: a name and the command (run with node from the package root). */
