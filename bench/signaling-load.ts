@@ -10,6 +10,7 @@
  * the clients share this process. Run it inside the loopback-only namespace (scripts/netns.mjs).
  */
 import { io, type Socket } from 'socket.io-client';
+import type { JoinReply, Reply } from '../lib/protocol/signaling.js';
 import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
 import { httpGet, startSignal, stop } from '../test/support/processes.js';
 
@@ -46,13 +47,13 @@ async function scenario(n: number): Promise<Record<string, number>> {
       sockets.push(s);
     });
 
-    const ids: string[] = new Array(n);
+    const ids = new Array<string>(n);
     const t0 = performance.now();
     await pool(sockets.map((s, i) => [s, i] as const), async ([s, i]) => {
-      const r = await s.timeout(30_000).emitWithAck('join', { v: SIGNALING_VERSION, room: `room-${Math.floor(i / ROOM_SIZE)}`, name: `p${i}` });
+      const r = await s.timeout(30_000).emitWithAck('join', { v: SIGNALING_VERSION, room: `room-${Math.floor(i / ROOM_SIZE)}`, name: `p${i}` }) as Reply<JoinReply>;
       if (!r.ok) throw new Error(`join refused: ${JSON.stringify(r)}`);
       ids[i] = r.data.self.id;
-      const e = await s.timeout(30_000).emitWithAck('enable_messaging');
+      const e = (await s.timeout(30_000).emitWithAck('enable_messaging')) as Reply<unknown>;
       if (!e.ok) throw new Error('enable refused');
     });
     const joinMs = performance.now() - t0;
@@ -67,7 +68,7 @@ async function scenario(n: number): Promise<Record<string, number>> {
     }
     const t1 = performance.now();
     await pool(sends, async ([s, to]) => {
-      const r = await s.timeout(30_000).emitWithAck('signal', { to, cid: 'bench', data: { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' } });
+      const r = await s.timeout(30_000).emitWithAck('signal', { to, cid: 'bench', data: { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' } }) as Reply<unknown>;
       if (!r.ok) throw new Error(`signal refused: ${JSON.stringify(r)}`);
     });
     while (received < sends.length) await new Promise((r) => setTimeout(r, 5));

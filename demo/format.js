@@ -63,6 +63,8 @@ const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** A file name a peer sent, made safe to show and to offer as a download name. */
 export function cleanFileName(name) {
+  // Control characters are what this removes.
+  // eslint-disable-next-line no-control-regex
   const s = typeof name === 'string' ? name.replace(BIDI_CONTROLS, '').replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim() : '';
   return (s || 'file').slice(0, 200);
 }

@@ -26,8 +26,12 @@ export class LocalParticipant {
   #attributes: Readonly<JsonObject>;
   readonly #onChange: (attributes: JsonObject) => void;
 
-  /** @internal */
-  constructor(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void) {
+  /** Made by its Room: a private constructor, so that the published declarations forbid `new`. @internal */
+  static create(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void): LocalParticipant {
+    return new LocalParticipant(info, attributes, onChange);
+  }
+
+  private constructor(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void) {
     this.id = info.id;
     this.name = info.name;
     this.joinedAtMs = info.joinedAtMs;

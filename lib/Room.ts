@@ -14,6 +14,23 @@ import type { Logger } from './logger.js';
 import { withContext } from './logger.js';
 import { MessagingClient } from './MessagingClient.js';
 import { SIGNALING_VERSION } from './protocol/signaling.js';
+import type { JsonObject } from './protocol/json.js';
+
+/** What {@link Room.connect} builds a room from. @internal */
+interface RoomInit {
+  name: string;
+  signaling: SignalingClient;
+  self: { id: string; name: string; joinedAtMs: number };
+  attributes: JsonObject;
+  deps: {
+    wrtc: WebRTCImplementation | undefined;
+    rtcConfig: Record<string, unknown>;
+    timeouts: RoomTimeouts;
+    maxAttachmentBytes: number;
+    receiveLimits: ReceiveLimits;
+    logger: Logger;
+  };
+}
 
 /**
  * A room joined through a signaling server: this participant, and messaging with the others on
@@ -58,14 +75,16 @@ export class Room extends TypedEmitter<RoomEvents> {
       const reply = await signaling.join(options.token === undefined ? joinReq : { ...joinReq, token: options.token });
       const wrtcSource = options.wrtc ?? this.defaultWebRTC?.();
       const rtcConfig = { ...options.rtcConfig, iceServers: options.iceServers ?? reply.iceServers ?? [] };
-      const room = new this(options.room, signaling, reply.self, attributes, {
+      const deps = {
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
         maxAttachmentBytes,
         receiveLimits,
         logger: withContext(logger, { room: options.room, participant: reply.self.id }),
-      });
+      };
+      const init: RoomInit = { name: options.room, signaling, self: reply.self, attributes, deps };
+      const room = new this(init as never);
       messaging = room.messaging;
       return room;
     } catch (err) {
@@ -74,27 +93,19 @@ export class Room extends TypedEmitter<RoomEvents> {
     }
   }
 
-  /** @internal */
-  protected constructor(
-    name: string,
-    signaling: SignalingClient,
-    self: { id: string; name: string; joinedAtMs: number },
-    attributes: Parameters<typeof checkAttributes>[0],
-    deps: {
-      wrtc: WebRTCImplementation | undefined;
-      rtcConfig: Record<string, unknown>;
-      timeouts: RoomTimeouts;
-      maxAttachmentBytes: number;
-      receiveLimits: ReceiveLimits;
-      logger: Logger;
-    },
-  ) {
+  /**
+   * Rooms come from {@link Room.connect}. Protected (the Node entry's Room extends this one) and typed
+   * `never`, so that the published declarations show a constructor no app can call; the argument is a
+   * {@link RoomInit}.
+   */
+  protected constructor(init: never) {
     super();
+    const { name, signaling, self, attributes, deps } = init as RoomInit;
     this.name = name;
     this.#signaling = signaling;
     this.#logger = deps.logger;
     this.emitterLogger = deps.logger;
-    this.localParticipant = new LocalParticipant(self, attributes as never, (attrs) => this.messaging.handleLocalAttributes(attrs));
+    this.localParticipant = LocalParticipant.create(self, attributes, (attrs) => this.messaging.handleLocalAttributes(attrs));
     const { maxIncomingAttachmentBytesTotal, receiveBytesPerSecond, receiveBurstBytes } = deps.receiveLimits;
     const mesh = new Mesh({
       localId: self.id,
@@ -107,7 +118,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         maxAttachmentBytes: deps.maxAttachmentBytes,
         attachmentBudget: new AttachmentBudget(maxIncomingAttachmentBytesTotal),
         receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
-        localAttributes: () => this.localParticipant.attributes as never,
+        localAttributes: () => this.localParticipant.attributes,
         logger: deps.logger,
       },
     });

@@ -14,28 +14,43 @@ export const BROWSER_BUNDLE = 'dist/browser/roommesh.js';
 /** esbuild's metafile of the last build (what went in), for the test that no Node-only module did. */
 export const BROWSER_META = 'dist/browser-meta.json';
 
-/** Builds the browser bundle; resolves with esbuild's metafile. */
-export async function buildBrowser() {
-  const result = await esbuild.build({
+/**
+ * Bundles for a page with no bundler: ESM, es2022, self-contained, with the Node shims simple-peer needs.
+ * The shipped bundle and the bench's page participant (bench/runtime/page-bundle.ts) are both built by
+ * this, so a page measures what browsers get. `overrides` names the entry, the output and anything else.
+ * @param {import('esbuild').BuildOptions & { entryPoints: string[], outfile: string }} overrides
+ * @returns {Promise<import('esbuild').BuildResult<{ metafile: true }>>}
+ */
+export function bundleForBrowser(overrides) {
+  return esbuild.build({
     absWorkingDir: root,
-    entryPoints: ['lib/index.ts'],
-    outfile: BROWSER_BUNDLE,
     bundle: true,
     format: 'esm',
     platform: 'browser',
     // The library's own code uses ES2022 (private fields, static blocks); every current browser runs it.
     target: 'es2022',
     sourcemap: 'linked',
-    // Readable output: an app's bundler minifies it, and stack traces in the demo stay useful as they are.
-    minify: false,
-    legalComments: 'eof',
     inject: ['scripts/browser-shims.mjs'],
     define: { global: 'globalThis' },
     // Nothing may stay an import: the file must load in a page with no bundler and no import map.
     external: [],
-    metafile: true,
     logLevel: 'warning',
-    banner: { js: '// roommesh browser bundle: ESM, self-contained (simple-peer, socket.io-client, cbor-x and their shims included).' },
+    ...overrides,
+    metafile: true,
+  });
+}
+
+/** Builds the browser bundle; resolves with esbuild's metafile. */
+export async function buildBrowser() {
+  const result = await bundleForBrowser({
+    entryPoints: ['lib/index.ts'],
+    outfile: BROWSER_BUNDLE,
+    // Readable output: an app's bundler minifies it, and stack traces in the demo stay useful as they are.
+    minify: false,
+    legalComments: 'eof',
+    banner: {
+      js: '// roommesh browser bundle: ESM, self-contained (simple-peer, socket.io-client, cbor-x and their shims included).',
+    },
   });
   mkdirSync(`${root}dist`, { recursive: true });
   writeFileSync(`${root}${BROWSER_META}`, JSON.stringify(result.metafile));

@@ -6,12 +6,17 @@
 const Mocha = require('mocha');
 
 const EXIT_GRACE_MS = 30_000;
+/** The static checks scripts/test.mjs ran before mocha, counted in the same line (0 for a subset). */
+const CHECKS_PASSED = Number(process.env.ROOMMESH_CHECKS_PASSED ?? 0);
+const CHECKS_FAILED = Number(process.env.ROOMMESH_CHECKS_FAILED ?? 0);
 
 class SummaryReporter extends Mocha.reporters.Spec {
   constructor(runner, options) {
     super(runner, options);
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
-      const { passes, failures, pending } = runner.stats;
+      const passes = runner.stats.passes + CHECKS_PASSED;
+      const failures = runner.stats.failures + CHECKS_FAILED;
+      const { pending } = runner.stats;
       const skipped = pending > 0 ? `, ${pending} skipped` : '';
       process.stdout.write(`\n${passes} passed, ${failures} failed${skipped}\n`);
       setTimeout(() => {

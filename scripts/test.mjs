@@ -1,10 +1,12 @@
-// `npm test`: builds, then runs every test with mocha inside a loopback-only network namespace,
-// ending with the line "N passed, N failed". Pass mocha arguments after `--` to run a subset,
-// e.g. `npm test -- dist/test/unit/*.test.js`.
+// `npm test`: builds, runs the static checks (typecheck, lint, imports: scripts/checks.mjs), then every
+// test with mocha inside a loopback-only network namespace, ending with the line "N passed, N failed",
+// where each static check counts as one test. Pass mocha arguments after `--` to run a subset, e.g.
+// `npm test -- dist/test/unit/*.test.js`: that builds and runs those specs only, without the checks.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
+import { CHECKS, runCheck } from './checks.mjs';
 import { ensureChromium } from './ensure-chromium.mjs';
 import { ensureRedis } from './ensure-redis.mjs';
 import { runIsolated } from './netns.mjs';
@@ -25,6 +27,17 @@ await buildBrowser().catch((err) => {
 });
 
 const extra = process.argv.slice(2);
+// Each check is one counted test; a failure shows its output above and its name here, and the tests
+// still run so that the summary has the full count. The reporter adds these to its line.
+let checksPassed = 0;
+const checksFailed = [];
+if (extra.length === 0) {
+  for (const check of Object.values(CHECKS).flat()) {
+    if (runCheck(check)) checksPassed++;
+    else checksFailed.push(check.name);
+  }
+  if (checksFailed.length > 0) process.stdout.write(`\nstatic checks failed: ${checksFailed.join(', ')}\n`);
+}
 const specs = extra.length > 0 ? extra : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js', 'dist/test/browser/**/*.test.js'];
 if (specs.some((s) => s.includes('browser'))) ensureChromium();
 if (!existsSync('dist/test')) {
@@ -38,5 +51,5 @@ const code = await runIsolated([
   '--reporter', './scripts/mocha-summary-reporter.cjs',
   '--timeout', '60000',
   ...specs,
-]);
-process.exit(code);
+], { env: { ROOMMESH_CHECKS_PASSED: String(checksPassed), ROOMMESH_CHECKS_FAILED: String(checksFailed.length) } });
+process.exit(code !== 0 ? code : checksFailed.length > 0 ? 1 : 0);

@@ -121,7 +121,7 @@ export function identityFor(payload: JWTPayload, room: string): Identity {
   if (allRooms !== true && !rooms.includes(room)) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
   // exp is a required claim: jose has checked it is there and in the future.
   const expiresAtMs = (payload.exp as number) * 1000;
-  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid as string, expiresAtMs } : { name: payload.name, expiresAtMs };
+  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid, expiresAtMs } : { name: payload.name, expiresAtMs };
 }
 
 /** What a development token says. */

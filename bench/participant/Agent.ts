@@ -1,4 +1,4 @@
-import type { Expectation, OpName, Ops, Received, TransportId, Usage } from '../protocol.js';
+import type { Expectation, OpName, Ops, Received, Usage } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
 import { BLOB_CHUNK_BYTES, blobBytes } from './message.js';
 

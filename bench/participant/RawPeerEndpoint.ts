@@ -113,8 +113,9 @@ export class RawPeerEndpoint implements Endpoint {
     return { redials: this.#mesh.retries };
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#mesh.close();
+    return Promise.resolve();
   }
 
   #peer(id: string): RawPeer {

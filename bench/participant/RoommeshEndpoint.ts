@@ -92,7 +92,7 @@ export class RoommeshEndpoint implements Endpoint {
 
   async sendMany(to: string, count: number): Promise<void> {
     const messaging = this.#room.messaging;
-    const sends: Promise<void>[] = new Array(count);
+    const sends = new Array<Promise<void>>(count);
     for (let i = 0; i < count; i++) sends[i] = messaging.sendMessage({ to, type: SMALL_TYPE, message: smallPayload(i) });
     await this.#explained(Promise.all(sends));
   }
@@ -140,6 +140,7 @@ export class RoommeshEndpoint implements Endpoint {
     } catch (err) {
       // Above maxAttachmentBytes (256 MiB by default). By reason, not class: a page's MessagingError comes from the bundle.
       if ((err as { reason?: unknown }).reason === 'MessageTooLarge') return { unsupported: (err as Error).message };
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what the page threw, as it was
       return this.#explained(Promise.reject(err));
     }
     return { elapsedMs: performance.now() - t0 };

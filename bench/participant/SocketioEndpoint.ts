@@ -113,8 +113,9 @@ export class SocketioEndpoint implements Endpoint {
     return {};
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#socket.close();
+    return Promise.resolve();
   }
 
   /** The payload of the next message of `type` from `from`. */

@@ -1,6 +1,6 @@
 import type { BenchOptions } from '../options.js';
 import { TRANSPORT_LABELS } from '../protocol.js';
-import type { MetricSpec, ScenarioSpec } from '../scenarios/types.js';
+import type { ScenarioSpec } from '../scenarios/types.js';
 import type { Spread } from './stats.js';
 import type { SummaryRow } from './summary.js';
 
@@ -37,7 +37,7 @@ export function formatTable(specs: ScenarioSpec[], rows: SummaryRow[], options: 
     out.push(`\n## ${spec.title}: ${spec.describe(options)}`);
     const cases = [...new Set(mine.map((r) => r.caseId))];
     for (const caseId of cases) {
-      for (const metric of spec.metrics as MetricSpec[]) {
+      for (const metric of spec.metrics) {
         // A metric a host does not measure (a page cannot read its RSS) has no value, no failure: no line.
         const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id && (r.values !== undefined || r.unsupported !== undefined || r.failures.length > 0));
         if (block.length === 0) continue;

@@ -71,10 +71,10 @@ class PageParticipant implements ParticipantHandle {
   async #evaluate<K extends OpName>(op: K, args: Ops[K][0]): Promise<Ops[K][1]> {
     try {
       // Runs in the page: the participant script set this global (bench/participant/page-main.ts).
-      return (await this.page.evaluate(
-        ([o, a]) => (globalThis as unknown as { roommeshBench: PageAgent }).roommeshBench.handle(o, a as never),
+      return await this.page.evaluate<Ops[K][1], readonly [K, Ops[K][0]]>(
+        ([o, a]) => (globalThis as unknown as { roommeshBench: PageAgent }).roommeshBench.handle(o, a),
         [op, args] as const,
-      )) as Ops[K][1];
+      );
     } catch (err) {
       throw new Error(`${this.name}: ${firstLine(err)}`);
     }

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import * as esbuild from 'esbuild';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as esbuild from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -27,29 +27,29 @@ const libraryFromServer: esbuild.Plugin = {
   },
 };
 
+/** scripts/build-browser.mjs's builder (plain JavaScript, outside the TypeScript build): its signature here. */
+type BundleForBrowser = (
+  overrides: esbuild.BuildOptions & { entryPoints: string[]; outfile: string },
+) => Promise<esbuild.BuildResult<{ metafile: true }>>;
+
 /**
  * Bundles the compiled page participant (dist/bench/participant/page-main.js) with simple-peer and
- * socket.io-client for the browser, the way scripts/build-browser.mjs bundles the library (the same
- * `process`/`Buffer` shims and `global`), into {@link PAGE_DIR}. Fails when any of the library itself
- * or a Node-only module got in. Takes well under a second.
+ * socket.io-client for the browser, by the function that builds the shipped bundle (same target, shims
+ * and `global`), into {@link PAGE_DIR}. Fails when any of the library itself or a Node-only module got
+ * in. Takes well under a second.
  */
 export async function buildBenchPage(): Promise<void> {
-  const result = await esbuild.build({
-    absWorkingDir: ROOT,
+  const { bundleForBrowser } = (await import(pathToFileURL(`${ROOT}scripts/build-browser.mjs`).href)) as {
+    bundleForBrowser: BundleForBrowser;
+  };
+  const result = await bundleForBrowser({
     entryPoints: ['dist/bench/participant/page-main.js'],
     outfile: `${PAGE_DIR}participant.js`,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    sourcemap: 'linked',
-    inject: ['scripts/browser-shims.mjs'],
-    define: { global: 'globalThis' },
     plugins: [libraryFromServer],
-    metafile: true,
-    logLevel: 'warning',
   });
-  const stray = Object.keys(result.metafile.inputs).filter((p) => /node-datachannel|@roamhq|dist\/lib\/(?!protocol\/)/.test(p));
+  const stray = Object.keys(result.metafile.inputs).filter((p) =>
+    /node-datachannel|@roamhq|dist\/lib\/(?!protocol\/)/.test(p),
+  );
   if (stray.length > 0) throw new Error(`the bench page bundle must not contain ${stray.join(', ')}`);
   mkdirSync(PAGE_DIR, { recursive: true });
   writeFileSync(`${PAGE_DIR}index.html`, PAGE_HTML);

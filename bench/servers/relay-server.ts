@@ -108,7 +108,7 @@ export async function createRelayServer(options: RelayServerOptions = {}): Promi
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         io.disconnectSockets(true);
-        io.close(() => resolve());
+        void io.close(() => resolve());
         http.closeAllConnections();
       });
       return closing;

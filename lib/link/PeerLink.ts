@@ -66,11 +66,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     const peerOptions: Peer.Options = {
       initiator: options.initiator,
       trickle: true,
-      config: options.rtcConfig as RTCConfiguration,
+      config: options.rtcConfig,
       channelConfig: { ordered: true },
     };
     if (options.wrtc !== undefined) peerOptions.wrtc = options.wrtc as Peer.Options['wrtc'];
-    this.#peer = new Peer(peerOptions) as Peer.Instance & PeerInternals;
+    this.#peer = new Peer(peerOptions);
     this.#peer.on('signal', (data: Record<string, unknown>) => this.#onSignal(data));
     this.#peer.on('connect', () => this.#onConnect());
     this.#peer.on('data', (data: Uint8Array) => this.emit('data', data));

@@ -415,7 +415,7 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
       if (item.length !== 5) return fail('BadField', 'wrong length');
       const seq = uint(item[2]);
       const offset = uint(item[3]);
-      const chunk = item[4];
+      const chunk: unknown = item[4];
       if (seq === undefined) return fail('BadField', 'seq');
       if (offset === undefined) return fail('BadField', 'offset');
       if (!(chunk instanceof Uint8Array)) return fail('BadField', 'bytes is not a byte string');
@@ -428,7 +428,7 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
     }
     case FrameKind.Refuse: {
       const seq = uint(item[2]);
-      const reason = item[3];
+      const reason: unknown = item[3];
       if (item.length !== 4 || seq === undefined) return fail('BadField', 'seq');
       if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) return fail('BadField', 'reason');
       return { kind, seq, reason };

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import { defaultLogger } from '../logger.js';
 
 /** A map from event name to listener signature. */
-export type EventMap<E> = { [K in keyof E]: (...args: any[]) => void };
+export type EventMap<E> = { [K in keyof E]: (...args: never[]) => void };
 
 /**
  * A small typed event emitter that works the same in browsers and Node. A listener that throws is
