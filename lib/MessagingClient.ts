@@ -44,8 +44,12 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
   /** Present participants, in the order they became present. */
   readonly #present = new Map<string, Present>();
 
-  /** @internal */
-  constructor(deps: MessagingClientDeps) {
+  /** Made by its Room. @internal */
+  static create(deps: MessagingClientDeps): MessagingClient {
+    return new MessagingClient(deps);
+  }
+
+  private constructor(deps: MessagingClientDeps) {
     super();
     this.#deps = deps;
     this.emitterLogger = deps.logger;
@@ -164,7 +168,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       const report = onProgress === undefined ? undefined : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
       return session.sendMessage(encodeMessageBody(type, message), attachment, true, report, signal);
     } catch (err) {
-      return Promise.reject(err);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 
@@ -261,7 +265,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
 
   #onUp(session: Session, attributes: JsonObject): void {
     const info = session.participant;
-    const participant = new RemoteParticipant(info, attributes);
+    const participant = RemoteParticipant.create(info, attributes);
     this.#present.set(info.id, { participant, session });
     const { cid } = session;
     session.on('message', (d) => {

@@ -11,8 +11,12 @@ export class RemoteParticipant {
   readonly joinedAtMs: number;
   #attributes: Readonly<JsonObject>;
 
-  /** @internal */
-  constructor(info: ParticipantInfo, attributes: JsonObject) {
+  /** Made by messaging when the participant becomes present. @internal */
+  static create(info: ParticipantInfo, attributes: JsonObject): RemoteParticipant {
+    return new RemoteParticipant(info, attributes);
+  }
+
+  private constructor(info: ParticipantInfo, attributes: JsonObject) {
     this.id = info.id;
     this.name = info.name;
     this.joinedAtMs = info.joinedAtMs;

@@ -1,6 +1,8 @@
-import type { ReceiveLimits, RoomOptions, RoomTimeouts } from './defaults.js';
+import type { ReceiveLimits, RoomTimeouts } from './defaults.js';
+import type { RoomOptions } from './options.js';
 import type { WebRTCImplementation } from './link/webrtc.js';
-import { DEFAULT_RECEIVE_LIMITS, DEFAULT_ROOM_OPTIONS, DEFAULT_TIMEOUTS, MAX_ATTACHMENT_BYTES_LIMIT } from './defaults.js';
+import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
+import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './options.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
@@ -122,7 +124,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         logger: deps.logger,
       },
     });
-    this.messaging = new MessagingClient({ mesh, maxAttachmentBytes: deps.maxAttachmentBytes, logger: deps.logger });
+    this.messaging = MessagingClient.create({ mesh, maxAttachmentBytes: deps.maxAttachmentBytes, logger: deps.logger });
     signaling.on('peer_enabled', (p) => mesh.handlePeerEnabled(p));
     signaling.on('peer_disabled', (id) => mesh.handlePeerDisabled(id));
     signaling.on('peer_disconnected', (id) => mesh.handlePeerDisconnected(id));

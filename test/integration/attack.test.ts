@@ -63,7 +63,7 @@ describe('the signaling server under attack, honest participants unharmed', func
         flood.forEach(count);
       }
       // An event of several times the payload limit closes only this connection.
-      evil.emit('join', { v: SIGNALING_VERSION, room: 'r', name: 'n', pad: 'p'.repeat(300_000) } as never);
+      evil.emit('join', { v: SIGNALING_VERSION, room: 'r', name: 'n', pad: 'p'.repeat(300_000) });
       // Past the join limit of one address (JoinRateLimited is among the reasons checked at the end).
       await Promise.all(Array.from({ length: 60 }, async () => {
         const s = await connect(server.url, address(seed + 1));

@@ -74,7 +74,7 @@ describe('a network cut and restored (a network namespace whose link goes down a
   });
   after(async () => {
     for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : undefined)));
+    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : Promise.resolve())));
     relay?.close();
     rmSync(socketPath, { force: true });
     removeNamespace();

@@ -4,7 +4,7 @@
  * participant back. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
  */
 import { expect } from 'chai';
-import type { ConnectionError, Room } from '../../lib/node.js';
+import type { Room } from '../../lib/node.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { startSignal, stop, stopAll } from '../support/processes.js';
@@ -134,7 +134,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     const failed = nextEvent(alice!, 'signaling_failed', 20_000);
     await stop(server, 'SIGKILL');
     server = await startSignal([], { port: server.port });
-    const [err] = (await failed) as [ConnectionError];
+    const [err] = await failed;
     expect(err.reason).to.equal('Refused');
     expect(err.serverReason).to.equal('ResumeInvalid');
     const got = nextEvent(bob!.messaging, 'message');

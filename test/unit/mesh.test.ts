@@ -24,23 +24,22 @@ class SimNet {
   link(by: string, initiator: boolean): MemoryLink {
     const link = new MemoryLink();
     this.made.push({ by, initiator, atMs: Date.now() });
-    const net = this;
     if (initiator) {
       const sdp = `sim-${++this.#n}`;
       this.#offers.set(sdp, link);
       setImmediate(() => link.emitSignal({ type: 'offer', sdp }));
     }
-    link.signal = function (data: SignalData): void {
+    link.signal = (data: SignalData): void => {
       if (data.type === 'offer') {
-        const dialer = net.#offers.get(data.sdp);
+        const dialer = this.#offers.get(data.sdp);
         if (dialer === undefined) return;
-        net.#offers.delete(data.sdp);
+        this.#offers.delete(data.sdp);
         dialer.peer = link;
         link.peer = dialer;
         setImmediate(() => link.emitSignal({ type: 'answer', sdp: data.sdp }));
       } else if (data.type === 'answer' && link.peer !== undefined) {
-        if (net.failNext > 0) {
-          net.failNext--;
+        if (this.failNext > 0) {
+          this.failNext--;
           link.close('ICE failed');
           return;
         }
@@ -67,16 +66,17 @@ class SimServer {
       logger: silentLogger,
       createLink: (initiator) => this.net.link(id, initiator),
       signaling: {
-        enableMessaging: async () => {
+        enableMessaging: () => {
           // Peers hear of the newcomer before the newcomer hears of them, as from the real server.
           for (const other of this.enabled.keys()) this.meshes.get(other)?.handlePeerEnabled(info);
           const before = [...this.enabled.values()];
           this.enabled.set(id, info);
-          return before;
+          return Promise.resolve(before);
         },
-        disableMessaging: async () => {
+        disableMessaging: () => {
           this.enabled.delete(id);
           for (const other of this.enabled.keys()) this.meshes.get(other)?.handlePeerDisabled(id);
+          return Promise.resolve();
         },
         sendSignal: (to, cid, data) => setImmediate(() => this.meshes.get(to)?.handleSignal({ from: id, cid, data })),
       },
