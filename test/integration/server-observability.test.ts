@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { FLAGS } from '../../signaling/config.js';
+import { FLAGS } from '../../signaling/cli-flags.js';
 import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
 import { httpGet, startSignal, stop, stopAll, until } from '../support/processes.js';
 
