@@ -12,7 +12,7 @@
  */
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { MAX_NAME_LENGTH, type SignalingErrorReason } from '../lib/protocol/signaling.js';
-import type { ResolvedServerOptions } from './config.js';
+import type { ResolvedServerOptions } from './options.js';
 
 /** Who a token says the participant is. */
 export interface Identity {

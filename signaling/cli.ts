@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
  * `roommesh-signal`: command-line flags and ROOMMESH_* environment variables to server options, the
- * `token` command, and the process's signals. Everything about the options themselves is in config.ts.
+ * `token` command, and the process's signals. The flag table is in cli-flags.ts, the options themselves
+ * in options.ts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, FLAGS, helpText, parseCliConfig } from './config.js';
+import { FLAGS, helpText, parseCliConfig } from './cli-flags.js';
+import { ConfigError } from './options.js';
 
 function fail(message: string): never {
   process.stderr.write(`roommesh-signal: ${message}\nRun roommesh-signal --help for the options.\n`);

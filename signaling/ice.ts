@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { IceServer } from '../lib/protocol/signaling.js';
-import type { ResolvedServerOptions } from './config.js';
+import type { ResolvedServerOptions } from './options.js';
 
 /** ICE servers for one participant, and when their TURN credentials expire. */
 export interface IceGrant {

@@ -17,7 +17,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
-import type { ServerLogger } from './config.js';
+import type { ServerLogger } from './options.js';
 import type { AddResult, LostMember, MembershipStoreOptions, MemberState, MembershipStore, ResumeGrant, ResumeResult } from './membership.js';
 import { byJoinTime, memberRef } from './membership.js';
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { expect } from 'chai';
 import type { ReceivedMessage } from '../../lib/node.js';
-import { DEFAULT_SERVER_OPTIONS } from '../../signaling/config.js';
+import { DEFAULT_SERVER_OPTIONS } from '../../signaling/options.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
 import { DemoPage } from '../support/demo-page.js';

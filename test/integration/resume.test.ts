@@ -8,13 +8,12 @@ import { expect } from 'chai';
 import { SignJWT } from 'jose';
 import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
-import { eventually } from '../support/harness.js';
-import { ack, closeRawClients, rawConnect, record, type Info, type WireReply } from '../support/raw-client.js';
+import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
+import { Harness, eventually } from '../support/harness.js';
+import { ack, closeRawClients, rawConnect as connect, record, type Info, type WireReply } from '../support/raw-client.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const SECRET = 'a resume secret of at least thirty-two bytes';
-const connect = (url: string): Promise<Socket> => rawConnect(url);
 
 /** Joins and enables; returns the socket, self and resume token. */
 async function member(url: string, room: string, name: string): Promise<{ s: Socket; info: Info; token: string }> {
@@ -32,16 +31,17 @@ describe('resuming on the signaling server', function () {
   this.timeout(20_000);
   let server: SignalingServer | undefined;
   let proxy: TcpProxy | undefined;
+  const h = new Harness();
   afterEach(async () => {
     closeRawClients();
     await proxy?.close();
-    await server?.close();
+    await h.close();
     proxy = undefined;
     server = undefined;
   });
 
-  async function start(options: Parameters<typeof createSignalingServer>[0] = {}): Promise<{ server: SignalingServer; proxy: TcpProxy }> {
-    server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, resumeSecret: SECRET, ...options });
+  async function start(options: SignalingServerOptions = {}): Promise<{ server: SignalingServer; proxy: TcpProxy }> {
+    server = await h.server({ resumeSecret: SECRET, ...options });
     proxy = await startTcpProxy(server.port);
     return { server, proxy };
   }
@@ -225,12 +225,12 @@ describe('resuming on the signaling server', function () {
   });
 
   it('a restarted server with the same resume secret takes its participants back, same ids', async () => {
-    const first = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, resumeSecret: SECRET });
+    const first = await h.server({ resumeSecret: SECRET });
     const port = first.port;
     const alice = await member(first.url, 'r', 'alice');
     const bob = await member(first.url, 'r', 'bob');
     await first.close();
-    server = await createSignalingServer({ port, host: '127.0.0.1', staticDir: false, resumeSecret: SECRET });
+    server = await h.server({ port, resumeSecret: SECRET });
     const a2 = await connect(server.url);
     const ra = await resume(a2, alice.token);
     expect(ra.data.self).to.deep.equal(alice.info);
@@ -248,7 +248,7 @@ describe('resuming on the signaling server', function () {
     expect((await resume(await connect(server.url), alice.token)).error?.reason).to.equal('ResumeInvalid');
     // Without the secret, a restarted server cannot tell its tokens from forgeries.
     await server.close();
-    server = await createSignalingServer({ port, host: '127.0.0.1', staticDir: false });
+    server = await h.server({ port });
     expect((await resume(await connect(server.url), alice.token)).error?.reason).to.equal('ResumeInvalid');
   });
 });

@@ -10,18 +10,12 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type JWTPayload } from 'jose';
-import { io, type Socket } from 'socket.io-client';
 import { ConnectionError, Room, silentLogger } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
+import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
+import { Harness } from '../support/harness.js';
 import { freePort } from '../support/processes.js';
-import { ack, closeRawClients, rawConnect, record } from '../support/raw-client.js';
-
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
+import { ack, closeRawClients, rawConnect, record, type WireReply } from '../support/raw-client.js';
 
 const SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 const nowS = (): number => Math.floor(Date.now() / 1000);
@@ -37,23 +31,14 @@ async function hs(claims: JWTPayload, o: { secret?: string; alg?: string; expS?:
 
 describe('signaling server auth (JWT)', function () {
   this.timeout(20_000);
-  const servers: SignalingServer[] = [];
-  const sockets: Socket[] = [];
+  const h = new Harness();
   let server: SignalingServer;
 
   const start = async (o: SignalingServerOptions): Promise<SignalingServer> => {
-    const s = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, joinsPerSecondPerIp: 0, ...o });
-    servers.push(s);
-    return s;
+    return h.server({ joinsPerSecondPerIp: 0, ...o });
   };
   const joinWith = async (s: SignalingServer, req: Record<string, unknown>): Promise<WireReply> => {
-    const sock = io(s.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-    sockets.push(sock);
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', () => resolve());
-      sock.once('connect_error', reject);
-    });
-    return (await (sock.timeout(10_000) as any).emitWithAck('join', { v: SIGNALING_VERSION, name: 'client-says', ...req })) as WireReply;
+    return ack(await rawConnect(s.url), 'join', { v: SIGNALING_VERSION, name: 'client-says', ...req });
   };
   const refused = (r: WireReply, reason: string): void => {
     expect(r.ok, JSON.stringify(r)).to.equal(false);
@@ -65,10 +50,10 @@ describe('signaling server auth (JWT)', function () {
     server = await start({ auth: 'jwt', jwtSecret: SECRET });
   });
   afterEach(() => {
-    for (const s of sockets.splice(0)) s.disconnect();
+    closeRawClients();
   });
   after(async () => {
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    await h.close();
   });
 
   it('a valid token joins its room under the name and the server-assigned id it gives; the client\'s name is ignored', async () => {
@@ -83,13 +68,7 @@ describe('signaling server auth (JWT)', function () {
     const joined = await joinWith(server, { room: 'r1', token: await hs({ room: 'r1', name: 'alice' }, { expS: jwtExpS }) });
     expect(joined.ok, JSON.stringify(joined)).to.equal(true);
     const resumeWith = async (token: string): Promise<WireReply> => {
-      const sock = io(server.url, { transports: ['websocket'], forceNew: true, reconnection: false });
-      sockets.push(sock);
-      await new Promise<void>((resolve, reject) => {
-        sock.once('connect', () => resolve());
-        sock.once('connect_error', reject);
-      });
-      return (await (sock.timeout(10_000) as any).emitWithAck('resume', { v: SIGNALING_VERSION, token, messagingEnabled: false })) as WireReply;
+      return ack(await rawConnect(server.url), 'resume', { v: SIGNALING_VERSION, token, messagingEnabled: false });
     };
     const first = joined.data.resumeToken as string;
     expect(decodeJwt(first).exp).to.be.at.most(jwtExpS);

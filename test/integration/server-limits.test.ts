@@ -3,43 +3,23 @@
  * the refusal is counted in /metrics, and everyone else keeps working.
  */
 import { expect } from 'chai';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { ConnectionError, Room, silentLogger } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
+import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
+import { Harness } from '../support/harness.js';
 import { httpGet, until } from '../support/processes.js';
-
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
+import { ack, closeRawClients, rawConnect } from '../support/raw-client.js';
 
 const offer = { type: 'offer', sdp: 'v=0\r\n' };
 
 describe('signaling server limits', function () {
   this.timeout(20_000);
-  const servers: SignalingServer[] = [];
-  const sockets: Socket[] = [];
-
-  const start = async (o: SignalingServerOptions): Promise<SignalingServer> => {
-    const s = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, ...o });
-    servers.push(s);
-    return s;
-  };
-  /** Connects; resolves with the socket, or rejects with the connect_error (which carries `data`). */
-  const connect = (s: SignalingServer, headers?: Record<string, string>): Promise<Socket> => {
-    const sock = io(s.url, { transports: ['websocket'], forceNew: true, reconnection: false, ...(headers ? { extraHeaders: headers } : {}) });
-    sockets.push(sock);
-    return new Promise((resolve, reject) => {
-      sock.once('connect', () => resolve(sock));
-      sock.once('connect_error', reject);
-    });
-  };
-  const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> => (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  const h = new Harness();
+  const start = (o: SignalingServerOptions): Promise<SignalingServer> => h.server(o);
   const member = async (s: SignalingServer, room: string, name: string, headers?: Record<string, string>): Promise<{ s: Socket; id: string }> => {
-    const sock = await connect(s, headers);
+    const sock = await rawConnect(s.url, headers);
     const j = await ack(sock, 'join', { v: SIGNALING_VERSION, room, name });
     expect(j.ok, JSON.stringify(j)).to.equal(true);
     expect((await ack(sock, 'enable_messaging')).ok).to.equal(true);
@@ -86,15 +66,15 @@ describe('signaling server limits', function () {
   };
 
   afterEach(async () => {
-    for (const s of sockets.splice(0)) s.disconnect();
-    await Promise.all(servers.splice(0).map((s) => s.close()));
+    closeRawClients();
+    await h.close();
   });
 
   it('maxConnections: one more connection is refused with ServerFull (Refused through the library); the others keep working', async () => {
     const s = await start({ maxConnections: 2 });
     const a = await member(s, 'r', 'a');
     const b = await member(s, 'r', 'b');
-    const err = (await connect(s).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('ServerFull');
     const lib = await Room.connect({ url: s.url, room: 'r', name: 'c', logger: silentLogger }).then(() => undefined, (e: unknown) => e);
     expect(lib).to.be.instanceOf(ConnectionError);
@@ -112,8 +92,8 @@ describe('signaling server limits', function () {
     const s = await start({ maxConnectionsPerIp: 2, trustProxy: true });
     const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
     const a = await member(s, 'ip', 'a', from('192.0.2.1'));
-    await connect(s, from('192.0.2.1')); // never joins: it holds a slot all the same
-    const err = (await connect(s, from('192.0.2.1')).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    await rawConnect(s.url, from('192.0.2.1')); // never joins: it holds a slot all the same
+    const err = (await rawConnect(s.url, from('192.0.2.1')).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('TooManyConnections');
     expect(await refusedAndClosed(s, from('192.0.2.1'))).to.match(/^44\{.*"reason":"TooManyConnections"/);
     const b = await member(s, 'ip', 'b', from('192.0.2.2'));
@@ -126,8 +106,8 @@ describe('signaling server limits', function () {
 
   it('maxConnectionsPerIp counts the socket address without trustProxy', async () => {
     const s = await start({ maxConnectionsPerIp: 3 });
-    for (let i = 0; i < 3; i++) await connect(s, { 'x-forwarded-for': `192.0.2.${i}` });
-    const err = (await connect(s, { 'x-forwarded-for': '192.0.2.9' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    for (let i = 0; i < 3; i++) await rawConnect(s.url, { 'x-forwarded-for': `192.0.2.${i}` });
+    const err = (await rawConnect(s.url, { 'x-forwarded-for': '192.0.2.9' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('TooManyConnections');
   });
 
@@ -135,7 +115,7 @@ describe('signaling server limits', function () {
     const s = await start({ maxParticipantsPerRoom: 2 });
     const a = await member(s, 'full', 'a');
     const b = await member(s, 'full', 'b');
-    const c = await connect(s);
+    const c = await rawConnect(s.url);
     const r = await ack(c, 'join', { v: SIGNALING_VERSION, room: 'full', name: 'c' });
     expect(r.error?.reason, JSON.stringify(r)).to.equal('RoomFull');
     expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'other', name: 'c' })).ok).to.equal(true); // the same connection may still join another room
@@ -189,7 +169,7 @@ describe('signaling server limits', function () {
     const s = await start({ joinsPerSecondPerIp: 1, joinBurstPerIp: 3, trustProxy: true });
     const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': `203.0.113.99, ${ip}` });
     for (let i = 0; i < 3; i++) await member(s, 'j', `a${i}`, from('192.0.2.1'));
-    const over = await connect(s, from('192.0.2.1'));
+    const over = await rawConnect(s.url, from('192.0.2.1'));
     const r = await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'a3' });
     expect(r.error?.reason, JSON.stringify(r)).to.equal('JoinRateLimited');
     await member(s, 'j', 'b', from('192.0.2.2'));
@@ -200,13 +180,13 @@ describe('signaling server limits', function () {
     const s = await start({ joinsPerSecondPerIp: 1, joinBurstPerIp: 2 });
     await member(s, 'j', 'a', { 'x-forwarded-for': '192.0.2.1' });
     await member(s, 'j', 'b', { 'x-forwarded-for': '192.0.2.2' });
-    const over = await connect(s, { 'x-forwarded-for': '192.0.2.3' });
+    const over = await rawConnect(s.url, { 'x-forwarded-for': '192.0.2.3' });
     expect((await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'c' })).error?.reason).to.equal('JoinRateLimited');
   });
 
   it('allowedOrigins: a page of another origin is refused with OriginNotAllowed on the handshake; listed origins and clients without Origin connect', async () => {
     const s = await start({ allowedOrigins: ['https://app.example'] });
-    const err = (await connect(s, { origin: 'https://evil.example' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url, { origin: 'https://evil.example' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('OriginNotAllowed');
     const a = await member(s, 'o', 'a', { origin: 'https://app.example' });
     const b = await member(s, 'o', 'b'); // Node client: no Origin header
@@ -242,7 +222,7 @@ describe('signaling server limits', function () {
 
   it('joinTimeoutMs: a connection that does not join in time is closed; one that joined stays', async () => {
     const s = await start({ joinTimeoutMs: 1000 });
-    const idle = await connect(s);
+    const idle = await rawConnect(s.url);
     const gone = new Promise((r) => idle.once('disconnect', r));
     const a = await member(s, 't', 'a');
     expect(await gone).to.equal('io server disconnect');
@@ -256,7 +236,7 @@ describe('signaling server limits', function () {
 
   it('rooms per connection is one: a second join is AlreadyJoined', async () => {
     const s = await start({});
-    const c = await connect(s);
+    const c = await rawConnect(s.url);
     expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'x', name: 'a' })).ok).to.equal(true);
     expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'y', name: 'a' })).error?.reason).to.equal('AlreadyJoined');
     expect(await rejected(s, 'AlreadyJoined')).to.equal(1);

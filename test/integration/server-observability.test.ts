@@ -8,35 +8,16 @@ import { createHmac } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import pino from 'pino';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { FLAGS } from '../../signaling/config.js';
-import { createSignalingServer, type SignalingServer, type SignalingServerOptions } from '../../signaling/server.js';
+import { FLAGS } from '../../signaling/cli-flags.js';
+import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
+import { Harness } from '../support/harness.js';
 import { httpGet, startSignal, stop, stopAll, until } from '../support/processes.js';
+import { ack, closeRawClients, rawConnect as connect, type WireReply } from '../support/raw-client.js';
 
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
-
-const servers: SignalingServer[] = [];
-const sockets: Socket[] = [];
-
-async function start(o: SignalingServerOptions = {}): Promise<SignalingServer> {
-  const s = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false, ...o });
-  servers.push(s);
-  return s;
-}
-function connect(url: string): Promise<Socket> {
-  const sock = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-  sockets.push(sock);
-  return new Promise((resolve, reject) => {
-    sock.once('connect', () => resolve(sock));
-    sock.once('connect_error', reject);
-  });
-}
-const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> => (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+const h = new Harness();
+const start = (o: SignalingServerOptions = {}): Promise<SignalingServer> => h.server(o);
 async function member(url: string, room: string, name: string, token?: string): Promise<{ s: Socket; id: string; reply: WireReply }> {
   const s = await connect(url);
   const reply = await ack(s, 'join', { v: SIGNALING_VERSION, room, name, ...(token ? { token } : {}) });
@@ -58,8 +39,8 @@ async function scrape(s: { port: number }): Promise<Map<string, number>> {
 }
 
 afterEach(async () => {
-  for (const s of sockets.splice(0)) s.disconnect();
-  await Promise.all(servers.splice(0).map((s) => s.close()));
+  closeRawClients();
+  await h.close();
 });
 after(async () => {
   await stopAll();

@@ -6,19 +6,14 @@
  * Redis is down is not ready.
  */
 import { expect } from 'chai';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { ConnectionError, Room, silentLogger, type RoomOptions } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { createSignalingServer, type SignalingServer } from '../../signaling/server.js';
-import { eventually, nextEvent } from '../support/harness.js';
+import type { SignalingServer } from '../../signaling/server.js';
+import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { httpGet, startRedis, startSignal, stop, stopAll, until, type Proc } from '../support/processes.js';
+import { ack, ackWithin, closeRawClients, connect, rawConnect, type WireReply } from '../support/raw-client.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-
-interface WireReply {
-  ok: boolean;
-  data?: any;
-  error?: { reason: string; message: string };
-}
 
 let prefixes = 0;
 /** A key prefix of its own per fleet, so tests sharing the redis-server never see each other's rooms. */
@@ -32,23 +27,12 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
   this.timeout(60_000);
   let redis: Proc & { url: string };
   const rooms: Room[] = [];
-  const sockets: Socket[] = [];
-
   const joinRoom = async (url: string, room: string, name: string, extra: Partial<RoomOptions> = {}): Promise<Room> => {
     const r = await Room.connect({ url, room, name, logger: silentLogger, ...extra });
     rooms.push(r);
     return r;
   };
-  const raw = async (url: string): Promise<Socket> => {
-    const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-    sockets.push(s);
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', () => resolve());
-      s.once('connect_error', reject);
-    });
-    return s;
-  };
-  const ack = (s: Socket, event: string, ...args: unknown[]): Promise<WireReply> => (s.timeout(5000) as any).emitWithAck(event, ...args) as Promise<WireReply>;
+  const raw = (url: string): Promise<Socket> => rawConnect(url);
   const rawMember = async (url: string, room: string, name: string): Promise<{ s: Socket; id: string }> => {
     const s = await raw(url);
     const j = await ack(s, 'join', { v: SIGNALING_VERSION, room, name });
@@ -64,7 +48,7 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
   let proxy: TcpProxy | undefined;
   afterEach(async () => {
     await Promise.all(rooms.splice(0).map((r) => r.disconnect().catch(() => {})));
-    for (const s of sockets.splice(0)) s.disconnect();
+    closeRawClients();
     await proxy?.close();
     proxy = undefined;
     // Signaling processes only: redis-server stays for the next test.
@@ -207,23 +191,22 @@ describe('signaling server with Redis down', function () {
   this.timeout(60_000);
   let redis: (Proc & { url: string }) | undefined;
   let server: SignalingServer | undefined;
-  const sockets: Socket[] = [];
+  const h = new Harness();
   after(async () => {
-    for (const s of sockets.splice(0)) s.disconnect();
-    await server?.close();
+    closeRawClients();
+    await h.close();
     await stopAll();
   });
 
   it('redisKeyPrefix: two fleets on one Redis with different prefixes do not share rooms', async () => {
     redis = await startRedis();
     const common = { port: 0, staticDir: false as const, adapter: 'redis' as const, redisUrl: redis.url, maxParticipantsPerRoom: 1 };
-    const x = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
-    const y = await createSignalingServer({ ...common, redisKeyPrefix: freshPrefix() });
+    const x = await h.server({ ...common, redisKeyPrefix: freshPrefix() });
+    const y = await h.server({ ...common, redisKeyPrefix: freshPrefix() });
     try {
       await until(() => x.isReady() && y.isReady(), 10_000, 'both ready');
       const join = async (s: SignalingServer): Promise<WireReply> => {
-        const sock = await connected(s.url);
-        return (await (sock.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'same', name: 'n' })) as WireReply;
+        return ackWithin(5000, await connect(s.url), 'join', { v: SIGNALING_VERSION, room: 'same', name: 'n' });
       };
       // Each fleet's room of one is its own: both joins succeed.
       expect((await join(x)).ok).to.equal(true);
@@ -236,32 +219,22 @@ describe('signaling server with Redis down', function () {
     }
   });
 
-  /** Connects a raw client, failing rather than hanging when it cannot. */
-  const connected = (url: string): Promise<Socket> => {
-    const sock = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 5000 });
-    sockets.push(sock);
-    return new Promise((resolve, reject) => {
-      sock.once('connect', () => resolve(sock));
-      sock.once('connect_error', reject);
-    });
-  };
-
   it('is not ready and refuses joins with Unavailable while Redis is down; when it is back empty, its joined clients are sent away to join again', async () => {
     redis = await startRedis();
     const port = redis.port;
-    server = await createSignalingServer({ port: 0, staticDir: false, adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix(), fleetHeartbeatMs: 200, fleetTimeoutMs: 1000 });
+    server = await h.server({ adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix(), fleetHeartbeatMs: 200, fleetTimeoutMs: 1000 });
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready');
     expect(server.isReady()).to.equal(true);
-    const member = await connected(server.url);
-    expect(((await (member.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'm' })) as WireReply).ok).to.equal(true);
+    const member = await connect(server.url);
+    expect((await ackWithin(5000, member, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'm' })).ok).to.equal(true);
     const memberGone = new Promise((r) => member.once('disconnect', r));
 
     await stop(redis);
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 503, 10_000, '503 once Redis is gone');
     expect((await httpGet(server.port, '/readyz')).body).to.match(/redis/);
     expect((await httpGet(server.port, '/healthz')).status).to.equal(200); // alive all the same
-    const s = await connected(server.url);
-    const r = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
+    const s = await connect(server.url);
+    const r = await ackWithin(5000, s, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'n' });
     expect(r.error?.reason, JSON.stringify(r)).to.equal('Unavailable');
 
     // A Redis without persistence comes back empty: the member's record is gone, so it is sent away.
@@ -269,7 +242,7 @@ describe('signaling server with Redis down', function () {
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 15_000, 'ready again once Redis is back');
     await memberGone;
     expect(s.connected).to.equal(true); // not joined: nothing to lose, not sent away
-    const again = (await (s.timeout(5000) as any).emitWithAck('join', { v: SIGNALING_VERSION, room: 'r', name: 'n' })) as WireReply;
+    const again = await ackWithin(5000, s, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'n' });
     expect(again.ok, JSON.stringify(again)).to.equal(true);
   });
 });

@@ -70,6 +70,26 @@ export function httpGet(port: number, path: string, headers: Record<string, stri
   });
 }
 
+
+/**
+ * A raw HTTP request with the path sent exactly as given (no normalisation), no keep-alive; unlike
+ * {@link httpGet} it rejects when the server does not answer.
+ */
+export function httpExact(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent: false, headers: { connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(2000, () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.end();
+  });
+}
+
+
 /** Starts a private redis-server on a free port (no persistence) and waits until it accepts connections. */
 export async function startRedis(port?: number): Promise<Proc & { url: string }> {
   const p = port ?? (await freePort());

@@ -1,0 +1,170 @@
+/**
+ * The participants this process holds: the connection that stands for each (live), the ones whose
+ * connection dropped without a goodbye and may still resume (held, each with a grace timer), and the
+ * removals from the store still under way or waiting for a retry. It counts rooms and participants for
+ * the metrics. The store is the record of who is in a room; this is what the process keeps beside it.
+ */
+import { memberKey, type Tell } from './connection.js';
+import type { MembershipStore } from './membership.js';
+import type { ServerLogger } from './options.js';
+
+/**
+ * Why a member is removed. `left`: it said goodbye, so its resume tokens die with it. `expired`: it did
+ * not come back within the grace period. `closing`: this process goes, and its members may resume on another.
+ */
+export type Removal = 'left' | 'expired' | 'closing';
+
+/** What a {@link ParticipantRegistry} gets from its server. */
+export interface ParticipantRegistryOptions<C> {
+  store: MembershipStore;
+  logger: ServerLogger;
+  tell: Tell;
+  /** How long a dropped participant is held for a resume; 0 removes it at once. */
+  resumeGraceMs: number;
+  /** How often failed removals are tried again. */
+  retryEveryMs: number;
+  /** Called when a resume takes a participant over from another connection `old` of this process. */
+  evict(old: C): void;
+}
+
+/** Live and held participants of this process, over connections of type `C`. */
+export class ParticipantRegistry<C> {
+  /** The connection that currently stands for each participant of this process. */
+  readonly #live = new Map<string, C>();
+  /** Participants whose connection dropped without a goodbye, kept for `resumeGraceMs`. */
+  readonly #held = new Map<string, { room: string; id: string; timer: NodeJS.Timeout }>();
+  /** Participants this process holds (connected, or waiting to resume), by room. */
+  readonly #rooms = new Map<string, number>();
+  #participants = 0;
+  /** Removals under way, so close can wait for them. */
+  readonly #removals = new Set<Promise<void>>();
+  /** Members whose removal failed (store unreachable), retried until it works. */
+  readonly #unremoved = new Map<string, { room: string; id: string; how: Removal }>();
+  readonly #retryTimer: NodeJS.Timeout;
+  #closing = false;
+
+  constructor(private readonly options: ParticipantRegistryOptions<C>) {
+    this.#retryTimer = setInterval(() => {
+      if (this.#unremoved.size === 0 || !options.store.healthy) return;
+      for (const { room, id, how } of [...this.#unremoved.values()]) this.track(this.#remove(room, id, how));
+    }, options.retryEveryMs);
+    this.#retryTimer.unref();
+  }
+
+  /** Rooms with at least one participant on this process. */
+  get rooms(): number {
+    return this.#rooms.size;
+  }
+
+  /** Participants this process holds, connected or waiting to resume. */
+  get participants(): number {
+    return this.#participants;
+  }
+
+  /** Participant `id` joined `room` on connection `conn`. */
+  handleJoin(room: string, id: string, conn: C): void {
+    this.#live.set(memberKey(room, id), conn);
+    this.#countIn(room);
+  }
+
+  /**
+   * Participant `id` of `room` resumed on `conn`: its grace timer stops, and a connection of this process
+   * that still stood for it (half-open after a network change) is evicted.
+   */
+  handleResume(room: string, id: string, conn: C): void {
+    const key = memberKey(room, id);
+    const wasHeld = this.#held.get(key);
+    if (wasHeld !== undefined) {
+      clearTimeout(wasHeld.timer);
+      this.#held.delete(key);
+    }
+    const old = this.#live.get(key);
+    if (old !== undefined && old !== conn) this.options.evict(old);
+    if (wasHeld === undefined && (old === undefined || old === conn)) this.#countIn(room);
+    this.#live.set(key, conn);
+  }
+
+  /**
+   * Connection `conn` of participant `id` closed. A client that said goodbye (`goodbye`: Room.disconnect
+   * closes its socket) leaves at once; one whose connection dropped is held for `resumeGraceMs`, to
+   * resume on a new connection, and its peers are told so they can check its data channel.
+   */
+  async handleDisconnect(room: string, id: string, conn: C, goodbye: boolean, reason: string): Promise<void> {
+    const { logger, resumeGraceMs } = this.options;
+    const key = memberKey(room, id);
+    if (this.#live.get(key) === conn) this.#live.delete(key);
+    if (goodbye || resumeGraceMs === 0 || this.#closing) {
+      this.#countOut(room);
+      await this.#remove(room, id, goodbye ? 'left' : this.#closing ? 'closing' : 'expired');
+      logger.info({ room, participant: id, reason }, 'left');
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#held.delete(key);
+      this.#countOut(room);
+      this.track(this.#remove(room, id, 'expired'));
+    }, resumeGraceMs);
+    timer.unref();
+    this.#held.set(key, { room, id, timer });
+    const peers = await this.options.store.hold(room, id).catch(() => []);
+    this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
+    logger.info({ room, participant: id, reason, graceMs: resumeGraceMs }, 'connection dropped: kept for a resume');
+  }
+
+  /** Keeps `removal` until it settles, so {@link settled} can wait for it. */
+  track(removal: Promise<void>): void {
+    this.#removals.add(removal);
+    void removal.finally(() => this.#removals.delete(removal));
+  }
+
+  /**
+   * The process closes: retries stop, held participants are removed now, and connections that close
+   * from here on remove their participants at once.
+   */
+  close(): void {
+    this.#closing = true;
+    clearInterval(this.#retryTimer);
+    for (const h of this.#held.values()) {
+      clearTimeout(h.timer);
+      this.#countOut(h.room);
+      this.track(this.#remove(h.room, h.id, 'closing'));
+    }
+    this.#held.clear();
+  }
+
+  /** Resolves when every removal under way has settled, or after `timeoutMs`. */
+  async settled(timeoutMs: number): Promise<void> {
+    await Promise.race([Promise.allSettled([...this.#removals]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /**
+   * Removes a participant from its room and tells the enabled others: the one way members leave.
+   * `expired` removes it only while this process still holds it, as it may have resumed on another; its
+   * latest token can still bring it back. When the store cannot be reached, the same removal is tried
+   * again later.
+   */
+  async #remove(room: string, id: string, how: Removal): Promise<void> {
+    const { store, logger, tell } = this.options;
+    try {
+      const { existed, peers } = how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
+      this.#unremoved.delete(id);
+      if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
+      if (how === 'expired') logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
+    } catch (err) {
+      this.#unremoved.set(id, { room, id, how });
+      logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
+    }
+  }
+
+  #countIn(room: string): void {
+    this.#rooms.set(room, (this.#rooms.get(room) ?? 0) + 1);
+    this.#participants++;
+  }
+
+  #countOut(room: string): void {
+    this.#participants--;
+    const left = (this.#rooms.get(room) ?? 1) - 1;
+    if (left > 0) this.#rooms.set(room, left);
+    else this.#rooms.delete(room);
+  }
+}
