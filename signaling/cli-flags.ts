@@ -111,8 +111,8 @@ export function parseCliConfig(values: Record<string, string | boolean | undefin
       options[f.key] = value;
     }
   }
-  resolveOptions(options as SignalingServerOptions, flagName); // fail at start, naming the flag
-  return { options: options as SignalingServerOptions, logLevel };
+  resolveOptions(options, flagName); // fail at start, naming the flag
+  return { options: options, logLevel };
 }
 
 /** The text of `roommesh-signal --help`. */

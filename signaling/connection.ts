@@ -58,6 +58,3 @@ export interface HandlerContext {
   /** True once the server drains or closes: joins and resumes are refused. */
   isDraining(): boolean;
 }
-
-/** Identifies a member on this process: ids are unique within a room. */
-export const memberKey = (room: string, id: string): string => `${room}\n${id}`;

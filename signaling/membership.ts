@@ -155,7 +155,7 @@ export class LocalMembershipStore implements MembershipStore {
     let members = this.#rooms.get(room);
     if (members?.has(info.id)) return 'IdInUse';
     if (maxParticipants > 0 && (members?.size ?? 0) >= maxParticipants) return 'RoomFull';
-    if (members === undefined) this.#rooms.set(room, (members = new Map()));
+    if (members === undefined) this.#rooms.set(room, (members = new Map<string, LocalMember>()));
     members.set(info.id, { info, enabled: false, gen, prev: undefined, held: false });
     return 'ok';
   }
@@ -208,7 +208,9 @@ export class LocalMembershipStore implements MembershipStore {
       if (this.#add(room, info, maxParticipants, grant.next) === 'RoomFull') return Promise.resolve({ result: 'RoomFull' });
       if (live) this.#parked.delete(ref);
       else this.#adopted.add(ref);
-      member = this.#rooms.get(room)?.get(info.id) as LocalMember;
+      const added = this.#rooms.get(room)?.get(info.id);
+      if (added === undefined) return Promise.resolve({ result: 'Stale' }); // cannot be: #add just put it there
+      member = added;
       result = 'created';
     }
     member.gen = grant.next;

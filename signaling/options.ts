@@ -244,7 +244,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   joinsPerSecondPerIp: 10,
   joinBurstPerIp: 50,
   joinTimeoutMs: 30_000,
-  auth: 'none' as 'none' | 'jwt',
+  auth: 'none',
   jwtAlgorithms: undefined as string[] | undefined,
   jwtAudience: 'roommesh',
   jwtClockToleranceMs: 5000,
@@ -252,7 +252,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   stunUrls: [] as string[],
   turnUrls: [] as string[],
   turnCredentialTtlMs: 86_400_000,
-  adapter: 'memory' as 'memory' | 'redis',
+  adapter: 'memory',
   redisKeyPrefix: 'roommesh:',
   fleetHeartbeatMs: 2000,
   fleetTimeoutMs: 10_000,
@@ -260,7 +260,7 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   resumeTokenTtlMs: 86_400_000,
   drainDelayMs: 5000,
   metrics: true,
-  staticDir: new URL('../../demo/', import.meta.url).pathname as string | false,
+  staticDir: new URL('../../demo/', import.meta.url).pathname,
 });
 
 /** Accepted JWS algorithms by key kind, when `jwtAlgorithms` is not given. */

@@ -4,7 +4,6 @@
  * removals from the store still under way or waiting for a retry. It counts rooms and participants for
  * the metrics. The store is the record of who is in a room; this is what the process keeps beside it.
  */
-import { memberKey, type Tell } from './connection.js';
 import type { MembershipStore } from './membership.js';
 import type { ServerLogger } from './options.js';
 
@@ -14,11 +13,22 @@ import type { ServerLogger } from './options.js';
  */
 export type Removal = 'left' | 'expired' | 'closing';
 
+/** Identifies a member on this process: ids are unique within a room. */
+const memberKey = (room: string, id: string): string => `${room}\n${id}`;
+
+/** What the registry tells the peers of a member: that it dropped, or that it is gone. */
+export interface PeerNotice {
+  emit(event: 'peer_disconnected' | 'peer_disabled', data: { id: string }): unknown;
+}
+
+/** Sends to participants `ids` of `room` (the server's `tell`, narrowed to what the registry says). */
+export type TellPeers = (room: string, ids: string[], send: (to: PeerNotice) => void) => void;
+
 /** What a {@link ParticipantRegistry} gets from its server. */
 export interface ParticipantRegistryOptions<C> {
   store: MembershipStore;
   logger: ServerLogger;
-  tell: Tell;
+  tell: TellPeers;
   /** How long a dropped participant is held for a resume; 0 removes it at once. */
   resumeGraceMs: number;
   /** How often failed removals are tried again. */

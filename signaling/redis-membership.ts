@@ -43,7 +43,7 @@ export function connectRedis(url: string, logger: ServerLogger): RedisClient {
     socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
   }) as RedisClient;
   const duplicate = client.duplicate.bind(client);
-  client.duplicate = ((overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false })) as typeof client.duplicate;
+  client.duplicate = ((overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false }));
   let up = false;
   // The URL may hold a password: it is never logged.
   client.on('error', (err: Error) => {

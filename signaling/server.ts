@@ -14,7 +14,7 @@ import { createAuthenticator } from './auth.js';
 import type { ConnectionState, HandlerContext, ServerSocket, Tell } from './connection.js';
 import { httpHandler } from './http.js';
 import { joinHandlers } from './join-handlers.js';
-import { KeyedRateLimiter, TokenBucket, watchUnreadOutput, type OutputConnection } from './limits.js';
+import { KeyedRateLimiter, TokenBucket, watchUnreadOutput } from './limits.js';
 import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { messagingHandlers } from './messaging-handlers.js';
 import { countRejection, createMetrics } from './metrics.js';
@@ -187,7 +187,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     state.ip = clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy);
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
     if (opts.togglesPerSecond > 0) state.toggles = new TokenBucket(opts.togglesPerSecond, opts.toggleBurst, Date.now());
-    watchUnreadOutput(socket.conn as unknown as OutputConnection, opts.maxUnreadOutputBytes, (bytes) => {
+    watchUnreadOutput(socket.conn, opts.maxUnreadOutputBytes, (bytes) => {
       countRejection(metrics, 'SlowConsumer');
       const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };
       logger.warn({ socket: socket.id, ...where, bytes }, 'client leaves what it is sent unread: dropped');
@@ -243,7 +243,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       await registry.settled(CLOSE_REMOVAL_TIMEOUT_MS);
       await store.close();
       await new Promise<void>((resolve) => {
-        io.close(() => resolve());
+        void io.close(() => resolve());
         http.closeAllConnections();
       });
       redis?.destroy();

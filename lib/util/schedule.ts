@@ -5,7 +5,7 @@
  * else a zero timeout). What one turn of the event loop wrote is then known as a whole.
  */
 export const nextTurn: (fn: () => void) => void =
-  typeof globalThis.setImmediate === 'function' ? (fn) => void globalThis.setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
 /** Keeps a timer from holding a Node process open on its own; nothing in browsers. */
 export function unrefTimer(timer: unknown): void {
