@@ -52,7 +52,12 @@ function rule(name, comment, from, to, known = []) {
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    ...rule('no-circular', 'A cycle makes two modules one: neither can be read, tested or changed alone.', {}, { circular: true }),
+    ...rule(
+      'no-circular',
+      'A cycle makes two modules one: neither can be read, tested or changed alone.',
+      {},
+      { circular: true },
+    ),
     ...rule(
       'protocol-is-the-bottom',
       'lib/protocol/ is the wire format, shared with signaling/: it imports nothing else of lib/ or signaling/.',
@@ -73,7 +78,7 @@ module.exports = {
     ),
     ...rule(
       'session-below-mesh',
-      'A session runs the protocol over the link it is given; who dials whom is the mesh\'s.',
+      "A session runs the protocol over the link it is given; who dials whom is the mesh's.",
       { path: SESSION },
       { path: [...MESH, ...MESSAGING, ...ROOM, '^lib/signaling/'] },
     ),

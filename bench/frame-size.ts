@@ -38,7 +38,11 @@ const FRAME_SIZES = [16, 32, 64, 128, 256].map((k) => k * 1024);
 const WAYS = ['in-process', 'node', 'chromium'] as const;
 type Way = (typeof WAYS)[number];
 
-const { values, positionals } = parseArgs({ allowPositionals: true, strict: true, options: { hosts: { type: 'string' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  strict: true,
+  options: { hosts: { type: 'string' } },
+});
 const totalBytes = Number(positionals[0] ?? 64) * MiB;
 const rounds = Number(positionals[1] ?? 5);
 const ways = (values.hosts ?? WAYS.join(',')).split(',') as Way[];
@@ -65,7 +69,10 @@ async function linkPair(wrtc: WebRTCImplementation): Promise<[PeerLink, PeerLink
   const b = new PeerLink({ initiator: false, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
   a.on('signal', (d) => b.signal(d));
   b.on('signal', (d) => a.signal(d));
-  await Promise.all([new Promise<void>((r) => a.once('open', () => r())), new Promise<void>((r) => b.once('open', () => r()))]);
+  await Promise.all([
+    new Promise<void>((r) => a.once('open', () => r())),
+    new Promise<void>((r) => b.once('open', () => r())),
+  ]);
   return [a, b];
 }
 
@@ -100,16 +107,21 @@ function inProcess(a: PeerLink, b: PeerLink, source: Uint8Array): Measure {
   };
 }
 
-const results: Record<string, { what: string; medianMiBps: Record<string, number>; runs: Record<string, number[]> }> = {};
+const results: Record<string, { what: string; medianMiBps: Record<string, number>; runs: Record<string, number[]> }> =
+  {};
 
 function report(name: string, what: string, runs: Map<number, number[]>): void {
   results[name] = { what, medianMiBps: {}, runs: {} };
-  console.log(`\n${name} (${what}): ${totalBytes / MiB} MiB per run, ${rounds} rounds; load average ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `\n${name} (${what}): ${totalBytes / MiB} MiB per run, ${rounds} rounds; load average ${loadavg()[0]!.toFixed(2)}`,
+  );
   for (const f of FRAME_SIZES) {
     const xs = runs.get(f)!;
     results[name].medianMiBps[`${f / 1024} KiB`] = median(xs);
     results[name].runs[`${f / 1024} KiB`] = xs;
-    console.log(`  ${String(f / 1024).padStart(3)} KiB frames: median ${median(xs).toFixed(1).padStart(6)} MiB/s   (${xs.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(
+      `  ${String(f / 1024).padStart(3)} KiB frames: median ${median(xs).toFixed(1).padStart(6)} MiB/s   (${xs.map((x) => x.toFixed(0)).join(', ')})`,
+    );
   }
 }
 
@@ -135,9 +147,17 @@ const harnessWays = ways.filter((w): w is 'node' | 'chromium' => w !== 'in-proce
 if (harnessWays.length > 0) {
   if (harnessWays.includes('chromium')) await buildBenchPage();
   const servers = await startServers([], harnessWays.includes('chromium') ? PAGE_DIR : undefined);
-  const runtimes = { node: new NodeProcessRuntime(), chromium: new ChromiumRuntime({ pageUrl: `${servers.signalingUrl}/` }) };
+  const runtimes = {
+    node: new NodeProcessRuntime(),
+    chromium: new ChromiumRuntime({ pageUrl: `${servers.signalingUrl}/` }),
+  };
   const options = { ...DEFAULT_BENCH_OPTIONS, operationTimeoutMs: 120_000 };
-  const ctx = { runtime: (h: 'node' | 'chromium') => runtimes[h], urls: { signalingUrl: servers.signalingUrl, relayUrl: servers.relayUrl }, options, nextRoom: () => `frames-${Date.now()}` };
+  const ctx = {
+    runtime: (h: 'node' | 'chromium') => runtimes[h],
+    urls: { signalingUrl: servers.signalingUrl, relayUrl: servers.relayUrl },
+    options,
+    nextRoom: () => `frames-${Date.now()}`,
+  };
   const transports: Record<'node' | 'chromium', [TransportId, string]> = {
     node: ['raw', 'raw simple-peer, two Node processes (node-datachannel)'],
     chromium: ['raw-chromium', 'raw simple-peer, two pages of one Chromium'],
@@ -153,7 +173,8 @@ if (harnessWays.length > 0) {
           await b!.handle.call('expect', { from: a!.id, bytes: totalBytes }, t);
           const sent = await a!.handle.call('sendBlob', { to: b!.id, bytes: totalBytes, chunkBytes }, t);
           const got = await b!.handle.call('collect', { timeoutMs: t }, t + 5_000);
-          if ('unsupported' in sent || got.bytes !== totalBytes) throw new Error(`${way}: ${JSON.stringify(sent)}, received ${got.bytes} bytes`);
+          if ('unsupported' in sent || got.bytes !== totalBytes)
+            throw new Error(`${way}: ${JSON.stringify(sent)}, received ${got.bytes} bytes`);
           return totalBytes / MiB / (sent.elapsedMs / 1000);
         };
         report(way === 'node' ? 'node-datachannel, two processes' : 'Chromium, two pages', what, await sweep(measure));
@@ -170,5 +191,8 @@ if (harnessWays.length > 0) {
 const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `frame-size-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-writeFileSync(file, `${JSON.stringify({ startedAt: startedAt.toISOString(), totalBytes, rounds, loadAvg1: [loadAtStart, loadavg()[0]], results }, null, 2)}\n`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ startedAt: startedAt.toISOString(), totalBytes, rounds, loadAvg1: [loadAtStart, loadavg()[0]], results }, null, 2)}\n`,
+);
 console.log(`\nJSON: ${file}`);

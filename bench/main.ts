@@ -19,13 +19,21 @@ if (options === undefined) {
 }
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
-log(`roommesh bench: ${options.scenarios.join(', ')} × ${options.transports.join(', ')}, ${options.rounds} rounds; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `roommesh bench: ${options.scenarios.join(', ')} × ${options.transports.join(', ')}, ${options.rounds} rounds; load average now ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const t0 = performance.now();
 const result = await runBench(options, log);
 log(result.table);
 const loads = result.measurements.map((m) => m.loadAvg1);
-log(`\n${result.measurements.length} measurements in ${((performance.now() - t0) / 1000).toFixed(0)} s; 1-min load average during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on ${String(result.environment.cpus)} cores.`);
-log('Ratios are medians of per-round ratios (each round measures every transport back to back); spread = (max − min) / median.');
+log(
+  `\n${result.measurements.length} measurements in ${((performance.now() - t0) / 1000).toFixed(0)} s; 1-min load average during the run ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on ${String(result.environment.cpus)} cores.`,
+);
+log(
+  'Ratios are medians of per-round ratios (each round measures every transport back to back); spread = (max − min) / median.',
+);
 if (result.file !== undefined) log(`JSON: ${result.file}`);
 const failed = result.measurements.filter((m) => m.error !== undefined);
 if (failed.length > 0) {

@@ -113,9 +113,13 @@ export const USAGE = `npm run bench -- [options]
 `;
 
 function list<T extends string>(value: string, allowed: readonly T[], what: string): T[] {
-  const items = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   for (const item of items) {
-    if (!(allowed as readonly string[]).includes(item)) throw new Error(`unknown ${what} '${item}'; choose from ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(item))
+      throw new Error(`unknown ${what} '${item}'; choose from ${allowed.join(', ')}`);
   }
   if (items.length === 0) throw new Error(`--${what}: name at least one`);
   return items as T[];
@@ -157,12 +161,14 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   if (values.runtime !== undefined) {
     const hosts = list(values.runtime, HOSTS, 'runtime');
     o.transports = o.transports.filter((t) => hosts.includes(TRANSPORT_INFO[t].host));
-    if (o.transports.length === 0) throw new Error(`--runtime ${values.runtime}: none of the chosen transports runs there`);
+    if (o.transports.length === 0)
+      throw new Error(`--runtime ${values.runtime}: none of the chosen transports runs there`);
   }
   if (values.rounds !== undefined) o.rounds = positiveInt(values.rounds, 'rounds');
   if (values.small !== undefined) o.smallMessages = positiveInt(values.small, 'small');
   if (values.latency !== undefined) o.latencyRoundTrips = positiveInt(values.latency, 'latency');
-  if (values['attachment-mib'] !== undefined) o.attachmentBytes = positiveInt(values['attachment-mib'], 'attachment-mib') * 1024 * 1024;
+  if (values['attachment-mib'] !== undefined)
+    o.attachmentBytes = positiveInt(values['attachment-mib'], 'attachment-mib') * 1024 * 1024;
   if (values.mesh !== undefined) {
     o.meshSizes = values.mesh.split(',').map((s) => positiveInt(s.trim(), 'mesh'));
     if (o.meshSizes.some((n) => n < 2)) throw new Error('--mesh sizes must be at least 2');
@@ -170,7 +176,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   if (values.broadcast !== undefined) o.broadcastMessages = positiveInt(values.broadcast, 'broadcast');
   if (values.receivers !== undefined) o.broadcastReceivers = positiveInt(values.receivers, 'receivers');
   if (values.profile !== undefined) o.profileDir = values.profile;
-  if (values['heartbeat-timeout-ms'] !== undefined) o.roommeshTimeouts = { heartbeatTimeoutMs: positiveInt(values['heartbeat-timeout-ms'], 'heartbeat-timeout-ms') };
+  if (values['heartbeat-timeout-ms'] !== undefined)
+    o.roommeshTimeouts = { heartbeatTimeoutMs: positiveInt(values['heartbeat-timeout-ms'], 'heartbeat-timeout-ms') };
   if (values['no-results'] === true) o.resultsDir = undefined;
   return o;
 }

@@ -36,7 +36,8 @@ export interface FunctionTime {
 const IDLE = new Set(['(idle)', '(program)']);
 
 function frameName(f: CallFrame): string {
-  const file = f.url === '' ? '' : ` ${f.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
+  const file =
+    f.url === '' ? '' : ` ${f.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
   return `${f.functionName === '' ? '(anonymous)' : f.functionName}${file}`;
 }
 
@@ -70,15 +71,20 @@ export function summariseProfile(profile: CpuProfile): { busyMs: number; functio
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' } },
+  });
   const top = Number(values.top);
   for (const file of positionals) {
     const { busyMs, functions } = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     const pct = (ms: number): string => `${((ms / busyMs) * 100).toFixed(1).padStart(5)}%`;
     process.stdout.write(`\n# ${basename(file)}: ${busyMs.toFixed(0)} ms busy\n## self\n`);
-    for (const f of [...functions].sort((a, b) => b.selfMs - a.selfMs).slice(0, top)) process.stdout.write(`${pct(f.selfMs)}  ${f.name}\n`);
+    for (const f of [...functions].sort((a, b) => b.selfMs - a.selfMs).slice(0, top))
+      process.stdout.write(`${pct(f.selfMs)}  ${f.name}\n`);
     process.stdout.write('## inclusive\n');
-    for (const f of [...functions].sort((a, b) => b.totalMs - a.totalMs).slice(0, top)) process.stdout.write(`${pct(f.totalMs)}  ${f.name}\n`);
+    for (const f of [...functions].sort((a, b) => b.totalMs - a.totalMs).slice(0, top))
+      process.stdout.write(`${pct(f.totalMs)}  ${f.name}\n`);
   }
 }
 

@@ -7,7 +7,15 @@
 import type { RoomTimeouts } from '../lib/node.js';
 
 /** The transports a participant can measure. */
-export const TRANSPORTS = ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'] as const;
+export const TRANSPORTS = [
+  'roommesh',
+  'raw',
+  'socketio',
+  'roommesh-wrtc',
+  'roommesh-chromium',
+  'raw-chromium',
+  'socketio-chromium',
+] as const;
 
 /** One of {@link TRANSPORTS}. */
 export type TransportId = (typeof TRANSPORTS)[number];
@@ -101,7 +109,10 @@ export interface Usage {
 /** Every operation: its arguments and its result. */
 export interface Ops {
   /** Connects to the servers and joins `room` (messaging not enabled yet); returns the participant id. */
-  init: [{ transport: TransportId; urls: ServerUrls; room: string; name: string; roommeshTimeouts: Partial<RoomTimeouts> }, { id: string }];
+  init: [
+    { transport: TransportId; urls: ServerUrls; room: string; name: string; roommeshTimeouts: Partial<RoomTimeouts> },
+    { id: string },
+  ];
   /** Enables messaging and resolves once `expectedPeers` others are present. */
   enable: [{ expectedPeers: number; timeoutMs: number }, { elapsedMs: number }];
   /** Arms this participant as a receiver; returns at once. */

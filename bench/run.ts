@@ -24,7 +24,13 @@ import type { Measurement, Outcome, ScenarioContext, ScenarioSpec } from './scen
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Every scenario's description, in run order. */
-export const SCENARIO_SPECS: readonly ScenarioSpec[] = [smallSpec, attachmentSpec, latencySpec, broadcastSpec, meshSpec];
+export const SCENARIO_SPECS: readonly ScenarioSpec[] = [
+  smallSpec,
+  attachmentSpec,
+  latencySpec,
+  broadcastSpec,
+  meshSpec,
+];
 
 /** Everything a run produced; this is the JSON written to bench/results/. */
 export interface BenchResult {
@@ -49,7 +55,8 @@ function rotate<T>(items: readonly T[], round: number): T[] {
 
 function packageVersion(name: string): string {
   try {
-    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -68,7 +75,17 @@ function environment(hosts: HostId[]): Record<string, unknown> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryBytes: totalmem(),
-    packages: Object.fromEntries(['simple-peer', 'node-datachannel', '@roamhq/wrtc', 'socket.io', 'socket.io-client', 'cbor-x', 'playwright-core'].map((n) => [n, packageVersion(n)])),
+    packages: Object.fromEntries(
+      [
+        'simple-peer',
+        'node-datachannel',
+        '@roamhq/wrtc',
+        'socket.io',
+        'socket.io-client',
+        'cbor-x',
+        'playwright-core',
+      ].map((n) => [n, packageVersion(n)]),
+    ),
   };
 }
 
@@ -89,10 +106,16 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const hosts = [...new Set(options.transports.map((t) => TRANSPORT_INFO[t].host))];
   // The pages' script is bundled from this build's dist/ before the servers start serving it.
   if (hosts.includes('chromium')) await buildBenchPage();
-  const servers = await startServers(profileArgs.length === 0 ? [] : [...profileArgs, '--cpu-prof-name', 'servers.cpuprofile'], hosts.includes('chromium') ? PAGE_DIR : undefined);
+  const servers = await startServers(
+    profileArgs.length === 0 ? [] : [...profileArgs, '--cpu-prof-name', 'servers.cpuprofile'],
+    hosts.includes('chromium') ? PAGE_DIR : undefined,
+  );
   const runtimes: Record<HostId, ParticipantRuntime> = {
     node: new NodeProcessRuntime({ execArgv: profileArgs }),
-    chromium: new ChromiumRuntime({ pageUrl: `${servers.signalingUrl}/`, profileDir: options.profileDir === undefined ? undefined : resolve(options.profileDir) }),
+    chromium: new ChromiumRuntime({
+      pageUrl: `${servers.signalingUrl}/`,
+      profileDir: options.profileDir === undefined ? undefined : resolve(options.profileDir),
+    }),
   };
   let rooms = 0;
   // Only the URLs: they travel to the participants, over IPC or into a page.
@@ -102,7 +125,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const selected = (spec: ScenarioSpec): TransportId[] =>
     options.scenarios.includes(spec.id) ? spec.transports.filter((t) => options.transports.includes(t)) : [];
 
-  const record = async (spec: ScenarioSpec, caseId: string, transport: TransportId, round: number, run: () => Promise<Outcome>): Promise<void> => {
+  const record = async (
+    spec: ScenarioSpec,
+    caseId: string,
+    transport: TransportId,
+    round: number,
+    run: () => Promise<Outcome>,
+  ): Promise<void> => {
     const loadAvg1 = loadavg()[0] as number;
     const t0 = performance.now();
     const m: Measurement = { scenario: spec.id, caseId, transport, round, loadAvg1, wallMs: 0 };
@@ -114,13 +143,21 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         if (outcome.detail !== undefined) m.detail = outcome.detail;
       }
     } catch (err) {
-      m.error = err instanceof Error ? err.message.split('\n')[0] ?? String(err) : String(err);
+      m.error = err instanceof Error ? (err.message.split('\n')[0] ?? String(err)) : String(err);
     }
     m.wallMs = performance.now() - t0;
     measurements.push(m);
     const numbers = { ...m.metrics, ...m.detail };
-    const shown = m.metrics ? Object.entries(numbers).map(([k, v]) => `${k}=${v.toFixed(2)}`).join(' ') : m.unsupported !== undefined ? 'unsupported' : `FAILED ${m.error}`;
-    log(`${spec.id}${caseId === '' ? '' : ` ${caseId}`} round ${round} ${transport}: ${shown} (load ${loadAvg1.toFixed(2)})`);
+    const shown = m.metrics
+      ? Object.entries(numbers)
+          .map(([k, v]) => `${k}=${v.toFixed(2)}`)
+          .join(' ')
+      : m.unsupported !== undefined
+        ? 'unsupported'
+        : `FAILED ${m.error}`;
+    log(
+      `${spec.id}${caseId === '' ? '' : ` ${caseId}`} round ${round} ${transport}: ${shown} (load ${loadAvg1.toFixed(2)})`,
+    );
   };
 
   /**
@@ -128,7 +165,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
    * unless the job is to enable them. A job that fails may leave the group broken, so the next job
    * gets a new group; a group that cannot be set up fails the job it was for.
    */
-  const withGroup = async (transport: TransportId, size: number, label: string, enable: boolean, jobs: Array<[ScenarioSpec, string, (g: Member[]) => Promise<Outcome>]>, round: number): Promise<void> => {
+  const withGroup = async (
+    transport: TransportId,
+    size: number,
+    label: string,
+    enable: boolean,
+    jobs: Array<[ScenarioSpec, string, (g: Member[]) => Promise<Outcome>]>,
+    round: number,
+  ): Promise<void> => {
     let group: Member[] | undefined;
     const setUp = async (): Promise<Member[]> => {
       const g = await startGroup(ctx, transport, size, label);
@@ -172,7 +216,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       for (const transport of rotate(pairTransports, round)) {
         const jobs = pairSpecs
           .filter(([spec]) => selected(spec).includes(transport))
-          .map(([spec, measure]): [ScenarioSpec, string, (g: Member[]) => Promise<Outcome>] => [spec, '', (g) => measure(ctx, g[0] as Member, g[1] as Member)]);
+          .map(([spec, measure]): [ScenarioSpec, string, (g: Member[]) => Promise<Outcome>] => [
+            spec,
+            '',
+            (g) => measure(ctx, g[0] as Member, g[1] as Member),
+          ]);
         await withGroup(transport, 2, `pair-r${round}`, true, jobs, round);
       }
     }
@@ -180,7 +228,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const broadcastTransports = selected(broadcastSpec);
     for (let round = 1; round <= options.rounds && broadcastTransports.length > 0; round++) {
       for (const transport of rotate(broadcastTransports, round)) {
-        await withGroup(transport, options.broadcastReceivers + 1, `broadcast-r${round}`, true, [[broadcastSpec, '', (g) => measureBroadcast(ctx, g)]], round);
+        await withGroup(
+          transport,
+          options.broadcastReceivers + 1,
+          `broadcast-r${round}`,
+          true,
+          [[broadcastSpec, '', (g) => measureBroadcast(ctx, g)]],
+          round,
+        );
       }
     }
 
@@ -188,7 +243,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     if (meshTransports.length > 0 && options.warmupFraction > 0) {
       // One unrecorded formation per transport first: the first processes of a kind start slower.
       for (const transport of meshTransports) {
-        const g = await startGroup(ctx, transport, Math.min(5, Math.max(...options.meshSizes)), 'mesh-warmup').catch(() => undefined);
+        const g = await startGroup(ctx, transport, Math.min(5, Math.max(...options.meshSizes)), 'mesh-warmup').catch(
+          () => undefined,
+        );
         if (g !== undefined) {
           await measureMesh(ctx, g).catch(() => undefined);
           await stopGroup(g);
@@ -198,7 +255,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     for (const n of meshTransports.length > 0 ? options.meshSizes : []) {
       for (let round = 1; round <= options.rounds; round++) {
         for (const transport of rotate(meshTransports, round)) {
-          await withGroup(transport, n, `mesh${n}-r${round}`, false, [[meshSpec, `N=${n}`, (g) => measureMesh(ctx, g)]], round);
+          await withGroup(
+            transport,
+            n,
+            `mesh${n}-r${round}`,
+            false,
+            [[meshSpec, `N=${n}`, (g) => measureMesh(ctx, g)]],
+            round,
+          );
         }
       }
     }
@@ -228,4 +292,3 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   }
   return result;
 }
-

@@ -19,43 +19,71 @@ const CONCURRENCY = 200;
 
 async function memory(port: number): Promise<{ rss: number; heap: number }> {
   const text = (await httpGet(port, '/metrics')).body;
-  const value = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2] ?? NaN);
+  const value = (name: string): number =>
+    Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2] ?? NaN);
   return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
 }
 
 async function pool<T>(items: T[], run: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < items.length) await run(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < items.length) await run(items[next++]!);
+    }),
+  );
 }
 
 async function scenario(n: number): Promise<Record<string, number>> {
   // roommesh-signal on 127.0.0.1, started and awaited (/readyz) the way the tests start it.
-  const server = await startSignal(['--log-level', 'warn', '--max-connections', '0', '--joins-per-second-per-ip', '0', '--signals-per-second', '0', '--max-participants-per-room', '0', '--max-connections-per-ip', '0', '--toggles-per-second', '0']);
+  const server = await startSignal([
+    '--log-level',
+    'warn',
+    '--max-connections',
+    '0',
+    '--joins-per-second-per-ip',
+    '0',
+    '--signals-per-second',
+    '0',
+    '--max-participants-per-room',
+    '0',
+    '--max-connections-per-ip',
+    '0',
+    '--toggles-per-second',
+    '0',
+  ]);
   const { port, url } = server;
   try {
     const before = await memory(port);
 
     const sockets: Socket[] = [];
-    await pool(Array.from({ length: n }, (_, i) => i), async () => {
-      const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
-      await new Promise<void>((resolve, reject) => {
-        s.once('connect', () => resolve());
-        s.once('connect_error', reject);
-      });
-      sockets.push(s);
-    });
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      async () => {
+        const s = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+        await new Promise<void>((resolve, reject) => {
+          s.once('connect', () => resolve());
+          s.once('connect_error', reject);
+        });
+        sockets.push(s);
+      },
+    );
 
     const ids = new Array<string>(n);
     const t0 = performance.now();
-    await pool(sockets.map((s, i) => [s, i] as const), async ([s, i]) => {
-      const r = await s.timeout(30_000).emitWithAck('join', { v: SIGNALING_VERSION, room: `room-${Math.floor(i / ROOM_SIZE)}`, name: `p${i}` }) as Reply<JoinReply>;
-      if (!r.ok) throw new Error(`join refused: ${JSON.stringify(r)}`);
-      ids[i] = r.data.self.id;
-      const e = (await s.timeout(30_000).emitWithAck('enable_messaging')) as Reply<unknown>;
-      if (!e.ok) throw new Error('enable refused');
-    });
+    await pool(
+      sockets.map((s, i) => [s, i] as const),
+      async ([s, i]) => {
+        const r = (await s.timeout(30_000).emitWithAck('join', {
+          v: SIGNALING_VERSION,
+          room: `room-${Math.floor(i / ROOM_SIZE)}`,
+          name: `p${i}`,
+        })) as Reply<JoinReply>;
+        if (!r.ok) throw new Error(`join refused: ${JSON.stringify(r)}`);
+        ids[i] = r.data.self.id;
+        const e = (await s.timeout(30_000).emitWithAck('enable_messaging')) as Reply<unknown>;
+        if (!e.ok) throw new Error('enable refused');
+      },
+    );
     const joinMs = performance.now() - t0;
     const joined = await memory(port);
 
@@ -68,7 +96,11 @@ async function scenario(n: number): Promise<Record<string, number>> {
     }
     const t1 = performance.now();
     await pool(sends, async ([s, to]) => {
-      const r = await s.timeout(30_000).emitWithAck('signal', { to, cid: 'bench', data: { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' } }) as Reply<unknown>;
+      const r = (await s.timeout(30_000).emitWithAck('signal', {
+        to,
+        cid: 'bench',
+        data: { type: 'offer', sdp: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\n' },
+      })) as Reply<unknown>;
       if (!r.ok) throw new Error(`signal refused: ${JSON.stringify(r)}`);
     });
     while (received < sends.length) await new Promise((r) => setTimeout(r, 5));
@@ -87,7 +119,10 @@ async function scenario(n: number): Promise<Record<string, number>> {
   }
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((x) => x > 0);
 for (const n of sizes.length > 0 ? sizes : [1000, 10_000]) {
   console.log(JSON.stringify(await scenario(n)));
 }

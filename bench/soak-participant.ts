@@ -10,7 +10,8 @@
 import { Room, nodeDataChannelWebRTC, silentLogger, type WebRTCImplementation } from '../lib/node.js';
 
 const [url, roomName, name, seedArg] = process.argv.slice(2);
-if (url === undefined || roomName === undefined || name === undefined) throw new Error('usage: soak-participant.js <url> <room> <name> <seed>');
+if (url === undefined || roomName === undefined || name === undefined)
+  throw new Error('usage: soak-participant.js <url> <room> <name> <seed>');
 
 let seed = Number(seedArg ?? 1) >>> 0 || 1;
 const random = (): number => {
@@ -41,7 +42,13 @@ function counting(impl: WebRTCImplementation): WebRTCImplementation {
   return { ...impl, RTCPeerConnection: CountingPeerConnection };
 }
 
-const room = await Room.connect({ url, room: roomName, name, logger: silentLogger, wrtc: counting(nodeDataChannelWebRTC()) });
+const room = await Room.connect({
+  url,
+  room: roomName,
+  name,
+  logger: silentLogger,
+  wrtc: counting(nodeDataChannelWebRTC()),
+});
 const me = room.localParticipant.id;
 /** `${to} ${n}` of every direct or broadcast message acknowledged by its recipient. */
 const acknowledged: string[] = [];
@@ -58,7 +65,8 @@ const t0 = Date.now();
 room.messaging.on('message', (m) => {
   received.push(`${m.fromParticipantId} ${String(m.message.n)}`);
   const expected = m.message.size as number;
-  if ((m.attachment?.byteLength ?? 0) !== expected) throw new Error(`attachment of ${m.attachment?.byteLength} bytes, announced ${expected}`);
+  if ((m.attachment?.byteLength ?? 0) !== expected)
+    throw new Error(`attachment of ${m.attachment?.byteLength} bytes, announced ${expected}`);
 });
 
 const MAX_IN_FLIGHT = 8;
@@ -75,22 +83,28 @@ async function traffic(): Promise<void> {
     const message = { n: id, size };
     inFlight++;
     if (random() < 0.15) {
-      void room.messaging.broadcastMessage({ type: 'soak', message, ...(attachment ? { attachment } : {}) }).then(
-        (r) => {
-          for (const to of r.delivered) acknowledged.push(`${to} ${id}`);
-          failed += r.failed.length;
-        },
-        () => failed++,
-      ).finally(() => inFlight--);
+      void room.messaging
+        .broadcastMessage({ type: 'soak', message, ...(attachment ? { attachment } : {}) })
+        .then(
+          (r) => {
+            for (const to of r.delivered) acknowledged.push(`${to} ${id}`);
+            failed += r.failed.length;
+          },
+          () => failed++,
+        )
+        .finally(() => inFlight--);
     } else {
       const to = peers[Math.floor(random() * peers.length)]!;
-      void room.messaging.sendMessage({ to, type: 'soak', message, ...(attachment ? { attachment } : {}) }).then(
-        () => void acknowledged.push(`${to.id} ${id}`),
-        (err: { reason?: string }) => {
-          failed++;
-          failureReasons[err.reason ?? 'other'] = (failureReasons[err.reason ?? 'other'] ?? 0) + 1;
-        },
-      ).finally(() => inFlight--);
+      void room.messaging
+        .sendMessage({ to, type: 'soak', message, ...(attachment ? { attachment } : {}) })
+        .then(
+          () => void acknowledged.push(`${to.id} ${id}`),
+          (err: { reason?: string }) => {
+            failed++;
+            failureReasons[err.reason ?? 'other'] = (failureReasons[err.reason ?? 'other'] ?? 0) + 1;
+          },
+        )
+        .finally(() => inFlight--);
     }
     // About 50 messages a second per participant, with bursts.
     await new Promise((r) => setTimeout(r, random() * 40));
@@ -118,7 +132,19 @@ process.on('message', (msg: { start?: true; stop?: true; report?: true; sample?:
     wait();
   }
   if (msg.report) {
-    process.send?.({ report: { id: me, name, sent: n, acknowledged, received, failed, failureReasons, samples, present: room.messaging.remoteParticipants.length } });
+    process.send?.({
+      report: {
+        id: me,
+        name,
+        sent: n,
+        acknowledged,
+        received,
+        failed,
+        failureReasons,
+        samples,
+        present: room.messaging.remoteParticipants.length,
+      },
+    });
     failureReasons = {};
   }
   if (msg.leave) {

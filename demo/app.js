@@ -77,7 +77,12 @@ async function join(roomName, name) {
   hideBanner();
   let joined;
   try {
-    joined = await Room.connect({ url: location.origin, room: roomName, name, attributes: { status: ui.myStatus.value } });
+    joined = await Room.connect({
+      url: location.origin,
+      room: roomName,
+      name,
+      attributes: { status: ui.myStatus.value },
+    });
     room = joined;
     wire(joined);
     showRoom(joined);
@@ -150,10 +155,14 @@ function wire(r) {
   r.on('signaling_failed', () => {
     if (!current()) return;
     setSignaling('disconnected');
-    showBanner('The signaling server no longer knows you (it restarted). Open channels keep working, but nobody new can reach you.', 'Rejoin', () => {
-      const again = { room: r.name, name: r.localParticipant.name };
-      void leave().then(() => join(again.room, again.name));
-    });
+    showBanner(
+      'The signaling server no longer knows you (it restarted). Open channels keep working, but nobody new can reach you.',
+      'Rejoin',
+      () => {
+        const again = { room: r.name, name: r.localParticipant.name };
+        void leave().then(() => join(again.room, again.name));
+      },
+    );
   });
   m.on('participant_added', (p) => {
     if (!current()) return;
@@ -251,7 +260,9 @@ ui.file.addEventListener('change', () => {
   ui.file.value = '';
   if (file === undefined) return;
   if (file.size > MAX_FILE_BYTES) {
-    showBanner(`${file.name} is ${formatBytes(file.size)}; the largest file this demo sends is ${formatBytes(MAX_FILE_BYTES)}.`);
+    showBanner(
+      `${file.name} is ${formatBytes(file.size)}; the largest file this demo sends is ${formatBytes(MAX_FILE_BYTES)}.`,
+    );
     return;
   }
   pendingFile = file;
@@ -284,7 +295,7 @@ ui.composer.addEventListener('submit', (event) => {
 });
 
 async function send(r, text, file, toId) {
-  const to = toId === null ? null : r.messaging.getParticipant(toId) ?? { id: toId, name: 'them' };
+  const to = toId === null ? null : (r.messaging.getParticipant(toId) ?? { id: toId, name: 'them' });
   const message = {};
   if (text) message.text = text;
   // For apps that read it; the demo never believes it on receipt (see MessageLog#message).
@@ -300,7 +311,12 @@ async function send(r, text, file, toId) {
     onCancel: file === undefined ? undefined : () => abort.abort(),
   });
   try {
-    const fields = { type, message, signal: abort.signal, onProgress: (p) => entry.progress(p.sentBytes, p.totalBytes) };
+    const fields = {
+      type,
+      message,
+      signal: abort.signal,
+      onProgress: (p) => entry.progress(p.sentBytes, p.totalBytes),
+    };
     if (file !== undefined) {
       Object.assign(message, { name: file.name, mime: file.type || 'application/octet-stream', size: file.size });
       fields.attachment = new Uint8Array(await file.arrayBuffer());
@@ -328,7 +344,8 @@ async function send(r, text, file, toId) {
 
 function listNames(names) {
   names = [...names].sort((a, b) => a.localeCompare(b));
-  if (names.length <= 3) return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+  if (names.length <= 3)
+    return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
   return `${names.length} people`;
 }
 
@@ -350,10 +367,13 @@ function showBanner(text, actionLabel, action) {
   ui.bannerText.textContent = text;
   ui.bannerAction.hidden = actionLabel === undefined;
   ui.bannerAction.textContent = actionLabel ?? '';
-  ui.bannerAction.onclick = action === undefined ? null : () => {
-    hideBanner();
-    action();
-  };
+  ui.bannerAction.onclick =
+    action === undefined
+      ? null
+      : () => {
+          hideBanner();
+          action();
+        };
   ui.banner.hidden = false;
 }
 

@@ -21,11 +21,23 @@ export function timeElement(date = new Date()) {
 /** One or two letters for an avatar. */
 export function initials(name) {
   const words = String(name).trim().split(/\s+/).filter(Boolean);
-  const letters = words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [...(words[0] ?? '?')].slice(0, 1);
+  const letters =
+    words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [...(words[0] ?? '?')].slice(0, 1);
   return letters.join('').toUpperCase();
 }
 
-const AVATAR_COLORS = ['#4f46e5', '#0891b2', '#059669', '#d97706', '#db2777', '#7c3aed', '#dc2626', '#2563eb', '#0d9488', '#9333ea'];
+const AVATAR_COLORS = [
+  '#4f46e5',
+  '#0891b2',
+  '#059669',
+  '#d97706',
+  '#db2777',
+  '#7c3aed',
+  '#dc2626',
+  '#2563eb',
+  '#0d9488',
+  '#9333ea',
+];
 
 /** A stable avatar color for a participant id. */
 export function avatarColor(id) {
@@ -54,7 +66,9 @@ export function isInlineImage(mime) {
 
 /** A MIME type a peer sent, kept only when it looks like one. */
 export function cleanMime(mime) {
-  return typeof mime === 'string' && /^[\w.+-]{1,64}\/[\w.+-]{1,128}$/.test(mime) ? mime.toLowerCase() : 'application/octet-stream';
+  return typeof mime === 'string' && /^[\w.+-]{1,64}\/[\w.+-]{1,128}$/.test(mime)
+    ? mime.toLowerCase()
+    : 'application/octet-stream';
 }
 
 // Bidirectional controls reorder what is shown, not what is saved: "invoice\u202Efdp.exe" shows as
@@ -63,9 +77,11 @@ const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** A file name a peer sent, made safe to show and to offer as a download name. */
 export function cleanFileName(name) {
+  if (typeof name !== 'string') return 'file';
   // Control characters are what this removes.
   // eslint-disable-next-line no-control-regex
-  const s = typeof name === 'string' ? name.replace(BIDI_CONTROLS, '').replace(/[\u0000-\u001f\u007f/\\]/g, '_').trim() : '';
+  const unsafe = /[\u0000-\u001f\u007f/\\]/g;
+  const s = name.replace(BIDI_CONTROLS, '').replace(unsafe, '_').trim();
   return (s || 'file').slice(0, 200);
 }
 
@@ -79,20 +95,31 @@ export function fileLabel(name) {
 export function describeError(err, who) {
   const reason = err && typeof err === 'object' ? err.reason : undefined;
   switch (reason) {
-    case 'Unreachable': return 'Cannot reach the signaling server. Is it running?';
-    case 'Timeout': return err.name === 'ConnectionError'
-      ? 'The signaling server did not answer in time.'
-      : `${who ?? 'The recipient'} did not confirm in time; it may or may not have arrived.`;
-    case 'Refused': return err.name === 'ConnectionError'
-      ? `The signaling server refused: ${err.message}`
-      : `${who ?? 'The recipient'} refused it: ${err.message}`;
-    case 'Disconnected': return 'Not connected to the signaling server.';
-    case 'ParticipantNotFound': return `${who ?? 'That participant'} is not in the room any more.`;
-    case 'ParticipantLeft': return `${who ?? 'The recipient'} left before receiving it.`;
-    case 'NotEnabled': return 'Messaging is not on: rejoin the room.';
-    case 'MessageTooLarge': return `Too large to send: ${err.message}`;
-    case 'Aborted': return 'Cancelled.';
-    case 'InvalidArgument': return err.message;
-    default: return err instanceof Error ? err.message : String(err);
+    case 'Unreachable':
+      return 'Cannot reach the signaling server. Is it running?';
+    case 'Timeout':
+      return err.name === 'ConnectionError'
+        ? 'The signaling server did not answer in time.'
+        : `${who ?? 'The recipient'} did not confirm in time; it may or may not have arrived.`;
+    case 'Refused':
+      return err.name === 'ConnectionError'
+        ? `The signaling server refused: ${err.message}`
+        : `${who ?? 'The recipient'} refused it: ${err.message}`;
+    case 'Disconnected':
+      return 'Not connected to the signaling server.';
+    case 'ParticipantNotFound':
+      return `${who ?? 'That participant'} is not in the room any more.`;
+    case 'ParticipantLeft':
+      return `${who ?? 'The recipient'} left before receiving it.`;
+    case 'NotEnabled':
+      return 'Messaging is not on: rejoin the room.';
+    case 'MessageTooLarge':
+      return `Too large to send: ${err.message}`;
+    case 'Aborted':
+      return 'Cancelled.';
+    case 'InvalidArgument':
+      return err.message;
+    default:
+      return err instanceof Error ? err.message : String(err);
   }
 }

@@ -1,6 +1,14 @@
 // The message log: chat messages, files with progress, JSON messages of other types, and system lines.
 // Everything a peer sent is shown as text (never as HTML); the log keeps at most MAX_ENTRIES entries.
-import { avatarElement, cleanFileName, cleanMime, fileLabel, formatBytes, isInlineImage, timeElement } from './format.js';
+import {
+  avatarElement,
+  cleanFileName,
+  cleanMime,
+  fileLabel,
+  formatBytes,
+  isInlineImage,
+  timeElement,
+} from './format.js';
 
 /** Entries kept in the log; older ones are dropped, and their files' memory released. */
 const MAX_ENTRIES = 300;
@@ -39,7 +47,10 @@ export class MessageLog {
    */
   outgoing({ self, type, to, text, file, onCancel }) {
     const { li, bubble } = this.#message({ from: self, type, to, mine: true, text });
-    const card = file === undefined ? undefined : new FileCard(bubble, { name: file.name, size: file.size, mime: file.type, mine: true, onCancel });
+    const card =
+      file === undefined
+        ? undefined
+        : new FileCard(bubble, { name: file.name, size: file.size, mime: file.type, mine: true, onCancel });
     if (card !== undefined && isInlineImage(cleanMime(file.type))) card.showImage(file, this.#urlsOf(li));
     const delivery = document.createElement('div');
     delivery.className = 'delivery';
@@ -98,7 +109,10 @@ export class MessageLog {
       pre.textContent = clip(JSON.stringify(message, null, 2));
       bubble.append(pre);
     }
-    const card = attachment === undefined ? undefined : new FileCard(bubble, { ...fileInfo(message, attachment.byteLength), mine: false });
+    const card =
+      attachment === undefined
+        ? undefined
+        : new FileCard(bubble, { ...fileInfo(message, attachment.byteLength), mine: false });
     this.#append(li);
     if (card !== undefined) this.#finishFile(li, card, message, attachment);
   }
@@ -282,5 +296,7 @@ function fileInfo(message, size) {
 }
 
 function clip(text) {
-  return text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}… (${text.length - MAX_TEXT_CHARS} more characters)` : text;
+  return text.length > MAX_TEXT_CHARS
+    ? `${text.slice(0, MAX_TEXT_CHARS)}… (${text.length - MAX_TEXT_CHARS} more characters)`
+    : text;
 }

@@ -103,14 +103,23 @@ export class PresenceList {
       name.append(you);
     }
     const attrs = li.querySelector('.attrs');
-    attrs.replaceChildren(...Object.entries(p.attributes).slice(0, MAX_ATTRS).map(([key, value]) => attrChip(key, value)));
+    attrs.replaceChildren(
+      ...Object.entries(p.attributes)
+        .slice(0, MAX_ATTRS)
+        .map(([key, value]) => attrChip(key, value)),
+    );
     const channel = li.querySelector('.channel');
     channel.dataset.state = isSelf ? 'self' : 'open';
     channel.textContent = isSelf ? '' : 'connected';
     channel.title = isSelf ? '' : 'Data channel open: messages go straight to this participant';
     const button = li.querySelector('button');
-    const attrText = Object.entries(p.attributes).map(([k, v]) => `${k} ${display(v)}`).join(', ');
-    button.setAttribute('aria-label', `${p.name}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${isSelf ? '' : ', channel open'}`);
+    const attrText = Object.entries(p.attributes)
+      .map(([k, v]) => `${k} ${display(v)}`)
+      .join(', ');
+    button.setAttribute(
+      'aria-label',
+      `${p.name}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${isSelf ? '' : ', channel open'}`,
+    );
   }
 
   #updateCount() {
@@ -128,7 +137,8 @@ function attrChip(key, value) {
   chip.className = 'attr';
   chip.dataset.key = key.slice(0, MAX_ATTR_CHARS);
   if (typeof value === 'string') chip.dataset.value = value.slice(0, MAX_ATTR_CHARS);
-  chip.textContent = key === 'status' && typeof value === 'string' ? display(value) : `${display(key)}: ${display(value)}`;
+  chip.textContent =
+    key === 'status' && typeof value === 'string' ? display(value) : `${display(key)}: ${display(value)}`;
   chip.title = `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`.slice(0, 500);
   return chip;
 }

@@ -11,7 +11,10 @@ export function checkAttributes(attributes: unknown, what: string): JsonObject {
   const problem = checkJsonObject(attributes, 'attributes');
   if (problem !== undefined) throw new InvalidArgumentError(`${what} ${problem}`);
   const size = JSON.stringify(attributes).length;
-  if (size > MAX_ATTRIBUTES_BYTES) throw new InvalidArgumentError(`${what}: attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`);
+  if (size > MAX_ATTRIBUTES_BYTES)
+    throw new InvalidArgumentError(
+      `${what}: attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`,
+    );
   return attributes as JsonObject;
 }
 
@@ -27,7 +30,11 @@ export class LocalParticipant {
   readonly #onChange: (attributes: JsonObject) => void;
 
   /** Made by its Room: a private constructor, so that the published declarations forbid `new`. @internal */
-  static create(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void): LocalParticipant {
+  static create(
+    info: ParticipantInfo,
+    attributes: JsonObject,
+    onChange: (attributes: JsonObject) => void,
+  ): LocalParticipant {
     return new LocalParticipant(info, attributes, onChange);
   }
 

@@ -12,7 +12,6 @@ import { checkFitsAnyLink } from './session/Session.js';
 import type { BroadcastMessageOptions, BroadcastResult, IncomingAttachment, SendMessageOptions } from './types.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
 
-
 /** What a {@link MessagingClient} is built from. @internal */
 export interface MessagingClientDeps {
   /** The connections to the other participants. */
@@ -89,7 +88,8 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     let best: RemoteParticipant | undefined;
     for (const { participant: p } of this.#present.values()) {
       if (p.name !== name) continue;
-      if (best === undefined || p.joinedAtMs < best.joinedAtMs || (p.joinedAtMs === best.joinedAtMs && p.id < best.id)) best = p;
+      if (best === undefined || p.joinedAtMs < best.joinedAtMs || (p.joinedAtMs === best.joinedAtMs && p.id < best.id))
+        best = p;
     }
     return best;
   }
@@ -159,13 +159,20 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     // Not an async function: thousands of sends may be under way, and the extra promise of an async
     // wrapper was a measurable share of a sender's time. Errors still arrive as rejections.
     try {
-      const { id, type, message, attachment, onProgress, signal } = checkSendOptions(options, 'sendMessage', this.#deps.maxAttachmentBytes);
+      const { id, type, message, attachment, onProgress, signal } = checkSendOptions(
+        options,
+        'sendMessage',
+        this.#deps.maxAttachmentBytes,
+      );
       const session = this.#sessionFor(id, 'sendMessage');
       if (session === undefined) {
         if (options.ignoreOffline === true) return Promise.resolve();
         throw MessagingError.participantNotFound(id);
       }
-      const report = onProgress === undefined ? undefined : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
+      const report =
+        onProgress === undefined
+          ? undefined
+          : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
       return session.sendMessage(encodeMessageBody(type, message), attachment, true, report, signal);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -180,7 +187,11 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
    */
   sendMessageNowait(options: SendMessageOptions): boolean {
-    const { id, type, message, attachment } = checkSendOptions(options, 'sendMessageNowait', this.#deps.maxAttachmentBytes);
+    const { id, type, message, attachment } = checkSendOptions(
+      options,
+      'sendMessageNowait',
+      this.#deps.maxAttachmentBytes,
+    );
     const session = this.#sessionFor(id, 'sendMessageNowait');
     return session === undefined ? false : session.sendMessage(encodeMessageBody(type, message), attachment, false);
   }
@@ -192,7 +203,11 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
   async broadcastMessage(options: BroadcastMessageOptions): Promise<BroadcastResult> {
-    const { type, message, attachment, onProgress, signal } = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
+    const { type, message, attachment, onProgress, signal } = checkMessageFields(
+      options,
+      'broadcastMessage',
+      this.#deps.maxAttachmentBytes,
+    );
     this.#requireEnabled('broadcastMessage');
     if (signal?.aborted === true) throw MessagingError.aborted();
     // Too large for any link: refused at the call, before anything reaches anyone.
@@ -230,7 +245,8 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     }
     const sends = targets.map((s, i) => s.sendMessage(body, attachment, true, report?.(i), signal));
     const settled = await Promise.allSettled(sends);
-    if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted')) throw MessagingError.aborted();
+    if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted'))
+      throw MessagingError.aborted();
     settled.forEach((s, i) => {
       const id = (targets[i] as Session).participant.id;
       if (s.status === 'fulfilled') {
@@ -269,7 +285,14 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     this.#present.set(info.id, { participant, session });
     const { cid } = session;
     session.on('message', (d) => {
-      this.emit('message', { messageId: `${cid}:${d.seq}`, from: participant, fromParticipantId: info.id, type: d.type, message: d.payload, attachment: d.attachment });
+      this.emit('message', {
+        messageId: `${cid}:${d.seq}`,
+        from: participant,
+        fromParticipantId: info.id,
+        type: d.type,
+        message: d.payload,
+        attachment: d.attachment,
+      });
     });
     const incoming = (t: IncomingTransfer): IncomingAttachment => ({
       messageId: `${cid}:${t.seq}`,

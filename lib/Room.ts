@@ -107,12 +107,15 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.#signaling = signaling;
     this.#logger = deps.logger;
     this.emitterLogger = deps.logger;
-    this.localParticipant = LocalParticipant.create(self, attributes, (attrs) => this.messaging.handleLocalAttributes(attrs));
+    this.localParticipant = LocalParticipant.create(self, attributes, (attrs) =>
+      this.messaging.handleLocalAttributes(attrs),
+    );
     const { maxIncomingAttachmentBytesTotal, receiveBytesPerSecond, receiveBurstBytes } = deps.receiveLimits;
     const mesh = new Mesh({
       localId: self.id,
       signaling,
-      createLink: (initiator) => new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
+      createLink: (initiator) =>
+        new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
       timeouts: deps.timeouts,
       logger: deps.logger,
       session: {
@@ -140,7 +143,10 @@ export class Room extends TypedEmitter<RoomEvents> {
       this.emit('signaling_reconnected');
     });
     signaling.on('failed', (error) => {
-      this.#logger.error({ reason: error.serverReason ?? error.reason }, 'the signaling server will not take this participant back');
+      this.#logger.error(
+        { reason: error.serverReason ?? error.reason },
+        'the signaling server will not take this participant back',
+      );
       this.emit('signaling_failed', error);
     });
     this.#logger.info({ name: self.name }, 'joined room');
@@ -178,14 +184,17 @@ interface CheckedRoomOptions {
 }
 
 function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Room.connect: expected an options object');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError('Room.connect: expected an options object');
   for (const key of ['url', 'room', 'name'] as const) {
     if (typeof options[key] !== 'string' || options[key].trim().length === 0) {
       throw new InvalidArgumentError(`Room.connect: ${key} must be a non-empty string`);
     }
   }
-  if (options.token !== undefined && typeof options.token !== 'string') throw new InvalidArgumentError('Room.connect: token must be a string');
-  if (options.iceServers !== undefined && !Array.isArray(options.iceServers)) throw new InvalidArgumentError('Room.connect: iceServers must be an array');
+  if (options.token !== undefined && typeof options.token !== 'string')
+    throw new InvalidArgumentError('Room.connect: token must be a string');
+  if (options.iceServers !== undefined && !Array.isArray(options.iceServers))
+    throw new InvalidArgumentError('Room.connect: iceServers must be an array');
   const timeouts: RoomTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   for (const [key, value] of Object.entries(timeouts)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
@@ -193,12 +202,20 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
     }
   }
   if (timeouts.heartbeatTimeoutMs <= timeouts.heartbeatIntervalMs) {
-    throw new InvalidArgumentError('Room.connect: timeouts.heartbeatTimeoutMs must be longer than timeouts.heartbeatIntervalMs');
+    throw new InvalidArgumentError(
+      'Room.connect: timeouts.heartbeatTimeoutMs must be longer than timeouts.heartbeatIntervalMs',
+    );
   }
   const attributes = checkAttributes(options.attributes ?? DEFAULT_ROOM_OPTIONS.attributes, 'Room.connect:');
   const maxAttachmentBytes = options.maxAttachmentBytes ?? DEFAULT_ROOM_OPTIONS.maxAttachmentBytes;
-  if (!Number.isSafeInteger(maxAttachmentBytes) || maxAttachmentBytes < 0 || maxAttachmentBytes > MAX_ATTACHMENT_BYTES_LIMIT) {
-    throw new InvalidArgumentError(`Room.connect: maxAttachmentBytes must be an integer from 0 to ${MAX_ATTACHMENT_BYTES_LIMIT}`);
+  if (
+    !Number.isSafeInteger(maxAttachmentBytes) ||
+    maxAttachmentBytes < 0 ||
+    maxAttachmentBytes > MAX_ATTACHMENT_BYTES_LIMIT
+  ) {
+    throw new InvalidArgumentError(
+      `Room.connect: maxAttachmentBytes must be an integer from 0 to ${MAX_ATTACHMENT_BYTES_LIMIT}`,
+    );
   }
   const receiveLimits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...options.receiveLimits };
   for (const [key, value] of Object.entries(receiveLimits)) {
@@ -206,5 +223,11 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
       throw new InvalidArgumentError(`Room.connect: receiveLimits.${key} must be a positive integer`);
     }
   }
-  return { timeouts, attributes, maxAttachmentBytes, receiveLimits, logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger };
+  return {
+    timeouts,
+    attributes,
+    maxAttachmentBytes,
+    receiveLimits,
+    logger: options.logger ?? DEFAULT_ROOM_OPTIONS.logger,
+  };
 }

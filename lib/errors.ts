@@ -27,11 +27,7 @@ export class InvalidArgumentError extends RoomMeshError {
 }
 
 /** Why connecting to or talking with the signaling server failed. */
-export type ConnectionErrorReason =
-  | 'Unreachable'
-  | 'Timeout'
-  | 'Refused'
-  | 'Disconnected';
+export type ConnectionErrorReason = 'Unreachable' | 'Timeout' | 'Refused' | 'Disconnected';
 
 /** Connecting to or talking with the signaling server failed. */
 export class ConnectionError extends RoomMeshError {
@@ -57,7 +53,9 @@ export class ConnectionError extends RoomMeshError {
 
   /** The signaling server answered a request with an error. */
   static refused(what: string, serverReason: string, message: string): ConnectionError {
-    return new ConnectionError('Refused', `${what} refused by the signaling server (${serverReason}): ${message}`, { serverReason });
+    return new ConnectionError('Refused', `${what} refused by the signaling server (${serverReason}): ${message}`, {
+      serverReason,
+    });
   }
 
   /** The connection to the signaling server is gone. */
@@ -68,13 +66,7 @@ export class ConnectionError extends RoomMeshError {
 
 /** Why a message was not delivered. */
 export type MessagingErrorReason =
-  | 'ParticipantNotFound'
-  | 'ParticipantLeft'
-  | 'Timeout'
-  | 'NotEnabled'
-  | 'MessageTooLarge'
-  | 'Aborted'
-  | 'Refused';
+  'ParticipantNotFound' | 'ParticipantLeft' | 'Timeout' | 'NotEnabled' | 'MessageTooLarge' | 'Aborted' | 'Refused';
 
 /** A message could not be sent or was not acknowledged. */
 export class MessagingError extends RoomMeshError {
@@ -110,12 +102,17 @@ export class MessagingError extends RoomMeshError {
 
   /** The message without its attachment (type and JSON) does not fit in one frame. */
   static tooLarge(bytes: number, max: number, participantId?: string): MessagingError {
-    return new MessagingError('MessageTooLarge', `type and message encode to ${bytes} bytes; the largest is ${max} (send bulk data as an attachment)`, participantId);
+    return new MessagingError(
+      'MessageTooLarge',
+      `type and message encode to ${bytes} bytes; the largest is ${max} (send bulk data as an attachment)`,
+      participantId,
+    );
   }
 
   /** The attachment is above this participant's or the recipient's limit. */
   static attachmentTooLarge(bytes: number, max: number, participantId?: string): MessagingError {
-    const whose = participantId === undefined ? 'maxAttachmentBytes is' : `participant ${participantId} accepts at most`;
+    const whose =
+      participantId === undefined ? 'maxAttachmentBytes is' : `participant ${participantId} accepts at most`;
     return new MessagingError('MessageTooLarge', `attachment is ${bytes} bytes; ${whose} ${max}`, participantId);
   }
 

@@ -15,7 +15,12 @@ export type {
 export { RemoteParticipant } from './RemoteParticipant.js';
 export { LocalParticipant, MAX_ATTRIBUTES_BYTES } from './LocalParticipant.js';
 export { RoomMeshError, InvalidArgumentError, ConnectionError, MessagingError, ProtocolError } from './errors.js';
-export type { ConnectionErrorReason, MessagingErrorReason, ProtocolErrorReason, InvalidArgumentReason } from './errors.js';
+export type {
+  ConnectionErrorReason,
+  MessagingErrorReason,
+  ProtocolErrorReason,
+  InvalidArgumentReason,
+} from './errors.js';
 export type { MessagingEvents, RoomEvents, AttachmentAbortReason } from './events.js';
 export type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 export type { RoomOptions } from './options.js';

@@ -6,8 +6,13 @@ import { RemoteParticipant } from './RemoteParticipant.js';
 import type { BroadcastMessageOptions, SendMessageOptions } from './types.js';
 
 /** Checks the fields a send and a broadcast share; returns them without any other property. */
-export function checkMessageFields(options: BroadcastMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${what}: expected an options object`);
+export function checkMessageFields(
+  options: BroadcastMessageOptions,
+  what: string,
+  maxAttachmentBytes: number,
+): BroadcastMessageOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidArgumentError(`${what}: expected an options object`);
   const { type, message, attachment, onProgress, signal } = options;
   if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
     throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
@@ -17,8 +22,10 @@ export function checkMessageFields(options: BroadcastMessageOptions, what: strin
   if (attachment !== undefined && !(attachment instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${what}: attachment must be a Uint8Array`);
   }
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError(`${what}: onProgress must be a function`);
-  if (signal !== undefined && !isAbortSignal(signal)) throw new InvalidArgumentError(`${what}: signal must be an AbortSignal`);
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new InvalidArgumentError(`${what}: onProgress must be a function`);
+  if (signal !== undefined && !isAbortSignal(signal))
+    throw new InvalidArgumentError(`${what}: signal must be an AbortSignal`);
   if (attachment !== undefined && attachment.byteLength > maxAttachmentBytes) {
     throw MessagingError.attachmentTooLarge(attachment.byteLength, maxAttachmentBytes);
   }
@@ -30,15 +37,25 @@ export function checkMessageFields(options: BroadcastMessageOptions, what: strin
 }
 
 function isAbortSignal(v: unknown): v is AbortSignal {
-  return typeof v === 'object' && v !== null && typeof (v as AbortSignal).aborted === 'boolean' && typeof (v as AbortSignal).addEventListener === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as AbortSignal).aborted === 'boolean' &&
+    typeof (v as AbortSignal).addEventListener === 'function'
+  );
 }
 
 /** Checks a send's options, and resolves its recipient to an id. */
-export function checkSendOptions(options: SendMessageOptions, what: string, maxAttachmentBytes: number): BroadcastMessageOptions & { id: string } {
+export function checkSendOptions(
+  options: SendMessageOptions,
+  what: string,
+  maxAttachmentBytes: number,
+): BroadcastMessageOptions & { id: string } {
   const fields = checkMessageFields(options, what, maxAttachmentBytes) as BroadcastMessageOptions & { id: string };
   const to = options.to;
   const id = to instanceof RemoteParticipant ? to.id : to;
-  if (typeof id !== 'string' || id.length === 0) throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);
+  if (typeof id !== 'string' || id.length === 0)
+    throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);
   if (options.ignoreOffline !== undefined && typeof options.ignoreOffline !== 'boolean') {
     throw new InvalidArgumentError(`${what}: ignoreOffline must be a boolean`);
   }

@@ -11,7 +11,9 @@ import { runIsolated } from './netns.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) {
   process.stderr.write('build failed: fix the TypeScript errors above\n');
   process.exit(1);
@@ -23,13 +25,19 @@ await buildBrowser();
 // `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts).
 const [first, ...tail] = process.argv.slice(2);
 const [argv, rest] =
-  first === 'soak' ? [['--expose-gc', 'dist/bench/soak.js'], tail]
-  : first === 'frame-size' ? [['dist/bench/frame-size.js'], tail]
-  : first === 'signaling-load' ? [['dist/bench/signaling-load.js'], tail]
-  : [['dist/bench/main.js'], process.argv.slice(2)];
+  first === 'soak'
+    ? [['--expose-gc', 'dist/bench/soak.js'], tail]
+    : first === 'frame-size'
+      ? [['dist/bench/frame-size.js'], tail]
+      : first === 'signaling-load'
+        ? [['dist/bench/signaling-load.js'], tail]
+        : [['dist/bench/main.js'], process.argv.slice(2)];
 // Chromium is needed unless the run names only Node transports (or is the soak or signaling-load run, Node
 // only); a missing one is installed (as root) or explained.
 const text = rest.join(' ');
-const nodeOnly = first === 'soak' || first === 'signaling-load' || (/--(transport|runtime|hosts)\b/.test(text) && !text.includes('chromium'));
+const nodeOnly =
+  first === 'soak' ||
+  first === 'signaling-load' ||
+  (/--(transport|runtime|hosts)\b/.test(text) && !text.includes('chromium'));
 if (!rest.includes('--help') && !nodeOnly) ensureChromium();
 process.exit(await runIsolated([process.execPath, ...argv, ...rest]));

@@ -60,5 +60,7 @@ export async function buildBrowser() {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const meta = await buildBrowser();
   const out = meta.outputs[BROWSER_BUNDLE];
-  process.stdout.write(`${BROWSER_BUNDLE}: ${Math.round((out?.bytes ?? 0) / 1024)} KiB from ${Object.keys(meta.inputs).length} modules\n`);
+  process.stdout.write(
+    `${BROWSER_BUNDLE}: ${Math.round((out?.bytes ?? 0) / 1024)} KiB from ${Object.keys(meta.inputs).length} modules\n`,
+  );
 }

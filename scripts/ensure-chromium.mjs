@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** What to do when Chromium is missing. */
-export const CHROMIUM_HOW_TO = `the browser tests need Chromium at ${CHROMIUM_PATH}. On Debian or Ubuntu, as root: `
-  + 'apt-get update && apt-get install -y --no-install-recommends chromium';
+export const CHROMIUM_HOW_TO =
+  `the browser tests need Chromium at ${CHROMIUM_PATH}. On Debian or Ubuntu, as root: ` +
+  'apt-get update && apt-get install -y --no-install-recommends chromium';
 
 /** Returns true when Chromium is present, installing it first when it can; otherwise prints why not and returns false. */
 export function ensureChromium() {
@@ -20,10 +21,14 @@ export function ensureChromium() {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) {
-    process.stderr.write(`Chromium is missing and cannot be installed from here (${hasApt ? 'not root' : 'no apt-get'}): ${CHROMIUM_HOW_TO}\n`);
+    process.stderr.write(
+      `Chromium is missing and cannot be installed from here (${hasApt ? 'not root' : 'no apt-get'}): ${CHROMIUM_HOW_TO}\n`,
+    );
     return false;
   }
-  process.stderr.write(`Chromium is missing at ${CHROMIUM_PATH}; installing Debian's chromium package (about a minute)…\n`);
+  process.stderr.write(
+    `Chromium is missing at ${CHROMIUM_PATH}; installing Debian's chromium package (about a minute)…\n`,
+  );
   // Package lists start empty on a fresh machine, so update first.
   const r = spawnSync('sh', ['-c', 'apt-get update && apt-get install -y --no-install-recommends chromium'], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -31,7 +36,11 @@ export function ensureChromium() {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status === 0 && existsSync(CHROMIUM_PATH)) return true;
-  const tail = String(r.stdout ?? '').trim().split('\n').slice(-15).join('\n');
+  const tail = String(r.stdout ?? '')
+    .trim()
+    .split('\n')
+    .slice(-15)
+    .join('\n');
   process.stderr.write(`${tail}\ninstalling chromium with apt-get failed (exit ${r.status}): ${CHROMIUM_HOW_TO}\n`);
   return false;
 }

@@ -10,18 +10,30 @@ export function ensureRedis() {
   const isRoot = process.getuid?.() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (isRoot && hasApt) {
-    process.stderr.write('redis-server is missing: installing Debian\'s redis-server (apt-get update && apt-get install)\n');
+    process.stderr.write(
+      "redis-server is missing: installing Debian's redis-server (apt-get update && apt-get install)\n",
+    );
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    const update = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-    const install = update.status === 0
-      && spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'redis-server'], { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
+    const update = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env,
+    });
+    const install =
+      update.status === 0 &&
+      spawnSync(
+        'apt-get',
+        ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '--no-install-recommends', 'redis-server'],
+        { stdio: ['ignore', 'ignore', 'inherit'], env },
+      ).status === 0;
     // The package starts a system service; the tests start their own servers, so stop it where we can.
     if (install) spawnSync('sh', ['-c', 'service redis-server stop || true'], { stdio: 'ignore' });
     if (found()) return;
   }
   process.stdout.write('\n0 passed, 1 failed\n');
-  process.stderr.write('redis-server is needed by the Redis fleet tests and could not be installed.\n'
-    + 'Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), then run npm test again.\n');
+  process.stderr.write(
+    'redis-server is needed by the Redis fleet tests and could not be installed.\n' +
+      'Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), then run npm test again.\n',
+  );
   process.exit(1);
 }
 

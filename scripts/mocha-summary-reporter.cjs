@@ -20,8 +20,10 @@ class SummaryReporter extends Mocha.reporters.Spec {
       const skipped = pending > 0 ? `, ${pending} skipped` : '';
       process.stdout.write(`\n${passes} passed, ${failures} failed${skipped}\n`);
       setTimeout(() => {
-        process.stdout.write(`\nthe test process did not exit within ${EXIT_GRACE_MS / 1000} s of its last test: something was left running\n`
-          + `${passes} passed, ${failures + 1} failed${skipped}\n`);
+        process.stdout.write(
+          `\nthe test process did not exit within ${EXIT_GRACE_MS / 1000} s of its last test: something was left running\n` +
+            `${passes} passed, ${failures + 1} failed${skipped}\n`,
+        );
         process.exit(1);
       }, EXIT_GRACE_MS).unref();
     });

@@ -21,8 +21,10 @@ export function namespacePrefix() {
 export function runIsolated(argv, options = {}) {
   let prefix = namespacePrefix();
   if (prefix === undefined) {
-    process.stderr.write('warning: cannot create a private network namespace (unshare -n / -rn); running without one. '
-      + 'WebRTC traffic stays on this host only because no STUN/TURN servers are configured.\n');
+    process.stderr.write(
+      'warning: cannot create a private network namespace (unshare -n / -rn); running without one. ' +
+        'WebRTC traffic stays on this host only because no STUN/TURN servers are configured.\n',
+    );
     prefix = [];
   }
   const full = [...prefix, ...argv];

@@ -15,7 +15,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 ensureRedis(); // the Redis fleet tests need redis-server
 
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) {
   process.stdout.write('\n0 passed, 1 failed\n');
   process.stderr.write('build failed: fix the TypeScript errors above\n');
@@ -38,18 +40,26 @@ if (extra.length === 0) {
   }
   if (checksFailed.length > 0) process.stdout.write(`\nstatic checks failed: ${checksFailed.join(', ')}\n`);
 }
-const specs = extra.length > 0 ? extra : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js', 'dist/test/browser/**/*.test.js'];
+const specs =
+  extra.length > 0
+    ? extra
+    : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js', 'dist/test/browser/**/*.test.js'];
 if (specs.some((s) => s.includes('browser'))) ensureChromium();
 if (!existsSync('dist/test')) {
   process.stderr.write('no compiled tests under dist/test\n');
   process.exit(1);
 }
-const code = await runIsolated([
-  process.execPath,
-  '--expose-gc', // memory tests compare heaps after a collection
-  'node_modules/mocha/bin/mocha.js',
-  '--reporter', './scripts/mocha-summary-reporter.cjs',
-  '--timeout', '60000',
-  ...specs,
-], { env: { ROOMMESH_CHECKS_PASSED: String(checksPassed), ROOMMESH_CHECKS_FAILED: String(checksFailed.length) } });
+const code = await runIsolated(
+  [
+    process.execPath,
+    '--expose-gc', // memory tests compare heaps after a collection
+    'node_modules/mocha/bin/mocha.js',
+    '--reporter',
+    './scripts/mocha-summary-reporter.cjs',
+    '--timeout',
+    '60000',
+    ...specs,
+  ],
+  { env: { ROOMMESH_CHECKS_PASSED: String(checksPassed), ROOMMESH_CHECKS_FAILED: String(checksFailed.length) } },
+);
 process.exit(code !== 0 ? code : checksFailed.length > 0 ? 1 : 0);

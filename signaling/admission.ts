@@ -68,14 +68,21 @@ export function admitConnections(io: ServerIo, a: AdmissionOptions): void {
     // This connection is already among its address's count.
     const fromIp = perIp.get(clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy)) ?? 0;
     if (opts.maxConnectionsPerIp > 0 && fromIp > opts.maxConnectionsPerIp) {
-      return refuse('TooManyConnections', `this address has ${opts.maxConnectionsPerIp} connections, the most the server accepts from one address`);
+      return refuse(
+        'TooManyConnections',
+        `this address has ${opts.maxConnectionsPerIp} connections, the most the server accepts from one address`,
+      );
     }
     next();
   });
 }
 
 /** The client's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry (the one our proxy added). */
-export function clientIp(headers: Record<string, string | string[] | undefined>, address: string, trustProxy: boolean): string {
+export function clientIp(
+  headers: Record<string, string | string[] | undefined>,
+  address: string,
+  trustProxy: boolean,
+): string {
   if (trustProxy) {
     const header = headers['x-forwarded-for'];
     const value = Array.isArray(header) ? header[header.length - 1] : header;

@@ -24,11 +24,17 @@ export interface Identity {
 }
 
 /** Why a token was refused. */
-export type AuthFailureReason = Extract<SignalingErrorReason, 'TokenMissing' | 'TokenInvalid' | 'TokenExpired' | 'RoomNotAllowed' | 'Unavailable'>;
+export type AuthFailureReason = Extract<
+  SignalingErrorReason,
+  'TokenMissing' | 'TokenInvalid' | 'TokenExpired' | 'RoomNotAllowed' | 'Unavailable'
+>;
 
 /** A join's token was refused; `reason` is what the client is told. */
 export class AuthError extends Error {
-  constructor(readonly reason: AuthFailureReason, message: string) {
+  constructor(
+    readonly reason: AuthFailureReason,
+    message: string,
+  ) {
     super(message);
     this.name = 'AuthError';
   }
@@ -48,13 +54,14 @@ const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 /** An authenticator for the options, or undefined when auth is off. */
 export function createAuthenticator(opts: ResolvedServerOptions): Authenticator | undefined {
   if (opts.auth !== 'jwt') return undefined;
-  const key: Uint8Array | JWTVerifyGetKey = opts.jwtSecret !== undefined
-    ? new TextEncoder().encode(opts.jwtSecret)
-    : createRemoteJWKSet(new URL(String(opts.jwksUrl)), {
-      timeoutDuration: JWKS_TIMEOUT_MS,
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-    });
+  const key: Uint8Array | JWTVerifyGetKey =
+    opts.jwtSecret !== undefined
+      ? new TextEncoder().encode(opts.jwtSecret)
+      : createRemoteJWKSet(new URL(String(opts.jwksUrl)), {
+          timeoutDuration: JWKS_TIMEOUT_MS,
+          cooldownDuration: JWKS_COOLDOWN_MS,
+          cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+        });
   const verifyOptions = {
     algorithms: opts.jwtAlgorithms,
     audience: opts.jwtAudience,
@@ -64,11 +71,15 @@ export function createAuthenticator(opts: ResolvedServerOptions): Authenticator 
   };
   return {
     async verify(token, room) {
-      if (token === undefined || token.length === 0) throw new AuthError('TokenMissing', 'this server requires a token in the join request');
+      if (token === undefined || token.length === 0)
+        throw new AuthError('TokenMissing', 'this server requires a token in the join request');
       let payload: JWTPayload;
       try {
         // Two call shapes because jose overloads on the key kind.
-        payload = typeof key === 'function' ? (await jwtVerify(token, key, verifyOptions)).payload : (await jwtVerify(token, key, verifyOptions)).payload;
+        payload =
+          typeof key === 'function'
+            ? (await jwtVerify(token, key, verifyOptions)).payload
+            : (await jwtVerify(token, key, verifyOptions)).payload;
       } catch (err) {
         throw toAuthError(err);
       }
@@ -79,11 +90,16 @@ export function createAuthenticator(opts: ResolvedServerOptions): Authenticator 
 
 function toAuthError(err: unknown): AuthError {
   if (err instanceof errors.JWTExpired) return new AuthError('TokenExpired', 'the token has expired');
-  if (err instanceof errors.JWKSTimeout) return new AuthError('Unavailable', 'the key server did not answer in time; try again');
-  if (err instanceof errors.JWTClaimValidationFailed) return new AuthError('TokenInvalid', `the token's ${err.claim} claim is not accepted (${err.reason})`);
-  if (err instanceof errors.JOSEAlgNotAllowed) return new AuthError('TokenInvalid', 'the token is signed with an algorithm this server does not accept');
-  if (err instanceof errors.JWSSignatureVerificationFailed) return new AuthError('TokenInvalid', 'the token signature is not valid');
-  if (err instanceof errors.JWKSNoMatchingKey) return new AuthError('TokenInvalid', 'no key of the key set matches the token');
+  if (err instanceof errors.JWKSTimeout)
+    return new AuthError('Unavailable', 'the key server did not answer in time; try again');
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return new AuthError('TokenInvalid', `the token's ${err.claim} claim is not accepted (${err.reason})`);
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new AuthError('TokenInvalid', 'the token is signed with an algorithm this server does not accept');
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthError('TokenInvalid', 'the token signature is not valid');
+  if (err instanceof errors.JWKSNoMatchingKey)
+    return new AuthError('TokenInvalid', 'no key of the key set matches the token');
   // A key set that cannot be fetched or read: not the client's fault.
   if (err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError) || err.code === 'ERR_JOSE_GENERIC') {
     return new AuthError('Unavailable', 'the key server cannot be reached; try again');
@@ -104,24 +120,40 @@ const WILDCARD = '*';
 /** The identity the claims give for `room`; throws {@link AuthError} when they do not fit. */
 export function identityFor(payload: JWTPayload, room: string): Identity {
   const allRooms = payload.allRooms;
-  if (allRooms !== undefined && allRooms !== true) throw new AuthError('TokenInvalid', 'the allRooms claim, when present, must be true');
-  const rooms: unknown[] = payload.rooms !== undefined
-    ? (Array.isArray(payload.rooms) ? payload.rooms : [payload.rooms])
-    : payload.room !== undefined || allRooms !== true ? [payload.room] : [];
+  if (allRooms !== undefined && allRooms !== true)
+    throw new AuthError('TokenInvalid', 'the allRooms claim, when present, must be true');
+  const rooms: unknown[] =
+    payload.rooms !== undefined
+      ? Array.isArray(payload.rooms)
+        ? payload.rooms
+        : [payload.rooms]
+      : payload.room !== undefined || allRooms !== true
+        ? [payload.room]
+        : [];
   if (rooms.includes(WILDCARD)) {
-    throw new AuthError('TokenInvalid', '"*" in the room or rooms claim is not a wildcard; a token for every room carries allRooms: true');
+    throw new AuthError(
+      'TokenInvalid',
+      '"*" in the room or rooms claim is not a wildcard; a token for every room carries allRooms: true',
+    );
   }
   if ((rooms.length === 0 && allRooms !== true) || rooms.length > 1000 || !rooms.every(isName)) {
-    throw new AuthError('TokenInvalid', 'the token must name its room in a room claim, its rooms in a rooms claim, or carry allRooms: true');
+    throw new AuthError(
+      'TokenInvalid',
+      'the token must name its room in a room claim, its rooms in a rooms claim, or carry allRooms: true',
+    );
   }
-  if (!isName(payload.name)) throw new AuthError('TokenInvalid', `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} characters`);
+  if (!isName(payload.name))
+    throw new AuthError('TokenInvalid', `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} characters`);
   if (payload.pid !== undefined && (typeof payload.pid !== 'string' || !PID_PATTERN.test(payload.pid))) {
     throw new AuthError('TokenInvalid', `the pid claim must be 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   }
-  if (allRooms !== true && !rooms.includes(room)) throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
+  if (allRooms !== true && !rooms.includes(room))
+    throw new AuthError('RoomNotAllowed', 'the token does not allow this room');
   // exp is a required claim: jose has checked it is there and in the future.
   const expiresAtMs = (payload.exp as number) * 1000;
-  return payload.pid !== undefined ? { name: payload.name, pid: payload.pid, expiresAtMs } : { name: payload.name, expiresAtMs };
+  return payload.pid !== undefined
+    ? { name: payload.name, pid: payload.pid, expiresAtMs }
+    : { name: payload.name, expiresAtMs };
 }
 
 /** What a development token says. */
@@ -149,10 +181,16 @@ export interface MintOptions {
  * const token = await mintToken({ secret, rooms: ['design-review'], name: 'alice' });
  */
 export async function mintToken(o: MintOptions): Promise<string> {
-  if (o.rooms.includes(WILDCARD)) throw new RangeError('"*" is not a wildcard room; set allRooms for a token that joins every room');
-  if (o.rooms.length === 0 && o.allRooms !== true) throw new RangeError('a token names at least one room, or sets allRooms');
-  const claims: JWTPayload = o.rooms.length === 0 ? { name: o.name }
-    : o.rooms.length === 1 ? { room: o.rooms[0], name: o.name } : { rooms: o.rooms, name: o.name };
+  if (o.rooms.includes(WILDCARD))
+    throw new RangeError('"*" is not a wildcard room; set allRooms for a token that joins every room');
+  if (o.rooms.length === 0 && o.allRooms !== true)
+    throw new RangeError('a token names at least one room, or sets allRooms');
+  const claims: JWTPayload =
+    o.rooms.length === 0
+      ? { name: o.name }
+      : o.rooms.length === 1
+        ? { room: o.rooms[0], name: o.name }
+        : { rooms: o.rooms, name: o.name };
   if (o.allRooms === true) claims.allRooms = true;
   if (o.pid !== undefined) claims.pid = o.pid;
   let jwt = new SignJWT(claims)

@@ -2,7 +2,13 @@
  * The command line's flag table: each `--flag` and `ROOMMESH_*` variable, the option it sets, how it
  * parses, and the `--help` text made from it. Values are checked by options.ts, naming the flag.
  */
-import { ConfigError, DEFAULT_SERVER_OPTIONS, resolveOptions, type OptionNamer, type SignalingServerOptions } from './options.js';
+import {
+  ConfigError,
+  DEFAULT_SERVER_OPTIONS,
+  resolveOptions,
+  type OptionNamer,
+  type SignalingServerOptions,
+} from './options.js';
 
 /** How one option is written on the command line and in the environment. */
 interface Flag {
@@ -19,43 +25,295 @@ interface Flag {
 export const FLAGS: readonly Flag[] = Object.freeze([
   { key: 'host', flag: 'host', env: 'ROOMMESH_HOST', kind: 'string', value: '<addr>', help: 'address to listen on' },
   { key: 'port', flag: 'port', env: 'ROOMMESH_PORT', kind: 'integer', value: '<n>', help: 'port (0: any free port)' },
-  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'ROOMMESH_ALLOWED_ORIGINS', kind: 'list', value: '<a,b>', help: 'origins whose pages may connect (empty: any)' },
-  { key: 'trustProxy', flag: 'trust-proxy', env: 'ROOMMESH_TRUST_PROXY', kind: 'boolean', value: '', help: 'client IP from the last X-Forwarded-For entry' },
-  { key: 'maxPayloadBytes', flag: 'max-payload-bytes', env: 'ROOMMESH_MAX_PAYLOAD_BYTES', kind: 'integer', value: '<n>', help: 'largest event accepted' },
-  { key: 'maxConnections', flag: 'max-connections', env: 'ROOMMESH_MAX_CONNECTIONS', kind: 'integer', value: '<n>', help: 'connections this process accepts (0: no limit)' },
-  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'ROOMMESH_MAX_CONNECTIONS_PER_IP', kind: 'integer', value: '<n>', help: 'connections from one IP address (0: no limit)' },
-  { key: 'maxUnreadOutputBytes', flag: 'max-unread-output-bytes', env: 'ROOMMESH_MAX_UNREAD_OUTPUT_BYTES', kind: 'integer', value: '<n>', help: 'drop a client holding more unread output (0: no limit)' },
-  { key: 'maxParticipantsPerRoom', flag: 'max-participants-per-room', env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM', kind: 'integer', value: '<n>', help: 'participants in one room, fleet-wide (0: no limit)' },
-  { key: 'signalsPerSecond', flag: 'signals-per-second', env: 'ROOMMESH_SIGNALS_PER_SECOND', kind: 'integer', value: '<n>', help: 'signals per second per connection (0: no limit)' },
-  { key: 'signalBurst', flag: 'signal-burst', env: 'ROOMMESH_SIGNAL_BURST', kind: 'integer', value: '<n>', help: 'signals a connection may send at once' },
-  { key: 'togglesPerSecond', flag: 'toggles-per-second', env: 'ROOMMESH_TOGGLES_PER_SECOND', kind: 'integer', value: '<n>', help: 'enable/disable requests per second per connection (0: no limit)' },
-  { key: 'toggleBurst', flag: 'toggle-burst', env: 'ROOMMESH_TOGGLE_BURST', kind: 'integer', value: '<n>', help: 'enable/disable requests a connection may make at once' },
-  { key: 'joinsPerSecondPerIp', flag: 'joins-per-second-per-ip', env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP', kind: 'integer', value: '<n>', help: 'joins per second per IP address (0: no limit)' },
-  { key: 'joinBurstPerIp', flag: 'join-burst-per-ip', env: 'ROOMMESH_JOIN_BURST_PER_IP', kind: 'integer', value: '<n>', help: 'joins an IP address may make at once' },
-  { key: 'joinTimeoutMs', flag: 'join-timeout-ms', env: 'ROOMMESH_JOIN_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'close connections that do not join within this' },
+  {
+    key: 'allowedOrigins',
+    flag: 'allowed-origins',
+    env: 'ROOMMESH_ALLOWED_ORIGINS',
+    kind: 'list',
+    value: '<a,b>',
+    help: 'origins whose pages may connect (empty: any)',
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'ROOMMESH_TRUST_PROXY',
+    kind: 'boolean',
+    value: '',
+    help: 'client IP from the last X-Forwarded-For entry',
+  },
+  {
+    key: 'maxPayloadBytes',
+    flag: 'max-payload-bytes',
+    env: 'ROOMMESH_MAX_PAYLOAD_BYTES',
+    kind: 'integer',
+    value: '<n>',
+    help: 'largest event accepted',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'ROOMMESH_MAX_CONNECTIONS',
+    kind: 'integer',
+    value: '<n>',
+    help: 'connections this process accepts (0: no limit)',
+  },
+  {
+    key: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    env: 'ROOMMESH_MAX_CONNECTIONS_PER_IP',
+    kind: 'integer',
+    value: '<n>',
+    help: 'connections from one IP address (0: no limit)',
+  },
+  {
+    key: 'maxUnreadOutputBytes',
+    flag: 'max-unread-output-bytes',
+    env: 'ROOMMESH_MAX_UNREAD_OUTPUT_BYTES',
+    kind: 'integer',
+    value: '<n>',
+    help: 'drop a client holding more unread output (0: no limit)',
+  },
+  {
+    key: 'maxParticipantsPerRoom',
+    flag: 'max-participants-per-room',
+    env: 'ROOMMESH_MAX_PARTICIPANTS_PER_ROOM',
+    kind: 'integer',
+    value: '<n>',
+    help: 'participants in one room, fleet-wide (0: no limit)',
+  },
+  {
+    key: 'signalsPerSecond',
+    flag: 'signals-per-second',
+    env: 'ROOMMESH_SIGNALS_PER_SECOND',
+    kind: 'integer',
+    value: '<n>',
+    help: 'signals per second per connection (0: no limit)',
+  },
+  {
+    key: 'signalBurst',
+    flag: 'signal-burst',
+    env: 'ROOMMESH_SIGNAL_BURST',
+    kind: 'integer',
+    value: '<n>',
+    help: 'signals a connection may send at once',
+  },
+  {
+    key: 'togglesPerSecond',
+    flag: 'toggles-per-second',
+    env: 'ROOMMESH_TOGGLES_PER_SECOND',
+    kind: 'integer',
+    value: '<n>',
+    help: 'enable/disable requests per second per connection (0: no limit)',
+  },
+  {
+    key: 'toggleBurst',
+    flag: 'toggle-burst',
+    env: 'ROOMMESH_TOGGLE_BURST',
+    kind: 'integer',
+    value: '<n>',
+    help: 'enable/disable requests a connection may make at once',
+  },
+  {
+    key: 'joinsPerSecondPerIp',
+    flag: 'joins-per-second-per-ip',
+    env: 'ROOMMESH_JOINS_PER_SECOND_PER_IP',
+    kind: 'integer',
+    value: '<n>',
+    help: 'joins per second per IP address (0: no limit)',
+  },
+  {
+    key: 'joinBurstPerIp',
+    flag: 'join-burst-per-ip',
+    env: 'ROOMMESH_JOIN_BURST_PER_IP',
+    kind: 'integer',
+    value: '<n>',
+    help: 'joins an IP address may make at once',
+  },
+  {
+    key: 'joinTimeoutMs',
+    flag: 'join-timeout-ms',
+    env: 'ROOMMESH_JOIN_TIMEOUT_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'close connections that do not join within this',
+  },
   { key: 'auth', flag: 'auth', env: 'ROOMMESH_AUTH', kind: 'string', value: 'none|jwt', help: 'require a JWT on join' },
-  { key: 'jwtSecret', flag: 'jwt-secret', env: 'ROOMMESH_JWT_SECRET', kind: 'string', value: '<s>', help: 'HS256 secret, ≥ 32 bytes (prefer the env var)' },
-  { key: 'jwksUrl', flag: 'jwks-url', env: 'ROOMMESH_JWKS_URL', kind: 'string', value: '<url>', help: 'JSON Web Key Set URL' },
-  { key: 'jwtAlgorithms', flag: 'jwt-algorithms', env: 'ROOMMESH_JWT_ALGORITHMS', kind: 'list', value: '<a,b>', help: 'accepted algorithms (HS256 | RS256,ES256,EdDSA)' },
-  { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'ROOMMESH_JWT_ISSUER', kind: 'string', value: '<iss>', help: 'required issuer (unchecked when unset)' },
-  { key: 'jwtAudience', flag: 'jwt-audience', env: 'ROOMMESH_JWT_AUDIENCE', kind: 'string', value: '<aud>', help: 'required audience' },
-  { key: 'jwtClockToleranceMs', flag: 'jwt-clock-tolerance-ms', env: 'ROOMMESH_JWT_CLOCK_TOLERANCE_MS', kind: 'integer', value: '<ms>', help: 'clock skew allowed on exp/nbf' },
-  { key: 'stunUrls', flag: 'stun-urls', env: 'ROOMMESH_STUN_URLS', kind: 'list', value: '<a,b>', help: 'STUN URLs handed to clients' },
-  { key: 'turnUrls', flag: 'turn-urls', env: 'ROOMMESH_TURN_URLS', kind: 'list', value: '<a,b>', help: 'TURN URLs handed to clients' },
-  { key: 'turnSecret', flag: 'turn-secret', env: 'ROOMMESH_TURN_SECRET', kind: 'string', value: '<s>', help: 'coturn static-auth-secret (prefer the env var)' },
-  { key: 'turnCredentialTtlMs', flag: 'turn-credential-ttl-ms', env: 'ROOMMESH_TURN_CREDENTIAL_TTL_MS', kind: 'integer', value: '<ms>', help: 'lifetime of TURN credentials' },
-  { key: 'adapter', flag: 'adapter', env: 'ROOMMESH_ADAPTER', kind: 'string', value: 'memory|redis', help: 'redis: several processes as one' },
-  { key: 'redisUrl', flag: 'redis-url', env: 'ROOMMESH_REDIS_URL', kind: 'string', value: '<url>', help: 'redis://host:6379 with --adapter redis' },
-  { key: 'redisKeyPrefix', flag: 'redis-key-prefix', env: 'ROOMMESH_REDIS_KEY_PREFIX', kind: 'string', value: '<p>', help: 'prefix of every Redis key' },
-  { key: 'fleetHeartbeatMs', flag: 'fleet-heartbeat-ms', env: 'ROOMMESH_FLEET_HEARTBEAT_MS', kind: 'integer', value: '<ms>', help: 'how often a process tells Redis it lives' },
-  { key: 'fleetTimeoutMs', flag: 'fleet-timeout-ms', env: 'ROOMMESH_FLEET_TIMEOUT_MS', kind: 'integer', value: '<ms>', help: 'silence after which a process is dead' },
-  { key: 'resumeSecret', flag: 'resume-secret', env: 'ROOMMESH_RESUME_SECRET', kind: 'string', value: '<s>', help: 'key of resume tokens, ≥ 32 bytes (prefer the env var)' },
-  { key: 'resumeGraceMs', flag: 'resume-grace-ms', env: 'ROOMMESH_RESUME_GRACE_MS', kind: 'integer', value: '<ms>', help: 'how long a dropped participant may resume' },
-  { key: 'resumeTokenTtlMs', flag: 'resume-token-ttl-ms', env: 'ROOMMESH_RESUME_TOKEN_TTL_MS', kind: 'integer', value: '<ms>', help: 'lifetime of resume tokens' },
-  { key: 'drainDelayMs', flag: 'drain-delay-ms', env: 'ROOMMESH_DRAIN_DELAY_MS', kind: 'integer', value: '<ms>', help: 'on SIGTERM: not ready this long, then close' },
-  { key: 'logLevel', flag: 'log-level', env: 'ROOMMESH_LOG_LEVEL', kind: 'string', value: '<level>', help: 'fatal|error|warn|info|debug|trace|silent' },
-  { key: 'metrics', flag: 'no-metrics', env: 'ROOMMESH_NO_METRICS', kind: 'negation', value: '', help: 'do not serve /metrics' },
-  { key: 'static', flag: 'no-static', env: 'ROOMMESH_NO_STATIC', kind: 'negation', value: '', help: 'do not serve the demo page at /' },
+  {
+    key: 'jwtSecret',
+    flag: 'jwt-secret',
+    env: 'ROOMMESH_JWT_SECRET',
+    kind: 'string',
+    value: '<s>',
+    help: 'HS256 secret, ≥ 32 bytes (prefer the env var)',
+  },
+  {
+    key: 'jwksUrl',
+    flag: 'jwks-url',
+    env: 'ROOMMESH_JWKS_URL',
+    kind: 'string',
+    value: '<url>',
+    help: 'JSON Web Key Set URL',
+  },
+  {
+    key: 'jwtAlgorithms',
+    flag: 'jwt-algorithms',
+    env: 'ROOMMESH_JWT_ALGORITHMS',
+    kind: 'list',
+    value: '<a,b>',
+    help: 'accepted algorithms (HS256 | RS256,ES256,EdDSA)',
+  },
+  {
+    key: 'jwtIssuer',
+    flag: 'jwt-issuer',
+    env: 'ROOMMESH_JWT_ISSUER',
+    kind: 'string',
+    value: '<iss>',
+    help: 'required issuer (unchecked when unset)',
+  },
+  {
+    key: 'jwtAudience',
+    flag: 'jwt-audience',
+    env: 'ROOMMESH_JWT_AUDIENCE',
+    kind: 'string',
+    value: '<aud>',
+    help: 'required audience',
+  },
+  {
+    key: 'jwtClockToleranceMs',
+    flag: 'jwt-clock-tolerance-ms',
+    env: 'ROOMMESH_JWT_CLOCK_TOLERANCE_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'clock skew allowed on exp/nbf',
+  },
+  {
+    key: 'stunUrls',
+    flag: 'stun-urls',
+    env: 'ROOMMESH_STUN_URLS',
+    kind: 'list',
+    value: '<a,b>',
+    help: 'STUN URLs handed to clients',
+  },
+  {
+    key: 'turnUrls',
+    flag: 'turn-urls',
+    env: 'ROOMMESH_TURN_URLS',
+    kind: 'list',
+    value: '<a,b>',
+    help: 'TURN URLs handed to clients',
+  },
+  {
+    key: 'turnSecret',
+    flag: 'turn-secret',
+    env: 'ROOMMESH_TURN_SECRET',
+    kind: 'string',
+    value: '<s>',
+    help: 'coturn static-auth-secret (prefer the env var)',
+  },
+  {
+    key: 'turnCredentialTtlMs',
+    flag: 'turn-credential-ttl-ms',
+    env: 'ROOMMESH_TURN_CREDENTIAL_TTL_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'lifetime of TURN credentials',
+  },
+  {
+    key: 'adapter',
+    flag: 'adapter',
+    env: 'ROOMMESH_ADAPTER',
+    kind: 'string',
+    value: 'memory|redis',
+    help: 'redis: several processes as one',
+  },
+  {
+    key: 'redisUrl',
+    flag: 'redis-url',
+    env: 'ROOMMESH_REDIS_URL',
+    kind: 'string',
+    value: '<url>',
+    help: 'redis://host:6379 with --adapter redis',
+  },
+  {
+    key: 'redisKeyPrefix',
+    flag: 'redis-key-prefix',
+    env: 'ROOMMESH_REDIS_KEY_PREFIX',
+    kind: 'string',
+    value: '<p>',
+    help: 'prefix of every Redis key',
+  },
+  {
+    key: 'fleetHeartbeatMs',
+    flag: 'fleet-heartbeat-ms',
+    env: 'ROOMMESH_FLEET_HEARTBEAT_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'how often a process tells Redis it lives',
+  },
+  {
+    key: 'fleetTimeoutMs',
+    flag: 'fleet-timeout-ms',
+    env: 'ROOMMESH_FLEET_TIMEOUT_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'silence after which a process is dead',
+  },
+  {
+    key: 'resumeSecret',
+    flag: 'resume-secret',
+    env: 'ROOMMESH_RESUME_SECRET',
+    kind: 'string',
+    value: '<s>',
+    help: 'key of resume tokens, ≥ 32 bytes (prefer the env var)',
+  },
+  {
+    key: 'resumeGraceMs',
+    flag: 'resume-grace-ms',
+    env: 'ROOMMESH_RESUME_GRACE_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'how long a dropped participant may resume',
+  },
+  {
+    key: 'resumeTokenTtlMs',
+    flag: 'resume-token-ttl-ms',
+    env: 'ROOMMESH_RESUME_TOKEN_TTL_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'lifetime of resume tokens',
+  },
+  {
+    key: 'drainDelayMs',
+    flag: 'drain-delay-ms',
+    env: 'ROOMMESH_DRAIN_DELAY_MS',
+    kind: 'integer',
+    value: '<ms>',
+    help: 'on SIGTERM: not ready this long, then close',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'ROOMMESH_LOG_LEVEL',
+    kind: 'string',
+    value: '<level>',
+    help: 'fatal|error|warn|info|debug|trace|silent',
+  },
+  {
+    key: 'metrics',
+    flag: 'no-metrics',
+    env: 'ROOMMESH_NO_METRICS',
+    kind: 'negation',
+    value: '',
+    help: 'do not serve /metrics',
+  },
+  {
+    key: 'static',
+    flag: 'no-static',
+    env: 'ROOMMESH_NO_STATIC',
+    kind: 'negation',
+    value: '',
+    help: 'do not serve the demo page at /',
+  },
 ] satisfies Flag[]);
 
 /** pino levels the CLI accepts. */
@@ -77,7 +335,10 @@ export const flagName: OptionNamer = (key) => {
  * Turns flag values (from node:util parseArgs) and the environment into options; a flag wins over its
  * variable. Throws {@link ConfigError} for a value that does not parse or does not fit.
  */
-export function parseCliConfig(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): CliConfig {
+export function parseCliConfig(
+  values: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): CliConfig {
   const options: Record<string, unknown> = {};
   let logLevel = 'info';
   for (const f of FLAGS) {
@@ -98,12 +359,16 @@ export function parseCliConfig(values: Record<string, string | boolean | undefin
       if (!/^\d{1,16}$/.test(raw.trim())) throw new ConfigError(f.key, `${where} must be a whole number, got "${raw}"`);
       value = Number(raw.trim());
     } else if (f.kind === 'list') {
-      value = raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+      value = raw
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
     } else {
       value = raw;
     }
     if (f.key === 'logLevel') {
-      if (!LOG_LEVELS.includes(String(value))) throw new ConfigError('logLevel', `${where} must be one of ${LOG_LEVELS.join(', ')}, got "${String(value)}"`);
+      if (!LOG_LEVELS.includes(String(value)))
+        throw new ConfigError('logLevel', `${where} must be one of ${LOG_LEVELS.join(', ')}, got "${String(value)}"`);
       logLevel = String(value);
     } else if (f.key === 'static') {
       if (value === false) options.staticDir = false;

@@ -13,9 +13,15 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
+function parse(
+  args: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): Record<string, string | boolean | string[] | undefined> {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<string, string | boolean | string[] | undefined>;
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | boolean | string[] | undefined
+    >;
   } catch (err) {
     fail(err instanceof Error ? err.message : String(err));
   }
@@ -36,11 +42,13 @@ async function token(args: string[]): Promise<void> {
   const secret = (v.secret as string | undefined) ?? process.env.ROOMMESH_JWT_SECRET;
   const allRooms = v['all-rooms'] === true;
   // "*" is a room name like any other here, never a wildcard: see the comment at the top of auth.ts.
-  if (rooms.includes('*')) fail("token: --room '*' is not a wildcard; use --all-rooms for a token that joins every room");
+  if (rooms.includes('*'))
+    fail("token: --room '*' is not a wildcard; use --all-rooms for a token that joins every room");
   if (allRooms && rooms.length > 0) fail('token: give --room or --all-rooms, not both');
   if (rooms.length === 0 && !allRooms) fail('token: give at least one --room, or --all-rooms');
   if (typeof v.name !== 'string' || v.name.length === 0) fail('token: give --name');
-  if (secret === undefined || Buffer.byteLength(secret) < 32) fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
+  if (secret === undefined || Buffer.byteLength(secret) < 32)
+    fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
   const ttl = v['ttl-ms'] as string | undefined;
   if (ttl !== undefined && !/^\d{1,12}$/.test(ttl)) fail(`token: --ttl-ms must be a whole number, got "${ttl}"`);
   const { mintToken } = await import('./auth.js');
@@ -58,8 +66,11 @@ async function token(args: string[]): Promise<void> {
 }
 
 async function serve(args: string[]): Promise<void> {
-  const flagOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
-  for (const f of FLAGS) flagOptions[f.flag] = { type: f.kind === 'boolean' || f.kind === 'negation' ? 'boolean' : 'string' };
+  const flagOptions: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const f of FLAGS)
+    flagOptions[f.flag] = { type: f.kind === 'boolean' || f.kind === 'negation' ? 'boolean' : 'string' };
   const values = parse(args, flagOptions);
   if (values.help === true) {
     process.stdout.write(helpText());
@@ -76,7 +87,11 @@ async function serve(args: string[]): Promise<void> {
   // Loaded only now, so that --help and a bad flag answer without loading the whole server.
   const { createSignalingServer } = await import('./server.js');
   const { pino } = await import('pino');
-  const logger = pino({ level: config.logLevel, base: { service: 'roommesh-signal' }, redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' } });
+  const logger = pino({
+    level: config.logLevel,
+    base: { service: 'roommesh-signal' },
+    redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' },
+  });
   let server;
   try {
     server = await createSignalingServer({ ...config.options, logger });

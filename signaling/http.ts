@@ -34,7 +34,9 @@ export function httpHandler(routes: HttpRoutes): (req: IncomingMessage, res: Ser
     }
     if (pathname === '/readyz') {
       const why = routes.notReadyReason();
-      res.writeHead(why === undefined ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' }).end(why === undefined ? 'ready\n' : `not ready: ${why}\n`);
+      res
+        .writeHead(why === undefined ? 200 : 503, { 'content-type': 'text/plain', 'cache-control': 'no-store' })
+        .end(why === undefined ? 'ready\n' : `not ready: ${why}\n`);
       return;
     }
     if (pathname === '/metrics' && routes.registry !== undefined) {

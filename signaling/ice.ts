@@ -15,13 +15,21 @@ export interface IceGrant {
 }
 
 /** TURN REST credentials for `userId`, valid until `expireAtMs`. */
-export function turnCredentials(secret: string, userId: string, expireAtMs: number): { username: string; credential: string } {
+export function turnCredentials(
+  secret: string,
+  userId: string,
+  expireAtMs: number,
+): { username: string; credential: string } {
   const username = `${Math.floor(expireAtMs / 1000)}:${userId}`;
   return { username, credential: createHmac('sha1', secret).update(username).digest('base64') };
 }
 
 /** The ICE servers to hand to participant `participantId` now. */
-export function iceGrant(opts: Pick<ResolvedServerOptions, 'iceServers' | 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnCredentialTtlMs'>, participantId: string, nowMs: number): IceGrant {
+export function iceGrant(
+  opts: Pick<ResolvedServerOptions, 'iceServers' | 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnCredentialTtlMs'>,
+  participantId: string,
+  nowMs: number,
+): IceGrant {
   const iceServers: IceServer[] = opts.iceServers.map((s) => ({ ...s }));
   if (opts.stunUrls.length > 0) iceServers.push({ urls: [...opts.stunUrls] });
   if (opts.turnUrls.length > 0 && opts.turnSecret !== undefined) {

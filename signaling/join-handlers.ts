@@ -31,17 +31,26 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
   /** What a join and a resume check first after the request itself: the version, draining, the per-address rate. */
   const admit = (v: number): void => {
     if (v !== SIGNALING_VERSION) {
-      throw new RequestError('UnsupportedVersion', `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`);
+      throw new RequestError(
+        'UnsupportedVersion',
+        `signaling protocol ${v} is not supported; this server speaks ${SIGNALING_VERSION}`,
+      );
     }
     if (ctx.isDraining()) throw new RequestError('Draining', 'the server is shutting down; connect to another one');
     if (ctx.joinLimiter !== undefined && !ctx.joinLimiter.take(state.ip, Date.now())) {
-      throw new RequestError('JoinRateLimited', `more than ${opts.joinsPerSecondPerIp} joins per second from this address`);
+      throw new RequestError(
+        'JoinRateLimited',
+        `more than ${opts.joinsPerSecondPerIp} joins per second from this address`,
+      );
     }
   };
   /** One room per connection. */
   const notYetJoined = (): void => {
     if (state.member !== undefined) {
-      throw new RequestError('AlreadyJoined', 'this connection has already joined a room; one connection joins one room');
+      throw new RequestError(
+        'AlreadyJoined',
+        'this connection has already joined a room; one connection joins one room',
+      );
     }
   };
   const roomFull = (): RequestError =>
@@ -69,10 +78,15 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
         throw err;
       }
     }
-    const info: ParticipantInfo = { id: identity.pid ?? generatedParticipantId(), name: identity.name, joinedAtMs: Date.now() };
+    const info: ParticipantInfo = {
+      id: identity.pid ?? generatedParticipantId(),
+      name: identity.name,
+      joinedAtMs: Date.now(),
+    };
     const gen = newGeneration();
     const resumeToken = await fromStore(async () =>
-      (await ctx.resumeTokens()).issue(room, info, { gen, epoch: await store.epoch() }, identity.expiresAtMs));
+      (await ctx.resumeTokens()).issue(room, info, { gen, epoch: await store.epoch() }, identity.expiresAtMs),
+    );
     const added = await fromStore(() => store.add(room, info, opts.maxParticipantsPerRoom, gen));
     if (added === 'RoomFull') throw roomFull();
     if (added === 'IdInUse') throw new RequestError('IdInUse', 'a participant with this id is already in the room');
@@ -106,7 +120,10 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
       const next = newGeneration();
       const issued = await tokens.issue(room, info, { gen: next, epoch: await store.epoch() }, untilMs);
       const grant = { gen: claims.gen, epoch: claims.epoch, next };
-      return { resumeToken: issued, r: await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled, grant) };
+      return {
+        resumeToken: issued,
+        r: await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled, grant),
+      };
     });
     if (r.result === 'RoomFull') throw roomFull();
     if (r.result === 'Stale') {

@@ -5,7 +5,11 @@ export class TokenBucket {
   #tokens: number;
   #atMs: number;
 
-  constructor(readonly ratePerSecond: number, readonly burst: number, nowMs: number) {
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    nowMs: number,
+  ) {
     this.#tokens = burst;
     this.#atMs = nowMs;
   }
@@ -33,12 +37,17 @@ export class TokenBucket {
 export class KeyedRateLimiter {
   readonly #buckets = new Map<string, TokenBucket>();
 
-  constructor(readonly ratePerSecond: number, readonly burst: number, readonly maxKeys: number) {}
+  constructor(
+    readonly ratePerSecond: number,
+    readonly burst: number,
+    readonly maxKeys: number,
+  ) {}
 
   /** Takes a token from `key`'s bucket; false means `key` is over the limit. */
   take(key: string, nowMs: number): boolean {
     let bucket = this.#buckets.get(key);
-    if (bucket !== undefined) this.#buckets.delete(key); // re-inserted below: most recently used last
+    if (bucket !== undefined)
+      this.#buckets.delete(key); // re-inserted below: most recently used last
     else {
       if (this.#buckets.size >= this.maxKeys) {
         const oldest = this.#buckets.keys().next();
@@ -86,8 +95,9 @@ export function watchUnreadOutput(conn: OutputConnection, maxBytes: number, onEx
   conn.on('packetCreate', (packet) => {
     if (dropped) return;
     const d = packet.data;
-    queuedBytes += PACKET_OVERHEAD_BYTES
-      + (typeof d === 'string' ? d.length : d instanceof Uint8Array || d instanceof ArrayBuffer ? d.byteLength : 0);
+    queuedBytes +=
+      PACKET_OVERHEAD_BYTES +
+      (typeof d === 'string' ? d.length : d instanceof Uint8Array || d instanceof ArrayBuffer ? d.byteLength : 0);
     const ws = (conn.transport as { socket?: { bufferedAmount?: number; terminate?: () => void } }).socket;
     const unread = queuedBytes + (ws?.bufferedAmount ?? 0);
     if (unread <= maxBytes) return;

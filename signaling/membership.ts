@@ -101,7 +101,13 @@ export interface MembershipStore {
    * room. Rotates the generation to `grant.next`, sets its messaging state (`changed` when that differs from
    * before, or the member is new and enabled) and returns the other enabled members, ordered by join time.
    */
-  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult>;
+  resume(
+    room: string,
+    info: ParticipantInfo,
+    maxParticipants: number,
+    enabled: boolean,
+    grant: ResumeGrant,
+  ): Promise<ResumeResult>;
   /**
    * Removes the member if this process still holds it (it did not resume elsewhere meanwhile), parking its
    * generation; when it was enabled, returns the enabled members to tell.
@@ -170,7 +176,9 @@ export class LocalMembershipStore implements MembershipStore {
     if (member === undefined) return Promise.resolve(undefined);
     const changed = !member.enabled;
     member.enabled = true;
-    const peers = this.#enabledOthers(room, id).sort(byJoinTime).map((m) => m.info);
+    const peers = this.#enabledOthers(room, id)
+      .sort(byJoinTime)
+      .map((m) => m.info);
     return Promise.resolve({ changed, peers });
   }
 
@@ -188,24 +196,36 @@ export class LocalMembershipStore implements MembershipStore {
     members.delete(id);
     if (members.size === 0) this.#rooms.delete(room);
     if (park) this.#park(memberRef(room, id), member.gen);
-    return Promise.resolve({ existed: true, peers: member.enabled ? this.#enabledOthers(room, id).map((m) => m.info.id) : [] });
+    return Promise.resolve({
+      existed: true,
+      peers: member.enabled ? this.#enabledOthers(room, id).map((m) => m.info.id) : [],
+    });
   }
 
   // No await inside: one step, so two resumes with one token cannot both pass the check.
-  resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult> {
+  resume(
+    room: string,
+    info: ParticipantInfo,
+    maxParticipants: number,
+    enabled: boolean,
+    grant: ResumeGrant,
+  ): Promise<ResumeResult> {
     const ref = memberRef(room, info.id);
     let member = this.#rooms.get(room)?.get(info.id);
     let result: 'resumed' | 'created' = 'resumed';
     let prev = grant.gen;
     if (member !== undefined) {
-      if (grant.gen !== member.gen && !(member.held && grant.gen === member.prev)) return Promise.resolve({ result: 'Stale' });
+      if (grant.gen !== member.gen && !(member.held && grant.gen === member.prev))
+        return Promise.resolve({ result: 'Stale' });
       prev = member.gen;
     } else {
       const nowMs = Date.now();
       const parked = this.#parked.get(ref);
       const live = parked !== undefined && parked.untilMs > nowMs;
-      if (live ? parked.gen !== grant.gen : !this.#adoptable(ref, grant.epoch, nowMs)) return Promise.resolve({ result: 'Stale' });
-      if (this.#add(room, info, maxParticipants, grant.next) === 'RoomFull') return Promise.resolve({ result: 'RoomFull' });
+      if (live ? parked.gen !== grant.gen : !this.#adoptable(ref, grant.epoch, nowMs))
+        return Promise.resolve({ result: 'Stale' });
+      if (this.#add(room, info, maxParticipants, grant.next) === 'RoomFull')
+        return Promise.resolve({ result: 'RoomFull' });
       if (live) this.#parked.delete(ref);
       else this.#adopted.add(ref);
       const added = this.#rooms.get(room)?.get(info.id);
@@ -218,7 +238,13 @@ export class LocalMembershipStore implements MembershipStore {
     member.held = false;
     const changed = member.enabled !== enabled;
     member.enabled = enabled;
-    return Promise.resolve({ result, changed, peers: this.#enabledOthers(room, info.id).sort(byJoinTime).map((m) => m.info) });
+    return Promise.resolve({
+      result,
+      changed,
+      peers: this.#enabledOthers(room, info.id)
+        .sort(byJoinTime)
+        .map((m) => m.info),
+    });
   }
 
   removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
@@ -280,7 +306,10 @@ export function memberRef(room: string, id: string): string {
 }
 
 /** Orders participants by join time, then id, so every store lists them alike. */
-export function byJoinTime(a: { info: ParticipantInfo } | ParticipantInfo, b: { info: ParticipantInfo } | ParticipantInfo): number {
+export function byJoinTime(
+  a: { info: ParticipantInfo } | ParticipantInfo,
+  b: { info: ParticipantInfo } | ParticipantInfo,
+): number {
   const x = 'info' in a ? a.info : a;
   const y = 'info' in b ? b.info : b;
   return x.joinedAtMs - y.joinedAtMs || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0);

@@ -23,7 +23,10 @@ export function messagingHandlers(
   /** Enabling and disabling are told to the whole room: a token bucket per connection bounds that fan-out. */
   const takeToggle = (): void => {
     if (state.toggles !== undefined && !state.toggles.take(Date.now())) {
-      throw new RequestError('ToggleRateLimited', `more than ${opts.togglesPerSecond} enable/disable requests per second (burst ${opts.toggleBurst}) on this connection`);
+      throw new RequestError(
+        'ToggleRateLimited',
+        `more than ${opts.togglesPerSecond} enable/disable requests per second (burst ${opts.toggleBurst}) on this connection`,
+      );
     }
   };
 
@@ -37,7 +40,11 @@ export function messagingHandlers(
       if (r.changed) {
         // Peers hear of the newcomer before the newcomer hears of them, so its offers never arrive first
         // (across a fleet too: both go through the same ordered stream).
-        tell(member.room, r.peers.map((p) => p.id), (to) => to.emit('peer_enabled', member.info));
+        tell(
+          member.room,
+          r.peers.map((p) => p.id),
+          (to) => to.emit('peer_enabled', member.info),
+        );
         logger.info({ room: member.room, participant: member.info.id, peers: r.peers.length }, 'messaging enabled');
       }
       return { participants: r.peers };
@@ -59,7 +66,10 @@ export function messagingHandlers(
       const member = joined();
       if (!member.enabled) throw new RequestError('NotEnabled', 'enable messaging before signaling');
       if (state.signals !== undefined && !state.signals.take(Date.now())) {
-        throw new RequestError('SignalRateLimited', `more than ${opts.signalsPerSecond} signals per second (burst ${opts.signalBurst}) on this connection`);
+        throw new RequestError(
+          'SignalRateLimited',
+          `more than ${opts.signalsPerSecond} signals per second (burst ${opts.signalBurst}) on this connection`,
+        );
       }
       const checked = checkOutgoingSignal(raw);
       if (!checked.ok) throw new RequestError('BadRequest', checked.message);

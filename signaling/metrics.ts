@@ -34,22 +34,69 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
   // Process metrics and the event-loop lag (nodejs_eventloop_lag_seconds and its percentiles).
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  new Gauge({ name: 'roommesh_connections', help: 'Open socket.io connections on this process', registers, collect() { this.set(sources.connections()); } });
-  new Gauge({ name: 'roommesh_rooms', help: 'Rooms with at least one participant on this process', registers, collect() { this.set(sources.rooms()); } });
-  new Gauge({ name: 'roommesh_participants', help: 'Participants joined through this process', registers, collect() { this.set(sources.participants()); } });
-  new Gauge({ name: 'roommesh_ready', help: '1 when /readyz answers 200', registers, collect() { this.set(sources.ready() ? 1 : 0); } });
+  new Gauge({
+    name: 'roommesh_connections',
+    help: 'Open socket.io connections on this process',
+    registers,
+    collect() {
+      this.set(sources.connections());
+    },
+  });
+  new Gauge({
+    name: 'roommesh_rooms',
+    help: 'Rooms with at least one participant on this process',
+    registers,
+    collect() {
+      this.set(sources.rooms());
+    },
+  });
+  new Gauge({
+    name: 'roommesh_participants',
+    help: 'Participants joined through this process',
+    registers,
+    collect() {
+      this.set(sources.participants());
+    },
+  });
+  new Gauge({
+    name: 'roommesh_ready',
+    help: '1 when /readyz answers 200',
+    registers,
+    collect() {
+      this.set(sources.ready() ? 1 : 0);
+    },
+  });
   return {
     registry,
-    joins: new Counter({ name: 'roommesh_joins_total', help: 'Join and resume requests by result (ok, resumed, or the refusal reason)', labelNames: ['result'], registers }),
-    signals: new Counter({ name: 'roommesh_signals_relayed_total', help: 'Signals relayed by kind', labelNames: ['kind'], registers }),
-    rejections: new Counter({ name: 'roommesh_rejections_total', help: 'Refused events and connections by reason', labelNames: ['reason'], registers }),
+    joins: new Counter({
+      name: 'roommesh_joins_total',
+      help: 'Join and resume requests by result (ok, resumed, or the refusal reason)',
+      labelNames: ['result'],
+      registers,
+    }),
+    signals: new Counter({
+      name: 'roommesh_signals_relayed_total',
+      help: 'Signals relayed by kind',
+      labelNames: ['kind'],
+      registers,
+    }),
+    rejections: new Counter({
+      name: 'roommesh_rejections_total',
+      help: 'Refused events and connections by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
     payloadBytes: new Histogram({
       name: 'roommesh_event_payload_bytes',
       help: 'Size of received events in bytes',
       buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144],
       registers,
     }),
-    membersSwept: new Counter({ name: 'roommesh_members_swept_total', help: 'Participants removed because their process died', registers }),
+    membersSwept: new Counter({
+      name: 'roommesh_members_swept_total',
+      help: 'Participants removed because their process died',
+      registers,
+    }),
   };
 }
 

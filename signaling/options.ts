@@ -217,9 +217,15 @@ export interface SignalingServerOptions {
 }
 
 /** Options after defaults are applied and every value is checked. */
-export type ResolvedServerOptions = Required<Omit<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret' | 'logger'>>
-  & Pick<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret'>
-  & { logger: ServerLogger };
+export type ResolvedServerOptions = Required<
+  Omit<
+    SignalingServerOptions,
+    'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret' | 'logger'
+  >
+> &
+  Pick<SignalingServerOptions, 'jwtSecret' | 'jwksUrl' | 'jwtIssuer' | 'turnSecret' | 'redisUrl' | 'resumeSecret'> & {
+    logger: ServerLogger;
+  };
 
 const noop = (): void => {};
 
@@ -267,7 +273,19 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
 export const DEFAULT_JWT_ALGORITHMS = Object.freeze({ secret: ['HS256'], jwks: ['RS256', 'ES256', 'EdDSA'] });
 
 const HMAC_ALGORITHMS = new Set(['HS256', 'HS384', 'HS512']);
-const ASYMMETRIC_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519']);
+const ASYMMETRIC_ALGORITHMS = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
 
 /** Inclusive ranges of the integer options. */
 export const INTEGER_RANGES = Object.freeze({
@@ -316,21 +334,28 @@ export type OptionNamer = (option: keyof SignalingServerOptions) => string;
  */
 export function resolveOptions(options: SignalingServerOptions, name: OptionNamer = (k) => k): ResolvedServerOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'options must be an object');
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SignalingServerOptions;
+  const defined = Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined),
+  ) as SignalingServerOptions;
   const o = { ...DEFAULT_SERVER_OPTIONS, ...defined };
   const fail = (key: keyof SignalingServerOptions, message: string): never => {
     throw new ConfigError(key, `${name(key)} ${message}`);
   };
 
-  for (const [key, [min, max]] of Object.entries(INTEGER_RANGES) as Array<[keyof typeof INTEGER_RANGES, [number, number]]>) {
+  for (const [key, [min, max]] of Object.entries(INTEGER_RANGES) as Array<
+    [keyof typeof INTEGER_RANGES, [number, number]]
+  >) {
     const v = o[key];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) fail(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+      fail(key, `must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
   }
   if (typeof o.host !== 'string' || o.host.length === 0) fail('host', 'must be a non-empty address');
-  for (const key of ['trustProxy', 'metrics'] as const) if (typeof o[key] !== 'boolean') fail(key, 'must be true or false');
+  for (const key of ['trustProxy', 'metrics'] as const)
+    if (typeof o[key] !== 'boolean') fail(key, 'must be true or false');
   for (const key of ['allowedOrigins', 'stunUrls', 'turnUrls'] as const) {
     const v = o[key];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0)) fail(key, 'must be a list of non-empty strings');
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x.length > 0))
+      fail(key, 'must be a list of non-empty strings');
   }
   for (const origin of o.allowedOrigins) {
     let parsed: URL | undefined;
@@ -339,20 +364,30 @@ export function resolveOptions(options: SignalingServerOptions, name: OptionName
     } catch {
       parsed = undefined;
     }
-    if (parsed === undefined || parsed.origin !== origin) fail('allowedOrigins', `must list origins like https://app.example.com (scheme, host, optional port; no path), got "${origin}"`);
+    if (parsed === undefined || parsed.origin !== origin)
+      fail(
+        'allowedOrigins',
+        `must list origins like https://app.example.com (scheme, host, optional port; no path), got "${origin}"`,
+      );
   }
-  for (const url of o.stunUrls) if (!/^stuns?:/.test(url)) fail('stunUrls', `must hold stun: or stuns: URLs, got "${url}"`);
-  for (const url of o.turnUrls) if (!/^turns?:/.test(url)) fail('turnUrls', `must hold turn: or turns: URLs, got "${url}"`);
-  if (o.turnUrls.length > 0 && (typeof o.turnSecret !== 'string' || o.turnSecret.length === 0)) fail('turnSecret', 'is required with TURN URLs');
-  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer)) fail('iceServers', 'must be a list of { urls, username?, credential? }');
+  for (const url of o.stunUrls)
+    if (!/^stuns?:/.test(url)) fail('stunUrls', `must hold stun: or stuns: URLs, got "${url}"`);
+  for (const url of o.turnUrls)
+    if (!/^turns?:/.test(url)) fail('turnUrls', `must hold turn: or turns: URLs, got "${url}"`);
+  if (o.turnUrls.length > 0 && (typeof o.turnSecret !== 'string' || o.turnSecret.length === 0))
+    fail('turnSecret', 'is required with TURN URLs');
+  if (!Array.isArray(o.iceServers) || !o.iceServers.every(isIceServer))
+    fail('iceServers', 'must be a list of { urls, username?, credential? }');
 
   if (o.auth !== 'none' && o.auth !== 'jwt') fail('auth', `must be none or jwt, got ${JSON.stringify(o.auth)}`);
   let jwtAlgorithms: string[] = o.jwtAlgorithms ?? [];
   if (o.auth === 'jwt') {
     const hasSecret = o.jwtSecret !== undefined;
     const hasJwks = o.jwksUrl !== undefined;
-    if (hasSecret === hasJwks) fail(hasSecret ? 'jwksUrl' : 'jwtSecret', 'with auth jwt, give exactly one of a JWT secret and a JWKS URL');
-    if (hasSecret && (typeof o.jwtSecret !== 'string' || Buffer.byteLength(o.jwtSecret) < 32)) fail('jwtSecret', 'must be at least 32 bytes long (HS256 needs a 256-bit key)');
+    if (hasSecret === hasJwks)
+      fail(hasSecret ? 'jwksUrl' : 'jwtSecret', 'with auth jwt, give exactly one of a JWT secret and a JWKS URL');
+    if (hasSecret && (typeof o.jwtSecret !== 'string' || Buffer.byteLength(o.jwtSecret) < 32))
+      fail('jwtSecret', 'must be at least 32 bytes long (HS256 needs a 256-bit key)');
     if (hasJwks) {
       let url: URL | undefined;
       try {
@@ -360,25 +395,40 @@ export function resolveOptions(options: SignalingServerOptions, name: OptionName
       } catch {
         url = undefined;
       }
-      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:')) fail('jwksUrl', `must be an http(s) URL, got "${String(o.jwksUrl)}"`);
+      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+        fail('jwksUrl', `must be an http(s) URL, got "${String(o.jwksUrl)}"`);
     }
     jwtAlgorithms = o.jwtAlgorithms ?? (hasSecret ? DEFAULT_JWT_ALGORITHMS.secret : DEFAULT_JWT_ALGORITHMS.jwks);
     const allowed = hasSecret ? HMAC_ALGORITHMS : ASYMMETRIC_ALGORITHMS;
     if (!Array.isArray(jwtAlgorithms) || jwtAlgorithms.length === 0 || !jwtAlgorithms.every((a) => allowed.has(a))) {
-      fail('jwtAlgorithms', `must list algorithms among ${[...allowed].join(', ')} for ${hasSecret ? 'a shared secret' : 'a JWKS'}, got ${JSON.stringify(jwtAlgorithms)}`);
+      fail(
+        'jwtAlgorithms',
+        `must list algorithms among ${[...allowed].join(', ')} for ${hasSecret ? 'a shared secret' : 'a JWKS'}, got ${JSON.stringify(jwtAlgorithms)}`,
+      );
     }
-    if (typeof o.jwtAudience !== 'string' || o.jwtAudience.length === 0) fail('jwtAudience', 'must be a non-empty string');
-    if (o.jwtIssuer !== undefined && (typeof o.jwtIssuer !== 'string' || o.jwtIssuer.length === 0)) fail('jwtIssuer', 'must be a non-empty string');
+    if (typeof o.jwtAudience !== 'string' || o.jwtAudience.length === 0)
+      fail('jwtAudience', 'must be a non-empty string');
+    if (o.jwtIssuer !== undefined && (typeof o.jwtIssuer !== 'string' || o.jwtIssuer.length === 0))
+      fail('jwtIssuer', 'must be a non-empty string');
   }
 
-  if (o.adapter !== 'memory' && o.adapter !== 'redis') fail('adapter', `must be memory or redis, got ${JSON.stringify(o.adapter)}`);
+  if (o.adapter !== 'memory' && o.adapter !== 'redis')
+    fail('adapter', `must be memory or redis, got ${JSON.stringify(o.adapter)}`);
   if (o.adapter === 'redis') {
-    if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(o.redisUrl)) fail('redisUrl', `must be a redis:// or rediss:// URL with adapter redis, got ${JSON.stringify(o.redisUrl)}`);
+    if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(o.redisUrl))
+      fail('redisUrl', `must be a redis:// or rediss:// URL with adapter redis, got ${JSON.stringify(o.redisUrl)}`);
   }
-  if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64) fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
-  if (o.fleetTimeoutMs < 2 * o.fleetHeartbeatMs) fail('fleetTimeoutMs', `must be at least twice the fleet heartbeat (${o.fleetHeartbeatMs} ms), got ${o.fleetTimeoutMs}`);
-  if (o.resumeSecret !== undefined && (typeof o.resumeSecret !== 'string' || Buffer.byteLength(o.resumeSecret) < 32)) fail('resumeSecret', 'must be at least 32 bytes long');
-  if (o.staticDir !== false && (typeof o.staticDir !== 'string' || o.staticDir.length === 0)) fail('staticDir', 'must be a folder or false');
+  if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64)
+    fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
+  if (o.fleetTimeoutMs < 2 * o.fleetHeartbeatMs)
+    fail(
+      'fleetTimeoutMs',
+      `must be at least twice the fleet heartbeat (${o.fleetHeartbeatMs} ms), got ${o.fleetTimeoutMs}`,
+    );
+  if (o.resumeSecret !== undefined && (typeof o.resumeSecret !== 'string' || Buffer.byteLength(o.resumeSecret) < 32))
+    fail('resumeSecret', 'must be at least 32 bytes long');
+  if (o.staticDir !== false && (typeof o.staticDir !== 'string' || o.staticDir.length === 0))
+    fail('staticDir', 'must be a folder or false');
 
   return { ...o, jwtAlgorithms, logger: options.logger ?? SILENT_LOGGER };
 }
@@ -387,5 +437,9 @@ function isIceServer(v: unknown): v is IceServer {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Record<string, unknown>;
   const urlsOk = typeof s.urls === 'string' || (Array.isArray(s.urls) && s.urls.every((u) => typeof u === 'string'));
-  return urlsOk && (s.username === undefined || typeof s.username === 'string') && (s.credential === undefined || typeof s.credential === 'string');
+  return (
+    urlsOk &&
+    (s.username === undefined || typeof s.username === 'string') &&
+    (s.credential === undefined || typeof s.credential === 'string')
+  );
 }

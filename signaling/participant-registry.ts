@@ -156,13 +156,21 @@ export class ParticipantRegistry<C> {
   async #remove(room: string, id: string, how: Removal): Promise<void> {
     const { store, logger, tell } = this.options;
     try {
-      const { existed, peers } = how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
+      const { existed, peers } =
+        how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
       this.#unremoved.delete(id);
       if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
-      if (how === 'expired') logger.info({ room, participant: id }, existed ? 'did not resume in time: removed' : 'resumed on another process');
+      if (how === 'expired')
+        logger.info(
+          { room, participant: id },
+          existed ? 'did not resume in time: removed' : 'resumed on another process',
+        );
     } catch (err) {
       this.#unremoved.set(id, { room, id, how });
-      logger.warn({ room, participant: id, err: { message: (err as Error).message } }, 'could not remove a participant yet; will retry');
+      logger.warn(
+        { room, participant: id, err: { message: (err as Error).message } },
+        'could not remove a participant yet; will retry',
+      );
     }
   }
 

@@ -18,7 +18,15 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
 import type { ServerLogger } from './options.js';
-import type { AddResult, LostMember, MembershipStoreOptions, MemberState, MembershipStore, ResumeGrant, ResumeResult } from './membership.js';
+import type {
+  AddResult,
+  LostMember,
+  MembershipStoreOptions,
+  MemberState,
+  MembershipStore,
+  ResumeGrant,
+  ResumeResult,
+} from './membership.js';
 import { byJoinTime, memberRef } from './membership.js';
 
 /** How long one store command may take before the request fails with `Unavailable`. */
@@ -43,7 +51,7 @@ export function connectRedis(url: string, logger: ServerLogger): RedisClient {
     socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
   }) as RedisClient;
   const duplicate = client.duplicate.bind(client);
-  client.duplicate = ((overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false }));
+  client.duplicate = (overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false });
   let up = false;
   // The URL may hold a password: it is never logged.
   client.on('error', (err: Error) => {
@@ -196,7 +204,9 @@ return 1`,
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-const SHAS = Object.fromEntries(Object.entries(SCRIPTS).map(([k, v]) => [k, createHash('sha1').update(v).digest('hex')])) as Record<ScriptName, string>;
+const SHAS = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([k, v]) => [k, createHash('sha1').update(v).digest('hex')]),
+) as Record<ScriptName, string>;
 
 /** Options of a {@link RedisMembershipStore}. */
 export interface RedisMembershipOptions extends MembershipStoreOptions {
@@ -266,7 +276,11 @@ export class RedisMembershipStore implements MembershipStore {
   async enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {
     const r = await this.#run('enable', [this.#k('room:', room), this.#k('enabled:', room)], [id]);
     if (!Array.isArray(r)) return undefined;
-    const peers = r.slice(1).map(parseInfo).filter((p): p is ParticipantInfo => p !== undefined).sort(byJoinTime);
+    const peers = r
+      .slice(1)
+      .map(parseInfo)
+      .filter((p): p is ParticipantInfo => p !== undefined)
+      .sort(byJoinTime);
     return { changed: r[0] === 1, peers };
   }
 
@@ -280,32 +294,69 @@ export class RedisMembershipStore implements MembershipStore {
     return this.#remove('remove', room, id, park);
   }
 
-  async #remove(script: 'remove' | 'removeIfHeld', room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
+  async #remove(
+    script: 'remove' | 'removeIfHeld',
+    room: string,
+    id: string,
+    park: boolean,
+  ): Promise<{ existed: boolean; peers: string[] }> {
     const ref = memberRef(room, id);
     const r = await this.#run(
       script,
-      [this.#k('room:', room), this.#k('enabled:', room), this.#srvKey(), this.#k('gen:', room), this.#k('parked:', ref)],
+      [
+        this.#k('room:', room),
+        this.#k('enabled:', room),
+        this.#srvKey(),
+        this.#k('gen:', room),
+        this.#k('parked:', ref),
+      ],
       [id, ref, park ? '1' : '0', String(this.#o.parkMs)],
     );
     const list = Array.isArray(r) ? r : [0];
     return { existed: list[0] === 1, peers: list.slice(1).map(String) };
   }
 
-  async resume(room: string, info: ParticipantInfo, maxParticipants: number, enabled: boolean, grant: ResumeGrant): Promise<ResumeResult> {
+  async resume(
+    room: string,
+    info: ParticipantInfo,
+    maxParticipants: number,
+    enabled: boolean,
+    grant: ResumeGrant,
+  ): Promise<ResumeResult> {
     const ref = memberRef(room, info.id);
     const keys = [
-      this.#k('room:', room), this.#k('enabled:', room), this.#k('servers'), this.#srvKey(),
-      this.#k('gen:', room), this.#k('parked:', ref), this.#k('adopted:', ref), this.#k('epoch'),
+      this.#k('room:', room),
+      this.#k('enabled:', room),
+      this.#k('servers'),
+      this.#srvKey(),
+      this.#k('gen:', room),
+      this.#k('parked:', ref),
+      this.#k('adopted:', ref),
+      this.#k('epoch'),
     ];
     const nowMs = Date.now();
     const r = await this.#run('resume', keys, [
-      info.id, JSON.stringify(info), String(maxParticipants), ref, enabled ? '1' : '0', this.#o.keyPrefix,
-      grant.gen, grant.epoch, grant.next, String(nowMs), String(this.#o.restartWindowMs), `${randomUUID()} ${nowMs}`,
+      info.id,
+      JSON.stringify(info),
+      String(maxParticipants),
+      ref,
+      enabled ? '1' : '0',
+      this.#o.keyPrefix,
+      grant.gen,
+      grant.epoch,
+      grant.next,
+      String(nowMs),
+      String(this.#o.restartWindowMs),
+      `${randomUUID()} ${nowMs}`,
     ]);
     if (Array.isArray(r) && r[0] === 'Stale') return { result: 'Stale' };
     if (!Array.isArray(r) || r[0] === 'RoomFull') return { result: 'RoomFull' };
     const result = r[0] === 'created' ? 'created' : 'resumed';
-    const peers = r.slice(2).map(parseInfo).filter((p): p is ParticipantInfo => p !== undefined).sort(byJoinTime);
+    const peers = r
+      .slice(2)
+      .map(parseInfo)
+      .filter((p): p is ParticipantInfo => p !== undefined)
+      .sort(byJoinTime);
     return { result, changed: r[1] === 1, peers };
   }
 
@@ -344,17 +395,28 @@ export class RedisMembershipStore implements MembershipStore {
     clearInterval(this.#timer);
     await this.#beating;
     if (this.#client.isReady) {
-      await this.#run('leave', [this.#k('servers'), this.#k('alive:', this.serverId), this.#srvKey()], [this.serverId]).catch(() => {});
+      await this.#run(
+        'leave',
+        [this.#k('servers'), this.#k('alive:', this.serverId), this.#srvKey()],
+        [this.serverId],
+      ).catch(() => {});
     }
   }
 
   async #beat(): Promise<void> {
     if (this.#closed || !this.#client.isReady) return;
     try {
-      const dropped = await this.#run('heartbeat', [this.#k('alive:', this.serverId), this.#k('servers')], [this.serverId, String(this.#o.timeoutMs)]);
+      const dropped = await this.#run(
+        'heartbeat',
+        [this.#k('alive:', this.serverId), this.#k('servers')],
+        [this.serverId, String(this.#o.timeoutMs)],
+      );
       if (dropped === 1 && this.#beats > 0) {
         // Others took this process for dead (it was frozen, or Redis lost its data) and removed its members.
-        this.#o.logger.error({ server: this.serverId }, 'this process was dropped from the fleet; disconnecting its clients');
+        this.#o.logger.error(
+          { server: this.serverId },
+          'this process was dropped from the fleet; disconnecting its clients',
+        );
         for (const l of this.#evictedListeners) l();
       }
       this.#beats++;
@@ -368,12 +430,17 @@ export class RedisMembershipStore implements MembershipStore {
     const r = await this.#run('sweep', [this.#k('servers')], [this.#o.keyPrefix, String(this.#o.parkMs)]);
     if (!Array.isArray(r) || r.length === 0) return;
     const removed: Array<{ room: string; id: string; wasEnabled: boolean }> = [];
-    for (let i = 0; i + 2 < r.length; i += 3) removed.push({ room: String(r[i]), id: String(r[i + 1]), wasEnabled: r[i + 2] === 1 });
+    for (let i = 0; i + 2 < r.length; i += 3)
+      removed.push({ room: String(r[i]), id: String(r[i + 1]), wasEnabled: r[i + 2] === 1 });
     const enabledByRoom = new Map<string, string[]>();
     for (const room of new Set(removed.filter((m) => m.wasEnabled).map((m) => m.room))) {
       enabledByRoom.set(room, (await this.#client.sMembers(this.#k('enabled:', room))).map(String));
     }
-    const lost = removed.map((m) => ({ room: m.room, id: m.id, peers: m.wasEnabled ? (enabledByRoom.get(m.room) ?? []) : [] }));
+    const lost = removed.map((m) => ({
+      room: m.room,
+      id: m.id,
+      peers: m.wasEnabled ? (enabledByRoom.get(m.room) ?? []) : [],
+    }));
     this.#o.logger.warn({ members: lost.length }, 'removed the participants of a dead process');
     for (const l of this.#lostListeners) l(lost);
   }

@@ -16,13 +16,14 @@ export const MAX_PENDING_EVENTS = 64;
 
 /** The acknowledgement callback of client event `E`: the last parameter of its signature. */
 type AckOf<E extends keyof ClientToServerEvents> = ClientToServerEvents[E] extends (...args: infer A) => void
-  ? A extends [...unknown[], infer Ack] ? Ack : never
+  ? A extends [...unknown[], infer Ack]
+    ? Ack
+    : never
   : never;
 
 /** The data a successful reply to client event `E` carries, as its acknowledgement declares it. */
-export type ReplyData<E extends keyof ClientToServerEvents> = AckOf<E> extends (reply: infer R) => void
-  ? SuccessData<R>
-  : never;
+export type ReplyData<E extends keyof ClientToServerEvents> =
+  AckOf<E> extends (reply: infer R) => void ? SuccessData<R> : never;
 
 /** The `data` of the successful members of reply union `R`. */
 type SuccessData<R> = R extends { ok: true; data: infer T } ? T : never;
@@ -35,7 +36,10 @@ export type RequestHandlers = { [E in keyof ClientToServerEvents]: RequestHandle
 
 /** A refusal a handler throws: answered to the client with its `reason` and `message`. */
 export class RequestError extends Error {
-  constructor(readonly reason: SignalingErrorReason, message: string) {
+  constructor(
+    readonly reason: SignalingErrorReason,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -84,7 +88,10 @@ export class RequestQueue {
     this.options.onEventSize(bytes);
     if (bytes <= this.options.maxPayloadBytes) return undefined;
     this.options.logger.debug({ bytes }, 'event too large');
-    return this.refusal('PayloadTooLarge', `the event is ${bytes} bytes; the largest accepted is ${this.options.maxPayloadBytes}`);
+    return this.refusal(
+      'PayloadTooLarge',
+      `the event is ${bytes} bytes; the largest accepted is ${this.options.maxPayloadBytes}`,
+    );
   }
 
   /** Runs `run` after the connection's earlier requests and hands its {@link Reply} to `answer`. */
@@ -140,7 +147,13 @@ export function serveRequests(socket: ServerSocket, queue: RequestQueue, handler
   socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
     if (packet.type !== 'message') return;
     const d = packet.data;
-    queue.handleBytes(typeof d === 'string' ? Buffer.byteLength(d) : d instanceof Uint8Array || d instanceof ArrayBuffer ? d.byteLength : 0);
+    queue.handleBytes(
+      typeof d === 'string'
+        ? Buffer.byteLength(d)
+        : d instanceof Uint8Array || d instanceof ArrayBuffer
+          ? d.byteLength
+          : 0,
+    );
   });
   socket.use((packet, next) => {
     const refused = queue.handleEventSize();
@@ -154,7 +167,11 @@ export function serveRequests(socket: ServerSocket, queue: RequestQueue, handler
     socket.on(event, ((...args: unknown[]) => {
       const ack = ackOf<ReplyData<E>>(args);
       if (ack !== undefined) args.pop();
-      queue.handleRequest(event, () => handler(args), (reply) => answer(event, ack, reply));
+      queue.handleRequest(
+        event,
+        () => handler(args),
+        (reply) => answer(event, ack, reply),
+      );
     }) as never);
   };
   const events = Object.keys(handlers) as Array<keyof ClientToServerEvents>;

@@ -73,10 +73,15 @@ export class ResumeTokenError extends Error {
 }
 
 /** The key to sign resume tokens with, from the options; undefined when a fleet must share a random one. */
-export function resumeKeyFromOptions(opts: { resumeSecret?: string | undefined; jwtSecret?: string | undefined; adapter: string }): Uint8Array | undefined {
+export function resumeKeyFromOptions(opts: {
+  resumeSecret?: string | undefined;
+  jwtSecret?: string | undefined;
+  adapter: string;
+}): Uint8Array | undefined {
   if (opts.resumeSecret !== undefined) return new TextEncoder().encode(opts.resumeSecret);
   // Domain-separated: the join secret itself never signs a resume token.
-  if (opts.jwtSecret !== undefined) return new Uint8Array(createHmac('sha256', opts.jwtSecret).update('roommesh resume tokens v1').digest());
+  if (opts.jwtSecret !== undefined)
+    return new Uint8Array(createHmac('sha256', opts.jwtSecret).update('roommesh resume tokens v1').digest());
   return opts.adapter === 'redis' ? undefined : new Uint8Array(randomBytes(32));
 }
 
@@ -110,15 +115,25 @@ export class ResumeTokens {
   async verify(token: string): Promise<ResumeClaims> {
     let payload;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], audience: RESUME_AUDIENCE, requiredClaims: ['exp', 'sub'] }));
+      ({ payload } = await jwtVerify(token, this.#key, {
+        algorithms: ['HS256'],
+        audience: RESUME_AUDIENCE,
+        requiredClaims: ['exp', 'sub'],
+      }));
     } catch (err) {
       const expired = err instanceof errors.JWTExpired;
-      throw new ResumeTokenError(expired ? 'the resume token has expired: join again' : 'the resume token was not issued by this server: join again');
+      throw new ResumeTokenError(
+        expired
+          ? 'the resume token has expired: join again'
+          : 'the resume token was not issued by this server: join again',
+      );
     }
     const info = checkParticipantInfo({ id: payload.sub, name: payload.name, joinedAtMs: payload.jat });
-    if (!info.ok || typeof payload.room !== 'string' || payload.room.length === 0) throw new ResumeTokenError('the resume token does not name a participant of a room');
+    if (!info.ok || typeof payload.room !== 'string' || payload.room.length === 0)
+      throw new ResumeTokenError('the resume token does not name a participant of a room');
     const untilMs = payload.until;
-    if (untilMs !== undefined && (typeof untilMs !== 'number' || !Number.isFinite(untilMs))) throw new ResumeTokenError('the resume token has a bad until claim');
+    if (untilMs !== undefined && (typeof untilMs !== 'number' || !Number.isFinite(untilMs)))
+      throw new ResumeTokenError('the resume token has a bad until claim');
     const { gen, ep } = payload;
     if (typeof gen !== 'string' || !GENERATION.test(gen) || typeof ep !== 'string' || !GENERATION.test(ep)) {
       throw new ResumeTokenError('the resume token names no generation: join again');

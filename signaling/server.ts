@@ -75,7 +75,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   if (opts.adapter === 'redis') {
     redis = connectRedis(String(opts.redisUrl), logger);
     store = fleet = new RedisMembershipStore(redis, {
-      keyPrefix: opts.redisKeyPrefix, heartbeatMs: opts.fleetHeartbeatMs, timeoutMs: opts.fleetTimeoutMs, logger, ...tokenTerms,
+      keyPrefix: opts.redisKeyPrefix,
+      heartbeatMs: opts.fleetHeartbeatMs,
+      timeoutMs: opts.fleetTimeoutMs,
+      logger,
+      ...tokenTerms,
     });
   } else {
     store = new LocalMembershipStore(tokenTerms);
@@ -85,7 +89,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   let resumeTokensReady: Promise<ResumeTokens> | undefined;
   const resumeTokens = (): Promise<ResumeTokens> => {
     if (resumeTokensReady === undefined) {
-      const key = fixedResumeKey !== undefined ? Promise.resolve(fixedResumeKey) : (fleet as RedisMembershipStore).sharedResumeKey();
+      const key =
+        fixedResumeKey !== undefined
+          ? Promise.resolve(fixedResumeKey)
+          : (fleet as RedisMembershipStore).sharedResumeKey();
       const ready = key.then((k) => new ResumeTokens(k, opts.resumeTokenTtlMs));
       resumeTokensReady = ready;
       ready.catch(() => {
@@ -112,12 +119,14 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     ready: () => notReadyReason() === undefined,
   });
 
-  const http: HttpServer = createServer(httpHandler({
-    notReadyReason,
-    registry: opts.metrics ? metrics.registry : undefined,
-    staticDir: opts.staticDir,
-    onError: (err) => logger.error({ err }, 'metrics failed'),
-  }));
+  const http: HttpServer = createServer(
+    httpHandler({
+      notReadyReason,
+      registry: opts.metrics ? metrics.registry : undefined,
+      staticDir: opts.staticDir,
+      onError: (err) => logger.error({ err }, 'metrics failed'),
+    }),
+  );
 
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>(http, {
     transports: ['websocket'],
@@ -126,7 +135,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     serveClient: false,
     connectTimeout: CONNECT_TIMEOUT_MS,
     ...(redis !== undefined
-      ? { adapter: createAdapter(redis, { streamName: `${opts.redisKeyPrefix}socket.io`, channelPrefix: `${opts.redisKeyPrefix}socket.io`, blockTimeInMs: 1000 }) }
+      ? {
+          adapter: createAdapter(redis, {
+            streamName: `${opts.redisKeyPrefix}socket.io`,
+            channelPrefix: `${opts.redisKeyPrefix}socket.io`,
+            blockTimeInMs: 1000,
+          }),
+        }
       : {}),
   });
 
@@ -174,7 +189,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     metrics,
     registry,
     auth: createAuthenticator(opts),
-    joinLimiter: opts.joinsPerSecondPerIp > 0 ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS) : undefined,
+    joinLimiter:
+      opts.joinsPerSecondPerIp > 0
+        ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS)
+        : undefined,
     tell,
     fromStore: storeCaller(logger),
     resumeTokens,
@@ -212,12 +230,20 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       connections--;
       clearTimeout(joinTimer);
       // Queued behind a join that may still be under way, so that join's member is removed too.
-      registry.track(queue.afterQueued(async () => {
-        const member = state.member;
-        if (member === undefined) return;
-        delete state.member;
-        await registry.handleDisconnect(member.room, member.info.id, socket, reason === 'client namespace disconnect', reason);
-      }));
+      registry.track(
+        queue.afterQueued(async () => {
+          const member = state.member;
+          if (member === undefined) return;
+          delete state.member;
+          await registry.handleDisconnect(
+            member.room,
+            member.info.id,
+            socket,
+            reason === 'client namespace disconnect',
+            reason,
+          );
+        }),
+      );
     });
   });
 

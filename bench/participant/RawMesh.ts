@@ -1,6 +1,12 @@
 import Peer from 'simple-peer';
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, IncomingSignal, Reply, ServerToClientEvents, SignalData } from '../../lib/protocol/signaling.js';
+import type {
+  ClientToServerEvents,
+  IncomingSignal,
+  Reply,
+  ServerToClientEvents,
+  SignalData,
+} from '../../lib/protocol/signaling.js';
 import { SIGNALING_VERSION, checkIncomingSignal } from '../../lib/protocol/signaling.js';
 import { deferred } from './waiters.js';
 
@@ -17,7 +23,10 @@ type SignalingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /** Makes the WebRTC implementation of one connection; undefined uses the browser's own RTCPeerConnection. */
 export type RawWebRTC = (() => Peer.Options['wrtc']) | undefined;
-type PeerWithInternals = Peer.Instance & { _channel?: RTCDataChannel; _iceCompleteTimer?: ReturnType<typeof setTimeout> | null };
+type PeerWithInternals = Peer.Instance & {
+  _channel?: RTCDataChannel;
+  _iceCompleteTimer?: ReturnType<typeof setTimeout> | null;
+};
 
 /** One simple-peer connection of the raw baseline: the channel and nothing on top. */
 export class RawPeer {
@@ -114,7 +123,9 @@ export class RawMesh {
       if (this.#failure !== undefined) all.reject(this.#failure);
       else if (this.peers.size >= expectedPeers) all.resolve();
     };
-    const reply = await new Promise<Reply<{ participants: Array<{ id: string }> }>>((resolve) => this.#socket.emit('enable_messaging', resolve));
+    const reply = await new Promise<Reply<{ participants: Array<{ id: string }> }>>((resolve) =>
+      this.#socket.emit('enable_messaging', resolve),
+    );
     if (!reply.ok) throw new Error(`enable_messaging refused: ${reply.error.message}`);
     for (const p of reply.data.participants) {
       if (p.id !== this.id) this.#start(p.id, crypto.randomUUID(), true);
@@ -130,13 +141,21 @@ export class RawMesh {
   }
 
   #start(remoteId: string, cid: string, initiator: boolean, attempt = 1): PeerWithInternals {
-    const options: Peer.Options = { initiator, trickle: true, config: { iceServers: [] }, channelConfig: { ordered: true } };
+    const options: Peer.Options = {
+      initiator,
+      trickle: true,
+      config: { iceServers: [] },
+      channelConfig: { ordered: true },
+    };
     const wrtc = this.#wrtc?.();
     if (wrtc !== undefined) options.wrtc = wrtc;
     const peer = new Peer(options) as PeerWithInternals;
     this.#connecting.set(remoteId, { peer, cid });
     // A connect can also stall without an error (e.g. a lost DTLS flight): treat it as failed.
-    const stalled = setTimeout(() => peer.emit('error', new Error(`not connected within ${CONNECT_ATTEMPT_TIMEOUT_MS} ms`)), CONNECT_ATTEMPT_TIMEOUT_MS);
+    const stalled = setTimeout(
+      () => peer.emit('error', new Error(`not connected within ${CONNECT_ATTEMPT_TIMEOUT_MS} ms`)),
+      CONNECT_ATTEMPT_TIMEOUT_MS,
+    );
     peer.once('connect', () => clearTimeout(stalled));
     peer.once('close', () => clearTimeout(stalled));
     peer.on('signal', (data: Record<string, unknown>) => {
@@ -164,7 +183,8 @@ export class RawMesh {
       this.#connecting.delete(remoteId);
       peer.destroy();
       if (!initiator) return;
-      if (attempt >= MAX_ATTEMPTS) this.#fail(new Error(`raw connection to ${remoteId} failed ${attempt} times: ${err.message}`));
+      if (attempt >= MAX_ATTEMPTS)
+        this.#fail(new Error(`raw connection to ${remoteId} failed ${attempt} times: ${err.message}`));
       else {
         this.retries++;
         this.#start(remoteId, crypto.randomUUID(), true, attempt + 1);
@@ -188,13 +208,20 @@ export class RawMesh {
     }
     if (current.cid !== s.cid) return;
     // The same choice roommesh's PeerLink makes: the offerer is the DTLS client, so no 1 s retransmission.
-    const data = s.data.type === 'offer' ? { type: 'offer' as const, sdp: s.data.sdp.replace(/^a=setup:actpass\r?$/gm, (l) => l.replace('actpass', 'active')) } : s.data;
+    const data =
+      s.data.type === 'offer'
+        ? {
+            type: 'offer' as const,
+            sdp: s.data.sdp.replace(/^a=setup:actpass\r?$/gm, (l) => l.replace('actpass', 'active')),
+          }
+        : s.data;
     current.peer.signal(data as Peer.SignalData);
   }
 }
 
 function toSignalData(data: Record<string, unknown>): SignalData | undefined {
-  if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') return { type: data.type, sdp: data.sdp };
+  if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string')
+    return { type: data.type, sdp: data.sdp };
   if (data.type === 'candidate' && typeof data.candidate === 'object' && data.candidate !== null) {
     return { type: 'candidate', candidate: data.candidate as { candidate: string } };
   }

@@ -77,7 +77,8 @@ export class RawPeerEndpoint implements Endpoint {
       peer.send(bytes);
       const back = await reply;
       samples.push(performance.now() - t0);
-      if (back.byteLength !== bytes.byteLength) throw new Error(`echo of ${back.byteLength} bytes for ${bytes.byteLength}`);
+      if (back.byteLength !== bytes.byteLength)
+        throw new Error(`echo of ${back.byteLength} bytes for ${bytes.byteLength}`);
     }
     return samples;
   }

@@ -44,7 +44,14 @@ export class RoommeshEndpoint implements Endpoint {
    * implementation (the entry's default when absent: node-datachannel, or the browser's); `timeouts` are
    * the library's own option, left at its defaults unless asked.
    */
-  static async connect(entry: RoomEntry, url: string, room: string, name: string, wrtc: WebRTCImplementation | undefined, timeouts: Partial<RoomTimeouts>): Promise<RoommeshEndpoint> {
+  static async connect(
+    entry: RoomEntry,
+    url: string,
+    room: string,
+    name: string,
+    wrtc: WebRTCImplementation | undefined,
+    timeouts: Partial<RoomTimeouts>,
+  ): Promise<RoommeshEndpoint> {
     const logger = new ReasonLogger();
     const r = await entry.connect({ url, room, name, logger, timeouts, ...(wrtc === undefined ? {} : { wrtc }) });
     return new RoommeshEndpoint(r, logger);
@@ -93,7 +100,8 @@ export class RoommeshEndpoint implements Endpoint {
   async sendMany(to: string, count: number): Promise<void> {
     const messaging = this.#room.messaging;
     const sends = new Array<Promise<void>>(count);
-    for (let i = 0; i < count; i++) sends[i] = messaging.sendMessage({ to, type: SMALL_TYPE, message: smallPayload(i) });
+    for (let i = 0; i < count; i++)
+      sends[i] = messaging.sendMessage({ to, type: SMALL_TYPE, message: smallPayload(i) });
     await this.#explained(Promise.all(sends));
   }
 
@@ -136,7 +144,12 @@ export class RoommeshEndpoint implements Endpoint {
   async sendBlob(to: string, bytes: Uint8Array): Promise<BlobOutcome> {
     const t0 = performance.now();
     try {
-      await this.#room.messaging.sendMessage({ to, type: BLOB_TYPE, message: { name: 'blob.bin', bytes: bytes.byteLength }, attachment: bytes });
+      await this.#room.messaging.sendMessage({
+        to,
+        type: BLOB_TYPE,
+        message: { name: 'blob.bin', bytes: bytes.byteLength },
+        attachment: bytes,
+      });
     } catch (err) {
       // Above maxAttachmentBytes (256 MiB by default). By reason, not class: a page's MessagingError comes from the bundle.
       if ((err as { reason?: unknown }).reason === 'MessageTooLarge') return { unsupported: (err as Error).message };
@@ -149,11 +162,14 @@ export class RoommeshEndpoint implements Endpoint {
   async broadcastMany(count: number, receivers: string[]): Promise<void> {
     const messaging = this.#room.messaging;
     const sends = new Array<ReturnType<typeof messaging.broadcastMessage>>(count);
-    for (let i = 0; i < count; i++) sends[i] = messaging.broadcastMessage({ type: SMALL_TYPE, message: smallPayload(i) });
+    for (let i = 0; i < count; i++)
+      sends[i] = messaging.broadcastMessage({ type: SMALL_TYPE, message: smallPayload(i) });
     for (const r of await Promise.all(sends)) {
       if (r.failed.length > 0 || r.delivered.length !== receivers.length) {
         const why = this.#logger.removals.length > 0 ? ` (link closed: ${this.#logger.removals.join('; ')})` : '';
-        throw new Error(`broadcast delivered to ${r.delivered.length} of ${receivers.length}, failed ${r.failed.length}${why}`);
+        throw new Error(
+          `broadcast delivered to ${r.delivered.length} of ${receivers.length}, failed ${r.failed.length}${why}`,
+        );
       }
     }
   }

@@ -64,7 +64,8 @@ export class SocketioEndpoint implements Endpoint {
   expect(e: Expectation): Promise<Received> {
     const tally = new Tally(e.messages ?? 0, e.bytes ?? 0);
     this.#handlers.set(e.from, (type, _payload, attachment) => {
-      const complete = type === SMALL_TYPE ? tally.add(1, 0) : type === BLOB_TYPE ? tally.add(0, attachment?.byteLength ?? 0) : false;
+      const complete =
+        type === SMALL_TYPE ? tally.add(1, 0) : type === BLOB_TYPE ? tally.add(0, attachment?.byteLength ?? 0) : false;
       if (complete) this.#socket.emit('to', e.from, DONE_TYPE, {});
     });
     return tally.done.promise.finally(() => this.#handlers.delete(e.from));

@@ -34,6 +34,7 @@ export function blobBytes(n: number): Uint8Array {
   const pattern = new Uint8Array(Math.min(n, 64 * 1024));
   for (let i = 0; i < pattern.length; i++) pattern[i] = (i * 31 + (i >>> 8)) & 0xff;
   const out = new Uint8Array(n);
-  for (let offset = 0; offset < n; offset += pattern.length) out.set(pattern.subarray(0, Math.min(pattern.length, n - offset)), offset);
+  for (let offset = 0; offset < n; offset += pattern.length)
+    out.set(pattern.subarray(0, Math.min(pattern.length, n - offset)), offset);
   return out;
 }

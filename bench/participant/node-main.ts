@@ -15,16 +15,35 @@ async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }:
   switch (transport) {
     case 'roommesh': {
       const { Room } = await import('../../lib/node.js');
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(Room, urls.signalingUrl, room, name, undefined, roommeshTimeouts);
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(
+        Room,
+        urls.signalingUrl,
+        room,
+        name,
+        undefined,
+        roommeshTimeouts,
+      );
     }
     case 'roommesh-wrtc': {
       const { Room } = await import('../../lib/node.js');
       const wrtc = createRequire(import.meta.url)('@roamhq/wrtc') as WebRTCImplementation;
-      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(Room, urls.signalingUrl, room, name, wrtc, roommeshTimeouts);
+      return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(
+        Room,
+        urls.signalingUrl,
+        room,
+        name,
+        wrtc,
+        roommeshTimeouts,
+      );
     }
     case 'raw': {
       const { rawNodeWebRTC } = await import('./node-webrtc.js');
-      return (await import('./RawPeerEndpoint.js')).RawPeerEndpoint.connect(urls.signalingUrl, room, name, rawNodeWebRTC);
+      return (await import('./RawPeerEndpoint.js')).RawPeerEndpoint.connect(
+        urls.signalingUrl,
+        room,
+        name,
+        rawNodeWebRTC,
+      );
     }
     case 'socketio':
       return (await import('./SocketioEndpoint.js')).SocketioEndpoint.connect(urls.relayUrl, room);
@@ -35,7 +54,11 @@ async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }:
 
 function usage(): Usage {
   const u = process.resourceUsage();
-  return { maxRssBytes: u.maxRSS * 1024, rssBytes: process.memoryUsage.rss(), cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000 };
+  return {
+    maxRssBytes: u.maxRSS * 1024,
+    rssBytes: process.memoryUsage.rss(),
+    cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000,
+  };
 }
 
 const agent = new Agent({ createEndpoint, usage });
@@ -47,7 +70,8 @@ function reply(r: Response, then?: () => void): void {
 process.on('message', (req: Request) => {
   agent.handle(req.op, req.args).then(
     (result) => reply({ seq: req.seq, ok: true, result }, req.op === 'close' ? () => process.exit(0) : undefined),
-    (err: unknown) => reply({ seq: req.seq, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    (err: unknown) =>
+      reply({ seq: req.seq, ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );
 });
 // Without a coordinator there is nothing to do.

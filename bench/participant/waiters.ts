@@ -24,7 +24,10 @@ export class Tally {
   messages = 0;
   bytes = 0;
 
-  constructor(readonly wantMessages: number, readonly wantBytes: number) {
+  constructor(
+    readonly wantMessages: number,
+    readonly wantBytes: number,
+  ) {
     if (wantMessages === 0 && wantBytes === 0) this.done.resolve({ messages: 0, bytes: 0 });
   }
 
@@ -35,7 +38,11 @@ export class Tally {
     const met = this.messages >= this.wantMessages && this.bytes >= this.wantBytes;
     if (!met) return false;
     if (this.messages > this.wantMessages || this.bytes > this.wantBytes) {
-      this.done.reject(new Error(`received ${this.messages} messages / ${this.bytes} bytes; expected ${this.wantMessages} / ${this.wantBytes}`));
+      this.done.reject(
+        new Error(
+          `received ${this.messages} messages / ${this.bytes} bytes; expected ${this.wantMessages} / ${this.wantBytes}`,
+        ),
+      );
     } else {
       this.done.resolve({ messages: this.messages, bytes: this.bytes });
     }

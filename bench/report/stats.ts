@@ -13,7 +13,10 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 /** The median of `values`, in any order; NaN for none. */
 export function median(values: readonly number[]): number {
-  return quantile([...values].sort((x, y) => x - y), 0.5);
+  return quantile(
+    [...values].sort((x, y) => x - y),
+    0.5,
+  );
 }
 
 /** Median, extremes and relative spread of repeated measurements. */

@@ -28,7 +28,13 @@ function valueOf(ms: Measurement[], transport: TransportId, round: number, metri
   return ms.find((m) => m.transport === transport && m.round === round)?.metrics?.[metric];
 }
 
-function summariseMetric(spec: ScenarioSpec, metric: MetricSpec, caseId: string, ms: Measurement[], transports: TransportId[]): SummaryRow[] {
+function summariseMetric(
+  spec: ScenarioSpec,
+  metric: MetricSpec,
+  caseId: string,
+  ms: Measurement[],
+  transports: TransportId[],
+): SummaryRow[] {
   return transports.map((transport) => {
     const own = ms.filter((m) => m.transport === transport);
     const values = own.flatMap((m) => (m.metrics?.[metric.id] === undefined ? [] : [m.metrics[metric.id] as number]));
@@ -44,11 +50,14 @@ function summariseMetric(spec: ScenarioSpec, metric: MetricSpec, caseId: string,
       const s = spread(perRound);
       if (s !== undefined) ratios[role] = s;
     }
-    const goals: GoalResult[] = !TRANSPORT_INFO[transport].goals ? [] : metric.goals.map((g) => {
-      const measured = ratios[g.vs]?.median;
-      const met = measured === undefined ? undefined : metric.better === 'higher' ? measured >= g.ratio : measured <= g.ratio;
-      return { ...g, better: metric.better, measured, met };
-    });
+    const goals: GoalResult[] = !TRANSPORT_INFO[transport].goals
+      ? []
+      : metric.goals.map((g) => {
+          const measured = ratios[g.vs]?.median;
+          const met =
+            measured === undefined ? undefined : metric.better === 'higher' ? measured >= g.ratio : measured <= g.ratio;
+          return { ...g, better: metric.better, measured, met };
+        });
     return {
       scenario: spec.id,
       caseId,

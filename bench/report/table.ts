@@ -19,12 +19,22 @@ function ratio(s: Spread | undefined): string {
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function goalText(row: SummaryRow): string {
   return row.goals
-    .map((g) => `${g.better === 'higher' ? '≥' : '≤'}${g.ratio}× ${g.vs}: ${g.met === undefined ? 'not measured' : g.met ? 'met' : 'NOT met'}`)
+    .map(
+      (g) =>
+        `${g.better === 'higher' ? '≥' : '≤'}${g.ratio}× ${g.vs}: ${g.met === undefined ? 'not measured' : g.met ? 'met' : 'NOT met'}`,
+    )
     .join('; ');
 }
 
@@ -39,18 +49,40 @@ export function formatTable(specs: ScenarioSpec[], rows: SummaryRow[], options: 
     for (const caseId of cases) {
       for (const metric of spec.metrics) {
         // A metric a host does not measure (a page cannot read its RSS) has no value, no failure: no line.
-        const block = mine.filter((r) => r.caseId === caseId && r.metric === metric.id && (r.values !== undefined || r.unsupported !== undefined || r.failures.length > 0));
+        const block = mine.filter(
+          (r) =>
+            r.caseId === caseId &&
+            r.metric === metric.id &&
+            (r.values !== undefined || r.unsupported !== undefined || r.failures.length > 0),
+        );
         if (block.length === 0) continue;
-        const head = [`${caseId === '' ? '' : `${caseId} `}${metric.label} (${metric.unit}, ${metric.better} is better)`, 'median', 'min–max', 'spread', 'vs raw', 'vs socket.io', 'goal'];
+        const head = [
+          `${caseId === '' ? '' : `${caseId} `}${metric.label} (${metric.unit}, ${metric.better} is better)`,
+          'median',
+          'min–max',
+          'spread',
+          'vs raw',
+          'vs socket.io',
+          'goal',
+        ];
         const lines = block.map((r) => {
           const label = TRANSPORT_LABELS[r.transport];
           if (r.values === undefined) {
-            const why = r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : `failed: ${r.failures[0] ?? 'no result'}`;
+            const why =
+              r.unsupported !== undefined ? `unsupported: ${r.unsupported}` : `failed: ${r.failures[0] ?? 'no result'}`;
             return [label, why.length > 90 ? `${why.slice(0, 87)}...` : why, '', '', '', '', goalText(r)];
           }
           const v = r.values;
           const failed = r.failures.length > 0 ? ` (${r.failures.length} failed)` : '';
-          return [label, num(v.median) + failed, `${num(v.min)}–${num(v.max)}`, `${v.spreadPct.toFixed(0)}%`, ratio(r.ratios.raw), ratio(r.ratios.socketio), goalText(r)];
+          return [
+            label,
+            num(v.median) + failed,
+            `${num(v.min)}–${num(v.max)}`,
+            `${v.spreadPct.toFixed(0)}%`,
+            ratio(r.ratios.raw),
+            ratio(r.ratios.socketio),
+            goalText(r),
+          ];
         });
         out.push('', pad([head, ...lines]));
       }

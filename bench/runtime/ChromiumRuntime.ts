@@ -57,7 +57,10 @@ class PageParticipant implements ParticipantHandle {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onClosed: ((reason: string) => void) | undefined;
     const failed = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.name}: ${op} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.name}: ${op} did not answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       onClosed = (reason) => reject(new Error(reason));
       this.#onClosed.push(onClosed);
     });

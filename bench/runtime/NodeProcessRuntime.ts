@@ -23,7 +23,10 @@ class NodeParticipant implements ParticipantHandle {
   #seq = 0;
   #exitReason: string | undefined;
 
-  constructor(readonly name: string, proc: ChildProcess) {
+  constructor(
+    readonly name: string,
+    proc: ChildProcess,
+  ) {
     this.#proc = proc;
     proc.on('message', (r: Response) => {
       const p = this.#pending.get(r.seq);
@@ -89,7 +92,9 @@ export class NodeProcessRuntime implements ParticipantRuntime {
 
   start(name: string): Promise<ParticipantHandle> {
     // Profiles are named after the participant (e.g. pair-r1_roommesh_p0.cpuprofile), so they can be told apart.
-    const execArgv = this.#execArgv.includes('--cpu-prof') ? [...this.#execArgv, '--cpu-prof-name', `${name.replace(/[^\w.-]+/g, '_')}.cpuprofile`] : this.#execArgv;
+    const execArgv = this.#execArgv.includes('--cpu-prof')
+      ? [...this.#execArgv, '--cpu-prof-name', `${name.replace(/[^\w.-]+/g, '_')}.cpuprofile`]
+      : this.#execArgv;
     const proc = fork(PARTICIPANT_MAIN, [name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
     const participant = new NodeParticipant(name, proc);
     this.#live.add(participant);

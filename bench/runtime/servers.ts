@@ -14,7 +14,10 @@ export interface BenchServers extends ServerUrls {
  * the signaling server serves `staticDir` (the Chromium participants' page) when given.
  */
 export function startServers(execArgv: string[] = [], staticDir?: string): Promise<BenchServers> {
-  const proc = fork(SERVERS_MAIN, staticDir === undefined ? [] : [staticDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const proc = fork(SERVERS_MAIN, staticDir === undefined ? [] : [staticDir], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv,
+  });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -9,9 +9,29 @@ const MiB = 1024 * 1024;
 export const attachmentSpec: ScenarioSpec = {
   id: 'attachment',
   title: 'attachment',
-  describe: (o: BenchOptions) => `one ${o.attachmentBytes / MiB} MiB attachment A → B, until B has it all (roommesh cuts its own chunk frames; raw and socket.io send 64 KiB chunks; raw waits on bufferedAmount)`,
-  metrics: [{ id: 'mibPerSec', label: 'MiB/s', unit: 'MiB/s', better: 'higher', goals: [{ vs: 'raw', ratio: 0.9 }, { vs: 'socketio', ratio: 3 }] }],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
+  describe: (o: BenchOptions) =>
+    `one ${o.attachmentBytes / MiB} MiB attachment A → B, until B has it all (roommesh cuts its own chunk frames; raw and socket.io send 64 KiB chunks; raw waits on bufferedAmount)`,
+  metrics: [
+    {
+      id: 'mibPerSec',
+      label: 'MiB/s',
+      unit: 'MiB/s',
+      better: 'higher',
+      goals: [
+        { vs: 'raw', ratio: 0.9 },
+        { vs: 'socketio', ratio: 3 },
+      ],
+    },
+  ],
+  transports: [
+    'roommesh',
+    'raw',
+    'socketio',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+    'socketio-chromium',
+  ],
 };
 
 type Sent = { elapsedMs: number } | { unsupported: string };

@@ -7,9 +7,18 @@ import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
 export const broadcastSpec: ScenarioSpec = {
   id: 'broadcast',
   title: 'broadcast fan-out',
-  describe: (o: BenchOptions) => `${o.broadcastMessages.toLocaleString('en')} broadcasts of a ~100 B message from one participant to ${o.broadcastReceivers} others, pipelined; until every receiver has them all`,
+  describe: (o: BenchOptions) =>
+    `${o.broadcastMessages.toLocaleString('en')} broadcasts of a ~100 B message from one participant to ${o.broadcastReceivers} others, pipelined; until every receiver has them all`,
   metrics: [{ id: 'msgPerSec', label: 'msg/s to all', unit: 'msg/s', better: 'higher', goals: [] }],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
+  transports: [
+    'roommesh',
+    'raw',
+    'socketio',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+    'socketio-chromium',
+  ],
 };
 
 async function fanOut(ctx: ScenarioContext, sender: Member, receivers: Member[], count: number): Promise<number> {
@@ -29,5 +38,8 @@ export async function measureBroadcast(ctx: ScenarioContext, members: Member[]):
   const warm = warmupSize(ctx, count, 200);
   if (warm > 0) await fanOut(ctx, sender, receivers, warm);
   const elapsedMs = await fanOut(ctx, sender, receivers, count);
-  return { metrics: { msgPerSec: (count / elapsedMs) * 1000 }, detail: { deliveriesPerSec: ((count * receivers.length) / elapsedMs) * 1000, elapsedMs } };
+  return {
+    metrics: { msgPerSec: (count / elapsedMs) * 1000 },
+    detail: { deliveriesPerSec: ((count * receivers.length) / elapsedMs) * 1000, elapsedMs },
+  };
 }

@@ -9,16 +9,31 @@ export interface Member {
 }
 
 /** Starts `size` participants of `transport` at once and joins them to a fresh room (messaging not enabled). */
-export async function startGroup(ctx: ScenarioContext, transport: TransportId, size: number, label: string): Promise<Member[]> {
+export async function startGroup(
+  ctx: ScenarioContext,
+  transport: TransportId,
+  size: number,
+  label: string,
+): Promise<Member[]> {
   const room = ctx.nextRoom();
   const runtime = ctx.runtime(TRANSPORT_INFO[transport].host);
-  const started = await Promise.allSettled(Array.from({ length: size }, (_, i) => runtime.start(`${label}/${transport}/p${i}`)));
+  const started = await Promise.allSettled(
+    Array.from({ length: size }, (_, i) => runtime.start(`${label}/${transport}/p${i}`)),
+  );
   const handles = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   try {
     const failed = started.find((s) => s.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     const timeoutMs = 30_000;
-    const inits = await Promise.all(handles.map((handle, i) => handle.call('init', { transport, urls: ctx.urls, room, name: `p${i}`, roommeshTimeouts: ctx.options.roommeshTimeouts }, timeoutMs)));
+    const inits = await Promise.all(
+      handles.map((handle, i) =>
+        handle.call(
+          'init',
+          { transport, urls: ctx.urls, room, name: `p${i}`, roommeshTimeouts: ctx.options.roommeshTimeouts },
+          timeoutMs,
+        ),
+      ),
+    );
     return handles.map((handle, i) => ({ handle, id: (inits[i] as { id: string }).id }));
   } catch (err) {
     await Promise.all(handles.map((h) => h.stop()));
@@ -28,7 +43,9 @@ export async function startGroup(ctx: ScenarioContext, transport: TransportId, s
 
 /** Enables messaging on every member at once; resolves when each sees all the others. */
 export async function enableAll(members: Member[], timeoutMs: number): Promise<number[]> {
-  const replies = await Promise.all(members.map((m) => m.handle.call('enable', { expectedPeers: members.length - 1, timeoutMs }, timeoutMs + 5_000)));
+  const replies = await Promise.all(
+    members.map((m) => m.handle.call('enable', { expectedPeers: members.length - 1, timeoutMs }, timeoutMs + 5_000)),
+  );
   return replies.map((r) => r.elapsedMs);
 }
 

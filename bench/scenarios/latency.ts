@@ -8,12 +8,21 @@ import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
 export const latencySpec: ScenarioSpec = {
   id: 'latency',
   title: 'latency',
-  describe: (o: BenchOptions) => `${o.latencyRoundTrips.toLocaleString('en')} requests A → B of a ~100 B message, each answered B → A before the next; round trip at A`,
+  describe: (o: BenchOptions) =>
+    `${o.latencyRoundTrips.toLocaleString('en')} requests A → B of a ~100 B message, each answered B → A before the next; round trip at A`,
   metrics: [
     { id: 'p50Ms', label: 'p50', unit: 'ms', better: 'lower', goals: [{ vs: 'raw', ratio: 1.5 }] },
     { id: 'p99Ms', label: 'p99', unit: 'ms', better: 'lower', goals: [] },
   ],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
+  transports: [
+    'roommesh',
+    'raw',
+    'socketio',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+    'socketio-chromium',
+  ],
 };
 
 /**
@@ -35,6 +44,10 @@ export async function measureLatency(ctx: ScenarioContext, a: Member, b: Member)
   const sorted = [...samplesMs].sort((x, y) => x - y);
   return {
     metrics: { p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) },
-    detail: { p90Ms: quantile(sorted, 0.9), maxMs: sorted[sorted.length - 1] as number, meanMs: sorted.reduce((s, x) => s + x, 0) / sorted.length },
+    detail: {
+      p90Ms: quantile(sorted, 0.9),
+      maxMs: sorted[sorted.length - 1] as number,
+      meanMs: sorted.reduce((s, x) => s + x, 0) / sorted.length,
+    },
   };
 }

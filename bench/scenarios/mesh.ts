@@ -10,7 +10,8 @@ const MiB = 1024 * 1024;
 export const meshSpec: ScenarioSpec = {
   id: 'mesh',
   title: 'mesh formation',
-  describe: (o: BenchOptions) => `N = ${o.meshSizes.join(', ')} participants joined to a room call enable() at once; until every one sees all others. Peak RSS per participant process (Node only)`,
+  describe: (o: BenchOptions) =>
+    `N = ${o.meshSizes.join(', ')} participants joined to a room call enable() at once; until every one sees all others. Peak RSS per participant process (Node only)`,
   metrics: [
     { id: 'formationMs', label: 'time', unit: 'ms', better: 'lower', goals: [{ vs: 'raw', ratio: 1.25 }] },
     { id: 'peakRssMiB', label: 'peak RSS', unit: 'MiB', better: 'lower', goals: [] },
@@ -29,7 +30,11 @@ export async function measureMesh(ctx: ScenarioContext, members: Member[]): Prom
   const counters = await Promise.all(members.map((m) => m.handle.call('counters', {}, 10_000)));
   const peaks = usage.flatMap((u) => (u.maxRssBytes === undefined ? [] : [u.maxRssBytes / MiB]));
   const heaps = usage.flatMap((u) => (u.jsHeapBytes === undefined ? [] : [u.jsHeapBytes / MiB]));
-  const detail: Record<string, number> = { slowestOwnEnableMs: Math.max(...own), medianCpuMs: median(usage.map((u) => u.cpuMs)), redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0) };
+  const detail: Record<string, number> = {
+    slowestOwnEnableMs: Math.max(...own),
+    medianCpuMs: median(usage.map((u) => u.cpuMs)),
+    redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0),
+  };
   if (peaks.length > 0) detail.maxPeakRssMiB = Math.max(...peaks);
   if (heaps.length > 0) detail.medianJsHeapMiB = median(heaps);
   // A page cannot read its own RSS: Chromium participants report formation time only.

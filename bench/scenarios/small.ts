@@ -7,9 +7,29 @@ import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
 export const smallSpec: ScenarioSpec = {
   id: 'small',
   title: 'small messages',
-  describe: (o: BenchOptions) => `${o.smallMessages.toLocaleString('en')} typed JSON messages of ~100 B, pipelined, A → B; until all are acknowledged (roommesh) or B says it has them all (raw, socket.io)`,
-  metrics: [{ id: 'msgPerSec', label: 'msg/s', unit: 'msg/s', better: 'higher', goals: [{ vs: 'raw', ratio: 0.5 }, { vs: 'socketio', ratio: 3 }] }],
-  transports: ['roommesh', 'raw', 'socketio', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium', 'socketio-chromium'],
+  describe: (o: BenchOptions) =>
+    `${o.smallMessages.toLocaleString('en')} typed JSON messages of ~100 B, pipelined, A → B; until all are acknowledged (roommesh) or B says it has them all (raw, socket.io)`,
+  metrics: [
+    {
+      id: 'msgPerSec',
+      label: 'msg/s',
+      unit: 'msg/s',
+      better: 'higher',
+      goals: [
+        { vs: 'raw', ratio: 0.5 },
+        { vs: 'socketio', ratio: 3 },
+      ],
+    },
+  ],
+  transports: [
+    'roommesh',
+    'raw',
+    'socketio',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+    'socketio-chromium',
+  ],
 };
 
 async function transfer(ctx: ScenarioContext, a: Member, b: Member, count: number): Promise<number> {

@@ -72,7 +72,8 @@ export async function createRelayServer(options: RelayServerOptions = {}): Promi
     };
     socket.on('join', (room, ack) => {
       if (typeof ack !== 'function') return refuse('BadRequest', 'join needs an acknowledgement');
-      if (typeof room !== 'string' || room.length === 0 || room.length > 128) return ack({ error: 'room must be a non-empty string' });
+      if (typeof room !== 'string' || room.length === 0 || room.length > 128)
+        return ack({ error: 'room must be a non-empty string' });
       if (socket.data.room !== undefined) return ack({ error: 'already joined' });
       const peers = [...(io.sockets.adapter.rooms.get(room) ?? [])];
       socket.data.room = room;
@@ -83,15 +84,18 @@ export async function createRelayServer(options: RelayServerOptions = {}): Promi
     socket.on('to', (target, type, payload, attachment) => {
       const room = socket.data.room;
       if (room === undefined) return refuse('BadRequest', 'join a room first');
-      if (typeof target !== 'string' || !validMessage(type, payload, attachment)) return refuse('BadRequest', 'expected (target, type, payload, attachment?)');
-      if (target === socket.id || io.sockets.sockets.get(target)?.data.room !== room) return refuse('UnknownParticipant', 'no such participant in this room');
+      if (typeof target !== 'string' || !validMessage(type, payload, attachment))
+        return refuse('BadRequest', 'expected (target, type, payload, attachment?)');
+      if (target === socket.id || io.sockets.sockets.get(target)?.data.room !== room)
+        return refuse('UnknownParticipant', 'no such participant in this room');
       if (attachment === undefined) io.to(target).emit('m', socket.id, type, payload);
       else io.to(target).emit('m', socket.id, type, payload, attachment);
     });
     socket.on('all', (type, payload, attachment) => {
       const room = socket.data.room;
       if (room === undefined) return refuse('BadRequest', 'join a room first');
-      if (!validMessage(type, payload, attachment)) return refuse('BadRequest', 'expected (type, payload, attachment?)');
+      if (!validMessage(type, payload, attachment))
+        return refuse('BadRequest', 'expected (type, payload, attachment?)');
       if (attachment === undefined) socket.to(room).emit('m', socket.id, type, payload);
       else socket.to(room).emit('m', socket.id, type, payload, attachment);
     });
@@ -117,7 +121,13 @@ export async function createRelayServer(options: RelayServerOptions = {}): Promi
 }
 
 function validMessage(type: unknown, payload: unknown, attachment: unknown): boolean {
-  return typeof type === 'string' && type.length > 0 && type.length <= MAX_TYPE_LENGTH
-    && typeof payload === 'object' && payload !== null && !Array.isArray(payload)
-    && (attachment === undefined || attachment instanceof Uint8Array);
+  return (
+    typeof type === 'string' &&
+    type.length > 0 &&
+    type.length <= MAX_TYPE_LENGTH &&
+    typeof payload === 'object' &&
+    payload !== null &&
+    !Array.isArray(payload) &&
+    (attachment === undefined || attachment instanceof Uint8Array)
+  );
 }

@@ -115,7 +115,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   signal(data: SignalData): void {
     if (this.#closed) return;
     try {
-      this.#peer.signal((data.type === 'offer' ? { type: 'offer', sdp: preferOffererAsDtlsClient(data.sdp) } : data) as Peer.SignalData);
+      this.#peer.signal(
+        (data.type === 'offer' ? { type: 'offer', sdp: preferOffererAsDtlsClient(data.sdp) } : data) as Peer.SignalData,
+      );
     } catch (err) {
       this.#finish(`bad signal: ${err instanceof Error ? err.message : String(err)}`);
     }

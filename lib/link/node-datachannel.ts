@@ -49,7 +49,11 @@ export function nodeDataChannelWebRTC(): WebRTCImplementation {
     }
   }
   cached = adaptWebRTC(
-    { RTCPeerConnection: CountedPeerConnection, RTCSessionDescription: polyfill.RTCSessionDescription, RTCIceCandidate: polyfill.RTCIceCandidate },
+    {
+      RTCPeerConnection: CountedPeerConnection,
+      RTCSessionDescription: polyfill.RTCSessionDescription,
+      RTCIceCandidate: polyfill.RTCIceCandidate,
+    },
     loopbackOnly() ? { bindAddress: '127.0.0.1' } : {},
   );
   return cached;

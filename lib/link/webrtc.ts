@@ -5,7 +5,6 @@ export interface WebRTCImplementation {
   RTCIceCandidate: unknown;
 }
 
-
 type PeerConnectionClass = new (config?: Record<string, unknown>) => {
   createOffer(options?: unknown): Promise<{ type: string; sdp: string }>;
   createAnswer(options?: unknown): Promise<{ type: string; sdp: string }>;
@@ -20,7 +19,10 @@ type PeerConnectionClass = new (config?: Record<string, unknown>) => {
  * configuration of every connection. Adapting twice is harmless.
  * @internal
  */
-export function adaptWebRTC(impl: WebRTCImplementation, extraConfig: Record<string, unknown> = {}): WebRTCImplementation {
+export function adaptWebRTC(
+  impl: WebRTCImplementation,
+  extraConfig: Record<string, unknown> = {},
+): WebRTCImplementation {
   const Base = impl.RTCPeerConnection as PeerConnectionClass;
   class AdaptedPeerConnection extends Base {
     constructor(config: Record<string, unknown> = {}) {

@@ -199,7 +199,10 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (!this.#accepting) return;
     const info = this.#known.get(signal.from);
     if (info === undefined) {
-      this.#options.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
+      this.#options.logger.debug(
+        { from: signal.from },
+        'signal from a participant not known to have messaging enabled',
+      );
       return;
     }
     const current = this.#connections.get(signal.from);
@@ -284,19 +287,30 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const { connectAttempts, connectAttemptTimeoutMs, reconnectMaxDelayMs } = this.#options.timeouts;
     const failures = connection.up ? 0 : (this.#failures.get(id) ?? 0) + 1;
     this.#failures.set(id, failures);
-    const backoff = failures <= 1 ? Math.random() * FIRST_REDIAL_MAX_MS : backoffDelayMs(failures - 1, REDIAL_BASE_MS, reconnectMaxDelayMs);
+    const backoff =
+      failures <= 1
+        ? Math.random() * FIRST_REDIAL_MAX_MS
+        : backoffDelayMs(failures - 1, REDIAL_BASE_MS, reconnectMaxDelayMs);
     const delayMs = backoff + (connection.initiator ? 0 : connectAttemptTimeoutMs);
     this.#options.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
-    this.#redials.set(id, setTimeout(() => this.#dial(session.participant), delayMs));
+    this.#redials.set(
+      id,
+      setTimeout(() => this.#dial(session.participant), delayMs),
+    );
     if (failures >= connectAttempts) {
-      if (failures === connectAttempts) this.#options.logger.warn({ participant: id, reason, attempts: failures }, 'cannot connect to participant; still trying');
+      if (failures === connectAttempts)
+        this.#options.logger.warn(
+          { participant: id, reason, attempts: failures },
+          'cannot connect to participant; still trying',
+        );
       this.#settle(id);
     }
   }
 
   #whenSettled(id: string): Promise<void> {
     const up = this.#connections.get(id)?.up === true;
-    if (up || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#options.timeouts.connectAttempts) return Promise.resolve();
+    if (up || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#options.timeouts.connectAttempts)
+      return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.#settleWaiters.get(id);
       if (list === undefined) this.#settleWaiters.set(id, [resolve]);

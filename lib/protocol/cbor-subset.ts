@@ -32,7 +32,16 @@ export interface CborScan {
   problem?: string;
 }
 
-const MAJOR_NAMES = ['unsigned integer', 'negative integer', 'byte string', 'text string', 'array', 'map', 'tag', 'simple value'];
+const MAJOR_NAMES = [
+  'unsigned integer',
+  'negative integer',
+  'byte string',
+  'text string',
+  'array',
+  'map',
+  'tag',
+  'simple value',
+];
 
 /**
  * Scans `bytes` as a CBOR sequence (RFC 8742) of items in the frame subset. Never throws. Every item up to

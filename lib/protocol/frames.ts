@@ -124,7 +124,11 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encoder.encode([
         FRAME_VERSION,
         frame.kind,
-        { attributes: frame.attributes, maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes },
+        {
+          attributes: frame.attributes,
+          maxAttachmentBytes: frame.maxAttachmentBytes,
+          maxFrameBytes: frame.maxFrameBytes,
+        },
       ]);
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);
@@ -243,9 +247,19 @@ export function encodeStartFrame(seq: number, body: Uint8Array, totalBytes: numb
  * cbor-x writes below 2^32 (a unit test pins this); from 2^32 it writes 64-bit integers where cbor-x
  * writes float64, and the decoder accepts both.
  */
-export function encodeChunk(seq: number, offset: number, source: Uint8Array, start: number, end: number, into?: Uint8Array): Uint8Array {
+export function encodeChunk(
+  seq: number,
+  offset: number,
+  source: Uint8Array,
+  start: number,
+  end: number,
+  into?: Uint8Array,
+): Uint8Array {
   const length = end - start;
-  const out = into !== undefined && into.byteLength >= CHUNK_OVERHEAD_BYTES + length ? into : new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
+  const out =
+    into !== undefined && into.byteLength >= CHUNK_OVERHEAD_BYTES + length
+      ? into
+      : new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = 0x85; // array of 5
   out[1] = FRAME_VERSION;
@@ -294,14 +308,17 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
   const { maxAttachmentBytes, maxFrameBytes } = body;
   if (!isSeq(maxAttachmentBytes)) return fail('BadField', 'maxAttachmentBytes');
   if (!isSeq(maxFrameBytes)) return fail('BadField', 'maxFrameBytes');
-  if (maxFrameBytes < MIN_FRAME_BYTES) return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
+  if (maxFrameBytes < MIN_FRAME_BYTES)
+    return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
   return { kind: FrameKind.Hello, attributes: body.attributes as JsonObject, maxAttachmentBytes, maxFrameBytes };
 }
 
 function decodeAttributes(body: unknown): Frame | FrameDecodeError {
   if (!isMap(body)) return fail('BadField', 'body is not a map');
   const problem = checkJsonObject(body.attributes, 'attributes');
-  return problem === undefined ? { kind: FrameKind.Attributes, attributes: body.attributes as JsonObject } : fail('BadField', problem);
+  return problem === undefined
+    ? { kind: FrameKind.Attributes, attributes: body.attributes as JsonObject }
+    : fail('BadField', problem);
 }
 
 /** Checks the seq, type and payload shared by message and start frames. */
@@ -318,7 +335,8 @@ function decodeAck(item: unknown[]): Frame | FrameDecodeError {
   if (seq === undefined) return fail('BadField', 'seq');
   if (item.length === 3) return { kind: FrameKind.Ack, seq, incomplete: [] };
   if (item.length !== 4 || !Array.isArray(incomplete)) return fail('BadField', 'wrong length');
-  if (incomplete.length === 0 || incomplete.length > MAX_CONCURRENT_TRANSFERS) return fail('BadField', 'incomplete: 1 to 4 seqs');
+  if (incomplete.length === 0 || incomplete.length > MAX_CONCURRENT_TRANSFERS)
+    return fail('BadField', 'incomplete: 1 to 4 seqs');
   const seqs = incomplete.map(uint);
   for (const s of seqs) {
     if (s === undefined || s > seq) return fail('BadField', 'incomplete: seqs up to the acknowledged seq');

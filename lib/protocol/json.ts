@@ -40,7 +40,8 @@ function check(v: unknown, depth: number, path: string): string | undefined {
       for (const key of Object.keys(v)) {
         // cbor-x decodes a "__proto__" key as "__proto_" (its prototype-pollution guard), so it cannot arrive intact.
         if (key === '__proto__') return `${path} has a "__proto__" key, which cannot be sent`;
-        if (UNPAIRED_SURROGATE.test(key)) return `${path} has a key that is not well-formed Unicode (unpaired surrogate)`;
+        if (UNPAIRED_SURROGATE.test(key))
+          return `${path} has a key that is not well-formed Unicode (unpaired surrogate)`;
         const problem = check((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
         if (problem !== undefined) return problem;
       }
@@ -56,6 +57,7 @@ function check(v: unknown, depth: number, path: string): string | undefined {
  * Returns undefined when it is, or a sentence saying what is wrong, naming the value `name`.
  */
 export function checkJsonObject(v: unknown, name = 'value'): string | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlainObject(v)) return `${name} is not a JSON object`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlainObject(v))
+    return `${name} is not a JSON object`;
   return check(v, 0, name);
 }

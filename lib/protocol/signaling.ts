@@ -43,9 +43,7 @@ export interface CandidateInit {
 }
 
 /** WebRTC signaling data relayed between two participants: simple-peer's offer, answer and candidate shapes. */
-export type SignalData =
-  | { type: 'offer' | 'answer'; sdp: string }
-  | { type: 'candidate'; candidate: CandidateInit };
+export type SignalData = { type: 'offer' | 'answer'; sdp: string } | { type: 'candidate'; candidate: CandidateInit };
 
 /** An ICE server handed to clients. */
 export interface IceServer {
@@ -207,11 +205,13 @@ function isName(v: unknown): v is string {
 export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   if (!isRecord(v)) return { ok: false, message: 'join: expected an object' };
   if (typeof v.v !== 'number') return { ok: false, message: 'join: v (protocol version) must be a number' };
-  if (!isName(v.room)) return { ok: false, message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+  if (!isName(v.room))
+    return { ok: false, message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
   // Reserved: "*" meant "every room" in tokens before the allRooms claim, and an app's own room checks may
   // still read it so; a room of that name would be mistaken for the wildcard.
   if (v.room === '*') return { ok: false, message: 'join: "*" is not a room name' };
-  if (!isName(v.name)) return { ok: false, message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+  if (!isName(v.name))
+    return { ok: false, message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
   if (v.token !== undefined && (typeof v.token !== 'string' || v.token.length > 8192)) {
     return { ok: false, message: 'join: token must be a string of at most 8192 characters' };
   }
@@ -225,9 +225,13 @@ export function checkResumeRequest(v: unknown): Checked<ResumeRequest> {
   if (!isRecord(v)) return { ok: false, message: 'resume: expected an object' };
   if (typeof v.v !== 'number') return { ok: false, message: 'resume: v (protocol version) must be a number' };
   if (typeof v.token !== 'string' || v.token.length === 0 || v.token.length > MAX_RESUME_TOKEN_LENGTH) {
-    return { ok: false, message: `resume: token must be a non-empty string of at most ${MAX_RESUME_TOKEN_LENGTH} characters` };
+    return {
+      ok: false,
+      message: `resume: token must be a non-empty string of at most ${MAX_RESUME_TOKEN_LENGTH} characters`,
+    };
   }
-  if (typeof v.messagingEnabled !== 'boolean') return { ok: false, message: 'resume: messagingEnabled must be a boolean' };
+  if (typeof v.messagingEnabled !== 'boolean')
+    return { ok: false, message: 'resume: messagingEnabled must be a boolean' };
   return { ok: true, value: { v: v.v, token: v.token, messagingEnabled: v.messagingEnabled } };
 }
 
@@ -246,10 +250,16 @@ function checkSignalData(v: unknown): Checked<SignalData> {
     }
     const candidate: CandidateInit = { candidate: c.candidate };
     if (typeof c.sdpMid === 'string' && c.sdpMid.length <= MAX_NAME_LENGTH) candidate.sdpMid = c.sdpMid;
-    if (typeof c.sdpMLineIndex === 'number' && Number.isInteger(c.sdpMLineIndex) && c.sdpMLineIndex >= 0 && c.sdpMLineIndex < 1024) {
+    if (
+      typeof c.sdpMLineIndex === 'number' &&
+      Number.isInteger(c.sdpMLineIndex) &&
+      c.sdpMLineIndex >= 0 &&
+      c.sdpMLineIndex < 1024
+    ) {
       candidate.sdpMLineIndex = c.sdpMLineIndex;
     }
-    if (typeof c.usernameFragment === 'string' && c.usernameFragment.length <= 256) candidate.usernameFragment = c.usernameFragment;
+    if (typeof c.usernameFragment === 'string' && c.usernameFragment.length <= 256)
+      candidate.usernameFragment = c.usernameFragment;
     return { ok: true, value: { type: 'candidate', candidate } };
   }
   return { ok: false, message: 'signal: data.type must be offer, answer or candidate' };

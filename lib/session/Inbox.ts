@@ -54,7 +54,6 @@ export class AttachmentBudget {
   }
 }
 
-
 /** A whole message, ready to deliver. @internal */
 export interface Delivery {
   seq: number;
@@ -116,7 +115,10 @@ export class Inbox {
   message(frame: FrameOf<typeof FrameKind.Message>): InboxResult {
     const bad = this.#takeSeq(frame.seq, 'message');
     if (bad !== undefined) return bad;
-    return { kind: 'deliver', delivery: { seq: frame.seq, type: frame.type, payload: frame.payload, attachment: frame.attachment } };
+    return {
+      kind: 'deliver',
+      delivery: { seq: frame.seq, type: frame.type, payload: frame.payload, attachment: frame.attachment },
+    };
   }
 
   /** A message whose attachment follows in chunks. */
@@ -125,7 +127,11 @@ export class Inbox {
     if (bad !== undefined) return bad;
     const { seq, type, payload, totalBytes } = frame;
     if (totalBytes > this.#maxAttachmentBytes) {
-      return this.#refuse(seq, 'TooLarge', `announced a ${totalBytes}-byte attachment; this participant accepts at most ${this.#maxAttachmentBytes}`);
+      return this.#refuse(
+        seq,
+        'TooLarge',
+        `announced a ${totalBytes}-byte attachment; this participant accepts at most ${this.#maxAttachmentBytes}`,
+      );
     }
     if (this.#transfers.size >= MAX_CONCURRENT_TRANSFERS) {
       return this.#refuse(seq, 'TooManyTransfers', `started more than ${MAX_CONCURRENT_TRANSFERS} attachments at once`);
@@ -133,7 +139,11 @@ export class Inbox {
     if (totalBytes === 0) return { kind: 'deliver', delivery: { seq, type, payload, attachment: new Uint8Array(0) } };
     if (!this.#budget.reserve(totalBytes)) {
       const { heldBytes, maxBytes } = this.#budget;
-      return this.#refuse(seq, 'NoMemory', `announced a ${totalBytes}-byte attachment; incomplete attachments already hold ${heldBytes} of at most ${maxBytes} bytes`);
+      return this.#refuse(
+        seq,
+        'NoMemory',
+        `announced a ${totalBytes}-byte attachment; incomplete attachments already hold ${heldBytes} of at most ${maxBytes} bytes`,
+      );
     }
     let buffer: Uint8Array;
     try {
@@ -142,7 +152,15 @@ export class Inbox {
       this.#budget.release(totalBytes);
       return this.#refuse(seq, 'NoMemory', `cannot allocate ${totalBytes} bytes for an attachment`);
     }
-    const transfer: Transfer = { seq, type, payload, totalBytes, receivedBytes: 0, buffer, lastProgressAtMs: Date.now() };
+    const transfer: Transfer = {
+      seq,
+      type,
+      payload,
+      totalBytes,
+      receivedBytes: 0,
+      buffer,
+      lastProgressAtMs: Date.now(),
+    };
     this.#transfers.set(seq, transfer);
     return { kind: 'progress', transfer };
   }
@@ -171,7 +189,11 @@ export class Inbox {
     if (t.receivedBytes < t.totalBytes) return { kind: 'progress', transfer: t };
     this.#transfers.delete(t.seq);
     this.#budget.release(t.totalBytes);
-    return { kind: 'deliver', delivery: { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer }, transfer: t };
+    return {
+      kind: 'deliver',
+      delivery: { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer },
+      transfer: t,
+    };
   }
 
   /** The sender withdrew message `seq`. */

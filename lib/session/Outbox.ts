@@ -1,5 +1,11 @@
 import type { Logger } from '../logger.js';
-import { CHUNK_OVERHEAD_BYTES, FrameKind, MAX_CONCURRENT_TRANSFERS, encodeChunk, encodeFrame } from '../protocol/frames.js';
+import {
+  CHUNK_OVERHEAD_BYTES,
+  FrameKind,
+  MAX_CONCURRENT_TRANSFERS,
+  encodeChunk,
+  encodeFrame,
+} from '../protocol/frames.js';
 
 /** Where the outbox writes: a {@link PeerLink} in practice. @internal */
 export interface FrameSink {
@@ -72,7 +78,11 @@ export class Outbox {
 
   /** True when nothing waits. */
   get isEmpty(): boolean {
-    return this.#controlHead === this.#control.length && this.#messagesHead === this.#messages.length && this.#transfers === 0;
+    return (
+      this.#controlHead === this.#control.length &&
+      this.#messagesHead === this.#messages.length &&
+      this.#transfers === 0
+    );
   }
 
   /**
@@ -90,7 +100,13 @@ export class Outbox {
    * Queues a message. `head` is the whole message frame, or the start frame when `attachment` is to be
    * sent in chunks after it. A message with a `tag` is reported to `onSent` once all of it left.
    */
-  pushMessage(seq: number, head: Uint8Array, attachment: Uint8Array | undefined, onProgress?: ProgressCallback, tag?: unknown): OutgoingMessage {
+  pushMessage(
+    seq: number,
+    head: Uint8Array,
+    attachment: Uint8Array | undefined,
+    onProgress?: ProgressCallback,
+    tag?: unknown,
+  ): OutgoingMessage {
     const entry: Entry = { seq, state: 'queued', head, attachment, sentBytes: 0, onProgress, tag };
     if (this.#closed) {
       entry.state = 'dropped';
@@ -231,7 +247,8 @@ export class Outbox {
   #scratchBuffer: Uint8Array | undefined;
 
   #scratch(): Uint8Array {
-    if (this.#scratchBuffer === undefined || this.#scratchBuffer.byteLength < this.#chunkBytes) this.#scratchBuffer = new Uint8Array(this.#chunkBytes);
+    if (this.#scratchBuffer === undefined || this.#scratchBuffer.byteLength < this.#chunkBytes)
+      this.#scratchBuffer = new Uint8Array(this.#chunkBytes);
     return this.#scratchBuffer;
   }
 
@@ -279,4 +296,12 @@ export class Outbox {
 }
 
 const EMPTY = new Uint8Array(0);
-const PLACEHOLDER: Entry = { seq: 0, state: 'dropped', head: EMPTY, attachment: undefined, sentBytes: 0, onProgress: undefined, tag: undefined };
+const PLACEHOLDER: Entry = {
+  seq: 0,
+  state: 'dropped',
+  head: EMPTY,
+  attachment: undefined,
+  sentBytes: 0,
+  onProgress: undefined,
+  tag: undefined,
+};

@@ -185,9 +185,21 @@ export class Session extends TypedEmitter<SessionEvents> {
    * the peer leaves, refuses it, the acknowledgement times out, or `signal` aborts. Throws
    * {@link MessagingError} `MessageTooLarge` before sending anything when it cannot be sent.
    */
-  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: true, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void>;
+  sendMessage(
+    body: Uint8Array,
+    attachment: Uint8Array | undefined,
+    ack: true,
+    onProgress?: ProgressCallback,
+    signal?: AbortSignal,
+  ): Promise<void>;
   sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: false, onProgress?: ProgressCallback): boolean;
-  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: boolean, onProgress?: ProgressCallback, signal?: AbortSignal): Promise<void> | boolean {
+  sendMessage(
+    body: Uint8Array,
+    attachment: Uint8Array | undefined,
+    ack: boolean,
+    onProgress?: ProgressCallback,
+    signal?: AbortSignal,
+  ): Promise<void> | boolean {
     if (!this.isReady) {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
@@ -202,7 +214,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     // An acknowledgement due anyway rides along with this message (same data-channel message), rather
     // than in one of its own a moment later: a reply to a request costs one message, not two.
     if (this.#ackScheduled) this.#pushAck();
-    const bytes = chunked ? encodeStartFrame(seq, body, (attachment as Uint8Array).byteLength) : encodeMessageFrame(seq, body, attachment);
+    const bytes = chunked
+      ? encodeStartFrame(seq, body, (attachment as Uint8Array).byteLength)
+      : encodeMessageFrame(seq, body, attachment);
     const rest = chunked ? attachment : undefined;
     if (!ack) {
       this.#outbox.pushMessage(seq, bytes, rest, onProgress);
@@ -213,7 +227,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       return new Promise<void>((resolve, reject) => {
         const pending = this.#pending.add(seq, chunked, resolve, reject);
         const message = this.#outbox.pushMessage(seq, bytes, rest, onProgress, pending);
-        if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
+        if (message.state === 'dropped')
+          this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
       });
     }
     return new Promise<void>((resolve, reject) => {
@@ -279,7 +294,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     const since = Date.now();
     this.#probeTimer = setTimeout(() => {
       this.#probeTimer = undefined;
-      if (this.#lastReceivedAtMs < since) this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
+      if (this.#lastReceivedAtMs < since)
+        this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
     }, withinMs);
     unrefTimer(this.#probeTimer);
   }
@@ -327,12 +343,14 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   #onOpen(): void {
     this.#lastReceivedAtMs = Date.now();
-    this.#outbox.pushControl(encodeFrame({
-      kind: FrameKind.Hello,
-      attributes: this.#localAttributes(),
-      maxAttachmentBytes: this.#maxAttachmentBytes,
-      maxFrameBytes: MAX_FRAME_BYTES,
-    }));
+    this.#outbox.pushControl(
+      encodeFrame({
+        kind: FrameKind.Hello,
+        attributes: this.#localAttributes(),
+        maxAttachmentBytes: this.#maxAttachmentBytes,
+        maxFrameBytes: MAX_FRAME_BYTES,
+      }),
+    );
     this.#timer = setInterval(() => this.#tick(), this.#timeouts.heartbeatIntervalMs);
     // The heartbeat must not keep a Node process alive on its own; the peer connection decides that.
     unrefTimer(this.#timer);
@@ -348,7 +366,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     const { bytesPerSecond, burstBytes } = this.#receiveRate;
     const elapsedMs = Math.max(0, now - this.#receiveRefilledAtMs);
     this.#receiveRefilledAtMs = now;
-    this.#receiveTokens = Math.min(burstBytes, this.#receiveTokens + (elapsedMs * bytesPerSecond) / 1000) - bytes.byteLength;
+    this.#receiveTokens =
+      Math.min(burstBytes, this.#receiveTokens + (elapsedMs * bytesPerSecond) / 1000) - bytes.byteLength;
     if (this.#receiveTokens < 0) {
       const detail = `sent more than ${bytesPerSecond} bytes/s (burst ${burstBytes}); disconnecting`;
       this.#protocolError('LimitExceeded', detail);
@@ -372,7 +391,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     }
     switch (frame.kind) {
       case FrameKind.Hello:
-        this.#onHello(frame.attributes, { maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes });
+        this.#onHello(frame.attributes, {
+          maxAttachmentBytes: frame.maxAttachmentBytes,
+          maxFrameBytes: frame.maxFrameBytes,
+        });
         return;
       case FrameKind.Message:
         this.#onInbox(this.#inbox.message(frame));
@@ -441,7 +463,8 @@ export class Session extends TypedEmitter<SessionEvents> {
         // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
         // never reads a refused message as delivered.
         this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        if (result.transfer !== undefined) this.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
+        if (result.transfer !== undefined)
+          this.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
         this.#protocolError('LimitExceeded', result.detail);
         this.#scheduleAck();
         return;
@@ -496,7 +519,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.close(`no frame for ${this.#timeouts.heartbeatTimeoutMs} ms`);
       return;
     }
-    if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
+    if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs)
+      this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
     if (!stalled) {
       const stallMs = this.#timeouts.attachmentStallTimeoutMs;
       for (const result of this.#inbox.stalled(now - stallMs, stallMs)) this.#onInbox(result);
@@ -509,7 +533,10 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#logger.warn({ participant: this.participant.id, reason, detail: message }, 'refused a frame');
     this.emit('protocol_error', new ProtocolError(reason, this.participant.id, message));
     if (this.#protocolErrors === MAX_PROTOCOL_ERRORS) {
-      this.emit('protocol_error', new ProtocolError('TooManyErrors', this.participant.id, `${MAX_PROTOCOL_ERRORS} bad frames; disconnecting`));
+      this.emit(
+        'protocol_error',
+        new ProtocolError('TooManyErrors', this.participant.id, `${MAX_PROTOCOL_ERRORS} bad frames; disconnecting`),
+      );
       this.close('too many protocol errors');
     }
   }
@@ -532,9 +559,10 @@ export class Session extends TypedEmitter<SessionEvents> {
  * (with the attachment's size, when chunked) does not fit the largest frame this side sends.
  */
 export function checkFitsAnyLink(body: Uint8Array, attachment: Uint8Array | undefined): void {
-  const size = attachment === undefined
-    ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body)
-    : startFrameBytes(MAX_SEQ_PLACEHOLDER, body, attachment.byteLength);
+  const size =
+    attachment === undefined
+      ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body)
+      : startFrameBytes(MAX_SEQ_PLACEHOLDER, body, attachment.byteLength);
   if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
 }
 

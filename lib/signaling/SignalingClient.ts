@@ -49,7 +49,13 @@ type TimedSocket = ReturnType<ClientSocket['timeout']>;
 const RECONNECT_BASE_MS = 250;
 
 /** Refusals after which trying again cannot help: the server will not take this participant back. */
-const FINAL_REFUSALS = new Set(['ResumeInvalid', 'UnsupportedVersion', 'BadRequest', 'OriginNotAllowed', 'AlreadyJoined']);
+const FINAL_REFUSALS = new Set([
+  'ResumeInvalid',
+  'UnsupportedVersion',
+  'BadRequest',
+  'OriginNotAllowed',
+  'AlreadyJoined',
+]);
 
 /**
  * The client side of the signaling protocol: join, enable and disable messaging, relay signals. When the
@@ -94,13 +100,17 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Marks this participant as messaging-enabled and returns the participants already enabled. */
   async enableMessaging(): Promise<ParticipantInfo[]> {
-    const data = await this.#request<{ participants: ParticipantInfo[] }>(this.#socket, 'enable_messaging', (s, ack) => s.emit('enable_messaging', ack));
+    const data = await this.#request<{ participants: ParticipantInfo[] }>(this.#socket, 'enable_messaging', (s, ack) =>
+      s.emit('enable_messaging', ack),
+    );
     return participants(data.participants);
   }
 
   /** Marks this participant as no longer messaging-enabled. */
   async disableMessaging(): Promise<void> {
-    await this.#request<Record<string, never>>(this.#socket, 'disable_messaging', (s, ack) => s.emit('disable_messaging', ack));
+    await this.#request<Record<string, never>>(this.#socket, 'disable_messaging', (s, ack) =>
+      s.emit('disable_messaging', ack),
+    );
   }
 
   /** Relays signaling data to another participant. Fire and forget: a lost signal shows up as a connect timeout. */
@@ -140,7 +150,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       if (checked.ok) this.emit('signal', checked.value);
       else logger.warn({ detail: checked.message }, 'signaling server sent a bad signal');
     });
-    socket.on('request_error', (e) => logger.warn({ event: e?.event, reason: e?.reason, detail: e?.message }, 'signaling server refused a request'));
+    socket.on('request_error', (e) =>
+      logger.warn({ event: e?.event, reason: e?.reason, detail: e?.message }, 'signaling server refused a request'),
+    );
     socket.on('disconnect', (reason) => {
       if (this.#closed || socket !== this.#socket) return;
       socket.removeAllListeners();
@@ -170,7 +182,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         socket.close();
         return;
       }
-      const req = { v: SIGNALING_VERSION, token: this.#resumeToken as string, messagingEnabled: this.#options.messagingEnabled() };
+      const req = {
+        v: SIGNALING_VERSION,
+        token: this.#resumeToken as string,
+        messagingEnabled: this.#options.messagingEnabled(),
+      };
       const reply = await this.#request<ResumeReply>(socket, 'resume', (s, ack) => s.emit('resume', req, ack));
       if (this.#closed) {
         socket.close();
@@ -190,19 +206,27 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         this.emit('failed', error);
         return;
       }
-      logger.debug({ attempt: this.#reconnectAttempt, reason: error.serverReason ?? error.reason }, 'reconnecting failed; trying again');
+      logger.debug(
+        { attempt: this.#reconnectAttempt, reason: error.serverReason ?? error.reason },
+        'reconnecting failed; trying again',
+      );
       this.#scheduleReconnect();
     }
   }
 
-  #request<T>(socket: ClientSocket, what: string, send: (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void): Promise<T> {
+  #request<T>(
+    socket: ClientSocket,
+    what: string,
+    send: (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void,
+  ): Promise<T> {
     if (!socket.connected || this.#closed) return Promise.reject(ConnectionError.disconnected(what));
     const { timeoutMs } = this.#options;
     return new Promise((resolve, reject) => {
       send(socket.timeout(timeoutMs), (err, reply) => {
         if (err) reject(ConnectionError.timeout(what, timeoutMs));
         else if (reply?.ok === true) resolve(reply.data);
-        else if (reply?.ok === false) reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
+        else if (reply?.ok === false)
+          reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
         else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
       });
     });
@@ -221,7 +245,12 @@ function participants(list: unknown): ParticipantInfo[] {
 
 /** Opens one websocket to the server (socket.io's own reconnection off: this client decides when). */
 function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
-  const socket: ClientSocket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true, timeout: timeoutMs });
+  const socket: ClientSocket = io(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: timeoutMs,
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
@@ -237,7 +266,8 @@ function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
       socket.close();
       // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
       const refusal = (err as { data?: unknown }).data;
-      const reason = typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
+      const reason =
+        typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
       if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
         reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
       } else {

@@ -51,11 +51,25 @@ describe('browser bundle', function () {
     const meta = JSON.parse(readFileSync(META, 'utf8')) as Metafile;
     const inputs = Object.keys(meta.inputs);
     expect(inputs).to.include('lib/index.ts');
-    expect(inputs.filter((i) => NODE_ONLY.some((re) => re.test(i))), 'Node-only inputs').to.deep.equal([]);
-    for (const needed of ['simple-peer/', 'socket.io-client/', 'cbor-x/', 'node_modules/events/', 'node_modules/buffer/', 'node_modules/process/']) {
-      expect(inputs.some((i) => i.includes(needed)), needed).to.equal(true);
+    expect(
+      inputs.filter((i) => NODE_ONLY.some((re) => re.test(i))),
+      'Node-only inputs',
+    ).to.deep.equal([]);
+    for (const needed of [
+      'simple-peer/',
+      'socket.io-client/',
+      'cbor-x/',
+      'node_modules/events/',
+      'node_modules/buffer/',
+      'node_modules/process/',
+    ]) {
+      expect(
+        inputs.some((i) => i.includes(needed)),
+        needed,
+      ).to.equal(true);
     }
-    for (const [file, out] of Object.entries(meta.outputs)) expect(out.imports, `imports left in ${file}`).to.deep.equal([]);
+    for (const [file, out] of Object.entries(meta.outputs))
+      expect(out.imports, `imports left in ${file}`).to.deep.equal([]);
   });
 
   it('is one ESM file with no import, require or Node module name left in it', () => {
@@ -64,7 +78,8 @@ describe('browser bundle', function () {
     expect(js).to.not.match(/\bimport\s*\(/);
     expect(js).to.not.match(/\brequire\(\s*["'][^"']+["']\s*\)/);
     // As a module specifier, a Node-only name is quoted (comments may mention it).
-    for (const name of ['"node-datachannel', "'node-datachannel", '"node:', "'node:", '"socket.io"', "'socket.io'"]) expect(js, name).to.not.include(name);
+    for (const name of ['"node-datachannel', "'node-datachannel", '"node:', "'node:", '"socket.io"', "'socket.io'"])
+      expect(js, name).to.not.include(name);
     expect(js).to.match(/^export \{[^}]*\bRoom\b[^}]*\};/m);
   });
 
@@ -90,7 +105,9 @@ describe('browser bundle', function () {
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'roommesh-plain-'));
-      writeFileSync(join(dir, 'index.html'), `<!doctype html><title>plain</title><link rel="icon" href="data:,">
+      writeFileSync(
+        join(dir, 'index.html'),
+        `<!doctype html><title>plain</title><link rel="icon" href="data:,">
 <script type="module">
   const before = Object.getOwnPropertyNames(globalThis);
   const lib = await import('/roommesh.js');
@@ -100,7 +117,8 @@ describe('browser bundle', function () {
     nodeGlobals: ['Buffer', 'process', 'global', 'require', 'module'].filter((k) => k in globalThis),
     connect: typeof lib.Room.connect,
   };
-</script>`);
+</script>`,
+      );
       server = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: dir });
       plain = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: false });
     });
@@ -126,13 +144,23 @@ describe('browser bundle', function () {
       browser = await Chromium.launch();
       const page = await browser.newPage();
       await page.goto(`${server!.url}/`);
-      const result = await page.waitForFunction(() => (window as unknown as { result?: unknown }).result).then((h) => h.jsonValue()) as {
+      const result = (await page
+        .waitForFunction(() => (window as unknown as { result?: unknown }).result)
+        .then((h) => h.jsonValue())) as {
         exports: string[];
         added: string[];
         nodeGlobals: string[];
         connect: string;
       };
-      expect(result.exports).to.include.members(['Room', 'MessagingClient', 'RemoteParticipant', 'RoomMeshError', 'MessagingError', 'ConnectionError', 'DEFAULT_TIMEOUTS']);
+      expect(result.exports).to.include.members([
+        'Room',
+        'MessagingClient',
+        'RemoteParticipant',
+        'RoomMeshError',
+        'MessagingError',
+        'ConnectionError',
+        'DEFAULT_TIMEOUTS',
+      ]);
       expect(result.connect).to.equal('function');
       expect(result.nodeGlobals, 'Node globals defined by loading the bundle').to.deep.equal([]);
       expect(result.added, 'globals added by loading the bundle').to.deep.equal([]);

@@ -114,7 +114,10 @@ describe('demo page in Chromium', function () {
     await bob!.waitForOthers(['mallory']);
     await eventually(() => mallory.messaging.remoteParticipants.length === 1, 10_000, 'bob present at mallory');
 
-    const claim = await mallory.messaging.broadcastMessage({ type: 'chat', message: { text: 'only for you', direct: true } });
+    const claim = await mallory.messaging.broadcastMessage({
+      type: 'chat',
+      message: { text: 'only for you', direct: true },
+    });
     expect(claim.delivered).to.have.length(1);
     const spoofed = bob!.received('mallory', 'only for you');
     await spoofed.waitFor();
@@ -122,7 +125,11 @@ describe('demo page in Chromium', function () {
 
     // U+202E (right-to-left override) would show this as "invoiceexe.pdf" and save it as an .exe.
     const name = 'invoice\u202efdp.exe';
-    await mallory.messaging.broadcastMessage({ type: 'file', message: { name, mime: 'application/pdf' }, attachment: bytes(1000, 5) });
+    await mallory.messaging.broadcastMessage({
+      type: 'file',
+      message: { name, mime: 'application/pdf' },
+      attachment: bytes(1000, 5),
+    });
     const file = bob!.received('mallory', 'invoicefdp.exe');
     const link = file.getByRole('link', { name: 'Download invoicefdp.exe' });
     await link.waitFor();
@@ -130,13 +137,20 @@ describe('demo page in Chromium', function () {
     expect(await file.locator('.file-name').textContent()).to.equal('invoicefdp.exe');
   });
 
-    it(`a ${LARGE_FILE_BYTES / 1024 / 1024} MiB file arrives byte-identical, its progress bar at 100% on every side`, async () => {
+  it(`a ${LARGE_FILE_BYTES / 1024 / 1024} MiB file arrives byte-identical, its progress bar at 100% on every side`, async () => {
     const [alice, bob, carol] = await meet(['alice', 'bob', 'carol']);
-    const file: PickedFile = { name: 'large.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(bytes(LARGE_FILE_BYTES, 7)) };
+    const file: PickedFile = {
+      name: 'large.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from(bytes(LARGE_FILE_BYTES, 7)),
+    };
 
     const entry = await alice!.sendFile(file, 'the big one');
     const delivery = await alice!.deliveryOf(entry, 60_000);
-    expect(delivery, 'the sender sees it delivered').to.deep.equal({ state: 'delivered', text: '✓ Delivered to bob and carol' });
+    expect(delivery, 'the sender sees it delivered').to.deep.equal({
+      state: 'delivered',
+      text: '✓ Delivered to bob and carol',
+    });
     const sent = await alice!.progressTrace(file.name);
     expect(sent?.values.at(-1), 'sender progress at the end').to.equal(LARGE_FILE_BYTES);
     expect(sent?.max).to.equal(LARGE_FILE_BYTES);
@@ -149,10 +163,16 @@ describe('demo page in Chromium', function () {
       expect(trace?.max).to.equal(LARGE_FILE_BYTES);
       expect(trace?.values.at(-1), `${p.name}'s progress at the end`).to.equal(LARGE_FILE_BYTES);
       // The bar moved while the bytes arrived, not only at the end.
-      expect(trace?.values.some((v) => v > 0 && v < LARGE_FILE_BYTES), `${p.name} saw progress before the end: ${trace?.values.join(',')}`).to.equal(true);
+      expect(
+        trace?.values.some((v) => v > 0 && v < LARGE_FILE_BYTES),
+        `${p.name} saw progress before the end: ${trace?.values.join(',')}`,
+      ).to.equal(true);
       expect(await got.locator('.file').getAttribute('data-state')).to.equal('done');
     }
-    expect(sent?.values.some((v) => v > 0 && v < LARGE_FILE_BYTES), `the sender saw progress before the end: ${sent?.values.join(',')}`).to.equal(true);
+    expect(
+      sent?.values.some((v) => v > 0 && v < LARGE_FILE_BYTES),
+      `the sender saw progress before the end: ${sent?.values.join(',')}`,
+    ).to.equal(true);
   });
 
   it('a file send cancelled half-way says so on both sides', async () => {
@@ -170,7 +190,10 @@ describe('demo page in Chromium', function () {
     const sent = alice!.log.locator('li.msg.mine').filter({ hasText: 'huge.bin' });
     const arriving = bob!.received('alice', 'huge.bin');
     const ended = alice!.deliveryOf(sent, 60_000);
-    await Promise.race([arriving.waitFor(), ended.then((d) => Promise.reject(new Error(`the send ended before it could be cancelled: ${d.text}`)))]);
+    await Promise.race([
+      arriving.waitFor(),
+      ended.then((d) => Promise.reject(new Error(`the send ended before it could be cancelled: ${d.text}`))),
+    ]);
     await alice!.page.getByRole('button', { name: 'Cancel sending huge.bin' }).click();
 
     expect(await ended).to.deep.equal({ state: 'failed', text: '✗ Not delivered: Cancelled.' });
@@ -194,18 +217,23 @@ describe('demo page in Chromium', function () {
     expect(await got.getByRole('img').count()).to.equal(0);
     expect(await bob!.sha256OfDownload(got)).to.equal(sha256(data));
     // Opened from its blob: URL, an HTML file would run as this page's origin; it is handed over as bytes instead.
-    const type = await got.getByRole('link').evaluate(async (a: HTMLAnchorElement) => (await (await fetch(a.href)).blob()).type);
+    const type = await got
+      .getByRole('link')
+      .evaluate(async (a: HTMLAnchorElement) => (await (await fetch(a.href)).blob()).type);
     expect(type).to.equal('application/octet-stream');
   });
 
-  it('a page that closes disappears from the others\' presence lists', async () => {
+  it("a page that closes disappears from the others' presence lists", async () => {
     const [alice, bob, carol] = await meet(['alice', 'bob', 'carol']);
     await carol!.close();
     pages = pages.filter((p) => p !== carol);
     await alice!.waitForOthers(['bob']);
     await bob!.waitForOthers(['alice']);
     await alice!.log.getByText('carol left').waitFor();
-    expect(await alice!.page.getByRole('combobox', { name: 'To' }).locator('option').allTextContents()).to.deep.equal(['Everyone', 'bob']);
+    expect(await alice!.page.getByRole('combobox', { name: 'To' }).locator('option').allTextContents()).to.deep.equal([
+      'Everyone',
+      'bob',
+    ]);
   });
 
   it('works with the keyboard alone: join, send, pick a recipient', async () => {
@@ -222,7 +250,8 @@ describe('demo page in Chromium', function () {
 
     const bobButton = page.getByRole('list', { name: 'Participants' }).getByRole('button', { name: /^bob\b/ });
     await bobButton.waitFor();
-    for (let i = 0; i < 12 && !(await bobButton.evaluate((el) => el === document.activeElement)); i++) await alice.press('Shift+Tab');
+    for (let i = 0; i < 12 && !(await bobButton.evaluate((el) => el === document.activeElement)); i++)
+      await alice.press('Shift+Tab');
     await alice.press('Space');
     expect(await bobButton.getAttribute('aria-pressed')).to.equal('true');
     expect(await page.getByRole('combobox', { name: 'To' }).locator('option:checked').textContent()).to.equal('bob');
@@ -270,9 +299,16 @@ describe('demo page in Chromium', function () {
     const sent = await ada!.sendFile({ name: 'whiteboard.png', mimeType: 'image/png', buffer: png }, 'Here it is');
     await ada!.deliveryOf(sent);
     await grace!.selectRecipient(null);
-    await grace!.sendFile({ name: 'agenda.pdf', mimeType: 'application/pdf', buffer: Buffer.from(bytes(48 * 1024, 5)) });
+    await grace!.sendFile({
+      name: 'agenda.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from(bytes(48 * 1024, 5)),
+    });
     await linus!.received('Grace Hopper', 'agenda.pdf').getByRole('link').waitFor();
-    await linus!.received('Ada Lovelace', 'whiteboard.png').getByRole('img').evaluate((img: HTMLImageElement) => img.decode());
+    await linus!
+      .received('Ada Lovelace', 'whiteboard.png')
+      .getByRole('img')
+      .evaluate((img: HTMLImageElement) => img.decode());
     await linus!.page.getByRole('textbox', { name: 'Message' }).fill('Thanks!');
 
     mkdirSync(ARTIFACTS, { recursive: true });

@@ -43,7 +43,11 @@ describe('Chromium page and Node participant', function () {
     page = await DemoPage.join(browser, web.url, 'mixed', 'alice');
     await page.waitForOthers(['agent']);
     await page.person('agent').filter({ hasText: 'role: agent' }).waitFor();
-    await eventually(() => agent.messaging.getParticipantByName('alice') !== undefined, 10_000, 'alice present at the agent');
+    await eventually(
+      () => agent.messaging.getParticipantByName('alice') !== undefined,
+      10_000,
+      'alice present at the agent',
+    );
     const alice = agent.messaging.getParticipantByName('alice')!;
     expect(alice.attributes).to.deep.equal({ status: 'available' });
 
@@ -51,7 +55,12 @@ describe('Chromium page and Node participant', function () {
     await agent.messaging.sendMessage({ to: alice, type: 'chat', message: { text: 'hello from node' } });
     await page.received('agent', 'hello from node').waitFor();
     const toPage = bytes(ATTACHMENT_BYTES, 11);
-    await agent.messaging.sendMessage({ to: alice, type: 'file', message: { name: 'report.bin', mime: 'application/octet-stream' }, attachment: toPage });
+    await agent.messaging.sendMessage({
+      to: alice,
+      type: 'file',
+      message: { name: 'report.bin', mime: 'application/octet-stream' },
+      attachment: toPage,
+    });
     const file = page.received('agent', 'report.bin');
     await file.getByRole('link', { name: 'Download report.bin' }).waitFor();
     expect(await page.sha256OfDownload(file)).to.equal(sha256(toPage));
@@ -69,14 +78,27 @@ describe('Chromium page and Node participant', function () {
     const direct = await page.say('only for you');
     expect((await page.deliveryOf(direct)).state).to.equal('delivered');
     const toNode = Buffer.from(bytes(ATTACHMENT_BYTES, 12));
-    const sent = await page.sendFile({ name: 'photo.raw', mimeType: 'application/octet-stream', buffer: toNode }, 'a file for node');
+    const sent = await page.sendFile(
+      { name: 'photo.raw', mimeType: 'application/octet-stream', buffer: toNode },
+      'a file for node',
+    );
     expect(await page.deliveryOf(sent)).to.deep.equal({ state: 'delivered', text: '✓ Delivered to agent' });
 
     await eventually(() => got.length === 3, 10_000, 'three messages at the agent');
     expect(got.map((m) => [m.from.name, m.type, m.message])).to.deep.equal([
       ['alice', 'chat', { text: 'hi agent' }],
       ['alice', 'chat', { text: 'only for you', direct: true }],
-      ['alice', 'file', { text: 'a file for node', direct: true, name: 'photo.raw', mime: 'application/octet-stream', size: ATTACHMENT_BYTES }],
+      [
+        'alice',
+        'file',
+        {
+          text: 'a file for node',
+          direct: true,
+          name: 'photo.raw',
+          mime: 'application/octet-stream',
+          size: ATTACHMENT_BYTES,
+        },
+      ],
     ]);
     expect(got[2]!.attachment).to.be.instanceOf(Uint8Array);
     expect(sha256(got[2]!.attachment!)).to.equal(sha256(toNode));

@@ -34,7 +34,11 @@ describe('a Vite app built from the packed package', function () {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'roommesh-vite-'));
     // After the build (npm test builds first); --ignore-scripts so packing does not build again.
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     packed = (JSON.parse(out) as PackResult[])[0]!;
     appDir = join(work, 'app');
     cpSync(FIXTURE, appDir, { recursive: true });
@@ -56,10 +60,23 @@ describe('a Vite app built from the packed package', function () {
 
   it('the tarball holds the browser bundle, the Node entry, types, the server and the demo, and no tests', () => {
     const files = packed.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'dist/browser/roommesh.js', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/node.js', 'dist/signaling/server.js', 'dist/signaling/cli.js', 'demo/index.html', 'demo/app.js']) {
+    for (const f of [
+      'package.json',
+      'README.md',
+      'dist/browser/roommesh.js',
+      'dist/lib/index.js',
+      'dist/lib/index.d.ts',
+      'dist/lib/node.js',
+      'dist/signaling/server.js',
+      'dist/signaling/cli.js',
+      'demo/index.html',
+      'demo/app.js',
+    ]) {
       expect(files, f).to.include(f);
     }
-    expect(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('scripts/'))).to.deep.equal([]);
+    expect(
+      files.filter((f) => f.startsWith('dist/test/') || f.startsWith('test/') || f.startsWith('scripts/')),
+    ).to.deep.equal([]);
   });
 
   it('an app type-checks against the packed declarations alone (strict, bundler resolution, DOM types)', () => {
@@ -71,12 +88,16 @@ describe('a Vite app built from the packed package', function () {
 
   it('Vite builds it with no configuration and no warning, and the app holds no Node-only code', () => {
     // Rolldown's PLUGIN_TIMINGS notice only says the build was slow (a busy machine), nothing about the package.
-    expect(viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')), 'Vite warnings').to.deep.equal([]);
+    expect(
+      viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')),
+      'Vite warnings',
+    ).to.deep.equal([]);
     const assets = readdirSync(join(appDir, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
     expect(assets).to.have.length.greaterThan(0);
     const js = assets.map((f) => readFileSync(join(appDir, 'dist', 'assets', f), 'utf8')).join('\n');
     expect(js).to.include('roommesh'); // the library is in there…
-    for (const nodeOnly of ['node-datachannel', 'node:', 'socket.io/lib', '__vite-browser-external']) expect(js, nodeOnly).to.not.include(nodeOnly);
+    for (const nodeOnly of ['node-datachannel', 'node:', 'socket.io/lib', '__vite-browser-external'])
+      expect(js, nodeOnly).to.not.include(nodeOnly);
   });
 
   it('the built app in Chromium exchanges messages and attachments with a Node participant', async () => {
@@ -92,7 +113,11 @@ describe('a Vite app built from the packed package', function () {
     // Errors keep their class and name through the app's minifying build.
     await log.getByText('error MessagingError ParticipantNotFound true', { exact: true }).waitFor();
 
-    await eventually(() => agent.messaging.getParticipantByName('app') !== undefined, 10_000, 'the app present at the agent');
+    await eventually(
+      () => agent.messaging.getParticipantByName('app') !== undefined,
+      10_000,
+      'the app present at the agent',
+    );
     const app = agent.messaging.getParticipantByName('app')!;
     const attachment = bytes(ATTACHMENT_BYTES, 21);
     const pong = nextEvent(agent.messaging, 'message', 20_000, (m) => m.type === 'pong');

@@ -38,7 +38,10 @@ describe('the signaling server under attack, honest participants unharmed', func
     bob!.messaging.on('message', (m) => received.push(m.message.n as number));
     let n = 0;
     const sends: Array<Promise<void>> = [];
-    const pump = setInterval(() => sends.push(alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'n', message: { n: n++ } })), 20);
+    const pump = setInterval(
+      () => sends.push(alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'n', message: { n: n++ } })),
+      20,
+    );
     const reasons = new Map<string, number>();
     const count = (r: WireReply): void => {
       const key = r.ok ? 'ok' : String(r.error?.reason);
@@ -48,48 +51,83 @@ describe('the signaling server under attack, honest participants unharmed', func
     /** One round of everything; `cycles` joins and leaves from as many addresses. */
     const attack = async (cycles: number, seed: number): Promise<void> => {
       const evil = await connect(server.url, address(seed));
-      for (const bad of [null, 'x', [], { v: SIGNALING_VERSION }, { v: SIGNALING_VERSION, room: 'r'.repeat(500), name: 'm' }]) count(await ack(evil, 'join', bad));
-      count(await ack(evil, 'signal', { to: alice!.localParticipant.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })); // before joining
+      for (const bad of [
+        null,
+        'x',
+        [],
+        { v: SIGNALING_VERSION },
+        { v: SIGNALING_VERSION, room: 'r'.repeat(500), name: 'm' },
+      ])
+        count(await ack(evil, 'join', bad));
+      count(
+        await ack(evil, 'signal', { to: alice!.localParticipant.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } }),
+      ); // before joining
       count(await ack(evil, 'join', { v: SIGNALING_VERSION, room: 'evil', name: 'mallory' }));
       count(await ack(evil, 'enable_messaging'));
       // Into another room, to nobody, and claiming to be alice: refused, or relayed stamped as mallory to nobody.
-      count(await ack(evil, 'signal', { to: alice!.localParticipant.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } }));
-      count(await ack(evil, 'signal', { to: 'no-such-id', from: alice!.localParticipant.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } }));
-      for (const junk of [{ to: 'x' }, { to: 'x', cid: 'c', data: { type: 'rollback' } }, { to: 'x', cid: 'c', data: { type: 'offer', sdp: 's'.repeat(40_000) } }]) count(await ack(evil, 'signal', junk));
+      count(
+        await ack(evil, 'signal', { to: alice!.localParticipant.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } }),
+      );
+      count(
+        await ack(evil, 'signal', {
+          to: 'no-such-id',
+          from: alice!.localParticipant.id,
+          cid: 'c',
+          data: { type: 'offer', sdp: 'v=0' },
+        }),
+      );
+      for (const junk of [
+        { to: 'x' },
+        { to: 'x', cid: 'c', data: { type: 'rollback' } },
+        { to: 'x', cid: 'c', data: { type: 'offer', sdp: 's'.repeat(40_000) } },
+      ])
+        count(await ack(evil, 'signal', junk));
       evil.emit('no_such_event' as never, { a: 1 });
       // Past the signal rate limit (in batches under the queue limit): beyond the burst, refused.
       for (let b = 0; b < 6; b++) {
-        const flood = await Promise.all(Array.from({ length: 50 }, () => ack(evil, 'signal', { to: 'no-such-id', cid: 'c', data: { type: 'offer', sdp: 'v=0' } })));
+        const flood = await Promise.all(
+          Array.from({ length: 50 }, () =>
+            ack(evil, 'signal', { to: 'no-such-id', cid: 'c', data: { type: 'offer', sdp: 'v=0' } }),
+          ),
+        );
         flood.forEach(count);
       }
       // An event of several times the payload limit closes only this connection.
       evil.emit('join', { v: SIGNALING_VERSION, room: 'r', name: 'n', pad: 'p'.repeat(300_000) });
       // Past the join limit of one address (JoinRateLimited is among the reasons checked at the end).
-      await Promise.all(Array.from({ length: 60 }, async () => {
-        const s = await connect(server.url, address(seed + 1));
-        const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'burst', name: 'x' });
-        count(r);
-        s.close();
-      }));
+      await Promise.all(
+        Array.from({ length: 60 }, async () => {
+          const s = await connect(server.url, address(seed + 1));
+          const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'burst', name: 'x' });
+          count(r);
+          s.close();
+        }),
+      );
       // Thousands of joins and leaves, from many addresses: half say goodbye, half just drop.
       for (let i = 0; i < cycles; i += 20) {
-        await Promise.all(Array.from({ length: 20 }, async (_, j) => {
-          const s = await connect(server.url, address(seed + 2 + i + j));
-          const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: `churn-${(i + j) % 7}`, name: `c${i + j}` });
-          count(r);
-          if (r.ok) count(await ack(s, 'enable_messaging'));
-          if ((i + j) % 2 === 0) s.disconnect();
-          else (s.io.engine as unknown as { close(): void }).close(); // an abrupt drop: held for a resume, then removed
-        }));
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, j) => {
+            const s = await connect(server.url, address(seed + 2 + i + j));
+            const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: `churn-${(i + j) % 7}`, name: `c${i + j}` });
+            count(r);
+            if (r.ok) count(await ack(s, 'enable_messaging'));
+            if ((i + j) % 2 === 0) s.disconnect();
+            else (s.io.engine as unknown as { close(): void }).close(); // an abrupt drop: held for a resume, then removed
+          }),
+        );
       }
       evil.close();
     };
 
     const settled = async (): Promise<void> => {
-      await eventually(() => {
-        const st = server.stats();
-        return st.connections === 2 && st.participants === 2 && st.rooms === 1;
-      }, 20_000, 'the server to hold only the honest participants');
+      await eventually(
+        () => {
+          const st = server.stats();
+          return st.connections === 2 && st.participants === 2 && st.rooms === 1;
+        },
+        20_000,
+        'the server to hold only the honest participants',
+      );
     };
 
     await attack(200, 1000); // warm-up: code paths compiled, pools filled

@@ -31,7 +31,9 @@ describe('bench harness (smoke, tiny sizes)', function () {
   });
 
   it('measures every scenario for every transport it applies to, in Node processes and in Chromium pages', () => {
-    expect(result.measurements.filter((m) => m.error !== undefined).map((m) => `${m.scenario} ${m.transport}: ${m.error}`)).to.deep.equal([]);
+    expect(
+      result.measurements.filter((m) => m.error !== undefined).map((m) => `${m.scenario} ${m.transport}: ${m.error}`),
+    ).to.deep.equal([]);
     expect(result.environment.runtimes).to.deep.equal(['node', 'chromium']);
     for (const spec of SCENARIO_SPECS) {
       for (const transport of spec.transports) {
@@ -45,7 +47,10 @@ describe('bench harness (smoke, tiny sizes)', function () {
             expect(v, `${spec.id} × ${transport} ${metric.id}`).to.equal(undefined);
             continue;
           }
-          expect(v, `${spec.id} × ${transport} ${metric.id}`).to.be.a('number').that.is.greaterThan(0).and.lessThan(Number.POSITIVE_INFINITY);
+          expect(v, `${spec.id} × ${transport} ${metric.id}`)
+            .to.be.a('number')
+            .that.is.greaterThan(0)
+            .and.lessThan(Number.POSITIVE_INFINITY);
         }
       }
     }
@@ -57,7 +62,10 @@ describe('bench harness (smoke, tiny sizes)', function () {
     expect(result.table).to.match(/≥0\.5× raw: (met|NOT met)/);
     // Each roommesh is held to its goals against the baselines of its own host.
     const goals = result.summary.filter((r) => r.scenario === 'attachment' && r.goals.length > 0);
-    expect(goals.map((r) => [r.transport, r.goals.map((g) => g.measured !== undefined)])).to.deep.equal([['roommesh', [true, true]], ['roommesh-chromium', [true, true]]]);
+    expect(goals.map((r) => [r.transport, r.goals.map((g) => g.measured !== undefined)])).to.deep.equal([
+      ['roommesh', [true, true]],
+      ['roommesh-chromium', [true, true]],
+    ]);
     expect(result.table).to.match(/\d\.\d\d×/);
     expect(result.file).to.be.a('string');
     const written = JSON.parse(readFileSync(result.file!, 'utf8')) as BenchResult;

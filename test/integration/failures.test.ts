@@ -32,7 +32,9 @@ describe('failures (participants in their own processes)', function () {
     const server = await h.server();
     child = await startChild(server.url, 'f2', 'sleeper');
     // The signaling server still sees the frozen process's TCP connection: only the heartbeat can tell.
-    const watcher = await h.join(server, 'f2', 'watcher', { timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 } });
+    const watcher = await h.join(server, 'f2', 'watcher', {
+      timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 },
+    });
     await watcher.messaging.enable();
     const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
     expect(sleeper.attributes.pid).to.equal(child.proc.pid);
@@ -53,7 +55,9 @@ describe('failures (participants in their own processes)', function () {
   it('a frozen participant comes back by itself once it thaws (SIGSTOP, then SIGCONT): same id, messages flow again', async () => {
     const server = await h.server();
     child = await startChild(server.url, 'f5', 'sleeper');
-    const watcher = await h.join(server, 'f5', 'watcher', { timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 } });
+    const watcher = await h.join(server, 'f5', 'watcher', {
+      timeouts: { heartbeatIntervalMs: 250, heartbeatTimeoutMs: 1500 },
+    });
     await watcher.messaging.enable();
     const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
     const removed = nextEvent(watcher.messaging, 'participant_removed', 6000);
@@ -74,7 +78,9 @@ describe('failures (participants in their own processes)', function () {
   it('an acknowledgement that never comes rejects with Timeout', async () => {
     const server = await h.server();
     child = await startChild(server.url, 'f3', 'sleeper');
-    const watcher = await h.join(server, 'f3', 'watcher', { timeouts: { ackTimeoutMs: 600, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 20_000 } });
+    const watcher = await h.join(server, 'f3', 'watcher', {
+      timeouts: { ackTimeoutMs: 600, heartbeatIntervalMs: 200, heartbeatTimeoutMs: 20_000 },
+    });
     await watcher.messaging.enable();
     const sleeper = watcher.messaging.getParticipantByName('sleeper')!;
     // While it is awake, messages are acknowledged and echoed.
@@ -83,7 +89,10 @@ describe('failures (participants in their own processes)', function () {
     expect((await reply)[0].message).to.deep.equal({ n: 0 });
     child.proc.kill('SIGSTOP');
     const t0 = Date.now();
-    const err = await watcher.messaging.sendMessage({ to: sleeper, type: 'echo', message: { n: 1 } }).then(() => undefined, (e: unknown) => e);
+    const err = await watcher.messaging.sendMessage({ to: sleeper, type: 'echo', message: { n: 1 } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(MessagingError);
     expect((err as MessagingError).reason).to.equal('Timeout');
     expect(Date.now() - t0).to.be.within(500, 3000);
@@ -98,7 +107,12 @@ describe('failures (participants in their own processes)', function () {
     await eventually(() => alice.messaging.getParticipantByName('leaver') !== undefined, 5000, 'alice sees the leaver');
     const leaver = alice.messaging.getParticipantByName('leaver')!;
     const reply = nextEvent(alice.messaging, 'message');
-    await alice.messaging.sendMessage({ to: leaver, type: 'echo', message: { hello: 'there' }, attachment: new Uint8Array([1, 2, 3]) });
+    await alice.messaging.sendMessage({
+      to: leaver,
+      type: 'echo',
+      message: { hello: 'there' },
+      attachment: new Uint8Array([1, 2, 3]),
+    });
     const [m] = await reply;
     expect(m.type).to.equal('echo-reply');
     expect([...m.attachment!]).to.deep.equal([1, 2, 3]);

@@ -8,10 +8,23 @@ import type { Link } from '../../lib/link/Link.js';
 import { PeerLink } from '../../lib/link/PeerLink.js';
 import { Session } from '../../lib/session/Session.js';
 import type { Frame } from '../../lib/protocol/frames.js';
-import { FrameKind, MAX_CONCURRENT_TRANSFERS, MAX_PROTOCOL_ERRORS, MAX_FRAME_BYTES, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
+import {
+  FrameKind,
+  MAX_CONCURRENT_TRANSFERS,
+  MAX_PROTOCOL_ERRORS,
+  MAX_FRAME_BYTES,
+  decodeFrames,
+  encodeFrame,
+  isFrameError,
+} from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
-const HELLO: Frame = { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1 << 20, maxFrameBytes: MAX_FRAME_BYTES };
+const HELLO: Frame = {
+  kind: FrameKind.Hello,
+  attributes: {},
+  maxAttachmentBytes: 1 << 20,
+  maxFrameBytes: MAX_FRAME_BYTES,
+};
 
 interface Pair {
   /** A bare link the test writes raw bytes to. */
@@ -143,7 +156,8 @@ describe('a hostile peer on a real data channel', function () {
     p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
     await eventually(() => p.session.incomingHeldBytes === 1024, 5000, 'the buffer of the announced size');
     p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 1000, bytes: bytes(1000, 2) })); // 976 bytes too many
-    for (let i = 0; i < 10; i++) p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 2000 + i * 1000, bytes: bytes(1000, 3) }));
+    for (let i = 0; i < 10; i++)
+      p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 2000 + i * 1000, bytes: bytes(1000, 3) }));
     await eventually(() => p.aborted.length === 1, 5000, 'the abort');
     expect(p.aborted[0]!.transfer.type).to.equal('liar');
     expect(p.aborted[0]!.reason).to.equal('Refused');
@@ -170,19 +184,31 @@ describe('a hostile peer on a real data channel', function () {
     p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 3, offset: 0, bytes: bytes(2000, 3) }));
     await eventually(() => p.messages.length === 1, 5000, 'message 3');
     expect(Buffer.from(p.messages[0]!.attachment!).equals(Buffer.from(bytes(2000, 3)))).to.equal(true);
-    expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded', 'UnexpectedFrame', 'LimitExceeded', 'UnexpectedFrame']);
+    expect(p.errors.map((e) => e.reason)).to.deep.equal([
+      'LimitExceeded',
+      'UnexpectedFrame',
+      'LimitExceeded',
+      'UnexpectedFrame',
+    ]);
     expect(p.errors[0]!.message).to.match(/more than 4 attachments at once/);
     expect(p.errors[1]!.message).to.match(/chunk of message 99, which is not being received/);
     expect(p.errors[2]!.message).to.match(/chunk of message 1 at 5/);
     expect(p.errors[3]!.message).to.match(/cancel of message 98/);
-    expect(p.aborted.map((a) => [a.transfer.seq, a.reason])).to.deep.equal([[1, 'Refused'], [2, 'Cancelled']]);
+    expect(p.aborted.map((a) => [a.transfer.seq, a.reason])).to.deep.equal([
+      [1, 'Refused'],
+      [2, 'Cancelled'],
+    ]);
     await eventually(() => refusals(p).length === 2, 5000, 'two refusals');
     expect(refusals(p)).to.deep.equal([
       { kind: FrameKind.Refuse, seq: 5, reason: 'TooManyTransfers' },
       { kind: FrameKind.Refuse, seq: 1, reason: 'Invalid' },
     ]);
     // 4 is still arriving: the ack says so.
-    await eventually(() => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 5 && f.incomplete.join() === '4'), 5000, 'ack 5 except 4');
+    await eventually(
+      () => p.back.some((f) => f.kind === FrameKind.Ack && f.seq === 5 && f.incomplete.join() === '4'),
+      5000,
+      'ack 5 except 4',
+    );
     expect(p.session.incomingHeldBytes).to.equal(2000);
   });
 
@@ -192,10 +218,18 @@ describe('a hostile peer on a real data channel', function () {
     raw.write(encodeFrame(HELLO));
     // cbor-x decodes this bignum in quadratic time (~44 s); as attributes, the packed table below would
     // expand to one 128 KiB string referenced 12,000 times (1.5 GiB), and JSON.stringify of it aborts Node.
-    const bignum = plain.encode([1, FrameKind.Attributes, { attributes: { a: new Tag(bytes(MAX_FRAME_BYTES - 64, 0xff), 2) } }]);
+    const bignum = plain.encode([
+      1,
+      FrameKind.Attributes,
+      { attributes: { a: new Tag(bytes(MAX_FRAME_BYTES - 64, 0xff), 2) } },
+    ]);
     const refs: Record<string, Tag> = {};
     for (let i = 0; i < 12_000; i++) refs[`k${i}`] = new Tag(0, 6);
-    const packed = plain.encode([1, FrameKind.Attributes, { attributes: new Tag([['x'.repeat(128 * 1024)], [], [], refs], 51) }]);
+    const packed = plain.encode([
+      1,
+      FrameKind.Attributes,
+      { attributes: new Tag([['x'.repeat(128 * 1024)], [], [], refs], 51) },
+    ]);
     const started = Date.now();
     for (let i = 0; i < 4; i++) raw.write(bignum);
     raw.write(packed);
@@ -277,7 +311,9 @@ describe('a hostile peer on a real data channel', function () {
     expect(p.session.isReady).to.equal(false);
     expect(ready).to.have.length(0);
     // At the minimum, with no attachments accepted at all, it is a fine hello.
-    p.raw.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }));
+    p.raw.write(
+      encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }),
+    );
     await eventually(() => p.session.isReady, 5000, 'the second hello');
     expect(p.session.peerLimits).to.deep.equal({ maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 });
     expect(p.errors).to.have.length(1);
@@ -308,7 +344,8 @@ describe('a hostile peer on a real data channel', function () {
       if (!flood.raw.write(frame)) break;
       sentBytes += frame.byteLength;
       // The honest peer sends a little meanwhile.
-      if (seq % 16 === 0) honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: seq / 16, type: 'ok', payload: {} }));
+      if (seq % 16 === 0)
+        honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: seq / 16, type: 'ok', payload: {} }));
     }
     const [reason] = await closed;
     expect(reason).to.equal('over its receive budget');
@@ -322,7 +359,9 @@ describe('a hostile peer on a real data channel', function () {
     expect(process.memoryUsage().heapUsed - heapBefore).to.be.below(64 << 20);
     expect(honest.session.isReady).to.equal(true);
     expect(honest.errors).to.have.length(0);
-    honest.raw.write(encodeFrame({ kind: FrameKind.Message, seq: Math.floor(seq / 16) + 1, type: 'last', payload: {} }));
+    honest.raw.write(
+      encodeFrame({ kind: FrameKind.Message, seq: Math.floor(seq / 16) + 1, type: 'last', payload: {} }),
+    );
     await eventually(() => honest.messages.at(-1)?.type === 'last', 5000, "the honest peer's last message");
   });
 });

@@ -1,8 +1,13 @@
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { Harness, rejection, bytes, eventually, nextEvent } from '../support/harness.js';
-import { InvalidArgumentError, MAX_FRAME_BYTES, MessagingError, type ReceivedMessage, type WebRTCImplementation } from '../../lib/node.js';
-
+import {
+  InvalidArgumentError,
+  MAX_FRAME_BYTES,
+  MessagingError,
+  type ReceivedMessage,
+  type WebRTCImplementation,
+} from '../../lib/node.js';
 
 describe('messages', function () {
   const h = new Harness();
@@ -15,7 +20,11 @@ describe('messages', function () {
     carol!.messaging.on('message', (m) => atCarol.push(m));
     const got = nextEvent(bob!.messaging, 'message');
     const bobAtAlice = alice!.messaging.getParticipantByName('bob')!;
-    await alice!.messaging.sendMessage({ to: bobAtAlice, type: 'chat', message: { text: 'hi', n: [1, 2.5, null, true] } });
+    await alice!.messaging.sendMessage({
+      to: bobAtAlice,
+      type: 'chat',
+      message: { text: 'hi', n: [1, 2.5, null, true] },
+    });
     const [m] = await got;
     expect(m.type).to.equal('chat');
     expect(m.message).to.deep.equal({ text: 'hi', n: [1, 2.5, null, true] });
@@ -36,14 +45,22 @@ describe('messages', function () {
     bob!.messaging.on('message', (m) => received.push(m));
     const sizes = [0, 1, 1000, 64 * 1024, MAX_FRAME_BYTES - 64];
     for (const [i, size] of sizes.entries()) {
-      await alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'file', message: { i }, attachment: bytes(size, i + 1) });
+      await alice!.messaging.sendMessage({
+        to: bob!.localParticipant.id,
+        type: 'file',
+        message: { i },
+        attachment: bytes(size, i + 1),
+      });
     }
     await eventually(() => received.length === sizes.length, 5000, 'all attachments');
     for (const [i, size] of sizes.entries()) {
       const m = received[i]!;
       expect(m.message).to.deep.equal({ i });
       expect(m.attachment).to.be.instanceOf(Uint8Array);
-      expect(Buffer.from(m.attachment!).equals(Buffer.from(bytes(size, i + 1)))).to.equal(true, `attachment of ${size} bytes`);
+      expect(Buffer.from(m.attachment!).equals(Buffer.from(bytes(size, i + 1)))).to.equal(
+        true,
+        `attachment of ${size} bytes`,
+      );
     }
   });
 
@@ -57,9 +74,18 @@ describe('messages', function () {
       r.messaging.on('message', (m) => inbox.get(r.localParticipant.name)!.push(m));
     }
     const attachment = bytes(5000, 7);
-    const result = await alice!.messaging.broadcastMessage({ type: 'announce', message: { text: 'standup in 5' }, attachment });
+    const result = await alice!.messaging.broadcastMessage({
+      type: 'announce',
+      message: { text: 'standup in 5' },
+      attachment,
+    });
     expect(result.failed).to.deep.equal([]);
-    expect(result.delivered.sort()).to.deep.equal(rooms.slice(1).map((r) => r.localParticipant.id).sort());
+    expect(result.delivered.sort()).to.deep.equal(
+      rooms
+        .slice(1)
+        .map((r) => r.localParticipant.id)
+        .sort(),
+    );
     // Resolution means acknowledged, so every inbox already holds it.
     for (const name of ['bob', 'carol', 'dave']) {
       const box = inbox.get(name)!;
@@ -75,7 +101,11 @@ describe('messages', function () {
     const server = await h.server();
     const alone = await h.join(server, 'm4', 'alone');
     await alone.messaging.enable();
-    expect(await alone.messaging.broadcastMessage({ type: 't', message: {} })).to.deep.equal({ delivered: [], failed: [], errors: {} });
+    expect(await alone.messaging.broadcastMessage({ type: 't', message: {} })).to.deep.equal({
+      delivered: [],
+      failed: [],
+      errors: {},
+    });
   });
 
   it('10,000 pipelined messages arrive in the order sent, each once', async function () {
@@ -102,7 +132,9 @@ describe('messages', function () {
     const seen: number[] = [];
     bob!.messaging.on('message', (m) => seen.push(m.message.i as number));
     const to = bob!.localParticipant.id;
-    const sends = Array.from({ length: 200 }, (_, i) => alice!.messaging.sendMessage({ to, type: 'last words', message: { i } }));
+    const sends = Array.from({ length: 200 }, (_, i) =>
+      alice!.messaging.sendMessage({ to, type: 'last words', message: { i } }),
+    );
     await alice!.messaging.disable();
     const settled = await Promise.allSettled(sends);
     expect(settled.filter((s) => s.status === 'rejected')).to.deep.equal([]);
@@ -113,7 +145,9 @@ describe('messages', function () {
     const server = await h.server();
     const [alice, bob] = await h.mesh(server, 'm6', ['alice', 'bob']);
     const got = nextEvent(bob!.messaging, 'message');
-    expect(alice!.messaging.sendMessageNowait({ to: bob!.localParticipant.id, type: 'cursor', message: { x: 1, y: 2 } })).to.equal(true);
+    expect(
+      alice!.messaging.sendMessageNowait({ to: bob!.localParticipant.id, type: 'cursor', message: { x: 1, y: 2 } }),
+    ).to.equal(true);
     expect((await got)[0].message).to.deep.equal({ x: 1, y: 2 });
     expect(alice!.messaging.sendMessageNowait({ to: 'nobody', type: 'cursor', message: {} })).to.equal(false);
   });
@@ -147,7 +181,8 @@ describe('messages', function () {
       expect(err, JSON.stringify(options)).to.be.instanceOf(InvalidArgumentError);
       expect(err.message).to.match(pattern);
       expect(() => m.sendMessageNowait(options as never)).to.throw(InvalidArgumentError);
-      if (broadcastToo) expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
+      if (broadcastToo)
+        expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
     }
     // JSON that cannot fit one frame: bulk data belongs in an attachment.
     const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
@@ -197,7 +232,12 @@ describe('messages', function () {
     await bob.messaging.enable();
     await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice sees bob');
     const atBob = nextEvent(bob.messaging, 'message');
-    await alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'x', message: { from: 'wrtc' }, attachment: bytes(100_000, 3) });
+    await alice.messaging.sendMessage({
+      to: bob.localParticipant.id,
+      type: 'x',
+      message: { from: 'wrtc' },
+      attachment: bytes(100_000, 3),
+    });
     const [m] = await atBob;
     expect(Buffer.from(m.attachment!).equals(Buffer.from(bytes(100_000, 3)))).to.equal(true);
     const atAlice = nextEvent(alice.messaging, 'message');

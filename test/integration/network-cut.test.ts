@@ -36,7 +36,9 @@ interface Participant {
 }
 
 function start(ns: string, socketPath: string, name: string): Promise<Participant> {
-  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, FIXTURE, socketPath, 'cut', name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = spawn('ip', ['netns', 'exec', ns, process.execPath, FIXTURE, socketPath, 'cut', name], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const events: Array<Record<string, unknown>> = [];
   proc.on('message', (m: Record<string, unknown>) => events.push(m));
   return new Promise((resolve, reject) => {
@@ -50,10 +52,16 @@ function start(ns: string, socketPath: string, name: string): Promise<Participan
   });
 }
 
-async function waitFor(p: Participant, match: (e: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<number> {
+async function waitFor(
+  p: Participant,
+  match: (e: Record<string, unknown>) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
   const t0 = Date.now();
   while (!p.events.some(match)) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; saw ${JSON.stringify(p.events)}`);
+    if (Date.now() - t0 > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; saw ${JSON.stringify(p.events)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   return Date.now() - t0;
@@ -74,7 +82,11 @@ describe('a network cut and restored (a network namespace whose link goes down a
   });
   after(async () => {
     for (const p of procs) p.kill('SIGKILL');
-    await Promise.all(procs.map((p) => (p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : Promise.resolve())));
+    await Promise.all(
+      procs.map((p) =>
+        p.exitCode === null && p.signalCode === null ? new Promise((r) => p.once('exit', r)) : Promise.resolve(),
+      ),
+    );
     relay?.close();
     rmSync(socketPath, { force: true });
     removeNamespace();
@@ -107,8 +119,18 @@ describe('a network cut and restored (a network namespace whose link goes down a
     await new Promise((r) => setTimeout(r, 2000)); // a few re-dials fail while the link is down
 
     expect(ip('-n', NS, 'link', 'set', 'lo', 'up')).to.equal(true);
-    await waitFor(alice, (e) => e.added === 'bob' && alice.events.indexOf(e) > alice.events.findIndex((x) => x.removed === 'bob'), 30_000, 'alice sees bob again');
-    await waitFor(bob, (e) => e.added === 'alice' && bob.events.indexOf(e) > bob.events.findIndex((x) => x.removed === 'alice'), 30_000, 'bob sees alice again');
+    await waitFor(
+      alice,
+      (e) => e.added === 'bob' && alice.events.indexOf(e) > alice.events.findIndex((x) => x.removed === 'bob'),
+      30_000,
+      'alice sees bob again',
+    );
+    await waitFor(
+      bob,
+      (e) => e.added === 'alice' && bob.events.indexOf(e) > bob.events.findIndex((x) => x.removed === 'alice'),
+      30_000,
+      'bob sees alice again',
+    );
     alice.proc.send({ send: { to: bob.id, n: 2 } });
     bob.proc.send({ send: { to: alice.id, n: 3 } });
     await waitFor(bob, (e) => e.got === 2, 5000, 'message 2');

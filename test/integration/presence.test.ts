@@ -20,7 +20,11 @@ describe('presence', function () {
     const [listed] = await enabledEvent;
     expect(listed.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
     expect(carol.messaging.getParticipants()).to.deep.equal(carol.messaging.remoteParticipants);
-    await eventually(() => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2, 5000, 'others see carol');
+    await eventually(
+      () => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2,
+      5000,
+      'others see carol',
+    );
     const aliceAtCarol = carol.messaging.getParticipantByName('alice');
     expect(aliceAtCarol?.id).to.equal(alice.localParticipant.id);
     expect(aliceAtCarol?.attributes).to.deep.equal({ role: 'host' });
@@ -64,7 +68,9 @@ describe('presence', function () {
 
   it('attribute updates reach everyone with the changed keys', async () => {
     const server = await h.server();
-    const [alice, bob, carol] = await h.mesh(server, 'p4', ['alice', 'bob', 'carol'], { attributes: { status: 'idle', desk: 4 } });
+    const [alice, bob, carol] = await h.mesh(server, 'p4', ['alice', 'bob', 'carol'], {
+      attributes: { status: 'idle', desk: 4 },
+    });
     const atBob = nextEvent(bob!.messaging, 'participant_attributes_updated');
     const atCarol = nextEvent(carol!.messaging, 'participant_attributes_updated');
     alice!.localParticipant.setAttributes({ status: 'busy', desk: undefined });
@@ -113,7 +119,9 @@ describe('presence', function () {
     const names = Array.from({ length: 10 }, (_, i) => `p${i}`);
     const rooms = await h.mesh(server, 'ten', names);
     for (const r of rooms) {
-      expect(r.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(names.filter((n) => n !== r.localParticipant.name).sort());
+      expect(r.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(
+        names.filter((n) => n !== r.localParticipant.name).sort(),
+      );
     }
   });
 

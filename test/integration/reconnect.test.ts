@@ -24,7 +24,10 @@ function presenceLog(room: Room): string[] {
  * Sends numbered messages from `from` to `to` every few ms until stopped; `to` records what arrives.
  * Every send must resolve: a promise that rejects is kept as a failure.
  */
-function conversation(from: Room, to: Room): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
+function conversation(
+  from: Room,
+  to: Room,
+): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
   const received: number[] = [];
   const failures: unknown[] = [];
   const pending: Array<Promise<void>> = [];
@@ -33,7 +36,11 @@ function conversation(from: Room, to: Room): { stop(): Promise<void>; sent: () =
   });
   let n = 0;
   const timer = setInterval(() => {
-    pending.push(from.messaging.sendMessage({ to: to.localParticipant.id, type: 'n', message: { n: n++ } }).catch((err: unknown) => void failures.push(err)));
+    pending.push(
+      from.messaging
+        .sendMessage({ to: to.localParticipant.id, type: 'n', message: { n: n++ } })
+        .catch((err: unknown) => void failures.push(err)),
+    );
   }, 10);
   return {
     received,
@@ -76,7 +83,10 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     await new Promise((r) => setTimeout(r, 1500)); // the mesh carries on without the server
     expect(ab.received.length).to.be.above(sentBefore);
 
-    const back = Promise.all([nextEvent(alice!, 'signaling_reconnected', 20_000), nextEvent(bob!, 'signaling_reconnected', 20_000)]);
+    const back = Promise.all([
+      nextEvent(alice!, 'signaling_reconnected', 20_000),
+      nextEvent(bob!, 'signaling_reconnected', 20_000),
+    ]);
     server = await startSignal([], { env, port: server.port });
     await back;
     expect(alice!.isSignalingConnected).to.equal(true);
@@ -90,13 +100,19 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     // The server's new life knows them under their old ids: a newcomer finds and reaches both.
     const carol = await h.join(at, 'k1', 'carol');
     await carol.messaging.enable();
-    expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal([alice!.localParticipant.id, bob!.localParticipant.id].sort());
-    await eventually(() => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2, 10_000, 'both see carol');
+    expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal(
+      [alice!.localParticipant.id, bob!.localParticipant.id].sort(),
+    );
+    await eventually(
+      () => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2,
+      10_000,
+      'both see carol',
+    );
     expect(seenByAlice).to.deep.equal(['added carol']);
     expect(seenByBob).to.deep.equal(['added carol']);
   });
 
-  it('a participant\'s connection to the server is cut and restored: it resumes under its id, and nobody sees it leave', async () => {
+  it("a participant's connection to the server is cut and restored: it resumes under its id, and nobody sees it leave", async () => {
     const server = await h.server();
     proxy = await startTcpProxy(server.port);
     const alice = await h.join({ url: proxy.url } as SignalingServer, 'k2', 'alice');
@@ -122,7 +138,11 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     const carol = await h.join(server, 'k2', 'carol');
     await carol.messaging.enable();
     // Each side's participant_added comes with its own half of the channel: not necessarily before carol's enable() resolves.
-    await eventually(() => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2, 10_000, 'alice and bob see carol');
+    await eventually(
+      () => alice.messaging.remoteParticipants.length === 2 && bob.messaging.remoteParticipants.length === 2,
+      10_000,
+      'alice and bob see carol',
+    );
     expect(seenByBob).to.deep.equal(['added carol']);
     expect(alice.localParticipant.id).to.equal(carol.messaging.getParticipantByName('alice')!.id);
   });

@@ -10,7 +10,14 @@ import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
-import { ack, closeRawClients, rawConnect as connect, record, type Info, type WireReply } from '../support/raw-client.js';
+import {
+  ack,
+  closeRawClients,
+  rawConnect as connect,
+  record,
+  type Info,
+  type WireReply,
+} from '../support/raw-client.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 const SECRET = 'a resume secret of at least thirty-two bytes';
@@ -65,7 +72,9 @@ describe('resuming on the signaling server', function () {
     expect(r.data.resumeToken).to.be.a('string').that.is.not.empty;
     // Signals reach it on its new connection, under its old id.
     const got = record<{ from: string }>(again, 'signal');
-    expect((await ack(bob.s, 'signal', { to: alice.info.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
+    expect(
+      (await ack(bob.s, 'signal', { to: alice.info.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok,
+    ).to.equal(true);
     await eventually(() => got.length === 1, 5000, 'the signal');
     expect(got[0]!.from).to.equal(bob.info.id);
     await new Promise((r) => setTimeout(r, 300));
@@ -113,8 +122,12 @@ describe('resuming on the signaling server', function () {
     // Signals from bob still reach alice's live connection, and alice's signals still go out as alice.
     const atAlice = record<{ from: string }>(back, 'signal');
     const atBob = record<{ from: string }>(bob.s, 'signal');
-    expect((await ack(bob.s, 'signal', { to: alice.info.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
-    expect((await ack(back, 'signal', { to: bob.info.id, cid: 'c', data: { type: 'answer', sdp: 'v=0' } })).ok).to.equal(true);
+    expect(
+      (await ack(bob.s, 'signal', { to: alice.info.id, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok,
+    ).to.equal(true);
+    expect(
+      (await ack(back, 'signal', { to: bob.info.id, cid: 'c', data: { type: 'answer', sdp: 'v=0' } })).ok,
+    ).to.equal(true);
     await eventually(() => atAlice.length === 1 && atBob.length === 1, 5000, 'both signals');
     expect(atBob[0]!.from).to.equal(alice.info.id);
     await new Promise((res) => setTimeout(res, 300));
@@ -123,13 +136,16 @@ describe('resuming on the signaling server', function () {
     expect(heard.flat()).to.deep.equal([]);
     // The token of the reply is the one that works next, once.
     const next = r.data.resumeToken as string;
-    const racing = await Promise.all([resume(await connect(server.url), next), resume(await connect(server.url), next)]);
+    const racing = await Promise.all([
+      resume(await connect(server.url), next),
+      resume(await connect(server.url), next),
+    ]);
     expect(racing.map((x) => x.ok).sort(), JSON.stringify(racing)).to.deep.equal([false, true]);
     expect(racing.find((x) => !x.ok)?.error?.reason).to.equal('ResumeInvalid');
     expect(server.stats().participants).to.equal(2);
   });
 
-  it('a goodbye revokes the participant\'s tokens: a resume is refused and nobody is recreated', async () => {
+  it("a goodbye revokes the participant's tokens: a resume is refused and nobody is recreated", async () => {
     const { server, proxy } = await start();
     const alice = await member(proxy.url, 'r', 'alice');
     const bob = await member(server.url, 'r', 'bob');
@@ -196,9 +212,18 @@ describe('resuming on the signaling server', function () {
     const { server } = await start();
     const alice = await member(server.url, 'r', 'alice');
     const key = new TextEncoder().encode(SECRET);
-    const sign = (claims: Record<string, unknown>, secret = key, expSeconds = 3600, aud = 'roommesh-resume'): Promise<string> =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(alice.info.id).setAudience(aud)
-        .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds).sign(secret);
+    const sign = (
+      claims: Record<string, unknown>,
+      secret = key,
+      expSeconds = 3600,
+      aud = 'roommesh-resume',
+    ): Promise<string> =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(alice.info.id)
+        .setAudience(aud)
+        .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
+        .sign(secret);
     const claims = { room: 'r', name: 'alice', jat: alice.info.joinedAtMs };
     const cases: Array<[string, string]> = [
       ['another key', await sign(claims, new TextEncoder().encode('another secret of at least thirty-two bytes'))],
@@ -215,10 +240,18 @@ describe('resuming on the signaling server', function () {
       const r = await resume(await connect(server.url), token);
       expect(r.error?.reason, what).to.equal('ResumeInvalid');
     }
-    for (const bad of [{}, { v: SIGNALING_VERSION, token: 5, messagingEnabled: true }, { v: SIGNALING_VERSION, token: 'x'.repeat(3000), messagingEnabled: true }, { v: SIGNALING_VERSION, token: alice.token }]) {
+    for (const bad of [
+      {},
+      { v: SIGNALING_VERSION, token: 5, messagingEnabled: true },
+      { v: SIGNALING_VERSION, token: 'x'.repeat(3000), messagingEnabled: true },
+      { v: SIGNALING_VERSION, token: alice.token },
+    ]) {
       expect((await ack(await connect(server.url), 'resume', bad)).error?.reason).to.equal('BadRequest');
     }
-    expect((await ack(await connect(server.url), 'resume', { v: 99, token: alice.token, messagingEnabled: true })).error?.reason).to.equal('UnsupportedVersion');
+    expect(
+      (await ack(await connect(server.url), 'resume', { v: 99, token: alice.token, messagingEnabled: true })).error
+        ?.reason,
+    ).to.equal('UnsupportedVersion');
     expect((await resume(alice.s, alice.token)).error?.reason).to.equal('AlreadyJoined');
     // None of these took alice's place or added anyone.
     expect(server.stats().participants).to.equal(1);

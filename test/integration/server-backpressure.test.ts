@@ -56,18 +56,26 @@ describe('signaling server backpressure', function () {
       await new Promise((r) => setTimeout(r, 1));
     }
     const tookMs = Date.now() - t0;
-    await eventually(() => server.stats().connections === honest.length, 5000, `the flooder to be dropped (sent ${sentBytes} bytes in ${tookMs} ms)`);
+    await eventually(
+      () => server.stats().connections === honest.length,
+      5000,
+      `the flooder to be dropped (sent ${sentBytes} bytes in ${tookMs} ms)`,
+    );
     evil.ws.terminate();
     gc();
     const grownMiB = (heldBytes() - baseline) / 2 ** 20;
-    expect(grownMiB, 'growth of the server while the flooder ran, MiB').to.be.below(2 * DEFAULT_SERVER_OPTIONS.maxUnreadOutputBytes / 2 ** 20 + 8);
+    expect(grownMiB, 'growth of the server while the flooder ran, MiB').to.be.below(
+      (2 * DEFAULT_SERVER_OPTIONS.maxUnreadOutputBytes) / 2 ** 20 + 8,
+    );
     const body = (await httpGet(server.port, '/metrics')).body;
     expect(body).to.match(/roommesh_rejections_total\{reason="SlowConsumer"\} 1\n/);
     // The honest members were never dropped, and still reach each other.
     for (const m of honest) expect(m.s.connected).to.equal(true);
     const [a, b] = honest as [{ s: Socket; id: string }, { s: Socket; id: string }];
     const got = new Promise((resolve) => b.s.once('signal', resolve));
-    expect((await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'v=0\r\n' } })).ok).to.equal(true);
+    expect((await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'v=0\r\n' } })).ok).to.equal(
+      true,
+    );
     await got;
   });
 });

@@ -15,20 +15,27 @@ describe('roommesh-signal command line', function () {
   const children: ChildProcess[] = [];
 
   /** Runs the CLI; resolves with its exit code, signal and output once it has exited. */
-  function run(args: string[], onStart?: (child: ChildProcess) => void): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  function run(
+    args: string[],
+    onStart?: (child: ChildProcess) => void,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
     const child = spawn(process.execPath, [cli, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ROOMMESH_') || k === 'ROOMMESH_IN_NETNS')),
+      env: Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => !k.startsWith('ROOMMESH_') || k === 'ROOMMESH_IN_NETNS'),
+      ),
     });
     children.push(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    });
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+      (resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+      },
+    );
     onStart?.(child);
     return done;
   }
@@ -41,7 +48,8 @@ describe('roommesh-signal command line', function () {
   it('--help prints the options and exits 0', async () => {
     const r = await run(['--help']);
     expect(r.code).to.equal(0);
-    for (const opt of ['--host', '--port', '--max-payload-bytes', '--log-level', '--no-static', '--help']) expect(r.stdout).to.include(opt);
+    for (const opt of ['--host', '--port', '--max-payload-bytes', '--log-level', '--no-static', '--help'])
+      expect(r.stdout).to.include(opt);
     expect(r.stderr).to.equal('');
   });
 
@@ -76,7 +84,10 @@ describe('roommesh-signal command line', function () {
     });
     let child!: ChildProcess;
     let exited = false;
-    const done = run(['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent', '--no-static', '--drain-delay-ms', '0'], (c) => (child = c));
+    const done = run(
+      ['--port', String(port), '--host', '127.0.0.1', '--log-level', 'silent', '--no-static', '--drain-delay-ms', '0'],
+      (c) => (child = c),
+    );
     void done.then(() => (exited = true));
 
     // Poll /healthz until it answers (connection refused until the server listens).
@@ -85,7 +96,10 @@ describe('roommesh-signal command line', function () {
     while (status !== 200) {
       if (exited) throw new Error(`CLI exited early: ${JSON.stringify(await done)}`);
       if (Date.now() > until) throw new Error('CLI did not answer /healthz within 10 s');
-      status = await httpExact(port, '/healthz').then((r) => r.status, () => 0);
+      status = await httpExact(port, '/healthz').then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
 

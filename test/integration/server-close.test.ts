@@ -22,7 +22,10 @@ describe('signaling server close()', () => {
     expect(server.close()).to.equal(first);
     await first;
     await dropped;
-    const refused = await httpExact(server.port, '/healthz').then(() => false, () => true);
+    const refused = await httpExact(server.port, '/healthz').then(
+      () => false,
+      () => true,
+    );
     expect(refused, 'the port should no longer answer').to.equal(true);
   });
 });

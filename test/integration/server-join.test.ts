@@ -6,7 +6,16 @@ import { expect } from 'chai';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
-import { ack, closeRawClients, connect, expectRefused, join, offer, participant, settle } from '../support/raw-client.js';
+import {
+  ack,
+  closeRawClients,
+  connect,
+  expectRefused,
+  join,
+  offer,
+  participant,
+  settle,
+} from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);
@@ -37,7 +46,9 @@ describe('signaling server (raw socket.io clients)', function () {
       expect(Object.keys(r.data.self).sort()).to.deep.equal(['id', 'joinedAtMs', 'name']);
       expect(r.data.self.id).to.be.a('string').that.is.not.empty;
       expect(r.data.self.name).to.equal('alice');
-      expect(r.data.self.joinedAtMs).to.be.a('number').within(before - 1, Date.now() + 1);
+      expect(r.data.self.joinedAtMs)
+        .to.be.a('number')
+        .within(before - 1, Date.now() + 1);
       expect(server.stats()).to.include({ rooms: 1, participants: 1 });
     });
 

@@ -18,7 +18,12 @@ describe('signaling server limits', function () {
   this.timeout(20_000);
   const h = new Harness();
   const start = (o: SignalingServerOptions): Promise<SignalingServer> => h.server(o);
-  const member = async (s: SignalingServer, room: string, name: string, headers?: Record<string, string>): Promise<{ s: Socket; id: string }> => {
+  const member = async (
+    s: SignalingServer,
+    room: string,
+    name: string,
+    headers?: Record<string, string>,
+  ): Promise<{ s: Socket; id: string }> => {
     const sock = await rawConnect(s.url, headers);
     const j = await ack(sock, 'join', { v: SIGNALING_VERSION, room, name });
     expect(j.ok, JSON.stringify(j)).to.equal(true);
@@ -31,7 +36,8 @@ describe('signaling server limits', function () {
     const found = body.split('\n').find((l) => l.startsWith(`${line} `));
     return found === undefined ? 0 : Number(found.slice(line.length + 1));
   };
-  const rejected = (s: SignalingServer, reason: string): Promise<number> => metric(s, `roommesh_rejections_total{reason="${reason}"}`);
+  const rejected = (s: SignalingServer, reason: string): Promise<number> =>
+    metric(s, `roommesh_rejections_total{reason="${reason}"}`);
   /** A signal from a to b goes through and arrives. */
   const relays = async (a: { s: Socket }, b: { s: Socket; id: string }): Promise<void> => {
     const got = new Promise((resolve) => b.s.once('signal', resolve));
@@ -74,9 +80,15 @@ describe('signaling server limits', function () {
     const s = await start({ maxConnections: 2 });
     const a = await member(s, 'r', 'a');
     const b = await member(s, 'r', 'b');
-    const err = (await rawConnect(s.url).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('ServerFull');
-    const lib = await Room.connect({ url: s.url, room: 'r', name: 'c', logger: silentLogger }).then(() => undefined, (e: unknown) => e);
+    const lib = await Room.connect({ url: s.url, room: 'r', name: 'c', logger: silentLogger }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(lib).to.be.instanceOf(ConnectionError);
     expect(lib).to.deep.include({ reason: 'Refused', serverReason: 'ServerFull' });
     await relays(a, b);
@@ -93,7 +105,10 @@ describe('signaling server limits', function () {
     const from = (ip: string): Record<string, string> => ({ 'x-forwarded-for': ip });
     const a = await member(s, 'ip', 'a', from('192.0.2.1'));
     await rawConnect(s.url, from('192.0.2.1')); // never joins: it holds a slot all the same
-    const err = (await rawConnect(s.url, from('192.0.2.1')).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url, from('192.0.2.1')).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('TooManyConnections');
     expect(await refusedAndClosed(s, from('192.0.2.1'))).to.match(/^44\{.*"reason":"TooManyConnections"/);
     const b = await member(s, 'ip', 'b', from('192.0.2.2'));
@@ -107,7 +122,10 @@ describe('signaling server limits', function () {
   it('maxConnectionsPerIp counts the socket address without trustProxy', async () => {
     const s = await start({ maxConnectionsPerIp: 3 });
     for (let i = 0; i < 3; i++) await rawConnect(s.url, { 'x-forwarded-for': `192.0.2.${i}` });
-    const err = (await rawConnect(s.url, { 'x-forwarded-for': '192.0.2.9' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url, { 'x-forwarded-for': '192.0.2.9' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('TooManyConnections');
   });
 
@@ -130,7 +148,9 @@ describe('signaling server limits', function () {
     const b = await member(s, 'sig', 'b');
     // Sent at once, so they meet the bucket together: 5 pass, the rest are refused (plus one per second elapsed).
     const t0 = Date.now();
-    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => ack(a.s, 'signal', { to: b.id, cid: `c${i}`, data: offer })));
+    const replies = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ack(a.s, 'signal', { to: b.id, cid: `c${i}`, data: offer })),
+    );
     const elapsedS = (Date.now() - t0) / 1000;
     const ok = replies.filter((r) => r.ok).length;
     expect(ok).to.be.within(5, 5 + Math.ceil(elapsedS));
@@ -139,7 +159,11 @@ describe('signaling server limits', function () {
     // b's own bucket is untouched.
     await relays(b, a);
     // a's bucket refills at 1 per second.
-    await until(async () => (await ack(a.s, 'signal', { to: b.id, cid: 'later', data: offer })).ok, 3000, 'a token to come back');
+    await until(
+      async () => (await ack(a.s, 'signal', { to: b.id, cid: 'later', data: offer })).ok,
+      3000,
+      'a token to come back',
+    );
     expect(await rejected(s, 'SignalRateLimited')).to.be.at.least(2);
   });
 
@@ -151,7 +175,9 @@ describe('signaling server limits', function () {
     b.s.on('peer_enabled', () => told.push('enabled'));
     b.s.on('peer_disabled', () => told.push('disabled'));
     const t0 = Date.now();
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => ack(a.s, i % 2 === 0 ? 'disable_messaging' : 'enable_messaging')));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ack(a.s, i % 2 === 0 ? 'disable_messaging' : 'enable_messaging')),
+    );
     const elapsedS = (Date.now() - t0) / 1000;
     const ok = replies.filter((r) => r.ok).length;
     expect(ok).to.be.within(3, 3 + Math.ceil(elapsedS));
@@ -181,12 +207,17 @@ describe('signaling server limits', function () {
     await member(s, 'j', 'a', { 'x-forwarded-for': '192.0.2.1' });
     await member(s, 'j', 'b', { 'x-forwarded-for': '192.0.2.2' });
     const over = await rawConnect(s.url, { 'x-forwarded-for': '192.0.2.3' });
-    expect((await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'c' })).error?.reason).to.equal('JoinRateLimited');
+    expect((await ack(over, 'join', { v: SIGNALING_VERSION, room: 'j', name: 'c' })).error?.reason).to.equal(
+      'JoinRateLimited',
+    );
   });
 
   it('allowedOrigins: a page of another origin is refused with OriginNotAllowed on the handshake; listed origins and clients without Origin connect', async () => {
     const s = await start({ allowedOrigins: ['https://app.example'] });
-    const err = (await rawConnect(s.url, { origin: 'https://evil.example' }).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await rawConnect(s.url, { origin: 'https://evil.example' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('OriginNotAllowed');
     const a = await member(s, 'o', 'a', { origin: 'https://app.example' });
     const b = await member(s, 'o', 'b'); // Node client: no Origin header
@@ -201,10 +232,14 @@ describe('signaling server limits', function () {
     const b = await member(s, 'p', 'b');
     const big = await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'x'.repeat(3000) } });
     expect(big.error?.reason).to.equal('PayloadTooLarge');
-    expect((await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'x'.repeat(1500) } })).ok).to.equal(true);
+    expect(
+      (await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'offer', sdp: 'x'.repeat(1500) } })).ok,
+    ).to.equal(true);
     expect(await rejected(s, 'PayloadTooLarge')).to.equal(1);
     // The payload sizes are in the histogram: the 3 KB event counts in no bucket up to 1 KiB but in the 4 KiB one.
-    expect(await metric(s, 'roommesh_event_payload_bytes_bucket{le="4096"}')).to.be.greaterThan(await metric(s, 'roommesh_event_payload_bytes_bucket{le="1024"}'));
+    expect(await metric(s, 'roommesh_event_payload_bytes_bucket{le="4096"}')).to.be.greaterThan(
+      await metric(s, 'roommesh_event_payload_bytes_bucket{le="1024"}'),
+    );
   });
 
   it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
@@ -238,7 +273,9 @@ describe('signaling server limits', function () {
     const s = await start({});
     const c = await rawConnect(s.url);
     expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'x', name: 'a' })).ok).to.equal(true);
-    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'y', name: 'a' })).error?.reason).to.equal('AlreadyJoined');
+    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'y', name: 'a' })).error?.reason).to.equal(
+      'AlreadyJoined',
+    );
     expect(await rejected(s, 'AlreadyJoined')).to.equal(1);
   });
 });

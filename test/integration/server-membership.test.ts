@@ -5,7 +5,17 @@
 import { expect } from 'chai';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
-import { ack, closeRawClients, expectRefused, next, offer, participant, quiet, record, settle } from '../support/raw-client.js';
+import {
+  ack,
+  closeRawClients,
+  expectRefused,
+  next,
+  offer,
+  participant,
+  quiet,
+  record,
+  settle,
+} from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);

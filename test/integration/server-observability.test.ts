@@ -18,7 +18,12 @@ import { ack, closeRawClients, rawConnect as connect, type WireReply } from '../
 
 const h = new Harness();
 const start = (o: SignalingServerOptions = {}): Promise<SignalingServer> => h.server(o);
-async function member(url: string, room: string, name: string, token?: string): Promise<{ s: Socket; id: string; reply: WireReply }> {
+async function member(
+  url: string,
+  room: string,
+  name: string,
+  token?: string,
+): Promise<{ s: Socket; id: string; reply: WireReply }> {
   const s = await connect(url);
   const reply = await ack(s, 'join', { v: SIGNALING_VERSION, room, name, ...(token ? { token } : {}) });
   expect(reply.ok, JSON.stringify(reply)).to.equal(true);
@@ -57,10 +62,17 @@ describe('signaling server /metrics', function () {
     const c = await connect(s.url);
     expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'm', name: 'c' })).error?.reason).to.equal('RoomFull');
     expect((await ack(c, 'join', { v: 99, room: 'm', name: 'c' })).error?.reason).to.equal('UnsupportedVersion');
-    for (const data of [{ type: 'offer', sdp: 'v=0' }, { type: 'answer', sdp: 'v=0' }, { type: 'candidate', candidate: { candidate: 'candidate:1' } }, { type: 'candidate', candidate: { candidate: 'candidate:2' } }]) {
+    for (const data of [
+      { type: 'offer', sdp: 'v=0' },
+      { type: 'answer', sdp: 'v=0' },
+      { type: 'candidate', candidate: { candidate: 'candidate:1' } },
+      { type: 'candidate', candidate: { candidate: 'candidate:2' } },
+    ]) {
       expect((await ack(a.s, 'signal', { to: b.id, cid: 'x', data })).ok).to.equal(true);
     }
-    expect((await ack(a.s, 'signal', { to: 'nobody', cid: 'x', data: { type: 'offer', sdp: 'v=0' } })).error?.reason).to.equal('UnknownParticipant');
+    expect(
+      (await ack(a.s, 'signal', { to: 'nobody', cid: 'x', data: { type: 'offer', sdp: 'v=0' } })).error?.reason,
+    ).to.equal('UnknownParticipant');
 
     const m = await scrape(s);
     expect(m.get('roommesh_connections')).to.equal(3);
@@ -119,8 +131,13 @@ describe('signaling server readiness and drain', function () {
     const got = new Promise((resolve) => b.s.once('signal', resolve));
     expect((await ack(a.s, 'signal', { to: b.id, cid: 'x', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
     await got;
-    expect((await ack(idle, 'join', { v: SIGNALING_VERSION, room: 'd', name: 'late' })).error?.reason).to.equal('Draining');
-    const err = (await connect(s.url).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    expect((await ack(idle, 'join', { v: SIGNALING_VERSION, room: 'd', name: 'late' })).error?.reason).to.equal(
+      'Draining',
+    );
+    const err = (await connect(s.url).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('Draining');
 
     await drained;
@@ -141,7 +158,11 @@ describe('signaling server readiness and drain', function () {
     expect(await proc.exited).to.equal(0);
     await aGone;
     // Logs are JSON lines; the drain is in them.
-    const lines = proc.output().trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+    const lines = proc
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { msg: string });
     expect(lines.map((l) => l.msg)).to.include.members(['draining', 'signaling server closed']);
   });
 
@@ -164,14 +185,23 @@ describe('signaling server logs', function () {
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter((l) => l.length > 0));
+        lines.push(
+          ...chunk
+            .toString()
+            .split('\n')
+            .filter((l) => l.length > 0),
+        );
         done();
       },
     });
     const secret = 'log-test-secret-long-enough-for-hs256-keys';
     const s = await start({ auth: 'jwt', jwtSecret: secret, logger: pino({ level: 'trace' }, sink) });
     const token = (room: string, name: string, exp: string | number = '1h'): Promise<string> =>
-      new SignJWT({ room, name }).setProtectedHeader({ alg: 'HS256' }).setAudience('roommesh').setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+      new SignJWT({ room, name })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setAudience('roommesh')
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
     const tokens = [await token('l', 'alice'), await token('l', 'bob')];
     const a = await member(s.url, 'l', 'alice', tokens[0]);
     const b = await member(s.url, 'l', 'bob', tokens[1]);
@@ -185,8 +215,12 @@ describe('signaling server logs', function () {
     await ack(a.s, 'signal', { to: b.id, cid: 'c', data: { type: 'pranswer', sdp: SDP, candidate: CANDIDATE } });
     const expired = await token('l', 'carol', Math.floor(Date.now() / 1000) - 3600);
     const c = await connect(s.url);
-    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'l', name: 'carol', token: expired })).error?.reason).to.equal('TokenExpired');
-    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'other', name: 'carol', token: tokens[0] })).error?.reason).to.equal('RoomNotAllowed');
+    expect(
+      (await ack(c, 'join', { v: SIGNALING_VERSION, room: 'l', name: 'carol', token: expired })).error?.reason,
+    ).to.equal('TokenExpired');
+    expect(
+      (await ack(c, 'join', { v: SIGNALING_VERSION, room: 'other', name: 'carol', token: tokens[0] })).error?.reason,
+    ).to.equal('RoomNotAllowed');
     await ack(c, 'join', { v: SIGNALING_VERSION, room: 'l', name: 'carol', token: `${tokens[0]!.slice(0, -4)}AAAA` });
     a.s.disconnect();
     await until(() => lines.some((l) => l.includes('"left"')), 5000, 'the leave to be logged');
@@ -195,7 +229,16 @@ describe('signaling server logs', function () {
     for (const l of lines) JSON.parse(l); // JSON lines
     expect(lines.some((l) => l.includes('"signal relayed"'))).to.equal(true); // debug lines were written…
     const text = lines.join('\n');
-    for (const secretText of ['SECRET-SDP-MARKER', 'SECRET-CANDIDATE-MARKER', '198.51.100.7', secret, ...tokens, expired, tokens[0]!.split('.')[1]!, tokens[0]!.split('.')[2]!]) {
+    for (const secretText of [
+      'SECRET-SDP-MARKER',
+      'SECRET-CANDIDATE-MARKER',
+      '198.51.100.7',
+      secret,
+      ...tokens,
+      expired,
+      tokens[0]!.split('.')[1]!,
+      tokens[0]!.split('.')[2]!,
+    ]) {
       expect(text, `logs hold ${secretText.slice(0, 20)}…`).to.not.include(secretText); // …but none of these
     }
   });
@@ -246,10 +289,15 @@ describe('roommesh-signal flags and environment', function () {
   });
 
   it('reads options from ROOMMESH_* variables; a flag wins over its variable', async () => {
-    const proc = await startSignal(['--max-participants-per-room', '2'], { env: { ROOMMESH_MAX_PARTICIPANTS_PER_ROOM: '1', ROOMMESH_MAX_CONNECTIONS: '2' } });
+    const proc = await startSignal(['--max-participants-per-room', '2'], {
+      env: { ROOMMESH_MAX_PARTICIPANTS_PER_ROOM: '1', ROOMMESH_MAX_CONNECTIONS: '2' },
+    });
     await member(proc.url, 'e', 'a');
     await member(proc.url, 'e', 'b'); // the flag's 2, not the variable's 1
-    const err = (await connect(proc.url).then(() => undefined, (e: unknown) => e)) as Error & { data?: { reason: string } };
+    const err = (await connect(proc.url).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { data?: { reason: string } };
     expect(err?.data?.reason).to.equal('ServerFull'); // the variable's 2 connections
     await stop(proc);
   });
@@ -270,7 +318,10 @@ describe('roommesh-signal flags and environment', function () {
     [[], { ROOMMESH_TRUST_PROXY: 'perhaps' }, /ROOMMESH_TRUST_PROXY/],
   ] as Array<[string[], Record<string, string>, RegExp]>) {
     it(`refuses to start: ${[...args, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ')}`, async () => {
-      const err = await startSignal(args, { env, waitReady: false }).then(() => undefined, (e: Error) => e);
+      const err = await startSignal(args, { env, waitReady: false }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(err?.message).to.match(pattern);
     });
   }

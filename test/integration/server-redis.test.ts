@@ -20,7 +20,21 @@ let prefixes = 0;
 const freshPrefix = (): string => `t${process.pid}-${++prefixes}:`;
 
 function fleetFlags(redisUrl: string, prefix: string, extra: string[] = []): string[] {
-  return ['--adapter', 'redis', '--redis-url', redisUrl, '--redis-key-prefix', prefix, '--fleet-heartbeat-ms', '200', '--fleet-timeout-ms', '1000', '--log-level', 'warn', ...extra];
+  return [
+    '--adapter',
+    'redis',
+    '--redis-url',
+    redisUrl,
+    '--redis-key-prefix',
+    prefix,
+    '--fleet-heartbeat-ms',
+    '200',
+    '--fleet-timeout-ms',
+    '1000',
+    '--log-level',
+    'warn',
+    ...extra,
+  ];
 }
 
 describe('signaling fleet over Redis (real redis-server, two processes)', function () {
@@ -73,13 +87,25 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     await alice.messaging.enable();
     await bob.messaging.enable(); // bob (s2) dials alice (s1): signals cross the fleet
     await carol.messaging.enable(); // carol (s1) dials alice (s1) and bob (s2)
-    await eventually(() => [alice, bob, carol].every((r) => r.messaging.remoteParticipants.length === 2), 15_000, 'a full mesh across processes');
+    await eventually(
+      () => [alice, bob, carol].every((r) => r.messaging.remoteParticipants.length === 2),
+      15_000,
+      'a full mesh across processes',
+    );
     expect(bob.messaging.getParticipantByName('alice')?.id).to.equal(alice.localParticipant.id);
 
     const got = nextEvent(bob.messaging, 'message');
-    await alice.messaging.sendMessage({ to: alice.messaging.getParticipantByName('bob')!, type: 'chat', message: { text: 'hi from s1' } });
+    await alice.messaging.sendMessage({
+      to: alice.messaging.getParticipantByName('bob')!,
+      type: 'chat',
+      message: { text: 'hi from s1' },
+    });
     const [m] = await got;
-    expect(m).to.deep.include({ fromParticipantId: alice.localParticipant.id, type: 'chat', message: { text: 'hi from s1' } });
+    expect(m).to.deep.include({
+      fromParticipantId: alice.localParticipant.id,
+      type: 'chat',
+      message: { text: 'hi from s1' },
+    });
     const result = await bob.messaging.broadcastMessage({ type: 'all', message: { n: 1 } });
     expect([...result.delivered].sort()).to.deep.equal([alice.localParticipant.id, carol.localParticipant.id].sort());
 
@@ -112,7 +138,9 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     for (const url of [s1!.url, s2!.url]) expect((await resume(url, first)).r.error?.reason).to.equal('ResumeInvalid');
     const got: Array<{ from: string }> = [];
     back.s.on('signal', (m: { from: string }) => got.push(m));
-    expect((await ack(bob.s, 'signal', { to: aliceId, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(true);
+    expect((await ack(bob.s, 'signal', { to: aliceId, cid: 'c', data: { type: 'offer', sdp: 'v=0' } })).ok).to.equal(
+      true,
+    );
     await until(() => got.length === 1, 5000, 'the signal at alice');
     expect(back.s.connected).to.equal(true);
     expect(heard).to.deep.equal([]);
@@ -126,7 +154,8 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     winner.s.disconnect();
     back.s.disconnect();
     await left;
-    for (const url of [s1!.url, s2!.url]) expect((await resume(url, winner.r.data.resumeToken as string)).r.error?.reason).to.equal('ResumeInvalid');
+    for (const url of [s1!.url, s2!.url])
+      expect((await resume(url, winner.r.data.resumeToken as string)).r.error?.reason).to.equal('ResumeInvalid');
     const d = await raw(s2!.url);
     expect((await ack(d, 'join', { v: SIGNALING_VERSION, room: 'once', name: 'dave' })).ok).to.equal(true);
     const list = await ack(d, 'enable_messaging');
@@ -136,12 +165,17 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
   it('the room cap holds across the fleet, even for joins racing on both processes', async () => {
     const [s1, s2] = await startFleet(2, ['--max-participants-per-room', '3', '--joins-per-second-per-ip', '0']);
     const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => raw(i % 2 === 0 ? s1!.url : s2!.url)));
-    const replies = await Promise.all(clients.map((s, i) => ack(s, 'join', { v: SIGNALING_VERSION, room: 'capped', name: `p${i}` })));
+    const replies = await Promise.all(
+      clients.map((s, i) => ack(s, 'join', { v: SIGNALING_VERSION, room: 'capped', name: `p${i}` })),
+    );
     const ok = replies.filter((r) => r.ok);
     expect(ok, JSON.stringify(replies)).to.have.length(3);
     for (const r of replies.filter((x) => !x.ok)) expect(r.error?.reason).to.equal('RoomFull');
     // Through the library: a typed error.
-    const err = await Room.connect({ url: s2!.url, room: 'capped', name: 'late', logger: silentLogger }).then(() => undefined, (e: unknown) => e);
+    const err = await Room.connect({ url: s2!.url, room: 'capped', name: 'late', logger: silentLogger }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(ConnectionError);
     expect((err as ConnectionError).serverReason).to.equal('RoomFull');
     // Another room is not affected, and a place freed on one process can be taken on the other.
@@ -151,10 +185,14 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const onS1 = clients.indexOf(leaver) % 2 === 0;
     leaver.disconnect();
     const newcomer = await raw(onS1 ? s2!.url : s1!.url);
-    await until(async () => (await ack(newcomer, 'join', { v: SIGNALING_VERSION, room: 'capped', name: 'newcomer' })).ok, 5000, 'a freed place');
+    await until(
+      async () => (await ack(newcomer, 'join', { v: SIGNALING_VERSION, room: 'capped', name: 'newcomer' })).ok,
+      5000,
+      'a freed place',
+    );
   });
 
-  it('a process killed with SIGKILL leaves the others serving; its participants leave everyone\'s room state', async () => {
+  it("a process killed with SIGKILL leaves the others serving; its participants leave everyone's room state", async () => {
     const [s1, s2] = await startFleet(2);
     const a = await rawMember(s1!.url, 'crash', 'alice'); // on the process that dies
     const b = await rawMember(s1!.url, 'crash', 'bob'); // likewise
@@ -200,7 +238,13 @@ describe('signaling server with Redis down', function () {
 
   it('redisKeyPrefix: two fleets on one Redis with different prefixes do not share rooms', async () => {
     redis = await startRedis();
-    const common = { port: 0, staticDir: false as const, adapter: 'redis' as const, redisUrl: redis.url, maxParticipantsPerRoom: 1 };
+    const common = {
+      port: 0,
+      staticDir: false as const,
+      adapter: 'redis' as const,
+      redisUrl: redis.url,
+      maxParticipantsPerRoom: 1,
+    };
     const x = await h.server({ ...common, redisKeyPrefix: freshPrefix() });
     const y = await h.server({ ...common, redisKeyPrefix: freshPrefix() });
     try {
@@ -222,7 +266,13 @@ describe('signaling server with Redis down', function () {
   it('is not ready and refuses joins with Unavailable while Redis is down; when it is back empty, its joined clients are sent away to join again', async () => {
     redis = await startRedis();
     const port = redis.port;
-    server = await h.server({ adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix(), fleetHeartbeatMs: 200, fleetTimeoutMs: 1000 });
+    server = await h.server({
+      adapter: 'redis',
+      redisUrl: redis.url,
+      redisKeyPrefix: freshPrefix(),
+      fleetHeartbeatMs: 200,
+      fleetTimeoutMs: 1000,
+    });
     await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready');
     expect(server.isReady()).to.equal(true);
     const member = await connect(server.url);
@@ -239,7 +289,11 @@ describe('signaling server with Redis down', function () {
 
     // A Redis without persistence comes back empty: the member's record is gone, so it is sent away.
     redis = await startRedis(port);
-    await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 15_000, 'ready again once Redis is back');
+    await until(
+      async () => (await httpGet(server!.port, '/readyz')).status === 200,
+      15_000,
+      'ready again once Redis is back',
+    );
     await memberGone;
     expect(s.connected).to.equal(true); // not joined: nothing to lose, not sent away
     const again = await ackWithin(5000, s, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'n' });

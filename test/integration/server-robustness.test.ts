@@ -7,7 +7,19 @@ import { io } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
-import { ack, closeRawClients, connect, expectRefused, join, next, offer, participant, quiet, record, settle } from '../support/raw-client.js';
+import {
+  ack,
+  closeRawClients,
+  connect,
+  expectRefused,
+  join,
+  next,
+  offer,
+  participant,
+  quiet,
+  record,
+  settle,
+} from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);
@@ -176,10 +188,14 @@ describe('signaling server (raw socket.io clients)', function () {
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       expect(started).to.equal(TOTAL);
-      await eventually(() => {
-        const st = server.stats();
-        return st.rooms === 0 && st.participants === 0 && st.connections === 0;
-      }, 10_000, 'the server to forget every flood client');
+      await eventually(
+        () => {
+          const st = server.stats();
+          return st.rooms === 0 && st.participants === 0 && st.connections === 0;
+        },
+        10_000,
+        'the server to forget every flood client',
+      );
 
       // Still works.
       const a = await participant(server.url, 'after-flood', 'alice');

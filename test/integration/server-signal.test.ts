@@ -6,7 +6,17 @@ import { expect } from 'chai';
 import { MAX_SDP_LENGTH } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
-import { ack, closeRawClients, expectRefused, next, offer, participant, quiet, record, settle } from '../support/raw-client.js';
+import {
+  ack,
+  closeRawClients,
+  expectRefused,
+  next,
+  offer,
+  participant,
+  quiet,
+  record,
+  settle,
+} from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);
@@ -53,13 +63,27 @@ describe('signaling server (raw socket.io clients)', function () {
         data: {
           type: 'candidate',
           junk: 2,
-          candidate: { candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf', junk: 'x' },
+          candidate: {
+            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+            sdpMid: '0',
+            sdpMLineIndex: 0,
+            usernameFragment: 'uf',
+            junk: 'x',
+          },
         },
       });
       expect(await got3).to.deep.equal({
         from: a.info.id,
         cid: 'c1',
-        data: { type: 'candidate', candidate: { candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' } },
+        data: {
+          type: 'candidate',
+          candidate: {
+            candidate: 'candidate:1 1 UDP 1 127.0.0.1 9 typ host',
+            sdpMid: '0',
+            sdpMLineIndex: 0,
+            usernameFragment: 'uf',
+          },
+        },
       });
 
       // Optional candidate fields of the wrong type are dropped, not relayed.
@@ -69,7 +93,11 @@ describe('signaling server (raw socket.io clients)', function () {
         cid: 'c2',
         data: { type: 'candidate', candidate: { candidate: '', sdpMid: 5, sdpMLineIndex: -1, usernameFragment: {} } },
       });
-      expect(await got4).to.deep.equal({ from: a.info.id, cid: 'c2', data: { type: 'candidate', candidate: { candidate: '' } } });
+      expect(await got4).to.deep.equal({
+        from: a.info.id,
+        cid: 'c2',
+        data: { type: 'candidate', candidate: { candidate: '' } },
+      });
     });
 
     it('refuses a target in another room with UnknownParticipant, and that participant receives nothing', async () => {

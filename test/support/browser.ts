@@ -29,11 +29,17 @@ export class Chromium {
   /** Problems the pages reported (uncaught errors, console errors), for assertions and failure messages. */
   readonly problems: string[] = [];
 
-  private constructor(readonly context: BrowserContext, private readonly profileDir: string) {}
+  private constructor(
+    readonly context: BrowserContext,
+    private readonly profileDir: string,
+  ) {}
 
   /** Launches Chromium with {@link CHROMIUM_ARGS} and a profile in a new temporary folder. */
   static async launch(): Promise<Chromium> {
-    if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: as root, apt-get update && apt-get install -y --no-install-recommends chromium`);
+    if (!existsSync(CHROMIUM_PATH))
+      throw new Error(
+        `Chromium is missing at ${CHROMIUM_PATH}: as root, apt-get update && apt-get install -y --no-install-recommends chromium`,
+      );
     const profileDir = mkdtempSync(join(tmpdir(), 'roommesh-chromium-'));
     try {
       const context = await chromium.launchPersistentContext(profileDir, {

@@ -13,9 +13,16 @@ export interface ChildParticipant {
 }
 
 /** Starts a fixture process and waits until it reports `{ ready: id }` (its messaging is enabled). */
-function startFixture(fixture: string, args: string[], name: string, env: Record<string, string> = {}): Promise<ChildParticipant> {
+function startFixture(
+  fixture: string,
+  args: string[],
+  name: string,
+  env: Record<string, string> = {},
+): Promise<ChildParticipant> {
   const proc = fork(fixture, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-  const exited = new Promise<number | NodeJS.Signals>((resolve) => proc.once('exit', (code, signal) => resolve(signal ?? code ?? -1)));
+  const exited = new Promise<number | NodeJS.Signals>((resolve) =>
+    proc.once('exit', (code, signal) => resolve(signal ?? code ?? -1)),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
@@ -34,7 +41,12 @@ function startFixture(fixture: string, args: string[], name: string, env: Record
 }
 
 /** Starts an echoing participant process (test/fixtures/participant.ts) and waits until its messaging is enabled. */
-export function startChild(url: string, room: string, name: string, mode?: '--exit-after-roundtrip'): Promise<ChildParticipant> {
+export function startChild(
+  url: string,
+  room: string,
+  name: string,
+  mode?: '--exit-after-roundtrip',
+): Promise<ChildParticipant> {
   return startFixture(PARTICIPANT, mode ? [url, room, name, mode] : [url, room, name], name);
 }
 
@@ -48,8 +60,10 @@ export function startTransferChild(
   name: string,
   options: { attachment?: { bytes: number; seed: number }; heartbeatTimeoutMs?: number } = {},
 ): Promise<ChildParticipant> {
-  const extra = options.attachment === undefined ? [] : [String(options.attachment.bytes), String(options.attachment.seed)];
-  const env: Record<string, string> = options.heartbeatTimeoutMs === undefined ? {} : { HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs) };
+  const extra =
+    options.attachment === undefined ? [] : [String(options.attachment.bytes), String(options.attachment.seed)];
+  const env: Record<string, string> =
+    options.heartbeatTimeoutMs === undefined ? {} : { HEARTBEAT_TIMEOUT_MS: String(options.heartbeatTimeoutMs) };
   return startFixture(TRANSFER, [url, room, name, ...extra], name, env);
 }
 

@@ -17,7 +17,11 @@ export interface ProgressTrace {
 
 /** One tab with the demo open and joined to a room. */
 export class DemoPage {
-  private constructor(readonly page: Page, readonly name: string, readonly room: string) {}
+  private constructor(
+    readonly page: Page,
+    readonly name: string,
+    readonly room: string,
+  ) {}
 
   /** Opens the demo with room and name prefilled from the URL, presses Join, and waits until messaging is on. */
   static async join(browser: Chromium, serverUrl: string, room: string, name: string): Promise<DemoPage> {
@@ -83,12 +87,18 @@ export class DemoPage {
     await this.page.getByLabel('Attach file').setInputFiles(file);
     await this.page.getByRole('textbox', { name: 'Message' }).fill(caption);
     await this.page.getByRole('button', { name: 'Send', exact: true }).click();
-    return this.log.locator('li.msg.mine').filter({ has: this.page.getByText(file.name, { exact: true }) }).last();
+    return this.log
+      .locator('li.msg.mine')
+      .filter({ has: this.page.getByText(file.name, { exact: true }) })
+      .last();
   }
 
   /** The log entry of a message this page sent. */
   sent(text: string): Locator {
-    return this.log.locator('li.msg.mine').filter({ has: this.page.getByText(text, { exact: true }) }).last();
+    return this.log
+      .locator('li.msg.mine')
+      .filter({ has: this.page.getByText(text, { exact: true }) })
+      .last();
   }
 
   /** The log entry of a message received from `from` containing `text` (a message text or a file name). */
@@ -120,7 +130,8 @@ export class DemoPage {
   /** Every value the progress bar of `fileName` showed on this page, and its maximum. */
   async progressTrace(fileName: string): Promise<ProgressTrace | undefined> {
     return this.page.evaluate((name) => {
-      const traces = (window as unknown as { __progress?: Record<string, { values: number[]; max: number }> }).__progress ?? {};
+      const traces =
+        (window as unknown as { __progress?: Record<string, { values: number[]; max: number }> }).__progress ?? {};
       return Object.entries(traces).find(([label]) => label.endsWith(` ${name}`))?.[1];
     }, fileName);
   }
@@ -148,7 +159,12 @@ export class DemoPage {
             if (node instanceof Element) node.querySelectorAll('progress').forEach(record);
           });
         }
-      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['value', 'max'] });
+      }).observe(document.body, {
+        subtree: true,
+        childList: true,
+        attributes: true,
+        attributeFilter: ['value', 'max'],
+      });
     });
   }
 }

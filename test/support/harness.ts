@@ -23,14 +23,23 @@ export class Harness {
   }
 
   /** Joins `names` to one room and enables messaging on all of them, one after another. */
-  async mesh(server: SignalingServer, room: string, names: string[], extra: Partial<RoomOptions> = {}): Promise<Room[]> {
+  async mesh(
+    server: SignalingServer,
+    room: string,
+    names: string[],
+    extra: Partial<RoomOptions> = {},
+  ): Promise<Room[]> {
     const rooms: Room[] = [];
     for (const name of names) {
       const r = await this.join(server, room, name, extra);
       await r.messaging.enable();
       rooms.push(r);
     }
-    await eventually(() => rooms.every((r) => r.messaging.remoteParticipants.length === names.length - 1), 10_000, 'full mesh');
+    await eventually(
+      () => rooms.every((r) => r.messaging.remoteParticipants.length === names.length - 1),
+      10_000,
+      'full mesh',
+    );
     return rooms;
   }
 
@@ -77,7 +86,11 @@ export function bytes(n: number, seed = 1): Uint8Array {
   const out = new Uint8Array(n);
   let x = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
     out[i] = x & 0xff;
   }
   return out;

@@ -33,7 +33,12 @@ export const rawClients: Socket[] = [];
  * (socket.io's default: 20 s). Untracked clients (`track` false) are the caller's to close; tests that
  * measure memory keep none alive.
  */
-export function rawConnect(url: string, headers?: Record<string, string>, track = true, timeoutMs?: number): Promise<Socket> {
+export function rawConnect(
+  url: string,
+  headers?: Record<string, string>,
+  track = true,
+  timeoutMs?: number,
+): Promise<Socket> {
   const s = io(url, {
     transports: ['websocket'],
     forceNew: true,
@@ -90,7 +95,12 @@ export async function join(s: Socket, room: string, name: string): Promise<Info>
 }
 
 /** Connects (within 5 s), joins and (optionally) enables messaging. */
-export async function participant(url: string, room: string, name: string, enable = true): Promise<{ s: Socket; info: Info }> {
+export async function participant(
+  url: string,
+  room: string,
+  name: string,
+  enable = true,
+): Promise<{ s: Socket; info: Info }> {
   const s = await connect(url);
   const info = await join(s, room, name);
   if (enable) {
@@ -129,14 +139,21 @@ export function quiet(ms = QUIET_MS): Promise<void> {
 /** After a test: close its clients and wait until the server has forgotten all of them. */
 export async function settle(server: SignalingServer): Promise<void> {
   closeRawClients();
-  await eventually(() => {
-    const st = server.stats();
-    return st.rooms === 0 && st.participants === 0 && st.connections === 0;
-  }, 5000, `server to drop every client (stats ${JSON.stringify(server.stats())})`);
+  await eventually(
+    () => {
+      const st = server.stats();
+      return st.rooms === 0 && st.participants === 0 && st.connections === 0;
+    },
+    5000,
+    `server to drop every client (stats ${JSON.stringify(server.stats())})`,
+  );
 }
 
 /** An offer with a minimal SDP. */
-export const offer = (sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n'): { type: 'offer'; sdp: string } => ({ type: 'offer', sdp });
+export const offer = (sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n'): { type: 'offer'; sdp: string } => ({
+  type: 'offer',
+  sdp,
+});
 
 /** Every `event` that `s` receives from now on. */
 export function record<T>(s: Socket, event: string): T[] {

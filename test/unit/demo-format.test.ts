@@ -2,14 +2,30 @@
 import { expect } from 'chai';
 
 // Loaded by URL: demo/ is plain JS outside the TypeScript build, and stays where it is served from.
-const format = (await import(new URL('../../../demo/format.js', import.meta.url).href)) as { cleanFileName(name: unknown): string };
+const format = (await import(new URL('../../../demo/format.js', import.meta.url).href)) as {
+  cleanFileName(name: unknown): string;
+};
 
 describe('demo cleanFileName', () => {
   it('strips every bidirectional control, so the name shown is the name saved', () => {
     // "invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf"; without the control it reads as what it saves.
     expect(format.cleanFileName('invoice\u202efdp.exe')).to.equal('invoicefdp.exe');
-    const controls = ['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069', '\u200e', '\u200f', '\u061c'];
-    for (const c of controls) expect(format.cleanFileName(`a${c}b.txt`), `U+${c.codePointAt(0)!.toString(16)}`).to.equal('ab.txt');
+    const controls = [
+      '\u202a',
+      '\u202b',
+      '\u202c',
+      '\u202d',
+      '\u202e',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+      '\u200e',
+      '\u200f',
+      '\u061c',
+    ];
+    for (const c of controls)
+      expect(format.cleanFileName(`a${c}b.txt`), `U+${c.codePointAt(0)!.toString(16)}`).to.equal('ab.txt');
     expect(format.cleanFileName('\u202e\u2067')).to.equal('file');
   });
 

@@ -29,7 +29,14 @@ const craft = (item: unknown): Uint8Array => cbor.encode(item);
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const fromHex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h, 'hex'));
 
-const REASONS: FrameErrorReason[] = ['NotCbor', 'NotAFrame', 'UnsupportedVersion', 'UnknownKind', 'BadField', 'TooLarge'];
+const REASONS: FrameErrorReason[] = [
+  'NotCbor',
+  'NotAFrame',
+  'UnsupportedVersion',
+  'UnknownKind',
+  'BadField',
+  'TooLarge',
+];
 
 function decodeOk(data: ArrayBuffer | ArrayBufferView | string): Frame {
   const r = decodeFrame(data);
@@ -85,7 +92,11 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
       return;
     case FrameKind.Message:
-      expect(Object.keys(r)).to.have.members(r.attachment === undefined ? ['kind', 'seq', 'type', 'payload'] : ['kind', 'seq', 'type', 'payload', 'attachment']);
+      expect(Object.keys(r)).to.have.members(
+        r.attachment === undefined
+          ? ['kind', 'seq', 'type', 'payload']
+          : ['kind', 'seq', 'type', 'payload', 'attachment'],
+      );
       expect(Number.isSafeInteger(r.seq) && r.seq >= 0).to.equal(true);
       expect(r.type).to.be.a('string');
       expect(r.type.length).to.be.within(1, MAX_TYPE_LENGTH);
@@ -130,7 +141,10 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
 // JSON text keeps only what a JSON document can carry. Own "__proto__" keys survive that on purpose.
 const jsonObjectArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<JsonObject> =>
   fc
-    .dictionary(fc.string({ unit: stringUnit }), fc.jsonValue({ maxDepth: 4, stringUnit }), { maxKeys: 6, noNullPrototype: true })
+    .dictionary(fc.string({ unit: stringUnit }), fc.jsonValue({ maxDepth: 4, stringUnit }), {
+      maxKeys: 6,
+      noNullPrototype: true,
+    })
     .map((o) => JSON.parse(JSON.stringify(o)) as JsonObject);
 
 const seqArb = fc.oneof(fc.nat(1000), fc.maxSafeNat());
@@ -140,7 +154,12 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
   fc.oneof(
     fc
       .tuple(jsonObjectArb(stringUnit), fc.maxSafeNat(), fc.integer({ min: 16 * 1024, max: 2 ** 32 }))
-      .map(([attributes, maxAttachmentBytes, maxFrameBytes]): Frame => ({ kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes })),
+      .map(([attributes, maxAttachmentBytes, maxFrameBytes]): Frame => ({
+        kind: FrameKind.Hello,
+        attributes,
+        maxAttachmentBytes,
+        maxFrameBytes,
+      })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
       .tuple(seqArb, typeArb, jsonObjectArb(stringUnit))
@@ -150,7 +169,10 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
       .map(([seq, type, payload, attachment]): Frame => ({ kind: FrameKind.Message, seq, type, payload, attachment })),
     seqArb.map((seq): Frame => ({ kind: FrameKind.Ack, seq, incomplete: [] })),
     fc
-      .tuple(fc.integer({ min: 1000, max: MAX_SEQ }), fc.uniqueArray(fc.nat(1000), { minLength: 1, maxLength: MAX_CONCURRENT_TRANSFERS }))
+      .tuple(
+        fc.integer({ min: 1000, max: MAX_SEQ }),
+        fc.uniqueArray(fc.nat(1000), { minLength: 1, maxLength: MAX_CONCURRENT_TRANSFERS }),
+      )
       .map(([seq, incomplete]): Frame => ({ kind: FrameKind.Ack, seq, incomplete })),
     fc.constant<Frame>({ kind: FrameKind.Bye }),
     fc.constant<Frame>({ kind: FrameKind.Ping }),
@@ -161,7 +183,9 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
       .tuple(seqArb, fc.maxSafeNat(), fc.uint8Array({ maxLength: 64 }))
       .map(([seq, offset, bytes]): Frame => ({ kind: FrameKind.Chunk, seq, offset, bytes })),
     seqArb.map((seq): Frame => ({ kind: FrameKind.Cancel, seq })),
-    fc.tuple(seqArb, fc.string({ maxLength: 64 })).map(([seq, reason]): Frame => ({ kind: FrameKind.Refuse, seq, reason })),
+    fc
+      .tuple(seqArb, fc.string({ maxLength: 64 }))
+      .map(([seq, reason]): Frame => ({ kind: FrameKind.Refuse, seq, reason })),
   );
 
 function jsonProblem(frame: Frame): string | undefined {
@@ -171,12 +195,46 @@ function jsonProblem(frame: Frame): string | undefined {
 }
 
 const EXAMPLES: Array<[string, Frame]> = [
-  ['hello', { kind: FrameKind.Hello, attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null }, maxAttachmentBytes: 256 * 2 ** 20, maxFrameBytes: MAX_FRAME_BYTES }],
-  ['hello with no attributes', { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 }],
-  ['message', { kind: FrameKind.Message, seq: 1, type: 'chat', payload: { text: 'hi', at: 1700000000000, nested: { x: [1, 2.5, -3] } } }],
-  ['message with attachment', { kind: FrameKind.Message, seq: 2, type: 'file', payload: { name: 'a.bin' }, attachment: new Uint8Array([0, 1, 254, 255]) }],
-  ['message with a 0-byte attachment', { kind: FrameKind.Message, seq: 3, type: 'file', payload: {}, attachment: new Uint8Array(0) }],
-  ['message at MAX_SEQ', { kind: FrameKind.Message, seq: MAX_SEQ, type: 'x'.repeat(MAX_TYPE_LENGTH), payload: { s: 'é😀\u0000' } }],
+  [
+    'hello',
+    {
+      kind: FrameKind.Hello,
+      attributes: { role: 'host', seat: 3, tags: ['a', 'b'], muted: false, avatar: null },
+      maxAttachmentBytes: 256 * 2 ** 20,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    },
+  ],
+  [
+    'hello with no attributes',
+    { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 },
+  ],
+  [
+    'message',
+    {
+      kind: FrameKind.Message,
+      seq: 1,
+      type: 'chat',
+      payload: { text: 'hi', at: 1700000000000, nested: { x: [1, 2.5, -3] } },
+    },
+  ],
+  [
+    'message with attachment',
+    {
+      kind: FrameKind.Message,
+      seq: 2,
+      type: 'file',
+      payload: { name: 'a.bin' },
+      attachment: new Uint8Array([0, 1, 254, 255]),
+    },
+  ],
+  [
+    'message with a 0-byte attachment',
+    { kind: FrameKind.Message, seq: 3, type: 'file', payload: {}, attachment: new Uint8Array(0) },
+  ],
+  [
+    'message at MAX_SEQ',
+    { kind: FrameKind.Message, seq: MAX_SEQ, type: 'x'.repeat(MAX_TYPE_LENGTH), payload: { s: 'é😀\u0000' } },
+  ],
   ['ack', { kind: FrameKind.Ack, seq: 0, incomplete: [] }],
   ['ack at MAX_SEQ', { kind: FrameKind.Ack, seq: MAX_SEQ, incomplete: [] }],
   ['ack with incomplete messages', { kind: FrameKind.Ack, seq: 90, incomplete: [3, 90, 7, 12] }],
@@ -201,7 +259,9 @@ describe('protocol/frames', () => {
     }
 
     it('keeps a 0-byte attachment present, distinct from no attachment', () => {
-      const decoded = decodeOk(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(0) }));
+      const decoded = decodeOk(
+        encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(0) }),
+      );
       if (decoded.kind !== FrameKind.Message) expect.fail('not a message');
       expect(decoded.attachment).to.be.instanceOf(Uint8Array);
       expect(decoded.attachment?.byteLength).to.equal(0);
@@ -234,11 +294,15 @@ describe('protocol/frames', () => {
 
     it('fuzz: non-ASCII strings (any grapheme) in type, keys and values survive the UTF-8 round trip', () => {
       fc.assert(
-        fc.property(frameArb('grapheme'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), (frame, type) => {
-          if (jsonProblem(frame) !== undefined) return;
-          const f = frame.kind === FrameKind.Message ? { ...frame, type } : frame;
-          expect(decodeFrame(encodeFrame(f))).to.deep.equal(f);
-        }),
+        fc.property(
+          frameArb('grapheme'),
+          fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+          (frame, type) => {
+            if (jsonProblem(frame) !== undefined) return;
+            const f = frame.kind === FrameKind.Message ? { ...frame, type } : frame;
+            expect(decodeFrame(encodeFrame(f))).to.deep.equal(f);
+          },
+        ),
         { numRuns: 500 },
       );
     });
@@ -247,7 +311,9 @@ describe('protocol/frames', () => {
       fc.assert(
         fc.property(fc.double({ noNaN: true, noDefaultInfinity: true }), (n) => {
           const x = Object.is(n, -0) ? 0 : n; // -0 goes out as the integer 0, as in JSON text
-          const decoded = decodeOk(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: { n: x, a: [x] } }));
+          const decoded = decodeOk(
+            encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: { n: x, a: [x] } }),
+          );
           expect(decoded).to.deep.equal({ kind: FrameKind.Message, seq: 0, type: 't', payload: { n: x, a: [x] } });
         }),
         { numRuns: 2000 },
@@ -279,19 +345,39 @@ describe('protocol/frames', () => {
       const bytes = encodeFrame({ kind: FrameKind.Start, seq: 2, type: 't', payload: {}, totalBytes: 100000 });
       expect(hex(bytes.subarray(0, 6))).to.equal('860106026174');
       expect(hex(bytes.subarray(bytes.byteLength - 5))).to.equal('1a000186a0');
-      expect(decodeOk(fromHex('860106026174a01a000186a0'))).to.deep.equal({ kind: FrameKind.Start, seq: 2, type: 't', payload: {}, totalBytes: 100000 });
+      expect(decodeOk(fromHex('860106026174a01a000186a0'))).to.deep.equal({
+        kind: FrameKind.Start,
+        seq: 2,
+        type: 't',
+        payload: {},
+        totalBytes: 100000,
+      });
     });
 
     it('chunk is [1, 7, seq, offset, bytes], written by hand exactly as the CBOR encoder writes it', () => {
-      expect(hex(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 3, bytes: new Uint8Array([0xaa]) }))).to.equal('85010702' + '0341aa');
+      expect(hex(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 3, bytes: new Uint8Array([0xaa]) }))).to.equal(
+        '85010702' + '0341aa',
+      );
       const source = new Uint8Array(70000).map((_, i) => i & 0xff);
       for (const seq of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, MAX_SEQ]) {
-        for (const [start, end] of [[0, 0], [0, 1], [5, 28], [0, 24], [100, 356], [0, 65535], [1, 65537], [0, 70000]] as const) {
+        for (const [start, end] of [
+          [0, 0],
+          [0, 1],
+          [5, 28],
+          [0, 24],
+          [100, 356],
+          [0, 65535],
+          [1, 65537],
+          [0, 70000],
+        ] as const) {
           const offset = seq === 0 ? start : seq;
           const mine = encodeChunk(seq, offset, source, start, end);
           const chunk = { kind: FrameKind.Chunk, seq, offset, bytes: source.slice(start, end) };
           // From 2^32 cbor-x writes float64, this encoder 64-bit integers; both decode to the same frame.
-          if (seq < 2 ** 32) expect(hex(mine), `seq ${seq}, bytes ${start}..${end}`).to.equal(hex(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes])));
+          if (seq < 2 ** 32)
+            expect(hex(mine), `seq ${seq}, bytes ${start}..${end}`).to.equal(
+              hex(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes])),
+            );
           else expect(hex(mine.subarray(0, 4))).to.equal('8501071b');
           expect(decodeOk(mine)).to.deep.equal(chunk);
           expect(decodeOk(cbor.encode([1, FrameKind.Chunk, seq, offset, chunk.bytes]))).to.deep.equal(chunk);
@@ -303,10 +389,16 @@ describe('protocol/frames', () => {
       const payload = { text: 'hi', n: [1, 2.5, null, true], nested: { a: 'é' } };
       const body = encodeMessageBody('chat', payload);
       for (const seq of [0, 23, 24, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, MAX_SEQ]) {
-        for (const attachment of [undefined, new Uint8Array(0), new Uint8Array(30).fill(7), new Uint8Array(300).fill(9)]) {
+        for (const attachment of [
+          undefined,
+          new Uint8Array(0),
+          new Uint8Array(30).fill(7),
+          new Uint8Array(300).fill(9),
+        ]) {
           const frame = encodeMessageFrame(seq, body, attachment);
           expect(frame.byteLength, `seq ${seq}`).to.equal(messageFrameBytes(seq, body, attachment?.byteLength));
-          const item = attachment === undefined ? [1, 1, seq, 'chat', payload] : [1, 1, seq, 'chat', payload, attachment];
+          const item =
+            attachment === undefined ? [1, 1, seq, 'chat', payload] : [1, 1, seq, 'chat', payload, attachment];
           // From 2^32 cbor-x writes float64, this encoder 64-bit integers; both decode to the same frame.
           if (seq < 2 ** 32) expect(hex(frame), `seq ${seq}`).to.equal(hex(cbor.encode(item)));
           const whole = { kind: FrameKind.Message, seq, type: 'chat', payload };
@@ -315,7 +407,8 @@ describe('protocol/frames', () => {
         for (const totalBytes of [0, 70_000, 2 ** 32 + 5]) {
           const start = encodeStartFrame(seq, body, totalBytes);
           expect(start.byteLength).to.equal(startFrameBytes(seq, body, totalBytes));
-          if (seq < 2 ** 32 && totalBytes < 2 ** 32) expect(hex(start)).to.equal(hex(cbor.encode([1, 6, seq, 'chat', payload, totalBytes])));
+          if (seq < 2 ** 32 && totalBytes < 2 ** 32)
+            expect(hex(start)).to.equal(hex(cbor.encode([1, 6, seq, 'chat', payload, totalBytes])));
           expect(decodeOk(start)).to.deep.equal({ kind: FrameKind.Start, seq, type: 'chat', payload, totalBytes });
         }
       }
@@ -323,23 +416,42 @@ describe('protocol/frames', () => {
 
     it('cancel is [1, 8, seq] and refuse is [1, 9, seq, reason]', () => {
       expect(hex(encodeFrame({ kind: FrameKind.Cancel, seq: 4 }))).to.equal('83010804');
-      expect(hex(encodeFrame({ kind: FrameKind.Refuse, seq: 4, reason: 'Invalid' }))).to.equal('84010904' + '67496e76616c6964');
+      expect(hex(encodeFrame({ kind: FrameKind.Refuse, seq: 4, reason: 'Invalid' }))).to.equal(
+        '84010904' + '67496e76616c6964',
+      );
     });
 
     it('hello is [1, 0, { "attributes": map, "maxAttachmentBytes": uint, "maxFrameBytes": uint }]', () => {
-      const bytes = encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 16 * 1024 });
+      const bytes = encodeFrame({
+        kind: FrameKind.Hello,
+        attributes: {},
+        maxAttachmentBytes: 1,
+        maxFrameBytes: 16 * 1024,
+      });
       // 0x83 array(3), version, kind, then a map holding the three text keys
       expect(hex(bytes.subarray(0, 3))).to.equal('830100');
       expect(bytes[3]! >> 5).to.equal(5);
-      for (const key of ['attributes', 'maxAttachmentBytes', 'maxFrameBytes']) expect(hex(bytes)).to.include(hex(new TextEncoder().encode(key)));
+      for (const key of ['attributes', 'maxAttachmentBytes', 'maxFrameBytes'])
+        expect(hex(bytes)).to.include(hex(new TextEncoder().encode(key)));
       // A frame built by hand with shortest-form map headers (keys in another order, one unknown key) decodes the same.
       const keys = (k: string): string => hex(craft(k));
       const handmade = `830100a4${keys('maxFrameBytes')}194000${keys('future')}f5${keys('attributes')}a0${keys('maxAttachmentBytes')}01`;
-      expect(decodeOk(fromHex(handmade))).to.deep.equal({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 1, maxFrameBytes: 16 * 1024 });
+      expect(decodeOk(fromHex(handmade))).to.deep.equal({
+        kind: FrameKind.Hello,
+        attributes: {},
+        maxAttachmentBytes: 1,
+        maxFrameBytes: 16 * 1024,
+      });
     });
 
     it('message is [1, 1, seq, type, payload, attachment] and ends with the attachment as an untagged byte string', () => {
-      const bytes = encodeFrame({ kind: FrameKind.Message, seq: 3, type: 't', payload: {}, attachment: new Uint8Array([1, 2, 3]) });
+      const bytes = encodeFrame({
+        kind: FrameKind.Message,
+        seq: 3,
+        type: 't',
+        payload: {},
+        attachment: new Uint8Array([1, 2, 3]),
+      });
       expect(hex(bytes.subarray(0, 6))).to.equal('860101036174');
       // major type 2 (byte string), length 3, then the bytes; no tag (major type 6) anywhere before them
       expect(hex(bytes.subarray(bytes.byteLength - 4))).to.equal('43010203');
@@ -354,7 +466,9 @@ describe('protocol/frames', () => {
     });
 
     it('a message without attachment is the 5-item array', () => {
-      expect(hex(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 'ab', payload: {} }).subarray(0, 6))).to.equal('850101006261');
+      expect(hex(encodeFrame({ kind: FrameKind.Message, seq: 0, type: 'ab', payload: {} }).subarray(0, 6))).to.equal(
+        '850101006261',
+      );
     });
 
     it('encodes Uint8Array and Buffer attachments of every size as plain byte strings (major type 2)', () => {
@@ -372,7 +486,10 @@ describe('protocol/frames', () => {
           // the same items as without an attachment, in a 6-item array, then the byte string header and bytes
           expect(bytes[0]).to.equal(0x86);
           expect(hex(bytes.subarray(1, without.byteLength)), `size ${size}`).to.equal(hex(without.subarray(1)));
-          expect(hex(bytes.subarray(without.byteLength, without.byteLength + header.length / 2)), `size ${size}`).to.equal(header);
+          expect(
+            hex(bytes.subarray(without.byteLength, without.byteLength + header.length / 2)),
+            `size ${size}`,
+          ).to.equal(header);
           expect(bytes.byteLength).to.equal(without.byteLength + header.length / 2 + size);
           expect(bytes.subarray(bytes.byteLength - size).every((b) => b === 0xab)).to.equal(true);
         }
@@ -381,7 +498,18 @@ describe('protocol/frames', () => {
 
     it('uses FRAME_VERSION 1 and the documented kind numbers', () => {
       expect(FRAME_VERSION).to.equal(1);
-      expect(FrameKind).to.deep.equal({ Hello: 0, Message: 1, Ack: 2, Attributes: 3, Bye: 4, Ping: 5, Start: 6, Chunk: 7, Cancel: 8, Refuse: 9 });
+      expect(FrameKind).to.deep.equal({
+        Hello: 0,
+        Message: 1,
+        Ack: 2,
+        Attributes: 3,
+        Bye: 4,
+        Ping: 5,
+        Start: 6,
+        Chunk: 7,
+        Cancel: 8,
+        Refuse: 9,
+      });
       expect(MAX_FRAME_BYTES).to.equal(262144);
     });
   });
@@ -523,7 +651,18 @@ describe('protocol/frames', () => {
 
     it('refuses hello and attributes frames whose body or attributes are not maps of JSON', () => {
       for (const kind of [FrameKind.Hello, FrameKind.Attributes]) {
-        for (const body of [null, 'x', 1, [], [{}], {}, { attributes: null }, { attributes: [] }, { attributes: 'x' }, { attributes: { a: undefined } }]) {
+        for (const body of [
+          null,
+          'x',
+          1,
+          [],
+          [{}],
+          {},
+          { attributes: null },
+          { attributes: [] },
+          { attributes: 'x' },
+          { attributes: { a: undefined } },
+        ]) {
           const r = decodeErr(craft([1, kind, body]));
           expect(r.error, JSON.stringify(body)).to.equal('BadField');
         }
@@ -531,23 +670,59 @@ describe('protocol/frames', () => {
     });
 
     it('refuses a message whose seq is not a safe non-negative integer', () => {
-      for (const seq of [-1, 0.5, 1.5, MAX_SEQ + 1, 2 ** 64, -(2 ** 60), NaN, Infinity, -Infinity, '1', null, true, [1], {}]) {
+      for (const seq of [
+        -1,
+        0.5,
+        1.5,
+        MAX_SEQ + 1,
+        2 ** 64,
+        -(2 ** 60),
+        NaN,
+        Infinity,
+        -Infinity,
+        '1',
+        null,
+        true,
+        [1],
+        {},
+      ]) {
         const r = decodeErr(craft([1, FrameKind.Message, seq, 't', {}]));
         expect(r, String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
-        expect(decodeErr(craft([1, FrameKind.Ack, seq])), String(seq)).to.deep.equal({ error: 'BadField', detail: 'seq' });
+        expect(decodeErr(craft([1, FrameKind.Ack, seq])), String(seq)).to.deep.equal({
+          error: 'BadField',
+          detail: 'seq',
+        });
       }
       // 2^32 as a 64-bit CBOR unsigned integer is a seq like any other
-      expect(decodeOk(fromHex('8301021b0000000100000000'))).to.deep.equal({ kind: FrameKind.Ack, seq: 2 ** 32, incomplete: [] });
+      expect(decodeOk(fromHex('8301021b0000000100000000'))).to.deep.equal({
+        kind: FrameKind.Ack,
+        seq: 2 ** 32,
+        incomplete: [],
+      });
       // 2^53 and 2^64 - 1 as 64-bit CBOR unsigned integers, and a CBOR negative integer
       for (const seq of ['1b0020000000000000', '1bffffffffffffffff', '20']) {
         expect(decodeErr(fromHex(`830102${seq}`)).error, seq).to.equal('BadField');
         expect(decodeErr(fromHex(`850101${seq}6174a0`)).error, seq).to.equal('BadField');
       }
-      expect(decodeOk(craft([1, FrameKind.Ack, MAX_SEQ]))).to.deep.equal({ kind: FrameKind.Ack, seq: MAX_SEQ, incomplete: [] });
+      expect(decodeOk(craft([1, FrameKind.Ack, MAX_SEQ]))).to.deep.equal({
+        kind: FrameKind.Ack,
+        seq: MAX_SEQ,
+        incomplete: [],
+      });
     });
 
     it('refuses a hello whose limits are missing or impossible', () => {
-      for (const [maxAttachmentBytes, maxFrameBytes] of [[undefined, 16384], [0, undefined], [-1, 16384], [0, 16383], [0, 1024], [0.5, 16384], [0, 2 ** 53], ['1', 16384], [0, null]]) {
+      for (const [maxAttachmentBytes, maxFrameBytes] of [
+        [undefined, 16384],
+        [0, undefined],
+        [-1, 16384],
+        [0, 16383],
+        [0, 1024],
+        [0.5, 16384],
+        [0, 2 ** 53],
+        ['1', 16384],
+        [0, null],
+      ]) {
         const body: Record<string, unknown> = { attributes: {} };
         if (maxAttachmentBytes !== undefined) body.maxAttachmentBytes = maxAttachmentBytes;
         if (maxFrameBytes !== undefined) body.maxFrameBytes = maxFrameBytes;
@@ -557,9 +732,15 @@ describe('protocol/frames', () => {
 
     it('refuses an ack whose incomplete list is empty, too long, repeated, or beyond its seq', () => {
       for (const incomplete of [[], [1, 2, 3, 4, 5], [2, 2], [11], [-1], ['1'], [1.5], { 0: 1 }]) {
-        expect(decodeErr(craft([1, FrameKind.Ack, 10, incomplete])).error, JSON.stringify(incomplete)).to.equal('BadField');
+        expect(decodeErr(craft([1, FrameKind.Ack, 10, incomplete])).error, JSON.stringify(incomplete)).to.equal(
+          'BadField',
+        );
       }
-      expect(decodeOk(craft([1, FrameKind.Ack, 10, [10, 0, 4, 9]]))).to.deep.equal({ kind: FrameKind.Ack, seq: 10, incomplete: [10, 0, 4, 9] });
+      expect(decodeOk(craft([1, FrameKind.Ack, 10, [10, 0, 4, 9]]))).to.deep.equal({
+        kind: FrameKind.Ack,
+        seq: 10,
+        incomplete: [10, 0, 4, 9],
+      });
     });
 
     it('refuses start, chunk, cancel and refuse frames with bad fields', () => {
@@ -587,9 +768,14 @@ describe('protocol/frames', () => {
 
     it('refuses a message whose type is not a string of 1 to MAX_TYPE_LENGTH characters', () => {
       for (const type of ['', 'x'.repeat(MAX_TYPE_LENGTH + 1), 1, null, ['t'], { t: 1 }, new Uint8Array([0x74])]) {
-        expect(decodeErr(craft([1, FrameKind.Message, 0, type, {}])), JSON.stringify(type)).to.deep.equal({ error: 'BadField', detail: 'type' });
+        expect(decodeErr(craft([1, FrameKind.Message, 0, type, {}])), JSON.stringify(type)).to.deep.equal({
+          error: 'BadField',
+          detail: 'type',
+        });
       }
-      expect(decodeOk(craft([1, FrameKind.Message, 0, 'x'.repeat(MAX_TYPE_LENGTH), {}])).kind).to.equal(FrameKind.Message);
+      expect(decodeOk(craft([1, FrameKind.Message, 0, 'x'.repeat(MAX_TYPE_LENGTH), {}])).kind).to.equal(
+        FrameKind.Message,
+      );
     });
 
     it('refuses a message whose payload is not a JSON object', () => {
@@ -703,7 +889,10 @@ describe('protocol/frames', () => {
         ['reserved additional information', '1c', 'reserved additional information 28'],
       ];
       for (const [name, value, detail] of cases) {
-        expect(decodeErr(fromHex(`850101006174a16161${value.replace(' ', '')}`)), name).to.deep.equal({ error: 'NotCbor', detail });
+        expect(decodeErr(fromHex(`850101006174a16161${value.replace(' ', '')}`)), name).to.deep.equal({
+          error: 'NotCbor',
+          detail,
+        });
       }
     });
 
@@ -729,7 +918,8 @@ describe('protocol/frames', () => {
         const r = decodeFrame(bytes);
         expectValidResult(r);
         if (!isFrameError(r)) {
-          const obj = r.kind === FrameKind.Message ? r.payload : r.kind === FrameKind.Hello ? r.attributes : expect.fail('kind');
+          const obj =
+            r.kind === FrameKind.Message ? r.payload : r.kind === FrameKind.Hello ? r.attributes : expect.fail('kind');
           expect(Object.getPrototypeOf(obj)).to.equal(Object.prototype);
           expect((obj as { polluted?: unknown }).polluted).to.equal(undefined);
         }
@@ -760,16 +950,36 @@ describe('protocol/frames', () => {
       const table = new Array<unknown>(17).fill(0);
       table[16] = { x: 1 };
       // payload { j: 6(0), k: 6(0) }: both keys refer to the same decoded object
-      const bytes = craft([1, FrameKind.Message, 0, 't', new Tag([table, [], [], { j: new Tag(0, 6), k: new Tag(0, 6) }], 51)]);
+      const bytes = craft([
+        1,
+        FrameKind.Message,
+        0,
+        't',
+        new Tag([table, [], [], { j: new Tag(0, 6), k: new Tag(0, 6) }], 51),
+      ]);
       expect(decodeErr(bytes).error).to.equal('NotCbor');
     });
 
     it(`refuses frames above MAX_FRAME_BYTES (${MAX_FRAME_BYTES}) before decoding them, and accepts exactly that size`, () => {
-      const overhead = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(100_000) }).byteLength - 100_000;
-      const exact = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(MAX_FRAME_BYTES - overhead) });
+      const overhead =
+        encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(100_000) })
+          .byteLength - 100_000;
+      const exact = encodeFrame({
+        kind: FrameKind.Message,
+        seq: 0,
+        type: 't',
+        payload: {},
+        attachment: new Uint8Array(MAX_FRAME_BYTES - overhead),
+      });
       expect(exact.byteLength).to.equal(MAX_FRAME_BYTES);
       expect(decodeOk(exact).kind).to.equal(FrameKind.Message);
-      const over = encodeFrame({ kind: FrameKind.Message, seq: 0, type: 't', payload: {}, attachment: new Uint8Array(MAX_FRAME_BYTES - overhead + 1) });
+      const over = encodeFrame({
+        kind: FrameKind.Message,
+        seq: 0,
+        type: 't',
+        payload: {},
+        attachment: new Uint8Array(MAX_FRAME_BYTES - overhead + 1),
+      });
       expect(decodeErr(over)).to.deep.equal({ error: 'TooLarge', detail: `${MAX_FRAME_BYTES + 1} bytes` });
       expect(decodeErr(new Uint8Array(MAX_FRAME_BYTES + 1).fill(0xff)).error).to.equal('TooLarge');
       expect(decodeErr(new ArrayBuffer(MAX_FRAME_BYTES * 4)).error).to.equal('TooLarge');
@@ -795,7 +1005,9 @@ describe('protocol/frames', () => {
     });
 
     it('keeps the frames before bytes that stop being CBOR, and ends with one refusal', () => {
-      const r = decodeFrames(Buffer.concat([encodeFrame({ kind: FrameKind.Ping }), encodeFrame({ kind: FrameKind.Bye }), fromHex('ff01')]));
+      const r = decodeFrames(
+        Buffer.concat([encodeFrame({ kind: FrameKind.Ping }), encodeFrame({ kind: FrameKind.Bye }), fromHex('ff01')]),
+      );
       expect(r.slice(0, 2)).to.deep.equal([{ kind: FrameKind.Ping }, { kind: FrameKind.Bye }]);
       expect(r).to.have.length(3);
       expect((r[2] as FrameDecodeError).error).to.equal('NotCbor');
@@ -803,8 +1015,14 @@ describe('protocol/frames', () => {
 
     it('refuses each item that is not a frame, and the whole message above MAX_FRAME_BYTES or empty', () => {
       const r = decodeFrames(Buffer.concat([craft([1, 42]), encodeFrame({ kind: FrameKind.Ping }), craft('x')]));
-      expect(r.map((x) => (isFrameError(x) ? x.error : x.kind))).to.deep.equal(['UnknownKind', FrameKind.Ping, 'NotAFrame']);
-      expect(decodeFrames(new Uint8Array(MAX_FRAME_BYTES + 1)).map((x) => (x as FrameDecodeError).error)).to.deep.equal(['TooLarge']);
+      expect(r.map((x) => (isFrameError(x) ? x.error : x.kind))).to.deep.equal([
+        'UnknownKind',
+        FrameKind.Ping,
+        'NotAFrame',
+      ]);
+      expect(decodeFrames(new Uint8Array(MAX_FRAME_BYTES + 1)).map((x) => (x as FrameDecodeError).error)).to.deep.equal(
+        ['TooLarge'],
+      );
       expect(decodeFrames(new Uint8Array(0)).map((x) => (x as FrameDecodeError).error)).to.deep.equal(['NotCbor']);
       expect(decodeFrames('820105').map((x) => (x as FrameDecodeError).error)).to.deep.equal(['NotAFrame']);
     });

@@ -9,14 +9,28 @@ import type { JsonObject } from '../../lib/protocol/json.js';
 
 type MessageFrame = FrameOf<typeof FrameKind.Message>;
 type StartFrame = FrameOf<typeof FrameKind.Start>;
-const message = (seq: number, type = 'note', payload: JsonObject = { n: seq }, attachment?: Uint8Array): MessageFrame =>
+const message = (
+  seq: number,
+  type = 'note',
+  payload: JsonObject = { n: seq },
+  attachment?: Uint8Array,
+): MessageFrame =>
   attachment === undefined
     ? { kind: FrameKind.Message, seq, type, payload }
     : { kind: FrameKind.Message, seq, type, payload, attachment };
-const start = (seq: number, totalBytes: number, type = 'file', payload: JsonObject = { n: seq }): StartFrame =>
-  ({ kind: FrameKind.Start, seq, type, payload, totalBytes });
-const chunk = (seq: number, offset: number, bytes: Uint8Array): FrameOf<typeof FrameKind.Chunk> =>
-  ({ kind: FrameKind.Chunk, seq, offset, bytes });
+const start = (seq: number, totalBytes: number, type = 'file', payload: JsonObject = { n: seq }): StartFrame => ({
+  kind: FrameKind.Start,
+  seq,
+  type,
+  payload,
+  totalBytes,
+});
+const chunk = (seq: number, offset: number, bytes: Uint8Array): FrameOf<typeof FrameKind.Chunk> => ({
+  kind: FrameKind.Chunk,
+  seq,
+  offset,
+  bytes,
+});
 
 /** `n` bytes that differ from one attachment to the next (`salt`) and along it. */
 const bytesOf = (n: number, salt: number): Uint8Array =>
@@ -271,8 +285,10 @@ describe('Inbox', () => {
     expect(inbox.cancel(2)).to.deep.equal({ kind: 'ignored' }); // its cancel frame took its seq's place
     expect(inbox.ackSeq).to.equal(2);
     expect(inbox.message(message(3)).kind).to.equal('deliver');
-    const unknown = (seq: number): InboxResult =>
-      ({ kind: 'violation', detail: `cancel of message ${seq}, which is not being received` });
+    const unknown = (seq: number): InboxResult => ({
+      kind: 'violation',
+      detail: `cancel of message ${seq}, which is not being received`,
+    });
     expect(inbox.cancel(3)).to.deep.equal(unknown(3)); // delivered whole: nothing to cancel
     expect(inbox.cancel(9)).to.deep.equal(unknown(9)); // not yet sent
     expect(inbox.ackSeq).to.equal(3);
@@ -288,13 +304,15 @@ describe('Inbox', () => {
     clock.nowMs += 400;
     // Timeout 500 ms: seq 1 has had nothing for 1400 ms, seq 2 had a chunk 400 ms ago.
     const results = inbox.stalled(clock.nowMs - 500, 500);
-    expect(results.map((r) => ({ ...r, transfer: transferOf(r) }))).to.deep.equal([{
-      kind: 'refuse',
-      seq: 1,
-      reason: 'Stalled',
-      detail: 'no chunk of message 1 for 500 ms (0 of 100 bytes arrived)',
-      transfer: { seq: 1, receivedBytes: 0, totalBytes: 100 },
-    }]);
+    expect(results.map((r) => ({ ...r, transfer: transferOf(r) }))).to.deep.equal([
+      {
+        kind: 'refuse',
+        seq: 1,
+        reason: 'Stalled',
+        detail: 'no chunk of message 1 for 500 ms (0 of 100 bytes arrived)',
+        transfer: { seq: 1, receivedBytes: 0, totalBytes: 100 },
+      },
+    ]);
     expect(inbox.incomplete).to.deep.equal([2]);
     expect(budget.heldBytes).to.equal(100);
     expect(inbox.chunk(chunk(1, 0, bytesOf(30, 0)))).to.deep.equal({ kind: 'ignored' }); // late chunk: no violation
@@ -316,7 +334,10 @@ describe('Inbox', () => {
     other.start(start(1, 300));
     expect(budget.heldBytes).to.equal(600);
     const dropped = inbox.clear();
-    expect(dropped.map((t) => [t.seq, t.receivedBytes, t.totalBytes])).to.deep.equal([[1, 0, 100], [2, 20, 200]]);
+    expect(dropped.map((t) => [t.seq, t.receivedBytes, t.totalBytes])).to.deep.equal([
+      [1, 0, 100],
+      [2, 20, 200],
+    ]);
     expect(budget.heldBytes).to.equal(300); // the other link's attachment keeps its share
     expect(inbox.heldBytes).to.equal(0);
     expect(inbox.incomplete).to.deep.equal([]);

@@ -4,7 +4,8 @@ import { MAX_JSON_DEPTH, checkJsonObject } from '../../lib/protocol/json.js';
 
 /** n nested containers: 1 is {} (or []), 2 is { a: {} } (or [[]]); `inner` replaces the innermost one's content. */
 function nest(n: number, kind: 'object' | 'array' = 'object', inner?: unknown): unknown {
-  let v: unknown = kind === 'object' ? (inner === undefined ? {} : { leaf: inner }) : inner === undefined ? [] : [inner];
+  let v: unknown =
+    kind === 'object' ? (inner === undefined ? {} : { leaf: inner }) : inner === undefined ? [] : [inner];
   for (let i = 1; i < n; i++) v = kind === 'object' ? { a: v } : [v];
   return v;
 }
@@ -18,7 +19,8 @@ function hasKey(v: unknown, key: string): boolean {
 function withoutNegativeZero(v: unknown): unknown {
   if (Object.is(v, -0)) return 0;
   if (Array.isArray(v)) return v.map(withoutNegativeZero);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutNegativeZero(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withoutNegativeZero(x)]));
   return v;
 }
 
@@ -30,18 +32,45 @@ describe('protocol/json checkJsonObject', () => {
   it('accepts plain objects of strings, finite numbers, booleans, null, arrays and objects', () => {
     const ok = [
       {},
-      { s: '', t: 'é😀\u0000', n: 0, neg: -1.5, big: Number.MAX_VALUE, tiny: Number.MIN_VALUE, t1: true, f: false, z: null },
+      {
+        s: '',
+        t: 'é😀\u0000',
+        n: 0,
+        neg: -1.5,
+        big: Number.MAX_VALUE,
+        tiny: Number.MIN_VALUE,
+        t1: true,
+        f: false,
+        z: null,
+      },
       { list: [1, 'a', null, [], {}, [[{ deep: [true] }]]] },
       { nested: { a: { b: { c: [] } } } },
       { 'key with spaces': 1, '': 2, constructor: 3, toString: 'x', hasOwnProperty: false },
-      Object.assign(Object.create(null) as object, { a: 1, b: Object.assign(Object.create(null) as object, { c: [] }) }),
+      Object.assign(Object.create(null) as object, {
+        a: 1,
+        b: Object.assign(Object.create(null) as object, { c: [] }),
+      }),
       JSON.parse('{"a":[1,{"b":-0}],"c":"\\ud83d\\ude00"}') as unknown,
     ];
     for (const v of ok) expect(checkJsonObject(v), JSON.stringify(v)).to.equal(undefined);
   });
 
   it('refuses anything that is not a plain object at the top, naming it', () => {
-    const bad: unknown[] = [null, undefined, [], [{}], 'x', 1, true, () => ({}), new Date(), new Map(), new Point(), new Uint8Array(1), Object.create({ a: 1 })];
+    const bad: unknown[] = [
+      null,
+      undefined,
+      [],
+      [{}],
+      'x',
+      1,
+      true,
+      () => ({}),
+      new Date(),
+      new Map(),
+      new Point(),
+      new Uint8Array(1),
+      Object.create({ a: 1 }),
+    ];
     for (const v of bad) expect(checkJsonObject(v, 'payload'), String(v)).to.equal('payload is not a JSON object');
     expect(checkJsonObject(null)).to.equal('value is not a JSON object');
   });
@@ -78,7 +107,9 @@ describe('protocol/json checkJsonObject', () => {
     expect(MAX_JSON_DEPTH).to.equal(64);
     expect(checkJsonObject(nest(MAX_JSON_DEPTH))).to.equal(undefined);
     expect(checkJsonObject({ a: nest(MAX_JSON_DEPTH - 1, 'array') })).to.equal(undefined);
-    expect(checkJsonObject(nest(MAX_JSON_DEPTH + 1), 'p')).to.equal(`p${'.a'.repeat(MAX_JSON_DEPTH)} is nested deeper than ${MAX_JSON_DEPTH}`);
+    expect(checkJsonObject(nest(MAX_JSON_DEPTH + 1), 'p')).to.equal(
+      `p${'.a'.repeat(MAX_JSON_DEPTH)} is nested deeper than ${MAX_JSON_DEPTH}`,
+    );
     expect(checkJsonObject({ a: nest(MAX_JSON_DEPTH, 'array') })).to.include(`nested deeper than ${MAX_JSON_DEPTH}`);
     // scalars inside the deepest container do not count as a level
     expect(checkJsonObject(nest(MAX_JSON_DEPTH, 'object', 'x'))).to.equal(undefined);
@@ -110,25 +141,34 @@ describe('protocol/json checkJsonObject', () => {
     const parsed = JSON.parse('{"__proto__": {"x": 1}}') as unknown;
     expect(Object.getPrototypeOf(parsed)).to.equal(Object.prototype);
     expect(checkJsonObject(parsed, 'm')).to.equal('m has a "__proto__" key, which cannot be sent');
-    expect(checkJsonObject(JSON.parse('{"a": [{"__proto__": 1}]}'), 'm')).to.equal('m.a[0] has a "__proto__" key, which cannot be sent');
+    expect(checkJsonObject(JSON.parse('{"a": [{"__proto__": 1}]}'), 'm')).to.equal(
+      'm.a[0] has a "__proto__" key, which cannot be sent',
+    );
     // an object literal's __proto__ sets the prototype instead; with a plain prototype that is fine
     expect(checkJsonObject({ __proto__: Object.prototype, a: 1 })).to.equal(undefined);
   });
 
   it('refuses strings and keys with unpaired surrogates, which UTF-8 cannot carry', () => {
     expect(checkJsonObject({ s: 'a\ud800b' }, 'm')).to.equal('m.s is not well-formed Unicode (unpaired surrogate)');
-    expect(checkJsonObject({ s: ['ok', '\udc00'] }, 'm')).to.equal('m.s[1] is not well-formed Unicode (unpaired surrogate)');
-    expect(checkJsonObject({ '\ud83d': 1 }, 'm')).to.equal('m has a key that is not well-formed Unicode (unpaired surrogate)');
+    expect(checkJsonObject({ s: ['ok', '\udc00'] }, 'm')).to.equal(
+      'm.s[1] is not well-formed Unicode (unpaired surrogate)',
+    );
+    expect(checkJsonObject({ '\ud83d': 1 }, 'm')).to.equal(
+      'm has a key that is not well-formed Unicode (unpaired surrogate)',
+    );
     expect(checkJsonObject({ s: '\ud83d\ude00', '\ud83d\ude00': '\u{10ffff}' })).to.equal(undefined);
   });
 
   it('fuzz: accepts everything JSON.parse can produce, except own "__proto__" keys', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ unit: 'grapheme' }), fc.jsonValue({ maxDepth: 5, stringUnit: 'grapheme' })), (o) => {
-        const problem = checkJsonObject(o);
-        if (hasKey(o, '__proto__')) expect(problem).to.include('"__proto__" key');
-        else expect(problem).to.equal(undefined);
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ unit: 'grapheme' }), fc.jsonValue({ maxDepth: 5, stringUnit: 'grapheme' })),
+        (o) => {
+          const problem = checkJsonObject(o);
+          if (hasKey(o, '__proto__')) expect(problem).to.include('"__proto__" key');
+          else expect(problem).to.equal(undefined);
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -160,7 +200,10 @@ describe('protocol/json checkJsonObject', () => {
   });
 
   it('fuzz: any UTF-16 string is accepted exactly when it is well-formed', () => {
-    const codeUnits = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength: 8 });
+    const codeUnits = fc.string({
+      unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+      maxLength: 8,
+    });
     fc.assert(
       fc.property(codeUnits, (s) => {
         const wellFormed = Buffer.from(s, 'utf8').toString('utf8') === s;

@@ -171,7 +171,12 @@ describe('Outbox', () => {
     const progress: Array<[number, number]> = [];
     const m = pushAttachment(outbox, 1, data, (s, t) => progress.push([s, t]), 'tag');
     expect(sink.shown).to.deep.equal(['start 1/250', 'chunk 1@0+100', 'chunk 1@100+100', 'chunk 1@200+50']);
-    expect(progress).to.deep.equal([[0, 250], [100, 250], [200, 250], [250, 250]]);
+    expect(progress).to.deep.equal([
+      [0, 250],
+      [100, 250],
+      [200, 250],
+      [250, 250],
+    ]);
     expect(m.state).to.equal('sent');
     expect(sent).to.deep.equal(['tag']);
     const { bySeq, violations } = deliveries(receive(new Inbox(1000, new AttachmentBudget(1000)), sink.frames));
@@ -191,7 +196,12 @@ describe('Outbox', () => {
     sink.writesUntilFull = Infinity;
     outbox.pump();
     expect(sink.shown).to.deep.equal([
-      'start 1/300', 'chunk 1@0+100', 'chunk 1@100+50', 'chunk 1@150+50', 'chunk 1@200+50', 'chunk 1@250+50',
+      'start 1/300',
+      'chunk 1@0+100',
+      'chunk 1@100+50',
+      'chunk 1@150+50',
+      'chunk 1@200+50',
+      'chunk 1@250+50',
     ]);
   });
 
@@ -199,7 +209,13 @@ describe('Outbox', () => {
     const sink = new RecordingSink();
     sink.writable = false;
     const outbox = newOutbox(sink);
-    const sizes = new Map([[1, 500], [2, 300], [3, 700], [4, 400], [6, 200]]);
+    const sizes = new Map([
+      [1, 500],
+      [2, 300],
+      [3, 700],
+      [4, 400],
+      [6, 200],
+    ]);
     const data = new Map([...sizes].map(([seq, n]) => [seq, bytesOf(n, seq)]));
     for (const seq of [1, 2, 3, 4]) pushAttachment(outbox, seq, data.get(seq) as Uint8Array);
     outbox.pushMessage(5, messageFrame(5), undefined);
@@ -212,7 +228,13 @@ describe('Outbox', () => {
     const shown = sink.shown;
     // Whole messages and start frames leave in seq order.
     expect(shown.filter((s) => !s.startsWith('chunk'))).to.deep.equal([
-      'start 1/500', 'start 2/300', 'start 3/700', 'start 4/400', 'msg 5', 'start 6/200', 'msg 7',
+      'start 1/500',
+      'start 2/300',
+      'start 3/700',
+      'start 4/400',
+      'msg 5',
+      'start 6/200',
+      'msg 7',
     ]);
     // The small message goes out after at most one chunk of each transfer.
     const chunksBefore5 = shown.slice(shown.indexOf('start 4/400') + 1, shown.indexOf('msg 5'));
@@ -305,7 +327,13 @@ describe('Outbox', () => {
       outbox.pump();
       const shown = sink.shown;
       expect(shown.filter((s) => !s.startsWith('chunk'))).to.deep.equal([
-        'start 1/500', 'start 2/500', 'start 3/500', 'start 4/500', 'cancel 5', 'cancel 6', 'msg 7',
+        'start 1/500',
+        'start 2/500',
+        'start 3/500',
+        'start 4/500',
+        'cancel 5',
+        'cancel 6',
+        'msg 7',
       ]);
       // The cancel frames did not wait for a transfer to end: they take no slot.
       expect(shown.indexOf('cancel 5')).to.be.below(shown.indexOf('chunk 1@400+100'));
@@ -367,15 +395,22 @@ describe('Outbox', () => {
       const sending = new Promise<void>((resolve, reject) => {
         const p = pending.add(1, true, resolve, reject);
         const message = outbox.pushMessage(1, startFrame(1, 400), bytesOf(400, 1), undefined, p);
-        controller.signal.addEventListener('abort', () => {
-          outbox.cancel(message);
-          pending.reject(p, MessagingError.aborted('peer'));
-        }, { once: true });
+        controller.signal.addEventListener(
+          'abort',
+          () => {
+            outbox.cancel(message);
+            pending.reject(p, MessagingError.aborted('peer'));
+          },
+          { once: true },
+        );
       });
       controller.abort();
       sink.writesUntilFull = Infinity;
       outbox.pump();
-      const err = await sending.then(() => undefined, (e: unknown) => e);
+      const err = await sending.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).to.be.instanceOf(MessagingError);
       expect((err as MessagingError).reason).to.equal('Aborted');
       expect(sink.shown).to.deep.equal(['start 1/400', 'chunk 1@0+100', 'cancel 1']);
@@ -392,9 +427,15 @@ describe('Outbox', () => {
       const outbox = newOutbox(sink, (tag) => sent.push(tag));
       let cancelled: boolean | undefined;
       sink.writable = false; // so that the message exists before its callbacks run
-      const message = pushAttachment(outbox, 1, bytesOf(200, 1), (s, t) => {
-        if (s === t) cancelled = outbox.cancel(message);
-      }, 'tag');
+      const message = pushAttachment(
+        outbox,
+        1,
+        bytesOf(200, 1),
+        (s, t) => {
+          if (s === t) cancelled = outbox.cancel(message);
+        },
+        'tag',
+      );
       sink.writable = true;
       outbox.pump();
       const { violations } = deliveries(receive(new Inbox(1000, new AttachmentBudget(1000)), sink.frames));

@@ -34,7 +34,13 @@ describe('PendingSends', () => {
     const p = new PendingSends();
     const o: Outcomes = new Map();
     const order: number[] = [];
-    for (let seq = 1; seq <= 5; seq++) p.add(seq, false, () => order.push(seq), () => order.push(-seq));
+    for (let seq = 1; seq <= 5; seq++)
+      p.add(
+        seq,
+        false,
+        () => order.push(seq),
+        () => order.push(-seq),
+      );
     add(p, o, 6);
     expect(p.size).to.equal(6);
     p.ack(3, []);
@@ -175,7 +181,13 @@ describe('PendingSends', () => {
     const p = new PendingSends();
     const order: number[] = [];
     const n = 20_000;
-    for (let seq = 1; seq <= n; seq++) p.add(seq, false, () => order.push(seq), () => order.push(-seq));
+    for (let seq = 1; seq <= n; seq++)
+      p.add(
+        seq,
+        false,
+        () => order.push(seq),
+        () => order.push(-seq),
+      );
     for (let seq = 7; seq < n; seq += 7) p.ack(seq, []);
     expect(p.size).to.equal(n - Math.floor((n - 1) / 7) * 7);
     p.ack(n, []);

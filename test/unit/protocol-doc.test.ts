@@ -41,7 +41,18 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
   });
 
   it('numbers every frame kind as the code does', () => {
-    const names: Record<string, string> = { Hello: 'hello', Message: 'message', Ack: 'ack', Attributes: 'attributes', Bye: 'bye', Ping: 'ping', Start: 'start', Chunk: 'chunk', Cancel: 'cancel', Refuse: 'refuse' };
+    const names: Record<string, string> = {
+      Hello: 'hello',
+      Message: 'message',
+      Ack: 'ack',
+      Attributes: 'attributes',
+      Bye: 'bye',
+      Ping: 'ping',
+      Start: 'start',
+      Chunk: 'chunk',
+      Cancel: 'cancel',
+      Refuse: 'refuse',
+    };
     expect(Object.keys(frames.FrameKind)).to.have.members(Object.keys(names));
     for (const [kind, number] of Object.entries(frames.FrameKind)) {
       expect(doc, kind).to.match(new RegExp(`^ {2}${names[kind]} +\\[1, ${number}[,\\]]`, 'm'));

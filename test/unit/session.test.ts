@@ -41,7 +41,9 @@ function side(name: string, link: MemoryLink, timeouts: Partial<RoomTimeouts>, m
 }
 
 /** Two sessions on an in-memory pair, resolved once both have the other's hello. */
-async function pair(options: { link?: MemoryLinkOptions; timeouts?: Partial<RoomTimeouts>; maxAttachmentBytes?: number } = {}): Promise<[Side, Side]> {
+async function pair(
+  options: { link?: MemoryLinkOptions; timeouts?: Partial<RoomTimeouts>; maxAttachmentBytes?: number } = {},
+): Promise<[Side, Side]> {
   const [la, lb] = memoryLinkPair(options.link);
   const a = side('a', la, options.timeouts ?? {}, options.maxAttachmentBytes ?? 1 << 20);
   const b = side('b', lb, options.timeouts ?? {}, options.maxAttachmentBytes ?? 1 << 20);
@@ -49,15 +51,21 @@ async function pair(options: { link?: MemoryLinkOptions; timeouts?: Partial<Room
   return [a, b];
 }
 
-const send = (s: Session, type: string, payload: JsonObject, attachment?: Uint8Array, signal?: AbortSignal): Promise<void> =>
-  s.sendMessage(encodeMessageBody(type, payload), attachment, true, undefined, signal);
+const send = (
+  s: Session,
+  type: string,
+  payload: JsonObject,
+  attachment?: Uint8Array,
+  signal?: AbortSignal,
+): Promise<void> => s.sendMessage(encodeMessageBody(type, payload), attachment, true, undefined, signal);
 
 const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
 
 /** The frames a side wrote, decoded, of one kind. */
 function written(link: MemoryLink, kind: FrameKind): number {
   let n = 0;
-  for (const message of link.written) for (const f of decodeFrames(message)) if (!isFrameError(f) && f.kind === kind) n++;
+  for (const message of link.written)
+    for (const f of decodeFrames(message)) if (!isFrameError(f) && f.kind === kind) n++;
   return n;
 }
 
@@ -91,7 +99,11 @@ describe('Session over an in-memory link', () => {
   it('interleaves chunked attachments with small messages, and every byte arrives', async () => {
     const [a, b] = await pair({ maxAttachmentBytes: 4 << 20 });
     const big = [bytes(3_000_000, 1), bytes(2_000_000, 2)];
-    const sends = [send(a.session, 'file', { n: 0 }, big[0]), send(a.session, 'file', { n: 1 }, big[1]), send(a.session, 'chat', { text: 'hi' })];
+    const sends = [
+      send(a.session, 'file', { n: 0 }, big[0]),
+      send(a.session, 'file', { n: 1 }, big[1]),
+      send(a.session, 'chat', { text: 'hi' }),
+    ];
     await Promise.all(sends);
     // The small message overtakes the attachments still arriving.
     expect(b.received.map((d) => d.type)).to.deep.equal(['chat', 'file', 'file']);
@@ -102,7 +114,10 @@ describe('Session over an in-memory link', () => {
   });
 
   it('stops writing while the link is not writable, and loses nothing when it drains', async () => {
-    const [a, b] = await pair({ link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 }, maxAttachmentBytes: 8 << 20 });
+    const [a, b] = await pair({
+      link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 },
+      maxAttachmentBytes: 8 << 20,
+    });
     a.link.freezePeer();
     const payload = bytes(2 << 20, 3);
     const done = send(a.session, 'file', {}, payload);
@@ -127,7 +142,10 @@ describe('Session over an in-memory link', () => {
   });
 
   it('aborting a chunked send tells the receiver, which frees what it held; the link goes on', async () => {
-    const [a, b] = await pair({ link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 }, maxAttachmentBytes: 8 << 20 });
+    const [a, b] = await pair({
+      link: { highWaterBytes: 64 * 1024, lowWaterBytes: 16 * 1024 },
+      maxAttachmentBytes: 8 << 20,
+    });
     const controller = new AbortController();
     a.link.freezePeer();
     const aborted = nextEvent(b.session, 'aborted');
@@ -176,6 +194,9 @@ describe('Session over an in-memory link', () => {
     const sends = [send(a.session, 'x', {}), send(a.session, 'y', {})];
     a.link.close('network gone');
     const results = await Promise.allSettled(sends);
-    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as MessagingError).reason : 'ok'))).to.deep.equal(['ParticipantLeft', 'ParticipantLeft']);
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as MessagingError).reason : 'ok'))).to.deep.equal([
+      'ParticipantLeft',
+      'ParticipantLeft',
+    ]);
   });
 });

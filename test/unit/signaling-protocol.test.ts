@@ -26,19 +26,37 @@ function refusal<T>(r: Checked<T>, what: string): string {
 const NOT_OBJECTS: unknown[] = [null, undefined, [], ['x'], 'x', 0, true];
 const name = (n: number): string => 'n'.repeat(n);
 const OFFER = { type: 'offer', sdp: 'v=0\r\n' } as const;
-const CANDIDATE = { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 10.0.0.1 54321 typ host', sdpMid: '0', sdpMLineIndex: 0 } } as const;
+const CANDIDATE = {
+  type: 'candidate',
+  candidate: { candidate: 'candidate:1 1 udp 2122260223 10.0.0.1 54321 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+} as const;
 
 describe('protocol/signaling validators', () => {
   describe('checkJoinRequest', () => {
     it('accepts a join request and returns only its known fields', () => {
-      expect(okValue(checkJoinRequest({ v: 1, room: 'lobby', name: 'ann' }))).to.deep.equal({ v: 1, room: 'lobby', name: 'ann' });
-      expect(okValue(checkJoinRequest({ v: 1, room: 'lobby', name: 'ann', token: 'jwt' }))).to.deep.equal({ v: 1, room: 'lobby', name: 'ann', token: 'jwt' });
-      const value = okValue(checkJoinRequest({ v: 2, room: 'r', name: 'n', id: 'chosen-id', admin: true, joinedAtMs: 0 }));
+      expect(okValue(checkJoinRequest({ v: 1, room: 'lobby', name: 'ann' }))).to.deep.equal({
+        v: 1,
+        room: 'lobby',
+        name: 'ann',
+      });
+      expect(okValue(checkJoinRequest({ v: 1, room: 'lobby', name: 'ann', token: 'jwt' }))).to.deep.equal({
+        v: 1,
+        room: 'lobby',
+        name: 'ann',
+        token: 'jwt',
+      });
+      const value = okValue(
+        checkJoinRequest({ v: 2, room: 'r', name: 'n', id: 'chosen-id', admin: true, joinedAtMs: 0 }),
+      );
       expect(value).to.deep.equal({ v: 2, room: 'r', name: 'n' });
     });
 
     it('accepts names of exactly MAX_NAME_LENGTH and a token of 8192 characters', () => {
-      expect(okValue(checkJoinRequest({ v: 1, room: name(MAX_NAME_LENGTH), name: name(MAX_NAME_LENGTH), token: 't'.repeat(8192) })).token).to.have.length(8192);
+      expect(
+        okValue(
+          checkJoinRequest({ v: 1, room: name(MAX_NAME_LENGTH), name: name(MAX_NAME_LENGTH), token: 't'.repeat(8192) }),
+        ).token,
+      ).to.have.length(8192);
     });
 
     it('refuses anything that is not an object', () => {
@@ -53,38 +71,75 @@ describe('protocol/signaling validators', () => {
 
     it('refuses rooms and names that are missing, blank, too long or not strings', () => {
       for (const bad of [undefined, null, '', '   ', '\t\n', name(MAX_NAME_LENGTH + 1), 1, ['r'], { r: 1 }]) {
-        expect(refusal(checkJoinRequest({ v: 1, room: bad, name: 'n' }), `room ${String(bad)}`)).to.match(/^join: room must be/);
-        expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: bad }), `name ${String(bad)}`)).to.match(/^join: name must be/);
+        expect(refusal(checkJoinRequest({ v: 1, room: bad, name: 'n' }), `room ${String(bad)}`)).to.match(
+          /^join: room must be/,
+        );
+        expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: bad }), `name ${String(bad)}`)).to.match(
+          /^join: name must be/,
+        );
       }
     });
 
     it('refuses a token that is not a string of at most 8192 characters', () => {
       for (const token of [null, 1, ['t'], {}, 't'.repeat(8193)]) {
-        expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: 'n', token }), String(token))).to.match(/^join: token/);
+        expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: 'n', token }), String(token))).to.match(
+          /^join: token/,
+        );
       }
     });
   });
 
   describe('checkOutgoingSignal', () => {
     it('accepts offers, answers and candidates, returning only known fields (no client-chosen from)', () => {
-      const offer = okValue(checkOutgoingSignal({ to: 'p1', cid: 'c1', data: { ...OFFER, extra: 1 }, from: 'spoofed', room: 'x' }));
+      const offer = okValue(
+        checkOutgoingSignal({ to: 'p1', cid: 'c1', data: { ...OFFER, extra: 1 }, from: 'spoofed', room: 'x' }),
+      );
       expect(offer).to.deep.equal({ to: 'p1', cid: 'c1', data: OFFER });
       expect(offer).to.not.have.property('from');
 
-      const answer = okValue(checkOutgoingSignal({ to: 'p1', cid: 'c1', data: { type: 'answer', sdp: 'a', candidate: {} } }));
+      const answer = okValue(
+        checkOutgoingSignal({ to: 'p1', cid: 'c1', data: { type: 'answer', sdp: 'a', candidate: {} } }),
+      );
       expect(answer).to.deep.equal({ to: 'p1', cid: 'c1', data: { type: 'answer', sdp: 'a' } });
 
       const candidate = okValue(
-        checkOutgoingSignal({ to: 'p1', cid: 'c1', data: { ...CANDIDATE, sdp: 'x', candidate: { ...CANDIDATE.candidate, usernameFragment: 'uf', foo: 'bar' } } }),
+        checkOutgoingSignal({
+          to: 'p1',
+          cid: 'c1',
+          data: { ...CANDIDATE, sdp: 'x', candidate: { ...CANDIDATE.candidate, usernameFragment: 'uf', foo: 'bar' } },
+        }),
       );
-      expect(candidate).to.deep.equal({ to: 'p1', cid: 'c1', data: { type: 'candidate', candidate: { ...CANDIDATE.candidate, usernameFragment: 'uf' } } });
+      expect(candidate).to.deep.equal({
+        to: 'p1',
+        cid: 'c1',
+        data: { type: 'candidate', candidate: { ...CANDIDATE.candidate, usernameFragment: 'uf' } },
+      });
     });
 
     it('accepts the boundaries: MAX_CID_LENGTH, MAX_SDP_LENGTH, MAX_CANDIDATE_LENGTH, an empty end-of-candidates line', () => {
-      expect(okValue(checkOutgoingSignal({ to: name(MAX_NAME_LENGTH), cid: 'c'.repeat(MAX_CID_LENGTH), data: { type: 'offer', sdp: 's'.repeat(MAX_SDP_LENGTH) } })).cid).to.have.length(MAX_CID_LENGTH);
-      const long = okValue(checkOutgoingSignal({ to: 'p', cid: 'c', data: { type: 'candidate', candidate: { candidate: 'c'.repeat(MAX_CANDIDATE_LENGTH) } } }));
-      expect(long.data).to.deep.equal({ type: 'candidate', candidate: { candidate: 'c'.repeat(MAX_CANDIDATE_LENGTH) } });
-      const end = okValue(checkOutgoingSignal({ to: 'p', cid: 'c', data: { type: 'candidate', candidate: { candidate: '' } } }));
+      expect(
+        okValue(
+          checkOutgoingSignal({
+            to: name(MAX_NAME_LENGTH),
+            cid: 'c'.repeat(MAX_CID_LENGTH),
+            data: { type: 'offer', sdp: 's'.repeat(MAX_SDP_LENGTH) },
+          }),
+        ).cid,
+      ).to.have.length(MAX_CID_LENGTH);
+      const long = okValue(
+        checkOutgoingSignal({
+          to: 'p',
+          cid: 'c',
+          data: { type: 'candidate', candidate: { candidate: 'c'.repeat(MAX_CANDIDATE_LENGTH) } },
+        }),
+      );
+      expect(long.data).to.deep.equal({
+        type: 'candidate',
+        candidate: { candidate: 'c'.repeat(MAX_CANDIDATE_LENGTH) },
+      });
+      const end = okValue(
+        checkOutgoingSignal({ to: 'p', cid: 'c', data: { type: 'candidate', candidate: { candidate: '' } } }),
+      );
       expect(end.data).to.deep.equal({ type: 'candidate', candidate: { candidate: '' } });
     });
 
@@ -96,24 +151,41 @@ describe('protocol/signaling validators', () => {
         [{ sdpMLineIndex: 1.5 }, {}],
         [{ sdpMLineIndex: 1024 }, {}],
         [{ sdpMLineIndex: NaN }, {}],
-        [{ sdpMid: '', sdpMLineIndex: 1023, usernameFragment: 'u'.repeat(256) }, { sdpMid: '', sdpMLineIndex: 1023, usernameFragment: 'u'.repeat(256) }],
+        [
+          { sdpMid: '', sdpMLineIndex: 1023, usernameFragment: 'u'.repeat(256) },
+          { sdpMid: '', sdpMLineIndex: 1023, usernameFragment: 'u'.repeat(256) },
+        ],
       ];
       for (const [fields, kept] of cases) {
-        const r = okValue(checkOutgoingSignal({ to: 'p', cid: 'c', data: { type: 'candidate', candidate: { candidate: 'x', ...fields } } }));
-        expect(r.data, JSON.stringify(fields)).to.deep.equal({ type: 'candidate', candidate: { candidate: 'x', ...kept } });
+        const r = okValue(
+          checkOutgoingSignal({
+            to: 'p',
+            cid: 'c',
+            data: { type: 'candidate', candidate: { candidate: 'x', ...fields } },
+          }),
+        );
+        expect(r.data, JSON.stringify(fields)).to.deep.equal({
+          type: 'candidate',
+          candidate: { candidate: 'x', ...kept },
+        });
       }
     });
 
     it('refuses anything that is not an object', () => {
-      for (const v of NOT_OBJECTS) expect(refusal(checkOutgoingSignal(v), String(v))).to.equal('signal: expected an object');
+      for (const v of NOT_OBJECTS)
+        expect(refusal(checkOutgoingSignal(v), String(v))).to.equal('signal: expected an object');
     });
 
     it('refuses a bad to or cid', () => {
       for (const to of [undefined, null, '', ' ', name(MAX_NAME_LENGTH + 1), 1, ['p']]) {
-        expect(refusal(checkOutgoingSignal({ to, cid: 'c', data: OFFER }), `to ${String(to)}`)).to.equal('signal: to must be a participant id');
+        expect(refusal(checkOutgoingSignal({ to, cid: 'c', data: OFFER }), `to ${String(to)}`)).to.equal(
+          'signal: to must be a participant id',
+        );
       }
       for (const cid of [undefined, null, '', 'c'.repeat(MAX_CID_LENGTH + 1), 1, ['c']]) {
-        expect(refusal(checkOutgoingSignal({ to: 'p', cid, data: OFFER }), `cid ${String(cid)}`)).to.match(/^signal: cid must be/);
+        expect(refusal(checkOutgoingSignal({ to: 'p', cid, data: OFFER }), `cid ${String(cid)}`)).to.match(
+          /^signal: cid must be/,
+        );
       }
     });
 
@@ -141,7 +213,9 @@ describe('protocol/signaling validators', () => {
         [{ type: 'candidate', candidate: { candidate: 'c'.repeat(MAX_CANDIDATE_LENGTH + 1) } }, /candidate must be/],
       ];
       for (const [data, message] of cases) {
-        expect(refusal(checkOutgoingSignal({ to: 'p', cid: 'c', data }), JSON.stringify(data) ?? 'undefined')).to.match(message);
+        expect(refusal(checkOutgoingSignal({ to: 'p', cid: 'c', data }), JSON.stringify(data) ?? 'undefined')).to.match(
+          message,
+        );
       }
     });
   });
@@ -151,31 +225,57 @@ describe('protocol/signaling validators', () => {
       const r = okValue(checkIncomingSignal({ from: 'p2', cid: 'c9', data: { ...OFFER, x: 1 }, to: 'me' }));
       expect(r).to.deep.equal({ from: 'p2', cid: 'c9', data: OFFER });
       expect(r).to.not.have.property('to');
-      expect(okValue(checkIncomingSignal({ from: 'p2', cid: 'c9', data: CANDIDATE }))).to.deep.equal({ from: 'p2', cid: 'c9', data: CANDIDATE });
+      expect(okValue(checkIncomingSignal({ from: 'p2', cid: 'c9', data: CANDIDATE }))).to.deep.equal({
+        from: 'p2',
+        cid: 'c9',
+        data: CANDIDATE,
+      });
     });
 
     it('refuses a missing or bad from', () => {
-      for (const v of [...NOT_OBJECTS, { cid: 'c', data: OFFER }, { from: '', cid: 'c', data: OFFER }, { from: 7, cid: 'c', data: OFFER }, { from: name(MAX_NAME_LENGTH + 1), cid: 'c', data: OFFER }]) {
-        expect(refusal(checkIncomingSignal(v), JSON.stringify(v) ?? 'undefined')).to.equal('signal: from must be a participant id');
+      for (const v of [
+        ...NOT_OBJECTS,
+        { cid: 'c', data: OFFER },
+        { from: '', cid: 'c', data: OFFER },
+        { from: 7, cid: 'c', data: OFFER },
+        { from: name(MAX_NAME_LENGTH + 1), cid: 'c', data: OFFER },
+      ]) {
+        expect(refusal(checkIncomingSignal(v), JSON.stringify(v) ?? 'undefined')).to.equal(
+          'signal: from must be a participant id',
+        );
       }
     });
 
     it('refuses a bad cid or data', () => {
       expect(refusal(checkIncomingSignal({ from: 'p', cid: '', data: OFFER }), 'cid')).to.match(/cid must be/);
       expect(refusal(checkIncomingSignal({ from: 'p', data: OFFER }), 'no cid')).to.match(/cid must be/);
-      expect(refusal(checkIncomingSignal({ from: 'p', cid: 'c', data: { type: 'offer', sdp: '' } }), 'sdp')).to.match(/sdp must be/);
+      expect(refusal(checkIncomingSignal({ from: 'p', cid: 'c', data: { type: 'offer', sdp: '' } }), 'sdp')).to.match(
+        /sdp must be/,
+      );
       expect(refusal(checkIncomingSignal({ from: 'p', cid: 'c' }), 'no data')).to.match(/data must be an object/);
     });
   });
 
   describe('checkParticipantInfo', () => {
     it('accepts a participant and returns only id, name and joinedAtMs', () => {
-      expect(okValue(checkParticipantInfo({ id: 'p1', name: 'ann', joinedAtMs: 1700000000000, attributes: { a: 1 }, token: 'secret' }))).to.deep.equal({
+      expect(
+        okValue(
+          checkParticipantInfo({
+            id: 'p1',
+            name: 'ann',
+            joinedAtMs: 1700000000000,
+            attributes: { a: 1 },
+            token: 'secret',
+          }),
+        ),
+      ).to.deep.equal({
         id: 'p1',
         name: 'ann',
         joinedAtMs: 1700000000000,
       });
-      expect(okValue(checkParticipantInfo({ id: name(MAX_NAME_LENGTH), name: name(MAX_NAME_LENGTH), joinedAtMs: 0 })).id).to.have.length(MAX_NAME_LENGTH);
+      expect(
+        okValue(checkParticipantInfo({ id: name(MAX_NAME_LENGTH), name: name(MAX_NAME_LENGTH), joinedAtMs: 0 })).id,
+      ).to.have.length(MAX_NAME_LENGTH);
     });
 
     it('refuses anything else', () => {
@@ -192,25 +292,76 @@ describe('protocol/signaling validators', () => {
         { id: 'p', name: name(MAX_NAME_LENGTH + 1), joinedAtMs: 0 },
         { id: 1, name: 'a', joinedAtMs: 0 },
       ];
-      for (const v of bad) expect(refusal(checkParticipantInfo(v), JSON.stringify(v) ?? 'undefined')).to.equal('participant: expected { id, name, joinedAtMs }');
+      for (const v of bad)
+        expect(refusal(checkParticipantInfo(v), JSON.stringify(v) ?? 'undefined')).to.equal(
+          'participant: expected { id, name, joinedAtMs }',
+        );
     });
   });
 
   describe('fuzz', () => {
-    const anything = fc.anything({ maxDepth: 3, withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withNullPrototype: true, withSet: true, withTypedArray: true });
+    const anything = fc.anything({
+      maxDepth: 3,
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withNullPrototype: true,
+      withSet: true,
+      withTypedArray: true,
+    });
     // Mostly-plausible shapes reach the inner checks far more often than fc.anything alone.
-    const nameish = fc.oneof(fc.string({ maxLength: 4 }), fc.constant(' '), fc.constant(name(MAX_NAME_LENGTH + 1)), anything);
+    const nameish = fc.oneof(
+      fc.string({ maxLength: 4 }),
+      fc.constant(' '),
+      fc.constant(name(MAX_NAME_LENGTH + 1)),
+      anything,
+    );
     const candidate = fc.record(
-      { candidate: fc.oneof(fc.string(), anything), sdpMid: fc.oneof(fc.string(), anything), sdpMLineIndex: fc.oneof(fc.integer({ min: -2, max: 1025 }), fc.double(), anything), usernameFragment: fc.oneof(fc.string(), anything) },
+      {
+        candidate: fc.oneof(fc.string(), anything),
+        sdpMid: fc.oneof(fc.string(), anything),
+        sdpMLineIndex: fc.oneof(fc.integer({ min: -2, max: 1025 }), fc.double(), anything),
+        usernameFragment: fc.oneof(fc.string(), anything),
+      },
       { requiredKeys: [] },
     );
     const data = fc.oneof(
-      fc.record({ type: fc.constantFrom('offer', 'answer', 'candidate', 'pranswer'), sdp: fc.oneof(fc.string(), anything), candidate: fc.oneof(candidate, anything), extra: anything }, { requiredKeys: [] }),
+      fc.record(
+        {
+          type: fc.constantFrom('offer', 'answer', 'candidate', 'pranswer'),
+          sdp: fc.oneof(fc.string(), anything),
+          candidate: fc.oneof(candidate, anything),
+          extra: anything,
+        },
+        { requiredKeys: [] },
+      ),
       anything,
     );
-    const signal = fc.oneof(fc.record({ to: nameish, from: nameish, cid: nameish, data, extra: anything }, { requiredKeys: [] }), anything);
-    const join = fc.oneof(fc.record({ v: fc.oneof(fc.integer(), anything), room: nameish, name: nameish, token: fc.oneof(fc.string(), anything), extra: anything }, { requiredKeys: [] }), anything);
-    const participant = fc.oneof(fc.record({ id: nameish, name: nameish, joinedAtMs: fc.oneof(fc.integer(), anything), extra: anything }, { requiredKeys: [] }), anything);
+    const signal = fc.oneof(
+      fc.record({ to: nameish, from: nameish, cid: nameish, data, extra: anything }, { requiredKeys: [] }),
+      anything,
+    );
+    const join = fc.oneof(
+      fc.record(
+        {
+          v: fc.oneof(fc.integer(), anything),
+          room: nameish,
+          name: nameish,
+          token: fc.oneof(fc.string(), anything),
+          extra: anything,
+        },
+        { requiredKeys: [] },
+      ),
+      anything,
+    );
+    const participant = fc.oneof(
+      fc.record(
+        { id: nameish, name: nameish, joinedAtMs: fc.oneof(fc.integer(), anything), extra: anything },
+        { requiredKeys: [] },
+      ),
+      anything,
+    );
 
     const allowedKeys = (value: object, keys: string[]): void => {
       expect(keys).to.include.members(Object.keys(value));
@@ -219,7 +370,10 @@ describe('protocol/signaling validators', () => {
     /** A validator's result is a refusal with a message, or a value that validates again to itself. */
     function expectStable<T extends object>(check: (v: unknown) => Checked<T>, v: unknown, keys: string[]): void {
       const r = check(v);
-      if (!r.ok) return void expect(r.message).to.be.a('string').and.match(/^(join|signal|participant): /);
+      if (!r.ok)
+        return void expect(r.message)
+          .to.be.a('string')
+          .and.match(/^(join|signal|participant): /);
       allowedKeys(r.value, keys);
       expect(check(r.value)).to.deep.equal(r);
     }
@@ -232,7 +386,10 @@ describe('protocol/signaling validators', () => {
     }
 
     it('checkJoinRequest never throws and returns only known fields', () => {
-      fc.assert(fc.property(join, (v) => expectStable(checkJoinRequest, v, ['v', 'room', 'name', 'token'])), { numRuns: 1500 });
+      fc.assert(
+        fc.property(join, (v) => expectStable(checkJoinRequest, v, ['v', 'room', 'name', 'token'])),
+        { numRuns: 1500 },
+      );
     });
 
     it('checkOutgoingSignal never throws and returns only known fields', () => {
@@ -258,7 +415,10 @@ describe('protocol/signaling validators', () => {
     });
 
     it('checkParticipantInfo never throws and returns only known fields', () => {
-      fc.assert(fc.property(participant, (v) => expectStable(checkParticipantInfo, v, ['id', 'name', 'joinedAtMs'])), { numRuns: 1500 });
+      fc.assert(
+        fc.property(participant, (v) => expectStable(checkParticipantInfo, v, ['id', 'name', 'joinedAtMs'])),
+        { numRuns: 1500 },
+      );
     });
   });
 });
