@@ -302,12 +302,14 @@ describe('attachments of any size', function () {
   it('a sender leaving mid-transfer: the receiver is told and frees the bytes; the send rejects with ParticipantLeft', async () => {
     const server = await h.server();
     const [alice, bob] = await h.mesh(server, 'a7', ['alice', 'bob']);
+    // Large enough that the rest cannot arrive during disconnect()'s one-second drain, even at the
+    // ~100 MiB/s node-datachannel reaches on loopback (100 MiB sometimes did, and the send resolved).
     const send = rejection(
       alice!.messaging.sendMessage({
         to: bob!.localParticipant.id,
         type: 'big',
         message: {},
-        attachment: patterned(100 * MiB, 6),
+        attachment: patterned(250 * MiB, 6),
       }),
     );
     await nextEvent(bob!.messaging, 'attachment_progress', 10_000, (p) => p.receivedBytes > 1 * MiB);
