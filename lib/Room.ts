@@ -110,7 +110,13 @@ export class Room extends TypedEmitter<RoomEvents> {
     this.localParticipant = LocalParticipant.create(self, attributes, (attrs) =>
       this.messaging.handleLocalAttributes(attrs),
     );
-    const { maxIncomingAttachmentBytesTotal, receiveBytesPerSecond, receiveBurstBytes } = deps.receiveLimits;
+    const {
+      maxIncomingAttachmentBytesTotal,
+      receiveBytesPerSecond,
+      receiveBurstBytes,
+      decodeMsPerSecond,
+      decodeBurstMs,
+    } = deps.receiveLimits;
     const mesh = new Mesh({
       localId: self.id,
       signaling,
@@ -123,6 +129,7 @@ export class Room extends TypedEmitter<RoomEvents> {
         maxAttachmentBytes: deps.maxAttachmentBytes,
         attachmentBudget: new AttachmentBudget(maxIncomingAttachmentBytesTotal),
         receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
+        decodeBudget: { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs },
         localAttributes: () => this.localParticipant.attributes,
         logger: deps.logger,
       },

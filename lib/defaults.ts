@@ -68,6 +68,21 @@ export interface ReceiveLimits {
    * @default 268435456 (256 MiB)
    */
   receiveBurstBytes: number;
+  /**
+   * Milliseconds per second this participant may spend decoding and checking what one participant sends (a
+   * token bucket on decoding time, refilled at this rate up to `decodeBurstMs`). Bytes alone do not bound
+   * the cost: a 240 KB frame of 25,000 small JSON keys takes ~15 ms to decode, so a flood of them at
+   * line rate froze a receiver while the channel queued what it could not read. A participant over it gets a
+   * `LimitExceeded` error and its link is closed. Honest traffic stays far below: 100,000 small messages a
+   * second take ~100 ms, attachment chunks almost nothing.
+   * @default 400
+   */
+  decodeMsPerSecond: number;
+  /**
+   * Decoding milliseconds one participant may take above `decodeMsPerSecond` in a burst.
+   * @default 1000
+   */
+  decodeBurstMs: number;
 }
 
 /** The default timings. */
@@ -87,4 +102,6 @@ export const DEFAULT_RECEIVE_LIMITS: Readonly<ReceiveLimits> = Object.freeze({
   maxIncomingAttachmentBytesTotal: 1024 * 1024 * 1024,
   receiveBytesPerSecond: 128 * 1024 * 1024,
   receiveBurstBytes: 256 * 1024 * 1024,
+  decodeMsPerSecond: 400,
+  decodeBurstMs: 1000,
 });

@@ -61,6 +61,8 @@ export interface SessionOptions {
   attachmentBudget: AttachmentBudget;
   /** How fast the peer may send: a token bucket on received bytes. */
   receiveRate: { bytesPerSecond: number; burstBytes: number };
+  /** How much time decoding what the peer sends may take: a token bucket on decoding milliseconds. */
+  decodeBudget: { msPerSecond: number; burstMs: number };
   localAttributes: () => JsonObject;
   logger: Logger;
 }
@@ -111,6 +113,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Bytes the peer may still send now (token bucket, refilled on arrival). */
   #receiveTokens: number;
   #receiveRefilledAtMs = Date.now();
+  readonly #decodeBudget: { msPerSecond: number; burstMs: number };
+  /** Decoding milliseconds the peer may still cost now (token bucket, refilled on arrival). */
+  #decodeTokensMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -128,6 +133,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
     this.#receiveRate = options.receiveRate;
     this.#receiveTokens = options.receiveRate.burstBytes;
+    this.#decodeBudget = options.decodeBudget;
+    this.#decodeTokensMs = options.decodeBudget.burstMs;
     this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
     const batch = this.#batch;
     this.#outbox = new Outbox(
@@ -374,7 +381,20 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.close('over its receive budget');
       return;
     }
-    for (const frame of decodeFrames(bytes)) {
+    // Bytes do not bound the cost of a frame (small JSON keys decode ~40 times slower than a string), so
+    // the time decoding takes is budgeted too, and a peer that costs more is cut off after this message.
+    const started = performance.now();
+    const frames = decodeFrames(bytes);
+    const { msPerSecond, burstMs } = this.#decodeBudget;
+    this.#decodeTokensMs =
+      Math.min(burstMs, this.#decodeTokensMs + (elapsedMs * msPerSecond) / 1000) - (performance.now() - started);
+    if (this.#decodeTokensMs < 0) {
+      const detail = `its frames took more than ${msPerSecond} ms/s to decode (burst ${burstMs} ms); disconnecting`;
+      this.#protocolError('LimitExceeded', detail);
+      this.close('over its receive budget');
+      return;
+    }
+    for (const frame of frames) {
       if (this.#closed) return;
       this.#onFrame(frame);
     }

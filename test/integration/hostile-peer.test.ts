@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import { Encoder, Tag } from 'cbor-x';
 import type { RoomTimeouts } from '../../lib/node.js';
-import { DEFAULT_TIMEOUTS, ProtocolError, nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
+import {
+  DEFAULT_RECEIVE_LIMITS,
+  DEFAULT_TIMEOUTS,
+  ProtocolError,
+  nodeDataChannelWebRTC,
+  silentLogger,
+} from '../../lib/node.js';
 import type { IncomingTransfer } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
 import type { Link } from '../../lib/link/Link.js';
@@ -15,6 +21,8 @@ import {
   MAX_FRAME_BYTES,
   decodeFrames,
   encodeFrame,
+  encodeMessageBody,
+  encodeMessageFrame,
   isFrameError,
 } from '../../lib/protocol/frames.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
@@ -44,6 +52,7 @@ interface PairOptions {
   budget?: AttachmentBudget;
   timeouts?: Partial<RoomTimeouts>;
   receiveRate?: { bytesPerSecond: number; burstBytes: number };
+  decodeBudget?: { msPerSecond: number; burstMs: number };
 }
 
 /** A real data channel between a bare link and a Session that accepts attachments up to `maxAttachmentBytes`. */
@@ -61,6 +70,7 @@ async function rawPair(maxAttachmentBytes = 1 << 20, options: PairOptions = {}):
     maxAttachmentBytes,
     attachmentBudget: options.budget ?? new AttachmentBudget(2 ** 40),
     receiveRate: options.receiveRate ?? { bytesPerSecond: 2 ** 40, burstBytes: 2 ** 40 },
+    decodeBudget: options.decodeBudget ?? { msPerSecond: 2 ** 40, burstMs: 2 ** 40 },
     localAttributes: () => ({}),
     logger: silentLogger,
   });
@@ -363,5 +373,34 @@ describe('a hostile peer on a real data channel', function () {
       encodeFrame({ kind: FrameKind.Message, seq: Math.floor(seq / 16) + 1, type: 'last', payload: {} }),
     );
     await eventually(() => honest.messages.at(-1)?.type === 'last', 5000, "the honest peer's last message");
+  });
+
+  it('a peer flooding messages that are costly to decode is cut off by the default decode budget', async () => {
+    // Bytes alone do not bound the cost: these 240 KB frames of 25,000 small keys decode at ~15 MiB/s, and a
+    // flood of them at line rate froze a receiver while its channel queued what it could not read.
+    const { decodeMsPerSecond, decodeBurstMs } = DEFAULT_RECEIVE_LIMITS;
+    const flood = await pair(1 << 20, { decodeBudget: { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs } });
+    flood.raw.write(encodeFrame(HELLO));
+    await eventually(() => flood.session.isReady, 5000, 'the hello');
+    const closed = nextEvent(flood.session, 'close', 30_000);
+    const body = encodeMessageBody('spam', Object.fromEntries(Array.from({ length: 25_000 }, (_, i) => [`k${i}`, i])));
+    let seq = 0;
+    let flooding = true;
+    void closed.finally(() => (flooding = false));
+    const started = Date.now();
+    while (flooding && Date.now() - started < 20_000) {
+      if (flood.raw.bufferedBytes > 4 << 20) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      if (!flood.raw.write(encodeMessageFrame(++seq, body))) break;
+    }
+    const [reason] = await closed;
+    expect(reason).to.equal('over its receive budget');
+    const limit = flood.errors.filter((e) => e.reason === 'LimitExceeded');
+    expect(limit).to.have.length(1);
+    expect(limit[0]!.message).to.match(/took more than 400 ms\/s to decode \(burst 1000 ms\); disconnecting/);
+    // Cut off within seconds, long before the 20 s of flooding were over.
+    expect(Date.now() - started).to.be.below(10_000);
   });
 });

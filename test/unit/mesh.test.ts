@@ -85,6 +85,7 @@ class SimServer {
         maxAttachmentBytes: 1 << 20,
         attachmentBudget: new AttachmentBudget(1 << 30),
         receiveRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 },
+        decodeBudget: { msPerSecond: 1000, burstMs: 1000 },
         localAttributes: () => ({}),
         logger: silentLogger,
       },

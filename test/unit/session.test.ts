@@ -31,6 +31,7 @@ function side(name: string, link: MemoryLink, timeouts: Partial<RoomTimeouts>, m
     maxAttachmentBytes,
     attachmentBudget: new AttachmentBudget(1 << 30),
     receiveRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 },
+    decodeBudget: { msPerSecond: 1000, burstMs: 1000 },
     localAttributes: () => ({ me: name }),
     logger: silentLogger,
   });
