@@ -7,7 +7,8 @@
 //                        connection to the signaling server
 //   session              lib/session/: the messaging protocol over one link
 //   mesh                 lib/mesh/: a session to every participant; dialing and redialing
-//   messaging            lib/{MessagingClient,RemoteParticipant,LocalParticipant,events,types,send-options}.ts
+//   messaging            lib/{MessagingClient,RemoteParticipant,LocalParticipant,events,types,send-options}.ts, and
+//                        lib/requests/: request and reply bookkeeping
 //   Room                 lib/{Room,options}.ts, and the entries lib/index.ts, lib/node.ts
 //
 // A layer imports only the layers below it. signaling/ uses only lib/protocol/ from lib/, and lib/
@@ -21,7 +22,10 @@ const LEAVES = ['^lib/(errors|logger|defaults)\\.ts$', '^lib/util/'];
 const LINK = ['^lib/link/', '^lib/signaling/'];
 const SESSION = ['^lib/session/'];
 const MESH = ['^lib/mesh/'];
-const MESSAGING = ['^lib/(MessagingClient|RemoteParticipant|LocalParticipant|events|types|send-options)\\.ts$'];
+const MESSAGING = [
+  '^lib/(MessagingClient|RemoteParticipant|LocalParticipant|events|types|send-options)\\.ts$',
+  '^lib/requests/',
+];
 const ROOM = ['^lib/(Room|options|index|node)\\.ts$'];
 
 /**

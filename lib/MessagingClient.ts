@@ -1,16 +1,35 @@
-import { MessagingError } from './errors.js';
+import { MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
-import { encodeMessageBody } from './protocol/frames.js';
+import type { Call } from './protocol/frames.js';
+import { CallKind, encodeMessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
-import { checkMessageFields, checkSendOptions } from './send-options.js';
-import type { IncomingTransfer } from './session/Inbox.js';
+import type { Answer } from './requests/Requests.js';
+import { Requests, runHandler, truncate } from './requests/Requests.js';
+import { checkMessageFields, checkRequestOptions, checkSendOptions } from './send-options.js';
+import type { Delivery, IncomingTransfer } from './session/Inbox.js';
 import type { Session } from './session/Session.js';
 import { checkFitsAnyLink } from './session/Session.js';
-import type { BroadcastMessageOptions, BroadcastResult, IncomingAttachment, SendMessageOptions } from './types.js';
+import type {
+  BroadcastMessageOptions,
+  BroadcastResult,
+  IncomingAttachment,
+  IncomingRequest,
+  MessageMap,
+  MessageMapOf,
+  ReceivedMessage,
+  ReplyOf,
+  RequestHandler,
+  RequestOptions,
+  RequestReply,
+  SendMessageOptions,
+} from './types.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
+
+/** A handler as the request bookkeeping holds it, whatever the maps. */
+type AnyHandler = (request: IncomingRequest) => unknown;
 
 /** What a {@link MessagingClient} is built from. @internal */
 export interface MessagingClientDeps {
@@ -31,11 +50,16 @@ interface Present {
 
 /**
  * Participant-to-participant messaging in a room, on `room.messaging`: presence, direct and broadcast
- * messages with acknowledgement. The connections themselves are the {@link Mesh}'s: this class hears
+ * messages with acknowledgement, request and reply. `M` types the messages and requests by `type` and `R`
+ * the replies (see {@link MessageMap}); both are types only. The connections themselves are the {@link Mesh}'s: this class hears
  * of a participant when its session is up or down, and knows nothing of signaling or WebRTC.
  */
-export class MessagingClient extends TypedEmitter<MessagingEvents> {
+export class MessagingClient<
+  M extends MessageMapOf<M> = MessageMap,
+  R extends MessageMapOf<R> = MessageMap,
+> extends TypedEmitter<MessagingEvents<M>> {
   readonly #deps: MessagingClientDeps;
+  readonly #requests = new Requests<AnyHandler>();
   readonly #mesh: Mesh;
   #state: State = 'disabled';
   #enabling: Promise<void> | undefined;
@@ -155,7 +179,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * @example
    * await room.messaging.sendMessage({ to: bob, type: 'chat', message: { text: 'hi' } });
    */
-  sendMessage(options: SendMessageOptions): Promise<void> {
+  sendMessage(options: SendMessageOptions<M>): Promise<void> {
     // Not an async function: thousands of sends may be under way, and the extra promise of an async
     // wrapper was a measurable share of a sender's time. Errors still arrive as rejections.
     try {
@@ -186,7 +210,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * @example
    * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
    */
-  sendMessageNowait(options: SendMessageOptions): boolean {
+  sendMessageNowait(options: SendMessageOptions<M>): boolean {
     const { id, type, message, attachment } = checkSendOptions(
       options,
       'sendMessageNowait',
@@ -202,7 +226,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
    * @example
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
-  async broadcastMessage(options: BroadcastMessageOptions): Promise<BroadcastResult> {
+  async broadcastMessage(options: BroadcastMessageOptions<M>): Promise<BroadcastResult> {
     const { type, message, attachment, onProgress, signal } = checkMessageFields(
       options,
       'broadcastMessage',
@@ -259,6 +283,60 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     return result;
   }
 
+  /**
+   * Asks one participant and resolves with its reply: the handler it registered for `type` with
+   * {@link handle} gets the request, and what it returns comes back. The request and the reply travel as
+   * acknowledged messages, so either may carry an attachment of any size up to the limits. Rejects with
+   * {@link RequestError} (`NoHandler`, `HandlerFailed`, `Busy`, `Timeout` after `timeoutMs`, default 10 s,
+   * `ParticipantLeft`), {@link MessagingError} (`ParticipantNotFound`, `MessageTooLarge`, `Aborted`,
+   * `NotEnabled`) or {@link InvalidArgumentError}.
+   * @example
+   * const { message } = await room.messaging.request({ to: bob, type: 'sum', message: { a: 1, b: 2 } });
+   */
+  request<K extends keyof M & string>(options: RequestOptions<M, K>): Promise<RequestReply<ReplyOf<R, K>>> {
+    try {
+      const checked = checkRequestOptions(options, this.#deps.maxAttachmentBytes);
+      const { id: to, type, message, attachment, onProgress, signal, timeoutMs } = checked;
+      this.#requireEnabled('request');
+      const present = this.#present.get(to);
+      if (present === undefined) throw MessagingError.participantNotFound(to);
+      if (signal?.aborted === true) throw MessagingError.aborted(to);
+      const { session, participant } = present;
+      const { cid } = session;
+      const { id, reply } = this.#requests.open(cid, to, type, timeoutMs, signal);
+      const report =
+        onProgress === undefined
+          ? undefined
+          : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
+      try {
+        const body = encodeMessageBody(type, message, { kind: CallKind.Request, id });
+        session.sendMessage(body, attachment, true, report, signal).catch((err: unknown) => {
+          // Left before acknowledging is left before replying; every other send error is the request's.
+          const left = err instanceof MessagingError && err.reason === 'ParticipantLeft';
+          this.#requests.fail(cid, id, left ? RequestError.leftBeforeReply(to, type) : (err as Error));
+        });
+      } catch (err) {
+        this.#requests.fail(cid, id, err as Error);
+      }
+      return reply.then((r) => ({ message: r.payload as ReplyOf<R, K>, attachment: r.attachment, from: participant }));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  /**
+   * Registers the one handler for requests of `type`; returns a function that unregisters it. What the
+   * handler returns (or resolves with), `{ message, attachment? }`, is the reply. When it throws, the
+   * requester gets `HandlerFailed` with the error's `message` (cut to 1024 characters; never the stack).
+   * Requests of a type with no handler are answered `NoHandler`. Throws {@link InvalidArgumentError} when
+   * `type` has a handler already.
+   * @example
+   * const off = room.messaging.handle('sum', async (req) => ({ message: { sum: req.message.a + req.message.b } }));
+   */
+  handle<K extends keyof M & string>(type: K, handler: RequestHandler<M, R, K>): () => void {
+    return this.#requests.handle(type, handler as unknown as AnyHandler);
+  }
+
   /** Tells present participants this participant's new attributes. @internal */
   handleLocalAttributes(attributes: JsonObject): void {
     for (const { session } of this.#present.values()) session.sendAttributes(attributes);
@@ -285,6 +363,10 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     this.#present.set(info.id, { participant, session });
     const { cid } = session;
     session.on('message', (d) => {
+      if (d.call !== undefined) {
+        this.#onCall(session, participant, d, d.call);
+        return;
+      }
       this.emit('message', {
         messageId: `${cid}:${d.seq}`,
         from: participant,
@@ -292,19 +374,25 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
         type: d.type,
         message: d.payload,
         attachment: d.attachment,
-      });
+      } as ReceivedMessage<M>);
     });
-    const incoming = (t: IncomingTransfer): IncomingAttachment => ({
-      messageId: `${cid}:${t.seq}`,
-      from: participant,
-      fromParticipantId: info.id,
-      type: t.type,
-      message: t.payload,
-      receivedBytes: t.receivedBytes,
-      totalBytes: t.totalBytes,
+    const incoming = (t: IncomingTransfer): IncomingAttachment<M> =>
+      ({
+        messageId: `${cid}:${t.seq}`,
+        from: participant,
+        fromParticipantId: info.id,
+        type: t.type,
+        message: t.payload,
+        receivedBytes: t.receivedBytes,
+        totalBytes: t.totalBytes,
+      }) as IncomingAttachment<M>;
+    // A request's or reply's attachment is its handler's or caller's business, not a message's.
+    session.on('progress', (t) => {
+      if (t.call === undefined) this.emit('attachment_progress', incoming(t));
     });
-    session.on('progress', (t) => this.emit('attachment_progress', incoming(t)));
-    session.on('aborted', (t, reason) => this.emit('attachment_aborted', incoming(t), reason));
+    session.on('aborted', (t, reason) => {
+      if (t.call === undefined) this.emit('attachment_aborted', incoming(t), reason);
+    });
     session.on('attributes', (next) => {
       const changed = participant.updateAttributes(next);
       if (Object.keys(changed).length > 0) this.emit('participant_attributes_updated', participant, changed);
@@ -313,7 +401,54 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     this.emit('participant_added', participant);
   }
 
+  /** A request arrived (run its handler, answer) or a reply did (settle its request). */
+  #onCall(session: Session, from: RemoteParticipant, d: Delivery, call: Call): void {
+    const { cid } = session;
+    if (call.kind !== CallKind.Request) {
+      const result = this.#requests.reply(cid, d.type, call, d.payload, d.attachment);
+      if (result.kind === 'violation') session.reportProtocolError(result.detail);
+      return;
+    }
+    const admission = this.#requests.admit(cid, d.type);
+    if (admission.kind === 'refuse') {
+      this.#answer(session, d.type, call.id, { kind: 'failure', reason: admission.reason, text: '' });
+      return;
+    }
+    const request: IncomingRequest = {
+      from,
+      fromParticipantId: from.id,
+      type: d.type,
+      message: d.payload,
+      attachment: d.attachment,
+    };
+    void runHandler(() => admission.handler(request)).then((answer) => {
+      admission.done();
+      if (answer.kind === 'failure')
+        this.#deps.logger.warn({ participant: from.id, type: d.type, detail: answer.text }, 'a request handler failed');
+      this.#answer(session, d.type, call.id, answer);
+    });
+  }
+
+  /** Sends the answer to request `id`, unless the asker is gone; a reply that cannot go becomes `HandlerFailed`. */
+  #answer(session: Session, type: string, id: number, answer: Answer): void {
+    if (!session.isReady) return;
+    if (answer.kind === 'reply') {
+      try {
+        const body = encodeMessageBody(type, answer.payload, { kind: CallKind.Reply, id });
+        session.sendMessage(body, answer.attachment, false);
+        return;
+      } catch (err) {
+        const text = `the reply cannot be sent: ${err instanceof Error ? err.message : String(err)}`;
+        this.#deps.logger.warn({ participant: session.participant.id, type, detail: text }, 'a reply was not sent');
+        answer = { kind: 'failure', reason: 'HandlerFailed', text: truncate(text) };
+      }
+    }
+    const call: Call = { kind: CallKind.Failure, id, reason: answer.reason, text: answer.text };
+    session.sendMessage(encodeMessageBody(type, {}, call), undefined, false);
+  }
+
   #onDown(session: Session, reason: string): void {
+    this.#requests.closeLink(session.cid);
     const id = session.participant.id;
     const present = this.#present.get(id);
     if (present?.session !== session) return;

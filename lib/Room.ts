@@ -17,6 +17,7 @@ import { withContext } from './logger.js';
 import { MessagingClient } from './MessagingClient.js';
 import { SIGNALING_VERSION } from './protocol/signaling.js';
 import type { JsonObject } from './protocol/json.js';
+import type { MessageMap, MessageMapOf } from './types.js';
 
 /** What {@link Room.connect} builds a room from. @internal */
 interface RoomInit {
@@ -36,9 +37,13 @@ interface RoomInit {
 
 /**
  * A room joined through a signaling server: this participant, and messaging with the others on
- * {@link Room.messaging}. Create one with {@link Room.connect}.
+ * {@link Room.messaging}. Create one with {@link Room.connect}. `M` and `R` type the messages and the
+ * replies by `type` (see {@link MessageMap}); untyped, any type carries any JSON object.
  */
-export class Room extends TypedEmitter<RoomEvents> {
+export class Room<
+  M extends MessageMapOf<M> = MessageMap,
+  R extends MessageMapOf<R> = MessageMap,
+> extends TypedEmitter<RoomEvents> {
   /**
    * The WebRTC implementation used when the options name none; undefined means the platform's own
    * (browsers). The Node entry's Room sets node-datachannel here.
@@ -51,18 +56,21 @@ export class Room extends TypedEmitter<RoomEvents> {
   /** This participant. */
   readonly localParticipant: LocalParticipant;
   /** Messaging with the other participants. */
-  readonly messaging: MessagingClient;
+  readonly messaging: MessagingClient<M, R>;
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   #state: 'connected' | 'disconnecting' | 'disconnected' = 'connected';
 
   /**
-   * Connects to a signaling server and joins a room.
+   * Connects to a signaling server and joins a room. Type arguments, optional, declare the app's messages
+   * and replies: `Room.connect<Msgs, Replies>(…)`.
    * @example
    * const room = await Room.connect({ url: 'http://127.0.0.1:8080', room: 'design-review', name: 'alice' });
    * await room.messaging.enable();
    */
-  static async connect(options: RoomOptions): Promise<Room> {
+  static async connect<M extends MessageMapOf<M> = MessageMap, R extends MessageMapOf<R> = MessageMap>(
+    options: RoomOptions,
+  ): Promise<Room<M, R>> {
     const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits } = checkRoomOptions(options);
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
@@ -86,8 +94,8 @@ export class Room extends TypedEmitter<RoomEvents> {
         logger: withContext(logger, { room: options.room, participant: reply.self.id }),
       };
       const init: RoomInit = { name: options.room, signaling, self: reply.self, attributes, deps };
-      const room = new this(init as never);
-      messaging = room.messaging;
+      const room = new this(init as never) as unknown as Room<M, R>;
+      messaging = room.messaging as unknown as MessagingClient;
       return room;
     } catch (err) {
       signaling.close();
@@ -134,7 +142,12 @@ export class Room extends TypedEmitter<RoomEvents> {
         logger: deps.logger,
       },
     });
-    this.messaging = MessagingClient.create({ mesh, maxAttachmentBytes: deps.maxAttachmentBytes, logger: deps.logger });
+    // The maps are types only: one client serves them all.
+    this.messaging = MessagingClient.create({
+      mesh,
+      maxAttachmentBytes: deps.maxAttachmentBytes,
+      logger: deps.logger,
+    }) as unknown as MessagingClient<M, R>;
     signaling.on('peer_enabled', (p) => mesh.handlePeerEnabled(p));
     signaling.on('peer_disabled', (id) => mesh.handlePeerDisabled(id));
     signaling.on('peer_disconnected', (id) => mesh.handlePeerDisconnected(id));

@@ -66,7 +66,14 @@ export class ConnectionError extends RoomMeshError {
 
 /** Why a message was not delivered. */
 export type MessagingErrorReason =
-  'ParticipantNotFound' | 'ParticipantLeft' | 'Timeout' | 'NotEnabled' | 'MessageTooLarge' | 'Aborted' | 'Refused';
+  | 'ParticipantNotFound'
+  | 'ParticipantLeft'
+  | 'Timeout'
+  | 'NotEnabled'
+  | 'MessageTooLarge'
+  | 'Aborted'
+  | 'Refused'
+  | RequestErrorReason;
 
 /** A message could not be sent or was not acknowledged. */
 export class MessagingError extends RoomMeshError {
@@ -124,6 +131,89 @@ export class MessagingError extends RoomMeshError {
   /** The recipient refused the message (one of its limits). */
   static refused(participantId: string, reason: string): MessagingError {
     return new MessagingError('Refused', `participant ${participantId} refused the message (${reason})`, participantId);
+  }
+}
+
+/**
+ * Why a request got no reply: the peer has no handler for its type (`NoHandler`), the handler threw
+ * (`HandlerFailed`), the peer has too many of this participant's requests in hand (`Busy`), no reply came
+ * within `timeoutMs` (`Timeout`), or the peer left or its channel failed first (`ParticipantLeft`).
+ */
+export type RequestErrorReason = 'NoHandler' | 'HandlerFailed' | 'Busy' | 'Timeout' | 'ParticipantLeft';
+
+/**
+ * A request reached, or was sent toward, its participant but brought no reply. A {@link MessagingError},
+ * so one `switch (err.reason)` covers every way `request()` fails.
+ */
+export class RequestError extends MessagingError {
+  override name = 'RequestError';
+  declare readonly reason: RequestErrorReason;
+  /** The request's `type`. */
+  readonly requestType: string;
+  /** For `HandlerFailed`: the message of the error the peer's handler threw (never its stack); else undefined. */
+  readonly handlerMessage: string | undefined;
+
+  constructor(
+    reason: RequestErrorReason,
+    message: string,
+    participantId: string,
+    requestType: string,
+    handlerMessage?: string,
+  ) {
+    super(reason, message, participantId);
+    this.requestType = requestType;
+    this.handlerMessage = handlerMessage;
+  }
+
+  /** The peer has no handler for this type. */
+  static noHandler(participantId: string, type: string): RequestError {
+    return new RequestError(
+      'NoHandler',
+      `participant ${participantId} handles no '${type}' requests`,
+      participantId,
+      type,
+    );
+  }
+
+  /** The peer's handler threw; `handlerMessage` is what it said. */
+  static handlerFailed(participantId: string, type: string, handlerMessage: string): RequestError {
+    return new RequestError(
+      'HandlerFailed',
+      `participant ${participantId} failed to handle a '${type}' request: ${handlerMessage}`,
+      participantId,
+      type,
+      handlerMessage,
+    );
+  }
+
+  /** The peer already has as many of this participant's requests in hand as it takes. */
+  static busy(participantId: string, type: string): RequestError {
+    return new RequestError(
+      'Busy',
+      `participant ${participantId} refused a '${type}' request: too many requests from this participant in hand`,
+      participantId,
+      type,
+    );
+  }
+
+  /** No reply within the request's timeout. */
+  static replyTimeout(participantId: string, type: string, ms: number): RequestError {
+    return new RequestError(
+      'Timeout',
+      `participant ${participantId} did not reply to a '${type}' request within ${ms} ms`,
+      participantId,
+      type,
+    );
+  }
+
+  /** The peer left, or its channel failed, before replying. */
+  static leftBeforeReply(participantId: string, type: string): RequestError {
+    return new RequestError(
+      'ParticipantLeft',
+      `participant ${participantId} left before replying to a '${type}' request`,
+      participantId,
+      type,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ConnectionError, ProtocolError } from './errors.js';
-import type { IncomingAttachment, ReceivedMessage } from './types.js';
+import type { IncomingAttachment, MessageMap, MessageMapOf, ReceivedMessage } from './types.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
@@ -7,22 +7,22 @@ import type { AttachmentAbortReason } from './session/Session.js';
 
 export type { AttachmentAbortReason };
 
-/** Events of `room.messaging`. */
-export interface MessagingEvents {
-  /** A message from another participant arrived whole. */
-  message: (message: ReceivedMessage) => void;
+/** Events of `room.messaging`; `M` types the messages (see {@link MessageMap}). */
+export interface MessagingEvents<M extends MessageMapOf<M> = MessageMap> {
+  /** A message from another participant arrived whole (requests and replies go to their handler and caller instead). */
+  message: (message: ReceivedMessage<M>) => void;
   /**
    * An attachment sent in chunks started arriving (`receivedBytes` 0) or more of it arrived. Its `message`
    * event, with the same `messageId`, follows once it is whole. Only for attachments larger than one frame.
    */
-  attachment_progress: (progress: IncomingAttachment) => void;
+  attachment_progress: (progress: IncomingAttachment<M>) => void;
   /**
    * An attachment that was arriving will not complete: the sender cancelled it (`Cancelled`), left or lost
    * its channel (`ParticipantLeft`), broke a limit of this participant (`Refused`; the `error` event says
    * how), or sent no chunk of it for `attachmentStallTimeoutMs` (`Stalled`). What was received is freed; no
    * `message` event follows.
    */
-  attachment_aborted: (progress: IncomingAttachment, reason: AttachmentAbortReason) => void;
+  attachment_aborted: (progress: IncomingAttachment<M>, reason: AttachmentAbortReason) => void;
   /** A participant became present: its data channel is open and it has messaging enabled. */
   participant_added: (participant: RemoteParticipant) => void;
   /** A participant stopped being present: it disabled messaging, left, crashed or became unreachable. */

@@ -6,18 +6,41 @@ export { Room } from './Room.js';
 export { MessagingClient } from './MessagingClient.js';
 export type {
   SendMessageOptions,
+  SendMessageFields,
   BroadcastMessageOptions,
+  BroadcastMessageFields,
   BroadcastResult,
   ReceivedMessage,
+  ReceivedMessageFields,
   SendProgress,
   IncomingAttachment,
+  IncomingAttachmentFields,
+  MessageMap,
+  MessageMapOf,
+  TypedMessage,
+  RequestOptions,
+  RequestFields,
+  RequestReply,
+  IncomingRequest,
+  ReplyContent,
+  ReplyOf,
+  RequestHandler,
 } from './types.js';
+export { DEFAULT_REQUEST_TIMEOUT_MS, MAX_REQUESTS_IN_HAND_PER_PEER } from './requests/Requests.js';
 export { RemoteParticipant } from './RemoteParticipant.js';
 export { LocalParticipant, MAX_ATTRIBUTES_BYTES } from './LocalParticipant.js';
-export { RoomMeshError, InvalidArgumentError, ConnectionError, MessagingError, ProtocolError } from './errors.js';
+export {
+  RoomMeshError,
+  InvalidArgumentError,
+  ConnectionError,
+  MessagingError,
+  RequestError,
+  ProtocolError,
+} from './errors.js';
 export type {
   ConnectionErrorReason,
   MessagingErrorReason,
+  RequestErrorReason,
   ProtocolErrorReason,
   InvalidArgumentReason,
 } from './errors.js';

@@ -5,11 +5,15 @@
 import type { WebRTCImplementation } from './link/webrtc.js';
 import { nodeDataChannelWebRTC } from './link/node-datachannel.js';
 import { Room as BaseRoom } from './Room.js';
+import type { MessageMap, MessageMapOf } from './types.js';
 
 export * from './index.js';
 
 /** A room joined through a signaling server; in Node, peer connections use node-datachannel unless `wrtc` says otherwise. */
-export class Room extends BaseRoom {
+export class Room<M extends MessageMapOf<M> = MessageMap, R extends MessageMapOf<R> = MessageMap> extends BaseRoom<
+  M,
+  R
+> {
   protected static override defaultWebRTC: (() => WebRTCImplementation) | undefined = nodeDataChannelWebRTC;
 }
 

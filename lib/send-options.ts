@@ -3,7 +3,8 @@ import { InvalidArgumentError, MessagingError } from './errors.js';
 import { MAX_TYPE_LENGTH } from './protocol/frames.js';
 import { checkJsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
-import type { BroadcastMessageOptions, SendMessageOptions } from './types.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './requests/Requests.js';
+import type { BroadcastMessageOptions, RequestOptions, SendMessageOptions } from './types.js';
 
 /** Checks the fields a send and a broadcast share; returns them without any other property. */
 export function checkMessageFields(
@@ -61,4 +62,21 @@ export function checkSendOptions(
   }
   fields.id = id;
   return fields;
+}
+
+/** Longest timer browsers and Node keep. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks a request's options: those of a send, and `timeoutMs` (a positive number of ms, or Infinity). */
+export function checkRequestOptions(
+  options: RequestOptions,
+  maxAttachmentBytes: number,
+): BroadcastMessageOptions & { id: string; timeoutMs: number } {
+  const fields = checkSendOptions(options, 'request', maxAttachmentBytes);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Timers take at most 2^31 - 1 ms; a longer one fires at once.
+  const ok = timeoutMs === Infinity || (typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS);
+  if (!ok)
+    throw new InvalidArgumentError(`request: timeoutMs must be from 1 to ${MAX_TIMER_MS} milliseconds, or Infinity`);
+  return { ...fields, timeoutMs };
 }

@@ -20,7 +20,13 @@
  *   chunk       [1, 7, seq, offset, bytes]                  the attachment bytes of message seq at offset
  *   cancel      [1, 8, seq]                                 the sender dropped its message seq; forget it
  *   refuse      [1, 9, seq, reason]                         the receiver refused message seq; stop sending it
+ *   (call)      [type, 0, id]                               in place of a message's or start's type: a request
+ *               [type, 1, id]                               ... the reply to the sender's request id
+ *               [type, 2, id, reason, text]                 ... request id failed; payload {}, reason: text
  *
+ * A request or a reply is a message (whole, or start + chunks) whose type is a call: an array of the
+ * type, the call kind and the request id. Request ids count per direction of a link (1, 2, 3, ...); a
+ * reply carries the id of the request it answers and the request's type.
  * Every message takes the next seq (1, 2, 3, ... per direction of a link), whether it is sent whole
  * or as start + chunks, or cancelled before it left. At most {@link MAX_CONCURRENT_TRANSFERS} started
  * messages may be incomplete at once; chunks of different messages interleave.
@@ -82,6 +88,28 @@ export const MAX_TYPE_LENGTH = 256;
 /** Longest `reason` of a refuse frame. */
 export const MAX_REASON_LENGTH = 64;
 
+/** Longest `text` of a failed reply (the message of the handler's error, truncated by the sender). */
+export const MAX_CALL_TEXT_LENGTH = 1024;
+
+/** Call kinds: the second element of a call, which stands in a message's or start's `type` slot. */
+export const CallKind = {
+  Request: 0,
+  Reply: 1,
+  Failure: 2,
+} as const;
+
+/** Why a request failed at the peer (the `reason` of a failed reply). Receivers treat other strings as `HandlerFailed`. */
+export type CallFailureReason = 'NoHandler' | 'HandlerFailed' | 'Busy';
+
+/**
+ * What makes a message a request or a reply: a request asks for a reply carrying its `id`; a reply answers
+ * the request `id` of its recipient, with its payload (`Reply`) or with why it failed (`Failure`).
+ */
+export type Call =
+  | { kind: typeof CallKind.Request; id: number }
+  | { kind: typeof CallKind.Reply; id: number }
+  | { kind: typeof CallKind.Failure; id: number; reason: string; text: string };
+
 /** Largest sequence number, offset or size; seq counts messages per link direction and never wraps in practice. */
 export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
@@ -91,12 +119,19 @@ export type RefuseReason = 'TooLarge' | 'TooManyTransfers' | 'Invalid' | 'NoMemo
 /** A decoded data-channel frame. */
 export type Frame =
   | { kind: typeof FrameKind.Hello; attributes: JsonObject; maxAttachmentBytes: number; maxFrameBytes: number }
-  | { kind: typeof FrameKind.Message; seq: number; type: string; payload: JsonObject; attachment?: Uint8Array }
+  | {
+      kind: typeof FrameKind.Message;
+      seq: number;
+      type: string;
+      payload: JsonObject;
+      attachment?: Uint8Array;
+      call?: Call;
+    }
   | { kind: typeof FrameKind.Ack; seq: number; incomplete: number[] }
   | { kind: typeof FrameKind.Attributes; attributes: JsonObject }
   | { kind: typeof FrameKind.Bye }
   | { kind: typeof FrameKind.Ping }
-  | { kind: typeof FrameKind.Start; seq: number; type: string; payload: JsonObject; totalBytes: number }
+  | { kind: typeof FrameKind.Start; seq: number; type: string; payload: JsonObject; totalBytes: number; call?: Call }
   | { kind: typeof FrameKind.Chunk; seq: number; offset: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.Cancel; seq: number }
   | { kind: typeof FrameKind.Refuse; seq: number; reason: string };
@@ -133,7 +168,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);
     case FrameKind.Message:
-      return encodeMessageFrame(frame.seq, encodeMessageBody(frame.type, frame.payload), frame.attachment);
+      return encodeMessageFrame(frame.seq, encodeMessageBody(frame.type, frame.payload, frame.call), frame.attachment);
     case FrameKind.Ack:
       return frame.incomplete.length === 0
         ? encoder.encode([FRAME_VERSION, frame.kind, frame.seq])
@@ -142,7 +177,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKind.Ping:
       return encoder.encode([FRAME_VERSION, frame.kind]);
     case FrameKind.Start:
-      return encodeStartFrame(frame.seq, encodeMessageBody(frame.type, frame.payload), frame.totalBytes);
+      return encodeStartFrame(frame.seq, encodeMessageBody(frame.type, frame.payload, frame.call), frame.totalBytes);
     case FrameKind.Chunk:
       return encodeChunk(frame.seq, frame.offset, frame.bytes, 0, frame.bytes.byteLength);
     case FrameKind.Cancel:
@@ -186,16 +221,23 @@ function headBytes(n: number): number {
 }
 
 /**
- * A message's `type` and `payload` as CBOR, back to back: the part of its message or start frame that is
- * the same for every recipient and every seq. A message is encoded once, however many frames carry it.
+ * A message's `type` (or, for a request or reply, its call) and `payload` as CBOR, back to back: the part
+ * of its message or start frame that is the same for every recipient and every seq. A message is encoded
+ * once, however many frames carry it.
  */
-export function encodeMessageBody(type: string, payload: JsonObject): Uint8Array {
-  const t = encoder.encode(type);
+export function encodeMessageBody(type: string, payload: JsonObject, call?: Call): Uint8Array {
+  const t = encoder.encode(call === undefined ? type : callItem(type, call));
   const p = encoder.encode(payload);
   const out = new Uint8Array(t.byteLength + p.byteLength);
   out.set(t, 0);
   out.set(p, t.byteLength);
   return out;
+}
+
+function callItem(type: string, call: Call): unknown[] {
+  return call.kind === CallKind.Failure
+    ? [type, call.kind, call.id, call.reason, call.text]
+    : [type, call.kind, call.id];
 }
 
 /** The size of the message frame {@link encodeMessageFrame} writes, without writing it. */
@@ -321,12 +363,52 @@ function decodeAttributes(body: unknown): Frame | FrameDecodeError {
     : fail('BadField', problem);
 }
 
-/** Checks the seq, type and payload shared by message and start frames. */
-function checkHead(seq: number | undefined, type: unknown, payload: unknown): FrameDecodeError | undefined {
+function isType(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_TYPE_LENGTH;
+}
+
+/** The head shared by message and start frames: seq, type (a text, or a call) and payload. */
+interface Head {
+  seq: number;
+  type: string;
+  payload: JsonObject;
+  call?: Call;
+}
+
+/** Checks the seq, type (or call) and payload shared by message and start frames. */
+function checkHead(seq: number | undefined, type: unknown, payload: unknown): Head | FrameDecodeError {
   if (seq === undefined) return fail('BadField', 'seq');
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) return fail('BadField', 'type');
+  const call = Array.isArray(type) ? decodeCall(type as unknown[]) : undefined;
+  // A type slot that is neither a type nor a valid call is one error, whichever it tried to be.
+  if (call === undefined && !isType(type)) return fail('BadField', 'type');
   const problem = checkJsonObject(payload, 'payload');
-  return problem === undefined ? undefined : fail('BadField', problem);
+  if (problem !== undefined) return fail('BadField', problem);
+  const head: Head = {
+    seq,
+    type: (call === undefined ? type : (type as unknown[])[0]) as string,
+    payload: payload as JsonObject,
+  };
+  if (call !== undefined) head.call = call;
+  return head;
+}
+
+/** A call `[type, kind, id(, reason, text)]`, with its type checked; undefined when it is none. */
+function decodeCall(item: unknown[]): Call | undefined {
+  const [type, kind, rawId, reason, text] = item;
+  const id = uint(rawId);
+  if (!isType(type) || id === undefined) return undefined;
+  switch (kind) {
+    case CallKind.Request:
+    case CallKind.Reply:
+      return item.length === 3 ? { kind, id } : undefined;
+    case CallKind.Failure:
+      if (item.length !== 5 || typeof reason !== 'string' || reason.length === 0) return undefined;
+      if (reason.length > MAX_REASON_LENGTH || typeof text !== 'string' || text.length > MAX_CALL_TEXT_LENGTH)
+        return undefined;
+      return { kind, id, reason, text };
+    default:
+      return undefined;
+  }
 }
 
 function decodeAck(item: unknown[]): Frame | FrameDecodeError {
@@ -405,13 +487,11 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
     case FrameKind.Message: {
       if (item.length !== 5 && item.length !== 6) return fail('BadField', 'wrong length');
       const [, , rawSeq, type, payload, attachment] = item as unknown[];
-      const seq = uint(rawSeq);
-      const bad = checkHead(seq, type, payload);
-      if (bad !== undefined) return bad;
-      const head = { kind, seq: seq as number, type: type as string, payload: payload as JsonObject };
-      if (item.length === 5) return head;
+      const head = checkHead(uint(rawSeq), type, payload);
+      if ('error' in head) return head;
+      if (item.length === 5) return { kind, ...head };
       if (!(attachment instanceof Uint8Array)) return fail('BadField', 'attachment is not a byte string');
-      return { ...head, attachment };
+      return { kind, ...head, attachment };
     }
     case FrameKind.Ack:
       return decodeAck(item);
@@ -422,12 +502,11 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
     case FrameKind.Start: {
       if (item.length !== 6) return fail('BadField', 'wrong length');
       const [, , rawSeq, type, payload, rawTotal] = item as unknown[];
-      const seq = uint(rawSeq);
-      const bad = checkHead(seq, type, payload);
-      if (bad !== undefined) return bad;
+      const head = checkHead(uint(rawSeq), type, payload);
+      if ('error' in head) return head;
       const totalBytes = uint(rawTotal);
       if (totalBytes === undefined) return fail('BadField', 'totalBytes');
-      return { kind, seq: seq as number, type: type as string, payload: payload as JsonObject, totalBytes };
+      return { kind, ...head, totalBytes };
     }
     case FrameKind.Chunk: {
       if (item.length !== 5) return fail('BadField', 'wrong length');

@@ -1,4 +1,4 @@
-import type { FrameOf, RefuseReason } from '../protocol/frames.js';
+import type { Call, FrameOf, RefuseReason } from '../protocol/frames.js';
 import { FrameKind, MAX_CONCURRENT_TRANSFERS } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 
@@ -9,10 +9,13 @@ export interface IncomingTransfer {
   readonly payload: JsonObject;
   readonly totalBytes: number;
   readonly receivedBytes: number;
+  /** Set when the message is a request or a reply. */
+  readonly call?: Call;
 }
 
 interface Transfer extends IncomingTransfer {
   receivedBytes: number;
+  call?: Call;
   buffer: Uint8Array;
   /** When the start or the latest chunk arrived (Date.now()). */
   lastProgressAtMs: number;
@@ -60,6 +63,8 @@ export interface Delivery {
   type: string;
   payload: JsonObject;
   attachment: Uint8Array | undefined;
+  /** Set when the message is a request or a reply. */
+  call?: Call;
 }
 
 /** What a frame did to the inbox. @internal */
@@ -115,10 +120,14 @@ export class Inbox {
   message(frame: FrameOf<typeof FrameKind.Message>): InboxResult {
     const bad = this.#takeSeq(frame.seq, 'message');
     if (bad !== undefined) return bad;
-    return {
-      kind: 'deliver',
-      delivery: { seq: frame.seq, type: frame.type, payload: frame.payload, attachment: frame.attachment },
+    const delivery: Delivery = {
+      seq: frame.seq,
+      type: frame.type,
+      payload: frame.payload,
+      attachment: frame.attachment,
     };
+    if (frame.call !== undefined) delivery.call = frame.call;
+    return { kind: 'deliver', delivery };
   }
 
   /** A message whose attachment follows in chunks. */
@@ -136,7 +145,11 @@ export class Inbox {
     if (this.#transfers.size >= MAX_CONCURRENT_TRANSFERS) {
       return this.#refuse(seq, 'TooManyTransfers', `started more than ${MAX_CONCURRENT_TRANSFERS} attachments at once`);
     }
-    if (totalBytes === 0) return { kind: 'deliver', delivery: { seq, type, payload, attachment: new Uint8Array(0) } };
+    if (totalBytes === 0) {
+      const delivery: Delivery = { seq, type, payload, attachment: new Uint8Array(0) };
+      if (frame.call !== undefined) delivery.call = frame.call;
+      return { kind: 'deliver', delivery };
+    }
     if (!this.#budget.reserve(totalBytes)) {
       const { heldBytes, maxBytes } = this.#budget;
       return this.#refuse(
@@ -161,6 +174,7 @@ export class Inbox {
       buffer,
       lastProgressAtMs: Date.now(),
     };
+    if (frame.call !== undefined) transfer.call = frame.call;
     this.#transfers.set(seq, transfer);
     return { kind: 'progress', transfer };
   }
@@ -189,11 +203,9 @@ export class Inbox {
     if (t.receivedBytes < t.totalBytes) return { kind: 'progress', transfer: t };
     this.#transfers.delete(t.seq);
     this.#budget.release(t.totalBytes);
-    return {
-      kind: 'deliver',
-      delivery: { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer },
-      transfer: t,
-    };
+    const delivery: Delivery = { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer };
+    if (t.call !== undefined) delivery.call = t.call;
+    return { kind: 'deliver', delivery, transfer: t };
   }
 
   /** The sender withdrew message `seq`. */

@@ -264,6 +264,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
   }
 
+  /** Counts a frame that was valid but made no sense where it arrived (a reply to no request), as the session's own. */
+  reportProtocolError(detail: string): void {
+    if (!this.#closed) this.#protocolError('UnexpectedFrame', detail);
+  }
+
   /** Tells the peer this side's new attributes. */
   sendAttributes(attributes: JsonObject): void {
     if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 const PARTICIPANT = fileURLToPath(new URL('../fixtures/participant.js', import.meta.url));
 const TRANSFER = fileURLToPath(new URL('../fixtures/transfer.js', import.meta.url));
+const RPC = fileURLToPath(new URL('../fixtures/rpc-participant.js', import.meta.url));
 
 /** A participant running in its own Node process. */
 export interface ChildParticipant {
@@ -48,6 +49,11 @@ export function startChild(
   mode?: '--exit-after-roundtrip',
 ): Promise<ChildParticipant> {
   return startFixture(PARTICIPANT, mode ? [url, room, name, mode] : [url, room, name], name);
+}
+
+/** Starts a participant process that answers requests (test/fixtures/rpc-participant.ts). */
+export function startRpcChild(url: string, room: string, name: string): Promise<ChildParticipant> {
+  return startFixture(RPC, [url, room, name], name);
 }
 
 /**
