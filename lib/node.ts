@@ -1,9 +1,11 @@
 /**
  * The Node entry of roommesh: the same API as the browser entry, with node-datachannel as the default
- * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc).
+ * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc). node-datachannel
+ * is an optional peer dependency, loaded when a Room first needs it: without it, importing this entry
+ * works and `Room.connect` fails with a MissingDependencyError naming `npm install node-datachannel`.
  */
 import type { WebRTCImplementation } from './link/webrtc.js';
-import { nodeDataChannelWebRTC } from './link/node-datachannel.js';
+import { MissingDependencyError, nodeDataChannelWebRTC } from './link/node-datachannel.js';
 import { Room as BaseRoom } from './Room.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
@@ -17,4 +19,4 @@ export class Room<M extends MessageMapOf<M> = MessageMap, R extends MessageMapOf
   protected static override defaultWebRTC: (() => WebRTCImplementation) | undefined = nodeDataChannelWebRTC;
 }
 
-export { nodeDataChannelWebRTC };
+export { MissingDependencyError, nodeDataChannelWebRTC };

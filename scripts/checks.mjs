@@ -10,6 +10,7 @@ export const TYPECHECK_PROJECTS = [
   'lib/tsconfig.json', // browser code: DOM, no Node
   'lib/tsconfig.node.json', // the Node entry
   'signaling/tsconfig.json', // Node, no DOM
+  'cli/tsconfig.json', // the command-line participant: Node, on the public Node entry
   'test/tsconfig.json',
   'bench/tsconfig.json',
   'test/types/tsconfig.json', // the published declarations, dist/lib/*.d.ts, as an app sees them
@@ -35,7 +36,7 @@ export const CHECKS = {
         'node_modules/dependency-cruiser/bin/dependency-cruise.mjs',
         '--config',
         '.dependency-cruiser.cjs',
-        ...['lib', 'signaling', 'bench', 'test', 'scripts'],
+        ...['lib', 'signaling', 'cli', 'bench', 'test', 'scripts'],
       ],
     },
   ],

@@ -6,11 +6,27 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FLAGS, helpText, parseCliConfig } from './cli-flags.js';
+import { CLI_PACKAGES, missingPackages } from './deps.js';
+import { createLogger } from './cli-logger.js';
 import { ConfigError } from './options.js';
 
 function fail(message: string): never {
   process.stderr.write(`roommesh-signal: ${message}\nRun roommesh-signal --help for the options.\n`);
   process.exit(2);
+}
+
+/**
+ * Exits 1 naming the `npm install` command when any of `names` is missing: the server's packages are
+ * optional peer dependencies of roommesh, absent from an app that installed it for the browser.
+ */
+function requirePackages(names: readonly string[]): void {
+  const missing = missingPackages(names);
+  if (missing.length === 0) return;
+  process.stderr.write(
+    `roommesh-signal: needs ${missing.join(', ')}, not installed (optional peer dependencies of roommesh).\n` +
+      `Run: npm install ${missing.join(' ')}\n`,
+  );
+  process.exit(1);
 }
 
 function parse(
@@ -51,6 +67,7 @@ async function token(args: string[]): Promise<void> {
     fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
   const ttl = v['ttl-ms'] as string | undefined;
   if (ttl !== undefined && !/^\d{1,12}$/.test(ttl)) fail(`token: --ttl-ms must be a whole number, got "${ttl}"`);
+  requirePackages(['jose']);
   const { mintToken } = await import('./auth.js');
   const jwt = await mintToken({
     secret,
@@ -83,21 +100,18 @@ async function serve(args: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  // The server never logs these; redaction is a second line of defence for fields added later.
   // Loaded only now, so that --help and a bad flag answer without loading the whole server.
+  requirePackages(CLI_PACKAGES);
   const { createSignalingServer } = await import('./server.js');
-  const { pino } = await import('pino');
-  const logger = pino({
-    level: config.logLevel,
-    base: { service: 'roommesh-signal' },
-    redact: { paths: ['token', 'sdp', 'candidate', '*.token', '*.sdp', '*.candidate'], censor: '[redacted]' },
-  });
+  const { logger, pretty } = await createLogger(config.logLevel, process.stdout.isTTY === true);
   let server;
   try {
     server = await createSignalingServer({ ...config.options, logger });
   } catch (err) {
     fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
   }
+  // For a person at a terminal (npm start): where the demo is. Not in JSON logs, which machines read.
+  if (pretty && config.options.staticDir !== false) logger.info({}, `open ${server.url}/ in two tabs`);
   let signals = 0;
   const stop = (signal: NodeJS.Signals): void => {
     signals++;

@@ -1,8 +1,55 @@
+import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
-import { cleanup } from 'node-datachannel';
-import * as polyfill from 'node-datachannel/polyfill';
+import type * as NodeDataChannel from 'node-datachannel';
+import type * as Polyfill from 'node-datachannel/polyfill';
+import { RoomMeshError } from '../errors.js';
 import type { WebRTCImplementation } from './webrtc.js';
 import { adaptWebRTC } from './webrtc.js';
+
+/** The command that installs node-datachannel, as the error for its absence names it. */
+export const NODE_DATACHANNEL_INSTALL = 'npm install node-datachannel';
+
+/**
+ * A package roommesh needs for what was asked is not installed: it is an optional peer dependency, so
+ * that browser apps do not install it. The message names the `npm install` command.
+ */
+export class MissingDependencyError extends RoomMeshError {
+  override name = 'MissingDependencyError';
+  declare readonly reason: 'MissingDependency';
+  /** The package that is missing. */
+  readonly packageName: string;
+
+  constructor(packageName: string, install: string, options?: { cause?: unknown }) {
+    super(
+      'MissingDependency',
+      `${packageName} is not installed: roommesh in Node needs it for WebRTC (run \`${install}\`, ` +
+        'or pass your own implementation as the `wrtc` option)',
+      options,
+    );
+    this.packageName = packageName;
+  }
+}
+
+/**
+ * node-datachannel, loaded at first use rather than at import: it is an optional peer dependency (a
+ * native module browser apps never load), so importing the Node entry works without it and only a
+ * Room that needs the default WebRTC implementation asks for it. Loaded through its CommonJS build,
+ * which `require` gives synchronously.
+ */
+function loadNodeDataChannel(): { ndc: typeof NodeDataChannel; polyfill: typeof Polyfill } {
+  const require = createRequire(import.meta.url);
+  try {
+    return {
+      ndc: require('node-datachannel') as typeof NodeDataChannel,
+      polyfill: require('node-datachannel/polyfill') as typeof Polyfill,
+    };
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND')
+      throw new MissingDependencyError('node-datachannel', NODE_DATACHANNEL_INSTALL, { cause: err });
+    throw err;
+  }
+}
 
 /**
  * True when the host has no network interface but loopback (a private network namespace, a sandbox).
@@ -23,7 +70,7 @@ let open = 0;
  * meanwhile; node-datachannel starts again by itself for the next connection. It would also close
  * connections an app made with node-datachannel directly: such an app passes its own `wrtc`.
  */
-function releaseWhenIdle(): void {
+function releaseWhenIdle(cleanup: () => void): void {
   setImmediate(() => {
     if (open === 0) cleanup();
   });
@@ -31,9 +78,13 @@ function releaseWhenIdle(): void {
 
 let cached: WebRTCImplementation | undefined;
 
-/** node-datachannel's polyfill, adapted for simple-peer: the Node entry's default WebRTC implementation. */
+/**
+ * node-datachannel's polyfill, adapted for simple-peer: the Node entry's default WebRTC implementation.
+ * Throws {@link MissingDependencyError} when node-datachannel is not installed.
+ */
 export function nodeDataChannelWebRTC(): WebRTCImplementation {
   if (cached !== undefined) return cached;
+  const { ndc, polyfill } = loadNodeDataChannel();
   const Base = polyfill.RTCPeerConnection;
   class CountedPeerConnection extends Base {
     #counted = true;
@@ -45,7 +96,7 @@ export function nodeDataChannelWebRTC(): WebRTCImplementation {
       super.close();
       if (!this.#counted) return;
       this.#counted = false;
-      if (--open === 0) releaseWhenIdle();
+      if (--open === 0) releaseWhenIdle(ndc.cleanup);
     }
   }
   cached = adaptWebRTC(
