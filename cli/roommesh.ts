@@ -27,7 +27,7 @@ import {
   type Parsed,
 } from './args.js';
 import { saveAttachment, sha256 } from './attachments.js';
-import { RequestNotSupportedError, sendRequest } from './request.js';
+import { sendRequest } from './request.js';
 
 /** How a command ended, when not by throwing. */
 type Outcome = number;
@@ -149,7 +149,6 @@ async function request(room: Room, values: Parsed['values'], out: Output, messag
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
   } catch (err) {
-    if (err instanceof RequestNotSupportedError) throw new CommandError(EXIT.failed, err.message);
     const reason = (err as { reason?: unknown }).reason;
     if (reason === 'NoHandler') throw new CommandError(EXIT.notFound, `${to.name} has no handler for "${type}"`);
     throw err;

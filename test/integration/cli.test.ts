@@ -242,11 +242,39 @@ describe('roommesh command line', function () {
     expect(gone.name).to.equal('listener');
   });
 
-  it('request says plainly when the library has no messaging.request() (its reply test comes with the API)', async function () {
+  it('request prints the handler reply and saves its attachment; no handler exits 3, a failing one 1', async () => {
     const { conn, rooms } = await roomWith('bob');
-    if ('request' in rooms[0]!.messaging) this.skip(); // the API is here: covered by the request tests
-    const r = await run(['request', ...conn, '--to', 'bob', '--type', 'ask', '--data', '{}']);
-    expect(r.code).to.equal(1);
-    expect(r.stderr).to.include('not supported by this library version');
+    const bob = rooms[0]!;
+    const back = bytes(70_000, 9);
+    bob.messaging.handle('ask', (req) => ({ message: { echo: req.message, from: req.from.name }, attachment: back }));
+    bob.messaging.handle('fail', () => {
+      throw new Error('no can do');
+    });
+    const saveDir = mkdtempSync(join(tmpdir(), 'roommesh-cli-reply-'));
+    const r = await run([
+      'request',
+      ...conn,
+      '--to',
+      'bob',
+      '--type',
+      'ask',
+      '--data',
+      '{"q":1}',
+      '--save-dir',
+      saveDir,
+      '--json',
+      '--name',
+      'cli',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    const reply = JSON.parse(r.stdout.trim()) as { message: unknown; attachment: { sha256: string; path: string } };
+    expect(reply.message).to.deep.equal({ echo: { q: 1 }, from: 'cli' });
+    expect(reply.attachment.sha256).to.equal(sha256(back));
+    expect(sha256(readFileSync(reply.attachment.path))).to.equal(sha256(back));
+    const none = await run(['request', ...conn, '--to', 'bob', '--type', 'nobody-home', '--data', '{}']);
+    expect(none.code).to.equal(3);
+    const failed = await run(['request', ...conn, '--to', 'bob', '--type', 'fail', '--data', '{}']);
+    expect(failed.code).to.equal(1);
+    expect(failed.stderr).to.include('no can do');
   });
 });
