@@ -29,6 +29,11 @@ import type { PendingSend } from './PendingSends.js';
 import { PendingSends } from './PendingSends.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 
+/**
+ * The most decoding time one data-channel message is charged. The costliest legal message measured (256 KiB
+ * of small JSON keys) takes ~15 ms; more than this is the process stalling, not the peer.
+ */
+const MAX_DECODE_CHARGE_MS = 100;
 /** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
 const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
@@ -390,9 +395,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     // the time decoding takes is budgeted too, and a peer that costs more is cut off after this message.
     const started = performance.now();
     const frames = decodeFrames(bytes);
+    // Wall time: a process frozen mid-decode (SIGSTOP, a sleeping laptop, a debugger) would charge the
+    // whole freeze to the peer, so one message is charged at most what the costliest legal one takes.
+    const spentMs = Math.min(performance.now() - started, MAX_DECODE_CHARGE_MS);
     const { msPerSecond, burstMs } = this.#decodeBudget;
-    this.#decodeTokensMs =
-      Math.min(burstMs, this.#decodeTokensMs + (elapsedMs * msPerSecond) / 1000) - (performance.now() - started);
+    this.#decodeTokensMs = Math.min(burstMs, this.#decodeTokensMs + (elapsedMs * msPerSecond) / 1000) - spentMs;
     if (this.#decodeTokensMs < 0) {
       const detail = `its frames took more than ${msPerSecond} ms/s to decode (burst ${burstMs} ms); disconnecting`;
       this.#protocolError('LimitExceeded', detail);
