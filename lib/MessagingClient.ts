@@ -55,6 +55,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     this.#mesh = deps.mesh;
     this.#mesh.on('participant_up', (session, attributes) => this.#onUp(session, attributes));
     this.#mesh.on('participant_down', (session, reason) => this.#onDown(session, reason));
+    this.#mesh.on('participant_moved', (session, previousId) => this.#onMoved(session, previousId));
     this.#mesh.on('protocol_error', (err) => this.emit('error', err));
   }
 
@@ -288,7 +289,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
       this.emit('message', {
         messageId: `${cid}:${d.seq}`,
         from: participant,
-        fromParticipantId: info.id,
+        fromParticipantId: participant.id,
         type: d.type,
         message: d.payload,
         attachment: d.attachment,
@@ -297,7 +298,7 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     const incoming = (t: IncomingTransfer): IncomingAttachment => ({
       messageId: `${cid}:${t.seq}`,
       from: participant,
-      fromParticipantId: info.id,
+      fromParticipantId: participant.id,
       type: t.type,
       message: t.payload,
       receivedBytes: t.receivedBytes,
@@ -311,6 +312,20 @@ export class MessagingClient extends TypedEmitter<MessagingEvents> {
     });
     this.#deps.logger.info({ participant: info.id, name: participant.name }, 'participant present');
     this.emit('participant_added', participant);
+  }
+
+  /** A present participant re-joined the server as a new id: same session, same object, new key. */
+  #onMoved(session: Session, previousId: string): void {
+    const present = this.#present.get(previousId);
+    if (present?.session !== session) return;
+    const id = session.participant.id;
+    // Re-inserted at its place in the order of presence.
+    const entries = [...this.#present.entries()].map(([k, v]): [string, Present] => [k === previousId ? id : k, v]);
+    this.#present.clear();
+    for (const [k, v] of entries) this.#present.set(k, v);
+    present.participant.rename(id);
+    this.#deps.logger.info({ participant: id, previousId }, 'participant re-joined the server under a new id');
+    this.emit('participant_id_changed', present.participant, previousId);
   }
 
   #onDown(session: Session, reason: string): void {
