@@ -20,8 +20,7 @@ export function checkAttributes(attributes: unknown, what: string): JsonObject {
 
 /** This participant: its server-assigned id and name, and its own attributes. */
 export class LocalParticipant {
-  /** Assigned by the signaling server. */
-  readonly id: string;
+  #id: string;
   /** Given by the signaling server (from the join request, or from the token when auth is on). */
   readonly name: string;
   /** When this participant joined the room, in server ms since the epoch. */
@@ -39,11 +38,24 @@ export class LocalParticipant {
   }
 
   private constructor(info: ParticipantInfo, attributes: JsonObject, onChange: (attributes: JsonObject) => void) {
-    this.id = info.id;
+    this.#id = info.id;
     this.name = info.name;
     this.joinedAtMs = info.joinedAtMs;
     this.#attributes = Object.freeze({ ...attributes });
     this.#onChange = onChange;
+  }
+
+  /**
+   * Assigned by the signaling server. It changes only when this participant re-joined the server under a
+   * new id (the server restarted and forgot it): the room then emits `signaling_rejoined`.
+   */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** This participant re-joined the signaling server as `id`. @internal */
+  rename(id: string): void {
+    this.#id = id;
   }
 
   /** This participant's attributes. */

@@ -79,6 +79,7 @@ export class MessagingClient<
     this.#mesh = deps.mesh;
     this.#mesh.on('participant_up', (session, attributes) => this.#onUp(session, attributes));
     this.#mesh.on('participant_down', (session, reason) => this.#onDown(session, reason));
+    this.#mesh.on('participant_moved', (session, previousId) => this.#onMoved(session, previousId));
     this.#mesh.on('protocol_error', (err) => this.emit('error', err));
   }
 
@@ -370,7 +371,7 @@ export class MessagingClient<
       this.emit('message', {
         messageId: `${cid}:${d.seq}`,
         from: participant,
-        fromParticipantId: info.id,
+        fromParticipantId: participant.id,
         type: d.type,
         message: d.payload,
         attachment: d.attachment,
@@ -380,7 +381,7 @@ export class MessagingClient<
       ({
         messageId: `${cid}:${t.seq}`,
         from: participant,
-        fromParticipantId: info.id,
+        fromParticipantId: participant.id,
         type: t.type,
         message: t.payload,
         receivedBytes: t.receivedBytes,
@@ -445,6 +446,20 @@ export class MessagingClient<
     }
     const call: Call = { kind: CallKind.Failure, id, reason: answer.reason, text: answer.text };
     session.sendMessage(encodeMessageBody(type, {}, call), undefined, false);
+  }
+
+  /** A present participant re-joined the server as a new id: same session, same object, new key. */
+  #onMoved(session: Session, previousId: string): void {
+    const present = this.#present.get(previousId);
+    if (present?.session !== session) return;
+    const id = session.participant.id;
+    // Re-inserted at its place in the order of presence.
+    const entries = [...this.#present.entries()].map(([k, v]): [string, Present] => [k === previousId ? id : k, v]);
+    this.#present.clear();
+    for (const [k, v] of entries) this.#present.set(k, v);
+    present.participant.rename(id);
+    this.#deps.logger.info({ participant: id, previousId }, 'participant re-joined the server under a new id');
+    this.emit('participant_id_changed', present.participant, previousId);
   }
 
   #onDown(session: Session, reason: string): void {

@@ -3,8 +3,7 @@ import type { ParticipantInfo } from './protocol/signaling.js';
 
 /** Another participant of the room, present while a data channel to it is open. */
 export class RemoteParticipant {
-  /** Assigned by the signaling server; stable for the participant's time in the room. */
-  readonly id: string;
+  #id: string;
   /** Given by the signaling server; the participant cannot change it. */
   readonly name: string;
   /** When the participant joined the room, in server ms since the epoch. */
@@ -17,10 +16,23 @@ export class RemoteParticipant {
   }
 
   private constructor(info: ParticipantInfo, attributes: JsonObject) {
-    this.id = info.id;
+    this.#id = info.id;
     this.name = info.name;
     this.joinedAtMs = info.joinedAtMs;
     this.#attributes = Object.freeze({ ...attributes });
+  }
+
+  /**
+   * Assigned by the signaling server. It changes only when the participant re-joined the server under a
+   * new id (the server restarted and forgot it): messaging then emits `participant_id_changed`.
+   */
+  get id(): string {
+    return this.#id;
+  }
+
+  /** The participant re-joined the signaling server as `id` (it said so on its data channel). @internal */
+  rename(id: string): void {
+    this.#id = id;
   }
 
   /** The participant's own attributes, as it last announced them. */

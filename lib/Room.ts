@@ -162,6 +162,12 @@ export class Room<
       mesh.handleResumed(participants);
       this.emit('signaling_reconnected');
     });
+    signaling.on('rejoined', (self, previousId) => {
+      this.#logger.warn({ id: self.id, previousId }, 'the signaling server forgot this participant: joined it again');
+      this.localParticipant.rename(self.id);
+      void mesh.handleRejoined(self.id);
+      this.emit('signaling_rejoined', self.id, previousId);
+    });
     signaling.on('failed', (error) => {
       this.#logger.error(
         { reason: error.serverReason ?? error.reason },

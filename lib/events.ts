@@ -27,6 +27,11 @@ export interface MessagingEvents<M extends MessageMapOf<M> = MessageMap> {
   participant_added: (participant: RemoteParticipant) => void;
   /** A participant stopped being present: it disabled messaging, left, crashed or became unreachable. */
   participant_removed: (participant: RemoteParticipant) => void;
+  /**
+   * A present participant re-joined the signaling server under a new id (the server restarted and forgot
+   * everyone): `participant.id` is the new id. Its data channel stayed open; it was never removed.
+   */
+  participant_id_changed: (participant: RemoteParticipant, previousId: string) => void;
   /** A participant changed its attributes; `changed` holds the new values of the keys that changed (removed keys: null). */
   participant_attributes_updated: (participant: RemoteParticipant, changed: JsonObject) => void;
   /** {@link MessagingClient.enable} completed; `participants` are those present. */
@@ -47,9 +52,15 @@ export interface RoomEvents {
   /** Back on the signaling server, under the same participant id; nobody saw this participant leave. */
   signaling_reconnected: () => void;
   /**
-   * The signaling server will not take this participant back (its resume token is not accepted: the
-   * server restarted without a `resumeSecret`, or the token expired). Open channels keep working, but
-   * no new channel can be set up; connect again to rejoin as a new participant.
+   * Back on the signaling server as a new participant id, because the server no longer knew this one (it
+   * restarted without a `resumeSecret`): `room.localParticipant.id` is now `id`, messaging is enabled again
+   * if it was, and every peer with an open channel follows the new id without seeing this participant leave.
+   */
+  signaling_rejoined: (id: string, previousId: string) => void;
+  /**
+   * The signaling server will not take this participant back, not even as a new participant (a join
+   * refused: its auth token expired or is no longer accepted, the room is full, ...). Open channels keep
+   * working, but no new channel can be set up; connect again with what the server needs.
    */
   signaling_failed: (error: ConnectionError) => void;
   /** {@link Room.disconnect} completed. */

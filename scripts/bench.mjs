@@ -22,21 +22,25 @@ await buildBrowser();
 
 // `npm run bench -- frame-size [MiB] [rounds] [--hosts in-process,node,chromium]` runs bench/frame-size.ts,
 // `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), and
-// `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts).
+// `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts),
+// `npm run bench -- chaos [--seconds 600]` the chaos soak: the server killed and restarted (bench/chaos-soak.ts).
 const [first, ...tail] = process.argv.slice(2);
 const [argv, rest] =
   first === 'soak'
     ? [['--expose-gc', 'dist/bench/soak.js'], tail]
-    : first === 'frame-size'
-      ? [['dist/bench/frame-size.js'], tail]
-      : first === 'signaling-load'
-        ? [['dist/bench/signaling-load.js'], tail]
-        : [['dist/bench/main.js'], process.argv.slice(2)];
+    : first === 'chaos'
+      ? [['dist/bench/chaos-soak.js'], tail]
+      : first === 'frame-size'
+        ? [['dist/bench/frame-size.js'], tail]
+        : first === 'signaling-load'
+          ? [['dist/bench/signaling-load.js'], tail]
+          : [['dist/bench/main.js'], process.argv.slice(2)];
 // Chromium is needed unless the run names only Node transports (or is the soak or signaling-load run, Node
 // only); a missing one is installed (as root) or explained.
 const text = rest.join(' ');
 const nodeOnly =
   first === 'soak' ||
+  first === 'chaos' ||
   first === 'signaling-load' ||
   (/--(transport|runtime|hosts)\b/.test(text) && !text.includes('chromium'));
 if (!rest.includes('--help') && !nodeOnly) ensureChromium();

@@ -62,11 +62,10 @@ export interface MembershipStoreOptions {
 /** Most generations a {@link LocalMembershipStore} keeps parked; the oldest go first (their tokens then fail). */
 const MAX_PARKED = 100_000;
 
-/** Participants whose process died, removed by the store; `peers` are the enabled members left to tell. */
+/** A participant whose process died, adopted by this process: to hold for a resume, as a dropped connection. */
 export interface LostMember {
   room: string;
   id: string;
-  peers: string[];
 }
 
 /** Where room membership lives. Every method rejects when the store cannot be reached. */
@@ -118,7 +117,7 @@ export interface MembershipStore {
    * when this member is enabled, to tell.
    */
   hold(room: string, id: string): Promise<string[]>;
-  /** Called with members another process held when that process died (fleets only). */
+  /** Called with the members of a dead process that this process adopted, to hold for a resume (fleets only). */
   onLost(listener: (lost: LostMember[]) => void): void;
   /** Called when the store dropped this process's members (it was taken for dead): its sockets must go. */
   onEvicted(listener: () => void): void;

@@ -94,7 +94,7 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
     }),
     membersSwept: new Counter({
       name: 'roommesh_members_swept_total',
-      help: 'Participants removed because their process died',
+      help: 'Participants adopted from a dead process, to hold for a resume',
       registers,
     }),
   };

@@ -109,16 +109,43 @@ export class ParticipantRegistry<C> {
       logger.info({ room, participant: id, reason }, 'left');
       return;
     }
+    this.#hold(room, id, key);
+    const peers = await this.options.store.hold(room, id).catch(() => []);
+    this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
+    logger.info({ room, participant: id, reason, graceMs: resumeGraceMs }, 'connection dropped: kept for a resume');
+  }
+
+  /** Starts the grace timer of a held participant: when it runs out, the participant is removed. */
+  #hold(room: string, id: string, key: string): void {
     const timer = setTimeout(() => {
       this.#held.delete(key);
       this.#countOut(room);
       this.track(this.#remove(room, id, 'expired'));
-    }, resumeGraceMs);
+    }, this.options.resumeGraceMs);
     timer.unref();
     this.#held.set(key, { room, id, timer });
+  }
+
+  /**
+   * Participant `id` of `room` belonged to a process that died, and this process adopted it (the fleet's
+   * sweep): it is held for `resumeGraceMs` as a dropped connection of this process would be, and its peers
+   * are told it dropped. Its client resumes on any process with its token; only if it does not come back
+   * in time is it removed (and its peers see it leave).
+   */
+  async handleAdopted(room: string, id: string): Promise<void> {
+    const { logger, resumeGraceMs } = this.options;
+    const key = memberKey(room, id);
+    if (this.#live.has(key) || this.#held.has(key)) return;
+    this.#countIn(room);
+    if (resumeGraceMs === 0 || this.#closing) {
+      this.#countOut(room);
+      this.track(this.#remove(room, id, 'expired'));
+      return;
+    }
+    this.#hold(room, id, key);
     const peers = await this.options.store.hold(room, id).catch(() => []);
     this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
-    logger.info({ room, participant: id, reason, graceMs: resumeGraceMs }, 'connection dropped: kept for a resume');
+    logger.info({ room, participant: id, graceMs: resumeGraceMs }, 'its process died: kept for a resume');
   }
 
   /** Keeps `removal` until it settles, so {@link settled} can wait for it. */

@@ -5,8 +5,9 @@
  *
  * Processes announce themselves: each refreshes `alive:<server id>` (expiring after `fleetTimeoutMs`)
  * every `fleetHeartbeatMs`, and records the members it holds in `srv:<server id>`. Every heartbeat also
- * sweeps: a process whose alive key expired is dead, and one script removes its members, so exactly one
- * survivor gets the list and tells the peers. Keys (all under the prefix): `room:<room>` (hash id → info
+ * sweeps: a process whose alive key expired is dead, and one script moves its members to the sweeper, so
+ * exactly one survivor adopts them and holds each for the resume grace, as it would a dropped connection of
+ * its own: their clients resume on another process with no leave seen; whoever is not back in time is removed. Keys (all under the prefix): `room:<room>` (hash id → info
  * JSON), `enabled:<room>` (set of ids), `gen:<room>` (hash id → "generation previous held(0|1)" of its
  * resume tokens), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of "participant id\nroom"),
  * `parked:<id\nroom>` (the generation of a member removed without a goodbye, expiring with the token
@@ -172,8 +173,9 @@ return out`,
   heartbeat: `
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
 return redis.call('SADD', KEYS[2], ARGV[1])`,
-  // KEYS: servers set. ARGV: key prefix, park ms. Removes the members of every server whose alive key is
-  // gone, parking their generations. Returns {room, id, wasEnabled, ...} for each member removed.
+  // KEYS: servers set, this server's member set. ARGV: key prefix. Adopts the members of every server whose
+  // alive key is gone: each moves to this server's member set, so that this process holds it for the resume
+  // grace (and a later sweep adopts it again if this process dies too). Returns {room, id, ...} for each.
   sweep: `
 local p = ARGV[1]
 local out = {}
@@ -181,15 +183,9 @@ for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', p .. 'alive:' .. sid) == 0 then
     for _, ref in ipairs(redis.call('SMEMBERS', p .. 'srv:' .. sid)) do
       local cut = string.find(ref, '\\n', 1, true)
-      local id = string.sub(ref, 1, cut - 1)
-      local room = string.sub(ref, cut + 1)
-      redis.call('HDEL', p .. 'room:' .. room, id)
-      local gen = redis.call('HGET', p .. 'gen:' .. room, id)
-      redis.call('HDEL', p .. 'gen:' .. room, id)
-      if gen then redis.call('SET', p .. 'parked:' .. ref, string.match(gen, '^%S+'), 'PX', ARGV[2]) end
-      table.insert(out, room)
-      table.insert(out, id)
-      table.insert(out, redis.call('SREM', p .. 'enabled:' .. room, id))
+      redis.call('SADD', KEYS[2], ref)
+      table.insert(out, string.sub(ref, cut + 1))
+      table.insert(out, string.sub(ref, 1, cut - 1))
     end
     redis.call('DEL', p .. 'srv:' .. sid)
     redis.call('SREM', KEYS[1], sid)
@@ -427,21 +423,11 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async #sweep(): Promise<void> {
-    const r = await this.#run('sweep', [this.#k('servers')], [this.#o.keyPrefix, String(this.#o.parkMs)]);
+    const r = await this.#run('sweep', [this.#k('servers'), this.#srvKey()], [this.#o.keyPrefix]);
     if (!Array.isArray(r) || r.length === 0) return;
-    const removed: Array<{ room: string; id: string; wasEnabled: boolean }> = [];
-    for (let i = 0; i + 2 < r.length; i += 3)
-      removed.push({ room: String(r[i]), id: String(r[i + 1]), wasEnabled: r[i + 2] === 1 });
-    const enabledByRoom = new Map<string, string[]>();
-    for (const room of new Set(removed.filter((m) => m.wasEnabled).map((m) => m.room))) {
-      enabledByRoom.set(room, (await this.#client.sMembers(this.#k('enabled:', room))).map(String));
-    }
-    const lost = removed.map((m) => ({
-      room: m.room,
-      id: m.id,
-      peers: m.wasEnabled ? (enabledByRoom.get(m.room) ?? []) : [],
-    }));
-    this.#o.logger.warn({ members: lost.length }, 'removed the participants of a dead process');
+    const lost: LostMember[] = [];
+    for (let i = 0; i + 1 < r.length; i += 2) lost.push({ room: String(r[i]), id: String(r[i + 1]) });
+    this.#o.logger.warn({ members: lost.length }, 'adopted the participants of a dead process: held for a resume');
     for (const l of this.#lostListeners) l(lost);
   }
 

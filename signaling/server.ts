@@ -164,9 +164,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     },
   });
 
+  // The members of a dead process are held here for the resume grace, as a dropped connection of this
+  // process would be: their clients resume on any process with no leave seen by their peers.
   store.onLost((lost) => {
     metrics.membersSwept.inc(lost.length);
-    for (const m of lost) tell(m.room, m.peers, (to) => to.emit('peer_disabled', { id: m.id }));
+    for (const m of lost) void registry.handleAdopted(m.room, m.id);
   });
   // The fleet removed this process's members (Redis lost its data, or this process was frozen past the
   // fleet timeout): its joined clients are no longer in any room, so they are disconnected to join again.

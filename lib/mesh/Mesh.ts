@@ -25,6 +25,13 @@ const PEER_LEFT_LINGER_MS = 1000;
  * ICE transport", about 1 connect in 10 when 10 processes share 2 cores), and each waited 200-400 ms.
  */
 const FIRST_REDIAL_MAX_MS = 50;
+/**
+ * After this participant re-joined the server under a new id, how long it waits before dialing a listed
+ * participant it has no channel to: a peer that also re-joined says so on its open channel (a moved frame)
+ * just before it enables messaging, and that frame may trail the server's list by a moment. Dialing at once
+ * would replace a working channel with a new one, and the app would see the peer leave and come back.
+ */
+const MOVED_GRACE_MS = 1000;
 /** Re-dial delay after the second failure in a row; it doubles with each further one up to `reconnectMaxDelayMs`. */
 const REDIAL_BASE_MS = 400;
 
@@ -41,6 +48,8 @@ export interface MeshEvents {
   participant_up: (session: Session, attributes: JsonObject) => void;
   /** A session that was up closed: the participant is not present (it may come back on a new session). */
   participant_down: (session: Session, reason: string) => void;
+  /** A participant with an open session re-joined the server as `session.participant.id` (it said so on the session). */
+  participant_moved: (session: Session, previousId: string) => void;
   /** A peer broke the protocol on some session. */
   protocol_error: (error: ProtocolError) => void;
 }
@@ -72,6 +81,8 @@ interface Connection {
  */
 export class Mesh extends TypedEmitter<MeshEvents> {
   readonly #options: MeshOptions;
+  /** This participant's id on the signaling server: changes when it re-joins as a new participant. */
+  #localId: string;
   #accepting = false;
   /** Participants the server says have messaging enabled. */
   readonly #known = new Map<string, ParticipantInfo>();
@@ -87,6 +98,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   constructor(options: MeshOptions) {
     super();
     this.#options = options;
+    this.#localId = options.localId;
     this.emitterLogger = options.logger;
   }
 
@@ -110,7 +122,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       throw err;
     }
     if (!this.#accepting) return 0;
-    const others = infos.filter((info) => info.id !== this.#options.localId);
+    const others = infos.filter((info) => info.id !== this.#localId);
     for (const info of others) {
       this.#known.set(info.id, info);
       this.#dial(info);
@@ -140,7 +152,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** The server says a participant enabled messaging (or came back to signaling); it dials this one. */
   handlePeerEnabled(info: ParticipantInfo): void {
-    if (info.id === this.#options.localId || !this.#accepting) return;
+    if (info.id === this.#localId || !this.#accepting) return;
     this.#known.set(info.id, info);
     this.#failures.delete(info.id);
   }
@@ -185,12 +197,50 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   handleResumed(participants: ParticipantInfo[]): void {
     if (!this.#accepting) return;
     for (const info of participants) {
-      if (info.id === this.#options.localId) continue;
+      if (info.id === this.#localId) continue;
       this.#known.set(info.id, info);
       this.#failures.delete(info.id);
       if (this.#connections.has(info.id)) continue;
       this.#cancelRedial(info.id);
       this.#dial(info);
+    }
+  }
+
+  /**
+   * This participant re-joined the signaling server as a new participant `id` (the server forgot the old
+   * one). Every open channel is told first (a moved frame: the peer keeps the channel and follows the new
+   * id); then, when messaging was enabled, it is enabled again under the new id, and the listed participants
+   * without a channel are dialed, a moment later if a peer may still be about to say it moved too.
+   */
+  async handleRejoined(id: string): Promise<void> {
+    this.#localId = id;
+    let open = 0;
+    for (const c of this.#connections.values()) {
+      if (!c.up) continue;
+      c.session.sendMoved(id);
+      open++;
+    }
+    if (!this.#accepting) return;
+    let infos: ParticipantInfo[];
+    try {
+      infos = await this.#options.signaling.enableMessaging();
+    } catch (err) {
+      // Resuming later tells the server messaging is enabled, and lists the participants then.
+      this.#options.logger.warn({ err: String(err) }, 'could not enable messaging again after re-joining');
+      return;
+    }
+    if (!this.#accepting || this.#localId !== id) return;
+    for (const info of infos) {
+      if (info.id === id) continue;
+      this.#known.set(info.id, info);
+      this.#failures.delete(info.id);
+      if (this.#connections.has(info.id) || this.#redials.has(info.id)) continue;
+      if (open === 0) this.#dial(info);
+      else
+        this.#redials.set(
+          info.id,
+          setTimeout(() => this.#dial(info), MOVED_GRACE_MS),
+        );
     }
   }
 
@@ -213,7 +263,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (signal.data.type !== 'offer') return; // a late signal of an attempt that is over
     if (current !== undefined) {
       // Both sides dialing should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
-      if (current.initiator && !current.session.isReady && this.#options.localId < signal.from) return;
+      if (current.initiator && !current.session.isReady && this.#localId < signal.from) return;
       this.#connections.delete(signal.from);
       current.session.close('replaced by a new connection');
     }
@@ -253,6 +303,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       this.#onReady(connection, attributes);
     });
     session.on('protocol_error', (err) => this.emit('protocol_error', err));
+    session.on('moved', (id) => this.#onMoved(connection, id));
     session.on('close', (reason, bye) => {
       clearTimeout(attemptTimer);
       this.#onClose(connection, reason, bye);
@@ -268,6 +319,39 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#failures.delete(id);
     this.emit('participant_up', connection.session, attributes);
     this.#settle(id);
+  }
+
+  /**
+   * The peer of `connection` says, on its channel, that it re-joined the server as `id`. The channel is
+   * end-to-end authenticated (DTLS), so this is the participant itself speaking; it may only rename itself,
+   * never take over an id that has an open channel here (a participant cannot pose as a present other).
+   */
+  #onMoved(connection: Connection, id: string): void {
+    const { session } = connection;
+    const previousId = session.participant.id;
+    if (id === previousId || this.#connections.get(previousId) !== connection) return;
+    const other = this.#connections.get(id);
+    if (id === this.#localId || other?.up === true) {
+      this.#options.logger.warn({ participant: previousId, id }, 'refused a move to an id in use');
+      return;
+    }
+    if (other !== undefined) {
+      // Our own attempt to reach the new id (dialed from the server's list before this frame came): the
+      // open channel is that participant already.
+      this.#connections.delete(id);
+      other.session.close('the participant moved onto an open channel');
+    }
+    const info = this.#known.get(previousId) ?? session.participant;
+    if (this.#known.delete(previousId)) this.#known.set(id, { ...info, id });
+    this.#cancelRedial(previousId);
+    this.#cancelRedial(id);
+    this.#failures.delete(previousId);
+    this.#connections.delete(previousId);
+    this.#connections.set(id, connection);
+    session.rename(id);
+    this.#options.logger.info({ participant: id, previousId }, 'participant re-joined the server under a new id');
+    this.emit('participant_moved', session, previousId);
+    this.#settle(previousId);
   }
 
   #onClose(connection: Connection, reason: string, bye: boolean): void {

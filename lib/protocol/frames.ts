@@ -20,6 +20,7 @@
  *   chunk       [1, 7, seq, offset, bytes]                  the attachment bytes of message seq at offset
  *   cancel      [1, 8, seq]                                 the sender dropped its message seq; forget it
  *   refuse      [1, 9, seq, reason]                         the receiver refused message seq; stop sending it
+ *   moved       [1, 10, id]                                 the sender has a new participant id on the server
  *   (call)      [type, 0, id]                               in place of a message's or start's type: a request
  *               [type, 1, id]                               ... the reply to the sender's request id
  *               [type, 2, id, reason, text]                 ... request id failed; payload {}, reason: text
@@ -53,6 +54,7 @@ export const FrameKind = {
   Chunk: 7,
   Cancel: 8,
   Refuse: 9,
+  Moved: 10,
 } as const;
 
 /** A frame kind number. */
@@ -87,6 +89,9 @@ export const MAX_TYPE_LENGTH = 256;
 
 /** Longest `reason` of a refuse frame. */
 export const MAX_REASON_LENGTH = 64;
+
+/** Longest participant id a moved frame may carry (the signaling protocol's `MAX_NAME_LENGTH`). */
+export const MAX_MOVED_ID_LENGTH = 128;
 
 /** Longest `text` of a failed reply (the message of the handler's error, truncated by the sender). */
 export const MAX_CALL_TEXT_LENGTH = 1024;
@@ -134,7 +139,8 @@ export type Frame =
   | { kind: typeof FrameKind.Start; seq: number; type: string; payload: JsonObject; totalBytes: number; call?: Call }
   | { kind: typeof FrameKind.Chunk; seq: number; offset: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.Cancel; seq: number }
-  | { kind: typeof FrameKind.Refuse; seq: number; reason: string };
+  | { kind: typeof FrameKind.Refuse; seq: number; reason: string }
+  | { kind: typeof FrameKind.Moved; id: string };
 
 /** The frame of one kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { kind: K }>;
@@ -184,6 +190,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encoder.encode([FRAME_VERSION, frame.kind, frame.seq]);
     case FrameKind.Refuse:
       return encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.reason]);
+    case FrameKind.Moved:
+      return encoder.encode([FRAME_VERSION, frame.kind, frame.id]);
   }
 }
 
@@ -529,6 +537,13 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
       if (item.length !== 4 || seq === undefined) return fail('BadField', 'seq');
       if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) return fail('BadField', 'reason');
       return { kind, seq, reason };
+    }
+    case FrameKind.Moved: {
+      const id: unknown = item[2];
+      if (item.length !== 3) return fail('BadField', 'wrong length');
+      if (typeof id !== 'string' || id.trim().length === 0 || id.length > MAX_MOVED_ID_LENGTH)
+        return fail('BadField', 'id');
+      return { kind, id };
     }
     default:
       return fail('UnknownKind', `kind ${String(kind)}`);

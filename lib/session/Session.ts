@@ -49,6 +49,8 @@ export interface SessionEvents {
   /** An attachment stopped arriving before it was whole: `reason` says why. Its bytes are freed. */
   aborted: (transfer: IncomingTransfer, reason: AttachmentAbortReason) => void;
   attributes: (attributes: JsonObject) => void;
+  /** The peer says it has a new participant id on the signaling server (a moved frame); see {@link Session.rename}. */
+  moved: (id: string) => void;
   protocol_error: (err: ProtocolError) => void;
   /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
   close: (reason: string, bye: boolean) => void;
@@ -89,7 +91,7 @@ export interface PeerLimits {
  * @internal
  */
 export class Session extends TypedEmitter<SessionEvents> {
-  readonly participant: ParticipantInfo;
+  #participant: ParticipantInfo;
   /** Connection id: tells this session from the participant's others (message ids are made from it). */
   readonly cid: string;
   readonly #link: Link;
@@ -127,7 +129,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   constructor(options: SessionOptions) {
     super();
-    this.participant = options.participant;
+    this.#participant = options.participant;
     this.cid = options.cid;
     this.#link = options.link;
     this.#timeouts = options.timeouts;
@@ -162,6 +164,21 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#link.on('data', (bytes) => this.#onData(bytes));
     this.#link.on('writable', () => this.#outbox.pump());
     this.#link.on('close', (reason) => this.#onClose(reason));
+  }
+
+  /** The participant at the other end, under its current id. */
+  get participant(): ParticipantInfo {
+    return this.#participant;
+  }
+
+  /** The peer moved to participant id `id` (its moved frame, accepted by the owner): this session is its. */
+  rename(id: string): void {
+    this.#participant = { ...this.#participant, id };
+  }
+
+  /** Tells the peer that this side now has participant id `id` on the signaling server. */
+  sendMoved(id: string): void {
+    if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id }), true);
   }
 
   /** The link this session runs on. */
@@ -458,6 +475,9 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.close('peer said bye');
         return;
       case FrameKind.Ping:
+        return;
+      case FrameKind.Moved:
+        this.emit('moved', frame.id);
         return;
     }
   }

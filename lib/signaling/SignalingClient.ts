@@ -28,7 +28,12 @@ export interface SignalingClientEvents {
   disconnected: (reason: string) => void;
   /** Back on the server under the same participant id; `participants` have messaging enabled. */
   resumed: (participants: ParticipantInfo[]) => void;
-  /** Reconnecting stopped for good: the server will not take this participant back. */
+  /**
+   * Back on the server as a new participant, `self`: the server no longer knew `previousId` (it restarted
+   * without a shared resume secret, so it could not read the resume token). Messaging is not enabled yet.
+   */
+  rejoined: (self: ParticipantInfo, previousId: string) => void;
+  /** Reconnecting stopped for good: the server will not take this participant back, not even as a new one. */
   failed: (error: ConnectionError) => void;
 }
 
@@ -48,10 +53,17 @@ type TimedSocket = ReturnType<ClientSocket['timeout']>;
 /** First reconnection delay; it doubles up to `reconnectMaxDelayMs`. */
 const RECONNECT_BASE_MS = 250;
 
-/** Refusals after which trying again cannot help: the server will not take this participant back. */
+/**
+ * Refusals after which trying again cannot help: the server will not take this participant back, not even
+ * as a new one. (`ResumeInvalid` is not among them: the client then joins again under a new id.)
+ */
 const FINAL_REFUSALS = new Set([
-  'ResumeInvalid',
   'UnsupportedVersion',
+  'TokenMissing',
+  'TokenInvalid',
+  'TokenExpired',
+  'IdInUse',
+  'RoomFull',
   'BadRequest',
   'OriginNotAllowed',
   'AlreadyJoined',
@@ -60,7 +72,10 @@ const FINAL_REFUSALS = new Set([
 /**
  * The client side of the signaling protocol: join, enable and disable messaging, relay signals. When the
  * connection drops, it reconnects with backoff and jitter and resumes under the same participant id with
- * the token the server gave at join. Everything the server sends is validated before it is passed on.
+ * the token the server gave at join. When the server cannot take that token (it restarted without a shared
+ * resume secret and forgot everyone), it joins again with its first join request, as a new participant id:
+ * without auth, nobody may take an id that could be live elsewhere, so the old id is never asked back.
+ * Everything the server sends is validated before it is passed on.
  * @internal
  */
 export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
@@ -68,6 +83,10 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   readonly #options: SignalingClientOptions;
   #socket: ClientSocket;
   #resumeToken: string | undefined;
+  /** The join request, sent again to re-join as a new participant when a resume is refused. */
+  #joinRequest: JoinRequest | undefined;
+  /** This participant's id on the server. */
+  #selfId: string | undefined;
   #closed = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectAttempt = 0;
@@ -95,6 +114,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   async join(req: JoinRequest): Promise<JoinReply> {
     const reply = await this.#request<JoinReply>(this.#socket, 'join', (s, ack) => s.emit('join', req, ack));
     if (typeof reply.resumeToken === 'string') this.#resumeToken = reply.resumeToken;
+    this.#joinRequest = req;
+    this.#selfId = reply.self.id;
     return reply;
   }
 
@@ -182,21 +203,25 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         socket.close();
         return;
       }
-      const req = {
-        v: SIGNALING_VERSION,
-        token: this.#resumeToken as string,
-        messagingEnabled: this.#options.messagingEnabled(),
-      };
-      const reply = await this.#request<ResumeReply>(socket, 'resume', (s, ack) => s.emit('resume', req, ack));
+      const outcome = await this.#resumeOrRejoin(socket);
       if (this.#closed) {
         socket.close();
         return;
       }
-      this.#resumeToken = reply.resumeToken;
+      this.#resumeToken = outcome.reply.resumeToken;
       this.#socket = socket;
       this.#attach(socket);
-      logger.info({ attempts: this.#reconnectAttempt }, 'back on the signaling server');
-      this.emit('resumed', participants(reply.participants));
+      if (outcome.kind === 'resumed') {
+        logger.info({ attempts: this.#reconnectAttempt }, 'back on the signaling server');
+        this.emit('resumed', participants(outcome.reply.participants));
+        return;
+      }
+      const previousId = this.#selfId ?? '';
+      const self = checkParticipantInfo(outcome.reply.self);
+      if (!self.ok) throw ConnectionError.refused('join', 'BadReply', self.message);
+      this.#selfId = self.value.id;
+      logger.info({ attempts: this.#reconnectAttempt, id: self.value.id, previousId }, 'joined the server again');
+      this.emit('rejoined', self.value, previousId);
     } catch (err) {
       socket?.close();
       const error = err instanceof ConnectionError ? err : ConnectionError.unreachable(this.#url, err);
@@ -212,6 +237,35 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       );
       this.#scheduleReconnect();
     }
+  }
+
+  /**
+   * Resumes on `socket` with the latest token; when the server refuses the token as `ResumeInvalid` (it
+   * does not know this participant: restarted without a shared secret), joins again on the same socket.
+   */
+  async #resumeOrRejoin(
+    socket: ClientSocket,
+  ): Promise<
+    { kind: 'resumed'; reply: ResumeReply } | { kind: 'rejoined'; reply: JoinReply & { resumeToken: string } }
+  > {
+    const req = {
+      v: SIGNALING_VERSION,
+      token: this.#resumeToken as string,
+      messagingEnabled: this.#options.messagingEnabled(),
+    };
+    const joinReq = this.#joinRequest;
+    try {
+      return {
+        kind: 'resumed',
+        reply: await this.#request<ResumeReply>(socket, 'resume', (s, ack) => s.emit('resume', req, ack)),
+      };
+    } catch (err) {
+      if (!(err instanceof ConnectionError) || err.serverReason !== 'ResumeInvalid' || joinReq === undefined) throw err;
+    }
+    this.#options.logger.info({}, 'the signaling server no longer knows this participant: joining again as a new one');
+    const reply = await this.#request<JoinReply>(socket, 'join', (s, ack) => s.emit('join', joinReq, ack));
+    if (typeof reply.resumeToken !== 'string') throw ConnectionError.refused('join', 'BadReply', 'no resume token');
+    return { kind: 'rejoined', reply: { ...reply, resumeToken: reply.resumeToken } };
   }
 
   #request<T>(

@@ -1,7 +1,7 @@
 /**
  * Staying connected, with real participants: the signaling server killed and restarted mid-conversation,
- * a participant's connection to the server cut and restored, and a server that will not take a
- * participant back. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
+ * a participant's connection to the server cut and restored, and a default-settings server (no resume
+ * secret) restarted: its participants re-join under new ids and their peers follow them. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
  */
 import { expect } from 'chai';
 import type { Room } from '../../lib/node.js';
@@ -39,6 +39,40 @@ function conversation(
     pending.push(
       from.messaging
         .sendMessage({ to: to.localParticipant.id, type: 'n', message: { n: n++ } })
+        .catch((err: unknown) => void failures.push(err)),
+    );
+  }, 10);
+  return {
+    received,
+    failures,
+    sent: () => n,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(pending);
+    },
+  };
+}
+
+/**
+ * Like {@link conversation}, but addressed to and recognised by the participant object (found by name), not
+ * by id: what an app holds, and what stays the same when a participant re-joins the server under a new id.
+ */
+function namedConversation(
+  from: Room,
+  to: Room,
+): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
+  const received: number[] = [];
+  const failures: unknown[] = [];
+  const pending: Array<Promise<void>> = [];
+  const target = from.messaging.getParticipantByName(to.localParticipant.name)!;
+  to.messaging.on('message', (m) => {
+    if (m.type === 'n' && m.from.name === from.localParticipant.name) received.push(m.message.n as number);
+  });
+  let n = 0;
+  const timer = setInterval(() => {
+    pending.push(
+      from.messaging
+        .sendMessage({ to: target, type: 'n', message: { n: n++ } })
         .catch((err: unknown) => void failures.push(err)),
     );
   }, 10);
@@ -147,18 +181,64 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(alice.localParticipant.id).to.equal(carol.messaging.getParticipantByName('alice')!.id);
   });
 
-  it('a server that will not take a participant back (restarted without a resume secret): signaling_failed, channels keep working', async () => {
-    let server = await startSignal([]);
+  it('a default-settings server is killed (SIGKILL) mid-conversation and restarted: everyone re-joins by itself under a new id, nobody leaves, no message lost, a newcomer finds them', async () => {
+    let server = await startSignal([]); // no resume secret: the restarted server cannot read any token
     const at = { url: server.url } as SignalingServer;
     const [alice, bob] = await h.mesh(at, 'k3', ['alice', 'bob']);
-    const failed = nextEvent(alice!, 'signaling_failed', 20_000);
+    const seenByAlice = presenceLog(alice!);
+    const seenByBob = presenceLog(bob!);
+    const failed: unknown[] = [];
+    for (const r of [alice!, bob!]) r.on('signaling_failed', (e) => failed.push(e));
+    const changedAtBob: string[] = [];
+    bob!.messaging.on('participant_id_changed', (p, previousId) => changedAtBob.push(`${previousId}>${p.id}`));
+    const ab = namedConversation(alice!, bob!);
+    const ba = namedConversation(bob!, alice!);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = { alice: alice!.localParticipant.id, bob: bob!.localParticipant.id };
+
     await stop(server, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000)); // the mesh carries on without the server
+    const rejoined = Promise.all([
+      nextEvent(alice!, 'signaling_rejoined', 20_000),
+      nextEvent(bob!, 'signaling_rejoined', 20_000),
+    ]);
     server = await startSignal([], { port: server.port });
-    const [err] = await failed;
-    expect(err.reason).to.equal('Refused');
-    expect(err.serverReason).to.equal('ResumeInvalid');
-    const got = nextEvent(bob!.messaging, 'message');
-    await alice!.messaging.sendMessage({ to: bob!.localParticipant.id, type: 'still', message: { here: true } });
-    expect((await got)[0].message).to.deep.equal({ here: true });
+    const backAtMs = Date.now();
+    const [[aliceId, alicePrev], [bobId, bobPrev]] = await rejoined;
+    expect([alicePrev, bobPrev]).to.deep.equal([before.alice, before.bob]);
+    expect(alice!.localParticipant.id).to.equal(aliceId).and.not.equal(before.alice);
+    expect(bob!.localParticipant.id).to.equal(bobId).and.not.equal(before.bob);
+    // Each follows the other's new id over the channel that stayed open.
+    await eventually(
+      () =>
+        alice!.messaging.getParticipantByName('bob')?.id === bobId &&
+        bob!.messaging.getParticipantByName('alice')?.id === aliceId,
+      5000,
+      'both to follow the new ids',
+    );
+    expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
+
+    // Within a few seconds of the server's return, a newcomer finds both, under their new ids, and reaches them.
+    const carol = await h.join(at, 'k3', 'carol');
+    await carol.messaging.enable();
+    expect(Date.now() - backAtMs).to.be.below(10_000);
+    expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal([aliceId, bobId].sort());
+    const got = nextEvent(alice!.messaging, 'message');
+    await carol.messaging.sendMessage({ to: aliceId, type: 'hi', message: { from: 'carol' } });
+    expect((await got)[0].message).to.deep.equal({ from: 'carol' });
+    await eventually(
+      () => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2,
+      10_000,
+      'both see carol',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await Promise.all([ab.stop(), ba.stop()]);
+    for (const c of [ab, ba]) {
+      expect(c.failures).to.deep.equal([]);
+      expect(c.received).to.deep.equal(Array.from({ length: c.sent() }, (_, i) => i));
+    }
+    expect(seenByAlice).to.deep.equal(['added carol']);
+    expect(seenByBob).to.deep.equal(['added carol']);
+    expect(failed).to.deep.equal([]);
   });
 });

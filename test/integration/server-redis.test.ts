@@ -192,8 +192,9 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     );
   });
 
-  it("a process killed with SIGKILL leaves the others serving; its participants leave everyone's room state", async () => {
-    const [s1, s2] = await startFleet(2);
+  it("a process killed with SIGKILL leaves the others serving; its participants who do not resume leave everyone's room state", async () => {
+    // The survivor holds a dead process's participants for the resume grace (short here), as it would its own.
+    const [s1, s2] = await startFleet(2, ['--resume-grace-ms', '1500']);
     const a = await rawMember(s1!.url, 'crash', 'alice'); // on the process that dies
     const b = await rawMember(s1!.url, 'crash', 'bob'); // likewise
     const c = await rawMember(s2!.url, 'crash', 'carol'); // survives
@@ -202,7 +203,7 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
 
     s1!.child.kill('SIGKILL');
     await s1!.exited;
-    await until(() => disabledAtCarol.length === 2, 10_000, 'carol to be told that alice and bob left');
+    await until(() => disabledAtCarol.length === 2, 15_000, 'carol to be told that alice and bob left');
     expect(disabledAtCarol.sort()).to.deep.equal([a.id, b.id].sort());
 
     // The room state everyone gets from now on: carol only.
@@ -222,6 +223,62 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     await frank.messaging.sendMessage({ to: frank.messaging.getParticipantByName('erin')!, type: 'ok', message: {} });
     const metrics = await httpGet(s2!.port, '/metrics');
     expect(metrics.body).to.match(/^roommesh_members_swept_total 2$/m);
+  });
+
+  it('a process killed with SIGKILL mid-conversation: its participant resumes on another process, and its peer sees no leave', async () => {
+    const [s1, s2] = await startFleet(2);
+    proxy = await startTcpProxy(s1!.port); // the load balancer in front of the fleet, for alice
+    const alice = await joinRoom(proxy.url, 'failover', 'alice', { timeouts: { reconnectMaxDelayMs: 500 } });
+    const bob = await joinRoom(s2!.url, 'failover', 'bob');
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(() => bob.messaging.remoteParticipants.length === 1, 10_000, 'alice and bob to connect');
+    const aliceId = alice.localParticipant.id;
+    const seenByBob: string[] = [];
+    bob.messaging.on('participant_removed', (p) => seenByBob.push(`removed ${p.name}`));
+    bob.messaging.on('participant_added', (p) => seenByBob.push(`added ${p.name}`));
+    const received: number[] = [];
+    bob.messaging.on('message', (m) => {
+      if (m.type === 'n') received.push(m.message.n as number);
+    });
+    let n = 0;
+    const sends: Array<Promise<void>> = [];
+    const failures: string[] = [];
+    const timer = setInterval(() => {
+      const sent = alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'n', message: { n: n++ } });
+      sends.push(sent.catch((err: unknown) => void failures.push(String(err))));
+    }, 20);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const disconnected = nextEvent(alice, 'signaling_disconnected');
+      proxy.down();
+      s1!.child.kill('SIGKILL');
+      await s1!.exited;
+      await disconnected;
+      // Alice comes back only once the survivor has taken the dead process for dead and swept it.
+      await until(
+        async () => /^roommesh_members_swept_total 1$/m.test((await httpGet(s2!.port, '/metrics')).body),
+        10_000,
+        'the survivor to sweep the dead process',
+      );
+      const resumed = nextEvent(alice, 'signaling_reconnected', 15_000);
+      proxy.retarget(s2!.port);
+      proxy.up();
+      await resumed;
+      expect(alice.localParticipant.id).to.equal(aliceId);
+      await new Promise((r) => setTimeout(r, 1500)); // a leave would have been told by now
+    } finally {
+      clearInterval(timer);
+    }
+    await Promise.all(sends);
+    expect(failures).to.deep.equal([]);
+    expect(received).to.deep.equal(Array.from({ length: n }, (_, i) => i));
+    expect(seenByBob).to.deep.equal([]);
+    expect(bob.messaging.getParticipant(aliceId)?.name).to.equal('alice');
+    // The fleet knows alice on the survivor: a newcomer finds both.
+    const carol = await joinRoom(s2!.url, 'failover', 'carol');
+    await carol.messaging.enable();
+    expect(carol.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * A TCP proxy on 127.0.0.1 in front of a server, for tests that cut a client's connection as a network
- * would: `cut()` destroys every connection through it, `down()` also refuses new ones until `up()`.
+ * would: `cut()` destroys every connection through it, `down()` also refuses new ones until `up()`,
+ * `retarget()` sends new ones to another port.
  */
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 
@@ -13,6 +14,8 @@ export interface TcpProxy {
   /** Cuts, and refuses new connections until {@link up}. */
   down(): void;
   up(): void;
+  /** Sends new connections to `port` from now on (a load balancer moving to another process). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -20,12 +23,13 @@ export interface TcpProxy {
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let refusing = false;
+  let target = targetPort;
   const server: Server = createServer((client) => {
     if (refusing) {
       client.destroy();
       return;
     }
-    const upstream = connect(targetPort, '127.0.0.1');
+    const upstream = connect(target, '127.0.0.1');
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -52,6 +56,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     up: () => {
       refusing = false;
+    },
+    retarget: (port) => {
+      target = port;
     },
     close: () => {
       cut();

@@ -6,6 +6,7 @@ import {
   FRAME_VERSION,
   FrameKind,
   MAX_FRAME_BYTES,
+  MAX_MOVED_ID_LENGTH,
   MAX_SEQ,
   MAX_TYPE_LENGTH,
   MAX_CONCURRENT_TRANSFERS,
@@ -127,6 +128,10 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       expect(Object.keys(r)).to.have.members(['kind', 'seq', 'reason']);
       expect(r.reason).to.be.a('string');
       return;
+    case FrameKind.Moved:
+      expect(Object.keys(r)).to.have.members(['kind', 'id']);
+      expect(r.id.trim().length > 0 && r.id.length <= MAX_MOVED_ID_LENGTH).to.equal(true);
+      return;
     case FrameKind.Bye:
     case FrameKind.Ping:
       expect(Object.keys(r)).to.deep.equal(['kind']);
@@ -186,6 +191,10 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
     fc
       .tuple(seqArb, fc.string({ maxLength: 64 }))
       .map(([seq, reason]): Frame => ({ kind: FrameKind.Refuse, seq, reason })),
+    fc
+      .string({ minLength: 1, maxLength: MAX_MOVED_ID_LENGTH })
+      .filter((id) => id.trim().length > 0)
+      .map((id): Frame => ({ kind: FrameKind.Moved, id })),
   );
 
 function jsonProblem(frame: Frame): string | undefined {
@@ -243,6 +252,7 @@ const EXAMPLES: Array<[string, Frame]> = [
   ['chunk at MAX_SEQ', { kind: FrameKind.Chunk, seq: MAX_SEQ, offset: MAX_SEQ, bytes: new Uint8Array(0) }],
   ['cancel', { kind: FrameKind.Cancel, seq: 4 }],
   ['refuse', { kind: FrameKind.Refuse, seq: 4, reason: 'TooLarge' }],
+  ['moved', { kind: FrameKind.Moved, id: '~0b9f6c1e-6f1c-4b39-9d1a-0c6a0e4d8f11' }],
   ['attributes', { kind: FrameKind.Attributes, attributes: { status: 'away' } }],
   ['bye', { kind: FrameKind.Bye }],
   ['ping', { kind: FrameKind.Ping }],
@@ -421,6 +431,24 @@ describe('protocol/frames', () => {
       );
     });
 
+    it('moved is [1, 10, id], and an id that is empty, blank, too long or not text is refused', () => {
+      expect(hex(encodeFrame({ kind: FrameKind.Moved, id: '~ab' }))).to.equal('83010a' + '637e6162');
+      for (const bad of [
+        [1, 10, ''],
+        [1, 10, '  '],
+        [1, 10, 'x'.repeat(MAX_MOVED_ID_LENGTH + 1)],
+        [1, 10, 7],
+        [1, 10],
+      ]) {
+        const r = decodeFrame(cbor.encode(bad));
+        expect(isFrameError(r), JSON.stringify(bad)).to.equal(true);
+      }
+      expect(decodeFrame(cbor.encode([1, 10, 'x'.repeat(MAX_MOVED_ID_LENGTH)]))).to.deep.equal({
+        kind: FrameKind.Moved,
+        id: 'x'.repeat(MAX_MOVED_ID_LENGTH),
+      });
+    });
+
     it('hello is [1, 0, { "attributes": map, "maxAttachmentBytes": uint, "maxFrameBytes": uint }]', () => {
       const bytes = encodeFrame({
         kind: FrameKind.Hello,
@@ -509,6 +537,7 @@ describe('protocol/frames', () => {
         Chunk: 7,
         Cancel: 8,
         Refuse: 9,
+        Moved: 10,
       });
       expect(MAX_FRAME_BYTES).to.equal(262144);
     });
@@ -550,7 +579,7 @@ describe('protocol/frames', () => {
         withNullPrototype: true,
       });
       fc.assert(
-        fc.property(fc.integer({ min: -1, max: 11 }), fc.array(value, { maxLength: 5 }), (kind, rest) => {
+        fc.property(fc.integer({ min: -1, max: 12 }), fc.array(value, { maxLength: 5 }), (kind, rest) => {
           expectValidResult(decodeFrame(craft([FRAME_VERSION, kind, ...rest])));
         }),
         { numRuns: 1000 },
@@ -571,7 +600,7 @@ describe('protocol/frames', () => {
         ),
       })).value;
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 9 }), fc.array(tagged, { maxLength: 5 }), (kind, rest) => {
+        fc.property(fc.integer({ min: 0, max: 10 }), fc.array(tagged, { maxLength: 5 }), (kind, rest) => {
           const bytes = craft([FRAME_VERSION, kind, ...rest]);
           const r = decodeFrame(bytes);
           expectValidResult(r);
@@ -619,7 +648,7 @@ describe('protocol/frames', () => {
     });
 
     it('refuses unknown kinds', () => {
-      for (const kind of [10, 11, 255, -1, 1.5, '5', null, [5], { k: 5 }]) {
+      for (const kind of [11, 12, 255, -1, 1.5, '5', null, [5], { k: 5 }]) {
         expect(decodeErr(craft([FRAME_VERSION, kind])).error, JSON.stringify(kind)).to.equal('UnknownKind');
       }
     });

@@ -52,6 +52,7 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
       Chunk: 'chunk',
       Cancel: 'cancel',
       Refuse: 'refuse',
+      Moved: 'moved',
     };
     expect(Object.keys(frames.FrameKind)).to.have.members(Object.keys(names));
     for (const [kind, number] of Object.entries(frames.FrameKind)) {
