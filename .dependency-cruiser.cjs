@@ -10,6 +10,8 @@
 //   messaging            lib/{MessagingClient,RemoteParticipant,LocalParticipant,events,types,send-options}.ts, and
 //                        lib/requests/: request and reply bookkeeping
 //   Room                 lib/{Room,options}.ts, and the entries lib/index.ts, lib/node.ts
+//   react                bindings/react/: the roommesh/react entry; uses the public entry lib/index.ts only (it imports
+//                        'roommesh', the package's own name), and nothing in lib/ imports it
 //
 // A layer imports only the layers below it. signaling/ uses only lib/protocol/ from lib/, and lib/
 // never imports signaling/. cli/ (the `roommesh` command) is an app: it uses lib/ through its public
@@ -106,6 +108,18 @@ module.exports = {
       { path: '^lib/(index|node)\\.ts$' },
     ),
     ...rule(
+      'react-uses-the-public-entry',
+      'The React bindings are an app of the library: they see what apps see, lib/index.ts, and nothing of the server.',
+      { path: '^bindings/' },
+      { path: '^(lib|signaling|test|bench)/', pathNot: '^lib/index\\.ts$' },
+    ),
+    ...rule(
+      'nothing-imports-react',
+      'React is an optional peer: the library, the server and the tests of either must not need it.',
+      { path: '^(lib|signaling)/' },
+      { path: '^bindings/' },
+    ),
+    ...rule(
       'lib-not-signaling',
       'The library runs in browsers; the server is another program.',
       { path: '^lib/' },
@@ -132,7 +146,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: ['^dist/', '^test/fixtures/vite-app/', '^test/types/'] },
+    exclude: { path: ['^dist/', '^test/fixtures/vite-app/', '^test/fixtures/react-app/', '^test/types/'] },
     // Type-only imports count: a cycle of types is still a cycle for a reader.
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

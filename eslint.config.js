@@ -13,6 +13,8 @@ export default tseslint.config(
       'bench/results/',
       'test/fixtures/vite-app/node_modules/',
       'test/fixtures/vite-app/dist/',
+      'test/fixtures/react-app/node_modules/',
+      'test/fixtures/react-app/dist/',
     ],
   },
   js.configs.recommended,
@@ -41,7 +43,15 @@ export default tseslint.config(
   {
     // Files outside tsconfig.json's program: plain JavaScript, the type declarations in types/, and the
     // published-API test that compiles against dist/ (test/types/tsconfig.json).
-    files: ['**/*.js', '**/*.mjs', '**/*.cjs', 'types/**', 'test/types/**', 'test/fixtures/vite-app/**'],
+    files: [
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+      'types/**',
+      'test/types/**',
+      'test/fixtures/vite-app/**',
+      'test/fixtures/react-app/**',
+    ],
     extends: [tseslint.configs.disableTypeChecked],
   },
   {

@@ -9,6 +9,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 export const TYPECHECK_PROJECTS = [
   'lib/tsconfig.json', // browser code: DOM, no Node
   'lib/tsconfig.node.json', // the Node entry
+  'bindings/react/tsconfig.json', // roommesh/react: DOM and React, no Node; roommesh through its exports
   'signaling/tsconfig.json', // Node, no DOM
   'cli/tsconfig.json', // the command-line participant: Node, on the public Node entry
   'test/tsconfig.json',
@@ -36,7 +37,7 @@ export const CHECKS = {
         'node_modules/dependency-cruiser/bin/dependency-cruise.mjs',
         '--config',
         '.dependency-cruiser.cjs',
-        ...['lib', 'signaling', 'cli', 'bench', 'test', 'scripts'],
+        ...['lib', 'bindings', 'signaling', 'cli', 'bench', 'test', 'scripts'],
       ],
     },
   ],
