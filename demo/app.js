@@ -152,11 +152,18 @@ function wire(r) {
     hideBanner();
     log.system('Back on the signaling server.');
   });
+  r.on('signaling_rejoined', () => {
+    if (!current()) return;
+    setSignaling('connected');
+    hideBanner();
+    presence.updateSelf(r.localParticipant);
+    log.system('The signaling server restarted; rejoined it by ourselves. Open channels kept working.');
+  });
   r.on('signaling_failed', () => {
     if (!current()) return;
     setSignaling('disconnected');
     showBanner(
-      'The signaling server no longer knows you (it restarted). Open channels keep working, but nobody new can reach you.',
+      'The signaling server will not take you back (your token was refused). Open channels keep working, but nobody new can reach you.',
       'Rejoin',
       () => {
         const again = { room: r.name, name: r.localParticipant.name };
@@ -181,6 +188,12 @@ function wire(r) {
       }
     }
     log.system(`${p.name} left`);
+  });
+  m.on('participant_id_changed', (p, previousId) => {
+    if (!current()) return;
+    presence.rename(previousId, p);
+    for (const pending of arriving.values()) if (pending.from === previousId) pending.from = p.id;
+    refreshRecipients();
   });
   m.on('participant_attributes_updated', (p) => {
     if (current()) presence.update(p);

@@ -57,6 +57,16 @@ export class PresenceList {
     if (li) this.#fill(li, p, false);
   }
 
+  /** A participant re-joined the server under a new id (it restarted): same row, same selection. */
+  rename(previousId, p) {
+    const li = this.items.get(previousId);
+    if (!li) return;
+    this.items.delete(previousId);
+    this.items.set(p.id, li);
+    li.dataset.participantId = p.id;
+    if (this.selected === previousId) this.selected = p.id;
+  }
+
   /** A participant is gone: it leaves the list (and the selection). */
   remove(id) {
     const li = this.items.get(id);
