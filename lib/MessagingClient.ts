@@ -3,7 +3,7 @@ import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
 import type { Call } from './protocol/frames.js';
-import { CallKind, encodeMessageBody } from './protocol/frames.js';
+import { CallKind, MessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
 import type { Answer } from './requests/Requests.js';
@@ -198,7 +198,7 @@ export class MessagingClient<
         onProgress === undefined
           ? undefined
           : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
-      return session.sendMessage(encodeMessageBody(type, message), attachment, true, report, signal);
+      return session.sendMessage(new MessageBody(type, message), attachment, true, report, signal);
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
@@ -218,7 +218,7 @@ export class MessagingClient<
       this.#deps.maxAttachmentBytes,
     );
     const session = this.#sessionFor(id, 'sendMessageNowait');
-    return session === undefined ? false : session.sendMessage(encodeMessageBody(type, message), attachment, false);
+    return session === undefined ? false : session.sendMessage(new MessageBody(type, message), attachment, false);
   }
 
   /**
@@ -237,7 +237,7 @@ export class MessagingClient<
     if (signal?.aborted === true) throw MessagingError.aborted();
     // Too large for any link: refused at the call, before anything reaches anyone.
     // Encoded once for every recipient; each session only puts its seq in front.
-    const body = encodeMessageBody(type, message);
+    const body = new MessageBody(type, message);
     checkFitsAnyLink(body, attachment);
     const result: BroadcastResult = { delivered: [], failed: [], errors: {} };
     // A recipient whose announced limits cannot take it fails alone (one participant announcing tiny limits
@@ -310,7 +310,7 @@ export class MessagingClient<
           ? undefined
           : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
       try {
-        const body = encodeMessageBody(type, message, { kind: CallKind.Request, id });
+        const body = new MessageBody(type, message, { kind: CallKind.Request, id });
         session.sendMessage(body, attachment, true, report, signal).catch((err: unknown) => {
           // Left before acknowledging is left before replying; every other send error is the request's.
           const left = err instanceof MessagingError && err.reason === 'ParticipantLeft';
@@ -435,7 +435,7 @@ export class MessagingClient<
     if (!session.isReady) return;
     if (answer.kind === 'reply') {
       try {
-        const body = encodeMessageBody(type, answer.payload, { kind: CallKind.Reply, id });
+        const body = new MessageBody(type, answer.payload, { kind: CallKind.Reply, id });
         session.sendMessage(body, answer.attachment, false);
         return;
       } catch (err) {
@@ -445,7 +445,7 @@ export class MessagingClient<
       }
     }
     const call: Call = { kind: CallKind.Failure, id, reason: answer.reason, text: answer.text };
-    session.sendMessage(encodeMessageBody(type, {}, call), undefined, false);
+    session.sendMessage(new MessageBody(type, {}, call), undefined, false);
   }
 
   /** A present participant re-joined the server as a new id: same session, same object, new key. */
@@ -474,7 +474,7 @@ export class MessagingClient<
 }
 
 /** The error {@link Session.check} throws for this message on this session's link, if any. */
-function checkSession(s: Session, body: Uint8Array, attachment: Uint8Array | undefined): MessagingError | undefined {
+function checkSession(s: Session, body: MessageBody, attachment: Uint8Array | undefined): MessagingError | undefined {
   try {
     s.check(body, attachment);
     return undefined;

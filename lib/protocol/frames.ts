@@ -195,32 +195,25 @@ export function encodeFrame(frame: Frame): Uint8Array {
   }
 }
 
+/** Writes `n` as a big-endian unsigned integer of `bytes` bytes at `at` (no DataView: one per frame cost more). */
+function writeUint(out: Uint8Array, at: number, bytes: number, n: number): void {
+  for (let i = bytes - 1; i >= 0; i--) {
+    out[at + i] = n % 0x100;
+    n = Math.floor(n / 0x100);
+  }
+}
+
 /** Writes a CBOR head (major type, argument) in its shortest form at `at`; returns the position after it. */
-function writeHead(out: Uint8Array, view: DataView, at: number, major: number, n: number): number {
+function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
   const m = major << 5;
   if (n < 24) {
     out[at] = m | n;
     return at + 1;
   }
-  if (n < 0x100) {
-    out[at] = m | 24;
-    out[at + 1] = n;
-    return at + 2;
-  }
-  if (n < 0x10000) {
-    out[at] = m | 25;
-    view.setUint16(at + 1, n);
-    return at + 3;
-  }
-  if (n < 0x100000000) {
-    out[at] = m | 26;
-    view.setUint32(at + 1, n);
-    return at + 5;
-  }
-  out[at] = m | 27;
-  view.setUint32(at + 1, Math.floor(n / 0x100000000));
-  view.setUint32(at + 5, n >>> 0);
-  return at + 9;
+  const size = n < 0x100 ? 1 : n < 0x10000 ? 2 : n < 0x100000000 ? 4 : 8;
+  out[at] = m | (size === 1 ? 24 : size === 2 ? 25 : size === 4 ? 26 : 27);
+  writeUint(out, at + 1, size, n);
+  return at + 1 + size;
 }
 
 /** Bytes of the shortest CBOR head for argument `n`. */
@@ -234,12 +227,40 @@ function headBytes(n: number): number {
  * once, however many frames carry it.
  */
 export function encodeMessageBody(type: string, payload: JsonObject, call?: Call): Uint8Array {
-  const t = encoder.encode(call === undefined ? type : callItem(type, call));
-  const p = encoder.encode(payload);
-  const out = new Uint8Array(t.byteLength + p.byteLength);
-  out.set(t, 0);
-  out.set(p, t.byteLength);
-  return out;
+  // One encoder call for both items: [type, payload] without its one-byte array head.
+  return encoder.encode([call === undefined ? type : callItem(type, call), payload]).subarray(1);
+}
+
+/**
+ * A message's type (or call) and payload, encoded once however many frames carry it: the first whole
+ * message frame comes straight from the encoder, as any frame does, and the body is taken from it (or
+ * encoded alone when a size is needed first); every other frame is a seq head around that body.
+ */
+export class MessageBody {
+  readonly #typeItem: string | unknown[];
+  readonly #payload: JsonObject;
+  #bytes: Uint8Array | undefined;
+
+  constructor(type: string, payload: JsonObject, call?: Call) {
+    this.#typeItem = call === undefined ? type : callItem(type, call);
+    this.#payload = payload;
+  }
+
+  /** The type and payload as CBOR, back to back (what {@link encodeMessageBody} returns). */
+  get bytes(): Uint8Array {
+    this.#bytes ??= encoder.encode([this.#typeItem, this.#payload]).subarray(1);
+    return this.#bytes;
+  }
+
+  /** The message frame `[1, 1, seq, type, payload]`, without attachment. */
+  messageFrame(seq: number): Uint8Array {
+    if (this.#bytes !== undefined) return encodeMessageFrame(seq, this.#bytes);
+    const frame = encoder.encode([FRAME_VERSION, FrameKind.Message, seq, this.#typeItem, this.#payload]);
+    // The array head, version and kind take a byte each; then seq's head, as headBytes counts it (cbor-x
+    // writes seq from 2^32 up as a 9-byte float64, the same length).
+    this.#bytes = frame.subarray(3 + headBytes(seq));
+    return frame;
+  }
 }
 
 function callItem(type: string, call: Call): unknown[] {
@@ -257,15 +278,14 @@ export function messageFrameBytes(seq: number, body: Uint8Array, attachmentBytes
 /** Encodes the message frame `[1, 1, seq, type, payload(, attachment)]` around a {@link encodeMessageBody} body. */
 export function encodeMessageFrame(seq: number, body: Uint8Array, attachment?: Uint8Array): Uint8Array {
   const out = new Uint8Array(messageFrameBytes(seq, body, attachment?.byteLength));
-  const view = new DataView(out.buffer);
   out[0] = attachment === undefined ? 0x85 : 0x86; // array of 5 or 6
   out[1] = FRAME_VERSION;
   out[2] = FrameKind.Message;
-  let at = writeHead(out, view, 3, 0, seq);
+  let at = writeHead(out, 3, 0, seq);
   out.set(body, at);
   at += body.byteLength;
   if (attachment !== undefined) {
-    at = writeHead(out, view, at, 2, attachment.byteLength);
+    at = writeHead(out, at, 2, attachment.byteLength);
     out.set(attachment, at);
   }
   return out;
@@ -279,13 +299,12 @@ export function startFrameBytes(seq: number, body: Uint8Array, totalBytes: numbe
 /** Encodes the start frame `[1, 6, seq, type, payload, totalBytes]` around a {@link encodeMessageBody} body. */
 export function encodeStartFrame(seq: number, body: Uint8Array, totalBytes: number): Uint8Array {
   const out = new Uint8Array(startFrameBytes(seq, body, totalBytes));
-  const view = new DataView(out.buffer);
   out[0] = 0x86; // array of 6
   out[1] = FRAME_VERSION;
   out[2] = FrameKind.Start;
-  const at = writeHead(out, view, 3, 0, seq);
+  const at = writeHead(out, 3, 0, seq);
   out.set(body, at);
-  writeHead(out, view, at + body.byteLength, 0, totalBytes);
+  writeHead(out, at + body.byteLength, 0, totalBytes);
   return out;
 }
 
@@ -310,13 +329,12 @@ export function encodeChunk(
     into !== undefined && into.byteLength >= CHUNK_OVERHEAD_BYTES + length
       ? into
       : new Uint8Array(CHUNK_OVERHEAD_BYTES + length);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out[0] = 0x85; // array of 5
   out[1] = FRAME_VERSION;
   out[2] = FrameKind.Chunk;
-  let at = writeHead(out, view, 3, 0, seq);
-  at = writeHead(out, view, at, 0, offset);
-  at = writeHead(out, view, at, 2, length);
+  let at = writeHead(out, 3, 0, seq);
+  at = writeHead(out, at, 0, offset);
+  at = writeHead(out, at, 2, length);
   out.set(source.subarray(start, end), at);
   return out.subarray(0, at + length);
 }

@@ -11,6 +11,7 @@ import {
   encodeFrame,
   encodeMessageFrame,
   encodeStartFrame,
+  type MessageBody,
   isFrameError,
   messageFrameBytes,
   startFrameBytes,
@@ -205,8 +206,11 @@ export class Session extends TypedEmitter<SessionEvents> {
    * Throws {@link MessagingError} `MessageTooLarge` when this message cannot go on this link: its
    * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
-  check(body: Uint8Array, attachment: Uint8Array | undefined): void {
-    this.#plan(MAX_SEQ_PLACEHOLDER, body, attachment);
+  check(body: MessageBody, attachment: Uint8Array | undefined): void {
+    this.#checkAttachment(attachment);
+    if (attachment === undefined) this.#checkFrameSize(messageFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes));
+    else if (!this.#goesWhole(MAX_SEQ_PLACEHOLDER, body.bytes, attachment))
+      this.#checkFrameSize(startFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes, attachment.byteLength));
   }
 
   /**
@@ -215,15 +219,20 @@ export class Session extends TypedEmitter<SessionEvents> {
    * {@link MessagingError} `MessageTooLarge` before sending anything when it cannot be sent.
    */
   sendMessage(
-    body: Uint8Array,
+    body: MessageBody,
     attachment: Uint8Array | undefined,
     ack: true,
     onProgress?: ProgressCallback,
     signal?: AbortSignal,
   ): Promise<void>;
-  sendMessage(body: Uint8Array, attachment: Uint8Array | undefined, ack: false, onProgress?: ProgressCallback): boolean;
   sendMessage(
-    body: Uint8Array,
+    body: MessageBody,
+    attachment: Uint8Array | undefined,
+    ack: false,
+    onProgress?: ProgressCallback,
+  ): boolean;
+  sendMessage(
+    body: MessageBody,
     attachment: Uint8Array | undefined,
     ack: boolean,
     onProgress?: ProgressCallback,
@@ -238,14 +247,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       return Promise.reject(MessagingError.aborted(this.participant.id));
     }
     const seq = this.#lastSentSeq + 1;
-    const chunked = this.#plan(seq, body, attachment);
+    const bytes = this.#plan(seq, body, attachment);
+    const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
     this.#lastSentSeq = seq;
     // An acknowledgement due anyway rides along with this message (same data-channel message), rather
     // than in one of its own a moment later: a reply to a request costs one message, not two.
     if (this.#ackScheduled) this.#pushAck();
-    const bytes = chunked
-      ? encodeStartFrame(seq, body, (attachment as Uint8Array).byteLength)
-      : encodeMessageFrame(seq, body, attachment);
     const rest = chunked ? attachment : undefined;
     if (!ack) {
       this.#outbox.pushMessage(seq, bytes, rest, onProgress);
@@ -348,25 +355,44 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
-   * Whether message `seq` goes chunked (a start frame, its attachment to follow) rather than whole: whole
-   * when it fits one frame of the chunk size (or, without attachment, the largest frame). Measured from
-   * its encoded body, without encoding the frame. Throws {@link MessagingError} `MessageTooLarge` when it
-   * cannot go on this link.
+   * The frame that starts message `seq`: the whole message when it fits one frame of the chunk size (or,
+   * without attachment, the largest frame), else a start frame with the attachment to follow in chunks.
+   * Sizes come from the encoded body; nothing is encoded twice. Throws {@link MessagingError}
+   * `MessageTooLarge` when it cannot go on this link.
    */
-  #plan(seq: number, body: Uint8Array, attachment: Uint8Array | undefined): boolean {
-    const id = this.participant.id;
+  #plan(seq: number, body: MessageBody, attachment: Uint8Array | undefined): Uint8Array {
+    this.#checkAttachment(attachment);
+    if (attachment === undefined) {
+      // The common case: the frame straight from the encoder, measured as it is.
+      const frame = body.messageFrame(seq);
+      this.#checkFrameSize(frame.byteLength);
+      return frame;
+    }
+    if (this.#goesWhole(seq, body.bytes, attachment)) return encodeMessageFrame(seq, body.bytes, attachment);
+    this.#checkFrameSize(startFrameBytes(seq, body.bytes, attachment.byteLength));
+    return encodeStartFrame(seq, body.bytes, attachment.byteLength);
+  }
+
+  /** Throws `MessageTooLarge` for an attachment above what the peer announced it accepts. */
+  #checkAttachment(attachment: Uint8Array | undefined): void {
     const limits = this.#peerLimits;
     if (attachment !== undefined && limits !== undefined && attachment.byteLength > limits.maxAttachmentBytes) {
-      throw MessagingError.attachmentTooLarge(attachment.byteLength, limits.maxAttachmentBytes, id);
+      throw MessagingError.attachmentTooLarge(attachment.byteLength, limits.maxAttachmentBytes, this.participant.id);
     }
-    if (attachment === undefined || attachment.byteLength <= this.#chunkFrameBytes) {
-      const size = messageFrameBytes(seq, body, attachment?.byteLength);
-      if (size <= (attachment === undefined ? this.#maxWholeFrameBytes : this.#chunkFrameBytes)) return false;
-      if (attachment === undefined) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
-    }
-    const size = startFrameBytes(seq, body, attachment.byteLength);
-    if (size > this.#maxWholeFrameBytes) throw MessagingError.tooLarge(size, this.#maxWholeFrameBytes, id);
-    return true;
+  }
+
+  /** Throws `MessageTooLarge` for a whole-message or start frame larger than this link takes. */
+  #checkFrameSize(bytes: number): void {
+    if (bytes > this.#maxWholeFrameBytes)
+      throw MessagingError.tooLarge(bytes, this.#maxWholeFrameBytes, this.participant.id);
+  }
+
+  /** Whether a message with this attachment goes whole, in one frame of the chunk size. */
+  #goesWhole(seq: number, body: Uint8Array, attachment: Uint8Array): boolean {
+    return (
+      attachment.byteLength <= this.#chunkFrameBytes &&
+      messageFrameBytes(seq, body, attachment.byteLength) <= this.#chunkFrameBytes
+    );
   }
 
   #abort(message: OutgoingMessage, pending: PendingSend): void {
@@ -610,11 +636,11 @@ export class Session extends TypedEmitter<SessionEvents> {
  * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its encoded body
  * (with the attachment's size, when chunked) does not fit the largest frame this side sends.
  */
-export function checkFitsAnyLink(body: Uint8Array, attachment: Uint8Array | undefined): void {
+export function checkFitsAnyLink(body: MessageBody, attachment: Uint8Array | undefined): void {
   const size =
     attachment === undefined
-      ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body)
-      : startFrameBytes(MAX_SEQ_PLACEHOLDER, body, attachment.byteLength);
+      ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes)
+      : startFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes, attachment.byteLength);
   if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
 }
 

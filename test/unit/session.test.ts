@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
 import { MessagingError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/logger.js';
-import { encodeMessageBody, FrameKind, decodeFrames, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MessageBody, decodeFrames, isFrameError } from '../../lib/protocol/frames.js';
 import type { JsonObject } from '../../lib/protocol/json.js';
 import type { Delivery } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
@@ -58,7 +58,7 @@ const send = (
   payload: JsonObject,
   attachment?: Uint8Array,
   signal?: AbortSignal,
-): Promise<void> => s.sendMessage(encodeMessageBody(type, payload), attachment, true, undefined, signal);
+): Promise<void> => s.sendMessage(new MessageBody(type, payload), attachment, true, undefined, signal);
 
 const bytes = (n: number, seed: number): Uint8Array => new Uint8Array(n).map((_, i) => (i * 31 + seed) & 0xff);
 
