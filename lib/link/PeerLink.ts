@@ -3,7 +3,7 @@ import type { WebRTCImplementation } from './webrtc.js';
 import type { Logger } from '../logger.js';
 import type { CandidateInit, SignalData } from '../protocol/signaling.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { nextTurn } from '../util/schedule.js';
+import { nextTurn, unrefTimer } from '../util/schedule.js';
 import type { DialedLink, DialedLinkEvents } from './Link.js';
 
 /**
@@ -15,6 +15,12 @@ export const HIGH_WATER_BYTES = 1024 * 1024;
 export const LOW_WATER_BYTES = 256 * 1024;
 /** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
+/**
+ * Poll interval of the connection's state until the channel opens. node-datachannel closes a connection
+ * that failed (DTLS, ICE) without a state event reaching JavaScript, so simple-peer never hears of it; the
+ * state getters do tell.
+ */
+export const CONNECT_STATE_POLL_MS = 100;
 
 /** Events of a {@link PeerLink}. @internal */
 export type PeerLinkEvents = DialedLinkEvents;
@@ -30,7 +36,11 @@ export interface PeerLinkOptions {
 // What simple-peer keeps on the instance that roommesh needs; not in its typings.
 interface PeerInternals {
   _channel?: RTCDataChannel;
-  _pc?: { sctp?: { maxMessageSize?: number } | null };
+  _pc?: {
+    sctp?: { maxMessageSize?: number } | null;
+    connectionState?: string;
+    iceConnectionState?: string;
+  };
   _iceCompleteTimer?: ReturnType<typeof setTimeout> | null;
 }
 
@@ -50,13 +60,16 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   #turnBytes = 0;
   #turnResetScheduled = false;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #statePollTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #initiator: boolean;
   /**
-   * Candidates gathered before this side's offer or answer went out; undefined once it has. They follow
-   * the description, because the answering side starts its attempt on the offer and drops a candidate of
-   * an attempt it does not know yet: node-datachannel gathers its host candidate before simple-peer emits
-   * the offer, and the answerer then learned of the offerer only from its connectivity checks, about 1 s
-   * late (measured: 1 mesh of 5 in 4 took ~1.1 s instead of ~0.15 s).
+   * Candidates this side gathered and has not sent yet; undefined once they go out as they come. The
+   * answering side holds them until its answer has gone out, the offering side until it has applied the
+   * answer. Why the offer goes first: the answering side starts its attempt on the offer and drops a
+   * candidate of an attempt it does not know yet (node-datachannel gathers its host candidate before
+   * simple-peer emits the offer; the answerer then learned of the offerer only from its connectivity
+   * checks, about 1 s late). Why the offerer's wait for the answer: see {@link #applyAnswer}.
    */
   #heldCandidates: CandidateInit[] | undefined = [];
 
@@ -76,6 +89,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#peer.on('data', (data: Uint8Array) => this.emit('data', data));
     this.#peer.on('close', () => this.#finish('closed'));
     this.#peer.on('error', (err: Error & { code?: string }) => this.#finish(err.code ?? err.message));
+    this.#initiator = options.initiator;
+    this.#statePollTimer = setInterval(() => this.#checkState(), CONNECT_STATE_POLL_MS);
+    unrefTimer(this.#statePollTimer); // the connection's own resources hold the process while it lives
   }
 
   /** True once the channel is open and until the link closes. */
@@ -115,12 +131,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   signal(data: SignalData): void {
     if (this.#closed) return;
     try {
-      this.#peer.signal(
-        (data.type === 'offer' ? { type: 'offer', sdp: preferOffererAsDtlsClient(data.sdp) } : data) as Peer.SignalData,
-      );
+      this.#peer.signal(data as Peer.SignalData);
     } catch (err) {
       this.#finish(`bad signal: ${err instanceof Error ? err.message : String(err)}`);
+      return;
     }
+    if (data.type === 'answer' && this.#initiator) this.#applyAnswer();
   }
 
   /**
@@ -153,12 +169,50 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#finish(reason);
   }
 
+  /**
+   * The answer has been handed to the connection: only now may the answering side learn this side's
+   * candidates. If it learns them earlier, it runs its connectivity checks before this side has the
+   * answer, and node-datachannel (libdatachannel 0.24) here then completes ICE inside
+   * `setRemoteDescription`, before it has stored the remote DTLS fingerprint; the DTLS handshake that
+   * starts at once fails its fingerprint check ("certificate verify failed") and the connection closes.
+   * Measured, 200 connects 10 at a time with 0–3 ms jitter per signal: 2–7 such failures before, none
+   * after. (node-datachannel applies a description synchronously, so it is stored when `signal` returns.)
+   */
+  #applyAnswer(): void {
+    this.#releaseCandidates();
+  }
+
+  /** Sends the held candidates, and every later one as it comes. */
+  #releaseCandidates(): void {
+    const held = this.#heldCandidates;
+    if (held === undefined) return;
+    this.#heldCandidates = undefined;
+    for (const candidate of held) this.emit('signal', { type: 'candidate', candidate });
+  }
+
+  /** Closes the link when the connection failed or closed before its channel opened. */
+  #checkState(): void {
+    const pc = this.#peer._pc;
+    if (this.#closed || this.#channel !== undefined || pc === undefined) {
+      this.#stopStatePoll();
+      return;
+    }
+    for (const state of [pc.connectionState, pc.iceConnectionState])
+      if (state === 'failed' || state === 'closed') {
+        this.#finish(`connection ${state} before the channel opened`);
+        return;
+      }
+  }
+
+  #stopStatePoll(): void {
+    if (this.#statePollTimer !== undefined) clearInterval(this.#statePollTimer);
+    this.#statePollTimer = undefined;
+  }
+
   #onSignal(data: Record<string, unknown>): void {
     if ((data.type === 'offer' || data.type === 'answer') && typeof data.sdp === 'string') {
       this.emit('signal', { type: data.type, sdp: withoutCandidates(data.sdp) });
-      const held = this.#heldCandidates ?? [];
-      this.#heldCandidates = undefined;
-      for (const candidate of held) this.emit('signal', { type: 'candidate', candidate });
+      if (data.type === 'answer') this.#releaseCandidates();
     } else if (data.type === 'candidate' && typeof data.candidate === 'object' && data.candidate !== null) {
       const candidate = data.candidate as CandidateInit;
       if (this.#heldCandidates !== undefined) this.#heldCandidates.push(candidate);
@@ -171,6 +225,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     const channel = this.#peer._channel;
     if (channel === undefined || this.#closed) return;
     this.#channel = channel;
+    this.#stopStatePoll();
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
     channel.addEventListener('bufferedamountlow', () => this.#drained(true));
     this.emit('open');
@@ -212,6 +267,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#closed = true;
     this.#waiting = false;
     if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
+    this.#stopStatePoll();
     this.#peer.destroy();
     // simple-peer leaves this timer running after destroy(); it would hold a Node process open for 5 s.
     if (this.#peer._iceCompleteTimer) clearTimeout(this.#peer._iceCompleteTimer);
@@ -227,15 +283,4 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
  */
 function withoutCandidates(sdp: string): string {
   return sdp.replace(/^a=(candidate|end-of-candidates).*\r?\n/gm, '');
-}
-
-/**
- * Reads an offer's `a=setup:actpass` as `a=setup:active`, so the offerer becomes the DTLS client.
- * By default the answerer is the client and may finish ICE before the offerer has applied the answer;
- * its first DTLS ClientHello is then dropped and retried after 1 s. Measured with node-datachannel on
- * loopback: 10 of 60 connects took ~1 s by default, 0 of 60 with this (median 7 ms either way). The
- * offerer cannot finish ICE before it holds the answer, so its ClientHello always finds a listener.
- */
-function preferOffererAsDtlsClient(sdp: string): string {
-  return sdp.replace(/^a=setup:actpass\r?$/gm, (line) => line.replace('actpass', 'active'));
 }
