@@ -17,9 +17,9 @@ describe('PeerLink on node-datachannel', function () {
   // connectivity checks reached the answerer, about a second later.
   it('sends its offer before any candidate, so an answerer that starts on the offer gets them all', async () => {
     const wrtc = nodeDataChannelWebRTC();
-    // node-datachannel fails about one connect in ten outright, more under load ("remote candidate without
-    // ICE transport"); the mesh re-dials those. Here a connect not open within the mesh's 5 s attempt
-    // timeout is tried again, a few times at most: what is checked is the order of every one that opens.
+    // A connect not open within the mesh's 5 s attempt timeout is tried again, three times at most (the
+    // mesh re-dials such connects): what is checked here is the order of every one that opens. That none
+    // fails is the test below.
     let failed = 0;
     for (let i = 0; i < 10; i++) {
       const offerer = new PeerLink({ initiator: true, wrtc, rtcConfig: { iceServers: [] }, logger: silentLogger });
