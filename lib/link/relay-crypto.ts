@@ -112,6 +112,11 @@ export class RelaySealer {
 
   constructor(private readonly key: CryptoKey) {}
 
+  /** The counter the next seal takes. */
+  get next(): number {
+    return this.#next;
+  }
+
   /** Seals `plaintext`, authenticating `aad` too; resolves with the frame's counter and its ciphertext. */
   async seal(plaintext: Uint8Array, aad: Uint8Array): Promise<{ counter: number; ciphertext: Uint8Array }> {
     // Taken before the await: two seals in flight never share a counter.
