@@ -25,6 +25,8 @@ export interface ConnectionState {
   member?: Member;
   signals?: TokenBucket;
   toggles?: TokenBucket;
+  /** Relayed bytes this connection may send (absent: no per-connection limit). */
+  relayBytes?: TokenBucket;
 }
 
 /** The socket.io server, typed with the signaling event maps. */
@@ -52,6 +54,8 @@ export interface HandlerContext {
   readonly auth: Authenticator | undefined;
   readonly joinLimiter: KeyedRateLimiter | undefined;
   readonly tell: Tell;
+  /** The process-wide relay budget, in bytes (absent: no budget). */
+  readonly relayBudget: TokenBucket | undefined;
   readonly fromStore: FromStore;
   /** The resume tokens' signer, once its key is known (a fleet's comes from Redis). */
   resumeTokens(): Promise<ResumeTokens>;

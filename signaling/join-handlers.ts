@@ -60,6 +60,13 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
     const grant = iceGrant(opts, id, Date.now());
     if (grant.iceServers.length > 0) reply.iceServers = grant.iceServers;
     if (grant.expireAtMs !== undefined) reply.iceServersExpireAtMs = grant.expireAtMs;
+    if (opts.relay) {
+      reply.relay = {
+        maxFrameBytes: opts.maxRelayFrameBytes,
+        bytesPerSecond: opts.relayBytesPerSecond,
+        burstBytes: opts.relayBurstBytes,
+      };
+    }
     return reply;
   };
 
@@ -67,7 +74,7 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
     notYetJoined();
     const checked = checkJoinRequest(req);
     if (!checked.ok) throw new RequestError('BadRequest', checked.message);
-    const { v, room, name, token } = checked.value;
+    const { v, room, name, token, relayKey } = checked.value;
     admit(v);
     let identity: { name: string; pid?: string; expiresAtMs?: number } = { name };
     if (ctx.auth !== undefined) {
@@ -83,6 +90,8 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
       name: identity.name,
       joinedAtMs: Date.now(),
     };
+    // The key travels to peers stamped by the server, as DTLS fingerprints do in SDP: the same trust.
+    if (relayKey !== undefined) info.relayKey = relayKey;
     const gen = newGeneration();
     const resumeToken = await fromStore(async () =>
       (await ctx.resumeTokens()).issue(room, info, { gen, epoch: await store.epoch() }, identity.expiresAtMs),
@@ -104,7 +113,7 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
     notYetJoined();
     const checked = checkResumeRequest(req);
     if (!checked.ok) throw new RequestError('BadRequest', checked.message);
-    const { v, token, messagingEnabled } = checked.value;
+    const { v, token, messagingEnabled, relayKey } = checked.value;
     admit(v);
     const tokens = await fromStore(() => ctx.resumeTokens());
     let claims;
@@ -114,7 +123,9 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
       if (err instanceof ResumeTokenError) throw new RequestError('ResumeInvalid', err.message);
       throw err;
     }
-    const { room, info, untilMs } = claims;
+    const { room, untilMs } = claims;
+    // The token does not carry the key (it would grow every token); the returning client gives it again.
+    const info: ParticipantInfo = relayKey === undefined ? claims.info : { ...claims.info, relayKey };
     const { resumeToken, r } = await fromStore(async () => {
       // Signed before the store rotates, so a rotation never happens without a token to hand out.
       const next = newGeneration();

@@ -14,11 +14,11 @@ export class TokenBucket {
     this.#atMs = nowMs;
   }
 
-  /** Takes a token if there is one; false means the event is over the limit. */
-  take(nowMs: number): boolean {
+  /** Takes `count` tokens if there are that many; false (nothing taken) means the event is over the limit. */
+  take(nowMs: number, count = 1): boolean {
     this.#refill(nowMs);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < count) return false;
+    this.#tokens -= count;
     return true;
   }
 

@@ -24,6 +24,12 @@ export interface ServerMetrics {
   readonly rejections: Counter<'reason'>;
   /** Size of every event received, in bytes. */
   readonly payloadBytes: Histogram;
+  /** Relayed `data` bytes this process forwarded. */
+  readonly relayedBytes: Counter;
+  /** Relayed frames this process forwarded. */
+  readonly relayedFrames: Counter;
+  /** Relayed frames this process refused (and dropped), by reason. */
+  readonly relayRefusals: Counter<'reason'>;
   /** Participants removed because the process holding them died (Redis fleet). */
   readonly membersSwept: Counter;
 }
@@ -90,6 +96,22 @@ export function createMetrics(sources: MetricsSources): ServerMetrics {
       name: 'roommesh_event_payload_bytes',
       help: 'Size of received events in bytes',
       buckets: [64, 256, 1024, 4096, 16_384, 65_536, 262_144],
+      registers,
+    }),
+    relayedBytes: new Counter({
+      name: 'roommesh_relayed_bytes_total',
+      help: 'Bytes of relayed frames forwarded by this process (sealed end to end; the server cannot read them)',
+      registers,
+    }),
+    relayedFrames: new Counter({
+      name: 'roommesh_relayed_frames_total',
+      help: 'Relayed frames forwarded by this process',
+      registers,
+    }),
+    relayRefusals: new Counter({
+      name: 'roommesh_relay_refusals_total',
+      help: 'Relayed frames refused and dropped, by reason',
+      labelNames: ['reason'],
       registers,
     }),
     membersSwept: new Counter({

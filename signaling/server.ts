@@ -17,6 +17,7 @@ import { joinHandlers } from './join-handlers.js';
 import { KeyedRateLimiter, TokenBucket, watchUnreadOutput } from './limits.js';
 import { LocalMembershipStore, participantRoom, type MembershipStore } from './membership.js';
 import { messagingHandlers } from './messaging-handlers.js';
+import { relayHandlers } from './relay-handlers.js';
 import { countRejection, createMetrics } from './metrics.js';
 import { resolveOptions, type SignalingServerOptions } from './options.js';
 import { ParticipantRegistry } from './participant-registry.js';
@@ -196,6 +197,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS)
         : undefined,
     tell,
+    relayBudget:
+      opts.relay && opts.relayBudgetBytesPerSecond > 0
+        ? new TokenBucket(opts.relayBudgetBytesPerSecond, opts.relayBudgetBytesPerSecond, Date.now())
+        : undefined,
     fromStore: storeCaller(logger),
     resumeTokens,
     isDraining: () => draining,
@@ -207,6 +212,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     state.ip = clientIp(socket.handshake.headers, socket.handshake.address, opts.trustProxy);
     if (opts.signalsPerSecond > 0) state.signals = new TokenBucket(opts.signalsPerSecond, opts.signalBurst, Date.now());
     if (opts.togglesPerSecond > 0) state.toggles = new TokenBucket(opts.togglesPerSecond, opts.toggleBurst, Date.now());
+    if (opts.relayBytesPerSecond > 0)
+      state.relayBytes = new TokenBucket(opts.relayBytesPerSecond, opts.relayBurstBytes, Date.now());
     watchUnreadOutput(socket.conn, opts.maxUnreadOutputBytes, (bytes) => {
       countRejection(metrics, 'SlowConsumer');
       const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };
@@ -226,7 +233,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       onRefused: (reason) => countRejection(metrics, reason),
       onEventSize: (bytes) => metrics.payloadBytes.observe(bytes),
     });
-    serveRequests(socket, queue, { ...joinHandlers(ctx, socket), ...messagingHandlers(ctx, socket) });
+    serveRequests(socket, queue, {
+      ...joinHandlers(ctx, socket),
+      ...messagingHandlers(ctx, socket),
+      ...relayHandlers(ctx, socket),
+    });
 
     socket.on('disconnect', (reason) => {
       connections--;

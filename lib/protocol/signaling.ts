@@ -24,6 +24,15 @@ export const MAX_RESUME_TOKEN_LENGTH = 2048;
 /** Longest connection id (chosen by the initiator to tell attempts apart). */
 export const MAX_CID_LENGTH = 64;
 
+/**
+ * Longest `relayKey` accepted: base64url of a P-256 public key in raw (uncompressed) form is 87 characters;
+ * the limit leaves room for a future key kind and no more.
+ */
+export const MAX_RELAY_KEY_LENGTH = 128;
+
+/** Largest relayed frame any server accepts, whatever its options say (the `relay` event's `data`). */
+export const MAX_RELAY_FRAME_BYTES = 256 * 1024;
+
 /** A participant as the signaling server describes it. `id` and `name` are the server's, never the client's say. */
 export interface ParticipantInfo {
   /** Assigned by the server, unique within the room. */
@@ -32,6 +41,21 @@ export interface ParticipantInfo {
   name: string;
   /** Server time the participant joined, in ms since the epoch; orders participants that share a name. */
   joinedAtMs: number;
+  /**
+   * The participant's public key for end-to-end encrypted relayed frames (base64url, P-256 raw form), as
+   * it gave it in its join; absent when it gave none (it then cannot be relayed to).
+   */
+  relayKey?: string;
+}
+
+/** What a server that relays tells each client in its join and resume replies: its relay limits. */
+export interface RelayTerms {
+  /** Largest `relay` event `data` it accepts, in bytes. */
+  maxFrameBytes: number;
+  /** Bytes of relayed `data` per second one connection may send on average (0: no limit). */
+  bytesPerSecond: number;
+  /** Bytes of relayed `data` one connection may send at once after being quiet. */
+  burstBytes: number;
 }
 
 /** An ICE candidate as simple-peer signals it. */
@@ -75,7 +99,11 @@ export interface IceServer {
  * - `RoomNotAllowed`: the token is valid but does not name this room
  * - `ResumeInvalid`: a resume token that this server did not issue, that has expired, that was used
  *   already (each works once), or whose participant said goodbye; join again as a new participant
- * - `PeerNotEnabled`: a signal to a participant of the room that does not have messaging enabled
+ * - `PeerNotEnabled`: a signal or relay to a participant of the room that does not have messaging enabled
+ * - `RelayDisabled`: a `relay` to a server that does not relay (`--no-relay`)
+ * - `RelayRateLimited`: this connection relayed more bytes per second than its token bucket allows
+ * - `RelayBudgetExceeded`: the server relays as many bytes per second as its process-wide budget allows
+ * - `NoRelayKey`: a `relay` to a participant that gave no relay key (it cannot open what it would get)
  */
 export type SignalingErrorReason =
   | 'BadRequest'
@@ -103,6 +131,10 @@ export type SignalingErrorReason =
   | 'RoomNotAllowed'
   | 'ResumeInvalid'
   | 'PeerNotEnabled'
+  | 'RelayDisabled'
+  | 'RelayRateLimited'
+  | 'RelayBudgetExceeded'
+  | 'NoRelayKey'
   | 'Internal';
 
 /** What the server attaches to a refused connection (`connect_error`'s `data`). */
@@ -119,6 +151,8 @@ export interface JoinRequest {
   room: string;
   name: string;
   token?: string;
+  /** This participant's public key for relayed frames (see {@link ParticipantInfo.relayKey}). */
+  relayKey?: string;
 }
 
 /** `join` reply. */
@@ -136,6 +170,8 @@ export interface JoinReply {
    * valid for a while (the server's `resumeTokenTtlMs`); every resume reply carries a fresh one.
    */
   resumeToken: string;
+  /** The server's relay limits; absent when the server does not relay (`--no-relay`). */
+  relay?: RelayTerms;
 }
 
 /** `resume` request: come back on a new connection as the participant a resume token names. */
@@ -144,6 +180,8 @@ export interface ResumeRequest {
   token: string;
   /** Whether this participant has messaging enabled now (it may have changed while it was away). */
   messagingEnabled: boolean;
+  /** This participant's public key for relayed frames, as in its join (the token does not carry it). */
+  relayKey?: string;
 }
 
 /** `resume` reply: as for `join`, plus the enabled participants when `messagingEnabled` was true. */
@@ -165,13 +203,38 @@ export interface IncomingSignal {
   data: SignalData;
 }
 
-/** Events a client sends. Every one takes an acknowledgement callback; the server answers each with a {@link Reply}. */
+/** `relay` as a client sends it: opaque bytes for participant `to` (sealed end to end by the clients). */
+export interface OutgoingRelay {
+  to: string;
+  data: Uint8Array;
+}
+
+/** `relay` as the server delivers it: `from` is stamped by the server. */
+export interface IncomingRelay {
+  from: string;
+  data: Uint8Array;
+}
+
+/** A `relay` the server refused: the frame was dropped. */
+export interface RelayRefusal {
+  /** The participant the frame was for. */
+  to: string;
+  reason: SignalingErrorReason;
+  message: string;
+}
+
+/** Events a client sends. Every one but `relay` takes an acknowledgement callback; the server answers each with a {@link Reply}. */
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (reply: Reply<JoinReply>) => void) => void;
   resume: (req: ResumeRequest, ack: (reply: Reply<ResumeReply>) => void) => void;
   enable_messaging: (ack: (reply: Reply<{ participants: ParticipantInfo[] }>) => void) => void;
   disable_messaging: (ack: (reply: Reply<Record<string, never>>) => void) => void;
   signal: (signal: OutgoingSignal, ack: (reply: Reply<Record<string, never>>) => void) => void;
+  /**
+   * Bytes for another enabled participant of the room, relayed by the server. No acknowledgement (one per
+   * frame would double the messages): a refusal comes back as `relay_refused`.
+   */
+  relay: (frame: OutgoingRelay) => void;
 }
 
 /** Events the server sends. */
@@ -186,6 +249,10 @@ export interface ServerToClientEvents {
    */
   peer_disconnected: (p: { id: string }) => void;
   signal: (signal: IncomingSignal) => void;
+  /** Bytes another enabled participant of the room relayed through the server. */
+  relay: (frame: IncomingRelay) => void;
+  /** A `relay` this client sent was refused and dropped. */
+  relay_refused: (refusal: RelayRefusal) => void;
   /** An event without an acknowledgement callback was refused. */
   request_error: (e: { event: string; reason: SignalingErrorReason; message: string }) => void;
 }
@@ -195,6 +262,10 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isRelayKey(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_RELAY_KEY_LENGTH && /^[A-Za-z0-9_-]+$/.test(v);
 }
 
 function isName(v: unknown): v is string {
@@ -215,8 +286,15 @@ export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   if (v.token !== undefined && (typeof v.token !== 'string' || v.token.length > 8192)) {
     return { ok: false, message: 'join: token must be a string of at most 8192 characters' };
   }
+  if (v.relayKey !== undefined && !isRelayKey(v.relayKey)) {
+    return {
+      ok: false,
+      message: `join: relayKey must be a non-empty base64url string of at most ${MAX_RELAY_KEY_LENGTH} characters`,
+    };
+  }
   const req: JoinRequest = { v: v.v, room: v.room, name: v.name };
   if (typeof v.token === 'string') req.token = v.token;
+  if (typeof v.relayKey === 'string') req.relayKey = v.relayKey;
   return { ok: true, value: req };
 }
 
@@ -232,7 +310,15 @@ export function checkResumeRequest(v: unknown): Checked<ResumeRequest> {
   }
   if (typeof v.messagingEnabled !== 'boolean')
     return { ok: false, message: 'resume: messagingEnabled must be a boolean' };
-  return { ok: true, value: { v: v.v, token: v.token, messagingEnabled: v.messagingEnabled } };
+  if (v.relayKey !== undefined && !isRelayKey(v.relayKey)) {
+    return {
+      ok: false,
+      message: `resume: relayKey must be a non-empty base64url string of at most ${MAX_RELAY_KEY_LENGTH} characters`,
+    };
+  }
+  const req: ResumeRequest = { v: v.v, token: v.token, messagingEnabled: v.messagingEnabled };
+  if (typeof v.relayKey === 'string') req.relayKey = v.relayKey;
+  return { ok: true, value: req };
 }
 
 function checkSignalData(v: unknown): Checked<SignalData> {
@@ -290,5 +376,60 @@ export function checkParticipantInfo(v: unknown): Checked<ParticipantInfo> {
   if (!isRecord(v) || !isName(v.id) || !isName(v.name) || typeof v.joinedAtMs !== 'number') {
     return { ok: false, message: 'participant: expected { id, name, joinedAtMs }' };
   }
-  return { ok: true, value: { id: v.id, name: v.name, joinedAtMs: v.joinedAtMs } };
+  if (v.relayKey !== undefined && !isRelayKey(v.relayKey)) {
+    return { ok: false, message: 'participant: relayKey must be a base64url string' };
+  }
+  const info: ParticipantInfo = { id: v.id, name: v.name, joinedAtMs: v.joinedAtMs };
+  if (typeof v.relayKey === 'string') info.relayKey = v.relayKey;
+  return { ok: true, value: info };
+}
+
+function isBytes(v: unknown): v is Uint8Array {
+  return v instanceof Uint8Array;
+}
+
+/** Validates a `relay` from a client against the server's largest frame. Never throws. */
+export function checkOutgoingRelay(v: unknown, maxFrameBytes: number): Checked<OutgoingRelay> {
+  if (!isRecord(v)) return { ok: false, message: 'relay: expected an object' };
+  if (!isName(v.to)) return { ok: false, message: 'relay: to must be a participant id' };
+  if (!isBytes(v.data) || v.data.byteLength === 0) return { ok: false, message: 'relay: data must be bytes' };
+  if (v.data.byteLength > maxFrameBytes) {
+    return {
+      ok: false,
+      message: `relay: data is ${v.data.byteLength} bytes; the largest accepted is ${maxFrameBytes}`,
+    };
+  }
+  return { ok: true, value: { to: v.to, data: v.data } };
+}
+
+/** Validates a `relay` as delivered by the server. In browsers socket.io hands binary as an ArrayBuffer. */
+export function checkIncomingRelay(v: unknown): Checked<IncomingRelay> {
+  if (!isRecord(v) || !isName(v.from)) return { ok: false, message: 'relay: from must be a participant id' };
+  const d = v.data;
+  const data = d instanceof ArrayBuffer ? new Uint8Array(d) : isBytes(d) ? d : undefined;
+  if (data === undefined || data.byteLength === 0 || data.byteLength > MAX_RELAY_FRAME_BYTES) {
+    return { ok: false, message: 'relay: data must be bytes' };
+  }
+  return { ok: true, value: { from: v.from, data } };
+}
+
+/** Validates a `relay_refused` from the server. */
+export function checkRelayRefusal(v: unknown): Checked<RelayRefusal> {
+  if (!isRecord(v) || !isName(v.to) || typeof v.reason !== 'string' || typeof v.message !== 'string') {
+    return { ok: false, message: 'relay_refused: expected { to, reason, message }' };
+  }
+  return {
+    ok: true,
+    value: { to: v.to, reason: v.reason as SignalingErrorReason, message: v.message.slice(0, 1024) },
+  };
+}
+
+/** Validates the relay terms of a join or resume reply. */
+export function checkRelayTerms(v: unknown): Checked<RelayTerms> {
+  const n = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
+  if (!isRecord(v) || !n(v.maxFrameBytes) || !n(v.bytesPerSecond) || !n(v.burstBytes) || v.maxFrameBytes < 256) {
+    return { ok: false, message: 'relay: expected { maxFrameBytes, bytesPerSecond, burstBytes }' };
+  }
+  const maxFrameBytes = Math.min(v.maxFrameBytes, MAX_RELAY_FRAME_BYTES);
+  return { ok: true, value: { maxFrameBytes, bytesPerSecond: v.bytesPerSecond, burstBytes: v.burstBytes } };
 }

@@ -41,7 +41,8 @@ describe('signaling server (raw socket.io clients)', function () {
       const before = Date.now();
       const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'r1', name: 'alice' });
       expect(r.ok).to.equal(true);
-      expect(Object.keys(r.data)).to.deep.equal(['self', 'resumeToken']); // no iceServers configured: none sent
+      // No iceServers configured: none sent; the relay terms, relaying being on by default.
+      expect(Object.keys(r.data)).to.deep.equal(['self', 'resumeToken', 'relay']);
       expect(r.data.resumeToken).to.be.a('string').that.is.not.empty;
       expect(Object.keys(r.data.self).sort()).to.deep.equal(['id', 'joinedAtMs', 'name']);
       expect(r.data.self.id).to.be.a('string').that.is.not.empty;

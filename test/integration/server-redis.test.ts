@@ -115,6 +115,30 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     expect((await removed)[0].name).to.equal('carol');
   });
 
+  it('relays bytes between participants on different processes, stamped, and refuses into another room', async () => {
+    const [s1, s2] = await startFleet(2);
+    const key = 'B'.repeat(87);
+    const member = async (url: string, room: string, name: string): Promise<{ s: Socket; id: string }> => {
+      const s = await raw(url);
+      const j = await ack(s, 'join', { v: SIGNALING_VERSION, room, name, relayKey: key });
+      expect(j.ok, JSON.stringify(j)).to.equal(true);
+      expect((await ack(s, 'enable_messaging')).ok).to.equal(true);
+      return { s, id: j.data.self.id as string };
+    };
+    const a = await member(s1!.url, 'relay', 'a');
+    const b = await member(s2!.url, 'relay', 'b');
+    const elsewhere = await member(s2!.url, 'other', 'x');
+    const frames: Array<{ from: string; data: Uint8Array }> = [];
+    b.s.on('relay', (f: { from: string; data: Uint8Array }) => frames.push(f));
+    for (let i = 0; i < 50; i++) a.s.emit('relay', { to: b.id, from: 'forged', data: new Uint8Array(1000).fill(i) });
+    await eventually(() => frames.length === 50, 10_000, 'every relayed frame across the fleet');
+    expect(frames.every((f) => f.from === a.id)).to.equal(true);
+    expect(frames.map((f) => new Uint8Array(f.data)[0])).to.deep.equal(Array.from({ length: 50 }, (_, i) => i));
+    const refused = new Promise<{ reason: string }>((resolve) => a.s.once('relay_refused', resolve));
+    a.s.emit('relay', { to: elsewhere.id, data: new Uint8Array([1]) });
+    expect((await refused).reason).to.equal('UnknownParticipant');
+  });
+
   it('a resume token works once across the fleet: a replay on either process is refused, a goodbye revokes', async () => {
     const [s1, s2] = await startFleet(2);
     proxy = await startTcpProxy(s1!.port);

@@ -2,6 +2,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Checked } from '../../lib/protocol/signaling.js';
 import {
+  checkIncomingRelay,
+  checkOutgoingRelay,
+  checkRelayRefusal,
+  checkRelayTerms,
+  checkResumeRequest,
+  MAX_RELAY_KEY_LENGTH,
   MAX_CANDIDATE_LENGTH,
   MAX_CID_LENGTH,
   MAX_NAME_LENGTH,
@@ -419,6 +425,64 @@ describe('protocol/signaling validators', () => {
         fc.property(participant, (v) => expectStable(checkParticipantInfo, v, ['id', 'name', 'joinedAtMs'])),
         { numRuns: 1500 },
       );
+    });
+  });
+  describe('relay checks', () => {
+    const key = 'A'.repeat(87);
+    it('join, resume and participant descriptions carry a base64url relayKey of bounded length, or refuse', () => {
+      expect(okValue(checkJoinRequest({ v: 1, room: 'r', name: 'n', relayKey: key })).relayKey).to.equal(key);
+      for (const bad of ['', 'a+b', 'a/b', 'a=', 'x'.repeat(MAX_RELAY_KEY_LENGTH + 1), 5, {}]) {
+        expect(checkJoinRequest({ v: 1, room: 'r', name: 'n', relayKey: bad }).ok, String(bad)).to.equal(false);
+        expect(checkResumeRequest({ v: 1, token: 't', messagingEnabled: true, relayKey: bad }).ok).to.equal(false);
+        expect(checkParticipantInfo({ id: 'p', name: 'n', joinedAtMs: 1, relayKey: bad }).ok).to.equal(false);
+      }
+      expect(
+        okValue(checkResumeRequest({ v: 1, token: 't', messagingEnabled: true, relayKey: key })).relayKey,
+      ).to.equal(key);
+      expect(okValue(checkParticipantInfo({ id: 'p', name: 'n', joinedAtMs: 1, relayKey: key }))).to.deep.equal({
+        id: 'p',
+        name: 'n',
+        joinedAtMs: 1,
+        relayKey: key,
+      });
+      expect(okValue(checkJoinRequest({ v: 1, room: 'r', name: 'n' }))).to.not.have.property('relayKey');
+    });
+
+    it('a relay from a client: bytes, non-empty, at most the frame limit, and only to and data kept', () => {
+      expect(okValue(checkOutgoingRelay({ to: 'p', data: new Uint8Array(10), from: 'x' }, 10))).to.deep.equal({
+        to: 'p',
+        data: new Uint8Array(10),
+      });
+      for (const bad of [
+        { to: 'p', data: new Uint8Array(11) },
+        { to: 'p', data: new Uint8Array(0) },
+        { to: 'p', data: 'bytes' },
+        { to: 'p', data: [1, 2] },
+        { to: '', data: new Uint8Array(1) },
+        { data: new Uint8Array(1) },
+        ...NOT_OBJECTS,
+      ]) {
+        expect(checkOutgoingRelay(bad, 10).ok, JSON.stringify(bad)).to.equal(false);
+      }
+    });
+
+    it('a relay from the server: an ArrayBuffer (browsers) or bytes, from a participant id', () => {
+      const v = okValue(checkIncomingRelay({ from: 'p', data: new Uint8Array([1, 2]).buffer }));
+      expect([...v.data]).to.deep.equal([1, 2]);
+      expect(checkIncomingRelay({ from: 'p', data: 'x' }).ok).to.equal(false);
+      expect(checkIncomingRelay({ data: new Uint8Array(1) }).ok).to.equal(false);
+      expect(checkIncomingRelay({ from: 'p', data: new Uint8Array(256 * 1024 + 1) }).ok).to.equal(false);
+      expect(okValue(checkRelayRefusal({ to: 'p', reason: 'RelayRateLimited', message: 'm' })).reason).to.equal(
+        'RelayRateLimited',
+      );
+      expect(checkRelayRefusal({ to: 'p' }).ok).to.equal(false);
+      expect(okValue(checkRelayTerms({ maxFrameBytes: 32768, bytesPerSecond: 0, burstBytes: 1 }))).to.deep.equal({
+        maxFrameBytes: 32768,
+        bytesPerSecond: 0,
+        burstBytes: 1,
+      });
+      expect(checkRelayTerms({ maxFrameBytes: 10, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(false);
+      expect(checkRelayTerms({ maxFrameBytes: 1.5e3, bytesPerSecond: -1, burstBytes: 1 }).ok).to.equal(false);
     });
   });
 });

@@ -1,0 +1,98 @@
+/**
+ * What a relayed link puts in a `relay` event's `data`: the server forwards it as opaque bytes.
+ *
+ *   offset  size  field
+ *   0       1     kind: 1 open, 2 accept, 3 sealed
+ *   1       16    link id: the opener's random nonce; names the link in every frame
+ *   open:   nothing more
+ *   accept: 17    16    the acceptor's random nonce (the link's keys are derived from both nonces)
+ *   sealed: 17    8     counter, big-endian (the AES-GCM nonce); bytes 0-24 are authenticated data
+ *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close), then
+ *                       data: the message; credit: u32 bytes the receiver processed; close: UTF-8 reason
+ */
+
+/** Outer kinds of a relayed frame. */
+export const RelayFrameKind = Object.freeze({ Open: 1, Accept: 2, Sealed: 3 } as const);
+
+/** Inner kinds of a sealed relayed frame. */
+export const RelayInnerKind = Object.freeze({ Data: 1, Credit: 2, Close: 3 } as const);
+
+/** Bytes of a link id and of each side's nonce. */
+export const RELAY_NONCE_BYTES = 16;
+
+/** Bytes before a sealed frame's ciphertext: kind, link id, counter (all authenticated). */
+export const RELAY_SEALED_HEADER_BYTES = 1 + RELAY_NONCE_BYTES + 8;
+
+/** A decoded relayed frame. */
+export type RelayFrame =
+  | { kind: 'open'; linkId: Uint8Array }
+  | { kind: 'accept'; linkId: Uint8Array; nonce: Uint8Array }
+  | { kind: 'sealed'; linkId: Uint8Array; counter: number; header: Uint8Array; ciphertext: Uint8Array };
+
+/** Encodes an open frame. */
+export function encodeRelayOpen(linkId: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + RELAY_NONCE_BYTES);
+  out[0] = RelayFrameKind.Open;
+  out.set(linkId, 1);
+  return out;
+}
+
+/** Encodes an accept frame. */
+export function encodeRelayAccept(linkId: Uint8Array, nonce: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + 2 * RELAY_NONCE_BYTES);
+  out[0] = RelayFrameKind.Accept;
+  out.set(linkId, 1);
+  out.set(nonce, 1 + RELAY_NONCE_BYTES);
+  return out;
+}
+
+/** The authenticated header of a sealed frame. */
+export function relaySealedHeader(linkId: Uint8Array, counter: number): Uint8Array {
+  const out = new Uint8Array(RELAY_SEALED_HEADER_BYTES);
+  out[0] = RelayFrameKind.Sealed;
+  out.set(linkId, 1);
+  const view = new DataView(out.buffer);
+  view.setUint32(17, Math.floor(counter / 2 ** 32));
+  view.setUint32(21, counter >>> 0);
+  return out;
+}
+
+/** A sealed frame: its header then its ciphertext. */
+export function encodeRelaySealed(header: Uint8Array, ciphertext: Uint8Array): Uint8Array {
+  const out = new Uint8Array(header.byteLength + ciphertext.byteLength);
+  out.set(header);
+  out.set(ciphertext, header.byteLength);
+  return out;
+}
+
+/** Decodes a relayed frame; a string saying what is wrong for anything malformed. Never throws. */
+export function decodeRelayFrame(bytes: Uint8Array): RelayFrame | string {
+  const kind = bytes[0];
+  if (bytes.byteLength < 1 + RELAY_NONCE_BYTES) return 'relayed frame too short';
+  const linkId = bytes.subarray(1, 1 + RELAY_NONCE_BYTES);
+  if (kind === RelayFrameKind.Open) {
+    return bytes.byteLength === 1 + RELAY_NONCE_BYTES ? { kind: 'open', linkId } : 'open frame of the wrong size';
+  }
+  if (kind === RelayFrameKind.Accept) {
+    if (bytes.byteLength !== 1 + 2 * RELAY_NONCE_BYTES) return 'accept frame of the wrong size';
+    return { kind: 'accept', linkId, nonce: bytes.subarray(1 + RELAY_NONCE_BYTES) };
+  }
+  if (kind === RelayFrameKind.Sealed) {
+    if (bytes.byteLength < RELAY_SEALED_HEADER_BYTES + 16 + 1) return 'sealed frame too short';
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const counter = view.getUint32(17) * 2 ** 32 + view.getUint32(21);
+    return {
+      kind: 'sealed',
+      linkId,
+      counter,
+      header: bytes.subarray(0, RELAY_SEALED_HEADER_BYTES),
+      ciphertext: bytes.subarray(RELAY_SEALED_HEADER_BYTES),
+    };
+  }
+  return `unknown relayed frame kind ${String(kind)}`;
+}
+
+/** True when two link ids are the same bytes. */
+export function sameLinkId(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
+}

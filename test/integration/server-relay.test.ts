@@ -1,0 +1,159 @@
+/**
+ * The signaling server's `relay`, with raw socket.io clients: bytes between two enabled members of a room,
+ * stamped with the sender, and every refusal (another room, a member not enabled, self, oversized, over
+ * the per-connection rate, over the process budget, no relay key, relay off), each counted in /metrics.
+ */
+import { expect } from 'chai';
+import type { Socket } from 'socket.io-client';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import type { SignalingServer } from '../../signaling/server.js';
+import { Harness } from '../support/harness.js';
+import { httpGet } from '../support/processes.js';
+import { ack, closeRawClients, connect, next, quiet, record, settle } from '../support/raw-client.js';
+
+/** A P-256 public key in the shape clients send (87 base64url characters); the server never opens it. */
+const KEY = 'B'.repeat(87);
+
+describe('signaling server relay (raw socket.io clients)', function () {
+  this.timeout(20_000);
+  const h = new Harness();
+  let server: SignalingServer;
+
+  const member = async (
+    s: SignalingServer,
+    room: string,
+    name: string,
+    opts: { enable?: boolean; key?: string | null } = {},
+  ): Promise<{ s: Socket; id: string; relay: unknown }> => {
+    const sock = await connect(s.url);
+    const key = opts.key === undefined ? KEY : opts.key;
+    const j = await ack(sock, 'join', { v: SIGNALING_VERSION, room, name, ...(key === null ? {} : { relayKey: key }) });
+    expect(j.ok, JSON.stringify(j)).to.equal(true);
+    if (opts.enable !== false) expect((await ack(sock, 'enable_messaging')).ok).to.equal(true);
+    return { s: sock, id: j.data.self.id as string, relay: j.data.relay };
+  };
+  const metric = async (s: SignalingServer, line: string): Promise<number> => {
+    const body = (await httpGet(s.port, '/metrics')).body;
+    const found = body.split('\n').find((l) => l.startsWith(`${line} `));
+    return found === undefined ? 0 : Number(found.slice(line.length + 1));
+  };
+  const refusedWith = async (from: Socket, frame: unknown, reason: string): Promise<void> => {
+    const refusal = next(from, 'relay_refused');
+    from.emit('relay', frame);
+    const r = (await refusal) as { to: string; reason: string; message: string };
+    expect(r.reason, JSON.stringify(r)).to.equal(reason);
+    expect(r.message).to.be.a('string').that.is.not.empty;
+  };
+
+  before(async () => {
+    server = await h.server({
+      joinsPerSecondPerIp: 0,
+      resumeGraceMs: 0,
+      maxRelayFrameBytes: 4096,
+      relayBytesPerSecond: 20_000,
+      relayBurstBytes: 40_000,
+    });
+  });
+  afterEach(async () => {
+    await settle(server);
+  });
+  after(async () => {
+    closeRawClients();
+    await h.close();
+  });
+
+  it('tells clients its relay terms in the join reply, and peers each other’s relay key', async () => {
+    const a = await member(server, 'r', 'a');
+    expect(a.relay).to.deep.equal({ maxFrameBytes: 4096, bytesPerSecond: 20_000, burstBytes: 40_000 });
+    const heard = next(a.s, 'peer_enabled');
+    const b = await member(server, 'r', 'b');
+    expect(((await heard) as { relayKey?: string }).relayKey).to.equal(KEY);
+    const c = await connect(server.url);
+    const bad = await ack(c, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'c', relayKey: 'not base64url!' });
+    expect(bad.ok).to.equal(false);
+    expect(bad.error?.reason).to.equal('BadRequest');
+    const long = await ack(c, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'c', relayKey: 'A'.repeat(129) });
+    expect(long.error?.reason).to.equal('BadRequest');
+    expect(b.id).to.not.equal(a.id);
+  });
+
+  it('relays bytes between two enabled members, stamped with the sender whatever it claims', async () => {
+    const a = await member(server, 'r', 'a');
+    const b = await member(server, 'r', 'b');
+    const before = await metric(server, 'roommesh_relayed_bytes_total');
+    const got = next(b.s, 'relay');
+    a.s.emit('relay', { to: b.id, from: 'someone-else', data: new Uint8Array([1, 2, 3, 250]) });
+    const frame = (await got) as { from: string; data: Uint8Array };
+    expect(frame.from).to.equal(a.id);
+    expect([...new Uint8Array(frame.data)]).to.deep.equal([1, 2, 3, 250]);
+    expect(Object.keys(frame).sort()).to.deep.equal(['data', 'from']);
+    expect((await metric(server, 'roommesh_relayed_bytes_total')) - before).to.equal(4);
+  });
+
+  it('refuses a relay into another room, to a member not enabled, to self, and from a member not enabled', async () => {
+    const a = await member(server, 'r', 'a');
+    const other = await member(server, 'elsewhere', 'x');
+    const idle = await member(server, 'r', 'idle', { enable: false });
+    const heard = record(other.s, 'relay').concat(record(idle.s, 'relay'));
+    await refusedWith(a.s, { to: other.id, data: new Uint8Array([1]) }, 'UnknownParticipant');
+    await refusedWith(a.s, { to: idle.id, data: new Uint8Array([1]) }, 'PeerNotEnabled');
+    await refusedWith(a.s, { to: a.id, data: new Uint8Array([1]) }, 'UnknownParticipant');
+    await refusedWith(idle.s, { to: a.id, data: new Uint8Array([1]) }, 'NotEnabled');
+    await quiet();
+    expect(heard).to.have.length(0);
+    expect(await metric(server, 'roommesh_relay_refusals_total{reason="PeerNotEnabled"}')).to.be.greaterThan(0);
+  });
+
+  it('refuses malformed, oversized and keyless relays', async () => {
+    const a = await member(server, 'r', 'a');
+    const b = await member(server, 'r', 'b');
+    const keyless = await member(server, 'r', 'k', { key: null });
+    const heard = record(b.s, 'relay');
+    await refusedWith(a.s, { to: b.id, data: 'text, not bytes' }, 'BadRequest');
+    await refusedWith(a.s, { to: b.id, data: new Uint8Array(4097) }, 'PayloadTooLarge');
+    await refusedWith(a.s, { to: keyless.id, data: new Uint8Array(10) }, 'NoRelayKey');
+    await quiet();
+    expect(heard).to.have.length(0);
+  });
+
+  it('drops relayed bytes over the per-connection rate, and the connection keeps relaying later', async () => {
+    const a = await member(server, 'r', 'a');
+    const b = await member(server, 'r', 'b');
+    const got = record(b.s, 'relay');
+    const refusals = record<{ reason: string }>(a.s, 'relay_refused');
+    for (let i = 0; i < 12; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(4000) }); // 48 KB, burst 40 KB
+    await next(a.s, 'relay_refused');
+    await quiet();
+    expect(got).to.have.length(10);
+    expect(refusals.map((r) => r.reason)).to.deep.equal(['RelayRateLimited', 'RelayRateLimited']);
+    await quiet(300); // 20 KB/s refills 6 KB
+    const again = next(b.s, 'relay');
+    a.s.emit('relay', { to: b.id, data: new Uint8Array(4000) });
+    await again;
+  });
+
+  it('holds the process-wide budget across connections, and refuses every relay with relay off', async () => {
+    const budgeted = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0, relayBudgetBytesPerSecond: 100_000 });
+    const a = await member(budgeted, 'r', 'a');
+    const b = await member(budgeted, 'r', 'b');
+    const c = await member(budgeted, 'r', 'c');
+    const got = record(c.s, 'relay');
+    for (let i = 0; i < 2; i++) a.s.emit('relay', { to: c.id, data: new Uint8Array(30_000) });
+    for (let i = 0; i < 2; i++) b.s.emit('relay', { to: c.id, data: new Uint8Array(30_000) });
+    const refusal = (await Promise.race([next(a.s, 'relay_refused'), next(b.s, 'relay_refused')])) as {
+      reason: string;
+    };
+    expect(refusal.reason).to.equal('RelayBudgetExceeded');
+    await quiet();
+    expect(got).to.have.length(3);
+
+    const off = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0, relay: false });
+    const x = await member(off, 'r', 'x');
+    const y = await member(off, 'r', 'y');
+    expect(x.relay).to.equal(undefined);
+    await refusedWith(x.s, { to: y.id, data: new Uint8Array([1]) }, 'RelayDisabled');
+    closeRawClients();
+    await settle(off);
+    await settle(budgeted);
+  });
+});

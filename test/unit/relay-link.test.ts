@@ -1,0 +1,177 @@
+/**
+ * RelayLink over an in-memory relay (a fake signaling pipe: pure logic), and a Session over RelayLink pairs:
+ * the handshake, order, end-to-end flow control with credit, tampering and a wrong key refused, close.
+ */
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { DEFAULT_TIMEOUTS } from '../../lib/defaults.js';
+import { RELAY_WINDOW_BYTES, RelayLink } from '../../lib/link/RelayLink.js';
+import { generateRelayKeyPair, type RelayKeyPair } from '../../lib/link/relay-crypto.js';
+import { silentLogger } from '../../lib/logger.js';
+import { encodeMessageBody } from '../../lib/protocol/frames.js';
+import { AttachmentBudget, type Delivery } from '../../lib/session/Inbox.js';
+import { Session } from '../../lib/session/Session.js';
+import { eventually, nextEvent } from '../support/harness.js';
+
+/** One direction of the fake relay: what goes in comes out in a later turn, unless frozen or tampered. */
+class Pipe {
+  to: RelayLink | undefined;
+  frozen = false;
+  held: Uint8Array[] = [];
+  sentBytes = 0;
+  tamper: ((b: Uint8Array) => Uint8Array) | undefined;
+  send(data: Uint8Array): void {
+    this.sentBytes += data.byteLength;
+    const copy = this.tamper ? this.tamper(data.slice()) : data.slice();
+    this.held.push(copy);
+    setImmediate(() => this.flush());
+  }
+  flush(): void {
+    while (!this.frozen && this.held.length > 0) this.to?.handleFrame(this.held.shift() as Uint8Array);
+  }
+}
+
+let keys: [RelayKeyPair, RelayKeyPair];
+function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
+  a: RelayLink;
+  b: RelayLink;
+  ab: Pipe;
+  ba: Pipe;
+} {
+  const ab = new Pipe();
+  const ba = new Pipe();
+  const common = { maxFrameBytes: options.maxFrameBytes ?? 32 * 1024, logger: silentLogger };
+  const a = new RelayLink({
+    ...common,
+    port: ab,
+    keys: keys[0],
+    localId: 'a',
+    peerId: 'b',
+    peerKey: keys[1].publicKey,
+    initiator: true,
+  });
+  const b = new RelayLink({
+    ...common,
+    port: ba,
+    keys: keys[1],
+    localId: 'b',
+    peerId: 'a',
+    peerKey: options.bKey ?? keys[0].publicKey,
+    initiator: false,
+  });
+  ab.to = b;
+  ba.to = a;
+  return { a, b, ab, ba };
+}
+const opened = (l: RelayLink): Promise<unknown> => nextEvent(l, 'open', 2000);
+
+describe('RelayLink (over an in-memory relay)', () => {
+  before(async () => {
+    keys = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+  });
+
+  it('opens both sides after the handshake and delivers messages whole and in order, both ways', async () => {
+    const { a, b, ab } = linkPair();
+    await Promise.all([opened(a), opened(b)]);
+    expect(a.maxMessageBytes).to.equal(32 * 1024 - 25 - 16 - 1);
+    const got: number[] = [];
+    b.on('data', (d) => got.push(d[0] as number, d.byteLength));
+    for (let i = 0; i < 200; i++) a.write(new Uint8Array(1 + (i % 50)).fill(i));
+    await eventually(() => got.length === 400, 2000, 'every message');
+    expect(got).to.deep.equal(Array.from({ length: 200 }, (_, i) => [i, 1 + (i % 50)]).flat());
+    // What crossed the relay does not contain the plaintext.
+    expect(ab.sentBytes).to.be.greaterThan(0);
+    const back = nextEvent(a, 'data', 2000);
+    b.write(new TextEncoder().encode('pong'));
+    expect(new TextDecoder().decode((await back)[0])).to.equal('pong');
+  });
+
+  it('flow control: a frozen receiver stops the sender at the window; credit makes it writable again', async () => {
+    const { a, b, ab } = linkPair();
+    await Promise.all([opened(a), opened(b)]);
+    ab.frozen = true;
+    const chunk = new Uint8Array(16 * 1024);
+    let written = 0;
+    while (a.writable) {
+      a.write(chunk);
+      written += chunk.byteLength;
+    }
+    expect(written).to.equal(RELAY_WINDOW_BYTES);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(a.writable).to.equal(false);
+    expect(ab.held.length).to.be.at.most(RELAY_WINDOW_BYTES / chunk.byteLength + 1);
+    const writable = nextEvent(a, 'writable', 2000);
+    ab.frozen = false;
+    ab.flush();
+    await writable;
+    expect(a.writable).to.equal(true);
+  });
+
+  it('a tampered frame closes the link and is never delivered; so does a peer with the wrong key', async () => {
+    const { a, b, ab } = linkPair();
+    await Promise.all([opened(a), opened(b)]);
+    const got: Uint8Array[] = [];
+    b.on('data', (d) => got.push(d));
+    ab.tamper = (x) => {
+      x[x.byteLength - 1] = (x[x.byteLength - 1] as number) ^ 1;
+      return x;
+    };
+    const closed = nextEvent(b, 'close', 2000);
+    a.write(new Uint8Array([1, 2, 3]));
+    expect((await closed)[0]).to.match(/BadSeal/);
+    expect(got).to.have.length(0);
+
+    const other = await generateRelayKeyPair();
+    const w = linkPair({ bKey: other.publicKey });
+    await opened(w.b);
+    const wClosed = nextEvent(w.a, 'close', 2000);
+    w.b.write(new Uint8Array([9]));
+    expect((await wClosed)[0]).to.match(/BadSeal/);
+  });
+
+  it('close reaches the peer; a message over maxMessageBytes closes the link', async () => {
+    const { a, b } = linkPair();
+    await Promise.all([opened(a), opened(b)]);
+    const closed = nextEvent(b, 'close', 2000);
+    a.close('done');
+    expect((await closed)[0]).to.equal('closed by peer');
+    const c = linkPair({ maxFrameBytes: 1024 });
+    await opened(c.a);
+    expect(c.a.write(new Uint8Array(2000))).to.equal(false);
+    expect(c.a.isOpen).to.equal(false);
+  });
+
+  it('a Session over a RelayLink pair: messages and an 8 MiB attachment arrive, hash compared', async () => {
+    const { a, b } = linkPair();
+    const session = (link: RelayLink, id: string): Session =>
+      new Session({
+        participant: { id: id === 'a' ? 'b' : 'a', name: id === 'a' ? 'bob' : 'alice', joinedAtMs: 0 },
+        cid: 'relay',
+        link,
+        timeouts: DEFAULT_TIMEOUTS,
+        maxAttachmentBytes: 64 << 20,
+        attachmentBudget: new AttachmentBudget(1 << 30),
+        receiveRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 },
+        decodeBudget: { msPerSecond: 1000, burstMs: 1000 },
+        localAttributes: () => ({ me: id }),
+        logger: silentLogger,
+      });
+    const sa = session(a, 'a');
+    const sb = session(b, 'b');
+    try {
+      await Promise.all([nextEvent(sa, 'ready', 3000), nextEvent(sb, 'ready', 3000)]);
+      const received: Delivery[] = [];
+      sb.on('message', (d) => received.push(d));
+      const big = new Uint8Array(8 << 20).map((_, i) => (i * 31) & 0xff);
+      await sa.sendMessage(encodeMessageBody('hi', { n: 1 }), undefined, true);
+      await sa.sendMessage(encodeMessageBody('file', { n: 2 }), big, true);
+      await eventually(() => received.length === 2, 10_000, 'both messages');
+      expect(received.map((d) => d.payload.n)).to.deep.equal([1, 2]);
+      const hash = (x: Uint8Array): string => createHash('sha256').update(x).digest('hex');
+      expect(hash(received[1]!.attachment as Uint8Array)).to.equal(hash(big));
+    } finally {
+      sa.close('test over');
+      sb.close('test over');
+    }
+  });
+});
