@@ -6,34 +6,14 @@ import { expect } from 'chai';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
-import {
-  ack,
-  closeRawClients,
-  connect,
-  expectRefused,
-  join,
-  offer,
-  participant,
-  settle,
-} from '../support/raw-client.js';
+import { ack, connect, expectRefused, join, offer, participant, rawClientSuite } from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);
   const h = new Harness();
   let server: SignalingServer;
 
-  before(async () => {
-    // No per-IP join limit here (server-limits tests it), and no grace for dropped connections: these
-    // tests watch removals; resuming has its own tests.
-    server = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0 });
-  });
-  afterEach(async () => {
-    await settle(server);
-  });
-  after(async () => {
-    closeRawClients();
-    await h.close();
-  });
+  rawClientSuite(h, (s) => (server = s));
 
   describe('join', () => {
     it('assigns a server id and replies { ok, data: { self: { id, name, joinedAtMs } } }', async () => {

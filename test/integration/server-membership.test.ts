@@ -5,35 +5,14 @@
 import { expect } from 'chai';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
-import {
-  ack,
-  closeRawClients,
-  expectRefused,
-  next,
-  offer,
-  participant,
-  quiet,
-  record,
-  settle,
-} from '../support/raw-client.js';
+import { ack, expectRefused, next, offer, participant, quiet, record, rawClientSuite } from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
   this.timeout(20_000);
   const h = new Harness();
   let server: SignalingServer;
 
-  before(async () => {
-    // No per-IP join limit here (server-limits tests it), and no grace for dropped connections: these
-    // tests watch removals; resuming has its own tests.
-    server = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0 });
-  });
-  afterEach(async () => {
-    await settle(server);
-  });
-  after(async () => {
-    closeRawClients();
-    await h.close();
-  });
+  rawClientSuite(h, (s) => (server = s));
 
   describe('enable_messaging / disable_messaging', () => {
     it('returns the other enabled participants of the room only, and tells them about the newcomer', async () => {

@@ -9,7 +9,6 @@ import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
 import {
   ack,
-  closeRawClients,
   connect,
   expectRefused,
   join,
@@ -18,7 +17,7 @@ import {
   participant,
   quiet,
   record,
-  settle,
+  rawClientSuite,
 } from '../support/raw-client.js';
 
 describe('signaling server (raw socket.io clients)', function () {
@@ -26,18 +25,7 @@ describe('signaling server (raw socket.io clients)', function () {
   const h = new Harness();
   let server: SignalingServer;
 
-  before(async () => {
-    // No per-IP join limit here (server-limits tests it), and no grace for dropped connections: these
-    // tests watch removals; resuming has its own tests.
-    server = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0 });
-  });
-  afterEach(async () => {
-    await settle(server);
-  });
-  after(async () => {
-    closeRawClients();
-    await h.close();
-  });
+  rawClientSuite(h, (s) => (server = s));
 
   describe('errors without acknowledgement', () => {
     it('a refused event sent without an ack callback gets request_error { event, reason, message }', async () => {

@@ -8,7 +8,7 @@ import { io, type Socket } from 'socket.io-client';
 import { WebSocket } from 'ws';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
-import { eventually } from './harness.js';
+import { type Harness, eventually } from './harness.js';
 
 /** A reply as it arrives over the wire; loosely typed so tests can inspect refusals of garbage. */
 export interface WireReply {
@@ -204,5 +204,27 @@ export function wireConnect(port: number, headers: Record<string, string> = {}):
       }
     });
     ws.on('error', reject);
+  });
+}
+
+/**
+ * The hooks of a suite of raw clients against one server, which most server suites share: the server
+ * starts before the suite with no per-IP join limit (server-limits tests it) and no grace for dropped
+ * connections (these suites watch removals; resuming has its own tests); each test's leftovers settle after
+ * it; every raw client and the server close after the suite. `use` receives the server once it runs.
+ */
+export function rawClientSuite(h: Harness, use: (server: SignalingServer) => void): void {
+  let server: SignalingServer | undefined;
+  before(async () => {
+    const started = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0 });
+    server = started;
+    use(started);
+  });
+  afterEach(async () => {
+    if (server !== undefined) await settle(server);
+  });
+  after(async () => {
+    closeRawClients();
+    await h.close();
   });
 }
