@@ -11,7 +11,7 @@ import { Requests, runHandler, truncate } from './requests/Requests.js';
 import { checkMessageFields, checkRequestOptions, checkSendOptions } from './send-options.js';
 import type { Delivery, IncomingTransfer } from './session/Inbox.js';
 import type { Session } from './session/Session.js';
-import { checkFitsAnyLink } from './session/Session.js';
+import { checkFitsAnyLink } from './session/message-plan.js';
 import type {
   BroadcastMessageOptions,
   BroadcastResult,

@@ -9,12 +9,8 @@ import {
   MAX_PROTOCOL_ERRORS,
   decodeFrames,
   encodeFrame,
-  encodeMessageFrame,
-  encodeStartFrame,
   type MessageBody,
   isFrameError,
-  messageFrameBytes,
-  startFrameBytes,
 } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
@@ -28,13 +24,10 @@ import type { Link } from '../link/Link.js';
 import { nextTurn, unrefTimer } from '../util/schedule.js';
 import type { PendingSend } from './PendingSends.js';
 import { PendingSends } from './PendingSends.js';
+import { ReceiveBudget } from './ReceiveBudget.js';
+import { type LinkSizes, checkMessage, planMessage } from './message-plan.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 
-/**
- * The most decoding time one data-channel message is charged. The costliest legal message measured (256 KiB
- * of small JSON keys) takes ~15 ms; more than this is the process stalling, not the peer.
- */
-const MAX_DECODE_CHARGE_MS = 100;
 /** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
 const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
@@ -105,9 +98,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #inbox: Inbox;
   readonly #pending = new PendingSends();
   #peerLimits: PeerLimits | undefined;
-  /** Largest whole-message frame, and chunk frame size, on this link (known once the peer's hello arrived). */
-  #maxWholeFrameBytes = MAX_FRAME_BYTES;
-  #chunkFrameBytes = CHUNK_FRAME_BYTES;
+  /** The sizes this link takes (final once the peer's hello arrived), as message planning reads them. */
+  readonly #sizes: LinkSizes;
   #closed = false;
   #byeReceived = false;
   #lastSentSeq = 0;
@@ -117,13 +109,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #lastSentAtMs = 0;
   #lastReceivedAtMs = 0;
   #protocolErrors = 0;
-  readonly #receiveRate: { bytesPerSecond: number; burstBytes: number };
-  /** Bytes the peer may still send now (token bucket, refilled on arrival). */
-  #receiveTokens: number;
-  #receiveRefilledAtMs = Date.now();
-  readonly #decodeBudget: { msPerSecond: number; burstMs: number };
-  /** Decoding milliseconds the peer may still cost now (token bucket, refilled on arrival). */
-  #decodeTokensMs: number;
+  /** What the peer may cost this side to receive. */
+  readonly #budget: ReceiveBudget;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lastTickAtMs = 0;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -131,6 +118,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#participant = options.participant;
+    this.#sizes = {
+      maxWholeFrameBytes: MAX_FRAME_BYTES,
+      chunkFrameBytes: CHUNK_FRAME_BYTES,
+      peerMaxAttachmentBytes: undefined,
+      participantId: options.participant.id,
+    };
     this.cid = options.cid;
     this.#link = options.link;
     this.#timeouts = options.timeouts;
@@ -139,10 +132,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
     this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
-    this.#receiveRate = options.receiveRate;
-    this.#receiveTokens = options.receiveRate.burstBytes;
-    this.#decodeBudget = options.decodeBudget;
-    this.#decodeTokensMs = options.decodeBudget.burstMs;
+    this.#budget = new ReceiveBudget({ bytes: options.receiveRate, decode: options.decodeBudget }, Date.now());
     this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
     const batch = this.#batch;
     this.#outbox = new Outbox(
@@ -175,6 +165,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The peer moved to participant id `id` (its moved frame, accepted by the owner): this session is its. */
   rename(id: string): void {
     this.#participant = { ...this.#participant, id };
+    this.#sizes.participantId = id;
   }
 
   /** Tells the peer that this side now has participant id `id` on the signaling server. */
@@ -207,10 +198,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
   check(body: MessageBody, attachment: Uint8Array | undefined): void {
-    this.#checkAttachment(attachment);
-    if (attachment === undefined) this.#checkFrameSize(messageFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes));
-    else if (!this.#goesWhole(MAX_SEQ_PLACEHOLDER, body.bytes, attachment))
-      this.#checkFrameSize(startFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes, attachment.byteLength));
+    checkMessage(body, attachment, this.#sizes);
   }
 
   /**
@@ -247,7 +235,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       return Promise.reject(MessagingError.aborted(this.participant.id));
     }
     const seq = this.#lastSentSeq + 1;
-    const bytes = this.#plan(seq, body, attachment);
+    const bytes = planMessage(seq, body, attachment, this.#sizes);
     const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
     this.#lastSentSeq = seq;
     // An acknowledgement due anyway rides along with this message (same data-channel message), rather
@@ -354,47 +342,6 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#link.close(reason);
   }
 
-  /**
-   * The frame that starts message `seq`: the whole message when it fits one frame of the chunk size (or,
-   * without attachment, the largest frame), else a start frame with the attachment to follow in chunks.
-   * Sizes come from the encoded body; nothing is encoded twice. Throws {@link MessagingError}
-   * `MessageTooLarge` when it cannot go on this link.
-   */
-  #plan(seq: number, body: MessageBody, attachment: Uint8Array | undefined): Uint8Array {
-    this.#checkAttachment(attachment);
-    if (attachment === undefined) {
-      // The common case: the frame straight from the encoder, measured as it is.
-      const frame = body.messageFrame(seq);
-      this.#checkFrameSize(frame.byteLength);
-      return frame;
-    }
-    if (this.#goesWhole(seq, body.bytes, attachment)) return encodeMessageFrame(seq, body.bytes, attachment);
-    this.#checkFrameSize(startFrameBytes(seq, body.bytes, attachment.byteLength));
-    return encodeStartFrame(seq, body.bytes, attachment.byteLength);
-  }
-
-  /** Throws `MessageTooLarge` for an attachment above what the peer announced it accepts. */
-  #checkAttachment(attachment: Uint8Array | undefined): void {
-    const limits = this.#peerLimits;
-    if (attachment !== undefined && limits !== undefined && attachment.byteLength > limits.maxAttachmentBytes) {
-      throw MessagingError.attachmentTooLarge(attachment.byteLength, limits.maxAttachmentBytes, this.participant.id);
-    }
-  }
-
-  /** Throws `MessageTooLarge` for a whole-message or start frame larger than this link takes. */
-  #checkFrameSize(bytes: number): void {
-    if (bytes > this.#maxWholeFrameBytes)
-      throw MessagingError.tooLarge(bytes, this.#maxWholeFrameBytes, this.participant.id);
-  }
-
-  /** Whether a message with this attachment goes whole, in one frame of the chunk size. */
-  #goesWhole(seq: number, body: Uint8Array, attachment: Uint8Array): boolean {
-    return (
-      attachment.byteLength <= this.#chunkFrameBytes &&
-      messageFrameBytes(seq, body, attachment.byteLength) <= this.#chunkFrameBytes
-    );
-  }
-
   #abort(message: OutgoingMessage, pending: PendingSend): void {
     if (pending.settled) return;
     this.#outbox.cancel(message);
@@ -422,37 +369,28 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#lastReceivedAtMs = now;
     // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
     // synchronously, and what the channel received meanwhile queues natively, without bound. Over its
-    // budget, the peer is cut off before anything of this message is decoded.
-    const { bytesPerSecond, burstBytes } = this.#receiveRate;
-    const elapsedMs = Math.max(0, now - this.#receiveRefilledAtMs);
-    this.#receiveRefilledAtMs = now;
-    this.#receiveTokens =
-      Math.min(burstBytes, this.#receiveTokens + (elapsedMs * bytesPerSecond) / 1000) - bytes.byteLength;
-    if (this.#receiveTokens < 0) {
-      const detail = `sent more than ${bytesPerSecond} bytes/s (burst ${burstBytes}); disconnecting`;
-      this.#protocolError('LimitExceeded', detail);
-      this.close('over its receive budget');
+    // budget (bytes, or time spent decoding), the peer is cut off.
+    const overBytes = this.#budget.arrived(bytes.byteLength, now);
+    if (overBytes !== undefined) {
+      this.#overBudget(overBytes);
       return;
     }
-    // Bytes do not bound the cost of a frame (small JSON keys decode ~40 times slower than a string), so
-    // the time decoding takes is budgeted too, and a peer that costs more is cut off after this message.
     const started = performance.now();
     const frames = decodeFrames(bytes);
-    // Wall time: a process frozen mid-decode (SIGSTOP, a sleeping laptop, a debugger) would charge the
-    // whole freeze to the peer, so one message is charged at most what the costliest legal one takes.
-    const spentMs = Math.min(performance.now() - started, MAX_DECODE_CHARGE_MS);
-    const { msPerSecond, burstMs } = this.#decodeBudget;
-    this.#decodeTokensMs = Math.min(burstMs, this.#decodeTokensMs + (elapsedMs * msPerSecond) / 1000) - spentMs;
-    if (this.#decodeTokensMs < 0) {
-      const detail = `its frames took more than ${msPerSecond} ms/s to decode (burst ${burstMs} ms); disconnecting`;
-      this.#protocolError('LimitExceeded', detail);
-      this.close('over its receive budget');
+    const overDecode = this.#budget.decoded(performance.now() - started);
+    if (overDecode !== undefined) {
+      this.#overBudget(overDecode);
       return;
     }
     for (const frame of frames) {
       if (this.#closed) return;
       this.#onFrame(frame);
     }
+  }
+
+  #overBudget(detail: string): void {
+    this.#protocolError('LimitExceeded', detail);
+    this.close('over its receive budget');
   }
 
   #onFrame(frame: Frame | FrameDecodeError): void {
@@ -514,10 +452,12 @@ export class Session extends TypedEmitter<SessionEvents> {
       return;
     }
     const channelMax = this.#link.maxMessageBytes ?? MAX_FRAME_BYTES;
-    this.#maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, limits.maxFrameBytes, channelMax);
-    this.#chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, this.#maxWholeFrameBytes);
-    this.#outbox.setChunkFrameBytes(this.#chunkFrameBytes);
-    this.#batch.setMaxBytes(this.#chunkFrameBytes);
+    const sizes = this.#sizes;
+    sizes.maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, limits.maxFrameBytes, channelMax);
+    sizes.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, sizes.maxWholeFrameBytes);
+    sizes.peerMaxAttachmentBytes = limits.maxAttachmentBytes;
+    this.#outbox.setChunkFrameBytes(sizes.chunkFrameBytes);
+    this.#batch.setMaxBytes(sizes.chunkFrameBytes);
     this.#peerLimits = limits;
     this.emit('ready', attributes);
   }
@@ -631,18 +571,3 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('close', reason, this.#byeReceived);
   }
 }
-
-/**
- * Throws {@link MessagingError} `MessageTooLarge` when the message could go to no peer: its encoded body
- * (with the attachment's size, when chunked) does not fit the largest frame this side sends.
- */
-export function checkFitsAnyLink(body: MessageBody, attachment: Uint8Array | undefined): void {
-  const size =
-    attachment === undefined
-      ? messageFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes)
-      : startFrameBytes(MAX_SEQ_PLACEHOLDER, body.bytes, attachment.byteLength);
-  if (size > MAX_FRAME_BYTES) throw MessagingError.tooLarge(size, MAX_FRAME_BYTES);
-}
-
-/** The seq used to measure a message before it has one: the largest, so the measure is never short. */
-const MAX_SEQ_PLACEHOLDER = Number.MAX_SAFE_INTEGER;

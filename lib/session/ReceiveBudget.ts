@@ -1,0 +1,60 @@
+/**
+ * What one peer may cost this participant to receive: bytes, and the time spent decoding them. Two token
+ * buckets, refilled as messages arrive. Pure logic: the session asks, and cuts the peer off when told why.
+ */
+
+/**
+ * The most decoding time one data-channel message is charged. The costliest legal message measured (256 KiB
+ * of small JSON keys) takes ~15 ms; more than this is the process stalling (SIGSTOP, a sleeping laptop, a
+ * debugger), not the peer.
+ */
+export const MAX_DECODE_CHARGE_MS = 100;
+
+/** The rates a {@link ReceiveBudget} allows. @internal */
+export interface ReceiveRates {
+  /** Bytes per second the peer may send, and above that in a burst. */
+  bytes: { bytesPerSecond: number; burstBytes: number };
+  /** Decoding milliseconds per second the peer may cost, and above that in a burst. */
+  decode: { msPerSecond: number; burstMs: number };
+}
+
+/** The receive budget of one peer. @internal */
+export class ReceiveBudget {
+  readonly #rates: ReceiveRates;
+  #byteTokens: number;
+  #decodeTokensMs: number;
+  #refilledAtMs: number;
+
+  constructor(rates: ReceiveRates, nowMs: number) {
+    this.#rates = rates;
+    this.#byteTokens = rates.bytes.burstBytes;
+    this.#decodeTokensMs = rates.decode.burstMs;
+    this.#refilledAtMs = nowMs;
+  }
+
+  /**
+   * A message of `bytes` arrived: refills both buckets for the time since the last one and takes its bytes.
+   * Returns why the peer is over its budget (cut it off before decoding), or undefined.
+   */
+  arrived(bytes: number, nowMs: number): string | undefined {
+    const { bytes: b, decode: d } = this.#rates;
+    const elapsedMs = Math.max(0, nowMs - this.#refilledAtMs);
+    this.#refilledAtMs = nowMs;
+    this.#byteTokens = Math.min(b.burstBytes, this.#byteTokens + (elapsedMs * b.bytesPerSecond) / 1000) - bytes;
+    this.#decodeTokensMs = Math.min(d.burstMs, this.#decodeTokensMs + (elapsedMs * d.msPerSecond) / 1000);
+    if (this.#byteTokens >= 0) return undefined;
+    return `sent more than ${b.bytesPerSecond} bytes/s (burst ${b.burstBytes}); disconnecting`;
+  }
+
+  /**
+   * Decoding that message took `spentMs` of wall time (charged at most {@link MAX_DECODE_CHARGE_MS}).
+   * Bytes do not bound the cost of a frame: small JSON keys decode ~40 times slower than a string. Returns
+   * why the peer is over its budget, or undefined.
+   */
+  decoded(spentMs: number): string | undefined {
+    this.#decodeTokensMs -= Math.min(spentMs, MAX_DECODE_CHARGE_MS);
+    if (this.#decodeTokensMs >= 0) return undefined;
+    const { msPerSecond, burstMs } = this.#rates.decode;
+    return `its frames took more than ${msPerSecond} ms/s to decode (burst ${burstMs} ms); disconnecting`;
+  }
+}
