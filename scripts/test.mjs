@@ -3,7 +3,7 @@
 // where each static check counts as one test. Pass mocha arguments after `--` to run a subset, e.g.
 // `npm test -- dist/test/unit/*.test.js`: that builds and runs those specs only, without the checks.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
 import { CHECKS, runCheck } from './checks.mjs';
@@ -15,6 +15,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
 ensureRedis(); // the Redis fleet tests need redis-server
 
+// A fresh build: tsc does not delete what a removed source compiled to, and a stale test would still run.
+rmSync('dist', { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], {
   stdio: 'inherit',
 });

@@ -109,7 +109,8 @@ export interface SignalingServerOptions {
   relayBudgetBytesPerSecond?: number;
   /**
    * Largest relayed frame (a `relay` event's `data`), in bytes; a larger one is refused with
-   * `PayloadTooLarge`. At most `maxPayloadBytes` - 1024 (the event around it must fit).
+   * `PayloadTooLarge`. At most `maxPayloadBytes` - 1024 (the event around it must fit); when not set, the
+   * default is lowered to that for a small `maxPayloadBytes`.
    * @default 32768
    */
   maxRelayFrameBytes?: number;
@@ -381,6 +382,9 @@ export function resolveOptions(options: SignalingServerOptions, name: OptionName
     Object.entries(options).filter(([, v]) => v !== undefined),
   ) as SignalingServerOptions;
   const o = { ...DEFAULT_SERVER_OPTIONS, ...defined };
+  // Unless set, the relayed frame size follows a smaller event limit (the event around it must fit).
+  if (defined.maxRelayFrameBytes === undefined)
+    o.maxRelayFrameBytes = Math.max(1024, Math.min(o.maxRelayFrameBytes, o.maxPayloadBytes - 1024));
   const fail = (key: keyof SignalingServerOptions, message: string): never => {
     throw new ConfigError(key, `${name(key)} ${message}`);
   };

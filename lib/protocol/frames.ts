@@ -248,8 +248,10 @@ export class MessageBody {
 
   /** The type and payload as CBOR, back to back (what {@link encodeMessageBody} returns). */
   get bytes(): Uint8Array {
-    this.#bytes ??= encoder.encode([this.#typeItem, this.#payload]).subarray(1);
-    return this.#bytes;
+    if (this.#bytes !== undefined) return this.#bytes;
+    const bytes: Uint8Array = encoder.encode([this.#typeItem, this.#payload]).subarray(1);
+    this.#bytes = bytes;
+    return bytes;
   }
 
   /** The message frame `[1, 1, seq, type, payload]`, without attachment. */

@@ -105,7 +105,7 @@ describe('PeerLink on node-datachannel', function () {
   // node-datachannel closes a connection whose DTLS handshake failed without a state event reaching
   // JavaScript: the link used to hear of it only from a later signal, or not at all, and the mesh waited
   // out its 5 s attempt timeout.
-  it('reports a connection that failed before it opened within a second, on both sides', async () => {
+  it('reports a connection that failed before it opened on both sides, long before the attempt timeout', async () => {
     // A fingerprint that does not match the answerer's certificate: the handshake fails on both sides.
     const wrongFingerprint = (sdp: string): string =>
       sdp.replace(
@@ -114,9 +114,10 @@ describe('PeerLink on node-datachannel', function () {
       );
     const started = Date.now();
     const { offerer, answerer, outcome } = connectJittered(wrongFingerprint);
-    const closes = Promise.all([nextEvent(offerer, 'close', 1000), nextEvent(answerer, 'close', 1000)]);
+    // Well before the mesh's 5 s attempt timeout, with room for a loaded machine (measured: ~110 ms).
+    const closes = Promise.all([nextEvent(offerer, 'close', 3000), nextEvent(answerer, 'close', 3000)]);
     expect(await outcome).to.match(/closed/);
     await closes;
-    expect(Date.now() - started).to.be.below(1000);
+    expect(Date.now() - started).to.be.below(3000);
   });
 });
