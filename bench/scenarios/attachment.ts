@@ -19,7 +19,8 @@ export const attachmentSpec: ScenarioSpec = {
       better: 'higher',
       goals: [
         { vs: 'raw', ratio: 0.9 },
-        { vs: 'socketio', ratio: 3 },
+        // No "3x socket.io" goal: on loopback the relay's two hops are kernel TCP, faster than a data
+        // channel's user-space SCTP over DTLS (raw itself is 3.6x on small messages, 0.69x on attachments).
       ],
     },
   ],
