@@ -3,28 +3,22 @@
  * React, built with Vite in development mode (so <StrictMode> mounts every effect twice), loaded in Chromium
  * and talking to Node participants. The server's own log says how often the page joined.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import type { Logger } from '../../lib/node.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
+import { type PackResult, ROOT, appWithPackedPackage } from '../support/pack.js';
 import { Harness, eventually } from '../support/harness.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/react-app');
 /** What the app needs beside roommesh, linked from this package's own node_modules (its devDependencies). */
 const LINKED = ['react', 'react-dom', 'scheduler', '@types/react', '@types/react-dom', 'csstype'];
-
-interface PackResult {
-  filename: string;
-  files: Array<{ path: string }>;
-}
 
 /** A server logger that keeps what the server logs, to count joins and socket connections. */
 function recordingLogger(): { logger: Logger; lines: Array<{ msg: string; obj: Record<string, unknown> }> } {
@@ -44,19 +38,8 @@ describe('a React app on roommesh/react, built with Vite from the packed package
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'roommesh-react-'));
-    // After the build (npm test builds first); --ignore-scripts so packing does not build again.
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    packed = (JSON.parse(out) as PackResult[])[0]!;
-    appDir = join(work, 'app');
-    cpSync(FIXTURE, appDir, { recursive: true });
+    ({ packed, appDir } = appWithPackedPackage(FIXTURE, work));
     const modules = join(appDir, 'node_modules');
-    const installed = join(modules, 'roommesh');
-    mkdirSync(installed, { recursive: true });
-    execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
     for (const name of LINKED) {
       mkdirSync(dirname(join(modules, name)), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules', name), join(modules, name), 'dir');

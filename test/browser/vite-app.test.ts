@@ -2,25 +2,19 @@
  * The package as a front-end developer meets it: `npm pack`, unpacked into a small app's node_modules,
  * built with Vite (its JS API, no Vite config at all), loaded in Chromium, talking to a Node participant.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { build, createLogger } from 'vite';
 import { Chromium } from '../support/browser.js';
+import { type PackResult, ROOT, appWithPackedPackage } from '../support/pack.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/vite-app');
 /** The ping's attachment. */
 const ATTACHMENT_BYTES = 64 * 1024;
-
-interface PackResult {
-  filename: string;
-  files: Array<{ path: string }>;
-}
 
 describe('a Vite app built from the packed package', function () {
   this.timeout(120_000);
@@ -33,19 +27,7 @@ describe('a Vite app built from the packed package', function () {
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'roommesh-vite-'));
-    // After the build (npm test builds first); --ignore-scripts so packing does not build again.
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    packed = (JSON.parse(out) as PackResult[])[0]!;
-    appDir = join(work, 'app');
-    cpSync(FIXTURE, appDir, { recursive: true });
-    const installed = join(appDir, 'node_modules', 'roommesh');
-    mkdirSync(installed, { recursive: true });
-    // The browser bundle is self-contained, so the package's own dependencies need not be installed.
-    execFileSync('tar', ['-xzf', join(work, packed.filename), '-C', installed, '--strip-components=1']);
+    ({ packed, appDir } = appWithPackedPackage(FIXTURE, work));
 
     const logger = createLogger('warn');
     logger.warn = (msg) => void viteWarnings.push(msg);

@@ -8,10 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { npmPack } from '../support/pack.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** Packages only the server or Node's WebRTC need: optional peers, never installed for a browser app. */
 const NOT_INSTALLED = [
   'socket.io',
@@ -37,13 +36,7 @@ describe('npm install roommesh, as a browser app', function () {
 
   before(function () {
     work = mkdtempSync(join(tmpdir(), 'roommesh-install-'));
-    // After the build (npm test builds first); --ignore-scripts so packing does not build again.
-    const out = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const tarball = join(work, (JSON.parse(out) as Array<{ filename: string }>)[0]!.filename);
+    const tarball = join(work, npmPack(work).filename);
     app = join(work, 'app');
     execFileSync('mkdir', [app]);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
