@@ -12,6 +12,7 @@ import * as signaling from '../../lib/protocol/signaling.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const doc = readFileSync(`${ROOT}docs/PROTOCOL.md`, 'utf8');
 const framesSource = readFileSync(`${ROOT}lib/protocol/frames.ts`, 'utf8');
+const frameTypesSource = readFileSync(`${ROOT}lib/protocol/frame-types.ts`, 'utf8');
 const signalingSource = readFileSync(`${ROOT}lib/protocol/signaling.ts`, 'utf8');
 
 /** The `| name | value |` rows of the document's constants table. */
@@ -103,7 +104,7 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
   });
 
   it('names every refuse reason the code sends', () => {
-    const union = /export type RefuseReason =([^;]*);/.exec(framesSource)![1]!;
+    const union = /export type RefuseReason =([^;]*);/.exec(frameTypesSource)![1]!;
     for (const m of union.matchAll(/'([A-Za-z]+)'/g)) expect(doc).to.include(`\`${m[1]!}\``);
   });
 });
