@@ -14,8 +14,7 @@ import {
 } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
-import type { Delivery, IncomingTransfer, InboxResult } from './Inbox.js';
-import type { AttachmentBudget } from './Inbox.js';
+import type { InboxResult } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import { FrameBatch } from './FrameBatch.js';
 import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
@@ -33,49 +32,9 @@ const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
 const BYE_FLUSH_MS = 250;
 
-/** Events of a {@link Session}. @internal */
-export interface SessionEvents {
-  /** The peer's hello arrived: it is present. */
-  ready: (attributes: JsonObject) => void;
-  message: (delivery: Delivery) => void;
-  /** An attachment started arriving, or more of it arrived. */
-  progress: (transfer: IncomingTransfer) => void;
-  /** An attachment stopped arriving before it was whole: `reason` says why. Its bytes are freed. */
-  aborted: (transfer: IncomingTransfer, reason: AttachmentAbortReason) => void;
-  attributes: (attributes: JsonObject) => void;
-  /** The peer says it has a new participant id on the signaling server (a moved frame); see {@link Session.rename}. */
-  moved: (id: string) => void;
-  protocol_error: (err: ProtocolError) => void;
-  /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
-  close: (reason: string, bye: boolean) => void;
-}
+import type { AttachmentAbortReason, PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
 
-/** What a {@link Session} is built from. @internal */
-export interface SessionOptions {
-  participant: ParticipantInfo;
-  /** Tells this session from the participant's others. */
-  cid: string;
-  link: Link;
-  timeouts: RoomTimeouts;
-  maxAttachmentBytes: number;
-  /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */
-  attachmentBudget: AttachmentBudget;
-  /** How fast the peer may send: a token bucket on received bytes. */
-  receiveRate: { bytesPerSecond: number; burstBytes: number };
-  /** How much time decoding what the peer sends may take: a token bucket on decoding milliseconds. */
-  decodeBudget: { msPerSecond: number; burstMs: number };
-  localAttributes: () => JsonObject;
-  logger: Logger;
-}
-
-/** Why an incoming attachment stopped before it was whole. */
-export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused' | 'Stalled';
-
-/** The limits the peer announced in its hello. @internal */
-export interface PeerLimits {
-  maxAttachmentBytes: number;
-  maxFrameBytes: number;
-}
+export type { AttachmentAbortReason, PeerLimits, SessionEvents, SessionOptions };
 
 /**
  * The messaging protocol over one {@link Link}: hello, numbered messages (whole, or a start frame and
