@@ -2,21 +2,19 @@ import { MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
-import type { Call } from './protocol/frames.js';
 import { CallKind, MessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
-import type { Answer } from './requests/Requests.js';
-import { Requests, runHandler, truncate } from './requests/Requests.js';
+import { type AnyHandler, handleCall } from './requests/answering.js';
+import { Requests } from './requests/Requests.js';
 import { checkMessageFields, checkRequestOptions, checkSendOptions } from './send-options.js';
-import type { Delivery, IncomingTransfer } from './session/Inbox.js';
+import type { IncomingTransfer } from './session/Inbox.js';
 import type { Session } from './session/Session.js';
 import { checkFitsAnyLink } from './session/message-plan.js';
 import type {
   BroadcastMessageOptions,
   BroadcastResult,
   IncomingAttachment,
-  IncomingRequest,
   MessageMap,
   MessageMapOf,
   ReceivedMessage,
@@ -29,7 +27,6 @@ import type {
 import { TypedEmitter } from './util/TypedEmitter.js';
 
 /** A handler as the request bookkeeping holds it, whatever the maps. */
-type AnyHandler = (request: IncomingRequest) => unknown;
 
 /** What a {@link MessagingClient} is built from. @internal */
 export interface MessagingClientDeps {
@@ -365,7 +362,7 @@ export class MessagingClient<
     const { cid } = session;
     session.on('message', (d) => {
       if (d.call !== undefined) {
-        this.#onCall(session, participant, d, d.call);
+        handleCall(this.#requests, session, participant, d, d.call, this.#deps.logger);
         return;
       }
       this.emit('message', {
@@ -400,52 +397,6 @@ export class MessagingClient<
     });
     this.#deps.logger.info({ participant: info.id, name: participant.name }, 'participant present');
     this.emit('participant_added', participant);
-  }
-
-  /** A request arrived (run its handler, answer) or a reply did (settle its request). */
-  #onCall(session: Session, from: RemoteParticipant, d: Delivery, call: Call): void {
-    const { cid } = session;
-    if (call.kind !== CallKind.Request) {
-      const result = this.#requests.reply(cid, d.type, call, d.payload, d.attachment);
-      if (result.kind === 'violation') session.reportProtocolError(result.detail);
-      return;
-    }
-    const admission = this.#requests.admit(cid, d.type);
-    if (admission.kind === 'refuse') {
-      this.#answer(session, d.type, call.id, { kind: 'failure', reason: admission.reason, text: '' });
-      return;
-    }
-    const request: IncomingRequest = {
-      from,
-      fromParticipantId: from.id,
-      type: d.type,
-      message: d.payload,
-      attachment: d.attachment,
-    };
-    void runHandler(() => admission.handler(request)).then((answer) => {
-      admission.done();
-      if (answer.kind === 'failure')
-        this.#deps.logger.warn({ participant: from.id, type: d.type, detail: answer.text }, 'a request handler failed');
-      this.#answer(session, d.type, call.id, answer);
-    });
-  }
-
-  /** Sends the answer to request `id`, unless the asker is gone; a reply that cannot go becomes `HandlerFailed`. */
-  #answer(session: Session, type: string, id: number, answer: Answer): void {
-    if (!session.isReady) return;
-    if (answer.kind === 'reply') {
-      try {
-        const body = new MessageBody(type, answer.payload, { kind: CallKind.Reply, id });
-        session.sendMessage(body, answer.attachment, false);
-        return;
-      } catch (err) {
-        const text = `the reply cannot be sent: ${err instanceof Error ? err.message : String(err)}`;
-        this.#deps.logger.warn({ participant: session.participant.id, type, detail: text }, 'a reply was not sent');
-        answer = { kind: 'failure', reason: 'HandlerFailed', text: truncate(text) };
-      }
-    }
-    const call: Call = { kind: CallKind.Failure, id, reason: answer.reason, text: answer.text };
-    session.sendMessage(new MessageBody(type, {}, call), undefined, false);
   }
 
   /** A present participant re-joined the server as a new id: same session, same object, new key. */
