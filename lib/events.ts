@@ -3,7 +3,7 @@ import type { IncomingAttachment, MessageMap, MessageMapOf, ReceivedMessage } fr
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 
-import type { AttachmentAbortReason } from './session/Session.js';
+import type { AttachmentAbortReason } from './session/session-types.js';
 
 export type { AttachmentAbortReason };
 

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { IncomingSignal, ParticipantInfo, SignalData } from '../protocol/signaling.js';
 import type { ProtocolError } from '../errors.js';
-import type { SessionOptions } from '../session/Session.js';
+import type { SessionOptions } from '../session/session-types.js';
 import { Session } from '../session/Session.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';

@@ -32,9 +32,7 @@ const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
 const BYE_FLUSH_MS = 250;
 
-import type { AttachmentAbortReason, PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
-
-export type { AttachmentAbortReason, PeerLimits, SessionEvents, SessionOptions };
+import type { PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
 
 /**
  * The messaging protocol over one {@link Link}: hello, numbered messages (whole, or a start frame and
