@@ -17,7 +17,12 @@ describe('failures (participants in their own processes)', function () {
     const server = await h.server();
     const [alice, bob] = await h.mesh(server, 'f1', ['alice', 'bob']);
     child = await startChild(server.url, 'f1', 'victim');
-    expect(alice!.messaging.getParticipantByName('victim')).to.not.equal(undefined);
+    // The newcomer's enable() resolves once it sees the others; they see it a moment later (README).
+    await eventually(
+      () => [alice!, bob!].every((r) => r.messaging.getParticipantByName('victim') !== undefined),
+      5000,
+      'alice and bob to see the victim',
+    );
     const removedAtAlice = nextEvent(alice!.messaging, 'participant_removed', 5000);
     const removedAtBob = nextEvent(bob!.messaging, 'participant_removed', 5000);
     const t0 = Date.now();
