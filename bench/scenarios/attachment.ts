@@ -1,3 +1,4 @@
+import { TRANSPORTS } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import type { Member } from './group.js';
 import { warmupSize } from './group.js';
@@ -24,15 +25,7 @@ export const attachmentSpec: ScenarioSpec = {
       ],
     },
   ],
-  transports: [
-    'roommesh',
-    'raw',
-    'socketio',
-    'roommesh-wrtc',
-    'roommesh-chromium',
-    'raw-chromium',
-    'socketio-chromium',
-  ],
+  transports: TRANSPORTS, // every transport measures this
 };
 
 type Sent = { elapsedMs: number } | { unsupported: string };

@@ -1,3 +1,4 @@
+import { TRANSPORTS } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import type { Member } from './group.js';
 import { warmupSize } from './group.js';
@@ -10,15 +11,7 @@ export const broadcastSpec: ScenarioSpec = {
   describe: (o: BenchOptions) =>
     `${o.broadcastMessages.toLocaleString('en')} broadcasts of a ~100 B message from one participant to ${o.broadcastReceivers} others, pipelined; until every receiver has them all`,
   metrics: [{ id: 'msgPerSec', label: 'msg/s to all', unit: 'msg/s', better: 'higher', goals: [] }],
-  transports: [
-    'roommesh',
-    'raw',
-    'socketio',
-    'roommesh-wrtc',
-    'roommesh-chromium',
-    'raw-chromium',
-    'socketio-chromium',
-  ],
+  transports: TRANSPORTS, // every transport measures this
 };
 
 async function fanOut(ctx: ScenarioContext, sender: Member, receivers: Member[], count: number): Promise<number> {

@@ -1,3 +1,4 @@
+import { TRANSPORTS } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import { quantile } from '../report/stats.js';
 import type { Member } from './group.js';
@@ -14,15 +15,7 @@ export const latencySpec: ScenarioSpec = {
     { id: 'p50Ms', label: 'p50', unit: 'ms', better: 'lower', goals: [{ vs: 'raw', ratio: 1.5 }] },
     { id: 'p99Ms', label: 'p99', unit: 'ms', better: 'lower', goals: [] },
   ],
-  transports: [
-    'roommesh',
-    'raw',
-    'socketio',
-    'roommesh-wrtc',
-    'roommesh-chromium',
-    'raw-chromium',
-    'socketio-chromium',
-  ],
+  transports: TRANSPORTS, // every transport measures this
 };
 
 /**

@@ -1,3 +1,4 @@
+import { TRANSPORTS } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import type { Member } from './group.js';
 import { warmupSize } from './group.js';
@@ -22,15 +23,7 @@ export const smallSpec: ScenarioSpec = {
       ],
     },
   ],
-  transports: [
-    'roommesh',
-    'raw',
-    'socketio',
-    'roommesh-wrtc',
-    'roommesh-chromium',
-    'raw-chromium',
-    'socketio-chromium',
-  ],
+  transports: TRANSPORTS, // every transport measures this
 };
 
 async function transfer(ctx: ScenarioContext, a: Member, b: Member, count: number): Promise<number> {

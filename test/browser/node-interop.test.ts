@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { ReceivedMessage } from '../../lib/node.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../signaling/options.js';
 import type { SignalingServer } from '../../signaling/server.js';
-import { Chromium } from '../support/browser.js';
+import { type Chromium, chromiumSuite } from '../support/browser.js';
 import { DemoPage } from '../support/demo-page.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
 
@@ -22,18 +22,11 @@ describe('Chromium page and Node participant', function () {
   let browser: Chromium;
   let page: DemoPage | undefined;
 
-  before(async () => {
-    browser = await Chromium.launch();
-  });
-  afterEach(async () => {
-    await page?.close().catch(() => {});
-    page = undefined;
-    await h.close();
-    expect(browser.problems.splice(0), 'errors the page reported').to.deep.equal([]);
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  chromiumSuite(
+    h,
+    (b) => (browser = b),
+    () => page,
+  );
 
   it('see each other, and exchange messages and attachments in both directions', async () => {
     const web = await demoServer(h);

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { RequestError } from '../../lib/node.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../signaling/options.js';
-import { Chromium } from '../support/browser.js';
+import { type Chromium, chromiumSuite } from '../support/browser.js';
 import { Harness, eventually, patterned, rejection } from '../support/harness.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -56,18 +56,11 @@ describe('request and reply between a Chromium page and a Node participant', fun
   let browser: Chromium;
   let page: Page | undefined;
 
-  before(async () => {
-    browser = await Chromium.launch();
-  });
-  afterEach(async () => {
-    await page?.close().catch(() => {});
-    page = undefined;
-    await h.close();
-    expect(browser.problems.splice(0), 'errors the page reported').to.deep.equal([]);
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  chromiumSuite(
+    h,
+    (b) => (browser = b),
+    () => page,
+  );
 
   it('each asks the other, with attachments both ways (SHA-256), and a failed handler crosses as HandlerFailed', async () => {
     const server = await h.server({ staticDir: DEFAULT_SERVER_OPTIONS.staticDir });

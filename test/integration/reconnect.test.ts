@@ -22,57 +22,30 @@ function presenceLog(room: Room): string[] {
 
 /**
  * Sends numbered messages from `from` to `to` every few ms until stopped; `to` records what arrives.
- * Every send must resolve: a promise that rejects is kept as a failure.
+ * Every send must resolve: a promise that rejects is kept as a failure. `byName` addresses and recognises
+ * the participant object found by name, not the id: what an app holds, and what stays the same when a
+ * participant re-joins the server under a new id.
  */
 function conversation(
   from: Room,
   to: Room,
+  byName = false,
 ): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
   const received: number[] = [];
   const failures: unknown[] = [];
   const pending: Array<Promise<void>> = [];
+  const named = byName ? from.messaging.getParticipantByName(to.localParticipant.name)! : undefined;
   to.messaging.on('message', (m) => {
-    if (m.type === 'n' && m.fromParticipantId === from.localParticipant.id) received.push(m.message.n as number);
+    const fromThem = byName
+      ? m.from.name === from.localParticipant.name
+      : m.fromParticipantId === from.localParticipant.id;
+    if (m.type === 'n' && fromThem) received.push(m.message.n as number);
   });
   let n = 0;
   const timer = setInterval(() => {
     pending.push(
       from.messaging
-        .sendMessage({ to: to.localParticipant.id, type: 'n', message: { n: n++ } })
-        .catch((err: unknown) => void failures.push(err)),
-    );
-  }, 10);
-  return {
-    received,
-    failures,
-    sent: () => n,
-    async stop() {
-      clearInterval(timer);
-      await Promise.all(pending);
-    },
-  };
-}
-
-/**
- * Like {@link conversation}, but addressed to and recognised by the participant object (found by name), not
- * by id: what an app holds, and what stays the same when a participant re-joins the server under a new id.
- */
-function namedConversation(
-  from: Room,
-  to: Room,
-): { stop(): Promise<void>; sent: () => number; received: number[]; failures: unknown[] } {
-  const received: number[] = [];
-  const failures: unknown[] = [];
-  const pending: Array<Promise<void>> = [];
-  const target = from.messaging.getParticipantByName(to.localParticipant.name)!;
-  to.messaging.on('message', (m) => {
-    if (m.type === 'n' && m.from.name === from.localParticipant.name) received.push(m.message.n as number);
-  });
-  let n = 0;
-  const timer = setInterval(() => {
-    pending.push(
-      from.messaging
-        .sendMessage({ to: target, type: 'n', message: { n: n++ } })
+        .sendMessage({ to: named ?? to.localParticipant.id, type: 'n', message: { n: n++ } })
         .catch((err: unknown) => void failures.push(err)),
     );
   }, 10);
@@ -191,8 +164,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     for (const r of [alice!, bob!]) r.on('signaling_failed', (e) => failed.push(e));
     const changedAtBob: string[] = [];
     bob!.messaging.on('participant_id_changed', (p, previousId) => changedAtBob.push(`${previousId}>${p.id}`));
-    const ab = namedConversation(alice!, bob!);
-    const ba = namedConversation(bob!, alice!);
+    const ab = conversation(alice!, bob!, true);
+    const ba = conversation(bob!, alice!, true);
     await new Promise((r) => setTimeout(r, 300));
     const before = { alice: alice!.localParticipant.id, bob: bob!.localParticipant.id };
 
