@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import type { ReceivedMessage } from '../../lib/node.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../signaling/options.js';
 import type { SignalingServer } from '../../signaling/server.js';
-import { type Chromium, chromiumSuite } from '../support/browser.js';
+import type { Chromium } from '../support/browser.js';
+import { chromiumSuite } from '../support/browser-suite.js';
 import { DemoPage } from '../support/demo-page.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
 

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { RequestError } from '../../lib/node.js';
 import { DEFAULT_SERVER_OPTIONS } from '../../signaling/options.js';
-import { type Chromium, chromiumSuite } from '../support/browser.js';
+import type { Chromium } from '../support/browser.js';
+import { chromiumSuite } from '../support/browser-suite.js';
 import { Harness, eventually, patterned, rejection } from '../support/harness.js';
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -2,9 +2,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'chai';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import type { Harness } from './harness.js';
 
 /** Debian's Chromium; scripts/ensure-chromium.mjs installs it before `npm test` runs these tests. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -72,31 +70,4 @@ export class Chromium {
     await this.context.close().catch(() => {});
     rmSync(this.profileDir, { recursive: true, force: true });
   }
-}
-
-/**
- * The hooks of a suite whose pages talk to Node participants in one Chromium: launched before the suite
- * (`use` receives it); after each test its page closes, everything the harness started stops, and the
- * page must have reported no error; closed after the suite.
- */
-export function chromiumSuite(
-  h: Harness,
-  use: (browser: Chromium) => void,
-  currentPage: () => { close(): Promise<unknown> } | undefined,
-): void {
-  let browser: Chromium | undefined;
-  before(async () => {
-    browser = await Chromium.launch();
-    use(browser);
-  });
-  afterEach(async () => {
-    await currentPage()
-      ?.close()
-      .catch(() => {});
-    await h.close();
-    expect(browser?.problems.splice(0), 'errors the page reported').to.deep.equal([]);
-  });
-  after(async () => {
-    await browser?.close();
-  });
 }
