@@ -35,6 +35,8 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
   readonly written: Uint8Array[] = [];
   /** Signaling data fed to this side. */
   readonly signals: SignalData[] = [];
+  /** When this side last handed a message to its peer (Date.now()), 0 before the first. */
+  lastDeliveredAtMs = 0;
 
   constructor(options: MemoryLinkOptions = {}) {
     super();
@@ -124,7 +126,9 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
     while (this.#inFlight.length > 0 && !this.#closed && !this.#frozen) {
       const bytes = this.#inFlight.shift() as Uint8Array;
       this.#inFlightBytes -= bytes.byteLength;
-      if (peer.isOpen) peer.emit('data', bytes);
+      if (!peer.isOpen) continue;
+      this.lastDeliveredAtMs = Date.now();
+      peer.emit('data', bytes);
     }
     if (this.#waiting && this.#inFlightBytes <= this.#low) {
       this.#waiting = false;
