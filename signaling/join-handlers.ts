@@ -3,7 +3,8 @@
  * or back after its connection dropped (resume, with a token from an earlier reply).
  */
 import type { JoinReply, ParticipantInfo, ResumeReply } from '../lib/protocol/signaling.js';
-import { checkJoinRequest, checkResumeRequest, SIGNALING_VERSION } from '../lib/protocol/signaling.js';
+import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
+import { checkJoinRequest, checkResumeRequest } from '../lib/protocol/signaling-checks.js';
 import { AuthError } from './auth.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
 import { iceGrant } from './ice.js';

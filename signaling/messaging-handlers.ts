@@ -3,7 +3,7 @@
  * it is in it. Enabling tells the enabled others, who then connect to it; `signal` relays offers,
  * answers and candidates between two enabled participants of the same room.
  */
-import { checkOutgoingSignal } from '../lib/protocol/signaling.js';
+import { checkOutgoingSignal } from '../lib/protocol/signaling-checks.js';
 import type { HandlerContext, Member, ServerSocket } from './connection.js';
 import { countSignal } from './metrics.js';
 import { RequestError, type RequestHandlers } from './request-pipeline.js';

@@ -17,7 +17,8 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
-import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
+import type { ParticipantInfo } from '../lib/protocol/signaling.js';
+import { checkParticipantInfo } from '../lib/protocol/signaling-checks.js';
 import type { ServerLogger } from './options.js';
 import type {
   AddResult,

@@ -6,7 +6,8 @@
  * dropped and answered with `relay_refused` (no acknowledgement per frame: it would double the messages).
  * Across a fleet the frame reaches the receiver through the adapter, as signals do.
  */
-import { checkOutgoingRelay, type SignalingErrorReason } from '../lib/protocol/signaling.js';
+import type { SignalingErrorReason } from '../lib/protocol/signaling.js';
+import { checkOutgoingRelay } from '../lib/protocol/signaling-relay-checks.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
 import { RequestError, type RequestHandlers } from './request-pipeline.js';
 

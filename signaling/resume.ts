@@ -33,7 +33,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { checkParticipantInfo, type ParticipantInfo } from '../lib/protocol/signaling.js';
+import type { ParticipantInfo } from '../lib/protocol/signaling.js';
+import { checkParticipantInfo } from '../lib/protocol/signaling-checks.js';
 
 /** The audience of every resume token. */
 const RESUME_AUDIENCE = 'roommesh-resume';

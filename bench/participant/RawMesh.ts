@@ -7,7 +7,8 @@ import type {
   ServerToClientEvents,
   SignalData,
 } from '../../lib/protocol/signaling.js';
-import { SIGNALING_VERSION, checkIncomingSignal } from '../../lib/protocol/signaling.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import { checkIncomingSignal } from '../../lib/protocol/signaling-checks.js';
 import { deferred } from './waiters.js';
 
 /** Attempts to connect to one peer before the run fails (roommesh's connectAttempts default). */

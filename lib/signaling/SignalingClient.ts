@@ -12,7 +12,8 @@ import type {
   ServerToClientEvents,
   SignalData,
 } from '../protocol/signaling.js';
-import { SIGNALING_VERSION, checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling.js';
+import { SIGNALING_VERSION } from '../protocol/signaling.js';
+import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling-checks.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';
 

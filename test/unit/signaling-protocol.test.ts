@@ -1,22 +1,26 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { Checked } from '../../lib/protocol/signaling.js';
+import {
+  MAX_CANDIDATE_LENGTH,
+  MAX_CID_LENGTH,
+  MAX_NAME_LENGTH,
+  MAX_RELAY_KEY_LENGTH,
+  MAX_SDP_LENGTH,
+} from '../../lib/protocol/signaling.js';
+import {
+  checkIncomingSignal,
+  checkJoinRequest,
+  checkOutgoingSignal,
+  checkParticipantInfo,
+  checkResumeRequest,
+} from '../../lib/protocol/signaling-checks.js';
+import type { Checked } from '../../lib/protocol/signaling-guards.js';
 import {
   checkIncomingRelay,
   checkOutgoingRelay,
   checkRelayRefusal,
   checkRelayTerms,
-  checkResumeRequest,
-  MAX_RELAY_KEY_LENGTH,
-  MAX_CANDIDATE_LENGTH,
-  MAX_CID_LENGTH,
-  MAX_NAME_LENGTH,
-  MAX_SDP_LENGTH,
-  checkIncomingSignal,
-  checkJoinRequest,
-  checkOutgoingSignal,
-  checkParticipantInfo,
-} from '../../lib/protocol/signaling.js';
+} from '../../lib/protocol/signaling-relay-checks.js';
 
 function okValue<T>(r: Checked<T>): T {
   if (!r.ok) expect.fail(`refused: ${r.message}`);
