@@ -9,7 +9,8 @@
  */
 import type { ConnectRefusal, SignalingErrorReason } from '../lib/protocol/signaling.js';
 import type { ServerIo } from './connection.js';
-import type { ResolvedServerOptions, ServerLogger } from './options.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { ServerLogger } from './options-serving.js';
 
 /** What {@link admitConnections} reads of the server. */
 export interface AdmissionOptions {

@@ -8,7 +8,8 @@ import type { Authenticator } from './auth.js';
 import type { KeyedRateLimiter, TokenBucket } from './limits.js';
 import type { MembershipStore } from './membership.js';
 import type { ServerMetrics } from './metrics.js';
-import type { ResolvedServerOptions, ServerLogger } from './options.js';
+import type { ResolvedServerOptions } from './options.js';
+import type { ServerLogger } from './options-serving.js';
 import type { ParticipantRegistry } from './participant-registry.js';
 import type { ResumeTokens } from './resume.js';
 

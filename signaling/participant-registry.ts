@@ -5,7 +5,7 @@
  * the metrics. The store is the record of who is in a room; this is what the process keeps beside it.
  */
 import type { MembershipStore } from './membership.js';
-import type { ServerLogger } from './options.js';
+import type { ServerLogger } from './options-serving.js';
 
 /**
  * Why a member is removed. `left`: it said goodbye, so its resume tokens die with it. `expired`: it did

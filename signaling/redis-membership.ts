@@ -19,7 +19,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import type { ParticipantInfo } from '../lib/protocol/signaling.js';
 import { checkParticipantInfo } from '../lib/protocol/signaling-checks.js';
-import type { ServerLogger } from './options.js';
+import type { ServerLogger } from './options-serving.js';
 import type {
   AddResult,
   LostMember,

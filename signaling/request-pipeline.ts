@@ -9,7 +9,7 @@
  */
 import type { ClientToServerEvents, Reply, SignalingErrorReason } from '../lib/protocol/signaling.js';
 import type { FromStore, ServerSocket } from './connection.js';
-import type { ServerLogger } from './options.js';
+import type { ServerLogger } from './options-serving.js';
 
 /** Events one connection may have waiting; more are refused with `TooManyRequests`. */
 export const MAX_PENDING_EVENTS = 64;

@@ -25,7 +25,8 @@ import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-me
 import { RequestQueue, serveRequests, storeCaller } from './request-pipeline.js';
 import { ResumeTokens, resumeKeyFromOptions } from './resume.js';
 
-export { ConfigError, DEFAULT_SERVER_OPTIONS, type ServerLogger, type SignalingServerOptions } from './options.js';
+export { ConfigError, DEFAULT_SERVER_OPTIONS, type SignalingServerOptions } from './options.js';
+export type { ServerLogger } from './options-serving.js';
 export { mintToken, type MintOptions } from './auth.js';
 
 /** A running signaling server. */

@@ -1,0 +1,84 @@
+/** The server's options for running as a fleet through Redis and for participants resuming, with defaults and checks. */
+
+/** Several processes as one through Redis, and how long a dropped participant may come back. */
+export interface FleetOptions {
+  /**
+   * `memory`: one process; `redis`: several processes share rooms through Redis (`redisUrl`).
+   * @default 'memory'
+   */
+  adapter?: 'memory' | 'redis';
+  /** `redis://…` URL of the Redis server; required with `adapter: 'redis'`. */
+  redisUrl?: string;
+  /**
+   * Prefix of every Redis key and stream this server uses; fleets sharing one Redis need different ones.
+   * @default 'roommesh:'
+   */
+  redisKeyPrefix?: string;
+  /**
+   * How often a process of a fleet tells Redis it is alive and looks for dead ones.
+   * @default 2000
+   */
+  fleetHeartbeatMs?: number;
+  /**
+   * A process silent this long is taken as dead: its participants are removed from their rooms.
+   * @default 10000
+   */
+  fleetTimeoutMs?: number;
+  /**
+   * Key of the resume tokens handed out at join (at least 32 characters). When absent: derived from
+   * `jwtSecret`, else shared through Redis in a fleet, else random for this process, which a restart
+   * forgets. Set it so that participants resume across a restart of a single server.
+   */
+  resumeSecret?: string;
+  /**
+   * How long a participant whose connection dropped without a goodbye stays in its room, waiting to
+   * resume on a new connection; 0 removes it at once.
+   * @default 15000
+   */
+  resumeGraceMs?: number;
+  /**
+   * How long a resume token stays valid (each resume hands out a fresh one).
+   * @default 86400000
+   */
+  resumeTokenTtlMs?: number;
+}
+
+/** Defaults of {@link FleetOptions}. */
+export const FLEET_DEFAULTS = Object.freeze({
+  adapter: 'memory',
+  redisKeyPrefix: 'roommesh:',
+  fleetHeartbeatMs: 2000,
+  fleetTimeoutMs: 10_000,
+  resumeGraceMs: 15_000,
+  resumeTokenTtlMs: 86_400_000,
+});
+
+/** Inclusive ranges of the integer {@link FleetOptions}. */
+export const FLEET_RANGES = Object.freeze({
+  fleetHeartbeatMs: [100, 60_000],
+  fleetTimeoutMs: [300, 600_000],
+  resumeGraceMs: [0, 600_000],
+  resumeTokenTtlMs: [60_000, 30 * 86_400_000],
+} satisfies Partial<Record<keyof FleetOptions, [number, number]>>);
+
+/** Checks the adapter, the Redis URL and prefix, the fleet timing and the resume secret; `fail`s on the first bad one. */
+export function checkFleetOptions(
+  o: FleetOptions & Required<Pick<FleetOptions, keyof typeof FLEET_DEFAULTS>>,
+  fail: (key: keyof FleetOptions, message: string) => never,
+): void {
+  if (o.adapter !== 'memory' && o.adapter !== 'redis')
+    fail('adapter', `must be memory or redis, got ${JSON.stringify(o.adapter)}`);
+  if (o.adapter === 'redis') {
+    if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(o.redisUrl))
+      fail('redisUrl', `must be a redis:// or rediss:// URL with adapter redis, got ${JSON.stringify(o.redisUrl)}`);
+  }
+  if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64)
+    fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
+  if (o.fleetTimeoutMs < 2 * o.fleetHeartbeatMs)
+    fail(
+      'fleetTimeoutMs',
+      `must be at least twice the fleet heartbeat (${o.fleetHeartbeatMs} ms), got ${o.fleetTimeoutMs}`,
+    );
+  if (o.resumeSecret !== undefined && (typeof o.resumeSecret !== 'string' || Buffer.byteLength(o.resumeSecret) < 32))
+    fail('resumeSecret', 'must be at least 32 bytes long');
+}
