@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /**
  * `roommesh-signal`: command-line flags and ROOMMESH_* environment variables to server options, the
- * `token` command, and the process's signals. The flag table is in cli-flags.ts, the options themselves
- * in options.ts.
+ * `token` command, and the process's signals. The flag table is in cli-flag-table.ts, its parsing in
+ * cli-flags.ts, --help in cli-help.ts, the options themselves in options.ts.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FLAGS, helpText, parseCliConfig } from './cli-flags.js';
+import { FLAGS } from './cli-flag-table.js';
+import { parseCliConfig } from './cli-flags.js';
+import { helpText } from './cli-help.js';
 import { CLI_PACKAGES, missingPackages } from './deps.js';
 import { createLogger } from './cli-logger.js';
 import { ConfigError } from './options.js';

@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import pino from 'pino';
 import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
-import { FLAGS } from '../../signaling/cli-flags.js';
+import { FLAGS } from '../../signaling/cli-flag-table.js';
 import type { SignalingServer, SignalingServerOptions } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
 import { httpGet, startSignal, stop, stopAll, until } from '../support/processes.js';
