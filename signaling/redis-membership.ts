@@ -1,22 +1,14 @@
 /**
- * Room membership shared by a fleet of signaling processes through one Redis server. Each step that must
- * hold across the fleet (the room cap, enabling and the list of peers it returns, removal) is one Lua
- * script, so Redis runs it atomically.
+ * Room membership shared by a fleet of signaling processes through one Redis server (keys: redis-keys.ts,
+ * the atomic steps: redis-scripts.ts).
  *
- * Processes announce themselves: each refreshes `alive:<server id>` (expiring after `fleetTimeoutMs`)
- * every `fleetHeartbeatMs`, and records the members it holds in `srv:<server id>`. Every heartbeat also
- * sweeps: a process whose alive key expired is dead, and one script moves its members to the sweeper, so
- * exactly one survivor adopts them and holds each for the resume grace, as it would a dropped connection of
- * its own: their clients resume on another process with no leave seen; whoever is not back in time is removed. Keys (all under the prefix): `room:<room>` (hash id → info
- * JSON), `enabled:<room>` (set of ids), `gen:<room>` (hash id → "generation previous held(0|1)" of its
- * resume tokens), `servers` (set of server ids), `alive:<id>`, `srv:<id>` (set of "participant id\nroom"),
- * `parked:<id\nroom>` (the generation of a member removed without a goodbye, expiring with the token
- * lifetime), `adopted:<id\nroom>` (taken back with a token of an earlier epoch, for the restart window) and
- * `epoch` ("<uuid> <start ms>", set when missing: a Redis that lost its data starts a new epoch). Why the
- * generations: signaling/resume.ts. Standalone Redis only: the sweep touches keys it discovers (no Cluster).
+ * Processes announce themselves: each refreshes its alive key (expiring after `fleetTimeoutMs`) every
+ * `fleetHeartbeatMs`, and records the members it holds. Every heartbeat also sweeps: a process whose alive
+ * key expired is dead, and one script moves its members to the sweeper, so exactly one survivor adopts
+ * them and holds each for the resume grace, as it would a dropped connection of its own: their clients
+ * resume on another process with no leave seen; whoever is not back in time is removed.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createClient, type RedisClientType } from 'redis';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { ParticipantInfo } from '../lib/protocol/signaling.js';
 import { checkParticipantInfo } from '../lib/protocol/signaling-checks.js';
 import type { ServerLogger } from './options-serving.js';
@@ -30,180 +22,9 @@ import type {
   ResumeResult,
 } from './membership.js';
 import { byJoinTime, memberRef } from './membership.js';
-
-/** How long one store command may take before the request fails with `Unavailable`. */
-const COMMAND_TIMEOUT_MS = 3000;
-/** Most commands queued by the adapter's stream readers while Redis is away. */
-const QUEUE_MAX_LENGTH = 10_000;
-
-/** A Redis client as the store and the socket.io adapter use it. */
-export type RedisClient = RedisClientType;
-
-/**
- * Creates and starts connecting a client (it keeps retrying; `isReady` says when it can be used).
- * Commands fail at once while Redis is away instead of queueing, so requests get `Unavailable` quickly
- * and memory stays bounded; the copies the socket.io adapter makes for its blocking stream reads do
- * queue, because the adapter re-issues a failed read at once and would spin otherwise.
- */
-export function connectRedis(url: string, logger: ServerLogger): RedisClient {
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    commandsQueueMaxLength: QUEUE_MAX_LENGTH,
-    socket: { connectTimeout: 5000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
-  }) as RedisClient;
-  const duplicate = client.duplicate.bind(client);
-  client.duplicate = (overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false });
-  let up = false;
-  // The URL may hold a password: it is never logged.
-  client.on('error', (err: Error) => {
-    if (up) logger.warn({ err: { message: err.message } }, 'redis connection error');
-    up = false;
-  });
-  client.on('ready', () => {
-    up = true;
-    logger.info({}, 'redis ready');
-  });
-  client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));
-  return client;
-}
-
-/**
- * Removes a member: KEYS room hash, enabled set, server's member set, generation hash, parked key; ARGV id,
- * member ref, '1' to park its generation (no goodbye) or '0', park ms. Returns {existed, ids to tell...}.
- */
-const REMOVE = `
-local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
-local gen = redis.call('HGET', KEYS[4], ARGV[1])
-redis.call('HDEL', KEYS[4], ARGV[1])
-if out[1] == 1 and ARGV[3] == '1' and gen then redis.call('SET', KEYS[5], string.match(gen, '^%S+'), 'PX', ARGV[4]) end
-local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
-redis.call('SREM', KEYS[3], ARGV[2])
-if wasEnabled == 1 then
-  for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do table.insert(out, pid) end
-end
-return out`;
-
-/** Appends to `out` the info of each enabled member (KEYS[2]) of the room (KEYS[1]) but ARGV[1], and returns it. */
-const APPEND_OTHER_ENABLED_INFOS = `
-for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
-  if pid ~= ARGV[1] then
-    local info = redis.call('HGET', KEYS[1], pid)
-    if info then table.insert(out, info) end
-  end
-end
-return out`;
-
-const SCRIPTS = {
-  // KEYS: room hash, server's member set, generation hash. ARGV: id, info JSON, max (0: none), member ref, generation.
-  add: `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'IdInUse' end
-local max = tonumber(ARGV[3])
-if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return 'RoomFull' end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[5] .. ' - 0')
-redis.call('SADD', KEYS[2], ARGV[4])
-return 'ok'`,
-  // KEYS: room hash, enabled set. ARGV: id.
-  get: `
-local info = redis.call('HGET', KEYS[1], ARGV[1])
-if not info then return false end
-return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1])}`,
-  // KEYS: room hash, enabled set. ARGV: id. Returns {changed, info of each other enabled member...}.
-  enable: `
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
-local out = {redis.call('SADD', KEYS[2], ARGV[1])}
-${APPEND_OTHER_ENABLED_INFOS}`,
-  // KEYS: enabled set. ARGV: id. Returns {changed, ids of the enabled members left...}.
-  disable: `
-if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
-local out = {1}
-for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do table.insert(out, pid) end
-return out`,
-  // KEYS and ARGV: as REMOVE's.
-  remove: REMOVE,
-  // KEYS: room hash, enabled set, servers set, this server's member set, generation hash, parked key, adopted
-  // key, epoch key. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
-  // generation, token epoch, next generation, now ms, restart window ms, epoch value to set when missing.
-  // Checks the token's generation (see signaling/resume.ts), takes the member over from whichever process
-  // held it (or adds it back), rotates its generation, sets its messaging state. Returns {'RoomFull'},
-  // {'Stale'} or {result, changed, info of each other enabled member...}.
-  resume: `
-redis.call('SET', KEYS[8], ARGV[12], 'NX')
-local result = 'resumed'
-local prev = ARGV[7]
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  local parked = redis.call('GET', KEYS[6])
-  if parked then
-    if parked ~= ARGV[7] then return {'Stale'} end
-  else
-    local epoch, started = string.match(redis.call('GET', KEYS[8]), '^(%S+) (%d+)$')
-    if ARGV[8] == epoch or tonumber(ARGV[10]) - tonumber(started) > tonumber(ARGV[11]) then return {'Stale'} end
-    if redis.call('EXISTS', KEYS[7]) == 1 then return {'Stale'} end
-  end
-  local max = tonumber(ARGV[3])
-  if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return {'RoomFull'} end
-  if parked then redis.call('DEL', KEYS[6]) else redis.call('SET', KEYS[7], '1', 'PX', math.max(1, tonumber(ARGV[11]))) end
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  result = 'created'
-else
-  local gen, before, held = string.match(redis.call('HGET', KEYS[5], ARGV[1]) or '', '^(%S+) (%S+) (%S+)$')
-  if ARGV[7] ~= gen and not (held == '1' and ARGV[7] == before) then return {'Stale'} end
-  prev = gen
-  for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SREM', ARGV[6] .. 'srv:' .. sid, ARGV[4]) end
-end
-redis.call('HSET', KEYS[5], ARGV[1], ARGV[9] .. ' ' .. prev .. ' 0')
-redis.call('SADD', KEYS[4], ARGV[4])
-local changed
-if ARGV[5] == '1' then changed = redis.call('SADD', KEYS[2], ARGV[1]) else changed = redis.call('SREM', KEYS[2], ARGV[1]) end
-local out = {result, changed}
-${APPEND_OTHER_ENABLED_INFOS}`,
-  // KEYS and ARGV: as REMOVE's. Like remove, but only when this process still holds the member.
-  removeIfHeld: `
-if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end${REMOVE}`,
-  // KEYS: enabled set, generation hash. ARGV: id. Marks the member held; the other enabled members, when
-  // this one is enabled.
-  hold: `
-local gen = redis.call('HGET', KEYS[2], ARGV[1])
-if gen then redis.call('HSET', KEYS[2], ARGV[1], string.sub(gen, 1, -2) .. '1') end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {} end
-local out = {}
-for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do if pid ~= ARGV[1] then table.insert(out, pid) end end
-return out`,
-  // KEYS: alive key, servers set. ARGV: server id, ttl ms. Returns 1 when this server had been dropped from the fleet.
-  heartbeat: `
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[2])
-return redis.call('SADD', KEYS[2], ARGV[1])`,
-  // KEYS: servers set, this server's member set. ARGV: key prefix. Adopts the members of every server whose
-  // alive key is gone: each moves to this server's member set, so that this process holds it for the resume
-  // grace (and a later sweep adopts it again if this process dies too). Returns {room, id, ...} for each.
-  sweep: `
-local p = ARGV[1]
-local out = {}
-for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', p .. 'alive:' .. sid) == 0 then
-    for _, ref in ipairs(redis.call('SMEMBERS', p .. 'srv:' .. sid)) do
-      local cut = string.find(ref, '\\n', 1, true)
-      redis.call('SADD', KEYS[2], ref)
-      table.insert(out, string.sub(ref, cut + 1))
-      table.insert(out, string.sub(ref, 1, cut - 1))
-    end
-    redis.call('DEL', p .. 'srv:' .. sid)
-    redis.call('SREM', KEYS[1], sid)
-  end
-end
-return out`,
-  // KEYS: servers set, alive key, server's member set. ARGV: server id. A clean leave.
-  leave: `
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('DEL', KEYS[2], KEYS[3])
-return 1`,
-} as const;
-
-type ScriptName = keyof typeof SCRIPTS;
-const SHAS = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([k, v]) => [k, createHash('sha1').update(v).digest('hex')]),
-) as Record<ScriptName, string>;
+import { COMMAND_TIMEOUT_MS, type RedisClient } from './redis-client.js';
+import { FleetKeys } from './redis-keys.js';
+import { runScript, type ScriptName } from './redis-scripts.js';
 
 /** Options of a {@link RedisMembershipStore}. */
 export interface RedisMembershipOptions extends MembershipStoreOptions {
@@ -217,6 +38,7 @@ export interface RedisMembershipOptions extends MembershipStoreOptions {
 export class RedisMembershipStore implements MembershipStore {
   /** This process's id in the fleet. */
   readonly serverId = randomUUID();
+  readonly #keys: FleetKeys;
   readonly #client: RedisClient;
   readonly #o: RedisMembershipOptions;
   readonly #lostListeners: Array<(lost: LostMember[]) => void> = [];
@@ -229,6 +51,7 @@ export class RedisMembershipStore implements MembershipStore {
   constructor(client: RedisClient, options: RedisMembershipOptions) {
     this.#client = client;
     this.#o = options;
+    this.#keys = new FleetKeys(options.keyPrefix, this.serverId);
     this.#timer = setInterval(() => {
       this.#beating = this.#beat();
     }, options.heartbeatMs);
@@ -244,7 +67,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async epoch(): Promise<string> {
-    const key = this.#k('epoch');
+    const key = this.#keys.epoch();
     const timeout = { timeout: COMMAND_TIMEOUT_MS };
     await this.#client.withCommandOptions(timeout).set(key, `${randomUUID()} ${Date.now()}`, { NX: true });
     const value = await this.#client.withCommandOptions(timeout).get(key);
@@ -256,7 +79,7 @@ export class RedisMembershipStore implements MembershipStore {
   async add(room: string, info: ParticipantInfo, maxParticipants: number, gen: string): Promise<AddResult> {
     const r = await this.#run(
       'add',
-      [this.#k('room:', room), this.#srvKey(), this.#k('gen:', room)],
+      [this.#keys.room(room), this.#keys.held(), this.#keys.gen(room)],
       [info.id, JSON.stringify(info), String(maxParticipants), memberRef(room, info.id), gen],
     );
     if (r === 'ok' || r === 'RoomFull' || r === 'IdInUse') return r;
@@ -264,14 +87,14 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async get(room: string, id: string): Promise<MemberState | undefined> {
-    const r = await this.#run('get', [this.#k('room:', room), this.#k('enabled:', room)], [id]);
+    const r = await this.#run('get', [this.#keys.room(room), this.#keys.enabled(room)], [id]);
     if (!Array.isArray(r)) return undefined;
     const info = parseInfo(r[0]);
     return info === undefined ? undefined : { info, enabled: r[1] === 1 };
   }
 
   async enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {
-    const r = await this.#run('enable', [this.#k('room:', room), this.#k('enabled:', room)], [id]);
+    const r = await this.#run('enable', [this.#keys.room(room), this.#keys.enabled(room)], [id]);
     if (!Array.isArray(r)) return undefined;
     const peers = r
       .slice(1)
@@ -282,7 +105,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async disable(room: string, id: string): Promise<{ changed: boolean; peers: string[] }> {
-    const r = await this.#run('disable', [this.#k('enabled:', room)], [id]);
+    const r = await this.#run('disable', [this.#keys.enabled(room)], [id]);
     const list = Array.isArray(r) ? r : [0];
     return { changed: list[0] === 1, peers: list.slice(1).map(String) };
   }
@@ -301,11 +124,11 @@ export class RedisMembershipStore implements MembershipStore {
     const r = await this.#run(
       script,
       [
-        this.#k('room:', room),
-        this.#k('enabled:', room),
-        this.#srvKey(),
-        this.#k('gen:', room),
-        this.#k('parked:', ref),
+        this.#keys.room(room),
+        this.#keys.enabled(room),
+        this.#keys.held(),
+        this.#keys.gen(room),
+        this.#keys.parked(ref),
       ],
       [id, ref, park ? '1' : '0', String(this.#o.parkMs)],
     );
@@ -322,14 +145,14 @@ export class RedisMembershipStore implements MembershipStore {
   ): Promise<ResumeResult> {
     const ref = memberRef(room, info.id);
     const keys = [
-      this.#k('room:', room),
-      this.#k('enabled:', room),
-      this.#k('servers'),
-      this.#srvKey(),
-      this.#k('gen:', room),
-      this.#k('parked:', ref),
-      this.#k('adopted:', ref),
-      this.#k('epoch'),
+      this.#keys.room(room),
+      this.#keys.enabled(room),
+      this.#keys.servers(),
+      this.#keys.held(),
+      this.#keys.gen(room),
+      this.#keys.parked(ref),
+      this.#keys.adopted(ref),
+      this.#keys.epoch(),
     ];
     const nowMs = Date.now();
     const r = await this.#run('resume', keys, [
@@ -362,7 +185,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async hold(room: string, id: string): Promise<string[]> {
-    const r = await this.#run('hold', [this.#k('enabled:', room), this.#k('gen:', room)], [id]);
+    const r = await this.#run('hold', [this.#keys.enabled(room), this.#keys.gen(room)], [id]);
     return Array.isArray(r) ? r.map(String) : [];
   }
 
@@ -371,7 +194,7 @@ export class RedisMembershipStore implements MembershipStore {
    * It lives as long as the Redis data.
    */
   async sharedResumeKey(): Promise<Uint8Array> {
-    const key = this.#k('resume-key');
+    const key = this.#keys.resumeKey();
     await this.#client.set(key, randomBytes(32).toString('hex'), { NX: true });
     const value = await this.#client.get(key);
     if (typeof value !== 'string' || value.length < 64) throw new Error('no resume key in Redis');
@@ -392,11 +215,9 @@ export class RedisMembershipStore implements MembershipStore {
     clearInterval(this.#timer);
     await this.#beating;
     if (this.#client.isReady) {
-      await this.#run(
-        'leave',
-        [this.#k('servers'), this.#k('alive:', this.serverId), this.#srvKey()],
-        [this.serverId],
-      ).catch(() => {});
+      await this.#run('leave', [this.#keys.servers(), this.#keys.alive(), this.#keys.held()], [this.serverId]).catch(
+        () => {},
+      );
     }
   }
 
@@ -405,7 +226,7 @@ export class RedisMembershipStore implements MembershipStore {
     try {
       const dropped = await this.#run(
         'heartbeat',
-        [this.#k('alive:', this.serverId), this.#k('servers')],
+        [this.#keys.alive(), this.#keys.servers()],
         [this.serverId, String(this.#o.timeoutMs)],
       );
       if (dropped === 1 && this.#beats > 0) {
@@ -424,7 +245,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async #sweep(): Promise<void> {
-    const r = await this.#run('sweep', [this.#k('servers'), this.#srvKey()], [this.#o.keyPrefix]);
+    const r = await this.#run('sweep', [this.#keys.servers(), this.#keys.held()], [this.#o.keyPrefix]);
     if (!Array.isArray(r) || r.length === 0) return;
     const lost: LostMember[] = [];
     for (let i = 0; i + 1 < r.length; i += 2) lost.push({ room: String(r[i]), id: String(r[i + 1]) });
@@ -432,22 +253,8 @@ export class RedisMembershipStore implements MembershipStore {
     for (const l of this.#lostListeners) l(lost);
   }
 
-  async #run(name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
-    const client = this.#client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS });
-    try {
-      return await client.evalSha(SHAS[name], { keys, arguments: args });
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return client.eval(SCRIPTS[name], { keys, arguments: args });
-    }
-  }
-
-  #k(kind: string, name = ''): string {
-    return `${this.#o.keyPrefix}${kind}${name}`;
-  }
-
-  #srvKey(): string {
-    return this.#k('srv:', this.serverId);
+  #run(name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
+    return runScript(this.#client, name, keys, args);
   }
 }
 

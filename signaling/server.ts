@@ -21,7 +21,8 @@ import { relayHandlers } from './relay-handlers.js';
 import { countRejection, createMetrics } from './metrics.js';
 import { resolveOptions, type SignalingServerOptions } from './options.js';
 import { ParticipantRegistry } from './participant-registry.js';
-import { connectRedis, RedisMembershipStore, type RedisClient } from './redis-membership.js';
+import { connectRedis, type RedisClient } from './redis-client.js';
+import { RedisMembershipStore } from './redis-membership.js';
 import { RequestQueue, serveRequests, storeCaller } from './request-pipeline.js';
 import { ResumeTokens, resumeKeyFromOptions } from './resume.js';
 
