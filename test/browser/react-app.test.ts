@@ -3,17 +3,15 @@
  * React, built with Vite in development mode (so <StrictMode> mounts every effect twice), loaded in Chromium
  * and talking to Node participants. The server's own log says how often the page joined.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
-import { build, createLogger } from 'vite';
 import type { Logger } from '../../lib/node.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Chromium } from '../support/browser.js';
-import { type PackResult, ROOT, appWithPackedPackage } from '../support/pack.js';
+import { ROOT } from '../support/pack.js';
+import { builtJs, expectAppTypechecks, packedAppSuite } from '../support/packed-app.js';
 import { Harness, eventually } from '../support/harness.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/react-app');
@@ -30,59 +28,33 @@ function recordingLogger(): { logger: Logger; lines: Array<{ msg: string; obj: R
 describe('a React app on roommesh/react, built with Vite from the packed package', function () {
   this.timeout(120_000);
   const h = new Harness();
-  let work: string;
-  let browser: Chromium | undefined;
-  let packed: PackResult;
-  let appDir: string;
-  const viteWarnings: string[] = [];
-
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'roommesh-react-'));
-    ({ packed, appDir } = appWithPackedPackage(FIXTURE, work));
-    const modules = join(appDir, 'node_modules');
-    for (const name of LINKED) {
-      mkdirSync(dirname(join(modules, name)), { recursive: true });
-      symlinkSync(join(ROOT, 'node_modules', name), join(modules, name), 'dir');
-    }
-
-    const logger = createLogger('warn');
-    logger.warn = (msg) => void viteWarnings.push(msg);
-    logger.warnOnce = (msg) => void viteWarnings.push(msg);
-    // Development mode: React's development build, the one where StrictMode double-mounts effects.
-    await build({
-      root: appDir,
-      configFile: false,
+  // Development mode: React's development build, the one where StrictMode double-mounts effects.
+  const built = packedAppSuite(FIXTURE, {
+    link: LINKED,
+    vite: {
       mode: 'development',
       define: { 'process.env.NODE_ENV': JSON.stringify('development') },
       build: { minify: false },
-      logLevel: 'warn',
-      customLogger: logger,
-    });
+    },
   });
+  let browser: Chromium | undefined;
+
   after(async () => {
     await browser?.close();
     await h.close();
-    rmSync(work, { recursive: true, force: true });
   });
 
   it('the tarball holds roommesh/react, and an app type-checks against the packed declarations', () => {
-    const files = packed.files.map((f) => f.path);
+    const files = built().packed.files.map((f) => f.path);
     for (const f of ['dist/bindings/react/index.js', 'dist/bindings/react/index.d.ts']) expect(files, f).to.include(f);
-    const pkg = JSON.parse(readFileSync(join(appDir, 'node_modules/roommesh/package.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(join(built().appDir, 'node_modules/roommesh/package.json'), 'utf8'));
     expect(pkg.peerDependenciesMeta?.react?.optional).to.equal(true);
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', join(appDir, 'tsconfig.json')], { encoding: 'utf8' });
-    expect(r.stdout + r.stderr, 'tsc output').to.equal('');
-    expect(r.status).to.equal(0);
+    expectAppTypechecks(built().appDir);
   });
 
   it('Vite builds it with no warning, with one copy of the library and no Node-only code', () => {
-    expect(
-      viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')),
-      'Vite warnings',
-    ).to.deep.equal([]);
-    const assets = readdirSync(join(appDir, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
-    const js = assets.map((f) => readFileSync(join(appDir, 'dist', 'assets', f), 'utf8')).join('\n');
+    expect(built().viteWarnings, 'Vite warnings').to.deep.equal([]);
+    const js = builtJs(built().appDir);
     // A string of lib/Room.ts, once: roommesh/react imported 'roommesh', the same module the app did.
     const marker = 'the signaling server will not take this participant back';
     const bundle = readFileSync(join(ROOT, 'dist/browser/roommesh.js'), 'utf8');
@@ -106,7 +78,7 @@ describe('a React app on roommesh/react, built with Vite from the packed package
       page.getByRole('list', { name: label }).getByRole('listitem').allInnerTexts();
 
     before(async () => {
-      server = await h.server({ staticDir: join(appDir, 'dist'), logger: serverLog.logger });
+      server = await h.server({ staticDir: join(built().appDir, 'dist'), logger: serverLog.logger });
       browser = await Chromium.launch();
       page = await browser.newPage();
     });

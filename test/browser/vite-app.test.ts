@@ -2,14 +2,11 @@
  * The package as a front-end developer meets it: `npm pack`, unpacked into a small app's node_modules,
  * built with Vite (its JS API, no Vite config at all), loaded in Chromium, talking to a Node participant.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { build, createLogger } from 'vite';
 import { Chromium } from '../support/browser.js';
-import { type PackResult, ROOT, appWithPackedPackage } from '../support/pack.js';
+import { ROOT } from '../support/pack.js';
+import { builtJs, expectAppTypechecks, packedAppSuite } from '../support/packed-app.js';
 import { Harness, bytes, eventually, nextEvent } from '../support/harness.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/vite-app');
@@ -19,29 +16,16 @@ const ATTACHMENT_BYTES = 64 * 1024;
 describe('a Vite app built from the packed package', function () {
   this.timeout(120_000);
   const h = new Harness();
-  let work: string;
+  const built = packedAppSuite(FIXTURE);
   let browser: Chromium | undefined;
-  let packed: PackResult;
-  let appDir: string;
-  const viteWarnings: string[] = [];
 
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'roommesh-vite-'));
-    ({ packed, appDir } = appWithPackedPackage(FIXTURE, work));
-
-    const logger = createLogger('warn');
-    logger.warn = (msg) => void viteWarnings.push(msg);
-    logger.warnOnce = (msg) => void viteWarnings.push(msg);
-    await build({ root: appDir, configFile: false, logLevel: 'warn', customLogger: logger });
-  });
   after(async () => {
     await browser?.close();
     await h.close();
-    rmSync(work, { recursive: true, force: true });
   });
 
   it('the tarball holds the browser bundle, the Node entry, types, the server and the demo, and no tests', () => {
-    const files = packed.files.map((f) => f.path);
+    const files = built().packed.files.map((f) => f.path);
     for (const f of [
       'package.json',
       'README.md',
@@ -62,28 +46,19 @@ describe('a Vite app built from the packed package', function () {
   });
 
   it('an app type-checks against the packed declarations alone (strict, bundler resolution, DOM types)', () => {
-    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', join(appDir, 'tsconfig.json')], { encoding: 'utf8' });
-    expect(r.stdout + r.stderr, 'tsc output').to.equal('');
-    expect(r.status).to.equal(0);
+    expectAppTypechecks(built().appDir);
   });
 
   it('Vite builds it with no configuration and no warning, and the app holds no Node-only code', () => {
-    // Rolldown's PLUGIN_TIMINGS notice only says the build was slow (a busy machine), nothing about the package.
-    expect(
-      viteWarnings.filter((w) => !w.includes('[PLUGIN_TIMINGS]')),
-      'Vite warnings',
-    ).to.deep.equal([]);
-    const assets = readdirSync(join(appDir, 'dist', 'assets')).filter((f) => f.endsWith('.js'));
-    expect(assets).to.have.length.greaterThan(0);
-    const js = assets.map((f) => readFileSync(join(appDir, 'dist', 'assets', f), 'utf8')).join('\n');
+    expect(built().viteWarnings, 'Vite warnings').to.deep.equal([]);
+    const js = builtJs(built().appDir);
     expect(js).to.include('roommesh'); // the library is in there…
     for (const nodeOnly of ['node-datachannel', 'node:', 'socket.io/lib', '__vite-browser-external'])
       expect(js, nodeOnly).to.not.include(nodeOnly);
   });
 
   it('the built app in Chromium exchanges messages and attachments with a Node participant', async () => {
-    const server = await h.server({ staticDir: join(appDir, 'dist') });
+    const server = await h.server({ staticDir: join(built().appDir, 'dist') });
     const agent = await h.join(server, 'vite', 'agent');
     await agent.messaging.enable();
 
