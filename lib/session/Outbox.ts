@@ -6,6 +6,7 @@ import {
   encodeChunk,
   encodeFrame,
 } from '../protocol/frames.js';
+import { HeldMessages } from './HeldMessages.js';
 
 /** Where the outbox writes: a {@link PeerLink} in practice. @internal */
 export interface FrameSink {
@@ -65,11 +66,8 @@ export class Outbox {
   /** Lanes in turn order: `null` is the message lane, an entry is an attachment being sent. */
   #turns: Array<Entry | null> = [null];
   #transfers = 0;
-  /** Every message pushed and not yet covered by an ack, in seq order, from `#heldHead` on. */
-  #held: Entry[] = [];
-  #heldHead = 0;
-  /** Held messages an ack listed as incomplete, set aside so that the ones after them are released. */
-  #heldIncomplete: Entry[] = [];
+  /** Every message pushed and not yet covered by an ack. */
+  readonly #held = new HeldMessages<Entry>(PLACEHOLDER);
   #pumping = false;
   #closed = false;
 
@@ -88,7 +86,7 @@ export class Outbox {
 
   /** Messages held until an ack covers them. */
   get heldCount(): number {
-    return this.#held.length - this.#heldHead + this.#heldIncomplete.length;
+    return this.#held.size;
   }
 
   /** True when nothing waits. */
@@ -168,7 +166,7 @@ export class Outbox {
         return lane;
       }
     }
-    const held = this.#findHeld(seq);
+    const held = this.#held.find(seq);
     if (held !== undefined && held.state !== 'dropped') this.#drop(held);
     return undefined;
   }
@@ -178,28 +176,7 @@ export class Outbox {
    * released (their bytes are no longer held) and will not be sent again. Amortised O(1) per message.
    */
   acknowledged(seq: number, incomplete: readonly number[]): void {
-    if (this.#heldIncomplete.length > 0) {
-      const still: Entry[] = [];
-      for (const e of this.#heldIncomplete) {
-        if (e.seq <= seq && !incomplete.includes(e.seq)) this.#release(e);
-        else still.push(e);
-      }
-      this.#heldIncomplete = still;
-    }
-    while (this.#heldHead < this.#held.length) {
-      const e = this.#held[this.#heldHead] as Entry;
-      if (e.seq > seq) break;
-      this.#held[this.#heldHead++] = PLACEHOLDER;
-      if (incomplete.length > 0 && incomplete.includes(e.seq)) this.#heldIncomplete.push(e);
-      else this.#release(e);
-    }
-    if (this.#heldHead === this.#held.length) {
-      this.#held = [];
-      this.#heldHead = 0;
-    } else if (this.#heldHead > 1024 && this.#heldHead * 2 > this.#held.length) {
-      this.#held = this.#held.slice(this.#heldHead);
-      this.#heldHead = 0;
-    }
+    this.#held.acknowledged(seq, incomplete, (entry) => this.#release(entry));
   }
 
   /**
@@ -210,11 +187,7 @@ export class Outbox {
    */
   rewind(): void {
     if (this.#closed) return;
-    const again = this.#held.slice(this.#heldHead);
-    if (this.#heldIncomplete.length > 0) {
-      again.push(...this.#heldIncomplete);
-      again.sort((x, y) => x.seq - y.seq);
-    }
+    const again = this.#held.all();
     for (const e of again) {
       if (e.state === 'dropped') continue;
       e.state = 'queued';
@@ -236,9 +209,7 @@ export class Outbox {
     this.#messagesHead = 0;
     this.#turns = [null];
     this.#transfers = 0;
-    this.#held = [];
-    this.#heldHead = 0;
-    this.#heldIncomplete = [];
+    this.#held.clear();
   }
 
   /** Writes frames while the link takes them. Called again by the owner when the link becomes writable. */
@@ -349,21 +320,6 @@ export class Outbox {
     entry.released = true;
     entry.head = EMPTY;
     entry.attachment = undefined;
-  }
-
-  /** The held message `seq`, if any (binary search: held messages are in seq order). */
-  #findHeld(seq: number): Entry | undefined {
-    for (const e of this.#heldIncomplete) if (e.seq === seq) return e;
-    let lo = this.#heldHead;
-    let hi = this.#held.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const e = this.#held[mid] as Entry;
-      if (e.seq === seq) return e;
-      if (e.seq < seq) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return undefined;
   }
 
   #finishSent(entry: Entry): void {

@@ -1,9 +1,10 @@
 import { MessagingError } from '../errors.js';
 import type { Link } from '../link/Link.js';
+import type { JsonObject } from '../protocol/json.js';
 import type { Logger } from '../logger.js';
-import { CHUNK_FRAME_BYTES, FrameKind, type MessageBody, encodeFrame } from '../protocol/frames.js';
+import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, type MessageBody, encodeFrame } from '../protocol/frames.js';
 import { FrameBatch, type MessageSink } from './FrameBatch.js';
-import { type LinkSizes, planMessage } from './message-plan.js';
+import { type LinkSizes, applyPeerLimits, planMessage } from './message-plan.js';
 import { type OutgoingMessage, Outbox, type ProgressCallback } from './Outbox.js';
 import { type PendingSend, PendingSends } from './PendingSends.js';
 
@@ -33,12 +34,22 @@ export class Sender {
   readonly batch: FrameBatch;
   readonly #pending = new PendingSends();
   readonly #context: SenderContext;
+  /** The sizes messages are planned with (final once the peer's hello arrived). */
+  readonly sizes: LinkSizes;
   #lastSentSeq = 0;
+  /** The last id announced in a moved frame. */
+  #movedId: string | undefined;
   /** When a frame was last handed to the link (Date.now()). */
   lastSentAtMs = 0;
 
   constructor(sink: MessageSink, context: SenderContext) {
     this.#context = context;
+    this.sizes = {
+      maxWholeFrameBytes: MAX_FRAME_BYTES,
+      chunkFrameBytes: CHUNK_FRAME_BYTES,
+      peerMaxAttachmentBytes: undefined,
+      participantId: context.participantId(),
+    };
     const batch = (this.batch = new FrameBatch(sink, CHUNK_FRAME_BYTES));
     this.outbox = new Outbox(
       {
@@ -70,10 +81,11 @@ export class Sender {
     return this.#pending.hasWaiting;
   }
 
-  /** Sets the frame sizes once the peer's limits are known. */
-  setChunkFrameBytes(bytes: number): void {
-    this.outbox.setChunkFrameBytes(bytes);
-    this.batch.setMaxBytes(bytes);
+  /** Sets the sizes once the peer's hello told its limits; `channelMax` is the link's own, when it tells. */
+  applyPeerLimits(limits: { maxAttachmentBytes: number; maxFrameBytes: number }, channelMax: number | undefined): void {
+    applyPeerLimits(this.sizes, limits, channelMax);
+    this.outbox.setChunkFrameBytes(this.sizes.chunkFrameBytes);
+    this.batch.setMaxBytes(this.sizes.chunkFrameBytes);
   }
 
   /** Sends a message, as {@link Session.sendMessage} describes; the session checked it is ready. */
@@ -81,7 +93,6 @@ export class Sender {
     body: MessageBody,
     attachment: Uint8Array | undefined,
     ack: boolean,
-    sizes: LinkSizes,
     onProgress?: ProgressCallback,
     signal?: AbortSignal,
   ): Promise<void> | boolean {
@@ -91,7 +102,7 @@ export class Sender {
       return Promise.reject(MessagingError.aborted(peer));
     }
     const seq = this.#lastSentSeq + 1;
-    const bytes = planMessage(seq, body, attachment, sizes);
+    const bytes = planMessage(seq, body, attachment, this.sizes);
     const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
     this.#lastSentSeq = seq;
     this.#context.beforeMessage();
@@ -150,10 +161,32 @@ export class Sender {
     return undefined;
   }
 
-  /** The session moved to another link: what was batched for the old one is dropped, held messages go again. */
-  rewind(): void {
+  /** Tells the peer this side has participant id `id` now; told again after a move between links. */
+  sendMoved(id: string): void {
+    this.#movedId = id;
+    this.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id }), true);
+  }
+
+  /** Why messages cannot go on `link` (it takes smaller ones than the session plans with), or undefined. */
+  misfit(link: Link): string | undefined {
+    const max = link.maxMessageBytes;
+    const planned = this.sizes.maxWholeFrameBytes;
+    if (max !== undefined && max < planned)
+      return `the new link takes at most ${max} bytes, this session sends ${planned}`;
+    return undefined;
+  }
+
+  /**
+   * The session moved to another link: what was batched for the old one is dropped, held messages go again,
+   * and, with `attributes` (the peer has this side's hello), the attributes and the moved id, which may have
+   * been lost with the old link.
+   */
+  rewind(attributes: JsonObject | undefined): void {
     this.batch.clear();
     this.outbox.rewind();
+    if (attributes === undefined) return;
+    this.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
+    if (this.#movedId !== undefined) this.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id: this.#movedId }));
   }
 
   /** Rejects the sends whose acknowledgement is overdue. */

@@ -4,7 +4,6 @@ import type { Link } from '../link/Link.js';
 import type { Logger } from '../logger.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
 import {
-  CHUNK_FRAME_BYTES,
   FrameKind,
   MAX_FRAME_BYTES,
   MAX_PROTOCOL_ERRORS,
@@ -18,7 +17,7 @@ import { unrefTimer } from '../util/schedule.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { Heartbeat } from './Heartbeat.js';
 import { LinkSet } from './LinkSet.js';
-import { type LinkSizes, applyPeerLimits, checkMessage } from './message-plan.js';
+import { checkMessage } from './message-plan.js';
 import type { ProgressCallback } from './Outbox.js';
 import { ReceiveBudget } from './ReceiveBudget.js';
 import { Receiver } from './Receiver.js';
@@ -45,8 +44,6 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #sender: Sender;
   readonly #receiver: Receiver;
   #peerLimits: PeerLimits | undefined;
-  /** The sizes this session plans messages with (final once the peer's hello arrived). */
-  readonly #sizes: LinkSizes;
   #closed = false;
   #byeReceived = false;
   /** True once the hello left and the heartbeat runs (the first link opened). */
@@ -56,8 +53,6 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** Moves between links so far, and how many there had been when the peer's hello arrived. */
   #moves = 0;
   #movesAtHello = 0;
-  /** The last id this side announced in a moved frame, told again on a new link. */
-  #movedId: string | undefined;
   #protocolErrors = 0;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
@@ -66,12 +61,6 @@ export class Session extends TypedEmitter<SessionEvents> {
   constructor(options: SessionOptions) {
     super();
     this.#participant = options.participant;
-    this.#sizes = {
-      maxWholeFrameBytes: MAX_FRAME_BYTES,
-      chunkFrameBytes: CHUNK_FRAME_BYTES,
-      peerMaxAttachmentBytes: undefined,
-      participantId: options.participant.id,
-    };
     this.cid = options.cid;
     this.#timeouts = options.timeouts;
     this.#maxAttachmentBytes = options.maxAttachmentBytes;
@@ -125,14 +114,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The peer moved to participant id `id` (its moved frame, accepted by the owner): this session is its. */
   rename(id: string): void {
     this.#participant = { ...this.#participant, id };
-    this.#sizes.participantId = id;
+    this.#sender.sizes.participantId = id;
   }
 
   /** Tells the peer that this side now has participant id `id` on the signaling server. */
   sendMoved(id: string): void {
-    if (!this.isReady) return;
-    this.#movedId = id;
-    this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id }), true);
+    if (this.isReady) this.#sender.sendMoved(id);
   }
 
   /** The link this session writes to now (the current one of those attached). */
@@ -183,7 +170,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
   check(body: MessageBody, attachment: Uint8Array | undefined): void {
-    checkMessage(body, attachment, this.#sizes);
+    checkMessage(body, attachment, this.#sender.sizes);
   }
 
   /**
@@ -215,7 +202,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
     }
-    return this.#sender.send(body, attachment, ack, this.#sizes, onProgress, signal);
+    return this.#sender.send(body, attachment, ack, onProgress, signal);
   }
 
   /** Counts a frame that was valid but made no sense where it arrived (a reply to no request), as the session's own. */
@@ -294,23 +281,16 @@ export class Session extends TypedEmitter<SessionEvents> {
    */
   #onSwitched(link: Link): void {
     if (this.#closed) return;
-    const max = link.maxMessageBytes;
-    if (max !== undefined && max < this.#sizes.maxWholeFrameBytes) {
-      this.close(
-        `the new link takes messages of at most ${max} bytes, this session sends ${this.#sizes.maxWholeFrameBytes}`,
-      );
+    const misfit = this.#sender.misfit(link);
+    if (misfit !== undefined) {
+      this.close(misfit);
       return;
     }
     this.#moves++;
     this.#heartbeat.paused = false;
     this.#heartbeat.alive(Date.now());
-    this.#sender.rewind();
-    const outbox = this.#sender.outbox;
-    if (this.isReady) {
-      this.#receiver.moved();
-      outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes: this.#localAttributes() }));
-      if (this.#movedId !== undefined) outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id: this.#movedId }));
-    }
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
+    if (this.isReady) this.#receiver.moved();
     if (!this.#started) {
       if (link.isOpen) this.#onOpened();
     } else if (!this.isReady || this.#earlyLinks.has(link)) this.#pushHello();
@@ -328,18 +308,14 @@ export class Session extends TypedEmitter<SessionEvents> {
     // peer sends it once, on the link it had then.
     const frames = this.#budget.take(bytes, now, current || this.#peerLimits === undefined);
     if (typeof frames === 'string') {
-      this.#overBudget(frames);
+      this.#protocolError('LimitExceeded', frames);
+      this.close('over its receive budget');
       return;
     }
     for (const frame of frames) {
       if (this.#closed) return;
       if (current || (!isFrameError(frame) && frame.kind === FrameKind.Hello)) this.#onFrame(frame);
     }
-  }
-
-  #overBudget(detail: string): void {
-    this.#protocolError('LimitExceeded', detail);
-    this.close('over its receive budget');
   }
 
   #onFrame(frame: Frame | FrameDecodeError): void {
@@ -394,8 +370,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
-    applyPeerLimits(this.#sizes, limits, this.link.maxMessageBytes);
-    this.#sender.setChunkFrameBytes(this.#sizes.chunkFrameBytes);
+    this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
     this.#movesAtHello = this.#moves;
     this.emit('ready', attributes);
