@@ -16,7 +16,7 @@ const BYE_FLUSH_MS = 250;
 /** What a {@link Sender} needs from its session. @internal */
 export interface SenderContext {
   /** The participant at the other end, for errors. */
-  participantId(): string;
+  participantId: () => string;
   ackTimeoutMs: number;
   /** Runs before each message is queued (an ack due anyway rides along with it). */
   beforeMessage(): void;
@@ -96,10 +96,10 @@ export class Sender {
     onProgress?: ProgressCallback,
     signal?: AbortSignal,
   ): Promise<void> | boolean {
-    const peer = this.#context.participantId();
+    const peer = this.#context.participantId; // called only to make an error
     if (signal?.aborted === true) {
       if (!ack) return false;
-      return Promise.reject(MessagingError.aborted(peer));
+      return Promise.reject(MessagingError.aborted(peer()));
     }
     const seq = this.#lastSentSeq + 1;
     const bytes = planMessage(seq, body, attachment, this.sizes);
@@ -116,7 +116,7 @@ export class Sender {
       return new Promise<void>((resolve, reject) => {
         const pending = this.#pending.add(seq, chunked, resolve, reject);
         const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
-        if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(peer));
+        if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(peer()));
       });
     }
     return new Promise<void>((resolve, reject) => {
@@ -135,7 +135,7 @@ export class Sender {
       );
       const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
       if (message.state === 'dropped') {
-        this.#pending.reject(pending, MessagingError.participantLeft(peer));
+        this.#pending.reject(pending, MessagingError.participantLeft(peer()));
         return;
       }
       if (!pending.settled) {
