@@ -76,22 +76,21 @@ export type InboxResult =
   | { kind: 'violation'; detail: string }
   | { kind: 'ignored' };
 
-/** Seqs of dropped messages remembered, so their chunks still in flight are ignored, not taken as lies. */
-const REMEMBERED_DROPS = 64;
-
 /**
- * The receiving half of one link: checks that messages arrive in seq order, reassembles chunked
+ * The receiving half of a session: checks that messages arrive in seq order, reassembles chunked
  * attachments into one buffer of the announced size (never more than `maxAttachmentBytes`, and at most
  * {@link MAX_CONCURRENT_TRANSFERS} at once, and never past the participant's {@link AttachmentBudget}), and
- * knows what to acknowledge. It holds no timers and does no I/O; the session acts on what it returns, and
- * asks it for {@link stalled} transfers.
+ * knows what to acknowledge. A seq already accounted for (a sender replaying after a move between links,
+ * or the chunks of a message dropped) is ignored, never delivered twice; see {@link park}. It holds no timers
+ * and does no I/O; the session acts on what it returns, and asks it for {@link stalled} transfers.
  * @internal
  */
 export class Inbox {
   readonly #maxAttachmentBytes: number;
   #nextSeq = 1;
   readonly #transfers = new Map<number, Transfer>();
-  readonly #dropped: number[] = [];
+  /** Attachments set aside by {@link park}: their seq is taken, their bytes are not held; the sender restarts them. */
+  readonly #parked = new Map<number, Transfer>();
   readonly #budget: AttachmentBudget;
 
   constructor(maxAttachmentBytes: number, budget: AttachmentBudget) {
@@ -104,9 +103,10 @@ export class Inbox {
     return this.#nextSeq - 1;
   }
 
-  /** Seqs of the messages whose attachments are still arriving. */
+  /** Seqs of the messages whose attachments are still arriving (or are to be sent again from the start). */
   get incomplete(): number[] {
-    return [...this.#transfers.keys()];
+    if (this.#parked.size === 0) return [...this.#transfers.keys()];
+    return [...this.#transfers.keys(), ...this.#parked.keys()];
   }
 
   /** Bytes held for attachments still arriving. */
@@ -120,6 +120,7 @@ export class Inbox {
   message(frame: FrameOf<typeof FrameKind.Message>): InboxResult {
     const bad = this.#takeSeq(frame.seq, 'message');
     if (bad !== undefined) return bad;
+    this.#parked.delete(frame.seq);
     const delivery: Delivery = {
       seq: frame.seq,
       type: frame.type,
@@ -132,8 +133,12 @@ export class Inbox {
 
   /** A message whose attachment follows in chunks. */
   start(frame: FrameOf<typeof FrameKind.Start>): InboxResult {
-    const bad = this.#takeSeq(frame.seq, 'start');
-    if (bad !== undefined) return bad;
+    // A parked attachment starts again from offset 0, under the seq it already took.
+    const restart = this.#parked.delete(frame.seq);
+    if (!restart) {
+      const bad = this.#takeSeq(frame.seq, 'start');
+      if (bad !== undefined) return bad;
+    }
     const { seq, type, payload, totalBytes } = frame;
     if (totalBytes > this.#maxAttachmentBytes) {
       return this.#refuse(
@@ -142,7 +147,7 @@ export class Inbox {
         `announced a ${totalBytes}-byte attachment; this participant accepts at most ${this.#maxAttachmentBytes}`,
       );
     }
-    if (this.#transfers.size >= MAX_CONCURRENT_TRANSFERS) {
+    if (this.#transfers.size + this.#parked.size >= MAX_CONCURRENT_TRANSFERS) {
       return this.#refuse(seq, 'TooManyTransfers', `started more than ${MAX_CONCURRENT_TRANSFERS} attachments at once`);
     }
     if (totalBytes === 0) {
@@ -183,7 +188,8 @@ export class Inbox {
   chunk(frame: FrameOf<typeof FrameKind.Chunk>): InboxResult {
     const t = this.#transfers.get(frame.seq);
     if (t === undefined) {
-      if (this.#dropped.includes(frame.seq)) return { kind: 'ignored' };
+      // Accounted for: delivered, dropped, or parked (its chunks from before the move are not wanted).
+      if (this.#accounted(frame.seq)) return { kind: 'ignored' };
       return { kind: 'violation', detail: `chunk of message ${frame.seq}, which is not being received` };
     }
     const length = frame.bytes.byteLength;
@@ -215,12 +221,33 @@ export class Inbox {
       this.#forget(t);
       return { kind: 'aborted', transfer: t };
     }
+    const parked = this.#parked.get(seq);
+    if (parked !== undefined) {
+      this.#parked.delete(seq);
+      return { kind: 'aborted', transfer: parked };
+    }
     if (seq === this.#nextSeq) {
       this.#nextSeq++; // withdrawn before any of it left
       return { kind: 'ignored' };
     }
-    if (this.#dropped.includes(seq)) return { kind: 'ignored' };
+    if (this.#accounted(seq)) return { kind: 'ignored' };
     return { kind: 'violation', detail: `cancel of message ${seq}, which is not being received` };
+  }
+
+  /**
+   * The session moved to another link: the attachments still arriving are set aside, their bytes freed and
+   * their budget given back, because the sender sends them again from offset 0 on the new link (a `start`
+   * for a parked seq is taken, a `cancel` aborts it). They stay {@link incomplete} until then, so that no
+   * ack reads them as delivered.
+   */
+  park(): void {
+    for (const t of this.#transfers.values()) {
+      this.#budget.release(t.totalBytes);
+      t.buffer = EMPTY;
+      t.lastProgressAtMs = Date.now(); // its stall timeout counts from the move
+      this.#parked.set(t.seq, t);
+    }
+    this.#transfers.clear();
   }
 
   /**
@@ -229,6 +256,12 @@ export class Inbox {
    */
   stalled(sinceMs: number, timeoutMs: number): InboxResult[] {
     const out: InboxResult[] = [];
+    for (const t of [...this.#parked.values()]) {
+      if (t.lastProgressAtMs >= sinceMs) continue;
+      this.#parked.delete(t.seq);
+      const detail = `message ${t.seq} not sent again for ${timeoutMs} ms after a move between links`;
+      out.push({ kind: 'refuse', seq: t.seq, reason: 'Stalled', detail, transfer: t });
+    }
     for (const t of [...this.#transfers.values()]) {
       if (t.lastProgressAtMs >= sinceMs) continue;
       this.#forget(t);
@@ -238,7 +271,7 @@ export class Inbox {
     return out;
   }
 
-  /** Drops every attachment still arriving (the link closed); returns them. */
+  /** Drops every attachment still arriving, parked ones too (the session closed); returns them. */
   clear(): IncomingTransfer[] {
     const all = [...this.#transfers.values()];
     for (const t of all) {
@@ -246,17 +279,25 @@ export class Inbox {
       this.#budget.release(t.totalBytes);
     }
     this.#transfers.clear();
+    all.push(...this.#parked.values());
+    this.#parked.clear();
     return all;
   }
 
+  /** Takes the next seq; a seq already accounted for is a duplicate, ignored (and acknowledged again). */
   #takeSeq(seq: number, what: string): InboxResult | undefined {
+    if (this.#accounted(seq)) return this.#parked.has(seq) ? undefined : { kind: 'ignored' };
     if (seq !== this.#nextSeq) return { kind: 'violation', detail: `${what} seq ${seq}, expected ${this.#nextSeq}` };
     this.#nextSeq++;
     return undefined;
   }
 
+  /** A seq that arrived already (delivered, refused, cancelled, or parked). */
+  #accounted(seq: number): boolean {
+    return seq > 0 && seq < this.#nextSeq;
+  }
+
   #refuse(seq: number, reason: RefuseReason, detail: string): InboxResult {
-    this.#remember(seq);
     return { kind: 'refuse', seq, reason, detail };
   }
 
@@ -264,12 +305,6 @@ export class Inbox {
     this.#transfers.delete(t.seq);
     this.#budget.release(t.totalBytes);
     t.buffer = EMPTY;
-    this.#remember(t.seq);
-  }
-
-  #remember(seq: number): void {
-    this.#dropped.push(seq);
-    if (this.#dropped.length > REMEMBERED_DROPS) this.#dropped.shift();
   }
 }
 

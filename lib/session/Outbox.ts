@@ -6,6 +6,7 @@ import {
   encodeChunk,
   encodeFrame,
 } from '../protocol/frames.js';
+import { HeldMessages } from './HeldMessages.js';
 
 /** Where the outbox writes: a {@link PeerLink} in practice. @internal */
 export interface FrameSink {
@@ -34,6 +35,8 @@ interface Entry extends OutgoingMessage {
   head: Uint8Array;
   attachment: Uint8Array | undefined;
   sentBytes: number;
+  /** An ack covered it: it is no longer held, and not sent again. */
+  released: boolean;
 }
 
 /** A control frame, or a function that encodes one when it is its turn (so that acks coalesce). */
@@ -46,6 +49,9 @@ type Control = Uint8Array | (() => Uint8Array | undefined);
  * {@link MAX_CONCURRENT_TRANSFERS}). So a small message sent during a large transfer goes out after at
  * most a few chunks, and two transfers share the channel. Chunks are cut from the caller's attachment
  * only when it is their turn and the link is writable: nothing is copied ahead.
+ *
+ * Every message stays held (its head frame and a reference to its attachment, never a copy) until the
+ * peer's cumulative ack covers it, so that {@link rewind} can send it again on another link.
  * @internal
  */
 export class Outbox {
@@ -60,6 +66,8 @@ export class Outbox {
   /** Lanes in turn order: `null` is the message lane, an entry is an attachment being sent. */
   #turns: Array<Entry | null> = [null];
   #transfers = 0;
+  /** Every message pushed and not yet covered by an ack. */
+  readonly #held = new HeldMessages<Entry>(PLACEHOLDER);
   #pumping = false;
   #closed = false;
 
@@ -74,6 +82,11 @@ export class Outbox {
   /** Sets the chunk frame size (once the peer's limits are known). */
   setChunkFrameBytes(bytes: number): void {
     this.#chunkBytes = bytes;
+  }
+
+  /** Messages held until an ack covers them. */
+  get heldCount(): number {
+    return this.#held.size;
   }
 
   /** True when nothing waits. */
@@ -107,11 +120,12 @@ export class Outbox {
     onProgress?: ProgressCallback,
     tag?: unknown,
   ): OutgoingMessage {
-    const entry: Entry = { seq, state: 'queued', head, attachment, sentBytes: 0, onProgress, tag };
+    const entry: Entry = { seq, state: 'queued', head, attachment, sentBytes: 0, onProgress, tag, released: false };
     if (this.#closed) {
       entry.state = 'dropped';
       return entry;
     }
+    this.#held.push(entry);
     // The common case, a small message on an idle writable link, goes out at once.
     if (attachment === undefined && this.isEmpty && !this.#pumping && this.#sink.writable) {
       if (this.#sink.write(head)) this.#finishSent(entry);
@@ -130,16 +144,14 @@ export class Outbox {
   cancel(message: OutgoingMessage): boolean {
     const entry = message as Entry;
     if (entry.state === 'queued') {
-      entry.state = 'dropped';
-      entry.head = encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq });
-      entry.attachment = undefined;
+      this.#drop(entry);
       this.pump();
       return true;
     }
     if (entry.state === 'sending') {
       this.#endTransfer(entry);
-      entry.state = 'dropped';
-      this.pushControl(encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq }));
+      this.#drop(entry);
+      this.pushControl(entry.head);
       return true;
     }
     return false;
@@ -150,11 +162,42 @@ export class Outbox {
     for (const lane of this.#turns) {
       if (lane !== null && lane.seq === seq) {
         this.#endTransfer(lane);
-        lane.state = 'dropped';
+        this.#drop(lane);
         return lane;
       }
     }
+    const held = this.#held.find(seq);
+    if (held !== undefined && held.state !== 'dropped') this.#drop(held);
     return undefined;
+  }
+
+  /**
+   * The peer's cumulative ack: it has every message up to `seq` except the `incomplete` ones, which are
+   * released (their bytes are no longer held) and will not be sent again. Amortised O(1) per message.
+   */
+  acknowledged(seq: number, incomplete: readonly number[]): void {
+    this.#held.acknowledged(seq, incomplete, (entry) => this.#release(entry));
+  }
+
+  /**
+   * The session moved to another link: every held message goes again, in seq order and ahead of what was
+   * still queued (it is all one queue), whole messages and start frames as they were, attachments from
+   * offset 0, withdrawn ones as their cancel frame (so the seq stays accounted for). Control frames queued
+   * stay queued: they go first on the new link.
+   */
+  rewind(): void {
+    if (this.#closed) return;
+    const again = this.#held.all();
+    for (const e of again) {
+      if (e.state === 'dropped') continue;
+      e.state = 'queued';
+      e.sentBytes = 0;
+    }
+    this.#messages = again;
+    this.#messagesHead = 0;
+    this.#turns = [null];
+    this.#transfers = 0;
+    this.pump();
   }
 
   /** Drops everything; later pushes are ignored. */
@@ -166,6 +209,7 @@ export class Outbox {
     this.#messagesHead = 0;
     this.#turns = [null];
     this.#transfers = 0;
+    this.#held.clear();
   }
 
   /** Writes frames while the link takes them. Called again by the owner when the link becomes writable. */
@@ -203,6 +247,10 @@ export class Outbox {
   #writeMessageLane(): boolean {
     const entry = this.#messages[this.#messagesHead];
     if (entry === undefined) return false;
+    if (entry.released) {
+      this.#messages[this.#messagesHead++] = PLACEHOLDER; // acknowledged while it waited to go again
+      return true;
+    }
     if (entry.attachment !== undefined && this.#transfers >= MAX_CONCURRENT_TRANSFERS) return false;
     this.#messages[this.#messagesHead++] = PLACEHOLDER;
     if (!this.#sink.write(entry.head)) return true;
@@ -211,7 +259,6 @@ export class Outbox {
       this.#finishSent(entry);
     } else if (entry.attachment.byteLength === 0) {
       // The receiver delivers an empty attachment at its start frame: no chunk may follow.
-      entry.attachment = undefined;
       this.#report(entry);
       this.#finishSent(entry);
     } else {
@@ -257,7 +304,22 @@ export class Outbox {
     if (i < 0) return;
     this.#turns.splice(i, 1);
     this.#transfers--;
-    entry.attachment = undefined; // the caller's bytes are no longer held
+  }
+
+  /** Withdrawn (cancelled, or refused by the peer): from now on it is its cancel frame, holding no bytes. */
+  #drop(entry: Entry): void {
+    entry.state = 'dropped';
+    entry.head = encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq });
+    entry.attachment = undefined;
+  }
+
+  /** Covered by an ack: the caller's bytes are no longer held, and the message is not sent again. */
+  #release(entry: Entry): void {
+    if (entry.state === 'sending') this.#endTransfer(entry); // restarted, but the peer had it already
+    if (entry.state !== 'dropped') entry.state = 'sent';
+    entry.released = true;
+    entry.head = EMPTY;
+    entry.attachment = undefined;
   }
 
   #finishSent(entry: Entry): void {
@@ -304,4 +366,5 @@ const PLACEHOLDER: Entry = {
   sentBytes: 0,
   onProgress: undefined,
   tag: undefined,
+  released: true,
 };

@@ -10,6 +10,8 @@
  */
 export const MAX_DECODE_CHARGE_MS = 100;
 
+import { type Frame, type FrameDecodeError, decodeFrames } from '../protocol/frames.js';
+
 /** The rates a {@link ReceiveBudget} allows. @internal */
 export interface ReceiveRates {
   /** Bytes per second the peer may send, and above that in a burst. */
@@ -44,6 +46,19 @@ export class ReceiveBudget {
     this.#decodeTokensMs = Math.min(d.burstMs, this.#decodeTokensMs + (elapsedMs * d.msPerSecond) / 1000);
     if (this.#byteTokens >= 0) return undefined;
     return `sent more than ${b.bytesPerSecond} bytes/s (burst ${b.burstBytes}); disconnecting`;
+  }
+
+  /**
+   * A data-channel message arrived: charges its bytes, decodes it (unless `decode` is false: it is to be
+   * ignored) and charges the time that took. Returns its frames, or why the peer is over its budget.
+   */
+  take(bytes: Uint8Array, nowMs: number, decode = true): Array<Frame | FrameDecodeError> | string {
+    const overBytes = this.arrived(bytes.byteLength, nowMs);
+    if (overBytes !== undefined) return overBytes;
+    if (!decode) return [];
+    const started = performance.now();
+    const frames = decodeFrames(bytes);
+    return this.decoded(performance.now() - started) ?? frames;
   }
 
   /**

@@ -1,117 +1,109 @@
 import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
+import type { Link } from '../link/Link.js';
 import type { Logger } from '../logger.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
 import {
-  CHUNK_FRAME_BYTES,
   FrameKind,
   MAX_FRAME_BYTES,
   MAX_PROTOCOL_ERRORS,
-  decodeFrames,
   encodeFrame,
   type MessageBody,
   isFrameError,
 } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
-import type { InboxResult } from './Inbox.js';
-import { Inbox } from './Inbox.js';
-import { FrameBatch } from './FrameBatch.js';
-import type { OutgoingMessage, ProgressCallback } from './Outbox.js';
-import { Outbox } from './Outbox.js';
-import type { Link } from '../link/Link.js';
-import { nextTurn, unrefTimer } from '../util/schedule.js';
-import type { PendingSend } from './PendingSends.js';
-import { PendingSends } from './PendingSends.js';
-import { ReceiveBudget } from './ReceiveBudget.js';
-import { type LinkSizes, checkMessage, planMessage } from './message-plan.js';
+import { unrefTimer } from '../util/schedule.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-
-/** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
-const GOODBYE_DRAIN_MS = 1000;
-/** How long a graceful close waits for the bye frame to leave before closing the channel. */
-const BYE_FLUSH_MS = 250;
-
+import { Heartbeat } from './Heartbeat.js';
+import { LinkSet } from './LinkSet.js';
+import { checkMessage } from './message-plan.js';
+import type { ProgressCallback } from './Outbox.js';
+import { ReceiveBudget } from './ReceiveBudget.js';
+import { Receiver } from './Receiver.js';
+import { Sender } from './Sender.js';
 import type { PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
 
 /**
- * The messaging protocol over one {@link Link}: hello, numbered messages (whole, or a start frame and
- * chunks), cumulative acknowledgements, attribute updates, heartbeat and goodbye. One per remote
- * participant and link. Sending is scheduled by an {@link Outbox}, receiving checked and
- * reassembled by an {@link Inbox}, acknowledgements tracked by {@link PendingSends}.
+ * The messaging protocol with one remote participant: hello, numbered messages (whole, or a start frame and
+ * chunks), cumulative acknowledgements, attribute updates, heartbeat and goodbye, over one {@link Link} at a
+ * time among those attached ({@link addLink}), moving between them without losing, repeating or reordering
+ * a message. Sending is done by a {@link Sender}, receiving by a {@link Receiver}, the links kept by a
+ * {@link LinkSet}.
  * @internal
  */
 export class Session extends TypedEmitter<SessionEvents> {
   #participant: ParticipantInfo;
   /** Connection id: tells this session from the participant's others (message ids are made from it). */
   readonly cid: string;
-  readonly #link: Link;
+  readonly #links: LinkSet;
   readonly #timeouts: RoomTimeouts;
   readonly #maxAttachmentBytes: number;
   readonly #localAttributes: () => JsonObject;
   readonly #logger: Logger;
-  readonly #outbox: Outbox;
-  readonly #batch: FrameBatch;
-  readonly #inbox: Inbox;
-  readonly #pending = new PendingSends();
+  readonly #sender: Sender;
+  readonly #receiver: Receiver;
   #peerLimits: PeerLimits | undefined;
-  /** The sizes this link takes (final once the peer's hello arrived), as message planning reads them. */
-  readonly #sizes: LinkSizes;
   #closed = false;
   #byeReceived = false;
-  #lastSentSeq = 0;
-  #ackScheduled = false;
-  #ackedSeq = 0;
-  #ackedIncomplete = 0;
-  #lastSentAtMs = 0;
-  #lastReceivedAtMs = 0;
+  /** True once the hello left and the heartbeat runs (the first link opened). */
+  #started = false;
+  /** Links attached before the peer's hello arrived: the hello is sent again on them. */
+  readonly #earlyLinks = new WeakSet<Link>();
+  /** Moves between links so far, and how many there had been when the peer's hello arrived. */
+  #moves = 0;
+  #movesAtHello = 0;
   #protocolErrors = 0;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #lastTickAtMs = 0;
-  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #heartbeat: Heartbeat;
 
   constructor(options: SessionOptions) {
     super();
     this.#participant = options.participant;
-    this.#sizes = {
-      maxWholeFrameBytes: MAX_FRAME_BYTES,
-      chunkFrameBytes: CHUNK_FRAME_BYTES,
-      peerMaxAttachmentBytes: undefined,
-      participantId: options.participant.id,
-    };
     this.cid = options.cid;
-    this.#link = options.link;
     this.#timeouts = options.timeouts;
     this.#maxAttachmentBytes = options.maxAttachmentBytes;
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
-    this.#inbox = new Inbox(options.maxAttachmentBytes, options.attachmentBudget);
     this.#budget = new ReceiveBudget({ bytes: options.receiveRate, decode: options.decodeBudget }, Date.now());
-    this.#batch = new FrameBatch(options.link, CHUNK_FRAME_BYTES);
-    const batch = this.#batch;
-    this.#outbox = new Outbox(
-      {
-        get writable() {
-          return batch.writable;
-        },
-        write: (bytes) => {
-          this.#lastSentAtMs = Date.now();
-          return batch.write(bytes);
-        },
+    this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
+      opened: () => this.#onOpened(),
+      switched: (link) => this.#onSwitched(link),
+      data: (bytes, current) => this.#onData(bytes, current),
+      writable: () => this.#sender.outbox.pump(),
+      unlinked: (reason) => {
+        this.#heartbeat.paused = true;
+        this.emit('unlinked', reason);
       },
-      CHUNK_FRAME_BYTES,
-      options.logger,
-      (pending) => {
-        (pending as PendingSend).deadlineMs = Date.now() + this.#timeouts.ackTimeoutMs;
+      lost: (reason) => this.close(reason),
+    });
+    this.#sender = new Sender(this.#links, {
+      participantId: () => this.#participant.id,
+      ackTimeoutMs: options.timeouts.ackTimeoutMs,
+      // An acknowledgement due anyway rides along with this message (same data-channel message), rather
+      // than in one of its own a moment later: a reply to a request costs one message, not two.
+      beforeMessage: () => {
+        if (this.#receiver.ackScheduled) this.#receiver.pushAck();
       },
-    );
-    this.#link.on('open', () => this.#onOpen());
-    this.#link.on('data', (bytes) => this.#onData(bytes));
-    this.#link.on('writable', () => this.#outbox.pump());
-    this.#link.on('close', (reason) => this.#onClose(reason));
+      logger: options.logger,
+    });
+    this.#receiver = new Receiver(options.maxAttachmentBytes, options.attachmentBudget, this.#sender.outbox, {
+      emit: (event, ...args) => this.emit(event, ...args),
+      protocolError: (reason, detail) => this.#protocolError(reason, detail),
+      isClosed: () => this.#closed,
+    });
+    this.#heartbeat = new Heartbeat(options.timeouts, {
+      silent: (reason) => this.close(reason),
+      lastSentAtMs: () => this.#sender.lastSentAtMs,
+      ping: () => this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Ping })),
+      tick: (nowMs, stalled) => {
+        if (!stalled) this.#receiver.stalled(nowMs, this.#timeouts.attachmentStallTimeoutMs);
+        this.#sender.expire(nowMs);
+      },
+    });
+    this.#links.add(options.link);
   }
 
   /** The participant at the other end, under its current id. */
@@ -122,17 +114,35 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The peer moved to participant id `id` (its moved frame, accepted by the owner): this session is its. */
   rename(id: string): void {
     this.#participant = { ...this.#participant, id };
-    this.#sizes.participantId = id;
+    this.#sender.sizes.participantId = id;
   }
 
   /** Tells the peer that this side now has participant id `id` on the signaling server. */
   sendMoved(id: string): void {
-    if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id }), true);
+    if (this.isReady) this.#sender.sendMoved(id);
   }
 
-  /** The link this session runs on. */
+  /** The link this session writes to now (the current one of those attached). */
   get link(): Link {
-    return this.#link;
+    return this.#links.current;
+  }
+
+  /**
+   * Attaches another link to the same peer; the ones attached stay. The session listens to it at once, and
+   * moves to it when it opens or when data arrives on it (the peer moved first): writes go to it from then
+   * on, what was not acknowledged is sent again on it, and data arriving later on older links is ignored
+   * (though it still shows the peer is alive). A link added to a closed session is closed.
+   * @example
+   * session.on('linked', (link) => log.info({ relayed: link instanceof RelayLink }, 'moved'));
+   * session.addLink(directLink);
+   */
+  addLink(link: Link): void {
+    if (this.#closed) {
+      link.close('the session is closed');
+      return;
+    }
+    if (!this.isReady) this.#earlyLinks.add(link);
+    this.#links.add(link);
   }
 
   /** True once the peer's hello arrived and until the session closes. */
@@ -147,7 +157,12 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Bytes held for attachments still arriving from the peer. */
   get incomingHeldBytes(): number {
-    return this.#inbox.heldBytes;
+    return this.#receiver.heldBytes;
+  }
+
+  /** Messages sent and held until the peer acknowledges them (to send again on another link). */
+  get heldMessages(): number {
+    return this.#sender.outbox.heldCount;
   }
 
   /**
@@ -155,7 +170,7 @@ export class Session extends TypedEmitter<SessionEvents> {
    * attachment is above the peer's limit, or its JSON does not fit one frame.
    */
   check(body: MessageBody, attachment: Uint8Array | undefined): void {
-    checkMessage(body, attachment, this.#sizes);
+    checkMessage(body, attachment, this.#sender.sizes);
   }
 
   /**
@@ -187,55 +202,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       if (!ack) return false;
       return Promise.reject(MessagingError.participantLeft(this.participant.id));
     }
-    if (signal?.aborted === true) {
-      if (!ack) return false;
-      return Promise.reject(MessagingError.aborted(this.participant.id));
-    }
-    const seq = this.#lastSentSeq + 1;
-    const bytes = planMessage(seq, body, attachment, this.#sizes);
-    const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
-    this.#lastSentSeq = seq;
-    // An acknowledgement due anyway rides along with this message (same data-channel message), rather
-    // than in one of its own a moment later: a reply to a request costs one message, not two.
-    if (this.#ackScheduled) this.#pushAck();
-    const rest = chunked ? attachment : undefined;
-    if (!ack) {
-      this.#outbox.pushMessage(seq, bytes, rest, onProgress);
-      return true;
-    }
-    if (signal === undefined) {
-      // The common case, kept to the allocations it needs: thousands of these may be under way.
-      return new Promise<void>((resolve, reject) => {
-        const pending = this.#pending.add(seq, chunked, resolve, reject);
-        const message = this.#outbox.pushMessage(seq, bytes, rest, onProgress, pending);
-        if (message.state === 'dropped')
-          this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
-      });
-    }
-    return new Promise<void>((resolve, reject) => {
-      let onAbort: (() => void) | undefined;
-      const pending = this.#pending.add(
-        seq,
-        chunked,
-        () => {
-          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        (err) => {
-          if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-          reject(err);
-        },
-      );
-      const message = this.#outbox.pushMessage(seq, bytes, rest, onProgress, pending);
-      if (message.state === 'dropped') {
-        this.#pending.reject(pending, MessagingError.participantLeft(this.participant.id));
-        return;
-      }
-      if (!pending.settled) {
-        onAbort = () => this.#abort(message, pending);
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
+    return this.#sender.send(body, attachment, ack, onProgress, signal);
   }
 
   /** Counts a frame that was valid but made no sense where it arrived (a reply to no request), as the session's own. */
@@ -245,7 +212,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Tells the peer this side's new attributes. */
   sendAttributes(attributes: JsonObject): void {
-    if (this.isReady) this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
+    if (this.isReady) this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
   }
 
   /**
@@ -255,35 +222,21 @@ export class Session extends TypedEmitter<SessionEvents> {
    */
   async closeGracefully(): Promise<void> {
     if (this.#closed) return;
-    if (this.#link.isOpen) {
-      this.#pushAck();
-      await this.#until(() => this.#outbox.isEmpty && !this.#pending.hasWaiting, GOODBYE_DRAIN_MS);
-      this.#pushAck();
-      this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Bye }));
-      this.#batch.flush();
-      await this.#until(() => this.#link.bufferedBytes === 0 && this.#outbox.isEmpty, BYE_FLUSH_MS);
-    }
+    if (this.link.isOpen)
+      await this.#sender.goodbye(
+        () => this.link,
+        () => this.#receiver.pushAck(),
+        () => this.#closed,
+      );
     this.close('closed locally');
   }
 
-  async #until(done: () => boolean, maxMs: number): Promise<void> {
-    const until = Date.now() + maxMs;
-    while (!this.#closed && !done() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  }
-
   /**
-   * Closes the link unless a frame arrives within `withinMs`: for when there is reason to doubt the peer
-   * (its signaling connection dropped). A live peer sends at least a ping every heartbeat interval.
+   * Closes unless a frame arrives within `withinMs`: for when there is reason to doubt the peer (its
+   * signaling connection dropped). A live peer sends at least a ping every heartbeat interval.
    */
   probe(withinMs: number): void {
-    if (this.#closed || this.#probeTimer !== undefined) return;
-    const since = Date.now();
-    this.#probeTimer = setTimeout(() => {
-      this.#probeTimer = undefined;
-      if (this.#lastReceivedAtMs < since)
-        this.close(`no frame for ${withinMs} ms after its signaling connection dropped`);
-    }, withinMs);
-    unrefTimer(this.#probeTimer);
+    if (!this.#closed) this.#heartbeat.probe(withinMs);
   }
 
   /** Closes in `ms` unless the session has closed by then (the peer's goodbye arrived). */
@@ -294,60 +247,75 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.once('close', () => clearTimeout(timer));
   }
 
-  /** Closes at once. Unacknowledged sends reject with `ParticipantLeft`. */
+  /** Closes at once, and every attached link. Unacknowledged sends reject with `ParticipantLeft`. */
   close(reason: string): void {
-    this.#link.close(reason);
-  }
-
-  #abort(message: OutgoingMessage, pending: PendingSend): void {
-    if (pending.settled) return;
-    this.#outbox.cancel(message);
-    this.#pending.reject(pending, MessagingError.aborted(this.participant.id));
-  }
-
-  #onOpen(): void {
-    this.#lastReceivedAtMs = Date.now();
-    this.#outbox.pushControl(
-      encodeFrame({
-        kind: FrameKind.Hello,
-        attributes: this.#localAttributes(),
-        maxAttachmentBytes: this.#maxAttachmentBytes,
-        maxFrameBytes: MAX_FRAME_BYTES,
-      }),
-    );
-    this.#timer = setInterval(() => this.#tick(), this.#timeouts.heartbeatIntervalMs);
-    // The heartbeat must not keep a Node process alive on its own; the peer connection decides that.
-    unrefTimer(this.#timer);
-  }
-
-  #onData(bytes: Uint8Array): void {
     if (this.#closed) return;
-    const now = Date.now();
-    this.#lastReceivedAtMs = now;
-    // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
-    // synchronously, and what the channel received meanwhile queues natively, without bound. Over its
-    // budget (bytes, or time spent decoding), the peer is cut off.
-    const overBytes = this.#budget.arrived(bytes.byteLength, now);
-    if (overBytes !== undefined) {
-      this.#overBudget(overBytes);
+    this.#links.closeAll(reason);
+    this.#onClose(reason);
+  }
+
+  /** The first link opened (hello, heartbeat), or the current one opened after data came on it first. */
+  #onOpened(): void {
+    if (this.#started) {
+      this.#sender.outbox.pump();
       return;
     }
-    const started = performance.now();
-    const frames = decodeFrames(bytes);
-    const overDecode = this.#budget.decoded(performance.now() - started);
-    if (overDecode !== undefined) {
-      this.#overBudget(overDecode);
+    this.#started = true;
+    this.#pushHello();
+    this.#heartbeat.start(Date.now());
+  }
+
+  #pushHello(): void {
+    const hello = encodeFrame({
+      kind: FrameKind.Hello,
+      attributes: this.#localAttributes(),
+      maxAttachmentBytes: this.#maxAttachmentBytes,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    });
+    this.#sender.outbox.pushControl(hello, true); // ahead of everything: the peer takes nothing before it
+  }
+
+  /**
+   * Moved to `link`: what was not acknowledged goes again on it, and what may have been lost with the old
+   * link: the peer's refusals, an ack, the attributes and the moved id; the hello when the peer may lack it.
+   */
+  #onSwitched(link: Link): void {
+    if (this.#closed) return;
+    const misfit = this.#sender.misfit(link);
+    if (misfit !== undefined) {
+      this.close(misfit);
+      return;
+    }
+    this.#moves++;
+    this.#heartbeat.paused = false;
+    this.#heartbeat.alive(Date.now());
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
+    if (this.isReady) this.#receiver.moved();
+    if (!this.#started) {
+      if (link.isOpen) this.#onOpened();
+    } else if (!this.isReady || this.#earlyLinks.has(link)) this.#pushHello();
+    this.emit('linked', link);
+  }
+
+  #onData(bytes: Uint8Array, current: boolean): void {
+    if (this.#closed) return;
+    const now = Date.now();
+    this.#heartbeat.alive(now);
+    // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
+    // synchronously, and what the channel received meanwhile queues natively, without bound. Over its
+    // budget (bytes, or time spent decoding), the peer is cut off. An older link's data is not decoded
+    // (what it carried comes again on the current one), unless the peer's hello has not come yet: the
+    // peer sends it once, on the link it had then.
+    const frames = this.#budget.take(bytes, now, current || this.#peerLimits === undefined);
+    if (typeof frames === 'string') {
+      this.#protocolError('LimitExceeded', frames);
+      this.close('over its receive budget');
       return;
     }
     for (const frame of frames) {
       if (this.#closed) return;
-      this.#onFrame(frame);
+      if (current || (!isFrameError(frame) && frame.kind === FrameKind.Hello)) this.#onFrame(frame);
     }
-  }
-
-  #overBudget(detail: string): void {
-    this.#protocolError('LimitExceeded', detail);
-    this.close('over its receive budget');
   }
 
   #onFrame(frame: Frame | FrameDecodeError): void {
@@ -359,6 +327,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#protocolError('UnexpectedFrame', `frame kind ${frame.kind} before hello`);
       return;
     }
+    let wrong: string | undefined;
     switch (frame.kind) {
       case FrameKind.Hello:
         this.#onHello(frame.attributes, {
@@ -367,27 +336,17 @@ export class Session extends TypedEmitter<SessionEvents> {
         });
         return;
       case FrameKind.Message:
-        this.#onInbox(this.#inbox.message(frame));
-        return;
       case FrameKind.Start:
-        this.#onInbox(this.#inbox.start(frame));
-        return;
       case FrameKind.Chunk:
-        this.#onInbox(this.#inbox.chunk(frame));
-        return;
       case FrameKind.Cancel:
-        this.#onInbox(this.#inbox.cancel(frame.seq));
+        this.#receiver.onFrame(frame);
         return;
       case FrameKind.Ack:
-        if (frame.seq > this.#lastSentSeq) {
-          this.#protocolError('UnexpectedFrame', `ack for ${frame.seq}, only ${this.#lastSentSeq} sent`);
-          return;
-        }
-        this.#pending.ack(frame.seq, frame.incomplete);
-        return;
+        wrong = this.#sender.acknowledged(frame.seq, frame.incomplete);
+        break;
       case FrameKind.Refuse:
-        this.#onRefuse(frame.seq, frame.reason);
-        return;
+        wrong = this.#sender.refused(frame.seq, frame.reason);
+        break;
       case FrameKind.Attributes:
         this.emit('attributes', frame.attributes);
         return;
@@ -401,106 +360,20 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.emit('moved', frame.id);
         return;
     }
+    if (wrong !== undefined) this.#protocolError('UnexpectedFrame', wrong);
   }
 
   #onHello(attributes: JsonObject, limits: PeerLimits): void {
     if (this.#peerLimits !== undefined) {
+      // Sent again by a peer that moved to a link added before it was ready: it cannot know this side had it.
+      if (this.#moves > this.#movesAtHello) return;
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
-    const channelMax = this.#link.maxMessageBytes ?? MAX_FRAME_BYTES;
-    const sizes = this.#sizes;
-    sizes.maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, limits.maxFrameBytes, channelMax);
-    sizes.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, sizes.maxWholeFrameBytes);
-    sizes.peerMaxAttachmentBytes = limits.maxAttachmentBytes;
-    this.#outbox.setChunkFrameBytes(sizes.chunkFrameBytes);
-    this.#batch.setMaxBytes(sizes.chunkFrameBytes);
+    this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
+    this.#movesAtHello = this.#moves;
     this.emit('ready', attributes);
-  }
-
-  #onInbox(result: InboxResult): void {
-    switch (result.kind) {
-      case 'deliver':
-        // Scheduled before the listeners run, so that a reply they send carries the ack with it.
-        this.#scheduleAck();
-        if (result.transfer !== undefined) this.emit('progress', result.transfer);
-        this.emit('message', result.delivery);
-        return;
-      case 'progress':
-        this.emit('progress', result.transfer);
-        return;
-      case 'aborted':
-        this.emit('aborted', result.transfer, 'Cancelled');
-        this.#scheduleAck();
-        return;
-      case 'refuse':
-        // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
-        // never reads a refused message as delivered.
-        this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        if (result.transfer !== undefined)
-          this.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
-        this.#protocolError('LimitExceeded', result.detail);
-        this.#scheduleAck();
-        return;
-      case 'violation':
-        this.#protocolError('UnexpectedFrame', result.detail);
-        return;
-      case 'ignored':
-        this.#scheduleAck();
-        return;
-    }
-  }
-
-  #onRefuse(seq: number, reason: string): void {
-    if (seq > this.#lastSentSeq) {
-      this.#protocolError('UnexpectedFrame', `refuse of message ${seq}, only ${this.#lastSentSeq} sent`);
-      return;
-    }
-    this.#outbox.refused(seq);
-    this.#pending.rejectSeq(seq, MessagingError.refused(this.participant.id, reason));
-  }
-
-  #scheduleAck(): void {
-    if (this.#ackScheduled) return;
-    this.#ackScheduled = true;
-    // One cumulative ack for everything that arrived in this turn of the event loop; encoded when it is
-    // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
-    nextTurn(() => {
-      this.#ackScheduled = false;
-      if (!this.#closed) this.#pushAck();
-    });
-  }
-
-  /** Queues an ack, encoded when it leaves; nothing leaves if nothing new is to be acknowledged by then. */
-  #pushAck(): void {
-    this.#outbox.pushControl(() => {
-      const seq = this.#inbox.ackSeq;
-      const incomplete = this.#inbox.incomplete;
-      if (seq === this.#ackedSeq && incomplete.length === this.#ackedIncomplete) return undefined;
-      this.#ackedSeq = seq;
-      this.#ackedIncomplete = incomplete.length;
-      return encodeFrame({ kind: FrameKind.Ack, seq, incomplete });
-    });
-  }
-
-  #tick(): void {
-    const now = Date.now();
-    // A tick much later than due means this process stalled (a long task, a sleeping laptop): frames that
-    // arrived meanwhile are still queued behind this timer, so the peer's silence is judged next tick.
-    const stalled = this.#lastTickAtMs > 0 && now - this.#lastTickAtMs > 2 * this.#timeouts.heartbeatIntervalMs;
-    this.#lastTickAtMs = now;
-    if (!stalled && now - this.#lastReceivedAtMs > this.#timeouts.heartbeatTimeoutMs) {
-      this.close(`no frame for ${this.#timeouts.heartbeatTimeoutMs} ms`);
-      return;
-    }
-    if (now - this.#lastSentAtMs >= this.#timeouts.heartbeatIntervalMs)
-      this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Ping }));
-    if (!stalled) {
-      const stallMs = this.#timeouts.attachmentStallTimeoutMs;
-      for (const result of this.#inbox.stalled(now - stallMs, stallMs)) this.#onInbox(result);
-    }
-    this.#pending.expire(now, () => MessagingError.timeout(this.participant.id, this.#timeouts.ackTimeoutMs));
   }
 
   #protocolError(reason: 'BadFrame' | 'UnexpectedFrame' | 'LimitExceeded', message: string): void {
@@ -517,14 +390,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #onClose(reason: string): void {
-    if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#probeTimer !== undefined) clearTimeout(this.#probeTimer);
-    this.#outbox.close();
-    this.#batch.clear();
-    this.#pending.rejectAll(MessagingError.participantLeft(this.participant.id));
-    for (const t of this.#inbox.clear()) this.emit('aborted', t, 'ParticipantLeft');
+    this.#heartbeat.stop();
+    this.#sender.close(MessagingError.participantLeft(this.participant.id));
+    for (const t of this.#receiver.clear()) this.emit('aborted', t, 'ParticipantLeft');
     this.emit('close', reason, this.#byeReceived);
   }
 }

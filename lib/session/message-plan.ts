@@ -4,6 +4,7 @@
  */
 import { MessagingError } from '../errors.js';
 import {
+  CHUNK_FRAME_BYTES,
   MAX_FRAME_BYTES,
   type MessageBody,
   encodeMessageFrame,
@@ -22,6 +23,17 @@ export interface LinkSizes {
   peerMaxAttachmentBytes: number | undefined;
   /** Whose link this is, for the error messages. */
   participantId: string;
+}
+
+/** Sets the sizes once the peer's hello told its limits; `channelMax` is the link's own limit, when it tells. */
+export function applyPeerLimits(
+  link: LinkSizes,
+  peer: { maxAttachmentBytes: number; maxFrameBytes: number },
+  channelMax: number | undefined,
+): void {
+  link.maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, peer.maxFrameBytes, channelMax ?? MAX_FRAME_BYTES);
+  link.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, link.maxWholeFrameBytes);
+  link.peerMaxAttachmentBytes = peer.maxAttachmentBytes;
 }
 
 /** The seq used to measure a message before it has one: the largest, so the measure is never short. */

@@ -20,6 +20,13 @@ export interface SessionEvents {
   /** The peer says it has a new participant id on the signaling server (a moved frame); see {@link Session.rename}. */
   moved: (id: string) => void;
   protocol_error: (err: ProtocolError) => void;
+  /**
+   * The session moved to `link` (see {@link Session.addLink}): a newer link opened or brought data, or the
+   * current one closed and `link` is the newest still open. Not fired for the first link.
+   */
+  linked: (link: Link) => void;
+  /** The current link closed and no attached link is open: the session waits `relinkGraceMs` for a new one. */
+  unlinked: (reason: string) => void;
   /** The session is over; `bye` is true when the peer said goodbye first. Fired once. */
   close: (reason: string, bye: boolean) => void;
 }
@@ -40,6 +47,12 @@ export interface SessionOptions {
   decodeBudget: { msPerSecond: number; burstMs: number };
   localAttributes: () => JsonObject;
   logger: Logger;
+  /**
+   * How long the session outlives its last open link, waiting for {@link Session.addLink}; sends keep
+   * waiting meanwhile. 0: it closes when its last link closes.
+   * @default 0
+   */
+  relinkGraceMs?: number;
 }
 
 /** Why an incoming attachment stopped before it was whole. */

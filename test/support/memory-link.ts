@@ -1,7 +1,9 @@
 /**
  * Links that live in memory, for unit tests of what runs above a link: what one side writes, the other
  * receives in a later turn of the event loop, whole and in order, as on a data channel. A side can be
- * frozen (it stops reading, as a frozen process does) to test backpressure and heartbeats.
+ * frozen (it stops reading, as a frozen process does) to test backpressure and heartbeats, and what it has
+ * in flight dropped, as a link that dies loses it. The two sides may open at different moments; what one
+ * side writes reaches the other even before that one saw `open` (as a relayed path may).
  */
 import type { DialedLink, DialedLinkEvents, Link } from '../../lib/link/Link.js';
 import type { SignalData } from '../../lib/protocol/signaling.js';
@@ -95,6 +97,17 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
     this.#frozen = true;
   }
 
+  /** Drops what this side wrote and the peer has not read yet: lost with a link that died. */
+  dropInFlight(): void {
+    this.#inFlight = [];
+    this.#inFlightBytes = 0;
+  }
+
+  /** Messages this side wrote that the peer has not read yet. */
+  get inFlightCount(): number {
+    return this.#inFlight.length;
+  }
+
   /** The peer reads again. */
   thawPeer(): void {
     this.#frozen = false;
@@ -126,7 +139,7 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
     while (this.#inFlight.length > 0 && !this.#closed && !this.#frozen) {
       const bytes = this.#inFlight.shift() as Uint8Array;
       this.#inFlightBytes -= bytes.byteLength;
-      if (!peer.isOpen) continue;
+      if (peer.#closed) continue;
       this.lastDeliveredAtMs = Date.now();
       peer.emit('data', bytes);
     }

@@ -76,13 +76,15 @@ describe('Inbox', () => {
     expect(inbox.incomplete).to.deep.equal([]);
   });
 
-  it('takes a seq out of order, repeated or skipped as a violation, and stays where it was', () => {
+  it('takes a seq out of order or skipped as a violation, ignores one repeated, and stays where it was', () => {
     const inbox = new Inbox(1000, new AttachmentBudget(10_000));
     expect(inbox.message(message(2))).to.deep.equal({ kind: 'violation', detail: 'message seq 2, expected 1' });
     expect(inbox.start(start(0, 10))).to.deep.equal({ kind: 'violation', detail: 'start seq 0, expected 1' });
     expect(inbox.ackSeq).to.equal(0);
     expect(inbox.message(message(1)).kind).to.equal('deliver');
-    expect(inbox.message(message(1))).to.deep.equal({ kind: 'violation', detail: 'message seq 1, expected 2' });
+    // Repeated (a sender replaying after a move between links): accounted for already, not delivered again.
+    expect(inbox.message(message(1))).to.deep.equal({ kind: 'ignored' });
+    expect(inbox.start(start(1, 10))).to.deep.equal({ kind: 'ignored' });
     expect(inbox.ackSeq).to.equal(1);
     expect(inbox.heldBytes).to.equal(0);
   });
@@ -258,7 +260,7 @@ describe('Inbox', () => {
       });
     }
 
-    it('takes a chunk of a message never started, or already complete, as a violation', () => {
+    it('takes a chunk of a message never started as a violation, and ignores one of a message complete', () => {
       const inbox = new Inbox(1000, new AttachmentBudget(1000));
       expect(inbox.chunk(chunk(1, 0, bytesOf(5, 0)))).to.deep.equal({
         kind: 'violation',
@@ -266,7 +268,8 @@ describe('Inbox', () => {
       });
       inbox.start(start(1, 5));
       expect(inbox.chunk(chunk(1, 0, bytesOf(5, 0))).kind).to.equal('deliver');
-      expect(inbox.chunk(chunk(1, 5, bytesOf(1, 0))).kind).to.equal('violation');
+      expect(inbox.chunk(chunk(1, 5, bytesOf(1, 0))).kind).to.equal('ignored');
+      expect(inbox.chunk(chunk(2, 0, bytesOf(1, 0))).kind).to.equal('violation');
     });
   });
 
@@ -289,7 +292,7 @@ describe('Inbox', () => {
       kind: 'violation',
       detail: `cancel of message ${seq}, which is not being received`,
     });
-    expect(inbox.cancel(3)).to.deep.equal(unknown(3)); // delivered whole: nothing to cancel
+    expect(inbox.cancel(3)).to.deep.equal({ kind: 'ignored' }); // delivered whole: accounted for
     expect(inbox.cancel(9)).to.deep.equal(unknown(9)); // not yet sent
     expect(inbox.ackSeq).to.equal(3);
   });
@@ -345,12 +348,37 @@ describe('Inbox', () => {
     expect(budget.heldBytes).to.equal(300);
   });
 
-  it('remembers a bounded number of dropped seqs', () => {
+  it('holds nothing per dropped seq: the chunks of any seq accounted for are ignored', () => {
     // One peer may have many refused starts; what the inbox keeps about them must not grow with their number.
     const inbox = new Inbox(1, new AttachmentBudget(1000));
     for (let seq = 1; seq <= 200; seq++) expect(inbox.start(start(seq, 2)).kind).to.equal('refuse');
     expect(inbox.chunk(chunk(200, 0, bytesOf(2, 0)))).to.deep.equal({ kind: 'ignored' });
-    expect(inbox.chunk(chunk(137, 0, bytesOf(2, 0)))).to.deep.equal({ kind: 'ignored' }); // the 64 latest
-    expect(inbox.chunk(chunk(136, 0, bytesOf(2, 0))).kind).to.equal('violation'); // forgotten
+    expect(inbox.chunk(chunk(1, 0, bytesOf(2, 0)))).to.deep.equal({ kind: 'ignored' });
+    expect(inbox.chunk(chunk(201, 0, bytesOf(2, 0))).kind).to.equal('violation'); // not yet started
+  });
+
+  it('parks attachments still arriving on a move: budget given back, still incomplete, restarted from 0', () => {
+    const budget = new AttachmentBudget(1000);
+    const inbox = new Inbox(1000, budget);
+    inbox.start(start(1, 100));
+    inbox.chunk(chunk(1, 0, bytesOf(40, 0)));
+    inbox.start(start(2, 50));
+    expect(budget.heldBytes).to.equal(150);
+    inbox.park();
+    expect(budget.heldBytes).to.equal(0);
+    expect(inbox.heldBytes).to.equal(0);
+    expect(inbox.incomplete).to.have.members([1, 2]); // no ack may read them as delivered
+    expect(inbox.chunk(chunk(1, 40, bytesOf(60, 0)))).to.deep.equal({ kind: 'ignored' }); // from the old link
+    // Sent again from offset 0: the budget is taken again, the bytes are whole.
+    expect(inbox.start(start(1, 100)).kind).to.equal('progress');
+    expect(budget.heldBytes).to.equal(100);
+    const r = inbox.chunk(chunk(1, 0, bytesOf(100, 7)));
+    expect(r.kind).to.equal('deliver');
+    expect(r.kind === 'deliver' ? r.delivery.attachment : undefined).to.deep.equal(bytesOf(100, 7));
+    expect(budget.heldBytes).to.equal(0);
+    // The other was withdrawn meanwhile: its cancel aborts it.
+    expect(inbox.cancel(2).kind).to.equal('aborted');
+    expect(inbox.incomplete).to.deep.equal([]);
+    expect(inbox.ackSeq).to.equal(2);
   });
 });

@@ -478,6 +478,80 @@ describe('Outbox', () => {
     expect(outbox.isEmpty).to.equal(true);
   });
 
+  describe('holding messages until acknowledged, and rewinding', () => {
+    it('sends every unacknowledged message again in seq order: attachments from 0, cancelled ones as cancel', () => {
+      const sink = new RecordingSink();
+      const outbox = newOutbox(sink);
+      outbox.pushMessage(1, messageFrame(1), undefined);
+      pushAttachment(outbox, 2, bytesOf(250, 2));
+      outbox.pushMessage(3, messageFrame(3), undefined);
+      sink.writable = false;
+      const cancelled = pushAttachment(outbox, 4, bytesOf(250, 4));
+      expect(outbox.cancel(cancelled)).to.equal(true); // before any of it left
+      outbox.pushMessage(5, messageFrame(5), undefined, undefined); // no tag: a no-ack send is held too
+      sink.writable = true;
+      outbox.pump();
+      expect(outbox.heldCount).to.equal(5);
+      outbox.acknowledged(1, []);
+      expect(outbox.heldCount).to.equal(4);
+      sink.frames.length = 0;
+      outbox.rewind();
+      expect(sink.shown).to.deep.equal([
+        'start 2/250',
+        'msg 3',
+        'chunk 2@0+100',
+        'cancel 4',
+        'chunk 2@100+100',
+        'msg 5',
+        'chunk 2@200+50',
+      ]);
+      // What a receiver that had 1..3 makes of it: nothing twice, nothing out of order.
+      const inbox = new Inbox(1000, new AttachmentBudget(1000));
+      receive(inbox, [{ kind: FrameKind.Message, seq: 1, type: 'm', payload: {} }]);
+      const { bySeq, violations } = deliveries(receive(inbox, sink.frames));
+      expect(violations).to.deep.equal([]);
+      expect([...bySeq.keys()]).to.deep.equal([3, 5, 2]); // 2 is whole at its last chunk
+      expect(bySeq.get(2)).to.deep.equal(bytesOf(250, 2));
+    });
+
+    it('keeps a message an ack lists as incomplete, releases the ones after it, and the rest on a later ack', () => {
+      const sink = new RecordingSink();
+      const outbox = newOutbox(sink);
+      pushAttachment(outbox, 1, bytesOf(250, 1));
+      for (let seq = 2; seq <= 2000; seq++) outbox.pushMessage(seq, messageFrame(seq), undefined);
+      outbox.acknowledged(1500, [1]);
+      expect(outbox.heldCount).to.equal(501);
+      sink.frames.length = 0;
+      outbox.rewind();
+      expect(sink.shown.slice(0, 2)).to.deep.equal(['start 1/250', 'msg 1501']);
+      outbox.acknowledged(2000, []);
+      expect(outbox.heldCount).to.equal(0);
+    });
+
+    it('does not send again a message acknowledged while it waited to go again', () => {
+      const sink = new RecordingSink();
+      const outbox = newOutbox(sink);
+      for (let seq = 1; seq <= 3; seq++) outbox.pushMessage(seq, messageFrame(seq), undefined);
+      sink.writable = false;
+      outbox.rewind();
+      outbox.acknowledged(2, []);
+      sink.frames.length = 0;
+      sink.writable = true;
+      outbox.pump();
+      expect(sink.shown).to.deep.equal(['msg 3']);
+    });
+
+    it('turns a held message the receiver refused into its cancel frame', () => {
+      const sink = new RecordingSink();
+      const outbox = newOutbox(sink);
+      pushAttachment(outbox, 1, bytesOf(150, 1));
+      outbox.refused(1);
+      sink.frames.length = 0;
+      outbox.rewind();
+      expect(sink.shown).to.deep.equal(['cancel 1']);
+    });
+  });
+
   it('logs what a progress callback throws and keeps sending', () => {
     const sink = new RecordingSink();
     const logger = recordingLogger();

@@ -1,0 +1,153 @@
+import type { Link, LinkEvents } from '../link/Link.js';
+import { unrefTimer } from '../util/schedule.js';
+import type { MessageSink } from './FrameBatch.js';
+
+/** What a {@link LinkSet} tells its session. @internal */
+export interface LinkSetHandlers {
+  /** The current link opened. */
+  opened(link: Link): void;
+  /** `link` became the current one (see {@link LinkSet}); it may not be open yet when data came first. */
+  switched(link: Link): void;
+  /** Bytes arrived: on the current link (`current`), or on an older one, which only shows the peer is alive. */
+  data(bytes: Uint8Array, current: boolean): void;
+  /** The current link takes more. */
+  writable(): void;
+  /** The current link closed, and no attached link is open: the relink grace starts. */
+  unlinked(reason: string): void;
+  /** No link is open and none opened within the relink grace (at once when it is 0): the session is over. */
+  lost(reason: string): void;
+}
+
+type Listeners = { [K in keyof LinkEvents]: LinkEvents[K] };
+
+/**
+ * The links one session runs on, and which of them is current: writes go to the current link only. A link
+ * attached later is newer. The set moves to a newer link when it opens or when data arrives on it (the peer
+ * moved first), and back to the newest open one when the current link closes. Links that closed are let go.
+ * With none open, it waits `relinkGraceMs` for one before it reports the session's links lost.
+ * @internal
+ */
+export class LinkSet implements MessageSink {
+  /** The attached links still open or opening, oldest first. */
+  #links: Link[] = [];
+  #current: Link;
+  readonly #handlers: LinkSetHandlers;
+  readonly #listeners = new Map<Link, Listeners>();
+  readonly #relinkGraceMs: number;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /** A set whose current link is `first`, not yet listened to: {@link add} it. */
+  constructor(first: Link, relinkGraceMs: number, handlers: LinkSetHandlers) {
+    this.#current = first;
+    this.#relinkGraceMs = relinkGraceMs;
+    this.#handlers = handlers;
+  }
+
+  /** False while no link is open, within the relink grace. */
+  get linked(): boolean {
+    return this.#graceTimer === undefined;
+  }
+
+  /** The link writes go to. */
+  get current(): Link {
+    return this.#current;
+  }
+
+  /** True when the current link takes more now. */
+  get writable(): boolean {
+    return this.#current.writable;
+  }
+
+  /** Writes to the current link. */
+  write(bytes: Uint8Array): boolean {
+    return this.#current.write(bytes);
+  }
+
+  /** True when some attached link is open. */
+  get anyOpen(): boolean {
+    return this.#links.some((l) => l.isOpen);
+  }
+
+  /** Attaches `link` as the newest, and listens to it at once; moves to it now if it is open already. */
+  add(link: Link): void {
+    if (this.#closed || this.#listeners.has(link)) return;
+    const listeners: Listeners = {
+      open: () => this.#onOpen(link),
+      data: (bytes) => this.#onData(link, bytes),
+      writable: () => {
+        if (link === this.#current) this.#handlers.writable();
+      },
+      close: (reason) => this.#onClose(link, reason),
+    };
+    this.#links.push(link);
+    this.#listeners.set(link, listeners);
+    for (const [event, listener] of Object.entries(listeners)) link.on(event as keyof LinkEvents, listener);
+    if (link.isOpen) this.#onOpen(link);
+  }
+
+  /** Closes every attached link; the set reports nothing more. */
+  closeAll(reason: string): void {
+    this.#closed = true;
+    clearTimeout(this.#graceTimer);
+    const links = this.#links;
+    this.#links = [];
+    for (const link of links) {
+      this.#detach(link);
+      link.close(reason);
+    }
+  }
+
+  /** Newer than the current link: attached after it, or any link once the current one closed. */
+  #isNewer(link: Link): boolean {
+    return this.#links.indexOf(link) > this.#links.indexOf(this.#current);
+  }
+
+  #onOpen(link: Link): void {
+    if (this.#closed) return;
+    if (link === this.#current) this.#handlers.opened(link);
+    else if (this.#isNewer(link)) this.#switch(link);
+  }
+
+  #onData(link: Link, bytes: Uint8Array): void {
+    if (this.#closed) return;
+    if (link !== this.#current && this.#isNewer(link)) this.#switch(link);
+    this.#handlers.data(bytes, link === this.#current);
+  }
+
+  #onClose(link: Link, reason: string): void {
+    this.#detach(link);
+    const i = this.#links.indexOf(link);
+    if (i >= 0) this.#links.splice(i, 1);
+    if (this.#closed || link !== this.#current) return;
+    for (let j = this.#links.length - 1; j >= 0; j--) {
+      const other = this.#links[j] as Link;
+      if (other.isOpen) {
+        this.#switch(other);
+        return;
+      }
+    }
+    if (this.#relinkGraceMs <= 0) {
+      this.#handlers.lost(reason);
+      return;
+    }
+    const graceMs = this.#relinkGraceMs;
+    this.#graceTimer = setTimeout(() => this.#handlers.lost(`${reason}; no link within ${graceMs} ms`), graceMs);
+    unrefTimer(this.#graceTimer);
+    this.#handlers.unlinked(reason);
+  }
+
+  #switch(link: Link): void {
+    clearTimeout(this.#graceTimer);
+    this.#graceTimer = undefined;
+    this.#current = link;
+    this.#handlers.switched(link);
+  }
+
+  #detach(link: Link): void {
+    const listeners = this.#listeners.get(link);
+    if (listeners === undefined) return;
+    this.#listeners.delete(link);
+    for (const [event, listener] of Object.entries(listeners)) link.off(event as keyof LinkEvents, listener);
+  }
+}

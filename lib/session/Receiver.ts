@@ -1,0 +1,156 @@
+import { FrameKind, type FrameOf, type RefuseReason, encodeFrame } from '../protocol/frames.js';
+import { nextTurn } from '../util/schedule.js';
+import type { AttachmentBudget, InboxResult, IncomingTransfer } from './Inbox.js';
+import { Inbox } from './Inbox.js';
+import type { Outbox } from './Outbox.js';
+import type { SessionEvents } from './session-types.js';
+
+/** Refusals remembered, to tell the peer again on the next link (its copy may have been lost with the old one). */
+const REMEMBERED_REFUSALS = 64;
+
+/** What a {@link Receiver} needs from its session. @internal */
+export interface ReceiverContext {
+  emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void;
+  protocolError(reason: 'UnexpectedFrame' | 'LimitExceeded', detail: string): void;
+  isClosed(): boolean;
+}
+
+/** The frames that carry messages. */
+type MessageFrame =
+  | FrameOf<typeof FrameKind.Message>
+  | FrameOf<typeof FrameKind.Start>
+  | FrameOf<typeof FrameKind.Chunk>
+  | FrameOf<typeof FrameKind.Cancel>;
+
+/**
+ * The receiving half of a session: hands message frames to its {@link Inbox}, acts on what it returns
+ * (deliver, progress, refuse), and acknowledges cumulatively, at most once per turn of the event loop.
+ * @internal
+ */
+export class Receiver {
+  readonly #inbox: Inbox;
+  readonly #outbox: Outbox;
+  readonly #context: ReceiverContext;
+  #ackScheduled = false;
+  #ackedSeq = 0;
+  #ackedIncomplete = 0;
+  /** The latest refusals, oldest first. */
+  readonly #refusals: Array<{ seq: number; reason: RefuseReason }> = [];
+
+  constructor(maxAttachmentBytes: number, budget: AttachmentBudget, outbox: Outbox, context: ReceiverContext) {
+    this.#inbox = new Inbox(maxAttachmentBytes, budget);
+    this.#outbox = outbox;
+    this.#context = context;
+  }
+
+  /** Bytes held for attachments still arriving. */
+  get heldBytes(): number {
+    return this.#inbox.heldBytes;
+  }
+
+  /** True when an ack waits to be queued at the end of this turn. */
+  get ackScheduled(): boolean {
+    return this.#ackScheduled;
+  }
+
+  /** A message, start, chunk or cancel frame from the peer. */
+  onFrame(frame: MessageFrame): void {
+    switch (frame.kind) {
+      case FrameKind.Message:
+        this.#onInbox(this.#inbox.message(frame));
+        return;
+      case FrameKind.Start:
+        this.#onInbox(this.#inbox.start(frame));
+        return;
+      case FrameKind.Chunk:
+        this.#onInbox(this.#inbox.chunk(frame));
+        return;
+      case FrameKind.Cancel:
+        this.#onInbox(this.#inbox.cancel(frame.seq));
+        return;
+    }
+  }
+
+  /** Refuses the attachments that have had no chunk for `stallMs`. */
+  stalled(nowMs: number, stallMs: number): void {
+    for (const result of this.#inbox.stalled(nowMs - stallMs, stallMs)) this.#onInbox(result);
+  }
+
+  /**
+   * The session moved to another link: attachments still arriving are set aside (the peer sends them again
+   * from the start), and the latest refusals and an ack of what arrived go again, refusals first.
+   */
+  moved(): void {
+    this.#inbox.park();
+    for (const { seq, reason } of this.#refusals)
+      this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq, reason }), true);
+    this.#ackedSeq = -1;
+    this.pushAck();
+  }
+
+  /** Drops every attachment still arriving; returns them. */
+  clear(): IncomingTransfer[] {
+    return this.#inbox.clear();
+  }
+
+  /** Queues an ack, encoded when it leaves; nothing leaves if nothing new is to be acknowledged by then. */
+  pushAck(): void {
+    this.#outbox.pushControl(() => {
+      const seq = this.#inbox.ackSeq;
+      const incomplete = this.#inbox.incomplete;
+      if (seq === this.#ackedSeq && incomplete.length === this.#ackedIncomplete) return undefined;
+      this.#ackedSeq = seq;
+      this.#ackedIncomplete = incomplete.length;
+      return encodeFrame({ kind: FrameKind.Ack, seq, incomplete });
+    });
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackScheduled) return;
+    this.#ackScheduled = true;
+    // One cumulative ack for everything that arrived in this turn of the event loop; encoded when it is
+    // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
+    nextTurn(() => {
+      this.#ackScheduled = false;
+      if (!this.#context.isClosed()) this.pushAck();
+    });
+  }
+
+  #onInbox(result: InboxResult): void {
+    const context = this.#context;
+    switch (result.kind) {
+      case 'deliver':
+        // Scheduled before the listeners run, so that a reply they send carries the ack with it.
+        this.#scheduleAck();
+        if (result.transfer !== undefined) context.emit('progress', result.transfer);
+        context.emit('message', result.delivery);
+        return;
+      case 'progress':
+        context.emit('progress', result.transfer);
+        return;
+      case 'aborted':
+        context.emit('aborted', result.transfer, 'Cancelled');
+        this.#scheduleAck();
+        return;
+      case 'refuse':
+        // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
+        // never reads a refused message as delivered.
+        this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
+        this.#refusals.push({ seq: result.seq, reason: result.reason });
+        if (this.#refusals.length > REMEMBERED_REFUSALS) this.#refusals.shift();
+        if (result.transfer !== undefined)
+          context.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
+        context.protocolError('LimitExceeded', result.detail);
+        this.#scheduleAck();
+        return;
+      case 'violation':
+        context.protocolError('UnexpectedFrame', result.detail);
+        return;
+      case 'ignored':
+        // Possibly a seq sent again by a peer that did not hear the ack: it hears it again.
+        this.#ackedSeq = -1;
+        this.#scheduleAck();
+        return;
+    }
+  }
+}
