@@ -67,24 +67,60 @@ export interface RequestQueueOptions {
   onEventSize(bytes: number): void;
 }
 
+/**
+ * The wire size of each event a connection sent, in the order socket.io dispatches them. An event is its
+ * socket.io packet (a string: type `2` event, `5` event with binary attachments, `NN-` of them) and, for
+ * `5`, the binary messages that follow. Sizes are taken as messages arrive and handed out as events are
+ * dispatched: socket.io runs its middleware a tick after decoding, so several events' messages may
+ * arrive in between (pipelined relays did), and a running sum would charge one event for two.
+ */
+class EventSizes {
+  /** Sizes of events read whole and not yet dispatched, oldest first (a handful at most). */
+  readonly #whole: number[] = [];
+  /** The event still reading its binary attachments: its bytes so far, and how many attachments are due. */
+  #bytes = 0;
+  #attachmentsDue = 0;
+  /** Whether the packet reading attachments is an event (a binary ack's attachments are not counted). */
+  #isEvent = false;
+
+  packet(data: unknown): void {
+    if (typeof data === 'string') {
+      const type = data.charCodeAt(0);
+      const binary = type === 0x35 || type === 0x36; // '5' binary event, '6' binary ack
+      const due = binary ? Number.parseInt(data.slice(1, data.indexOf('-')), 10) : 0;
+      this.#isEvent = type === 0x32 || type === 0x35; // '2' event
+      this.#bytes = Buffer.byteLength(data);
+      this.#attachmentsDue = Number.isSafeInteger(due) && due > 0 ? due : 0;
+      if (this.#attachmentsDue === 0 && this.#isEvent) this.#whole.push(this.#bytes);
+      return;
+    }
+    if (this.#attachmentsDue === 0) return;
+    this.#bytes += data instanceof Uint8Array || data instanceof ArrayBuffer ? data.byteLength : 0;
+    if (--this.#attachmentsDue === 0 && this.#isEvent) this.#whole.push(this.#bytes);
+  }
+
+  /** The size of the event being dispatched now. */
+  next(): number {
+    return this.#whole.shift() ?? 0;
+  }
+}
+
 /** One connection's requests: their sizes, at most {@link MAX_PENDING_EVENTS} waiting, handled one after another. */
 export class RequestQueue {
   #queue: Promise<void> = Promise.resolve();
   #pending = 0;
-  /** Bytes received since the last event was dispatched: the size of the event being dispatched. */
-  #unreadBytes = 0;
+  readonly #sizes = new EventSizes();
 
   constructor(private readonly options: RequestQueueOptions) {}
 
-  /** Counts the bytes of a message read off the wire. */
-  handleBytes(bytes: number): void {
-    this.#unreadBytes += bytes;
+  /** Counts a message read off the wire (an engine.io message packet's data). */
+  handlePacket(data: unknown): void {
+    this.#sizes.packet(data);
   }
 
   /** As an event is dispatched: the refusal of one over `maxPayloadBytes`, else undefined. */
   handleEventSize(): Reply<never> | undefined {
-    const bytes = this.#unreadBytes;
-    this.#unreadBytes = 0;
+    const bytes = this.#sizes.next();
     this.options.onEventSize(bytes);
     if (bytes <= this.options.maxPayloadBytes) return undefined;
     this.options.logger.debug({ bytes }, 'event too large');
@@ -145,15 +181,7 @@ export function serveRequests(socket: ServerSocket, queue: RequestQueue, handler
   };
 
   socket.conn.on('packet', (packet: { type: string; data?: unknown }) => {
-    if (packet.type !== 'message') return;
-    const d = packet.data;
-    queue.handleBytes(
-      typeof d === 'string'
-        ? Buffer.byteLength(d)
-        : d instanceof Uint8Array || d instanceof ArrayBuffer
-          ? d.byteLength
-          : 0,
-    );
+    if (packet.type === 'message') queue.handlePacket(packet.data);
   });
   socket.use((packet, next) => {
     const refused = queue.handleEventSize();

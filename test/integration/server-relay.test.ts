@@ -77,6 +77,27 @@ describe('signaling server relay (raw socket.io clients)', function () {
     expect(b.id).to.not.equal(a.id);
   });
 
+  it('counts each of many pipelined binary relays once against the event size limit (all arrive)', async () => {
+    // Default limits: 32 KiB frames, 64 KiB events. socket.io dispatches a tick after decoding, so back-to-back
+    // frames' messages arrive before the first is dispatched: a running byte count charged one event for two.
+    const plain = await h.server({ joinsPerSecondPerIp: 0, resumeGraceMs: 0, relayBytesPerSecond: 0 });
+    const a = await member(plain, 'p', 'a');
+    const b = await member(plain, 'p', 'b');
+    const got = record(b.s, 'relay');
+    const errors = record(a.s, 'request_error');
+    const refused = record(a.s, 'relay_refused');
+    for (let i = 0; i < 20; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(32 * 1024).fill(i) });
+    await quiet();
+    expect(errors).to.deep.equal([]);
+    expect(refused).to.deep.equal([]);
+    expect(got).to.have.length(20);
+    // An event over the limit is still refused.
+    a.s.emit('relay', { to: b.id, data: new Uint8Array(70 * 1024) });
+    await quiet();
+    expect(errors.map((e) => (e as { reason: string }).reason)).to.deep.equal(['PayloadTooLarge']);
+    await settle(plain);
+  });
+
   it('relays bytes between two enabled members, stamped with the sender whatever it claims', async () => {
     const a = await member(server, 'r', 'a');
     const b = await member(server, 'r', 'b');
