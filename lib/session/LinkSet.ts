@@ -30,6 +30,8 @@ type Listeners = { [K in keyof LinkEvents]: LinkEvents[K] };
 export class LinkSet implements MessageSink {
   /** The attached links still open or opening, oldest first. */
   #links: Link[] = [];
+  /** Each link's rank: a link of a higher rank is preferred over any of a lower one, whatever their age. */
+  readonly #ranks = new WeakMap<Link, number>();
   #current: Link;
   readonly #handlers: LinkSetHandlers;
   readonly #listeners = new Map<Link, Listeners>();
@@ -69,9 +71,13 @@ export class LinkSet implements MessageSink {
     return this.#links.some((l) => l.isOpen);
   }
 
-  /** Attaches `link` as the newest, and listens to it at once; moves to it now if it is open already. */
-  add(link: Link): void {
+  /**
+   * Attaches `link` as the newest of its `rank` (higher is preferred: a direct link over a relayed one),
+   * and listens to it at once; moves to it now if it is open already and preferred.
+   */
+  add(link: Link, rank = 0): void {
     if (this.#closed || this.#listeners.has(link)) return;
+    this.#ranks.set(link, rank);
     const listeners: Listeners = {
       open: () => this.#onOpen(link),
       data: (bytes) => this.#onData(link, bytes),
@@ -98,8 +104,15 @@ export class LinkSet implements MessageSink {
     }
   }
 
-  /** Newer than the current link: attached after it, or any link once the current one closed. */
+  /**
+   * Preferred over the current link: of a higher rank, or of the same rank and attached after it; any
+   * link once the current one closed. Both sides of a pair rank their links alike, so they agree on
+   * where to go, whichever link opened first on either side.
+   */
   #isNewer(link: Link): boolean {
+    const rank = this.#ranks.get(link) ?? 0;
+    const currentRank = this.#ranks.get(this.#current) ?? 0;
+    if (rank !== currentRank) return rank > currentRank || this.#links.indexOf(this.#current) < 0;
     return this.#links.indexOf(link) > this.#links.indexOf(this.#current);
   }
 
@@ -120,12 +133,15 @@ export class LinkSet implements MessageSink {
     const i = this.#links.indexOf(link);
     if (i >= 0) this.#links.splice(i, 1);
     if (this.#closed || link !== this.#current) return;
-    for (let j = this.#links.length - 1; j >= 0; j--) {
-      const other = this.#links[j] as Link;
-      if (other.isOpen) {
-        this.#switch(other);
-        return;
-      }
+    // The best open link left: the highest rank, the newest of it.
+    let best: Link | undefined;
+    for (const other of this.#links) {
+      if (other.isOpen && (best === undefined || (this.#ranks.get(other) ?? 0) >= (this.#ranks.get(best) ?? 0)))
+        best = other;
+    }
+    if (best !== undefined) {
+      this.#switch(best);
+      return;
     }
     if (this.#relinkGraceMs <= 0) {
       this.#handlers.lost(reason);

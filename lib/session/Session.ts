@@ -129,20 +129,26 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /**
    * Attaches another link to the same peer; the ones attached stay. The session listens to it at once, and
-   * moves to it when it opens or when data arrives on it (the peer moved first): writes go to it from then
-   * on, what was not acknowledged is sent again on it, and data arriving later on older links is ignored
-   * (though it still shows the peer is alive). A link added to a closed session is closed.
+   * moves to it when it opens or when data arrives on it (the peer moved first), if it is preferred: of a
+   * higher `rank` than the current link, or of the same rank and newer. Writes go to it from then on, what
+   * was not acknowledged is sent again on it, and data arriving later on other links is ignored (though it
+   * still shows the peer is alive). A link added to a closed session is closed.
    * @example
    * session.on('linked', (link) => log.info({ relayed: link instanceof RelayLink }, 'moved'));
-   * session.addLink(directLink);
+   * session.addLink(directLink, 1); // preferred over the relayed link, of rank 0
    */
-  addLink(link: Link): void {
+  addLink(link: Link, rank = 0): void {
     if (this.#closed) {
       link.close('the session is closed');
       return;
     }
     if (!this.isReady) this.#earlyLinks.add(link);
-    this.#links.add(link);
+    this.#links.add(link, rank);
+  }
+
+  /** False while the session has no open link and waits for one (its relink grace). */
+  get isLinked(): boolean {
+    return this.#links.linked;
   }
 
   /** True once the peer's hello arrived and until the session closes. */
