@@ -3,14 +3,7 @@ import { MessagingError, ProtocolError } from '../errors.js';
 import type { Link } from '../link/Link.js';
 import type { Logger } from '../logger.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
-import {
-  FrameKind,
-  MAX_FRAME_BYTES,
-  MAX_PROTOCOL_ERRORS,
-  encodeFrame,
-  type MessageBody,
-  isFrameError,
-} from '../protocol/frames.js';
+import { FrameKind, MAX_PROTOCOL_ERRORS, encodeFrame, type MessageBody, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import { unrefTimer } from '../util/schedule.js';
@@ -71,6 +64,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
       opened: () => this.#onOpened(),
       switched: (link) => this.#onSwitched(link),
+      followed: () => this.#repeat(),
       data: (bytes, current) => this.#onData(bytes, current),
       writable: () => this.#sender.outbox.pump(),
       unlinked: (reason) => {
@@ -266,13 +260,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #pushHello(): void {
-    const hello = encodeFrame({
-      kind: FrameKind.Hello,
-      attributes: this.#localAttributes(),
-      maxAttachmentBytes: this.#maxAttachmentBytes,
-      maxFrameBytes: MAX_FRAME_BYTES,
-    });
-    this.#sender.outbox.pushControl(hello, true); // ahead of everything: the peer takes nothing before it
+    this.#sender.sendHello(this.#localAttributes(), this.#maxAttachmentBytes);
   }
 
   /**
@@ -289,12 +277,19 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#moves++;
     this.#heartbeat.paused = false;
     this.#heartbeat.alive(Date.now());
-    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
-    if (this.isReady) this.#receiver.moved();
+    if (this.isReady) this.#receiver.park();
+    this.#repeat();
     if (!this.#started) {
       if (link.isOpen) this.#onOpened();
-    } else if (!this.isReady || this.#earlyLinks.has(link)) this.#pushHello();
+    } else if (this.isReady && this.#earlyLinks.has(link)) this.#pushHello();
     this.emit('linked', link);
+  }
+
+  /** Sends again what the peer may have missed: messages it did not acknowledge, refusals, an ack, attributes. */
+  #repeat(): void {
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
+    if (this.isReady) this.#receiver.repeat();
+    else if (this.#started) this.#pushHello(); // it may have been lost with the old link
   }
 
   #onData(bytes: Uint8Array, current: boolean): void {
