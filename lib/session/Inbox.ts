@@ -120,7 +120,7 @@ export class Inbox {
   message(frame: FrameOf<typeof FrameKind.Message>): InboxResult {
     const bad = this.#takeSeq(frame.seq, 'message');
     if (bad !== undefined) return bad;
-    this.#parked.delete(frame.seq);
+    if (this.#parked.size > 0) this.#parked.delete(frame.seq);
     const delivery: Delivery = {
       seq: frame.seq,
       type: frame.type,
