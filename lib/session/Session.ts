@@ -43,9 +43,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #started = false;
   /** Links attached before the peer's hello arrived: the hello is sent again on them. */
   readonly #earlyLinks = new WeakSet<Link>();
-  /** Moves between links so far, and how many there had been when the peer's hello arrived. */
+  /** Moves between links so far: after one, a second hello is the peer repeating it, not an error. */
   #moves = 0;
-  #movesAtHello = 0;
   #protocolErrors = 0;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
@@ -361,13 +360,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   #onHello(attributes: JsonObject, limits: PeerLimits): void {
     if (this.#peerLimits !== undefined) {
       // Sent again by a peer that moved to a link added before it was ready: it cannot know this side had it.
-      if (this.#moves > this.#movesAtHello) return;
+      if (this.#moves > 0) return;
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
     this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
-    this.#movesAtHello = this.#moves;
     this.emit('ready', attributes);
   }
 

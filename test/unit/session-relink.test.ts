@@ -357,6 +357,21 @@ describe('Session moving between links', () => {
     expect(written(la1, FrameKind.Attributes)).to.equal(1);
   });
 
+  it('becomes ready and delivers when the sessions move to a link added before their hellos crossed', async () => {
+    const [la0, lb0] = memoryLinkPair();
+    const a = side('a', la0, {});
+    const b = side('b', lb0, {});
+    const [la1, lb1] = addPair(a, b); // both added before either side is ready
+    la1.open();
+    await turn();
+    lb1.open();
+    await Promise.all([nextEvent(a.session, 'ready', 2000), nextEvent(b.session, 'ready', 2000)]);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => send(a.session, 'n', { i })));
+    expectExactlyOnce(b.received, 50);
+    expect(a.session.link).to.equal(la1);
+    expect(a.errors.concat(b.errors)).to.deep.equal([]);
+  });
+
   it('closes rather than break when the new link takes smaller messages than the session plans with', async () => {
     const [a, b] = await pair();
     const closed = nextEvent(a.session, 'close');
