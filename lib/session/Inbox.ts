@@ -120,7 +120,7 @@ export class Inbox {
   message(frame: FrameOf<typeof FrameKind.Message>): InboxResult {
     const bad = this.#takeSeq(frame.seq, 'message');
     if (bad !== undefined) return bad;
-    this.#parked.delete(frame.seq);
+    if (this.#parked.size > 0) this.#parked.delete(frame.seq);
     const delivery: Delivery = {
       seq: frame.seq,
       type: frame.type,
@@ -133,7 +133,14 @@ export class Inbox {
 
   /** A message whose attachment follows in chunks. */
   start(frame: FrameOf<typeof FrameKind.Start>): InboxResult {
-    // A parked attachment starts again from offset 0, under the seq it already took.
+    // A parked attachment starts again from offset 0, under the seq it already took; so does one being
+    // received, which a sender that moved twice sends again (its earlier chunks came before, in order).
+    const again = this.#transfers.get(frame.seq);
+    if (again !== undefined) {
+      again.receivedBytes = 0;
+      again.lastProgressAtMs = Date.now();
+      return { kind: 'progress', transfer: again };
+    }
     const restart = this.#parked.delete(frame.seq);
     if (!restart) {
       const bad = this.#takeSeq(frame.seq, 'start');

@@ -6,8 +6,16 @@ import type { MessageSink } from './FrameBatch.js';
 export interface LinkSetHandlers {
   /** The current link opened. */
   opened(link: Link): void;
-  /** `link` became the current one (see {@link LinkSet}); it may not be open yet when data came first. */
-  switched(link: Link): void;
+  /**
+   * `link` became the current one (see {@link LinkSet}); it may not be open yet when data came first.
+   * `back`: the current link closed and `link` is an older one.
+   */
+  switched(link: Link, back: boolean): void;
+  /**
+   * After falling back to an older link, the first data from the peer on it: the peer may have been on the
+   * dead link until now, ignoring what this side sent on this one meanwhile.
+   */
+  followed(): void;
   /** Bytes arrived: on the current link (`current`), or on an older one, which only shows the peer is alive. */
   data(bytes: Uint8Array, current: boolean): void;
   /** The current link takes more. */
@@ -37,6 +45,8 @@ export class LinkSet implements MessageSink {
   readonly #listeners = new Map<Link, Listeners>();
   readonly #relinkGraceMs: number;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Fell back to the current link, and the peer has not sent on it since. */
+  #awaitingPeer = false;
   #closed = false;
 
   /** A set whose current link is `first`, not yet listened to: {@link add} it. */
@@ -119,12 +129,16 @@ export class LinkSet implements MessageSink {
   #onOpen(link: Link): void {
     if (this.#closed) return;
     if (link === this.#current) this.#handlers.opened(link);
-    else if (this.#isNewer(link)) this.#switch(link);
+    else if (this.#isNewer(link)) this.#switch(link, false);
   }
 
   #onData(link: Link, bytes: Uint8Array): void {
     if (this.#closed) return;
-    if (link !== this.#current && this.#isNewer(link)) this.#switch(link);
+    if (link !== this.#current && this.#isNewer(link)) this.#switch(link, false);
+    else if (link === this.#current && this.#awaitingPeer) {
+      this.#awaitingPeer = false;
+      this.#handlers.followed();
+    }
     this.#handlers.data(bytes, link === this.#current);
   }
 
@@ -140,7 +154,7 @@ export class LinkSet implements MessageSink {
         best = other;
     }
     if (best !== undefined) {
-      this.#switch(best);
+      this.#switch(best, true);
       return;
     }
     if (this.#relinkGraceMs <= 0) {
@@ -153,11 +167,12 @@ export class LinkSet implements MessageSink {
     this.#handlers.unlinked(reason);
   }
 
-  #switch(link: Link): void {
+  #switch(link: Link, back: boolean): void {
     clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
     this.#current = link;
-    this.#handlers.switched(link);
+    this.#awaitingPeer = back;
+    this.#handlers.switched(link, back);
   }
 
   #detach(link: Link): void {

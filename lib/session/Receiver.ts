@@ -76,12 +76,13 @@ export class Receiver {
     for (const result of this.#inbox.stalled(nowMs - stallMs, stallMs)) this.#onInbox(result);
   }
 
-  /**
-   * The session moved to another link: attachments still arriving are set aside (the peer sends them again
-   * from the start), and the latest refusals and an ack of what arrived go again, refusals first.
-   */
-  moved(): void {
+  /** The session moved to another link: attachments still arriving are set aside (the peer sends them again from the start). */
+  park(): void {
     this.#inbox.park();
+  }
+
+  /** Sends again the latest refusals and an ack of what arrived, refusals first. */
+  repeat(): void {
     for (const { seq, reason } of this.#refusals)
       this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq, reason }), true);
     this.#ackedSeq = -1;

@@ -161,6 +161,17 @@ export class Sender {
     return undefined;
   }
 
+  /** Sends hello ahead of everything queued: the peer takes nothing before it. */
+  sendHello(attributes: JsonObject, maxAttachmentBytes: number): void {
+    const hello = encodeFrame({
+      kind: FrameKind.Hello,
+      attributes,
+      maxAttachmentBytes,
+      maxFrameBytes: MAX_FRAME_BYTES,
+    });
+    this.outbox.pushControl(hello, true);
+  }
+
   /** Tells the peer this side has participant id `id` now; told again after a move between links. */
   sendMoved(id: string): void {
     this.#movedId = id;

@@ -3,14 +3,7 @@ import { MessagingError, ProtocolError } from '../errors.js';
 import type { Link } from '../link/Link.js';
 import type { Logger } from '../logger.js';
 import type { Frame, FrameDecodeError } from '../protocol/frames.js';
-import {
-  FrameKind,
-  MAX_FRAME_BYTES,
-  MAX_PROTOCOL_ERRORS,
-  encodeFrame,
-  type MessageBody,
-  isFrameError,
-} from '../protocol/frames.js';
+import { FrameKind, MAX_PROTOCOL_ERRORS, encodeFrame, type MessageBody, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import { unrefTimer } from '../util/schedule.js';
@@ -50,9 +43,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   #started = false;
   /** Links attached before the peer's hello arrived: the hello is sent again on them. */
   readonly #earlyLinks = new WeakSet<Link>();
-  /** Moves between links so far, and how many there had been when the peer's hello arrived. */
+  /** Moves between links so far: after one, a second hello is the peer repeating it, not an error. */
   #moves = 0;
-  #movesAtHello = 0;
   #protocolErrors = 0;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
@@ -71,6 +63,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
       opened: () => this.#onOpened(),
       switched: (link) => this.#onSwitched(link),
+      followed: () => this.#repeat(),
       data: (bytes, current) => this.#onData(bytes, current),
       writable: () => this.#sender.outbox.pump(),
       unlinked: (reason) => {
@@ -272,13 +265,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #pushHello(): void {
-    const hello = encodeFrame({
-      kind: FrameKind.Hello,
-      attributes: this.#localAttributes(),
-      maxAttachmentBytes: this.#maxAttachmentBytes,
-      maxFrameBytes: MAX_FRAME_BYTES,
-    });
-    this.#sender.outbox.pushControl(hello, true); // ahead of everything: the peer takes nothing before it
+    this.#sender.sendHello(this.#localAttributes(), this.#maxAttachmentBytes);
   }
 
   /**
@@ -295,12 +282,19 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#moves++;
     this.#heartbeat.paused = false;
     this.#heartbeat.alive(Date.now());
-    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
-    if (this.isReady) this.#receiver.moved();
+    if (this.isReady) this.#receiver.park();
+    this.#repeat();
     if (!this.#started) {
       if (link.isOpen) this.#onOpened();
-    } else if (!this.isReady || this.#earlyLinks.has(link)) this.#pushHello();
+    } else if (this.isReady && this.#earlyLinks.has(link)) this.#pushHello();
     this.emit('linked', link);
+  }
+
+  /** Sends again what the peer may have missed: messages it did not acknowledge, refusals, an ack, attributes. */
+  #repeat(): void {
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
+    if (this.isReady) this.#receiver.repeat();
+    else if (this.#started) this.#pushHello(); // it may have been lost with the old link
   }
 
   #onData(bytes: Uint8Array, current: boolean): void {
@@ -372,13 +366,12 @@ export class Session extends TypedEmitter<SessionEvents> {
   #onHello(attributes: JsonObject, limits: PeerLimits): void {
     if (this.#peerLimits !== undefined) {
       // Sent again by a peer that moved to a link added before it was ready: it cannot know this side had it.
-      if (this.#moves > this.#movesAtHello) return;
+      if (this.#moves > 0) return;
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
     this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
-    this.#movesAtHello = this.#moves;
     this.emit('ready', attributes);
   }
 

@@ -115,13 +115,23 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
   }
 
   close(reason = 'closed locally'): void {
-    if (this.#closed) return;
+    if (this.closeAlone(reason)) {
+      const peer = this.peer;
+      if (peer !== undefined) setImmediate(() => peer.close('closed by peer'));
+    }
+  }
+
+  /**
+   * Closes this side only: the peer learns nothing until the test closes its side too (a path that died,
+   * seen by one end first). False when it was closed already.
+   */
+  closeAlone(reason = 'closed locally'): boolean {
+    if (this.#closed) return false;
     this.#closed = true;
     this.#inFlight = [];
     this.#inFlightBytes = 0;
     this.emit('close', reason);
-    const peer = this.peer;
-    if (peer !== undefined) setImmediate(() => peer.close('closed by peer'));
+    return true;
   }
 
   #scheduleDelivery(): void {

@@ -357,6 +357,20 @@ describe('Inbox', () => {
     expect(inbox.chunk(chunk(201, 0, bytesOf(2, 0))).kind).to.equal('violation'); // not yet started
   });
 
+  it('restarts from offset 0 an attachment whose start comes again while it arrives (a sender that moved twice)', () => {
+    const budget = new AttachmentBudget(1000);
+    const inbox = new Inbox(1000, budget);
+    inbox.start(start(1, 100));
+    inbox.chunk(chunk(1, 0, bytesOf(40, 0)));
+    const r = inbox.start(start(1, 100));
+    expect(r.kind).to.equal('progress');
+    expect(transferOf(r)).to.deep.equal({ seq: 1, receivedBytes: 0, totalBytes: 100 });
+    expect(budget.heldBytes).to.equal(100); // the same reservation, not a second one
+    const done = inbox.chunk(chunk(1, 0, bytesOf(100, 3)));
+    expect(done.kind === 'deliver' ? done.delivery.attachment : undefined).to.deep.equal(bytesOf(100, 3));
+    expect(budget.heldBytes).to.equal(0);
+  });
+
   it('parks attachments still arriving on a move: budget given back, still incomplete, restarted from 0', () => {
     const budget = new AttachmentBudget(1000);
     const inbox = new Inbox(1000, budget);

@@ -208,6 +208,28 @@ describe('Session moving between links', () => {
     expect(a.session.isReady && b.session.isReady).to.equal(true);
   });
 
+  it('falls back without loss when one side sees the current link close well before the other', async () => {
+    const [a, b, la0, lb0] = await pair();
+    const [la1, lb1] = addPair(a, b);
+    la1.open();
+    lb1.open();
+    await eventually(() => a.session.link === la1 && b.session.link === lb1, 2000, 'both to move to the new link');
+    la1.freezePeer();
+    lb1.freezePeer();
+    const sends = Array.from({ length: 200 }, (_, i) => send(a.session, 'n', { i }));
+    const back = Array.from({ length: 20 }, (_, i) => send(b.session, 'n', { i }));
+    await sleep(10);
+    la1.closeAlone('the direct path died'); // A falls back and sends again on the old link: B, still on
+    await sleep(30); // the new one, ignores that...
+    expect(a.session.link).to.equal(la0);
+    expect(b.received).to.deep.equal([]);
+    lb1.close('the direct path died'); // ...until it sees the close too, falls back, and A hears from it
+    await Promise.all([...sends, ...back]);
+    expectExactlyOnce(b.received, 200);
+    expectExactlyOnce(a.received, 20);
+    expect(b.session.link).to.equal(lb0);
+  });
+
   it('closes, rejecting sends with ParticipantLeft, when no link opens within relinkGraceMs', async () => {
     const [a, , la0] = await pair({ graceMs: 150 });
     la0.freezePeer();
@@ -333,6 +355,21 @@ describe('Session moving between links', () => {
     await send(a.session, 'n', { i: 0 });
     expect(written(la1, FrameKind.Hello)).to.equal(0);
     expect(written(la1, FrameKind.Attributes)).to.equal(1);
+  });
+
+  it('becomes ready and delivers when the sessions move to a link added before their hellos crossed', async () => {
+    const [la0, lb0] = memoryLinkPair();
+    const a = side('a', la0, {});
+    const b = side('b', lb0, {});
+    const [la1, lb1] = addPair(a, b); // both added before either side is ready
+    la1.open();
+    await turn();
+    lb1.open();
+    await Promise.all([nextEvent(a.session, 'ready', 2000), nextEvent(b.session, 'ready', 2000)]);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => send(a.session, 'n', { i })));
+    expectExactlyOnce(b.received, 50);
+    expect(a.session.link).to.equal(la1);
+    expect(a.errors.concat(b.errors)).to.deep.equal([]);
   });
 
   it('closes rather than break when the new link takes smaller messages than the session plans with', async () => {
