@@ -1,33 +1,8 @@
 /** Rate limiting: a token bucket, and a bounded map of buckets keyed by client (IP address). */
 
-/** A token bucket: `ratePerSecond` tokens flow in, at most `burst` are held; each event takes one. */
-export class TokenBucket {
-  #tokens: number;
-  #atMs: number;
+import { TokenBucket } from '../lib/util/token-bucket.js';
 
-  constructor(
-    readonly ratePerSecond: number,
-    readonly burst: number,
-    nowMs: number,
-  ) {
-    this.#tokens = burst;
-    this.#atMs = nowMs;
-  }
-
-  /** Takes `count` tokens if there are that many; false (nothing taken) means the event is over the limit. */
-  take(nowMs: number, count = 1): boolean {
-    this.#refill(nowMs);
-    if (this.#tokens < count) return false;
-    this.#tokens -= count;
-    return true;
-  }
-
-  #refill(nowMs: number): void {
-    const elapsedMs = Math.max(0, nowMs - this.#atMs);
-    this.#tokens = Math.min(this.burst, this.#tokens + (elapsedMs * this.ratePerSecond) / 1000);
-    this.#atMs = nowMs;
-  }
-}
+export { TokenBucket };
 
 /**
  * One token bucket per key, holding at most `maxKeys` buckets so that many distinct keys (addresses)
