@@ -10,9 +10,15 @@
  * So a frozen receiver holds at most one window per relayed peer at the server, and `writable` is false
  * (the session waits) until credit returns.
  *
+ * A relayed frame is small (the server's `relay.maxFrameBytes`, 32 KiB by default); a message may be as
+ * large as on a data channel ({@link MAX_FRAME_BYTES}), so it goes in parts of at most one frame each, and
+ * the receiver puts them together (never more than {@link MAX_FRAME_BYTES}). So a session moves between a
+ * data channel and the relay without planning its frames again.
+ *
  * WebCrypto is asynchronous: sealing and opening each run on a promise chain, so frames keep their order.
  */
 import type { Logger } from '../logger.js';
+import { MAX_FRAME_BYTES } from '../protocol/frame-types.js';
 import {
   RELAY_NONCE_BYTES,
   RELAY_SEALED_HEADER_BYTES,
@@ -43,6 +49,8 @@ export interface RelayLinkOptions {
   keys: RelayKeyPair;
   localId: string;
   peerId: string;
+  /** The session this link is for (its connection id), told to the peer in the open frame. */
+  cid: string;
   /** The peer's public relay key, as signaling carried it. */
   peerKey: string;
   /** True on the side that opens the link (the newcomer, as with dialing). */
@@ -71,19 +79,35 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
   #received = 0;
   #sendChain: Promise<void> = Promise.resolve();
   #receiveChain: Promise<void> = Promise.resolve();
-  /** The largest message the session may write: a frame less its header, tag and inner kind. */
-  readonly maxMessageBytes: number;
+  /** Parts of a message still arriving, and their total size. */
+  #parts: Uint8Array[] = [];
+  #partsBytes = 0;
+  /** The most a sealed frame carries: a relayed frame less its header, tag and inner kind. */
+  readonly #partBytes: number;
+  /** The largest message the session may write: as on a data channel (it goes in parts). */
+  readonly maxMessageBytes = MAX_FRAME_BYTES;
 
   constructor(options: RelayLinkOptions) {
     super();
     this.#o = options;
     this.emitterLogger = options.logger;
     this.#window = options.windowBytes ?? RELAY_WINDOW_BYTES;
-    this.maxMessageBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES - 1;
+    this.#partBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES - 1;
+    if (this.#partBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
     if (options.initiator) {
       this.#linkId = randomBytes(RELAY_NONCE_BYTES);
-      void this.#send(encodeRelayOpen(this.#linkId));
+      void this.#send(encodeRelayOpen(this.#linkId, options.cid));
     }
+  }
+
+  /** The session this link is for. */
+  get cid(): string {
+    return this.#o.cid;
+  }
+
+  /** The participant at the other end. */
+  get peerId(): string {
+    return this.#o.peerId;
   }
 
   /** The link id once known (the opener's at once, the acceptor's after the open frame). */
@@ -113,7 +137,11 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
       return false;
     }
     this.#unacked += bytes.byteLength;
-    this.#sendSealed(RelayInnerKind.Data, bytes);
+    const part = this.#partBytes;
+    let offset = 0;
+    for (; bytes.byteLength - offset > part; offset += part)
+      this.#sendSealed(RelayInnerKind.Part, bytes.subarray(offset, offset + part));
+    this.#sendSealed(RelayInnerKind.Data, offset === 0 ? bytes : bytes.subarray(offset));
     return true;
   }
 
@@ -157,7 +185,7 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
 
   /** The server refused a frame of this link (rate, budget, the peer gone): the stream has a gap. */
   handleRefused(reason: string): void {
-    this.#finish(`the server refused a relayed frame (${reason})`);
+    this.#fail(`the server refused a relayed frame (${reason})`);
   }
 
   #derive(peerNonce: Uint8Array): void {
@@ -183,10 +211,17 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
   #onInner(plain: Uint8Array): void {
     const kind = plain[0];
     const body = plain.subarray(1);
-    if (kind === RelayInnerKind.Data) {
-      this.emit('data', body);
+    if (kind === RelayInnerKind.Part) {
+      this.#partsBytes += body.byteLength;
+      if (this.#partsBytes > this.maxMessageBytes) return this.#fail('a relayed message over the largest one');
+      this.#parts.push(body);
+    } else if (kind === RelayInnerKind.Data) {
+      if (this.#partsBytes + body.byteLength > this.maxMessageBytes)
+        return this.#fail('a relayed message over the largest one');
+      const message = this.#parts.length === 0 ? body : this.#assemble(body);
+      this.emit('data', message);
       // Credit for what the listeners took, every quarter window: a frozen receiver grants none.
-      this.#received += body.byteLength;
+      this.#received += message.byteLength;
       if (this.#received >= this.#window / 4) {
         const credit = new Uint8Array(4);
         new DataView(credit.buffer).setUint32(0, this.#received);
@@ -206,6 +241,20 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
     } else {
       this.#fail('unknown sealed frame kind');
     }
+  }
+
+  /** The message whose parts arrived, ending with `last`. */
+  #assemble(last: Uint8Array): Uint8Array {
+    const out = new Uint8Array(this.#partsBytes + last.byteLength);
+    let offset = 0;
+    for (const p of this.#parts) {
+      out.set(p, offset);
+      offset += p.byteLength;
+    }
+    out.set(last, offset);
+    this.#parts = [];
+    this.#partsBytes = 0;
+    return out;
   }
 
   #sendSealed(kind: number, body: Uint8Array): void {
@@ -229,9 +278,11 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
     return this.#sendChain;
   }
 
+  /** Closes on a failure, telling the peer when this side still can, so that it need not wait for silence. */
   #fail(reason: string): void {
+    if (this.#closed) return;
     this.#o.logger.warn({ participant: this.#o.peerId, reason }, 'relayed link failed');
-    this.#finish(reason);
+    this.close(reason);
   }
 
   #finish(reason: string): void {

@@ -4,18 +4,19 @@
  *   offset  size  field
  *   0       1     kind: 1 open, 2 accept, 3 sealed
  *   1       16    link id: the opener's random nonce; names the link in every frame
- *   open:   nothing more
+ *   open:   17    1-64  the session's connection id (UTF-8): which session of the pair the link is for
  *   accept: 17    16    the acceptor's random nonce (the link's keys are derived from both nonces)
  *   sealed: 17    8     counter, big-endian (the AES-GCM nonce); bytes 0-24 are authenticated data
- *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close), then
- *                       data: the message; credit: u32 bytes the receiver processed; close: UTF-8 reason
+ *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close, 4 part),
+ *                       then data: a message, or its last part; part: a part of a message, more follow;
+ *                       credit: u32 bytes the receiver processed; close: UTF-8 reason
  */
 
 /** Outer kinds of a relayed frame. */
 export const RelayFrameKind = Object.freeze({ Open: 1, Accept: 2, Sealed: 3 } as const);
 
 /** Inner kinds of a sealed relayed frame. */
-export const RelayInnerKind = Object.freeze({ Data: 1, Credit: 2, Close: 3 } as const);
+export const RelayInnerKind = Object.freeze({ Data: 1, Credit: 2, Close: 3, Part: 4 } as const);
 
 /** Bytes of a link id and of each side's nonce. */
 export const RELAY_NONCE_BYTES = 16;
@@ -23,17 +24,23 @@ export const RELAY_NONCE_BYTES = 16;
 /** Bytes before a sealed frame's ciphertext: kind, link id, counter (all authenticated). */
 export const RELAY_SEALED_HEADER_BYTES = 1 + RELAY_NONCE_BYTES + 8;
 
+/** Longest connection id an open frame carries, in UTF-8 bytes (the signaling `cid` limit). */
+export const RELAY_MAX_CID_BYTES = 64;
+
 /** A decoded relayed frame. */
 export type RelayFrame =
-  | { kind: 'open'; linkId: Uint8Array }
+  | { kind: 'open'; linkId: Uint8Array; cid: string }
   | { kind: 'accept'; linkId: Uint8Array; nonce: Uint8Array }
   | { kind: 'sealed'; linkId: Uint8Array; counter: number; header: Uint8Array; ciphertext: Uint8Array };
 
-/** Encodes an open frame. */
-export function encodeRelayOpen(linkId: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + RELAY_NONCE_BYTES);
+/** Encodes an open frame for the session `cid` (1 to {@link RELAY_MAX_CID_BYTES} UTF-8 bytes). */
+export function encodeRelayOpen(linkId: Uint8Array, cid: string): Uint8Array {
+  const id = new TextEncoder().encode(cid);
+  if (id.byteLength === 0 || id.byteLength > RELAY_MAX_CID_BYTES) throw new RangeError('bad connection id');
+  const out = new Uint8Array(1 + RELAY_NONCE_BYTES + id.byteLength);
   out[0] = RelayFrameKind.Open;
   out.set(linkId, 1);
+  out.set(id, 1 + RELAY_NONCE_BYTES);
   return out;
 }
 
@@ -65,13 +72,18 @@ export function encodeRelaySealed(header: Uint8Array, ciphertext: Uint8Array): U
   return out;
 }
 
+const utf8 = new TextDecoder();
+
 /** Decodes a relayed frame; a string saying what is wrong for anything malformed. Never throws. */
 export function decodeRelayFrame(bytes: Uint8Array): RelayFrame | string {
   const kind = bytes[0];
   if (bytes.byteLength < 1 + RELAY_NONCE_BYTES) return 'relayed frame too short';
   const linkId = bytes.subarray(1, 1 + RELAY_NONCE_BYTES);
   if (kind === RelayFrameKind.Open) {
-    return bytes.byteLength === 1 + RELAY_NONCE_BYTES ? { kind: 'open', linkId } : 'open frame of the wrong size';
+    const id = bytes.subarray(1 + RELAY_NONCE_BYTES);
+    if (id.byteLength === 0 || id.byteLength > RELAY_MAX_CID_BYTES) return 'open frame of the wrong size';
+    const cid = utf8.decode(id);
+    return cid.includes('\uFFFD') ? 'open frame with a connection id that is not UTF-8' : { kind: 'open', linkId, cid };
   }
   if (kind === RelayFrameKind.Accept) {
     if (bytes.byteLength !== 1 + 2 * RELAY_NONCE_BYTES) return 'accept frame of the wrong size';

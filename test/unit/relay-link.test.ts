@@ -9,6 +9,7 @@ import { RELAY_WINDOW_BYTES, RelayLink } from '../../lib/link/RelayLink.js';
 import { generateRelayKeyPair, type RelayKeyPair } from '../../lib/link/relay-crypto.js';
 import { silentLogger } from '../../lib/logger.js';
 import { MessageBody } from '../../lib/protocol/frames.js';
+import { decodeRelayFrame, encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
 import { AttachmentBudget, type Delivery } from '../../lib/session/Inbox.js';
 import { Session } from '../../lib/session/Session.js';
 import { eventually, nextEvent } from '../support/harness.js';
@@ -49,6 +50,7 @@ function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
     peerId: 'b',
     peerKey: keys[1].publicKey,
     initiator: true,
+    cid: 'c1',
   });
   const b = new RelayLink({
     ...common,
@@ -58,6 +60,7 @@ function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
     peerId: 'a',
     peerKey: options.bKey ?? keys[0].publicKey,
     initiator: false,
+    cid: 'c1',
   });
   ab.to = b;
   ba.to = a;
@@ -73,12 +76,14 @@ describe('RelayLink (over an in-memory relay)', () => {
   it('opens both sides after the handshake and delivers messages whole and in order, both ways', async () => {
     const { a, b, ab } = linkPair();
     await Promise.all([opened(a), opened(b)]);
-    expect(a.maxMessageBytes).to.equal(32 * 1024 - 25 - 16 - 1);
+    // As large as on a data channel: a message over one relayed frame goes in parts.
+    expect(a.maxMessageBytes).to.equal(256 * 1024);
     const got: number[] = [];
-    b.on('data', (d) => got.push(d[0] as number, d.byteLength));
-    for (let i = 0; i < 200; i++) a.write(new Uint8Array(1 + (i % 50)).fill(i));
-    await eventually(() => got.length === 400, 2000, 'every message');
-    expect(got).to.deep.equal(Array.from({ length: 200 }, (_, i) => [i, 1 + (i % 50)]).flat());
+    b.on('data', (d) => got.push(d[0] as number, d.byteLength, d[d.byteLength - 1] as number));
+    const size = (i: number): number => (i % 10 === 0 ? 100_000 + i : 1 + (i % 50));
+    for (let i = 0; i < 200; i++) a.write(new Uint8Array(size(i)).fill(i));
+    await eventually(() => got.length === 600, 2000, 'every message');
+    expect(got).to.deep.equal(Array.from({ length: 200 }, (_, i) => [i, size(i), i]).flat());
     // What crossed the relay does not contain the plaintext.
     expect(ab.sentBytes).to.be.greaterThan(0);
     const back = nextEvent(a, 'data', 2000);
@@ -135,10 +140,21 @@ describe('RelayLink (over an in-memory relay)', () => {
     const closed = nextEvent(b, 'close', 2000);
     a.close('done');
     expect((await closed)[0]).to.equal('closed by peer');
-    const c = linkPair({ maxFrameBytes: 1024 });
+    const c = linkPair();
     await opened(c.a);
-    expect(c.a.write(new Uint8Array(2000))).to.equal(false);
+    expect(c.a.write(new Uint8Array(256 * 1024 + 1))).to.equal(false);
     expect(c.a.isOpen).to.equal(false);
+  });
+
+  it('the open frame names the session; a malformed one is refused', () => {
+    const id = new Uint8Array(16).fill(7);
+    const open = decodeRelayFrame(encodeRelayOpen(id, 'session-1'));
+    expect(open).to.deep.include({ kind: 'open', cid: 'session-1' });
+    expect(decodeRelayFrame(encodeRelayOpen(id, 'x').subarray(0, 17))).to.equal('open frame of the wrong size');
+    const bad = encodeRelayOpen(id, 'ab');
+    bad[17] = 0xff;
+    expect(decodeRelayFrame(bad)).to.match(/not UTF-8/);
+    expect(() => encodeRelayOpen(id, 'x'.repeat(65))).to.throw(RangeError);
   });
 
   it('a Session over a RelayLink pair: messages and an 8 MiB attachment arrive, hash compared', async () => {
