@@ -7,6 +7,8 @@ import type {
   JoinReply,
   JoinRequest,
   ParticipantInfo,
+  RelayRefusal,
+  RelayTerms,
   Reply,
   ResumeReply,
   ServerToClientEvents,
@@ -14,8 +16,10 @@ import type {
 } from '../protocol/signaling.js';
 import { SIGNALING_VERSION } from '../protocol/signaling.js';
 import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling-checks.js';
+import { checkIncomingRelay, checkRelayRefusal, checkRelayTerms } from '../protocol/signaling-relay-checks.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';
+import { RelayPacer } from './RelayPacer.js';
 
 /** Events of a {@link SignalingClient}. @internal */
 export interface SignalingClientEvents {
@@ -25,6 +29,10 @@ export interface SignalingClientEvents {
   signal: (s: IncomingSignal) => void;
   /** The server refused a signal because it does not list `to` as an enabled participant. */
   signal_refused: (to: string) => void;
+  /** Bytes participant `from` relayed through the server (checked: a participant id and bytes). */
+  relay: (from: string, data: Uint8Array) => void;
+  /** The server refused and dropped a relayed frame this client sent. */
+  relay_refused: (refusal: RelayRefusal) => void;
   /** The connection to the server is gone; reconnecting starts (not fired for {@link SignalingClient.close}). */
   disconnected: (reason: string) => void;
   /** Back on the server under the same participant id; `participants` have messaging enabled. */
@@ -91,6 +99,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #closed = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectAttempt = 0;
+  /** Relayed frames on their way out, paced to the server's terms; absent when it does not relay. */
+  #relay: RelayPacer | undefined;
 
   private constructor(url: string, socket: ClientSocket, options: SignalingClientOptions) {
     super();
@@ -117,7 +127,25 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     if (typeof reply.resumeToken === 'string') this.#resumeToken = reply.resumeToken;
     this.#joinRequest = req;
     this.#selfId = reply.self.id;
+    this.#setRelayTerms(reply.relay);
     return reply;
+  }
+
+  /** The server's relay limits; undefined when it does not relay (or this client gave no relay key). */
+  get relayTerms(): RelayTerms | undefined {
+    return this.#relay?.terms;
+  }
+
+  /**
+   * Sends bytes to participant `to` through the server's relay, paced to the server's byte rate so that
+   * it never has to refuse one for rate. Resolves once the frame is handed to the connection; rejects
+   * with {@link ConnectionError} when it cannot be (no relay, or the connection is gone: a relayed stream
+   * has no gaps, so its link closes).
+   */
+  sendRelay(to: string, data: Uint8Array): Promise<void> {
+    const pacer = this.#relay;
+    if (pacer === undefined) return Promise.reject(ConnectionError.refused('relay', 'RelayDisabled', 'no relay'));
+    return pacer.send(to, data);
   }
 
   /** Marks this participant as messaging-enabled and returns the participants already enabled. */
@@ -149,6 +177,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   /** Closes the connection and stops reconnecting. */
   close(): void {
     this.#closed = true;
+    this.#relay?.fail(ConnectionError.disconnected('relay'));
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#socket.removeAllListeners();
     this.#socket.close();
@@ -172,12 +201,24 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       if (checked.ok) this.emit('signal', checked.value);
       else logger.warn({ detail: checked.message }, 'signaling server sent a bad signal');
     });
+    socket.on('relay', (r) => {
+      const checked = checkIncomingRelay(r);
+      if (checked.ok) this.emit('relay', checked.value.from, checked.value.data);
+      else logger.warn({ detail: checked.message }, 'signaling server sent a bad relay');
+    });
+    socket.on('relay_refused', (r) => {
+      const checked = checkRelayRefusal(r);
+      if (checked.ok) this.emit('relay_refused', checked.value);
+      else logger.warn({ detail: checked.message }, 'signaling server sent a bad relay_refused');
+    });
     socket.on('request_error', (e) =>
       logger.warn({ event: e?.event, reason: e?.reason, detail: e?.message }, 'signaling server refused a request'),
     );
     socket.on('disconnect', (reason) => {
       if (this.#closed || socket !== this.#socket) return;
       socket.removeAllListeners();
+      // Relayed frames queued for the old connection cannot keep their order across it: their links close.
+      this.#relay?.fail(ConnectionError.disconnected('relay'));
       logger.info({ reason }, 'signaling connection lost');
       this.emit('disconnected', reason);
       if (this.#resumeToken === undefined) return; // never joined: nothing to resume
@@ -212,6 +253,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       this.#resumeToken = outcome.reply.resumeToken;
       this.#socket = socket;
       this.#attach(socket);
+      this.#setRelayTerms(outcome.reply.relay);
       if (outcome.kind === 'resumed') {
         logger.info({ attempts: this.#reconnectAttempt }, 'back on the signaling server');
         this.emit('resumed', participants(outcome.reply.participants));
@@ -249,12 +291,13 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   ): Promise<
     { kind: 'resumed'; reply: ResumeReply } | { kind: 'rejoined'; reply: JoinReply & { resumeToken: string } }
   > {
+    const joinReq = this.#joinRequest;
     const req = {
       v: SIGNALING_VERSION,
       token: this.#resumeToken as string,
       messagingEnabled: this.#options.messagingEnabled(),
+      ...(joinReq?.relayKey === undefined ? {} : { relayKey: joinReq.relayKey }),
     };
-    const joinReq = this.#joinRequest;
     try {
       return {
         kind: 'resumed',
@@ -267,6 +310,24 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     const reply = await this.#request<JoinReply>(socket, 'join', (s, ack) => s.emit('join', joinReq, ack));
     if (typeof reply.resumeToken !== 'string') throw ConnectionError.refused('join', 'BadReply', 'no resume token');
     return { kind: 'rejoined', reply: { ...reply, resumeToken: reply.resumeToken } };
+  }
+
+  /** Takes the relay terms of a join or resume reply: relayed frames go out paced to them. */
+  #setRelayTerms(raw: unknown): void {
+    const checked = raw === undefined ? undefined : checkRelayTerms(raw);
+    if (checked !== undefined && !checked.ok)
+      this.#options.logger.warn({ detail: checked.message }, 'signaling server sent bad relay terms');
+    const terms = checked?.ok === true && this.#joinRequest?.relayKey !== undefined ? checked.value : undefined;
+    if (terms === undefined) {
+      this.#relay?.fail(ConnectionError.refused('relay', 'RelayDisabled', 'the server does not relay'));
+      this.#relay = undefined;
+      return;
+    }
+    this.#relay = new RelayPacer(terms, (to, data) => {
+      if (!this.connected) return false;
+      this.#socket.emit('relay', { to, data });
+      return true;
+    });
   }
 
   #request<T>(

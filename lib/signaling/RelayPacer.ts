@@ -1,0 +1,88 @@
+/**
+ * Relayed frames on their way to the server, paced to its terms. The server refuses (and drops) a frame
+ * over its per-connection byte rate, and a dropped frame breaks the relayed link it belonged to; so the
+ * client keeps to the rate itself, with the same token bucket the server runs, and frames wait here, in
+ * order, until the bucket has room. What waits is bounded by the relayed links' windows (each may have
+ * at most its window unacknowledged), not by this queue.
+ */
+import { ConnectionError } from '../errors.js';
+import type { RelayTerms } from '../protocol/signaling.js';
+import { TokenBucket } from '../util/token-bucket.js';
+import { unrefTimer } from '../util/schedule.js';
+
+interface Queued {
+  to: string;
+  data: Uint8Array;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Sends one frame on the connection; false when the connection is gone. */
+type Emit = (to: string, data: Uint8Array) => boolean;
+
+/** Paces relayed frames to a server's {@link RelayTerms}. @internal */
+export class RelayPacer {
+  readonly terms: RelayTerms;
+  readonly #emit: Emit;
+  readonly #bucket: TokenBucket | undefined;
+  #queue: Queued[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #failed: ConnectionError | undefined;
+
+  constructor(terms: RelayTerms, emit: Emit) {
+    this.terms = terms;
+    this.#emit = emit;
+    // A little under the server's rate, so clocks that tick differently never make it refuse.
+    if (terms.bytesPerSecond > 0)
+      this.#bucket = new TokenBucket(terms.bytesPerSecond * 0.98, terms.burstBytes * 0.98, Date.now());
+  }
+
+  /** Queues a frame; resolves once it is handed to the connection, rejects when it cannot be. */
+  send(to: string, data: Uint8Array): Promise<void> {
+    if (this.#failed !== undefined) return Promise.reject(this.#failed);
+    // The common case: nothing waits and the bucket has room.
+    if (this.#queue.length === 0 && (this.#bucket?.take(Date.now(), data.byteLength) ?? true)) {
+      return this.#emit(to, data) ? Promise.resolve() : Promise.reject(this.#gone());
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ to, data, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Rejects what waits and everything later with `err` (the connection this pacer served is gone). */
+  fail(err: ConnectionError): void {
+    this.#failed ??= err;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const queue = this.#queue;
+    this.#queue = [];
+    for (const q of queue) q.reject(err);
+  }
+
+  #gone(): ConnectionError {
+    return ConnectionError.disconnected('relay');
+  }
+
+  #pump(): void {
+    if (this.#timer !== undefined) return;
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0] as Queued;
+      const now = Date.now();
+      // A frame over the whole burst can never fit (the server would refuse it too): it goes, and is refused.
+      const waitMs = this.#bucket?.msUntil(now, head.data.byteLength) ?? 0;
+      if (waitMs > 0 && waitMs !== Infinity) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.#pump();
+        }, Math.ceil(waitMs));
+        unrefTimer(this.#timer);
+        return;
+      }
+      this.#bucket?.take(now, head.data.byteLength);
+      this.#queue.shift();
+      if (this.#emit(head.to, head.data)) head.resolve();
+      else head.reject(this.#gone());
+    }
+  }
+}
