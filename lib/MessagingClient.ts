@@ -2,6 +2,7 @@ import { MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
+import type { LinkState } from './mesh/paths.js';
 import { CallKind, MessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
@@ -74,9 +75,10 @@ export class MessagingClient<
     this.#deps = deps;
     this.emitterLogger = deps.logger;
     this.#mesh = deps.mesh;
-    this.#mesh.on('participant_up', (session, attributes) => this.#onUp(session, attributes));
+    this.#mesh.on('participant_up', (session, attributes, state) => this.#onUp(session, attributes, state));
     this.#mesh.on('participant_down', (session, reason) => this.#onDown(session, reason));
     this.#mesh.on('participant_moved', (session, previousId) => this.#onMoved(session, previousId));
+    this.#mesh.on('link_state', (session, state) => this.#onLinkState(session, state));
     this.#mesh.on('protocol_error', (err) => this.emit('error', err));
   }
 
@@ -355,9 +357,9 @@ export class MessagingClient<
     return this.#present.get(id)?.session;
   }
 
-  #onUp(session: Session, attributes: JsonObject): void {
+  #onUp(session: Session, attributes: JsonObject, state: LinkState): void {
     const info = session.participant;
-    const participant = RemoteParticipant.create(info, attributes);
+    const participant = RemoteParticipant.create(info, attributes, state);
     this.#present.set(info.id, { participant, session });
     const { cid } = session;
     session.on('message', (d) => {
@@ -400,6 +402,13 @@ export class MessagingClient<
   }
 
   /** A present participant re-joined the server as a new id: same session, same object, new key. */
+  #onLinkState(session: Session, state: LinkState): void {
+    const present = this.#present.get(session.participant.id);
+    if (present?.session !== session || present.participant.linkState === state) return;
+    present.participant.setLinkState(state);
+    this.emit('participant_link_changed', present.participant, state);
+  }
+
   #onMoved(session: Session, previousId: string): void {
     const present = this.#present.get(previousId);
     if (present?.session !== session) return;

@@ -1,5 +1,6 @@
 import type { JsonObject } from './protocol/json.js';
 import type { ParticipantInfo } from './protocol/signaling.js';
+import type { LinkState } from './mesh/paths.js';
 
 /** Another participant of the room, present while a data channel to it is open. */
 export class RemoteParticipant {
@@ -9,13 +10,15 @@ export class RemoteParticipant {
   /** When the participant joined the room, in server ms since the epoch. */
   readonly joinedAtMs: number;
   #attributes: Readonly<JsonObject>;
+  #linkState: LinkState;
 
   /** Made by messaging when the participant becomes present. @internal */
-  static create(info: ParticipantInfo, attributes: JsonObject): RemoteParticipant {
-    return new RemoteParticipant(info, attributes);
+  static create(info: ParticipantInfo, attributes: JsonObject, linkState: LinkState): RemoteParticipant {
+    return new RemoteParticipant(info, attributes, linkState);
   }
 
-  private constructor(info: ParticipantInfo, attributes: JsonObject) {
+  private constructor(info: ParticipantInfo, attributes: JsonObject, linkState: LinkState) {
+    this.#linkState = linkState;
     this.#id = info.id;
     this.name = info.name;
     this.joinedAtMs = info.joinedAtMs;
@@ -33,6 +36,20 @@ export class RemoteParticipant {
   /** The participant re-joined the signaling server as `id` (it said so on its data channel). @internal */
   rename(id: string): void {
     this.#id = id;
+  }
+
+  /**
+   * How messages to and from the participant travel now: `direct`, `relayed` (through the signaling
+   * server, sealed end to end) or `reconnecting` (its path broke; messages wait for a new one). Messaging
+   * emits `participant_link_changed` when it changes.
+   */
+  get linkState(): LinkState {
+    return this.#linkState;
+  }
+
+  /** The path changed. @internal */
+  setLinkState(state: LinkState): void {
+    this.#linkState = state;
   }
 
   /** The participant's own attributes, as it last announced them. */

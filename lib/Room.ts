@@ -6,6 +6,9 @@ import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './options.js';
 import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
+import { RelayLink } from './link/RelayLink.js';
+import { generateRelayKeyPair, type RelayKeyPair } from './link/relay-crypto.js';
+import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
 import { Mesh } from './mesh/Mesh.js';
 import { AttachmentBudget } from './session/Inbox.js';
 import { SignalingClient } from './signaling/SignalingClient.js';
@@ -26,6 +29,9 @@ interface RoomInit {
   self: { id: string; name: string; joinedAtMs: number };
   attributes: JsonObject;
   deps: {
+    paths: PathPolicy;
+    /** This participant's relay key pair; absent when it cannot be relayed (the policy is `direct`, or no WebCrypto). */
+    relayKeys: RelayKeyPair | undefined;
     wrtc: WebRTCImplementation | undefined;
     rtcConfig: Record<string, unknown>;
     timeouts: RoomTimeouts;
@@ -71,7 +77,8 @@ export class Room<
   static async connect<M extends MessageMapOf<M> = MessageMap, R extends MessageMapOf<R> = MessageMap>(
     options: RoomOptions,
   ): Promise<Room<M, R>> {
-    const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits } = checkRoomOptions(options);
+    const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits, paths } = checkRoomOptions(options);
+    const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger);
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
     const signaling = await SignalingClient.connect(options.url, {
@@ -81,11 +88,18 @@ export class Room<
       logger,
     });
     try {
-      const joinReq = { v: SIGNALING_VERSION, room: options.room, name: options.name };
+      const joinReq = {
+        v: SIGNALING_VERSION,
+        room: options.room,
+        name: options.name,
+        ...(relayKeys === undefined ? {} : { relayKey: relayKeys.publicKey }),
+      };
       const reply = await signaling.join(options.token === undefined ? joinReq : { ...joinReq, token: options.token });
       const wrtcSource = options.wrtc ?? this.defaultWebRTC?.();
       const rtcConfig = { ...options.rtcConfig, iceServers: options.iceServers ?? reply.iceServers ?? [] };
       const deps = {
+        paths,
+        relayKeys,
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
@@ -125,11 +139,28 @@ export class Room<
       decodeMsPerSecond,
       decodeBurstMs,
     } = deps.receiveLimits;
+    const { relayKeys } = deps;
     const mesh = new Mesh({
       localId: self.id,
       signaling,
-      createLink: (initiator) =>
+      policy: deps.paths,
+      createDirect: (initiator) =>
         new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
+      createRelay: (peer, cid, initiator, to) => {
+        const terms = signaling.relayTerms;
+        if (relayKeys === undefined || terms === undefined || peer.relayKey === undefined) return undefined;
+        return new RelayLink({
+          port: { send: (data) => signaling.sendRelay(to(), data) },
+          keys: relayKeys,
+          localId: this.localParticipant.id,
+          peerId: peer.id,
+          peerKey: peer.relayKey,
+          cid,
+          initiator,
+          maxFrameBytes: terms.maxFrameBytes,
+          logger: deps.logger,
+        });
+      },
       timeouts: deps.timeouts,
       logger: deps.logger,
       session: {
@@ -139,6 +170,7 @@ export class Room<
         receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
         decodeBudget: { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs },
         localAttributes: () => this.localParticipant.attributes,
+        relinkGraceMs: deps.timeouts.relinkGraceMs,
         logger: deps.logger,
       },
     });
@@ -153,6 +185,8 @@ export class Room<
     signaling.on('peer_disconnected', (id) => mesh.handlePeerDisconnected(id));
     signaling.on('signal', (s) => mesh.handleSignal(s));
     signaling.on('signal_refused', (id) => mesh.handleSignalRefused(id));
+    signaling.on('relay', (from, data) => mesh.handleRelay(from, data));
+    signaling.on('relay_refused', (refusal) => mesh.handleRelayRefused(refusal));
     signaling.on('disconnected', (reason) => {
       this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working; reconnecting');
       this.emit('signaling_disconnected', reason);
@@ -201,7 +235,18 @@ export class Room<
   }
 }
 
+/** This participant's relay key pair, or undefined (and a warning) where WebCrypto is missing (an insecure browser context). */
+async function relayKeyPair(logger: Logger): Promise<RelayKeyPair | undefined> {
+  try {
+    return await generateRelayKeyPair();
+  } catch (err) {
+    logger.warn({ err: String(err) }, 'no WebCrypto here (an insecure context?): this participant cannot be relayed');
+    return undefined;
+  }
+}
+
 interface CheckedRoomOptions {
+  paths: PathPolicy;
   timeouts: RoomTimeouts;
   attributes: ReturnType<typeof checkAttributes>;
   maxAttachmentBytes: number;
@@ -249,7 +294,11 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
       throw new InvalidArgumentError(`Room.connect: receiveLimits.${key} must be a positive integer`);
     }
   }
+  const paths = options.paths ?? DEFAULT_ROOM_OPTIONS.paths;
+  if (!PATH_POLICIES.includes(paths))
+    throw new InvalidArgumentError(`Room.connect: paths must be one of ${PATH_POLICIES.join(', ')}`);
   return {
+    paths,
     timeouts,
     attributes,
     maxAttachmentBytes,

@@ -41,6 +41,14 @@ export interface RoomTimeouts {
    */
   heartbeatTimeoutMs: number;
   /**
+   * How long a participant whose every link closed (its data channel broke and the relay cannot reach it
+   * either) is kept while a new link is set up: its state is `reconnecting`, messages to it wait, and
+   * nothing sent is lost if a link comes back in time. After this it is removed, and what waited for its
+   * acknowledgement rejects with `ParticipantLeft`.
+   * @default 5000
+   */
+  relinkGraceMs: number;
+  /**
    * How long an incoming attachment may go without a chunk before it is refused (`Stalled`) and its buffer
    * freed. Checked every heartbeat interval.
    * @default 30000
@@ -94,6 +102,7 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   ackTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
+  relinkGraceMs: 5_000,
   attachmentStallTimeoutMs: 30_000,
 });
 

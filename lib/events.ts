@@ -2,6 +2,7 @@ import type { ConnectionError, ProtocolError } from './errors.js';
 import type { IncomingAttachment, MessageMap, MessageMapOf, ReceivedMessage } from './types.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
+import type { LinkState } from './mesh/paths.js';
 
 import type { AttachmentAbortReason } from './session/session-types.js';
 
@@ -32,6 +33,12 @@ export interface MessagingEvents<M extends MessageMapOf<M> = MessageMap> {
    * everyone): `participant.id` is the new id. Its data channel stayed open; it was never removed.
    */
   participant_id_changed: (participant: RemoteParticipant, previousId: string) => void;
+  /**
+   * The path to a present participant changed (`participant.linkState`): it moved from the relay onto a
+   * direct data channel, back to the relay, or is `reconnecting` after its path broke (show "reconnecting…"
+   * rather than a leave: it is removed only if no path comes back within `relinkGraceMs`).
+   */
+  participant_link_changed: (participant: RemoteParticipant, state: LinkState) => void;
   /** A participant changed its attributes; `changed` holds the new values of the keys that changed (removed keys: null). */
   participant_attributes_updated: (participant: RemoteParticipant, changed: JsonObject) => void;
   /** {@link MessagingClient.enable} completed; `participants` are those present. */

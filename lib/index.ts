@@ -47,6 +47,7 @@ export type {
 export type { MessagingEvents, RoomEvents, AttachmentAbortReason } from './events.js';
 export type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 export type { RoomOptions } from './options.js';
+export type { PathPolicy, LinkState } from './mesh/paths.js';
 export type { WebRTCImplementation } from './link/webrtc.js';
 export { DEFAULT_TIMEOUTS, DEFAULT_RECEIVE_LIMITS } from './defaults.js';
 export { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './options.js';

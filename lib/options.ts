@@ -2,6 +2,7 @@
 import type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 import type { WebRTCImplementation } from './link/webrtc.js';
 import type { Logger } from './logger.js';
+import type { PathPolicy } from './mesh/paths.js';
 import { defaultLogger } from './logger.js';
 import type { JsonObject } from './protocol/json.js';
 import type { IceServer } from './protocol/signaling.js';
@@ -39,6 +40,13 @@ export interface RoomOptions {
   maxAttachmentBytes?: number;
   /** Limits on what other participants may make this one hold; any field left out keeps its default. */
   receiveLimits?: Partial<ReceiveLimits>;
+  /**
+   * Which paths messages take to each participant (see {@link PathPolicy}). `relay-first` makes every pair
+   * present within a round trip to the signaling server and moves it onto a direct data channel as soon
+   * as one opens; the server carries a pair's bytes only until then, or for good where direct cannot work.
+   * @default 'relay-first'
+   */
+  paths?: PathPolicy;
   /** Extra RTCPeerConnection configuration, merged under `iceServers`. */
   rtcConfig?: Record<string, unknown>;
   /** Timings; any field left out keeps its default. */
@@ -57,5 +65,6 @@ export const MAX_ATTACHMENT_BYTES_LIMIT = 2 ** 32 - 1;
 export const DEFAULT_ROOM_OPTIONS = Object.freeze({
   attributes: Object.freeze({}) as JsonObject,
   maxAttachmentBytes: 256 * 1024 * 1024,
+  paths: 'relay-first',
   logger: defaultLogger,
 });

@@ -3,15 +3,15 @@
  * it there. Who dials whom, connect attempts and their timeout, re-dials with backoff, failure counts,
  * waiting for `enable()` to settle, and the signaling traffic in both directions. What the sessions carry
  * is for the messaging layer above: it hears of a participant through `participant_up` and `participant_down`.
+ * What runs under each session, a direct data channel or the relay, is each {@link Connection}'s business.
  */
-import type { RoomTimeouts } from '../defaults.js';
-import type { DialedLink } from '../link/Link.js';
-import type { Logger } from '../logger.js';
 import type { JsonObject } from '../protocol/json.js';
-import type { IncomingSignal, ParticipantInfo, SignalData } from '../protocol/signaling.js';
+import { decodeRelayFrame } from '../protocol/relay-frames.js';
+import type { IncomingSignal, ParticipantInfo, RelayRefusal, SignalData } from '../protocol/signaling.js';
 import type { ProtocolError } from '../errors.js';
-import type { SessionOptions } from '../session/session-types.js';
-import { Session } from '../session/Session.js';
+import type { Session } from '../session/Session.js';
+import { Connection, type ConnectionDeps } from './Connection.js';
+import type { LinkState } from './paths.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import { randomId } from '../util/random-id.js';
@@ -45,37 +45,33 @@ export interface SignalingPort {
 /** Events of a {@link Mesh}. @internal */
 export interface MeshEvents {
   /** A participant's session has its hello: the participant is present. */
-  participant_up: (session: Session, attributes: JsonObject) => void;
+  participant_up: (session: Session, attributes: JsonObject, state: LinkState) => void;
   /** A session that was up closed: the participant is not present (it may come back on a new session). */
   participant_down: (session: Session, reason: string) => void;
   /** A participant with an open session re-joined the server as `session.participant.id` (it said so on the session). */
   participant_moved: (session: Session, previousId: string) => void;
+  /** The path to a participant changed (see {@link LinkState}). */
+  link_state: (session: Session, state: LinkState) => void;
   /** A peer broke the protocol on some session. */
   protocol_error: (error: ProtocolError) => void;
 }
 
-/** What a {@link Mesh} is built from. @internal */
-export interface MeshOptions {
+/** What a {@link Mesh} is built from: what each {@link Connection} is, and the signaling port. @internal */
+export interface MeshOptions extends Omit<ConnectionDeps, 'sendSignal'> {
   localId: string;
   signaling: SignalingPort;
-  createLink: (initiator: boolean) => DialedLink;
-  /** Everything each session is built with but its participant, link and id. */
-  session: Omit<SessionOptions, 'participant' | 'cid' | 'link'>;
-  timeouts: RoomTimeouts;
-  logger: Logger;
 }
 
-/** One attempt to connect to a participant: its session, its link, and who dialed. */
-interface Connection {
-  readonly session: Session;
-  readonly link: DialedLink;
-  readonly initiator: boolean;
-  up: boolean;
+/** Splits a signal's connection id into the session's and the direct attempt's number (`cid.attempt`). */
+function splitCid(cid: string): [string, number] {
+  const dot = cid.lastIndexOf('.');
+  const attempt = dot < 0 ? NaN : Number(cid.slice(dot + 1));
+  return Number.isSafeInteger(attempt) && attempt > 0 ? [cid.slice(0, dot), attempt] : [cid, 0];
 }
 
 /**
- * Connections to every participant with messaging enabled, over {@link Session}s on {@link DialedLink}s
- * (WebRTC data channels).
+ * Connections to every participant with messaging enabled, a {@link Session} each over direct data
+ * channels or the relay.
  * Signaling comes in through `handle…` methods and goes out through the {@link SignalingPort}.
  * @internal
  */
@@ -255,19 +251,56 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       );
       return;
     }
+    const [cid, attempt] = splitCid(signal.cid);
     const current = this.#connections.get(signal.from);
-    if (current !== undefined && current.session.cid === signal.cid) {
-      current.link.signal(signal.data);
+    if (current !== undefined && current.session.cid === cid) {
+      current.handleSignal(attempt, signal.data);
       return;
     }
-    if (signal.data.type !== 'offer') return; // a late signal of an attempt that is over
-    if (current !== undefined) {
-      // Both sides dialing should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
-      if (current.initiator && !current.session.isReady && this.#localId < signal.from) return;
-      this.#connections.delete(signal.from);
-      current.session.close('replaced by a new connection');
+    if (signal.data.type !== 'offer' || !this.#replaceable(current, signal.from)) return;
+    this.#track(Connection.acceptDirect(this.#deps, info, cid, attempt)).handleSignal(attempt, signal.data);
+  }
+
+  /** Bytes a participant relayed: a frame of one of its relayed links, or the open frame of a new one. */
+  handleRelay(from: string, data: Uint8Array): void {
+    if (!this.#accepting) return;
+    const info = this.#known.get(from);
+    const frame = decodeRelayFrame(data);
+    if (info === undefined || typeof frame === 'string') {
+      this.#options.logger.debug({ from, frame }, 'dropped a relayed frame');
+      return;
     }
-    this.#connect(info, signal.cid, false).link.signal(signal.data);
+    const current = this.#connections.get(from);
+    if (frame.kind !== 'open') {
+      current?.handleRelayFrame(data, false);
+      return;
+    }
+    if (current !== undefined && current.session.cid === frame.cid) {
+      current.handleRelayFrame(data, true);
+      return;
+    }
+    if (!this.#replaceable(current, from)) return;
+    const accepted = Connection.acceptRelay(this.#deps, info, frame.cid, data);
+    if (accepted !== undefined) this.#track(accepted);
+  }
+
+  /** The server refused a relayed frame to `refusal.to`. */
+  handleRelayRefused(refusal: RelayRefusal): void {
+    this.#connections.get(refusal.to)?.handleRelayRefused(refusal.reason);
+    if (refusal.reason === 'UnknownParticipant' || refusal.reason === 'PeerNotEnabled')
+      this.handleSignalRefused(refusal.to);
+  }
+
+  /**
+   * Whether a participant's new session may replace `current` (closed here if so). Both sides dialing
+   * should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
+   */
+  #replaceable(current: Connection | undefined, from: string): boolean {
+    if (current === undefined) return true;
+    if (current.initiator && !current.session.isReady && this.#localId < from) return false;
+    this.#connections.delete(from);
+    current.close('replaced by a new connection');
+    return true;
   }
 
   #dial(info: ParticipantInfo): void {
@@ -277,7 +310,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       return;
     }
     if (this.#connections.has(info.id)) return; // the other side dialed first
-    this.#connect(info, randomId(), true);
+    this.#track(Connection.dial(this.#deps, info, randomId()));
   }
 
   #cancelRedial(id: string): void {
@@ -287,28 +320,42 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#redials.delete(id);
   }
 
-  #connect(info: ParticipantInfo, cid: string, initiator: boolean): Connection {
-    const { timeouts, logger } = this.#options;
-    const link = this.#options.createLink(initiator);
-    this.#cancelRedial(info.id);
-    const session = new Session({ ...this.#options.session, participant: info, cid, link });
-    const connection: Connection = { session, link, initiator, up: false };
-    this.#connections.set(info.id, connection);
+  /** What each connection is built with. */
+  get #deps(): ConnectionDeps {
+    const o = this.#options;
+    return { ...o, sendSignal: (to, cid, data) => o.signaling.sendSignal(to, cid, data) };
+  }
+
+  /** Makes `connection` the participant's current one and follows it until its session closes. */
+  #track(connection: Connection): Connection {
+    const { timeouts, logger, policy } = this.#options;
+    const { session } = connection;
+    const id = session.participant.id;
+    this.#cancelRedial(id);
+    this.#connections.set(id, connection);
+    // direct-first tries the relay only once a direct attempt failed: the whole attempt gets twice as long.
+    const attemptMs = timeouts.connectAttemptTimeoutMs * (policy === 'direct-first' ? 2 : 1);
     const attemptTimer = setTimeout(() => {
-      if (!session.isReady) session.close(`not connected within ${timeouts.connectAttemptTimeoutMs} ms`);
-    }, timeouts.connectAttemptTimeoutMs);
-    link.on('signal', (data) => this.#options.signaling.sendSignal(info.id, cid, data));
+      if (!session.isReady) connection.close(`not connected within ${attemptMs} ms`);
+    }, attemptMs);
     session.on('ready', (attributes) => {
       clearTimeout(attemptTimer);
       this.#onReady(connection, attributes);
     });
     session.on('protocol_error', (err) => this.emit('protocol_error', err));
-    session.on('moved', (id) => this.#onMoved(connection, id));
+    session.on('moved', (to) => this.#onMoved(connection, to));
     session.on('close', (reason, bye) => {
       clearTimeout(attemptTimer);
       this.#onClose(connection, reason, bye);
     });
-    logger.debug({ participant: info.id, initiator, attempt: (this.#failures.get(info.id) ?? 0) + 1 }, 'connecting');
+    connection.on('state', (state) => {
+      if (connection.up && this.#connections.get(session.participant.id) === connection)
+        this.emit('link_state', session, state);
+    });
+    logger.debug(
+      { participant: id, initiator: connection.initiator, attempt: (this.#failures.get(id) ?? 0) + 1 },
+      'connecting',
+    );
     return connection;
   }
 
@@ -317,7 +364,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (this.#connections.get(id) !== connection) return;
     connection.up = true;
     this.#failures.delete(id);
-    this.emit('participant_up', connection.session, attributes);
+    this.emit('participant_up', connection.session, attributes, connection.state);
     this.#settle(id);
   }
 

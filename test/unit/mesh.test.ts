@@ -64,7 +64,9 @@ class SimServer {
       localId: id,
       timeouts: all,
       logger: silentLogger,
-      createLink: (initiator) => this.net.link(id, initiator),
+      policy: 'direct',
+      createDirect: (initiator) => this.net.link(id, initiator),
+      createRelay: () => undefined,
       signaling: {
         enableMessaging: () => {
           // Peers hear of the newcomer before the newcomer hears of them, as from the real server.

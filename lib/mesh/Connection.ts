@@ -1,0 +1,285 @@
+/**
+ * One participant's session and the links under it: a direct data channel, the signaling server's relay,
+ * or both while the pair moves from one to the other. It opens them as the path policy says, tries again
+ * what fails (with backoff, for as long as the session lives), and tells the link state.
+ *
+ * The side that dialed (the initiator) opens every link of the session; the other side takes what comes:
+ * direct attempts are told apart by a number after the session's connection id in their signals
+ * (`cid.attempt`), and a relayed link names its session in its open frame. The session moves itself onto
+ * the best open link (direct before relayed) without losing, doubling or reordering a message.
+ */
+import type { RoomTimeouts } from '../defaults.js';
+import type { DialedLink, Link } from '../link/Link.js';
+import type { RelayLink } from '../link/RelayLink.js';
+import type { Logger } from '../logger.js';
+import type { ParticipantInfo, SignalData } from '../protocol/signaling.js';
+import { Session } from '../session/Session.js';
+import type { SessionOptions } from '../session/session-types.js';
+import { TypedEmitter } from '../util/TypedEmitter.js';
+import { backoffDelayMs } from '../util/backoff.js';
+import { unrefTimer } from '../util/schedule.js';
+import type { LinkState, PathPolicy } from './paths.js';
+
+/** Direct links are preferred over relayed ones: the session moves to an open direct link. */
+const DIRECT_RANK = 1;
+const RELAY_RANK = 0;
+/** While relayed, direct is tried again after this, doubling up to `reconnectMaxDelayMs`. */
+const DIRECT_RETRY_BASE_MS = 1000;
+/** A relayed link that closed is opened again after this (jitter only) the first time, then doubling. */
+const RELAY_RETRY_BASE_MS = 100;
+
+/** What a {@link Connection} is built from. @internal */
+export interface ConnectionDeps {
+  policy: PathPolicy;
+  createDirect: (initiator: boolean) => DialedLink;
+  /**
+   * A relayed link to `peer` for session `cid`, sending to whatever id `to()` says then (a participant may
+   * re-join under a new id); undefined when this pair cannot be relayed.
+   */
+  createRelay: (peer: ParticipantInfo, cid: string, initiator: boolean, to: () => string) => RelayLink | undefined;
+  sendSignal: (to: string, cid: string, data: SignalData) => void;
+  session: Omit<SessionOptions, 'participant' | 'cid' | 'link'>;
+  timeouts: RoomTimeouts;
+  logger: Logger;
+}
+
+/** Events of a {@link Connection}. @internal */
+export interface ConnectionEvents {
+  /** The link state changed. */
+  state: (state: LinkState) => void;
+}
+
+/** One participant's session and its links. @internal */
+export class Connection extends TypedEmitter<ConnectionEvents> {
+  readonly session: Session;
+  readonly initiator: boolean;
+  /** True once the session was ready (the participant was reported present). */
+  up = false;
+  readonly #deps: ConnectionDeps;
+  #direct: DialedLink | undefined;
+  #directAttempt = 0;
+  #directFailures = 0;
+  #directRetry: ReturnType<typeof setTimeout> | undefined;
+  #relay: RelayLink | undefined;
+  #relayFailures = 0;
+  #relayRetry: ReturnType<typeof setTimeout> | undefined;
+  #state: LinkState = 'connecting';
+  #closed = false;
+
+  /** Dials `info`: opens the links the policy starts with. */
+  static dial(deps: ConnectionDeps, info: ParticipantInfo, cid: string): Connection {
+    const relayFirst = deps.policy === 'relay-first' || deps.policy === 'relay';
+    // The relayed link exists before its connection (the session is built on it): it asks for the id later.
+    const made: { c?: Connection } = {};
+    const to = (): string => made.c?.session.participant.id ?? info.id;
+    const relay = relayFirst ? deps.createRelay(info, cid, true, to) : undefined;
+    const policy = relayFirst && relay === undefined ? 'direct' : deps.policy;
+    const c = new Connection({ ...deps, policy }, info, cid, true, (c) =>
+      relay === undefined ? c.#newDirect(1, true) : c.#adoptRelay(relay),
+    );
+    made.c = c;
+    if (c.#deps.policy === 'relay-first') c.#startDirect(1);
+    return c;
+  }
+
+  /** Answers a direct attempt `attempt` of session `cid` that `info` dialed (its offer follows in {@link handleSignal}). */
+  static acceptDirect(deps: ConnectionDeps, info: ParticipantInfo, cid: string, attempt: number): Connection {
+    return new Connection(deps, info, cid, false, (c) => c.#newDirect(attempt, false));
+  }
+
+  /** Answers a relayed link `info` opened for session `cid`; undefined when this pair cannot be relayed. */
+  static acceptRelay(
+    deps: ConnectionDeps,
+    info: ParticipantInfo,
+    cid: string,
+    open: Uint8Array,
+  ): Connection | undefined {
+    const made: { c?: Connection } = {};
+    const relay = deps.createRelay(info, cid, false, () => made.c?.session.participant.id ?? info.id);
+    if (relay === undefined) return undefined;
+    const c = new Connection(deps, info, cid, false, (c) => c.#adoptRelay(relay));
+    made.c = c;
+    relay.handleFrame(open);
+    return c;
+  }
+
+  private constructor(
+    deps: ConnectionDeps,
+    info: ParticipantInfo,
+    cid: string,
+    initiator: boolean,
+    firstLink: (c: Connection) => Link,
+  ) {
+    super();
+    this.emitterLogger = deps.logger;
+    this.#deps = deps;
+    this.initiator = initiator;
+    const link = firstLink(this);
+    this.session = new Session({ ...deps.session, participant: info, cid, link });
+    this.session.on('ready', () => this.#updateState());
+    this.session.on('linked', () => this.#updateState());
+    this.session.on('unlinked', () => this.#updateState());
+    this.session.on('close', () => this.#onSessionClose());
+  }
+
+  /** How the participant's messages travel now. */
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  /** Signaling data for direct attempt `attempt` of this session. */
+  handleSignal(attempt: number, data: SignalData): void {
+    if (this.#closed) return;
+    if (this.#direct !== undefined && attempt === this.#directAttempt) {
+      this.#direct.signal(data);
+      return;
+    }
+    // A new attempt of the side that dials; anything else is a late signal of an attempt that is over.
+    if (this.initiator || data.type !== 'offer' || attempt <= this.#directAttempt) return;
+    this.#direct?.close('replaced by a new attempt');
+    const link = this.#newDirect(attempt, false);
+    this.session.addLink(link, DIRECT_RANK);
+    link.signal(data);
+  }
+
+  /** A relayed frame from the participant: an open frame of a new relayed link for this session, or one of the current one's. */
+  handleRelayFrame(bytes: Uint8Array, isOpen: boolean): void {
+    if (this.#closed) return;
+    if (!isOpen) {
+      this.#relay?.handleFrame(bytes);
+      return;
+    }
+    if (this.initiator) return; // only the side that dialed opens relayed links
+    const relay = this.#newRelay(false);
+    if (relay === undefined) return;
+    this.#relay?.close('replaced by a new relayed link');
+    this.session.addLink(this.#adoptRelay(relay), RELAY_RANK);
+    relay.handleFrame(bytes);
+  }
+
+  /** The server refused a relayed frame of this connection: the relayed stream has a gap, its link closes. */
+  handleRelayRefused(reason: string): void {
+    this.#relay?.handleRefused(reason);
+  }
+
+  /** Closes the session and every link. */
+  close(reason: string): void {
+    this.session.close(reason);
+    this.#onSessionClose();
+  }
+
+  #startDirect(attempt: number): void {
+    this.session.addLink(this.#newDirect(attempt, true), DIRECT_RANK);
+  }
+
+  #newDirect(attempt: number, initiator: boolean): DialedLink {
+    const { createDirect, sendSignal, timeouts } = this.#deps;
+    const link = createDirect(initiator);
+    this.#direct = link;
+    this.#directAttempt = attempt;
+    // Signals leave in a later turn than this (the session exists by then).
+    link.on('signal', (data) => sendSignal(this.session.participant.id, `${this.session.cid}.${attempt}`, data));
+    const timer = setTimeout(() => {
+      if (!link.isOpen) link.close(`not connected within ${timeouts.connectAttemptTimeoutMs} ms`);
+    }, timeouts.connectAttemptTimeoutMs);
+    unrefTimer(timer);
+    let opened = false;
+    link.on('open', () => {
+      opened = true;
+      clearTimeout(timer);
+      this.#directFailures = 0;
+    });
+    link.on('close', (reason) => {
+      clearTimeout(timer);
+      this.#onDirectClosed(link, opened, reason);
+    });
+    return link;
+  }
+
+  #adoptRelay(relay: RelayLink): RelayLink {
+    this.#relay = relay;
+    relay.on('open', () => {
+      this.#relayFailures = 0;
+    });
+    relay.on('close', (reason) => this.#onRelayClosed(relay, reason));
+    return relay;
+  }
+
+  #usesRelay(): boolean {
+    return this.#deps.policy !== 'direct';
+  }
+
+  #onDirectClosed(link: DialedLink, opened: boolean, reason: string): void {
+    if (this.#direct === link) this.#direct = undefined;
+    if (this.#closed || !this.initiator || this.#direct !== undefined) return;
+    const { logger, timeouts } = this.#deps;
+    logger.debug({ participant: this.session.participant.id, reason, opened }, 'direct link closed');
+    // The relay takes over at once where the policy allows it (direct-first: this is the failed attempt).
+    if (this.#usesRelay() && this.#relay === undefined) this.#openRelay();
+    if (this.#deps.policy === 'relay') return;
+    this.#directFailures = opened ? 0 : this.#directFailures + 1;
+    const delayMs =
+      this.#directFailures === 0
+        ? Math.random() * 50
+        : backoffDelayMs(this.#directFailures, DIRECT_RETRY_BASE_MS, timeouts.reconnectMaxDelayMs);
+    clearTimeout(this.#directRetry);
+    this.#directRetry = setTimeout(() => {
+      this.#directRetry = undefined;
+      if (!this.#closed && this.#direct === undefined) this.#startDirect(this.#directAttempt + 1);
+    }, delayMs);
+    unrefTimer(this.#directRetry);
+  }
+
+  #openRelay(): void {
+    const relay = this.#newRelay(true);
+    if (relay !== undefined) this.session.addLink(this.#adoptRelay(relay), RELAY_RANK);
+  }
+
+  #newRelay(initiator: boolean): RelayLink | undefined {
+    const { participant, cid } = this.session;
+    return this.#deps.createRelay(participant, cid, initiator, () => this.session.participant.id);
+  }
+
+  #onRelayClosed(relay: RelayLink, reason: string): void {
+    if (this.#relay === relay) this.#relay = undefined;
+    if (this.#closed || !this.initiator || this.#relay !== undefined) return;
+    // Not while a direct link is open: the relay is opened again when that one closes.
+    if (this.#direct?.isOpen === true || !this.#usesRelay()) return;
+    this.#relayFailures++;
+    const delayMs =
+      this.#relayFailures === 1
+        ? Math.random() * RELAY_RETRY_BASE_MS
+        : backoffDelayMs(this.#relayFailures - 1, RELAY_RETRY_BASE_MS, this.#deps.timeouts.reconnectMaxDelayMs);
+    this.#deps.logger.debug({ participant: this.session.participant.id, reason, delayMs }, 'relayed link closed');
+    clearTimeout(this.#relayRetry);
+    this.#relayRetry = setTimeout(() => {
+      this.#relayRetry = undefined;
+      if (!this.#closed && this.#relay === undefined) this.#openRelay();
+    }, delayMs);
+    unrefTimer(this.#relayRetry);
+  }
+
+  #updateState(): void {
+    if (this.#closed) return;
+    const s = this.session;
+    const next: LinkState = !s.isReady
+      ? 'connecting'
+      : !s.isLinked
+        ? 'reconnecting'
+        : s.link === this.#direct
+          ? 'direct'
+          : 'relayed';
+    if (next === this.#state) return;
+    this.#state = next;
+    this.emit('state', next);
+  }
+
+  #onSessionClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#directRetry);
+    clearTimeout(this.#relayRetry);
+    this.#direct?.close('session closed');
+    this.#relay?.close('session closed');
+  }
+}
