@@ -19,6 +19,8 @@ interface Transfer extends IncomingTransfer {
   buffer: Uint8Array;
   /** When the start or the latest chunk arrived (Date.now()). */
   lastProgressAtMs: number;
+  /** The most progress reported (-1: none yet): an attachment sent again after a move never reports less. */
+  reportedBytes: number;
 }
 
 /**
@@ -139,8 +141,9 @@ export class Inbox {
     if (again !== undefined) {
       again.receivedBytes = 0;
       again.lastProgressAtMs = Date.now();
-      return { kind: 'progress', transfer: again };
+      return this.#progress(again);
     }
+    const parked = this.#parked.get(frame.seq);
     const restart = this.#parked.delete(frame.seq);
     if (!restart) {
       const bad = this.#takeSeq(frame.seq, 'start');
@@ -185,10 +188,11 @@ export class Inbox {
       receivedBytes: 0,
       buffer,
       lastProgressAtMs: Date.now(),
+      reportedBytes: parked?.reportedBytes ?? -1,
     };
     if (frame.call !== undefined) transfer.call = frame.call;
     this.#transfers.set(seq, transfer);
-    return { kind: 'progress', transfer };
+    return this.#progress(transfer);
   }
 
   /** Attachment bytes of a started message. */
@@ -213,7 +217,7 @@ export class Inbox {
     t.buffer.set(frame.bytes, t.receivedBytes);
     t.receivedBytes += length;
     t.lastProgressAtMs = Date.now();
-    if (t.receivedBytes < t.totalBytes) return { kind: 'progress', transfer: t };
+    if (t.receivedBytes < t.totalBytes) return this.#progress(t);
     this.#transfers.delete(t.seq);
     this.#budget.release(t.totalBytes);
     const delivery: Delivery = { seq: t.seq, type: t.type, payload: t.payload, attachment: t.buffer };
@@ -297,6 +301,13 @@ export class Inbox {
     if (seq !== this.#nextSeq) return { kind: 'violation', detail: `${what} seq ${seq}, expected ${this.#nextSeq}` };
     this.#nextSeq++;
     return undefined;
+  }
+
+  /** Progress of `t`, or nothing when as much was reported before (it is being sent again after a move). */
+  #progress(t: Transfer): InboxResult {
+    if (t.receivedBytes <= t.reportedBytes) return { kind: 'ignored' };
+    t.reportedBytes = t.receivedBytes;
+    return { kind: 'progress', transfer: t };
   }
 
   /** A seq that arrived already (delivered, refused, cancelled, or parked). */

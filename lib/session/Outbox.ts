@@ -35,6 +35,8 @@ interface Entry extends OutgoingMessage {
   head: Uint8Array;
   attachment: Uint8Array | undefined;
   sentBytes: number;
+  /** The most `onProgress` was told (-1: nothing yet): sent again after a move, it is not told less. */
+  reportedBytes: number;
   /** An ack covered it: it is no longer held, and not sent again. */
   released: boolean;
 }
@@ -120,7 +122,17 @@ export class Outbox {
     onProgress?: ProgressCallback,
     tag?: unknown,
   ): OutgoingMessage {
-    const entry: Entry = { seq, state: 'queued', head, attachment, sentBytes: 0, onProgress, tag, released: false };
+    const entry: Entry = {
+      seq,
+      state: 'queued',
+      head,
+      attachment,
+      sentBytes: 0,
+      reportedBytes: -1,
+      onProgress,
+      tag,
+      released: false,
+    };
     if (this.#closed) {
       entry.state = 'dropped';
       return entry;
@@ -327,10 +339,14 @@ export class Outbox {
     if (entry.tag !== undefined) this.#onSent(entry.tag);
   }
 
+  /** Tells `onProgress` how much left, unless it was told as much before (the message is being sent again). */
   #report(entry: Entry): void {
     const onProgress = entry.onProgress;
-    const total = entry.attachment?.byteLength ?? entry.sentBytes;
-    if (onProgress !== undefined) this.#call(() => onProgress(entry.sentBytes, total));
+    if (onProgress === undefined || entry.sentBytes <= entry.reportedBytes) return;
+    const sent = entry.sentBytes;
+    entry.reportedBytes = sent;
+    const total = entry.attachment?.byteLength ?? sent;
+    this.#call(() => onProgress(sent, total));
   }
 
   /** Runs a caller's callback; what it throws is logged, not let into the network code. */
@@ -364,6 +380,7 @@ const PLACEHOLDER: Entry = {
   head: EMPTY,
   attachment: undefined,
   sentBytes: 0,
+  reportedBytes: -1,
   onProgress: undefined,
   tag: undefined,
   released: true,
