@@ -256,7 +256,11 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const bob = await joinRoom(s2!.url, 'failover', 'bob');
     await alice.messaging.enable();
     await bob.messaging.enable();
-    await eventually(() => bob.messaging.remoteParticipants.length === 1, 10_000, 'alice and bob to connect');
+    await eventually(
+      () => bob.messaging.remoteParticipants.length === 1 && alice.messaging.remoteParticipants.length === 1,
+      10_000,
+      'alice and bob to connect',
+    );
     const aliceId = alice.localParticipant.id;
     const seenByBob: string[] = [];
     bob.messaging.on('participant_removed', (p) => seenByBob.push(`removed ${p.name}`));

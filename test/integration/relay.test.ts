@@ -1,0 +1,98 @@
+/**
+ * Every pair reachable: participants that reach the signaling server but can never reach each other
+ * (each in a network namespace of its own, on the server through a Unix socket), and one sharing a
+ * namespace with another, so that some pairs of the room are relayed and some direct. Real processes,
+ * real node-datachannel, the real server's relay. Needs root and iproute2 (`ip netns`); skipped without.
+ */
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { Harness } from '../support/harness.js';
+import { NetnsLab, type NsParticipant, lastEvent, waitForEvent } from '../support/netns.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/relay-participant.js', import.meta.url));
+
+/** The attachment the fixture sends for message `n` of `bytes`. */
+function pattern(n: number, bytes: number): string {
+  const out = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i += 4096) out[i] = (i / 4096 + n) & 0xff;
+  return createHash('sha256').update(out).digest('hex');
+}
+
+describe('the relayed path (participants in network namespaces that cannot reach each other)', function () {
+  this.timeout(120_000);
+  const h = new Harness();
+  const lab = new NetnsLab('roommesh-relay');
+  let alice: NsParticipant;
+  let bob: NsParticipant;
+  let carol: NsParticipant;
+
+  before(async function () {
+    if (!NetnsLab.available()) this.skip(); // needs root and iproute2's `ip netns`
+    // A relay fast enough that a 64 MiB attachment takes seconds, not the default 4 MiB/s.
+    const server = await h.server({ relayBytesPerSecond: 64 << 20, relayBurstBytes: 8 << 20 });
+    await lab.forwardTo(server.port);
+    const nsA = lab.namespace('a');
+    const nsB = lab.namespace('b');
+    alice = await lab.start(nsA, FIXTURE, [lab.socketPath, 'r', 'alice', 'relay-first'], 'alice');
+    bob = await lab.start(nsB, FIXTURE, [lab.socketPath, 'r', 'bob', 'relay-first'], 'bob');
+    // carol shares bob's namespace: bob and carol can go direct. She pipelines to bob from the moment he is present.
+    carol = await lab.start(nsB, FIXTURE, [lab.socketPath, 'r', 'carol', 'relay-first', 'bob', '10000'], 'carol');
+  });
+  after(async () => {
+    await lab.close();
+    await h.close();
+  });
+
+  it('makes every pair present, the relayed ones relayed and the shared-namespace pair direct', async () => {
+    expect(carol.ready.present).to.have.members(['alice', 'bob']);
+    // enable() waited for both: presence over the relay does not wait for WebRTC.
+    console.log(`      carol's enable() with 2 present: ${Math.round(carol.ready.enableMs as number)} ms`);
+    await waitForEvent(alice, (e) => e.added === 'bob', 5000, 'alice sees bob');
+    await waitForEvent(alice, (e) => e.added === 'carol', 5000, 'alice sees carol');
+    expect(lastEvent(alice, (e) => e.added === 'bob')?.state).to.equal('relayed');
+    await waitForEvent(bob, (e) => e.link === 'carol' && e.state === 'direct', 10_000, 'bob and carol go direct');
+    // alice's pairs never go direct: there is no path.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alice.events.filter((e) => e.link !== undefined && e.state === 'direct')).to.deep.equal([]);
+  });
+
+  it('10,000 pipelined messages arrive once each and in order across the move from relayed to direct', async () => {
+    await waitForEvent(carol, (e) => e.pipelined !== undefined, 60_000, 'carol’s pipeline to finish');
+    const done = lastEvent(carol, (e) => e.pipelined !== undefined)?.pipelined as Record<string, unknown>;
+    expect(done.failed).to.deep.equal([]);
+    expect(done.ok).to.equal(10_000);
+    expect(done.firstState, 'the pipeline started on the relay').to.equal('relayed');
+    expect(done.lastState).to.equal('direct');
+    bob.proc.send({ report: true });
+    await waitForEvent(bob, (e) => e.report !== undefined, 5000, 'bob’s report');
+    const report = lastEvent(bob, (e) => e.report !== undefined)?.report as Record<string, Record<string, unknown>>;
+    expect(report.carol).to.deep.include({ count: 10_000, inOrder: true, duplicates: 0 });
+  });
+
+  it('carries direct messages, broadcasts and a 64 MiB attachment over the relay, hash compared', async () => {
+    alice.proc.send({ send: { to: bob.id, n: 1 } });
+    await waitForEvent(bob, (e) => (e.got as { n?: number })?.n === 1, 5000, 'message 1');
+    alice.proc.send({ broadcast: { n: 2 } });
+    await waitForEvent(alice, (e) => (e.broadcasted as { n?: number })?.n === 2, 10_000, 'the broadcast');
+    expect(lastEvent(alice, (e) => e.broadcasted !== undefined)?.broadcasted).to.deep.equal({
+      n: 2,
+      delivered: 2,
+      failed: 0,
+    });
+    const size = 64 << 20;
+    alice.proc.send({ send: { to: bob.id, n: 3, bytes: size } });
+    await waitForEvent(alice, (e) => (e.sent as { n?: number })?.n === 3, 60_000, 'the attachment acknowledged');
+    expect(lastEvent(alice, (e) => (e.sent as { n?: number })?.n === 3)?.sent).to.deep.equal({ n: 3, ok: true });
+    const got = lastEvent(bob, (e) => (e.got as { n?: number })?.n === 3)?.got as Record<string, unknown>;
+    expect(got).to.deep.include({ from: 'alice', bytes: size, sha256: pattern(3, size) });
+    expect(lastEvent(bob, (e) => e.link === 'alice')?.state ?? 'relayed').to.equal('relayed');
+  });
+
+  it('removes a relayed participant that was killed, within bounded time', async () => {
+    alice.proc.kill('SIGKILL');
+    const ms = await waitForEvent(bob, (e) => e.removed === 'alice', 15_000, 'bob to remove alice');
+    await waitForEvent(carol, (e) => e.removed === 'alice', 15_000, 'carol to remove alice');
+    console.log(`      alice removed ${ms} ms after the kill`);
+  });
+});
