@@ -58,6 +58,9 @@ const arriving = new Map();
 const params = new URLSearchParams(location.search);
 ui.joinRoom.value = params.get('room') ?? '';
 ui.joinName.value = params.get('name') ?? '';
+/** `?paths=relay` (or direct, direct-first) tries another path policy; the library's default otherwise. */
+const PATHS = ['relay-first', 'direct-first', 'direct', 'relay'];
+const paths = PATHS.includes(params.get('paths') ?? '') ? params.get('paths') : undefined;
 (ui.joinRoom.value ? ui.joinName : ui.joinRoom).focus();
 
 ui.joinForm.addEventListener('submit', (event) => {
@@ -82,6 +85,7 @@ async function join(roomName, name) {
       room: roomName,
       name,
       attributes: { status: ui.myStatus.value },
+      ...(paths === undefined ? {} : { paths }),
     });
     room = joined;
     wire(joined);
@@ -121,7 +125,7 @@ function showRoom(r) {
   log.clear();
   arriving.clear();
   clearAttachment();
-  history.replaceState(null, '', `?${new URLSearchParams({ room: r.name })}`);
+  history.replaceState(null, '', `?${new URLSearchParams({ room: r.name, ...(paths ? { paths } : {}) })}`);
   document.title = `${r.name} · roommesh demo`;
 }
 
@@ -197,6 +201,11 @@ function wire(r) {
   });
   m.on('participant_attributes_updated', (p) => {
     if (current()) presence.update(p);
+  });
+  m.on('participant_link_changed', (p, state) => {
+    if (!current()) return;
+    presence.updateLink(p);
+    if (state === 'reconnecting') log.system(`${p.name}: reconnecting…`);
   });
   m.on('attachment_progress', (p) => {
     if (!current()) return;

@@ -1,11 +1,22 @@
-// The presence list: this participant first, then everyone present, with their attributes and the state
-// of the data channel to each. Selecting someone makes them the recipient of direct messages.
+// The presence list: this participant first, then everyone present, with their attributes and the path
+// to each (direct, relayed, reconnecting). Selecting someone makes them the recipient of direct messages.
 import { avatarColor, initials } from './format.js';
 
 /** Attribute values longer than this are cut in the list; a peer chooses them. */
 const MAX_ATTR_CHARS = 40;
 /** At most this many attribute chips per participant. */
 const MAX_ATTRS = 6;
+
+/** How each link state shows. */
+const LINK_STATES = {
+  direct: { text: 'direct', title: 'Data channel open: messages go straight to this participant' },
+  relayed: {
+    text: 'relayed',
+    title: 'Through the signaling server, sealed end to end (it cannot read them); moves to direct when it can',
+  },
+  reconnecting: { text: 'reconnecting…', title: 'The path broke; messages wait for a new one' },
+  connecting: { text: 'connecting…', title: 'Setting up a path' },
+};
 
 export class PresenceList {
   /**
@@ -49,6 +60,11 @@ export class PresenceList {
     this.items.set(p.id, li);
     this.list.append(li);
     this.#updateCount();
+  }
+
+  /** The path to a participant changed (direct, relayed, reconnecting). */
+  updateLink(p) {
+    this.update(p);
   }
 
   /** A participant's attributes changed. */
@@ -119,16 +135,17 @@ export class PresenceList {
         .map(([key, value]) => attrChip(key, value)),
     );
     const channel = li.querySelector('.channel');
-    channel.dataset.state = isSelf ? 'self' : 'open';
-    channel.textContent = isSelf ? '' : 'connected';
-    channel.title = isSelf ? '' : 'Data channel open: messages go straight to this participant';
+    const link = isSelf ? undefined : (LINK_STATES[p.linkState] ?? LINK_STATES.direct);
+    channel.dataset.state = isSelf ? 'self' : p.linkState;
+    channel.textContent = link?.text ?? '';
+    channel.title = link?.title ?? '';
     const button = li.querySelector('button');
     const attrText = Object.entries(p.attributes)
       .map(([k, v]) => `${k} ${display(v)}`)
       .join(', ');
     button.setAttribute(
       'aria-label',
-      `${p.name}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${isSelf ? '' : ', channel open'}`,
+      `${p.name}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${link ? `, ${link.text}` : ''}`,
     );
   }
 

@@ -54,8 +54,8 @@ export function useMessaging(): MessagingClient | undefined {
 }
 
 /**
- * The participants present (messaging enabled, channel open), re-rendering when one arrives, leaves or
- * changes its attributes. A new array on each change; `participant.attributes` is a new object when they change.
+ * The participants present (messaging enabled, a path open), re-rendering when one arrives, leaves,
+ * changes its attributes or its path (`participant.linkState`: direct, relayed, reconnecting). A new array on each change; `participant.attributes` is a new object when they change.
  * @example
  * const participants = useParticipants();
  * return participants.map((p) => <li key={p.id}>{p.name}</li>);
@@ -68,16 +68,20 @@ export function useParticipants(): readonly RemoteParticipant[] {
     const messaging = room.messaging;
     const update = (): void => setParticipants(Object.freeze(messaging.remoteParticipants));
     update();
-    // The events that change what a participant shows. A future per-participant link state joins this list.
+    // The events that change what a participant shows.
     messaging.on('participant_added', update);
     messaging.on('participant_removed', update);
     messaging.on('participant_attributes_updated', update);
+    messaging.on('participant_link_changed', update);
+    messaging.on('participant_id_changed', update);
     messaging.on('messaging_enabled', update);
     messaging.on('messaging_disabled', update);
     return () => {
       messaging.off('participant_added', update);
       messaging.off('participant_removed', update);
       messaging.off('participant_attributes_updated', update);
+      messaging.off('participant_link_changed', update);
+      messaging.off('participant_id_changed', update);
       messaging.off('messaging_enabled', update);
       messaging.off('messaging_disabled', update);
       setParticipants(NO_PARTICIPANTS);

@@ -70,7 +70,9 @@ describe('demo page in Chromium', function () {
 
     await alice!.page.getByRole('combobox', { name: 'My status' }).selectOption('busy');
     await bob!.person('alice').filter({ hasText: 'busy' }).waitFor();
-    expect(await bob!.person('alice').getAttribute('aria-label')).to.equal('alice, status busy, channel open');
+    // Both pages share a network: present over the relay at once, then direct once the channel opens.
+    await bob!.person('alice').locator('.channel[data-state="direct"]').waitFor();
+    expect(await bob!.person('alice').getAttribute('aria-label')).to.equal('alice, status busy, direct');
   });
 
   it('three pages: a broadcast reaches both others, a direct message only the selected one, each confirmed', async () => {

@@ -24,9 +24,15 @@ export class DemoPage {
   ) {}
 
   /** Opens the demo with room and name prefilled from the URL, presses Join, and waits until messaging is on. */
-  static async join(browser: Chromium, serverUrl: string, room: string, name: string): Promise<DemoPage> {
+  static async join(
+    browser: Chromium,
+    serverUrl: string,
+    room: string,
+    name: string,
+    paths?: string,
+  ): Promise<DemoPage> {
     const page = await browser.newPage();
-    await page.goto(`${serverUrl}/?${new URLSearchParams({ room, name })}`);
+    await page.goto(`${serverUrl}/?${new URLSearchParams({ room, name, ...(paths === undefined ? {} : { paths }) })}`);
     const demo = new DemoPage(page, name, room);
     await demo.watchProgressBars();
     await page.getByRole('button', { name: 'Join' }).click();
