@@ -7,7 +7,7 @@
  * them with an attachment of random bytes (64 KiB to 2 MiB) whose SHA-256 rides in the message. Everything
  * the soak checks goes to the log file with a synchronous write before the event that caused it returns,
  * so what happened before a SIGKILL is on disk (a receipt is written before its acknowledgement leaves):
- *   `a <to> <n>`                      a message this one sent was acknowledged by <to>
+ *   `a <to> <n>`                      a message this one sent was acknowledged by <to> (`?`: name unknown)
  *   `f <to> <n> <reason> <ms>`        a send to <to> failed after <ms>
  *   `r <from> <n> <ok|bad> <bytes>`   a message arrived (attachment hash checked)
  *   `+ <name> <t>` / `- <name> <t>`   participant_added / participant_removed, at Date.now()
@@ -85,13 +85,15 @@ function sendOne(peers: readonly RemoteParticipant[]): void {
   const startedMs = Date.now();
   let done: Promise<void>;
   if (random() < BROADCAST_SHARE) {
-    // Ids change when a default-settings server restarts: keep the names of those present at the call.
-    const names = new Map(peers.map((p) => [p.id, p.name]));
+    // Ids change when a default-settings server restarts: keep the names of those present at the call
+    // (newcomers too: a broadcast reaches them, and they may be gone when it resolves).
+    const names = new Map(room.messaging.remoteParticipants.map((p) => [p.id, p.name]));
     done = room.messaging.broadcastMessage({ type: 'chaos', message, ...extra }).then(
       (r) => {
         for (const to of r.delivered) {
           const toName = names.get(to) ?? room.messaging.getParticipant(to)?.name;
-          if (!isNewcomer(toName)) write(`a ${toName} ${id}`);
+          // `?`: acknowledged by an id this side no longer knows by name; the soak counts, cannot check, those.
+          if (!isNewcomer(toName)) write(`a ${toName ?? '?'} ${id}`);
         }
         for (const to of r.failed)
           if (!isNewcomer(names.get(to)))

@@ -280,6 +280,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 
 interface Tally {
   acknowledged: number;
+  /** Acknowledged by an id the sender could not name any more: counted, not checked. */
+  acknowledgedUnnamed: number;
   delivered: number;
   duplicates: number;
   lost: number;
@@ -295,6 +297,7 @@ function analyse(pending: Map<string, number>, leavingMs: number): Tally {
   const failures: Record<string, number> = {};
   const presence = new Map<string, Array<{ sign: '+' | '-'; who: string; t: number }>>();
   let badHashes = 0;
+  let unnamed = 0;
   let attachments = 0;
   let attachmentBytes = 0;
   for (const p of everyone) {
@@ -303,7 +306,8 @@ function analyse(pending: Map<string, number>, leavingMs: number): Tally {
     presence.set(p.name, seen);
     for (const line of lines) {
       const [kind, a, b, c, d] = line.split(' ');
-      if (kind === 'a') acked.add(`${p.name}>${a}:${b}`);
+      if (kind === 'a' && a === '?') unnamed++;
+      else if (kind === 'a') acked.add(`${p.name}>${a}:${b}`);
       else if (kind === 'r') {
         const key = `${a}>${p.name}:${b}`;
         receipts.set(key, (receipts.get(key) ?? 0) + 1);
@@ -356,6 +360,7 @@ function analyse(pending: Map<string, number>, leavingMs: number): Tally {
   }
   return {
     acknowledged: acked.size,
+    acknowledgedUnnamed: unnamed,
     delivered: [...receipts.values()].reduce((a, n) => a + n, 0),
     duplicates: duplicates.length,
     lost: lost.length,
@@ -464,7 +469,7 @@ try {
     `  restarts: ${restarts.server} ${fleetSize === 0 ? 'server' : 'fleet process'}, ${restarts.participant} participant; ${newcomers} newcomer checks`,
   );
   say(
-    `  messages: ${m.acknowledged} acknowledged, ${m.delivered} delivered, ${m.duplicates} duplicates, ${m.lost} lost`,
+    `  messages: ${m.acknowledged + m.acknowledgedUnnamed} acknowledged (${m.acknowledgedUnnamed} unchecked), ${m.delivered} delivered, ${m.duplicates} duplicates, ${m.lost} lost`,
   );
   say(
     `  sends failed: ${failed.length === 0 ? 'none' : failed.join(', ')}; still pending at the end: ${[...pending.values()].reduce((a, n) => a + n, 0)}`,
