@@ -7,7 +7,8 @@
  * message it sent that was acknowledged, and of every message it received, and samples its memory and
  * the peer connections it has open. Reports all of it when asked.
  */
-import { Room, nodeDataChannelWebRTC, silentLogger, type WebRTCImplementation } from '../lib/node.js';
+import { Room, nodeDataChannelWebRTC, silentLogger } from '../lib/node.js';
+import { countingWebRTC } from './counting-webrtc.js';
 
 const [url, roomName, name, seedArg] = process.argv.slice(2);
 if (url === undefined || roomName === undefined || name === undefined)
@@ -23,31 +24,15 @@ const random = (): number => {
   return seed / 2 ** 32;
 };
 
-/** Peer connections created and not yet closed, counted by wrapping the WebRTC implementation. */
-let openPeerConnections = 0;
-function counting(impl: WebRTCImplementation): WebRTCImplementation {
-  const Base = impl.RTCPeerConnection as new (config?: unknown) => { close(): void };
-  class CountingPeerConnection extends Base {
-    #open = true;
-    constructor(config?: unknown) {
-      super(config);
-      openPeerConnections++;
-    }
-    override close(): void {
-      if (this.#open) openPeerConnections--;
-      this.#open = false;
-      super.close();
-    }
-  }
-  return { ...impl, RTCPeerConnection: CountingPeerConnection };
-}
+/** Peer connections created and not yet closed. */
+const counted = countingWebRTC(nodeDataChannelWebRTC());
 
 const room = await Room.connect({
   url,
   room: roomName,
   name,
   logger: silentLogger,
-  wrtc: counting(nodeDataChannelWebRTC()),
+  wrtc: counted.wrtc,
 });
 const me = room.localParticipant.id;
 /** `${to} ${n}` of every direct or broadcast message acknowledged by its recipient. */
@@ -113,7 +98,12 @@ async function traffic(): Promise<void> {
 
 function sample(): void {
   const m = process.memoryUsage();
-  samples.push({ tMs: Date.now() - t0, rssBytes: m.rss, heapUsedBytes: m.heapUsed, openPeerConnections });
+  samples.push({
+    tMs: Date.now() - t0,
+    rssBytes: m.rss,
+    heapUsedBytes: m.heapUsed,
+    openPeerConnections: counted.open(),
+  });
 }
 
 process.on('message', (msg: { start?: true; stop?: true; report?: true; sample?: true; leave?: true }) => {
@@ -150,7 +140,7 @@ process.on('message', (msg: { start?: true; stop?: true; report?: true; sample?:
   if (msg.leave) {
     void room.disconnect().then(() => {
       sample();
-      process.send?.({ left: { openPeerConnections } });
+      process.send?.({ left: { openPeerConnections: counted.open() } });
     });
   }
 });

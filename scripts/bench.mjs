@@ -23,7 +23,7 @@ await buildBrowser();
 // `npm run bench -- frame-size [MiB] [rounds] [--hosts in-process,node,chromium]` runs bench/frame-size.ts,
 // `npm run bench -- soak [--minutes 10] [--participants 10]` the soak run (bench/soak.ts), and
 // `npm run bench -- signaling-load [participants...]` the load on one signaling process (bench/signaling-load.ts),
-// `npm run bench -- chaos [--seconds 600]` the chaos soak: the server killed and restarted (bench/chaos-soak.ts).
+// `npm run bench -- chaos [--duration 600]` the chaos soak: fleet processes and participants killed (bench/chaos-soak.ts).
 const [first, ...tail] = process.argv.slice(2);
 const [argv, rest] =
   first === 'soak'
