@@ -192,8 +192,11 @@ export class Sender {
    * and, with `attributes` (the peer has this side's hello), the attributes and the moved id, which may have
    * been lost with the old link.
    */
-  rewind(attributes: JsonObject | undefined): void {
+  rewind(attributes: JsonObject | undefined, hello?: { attributes: JsonObject; maxAttachmentBytes: number }): void {
+    // Frames batched for the old link are dropped (what matters of them goes again), so a hello to
+    // repeat goes in after that and ahead of everything sent again: the peer decodes nothing before it.
     this.batch.clear();
+    if (hello !== undefined) this.sendHello(hello.attributes, hello.maxAttachmentBytes);
     this.outbox.rewind();
     if (attributes === undefined) return;
     this.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));

@@ -63,7 +63,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
       opened: () => this.#onOpened(),
       switched: (link) => this.#onSwitched(link),
-      followed: () => this.#repeat(),
+      followed: () => this.#repeat(this.#started && !this.isReady),
       data: (bytes, current) => this.#onData(bytes, current),
       writable: () => this.#sender.outbox.pump(),
       unlinked: (reason) => {
@@ -283,18 +283,24 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#heartbeat.paused = false;
     this.#heartbeat.alive(Date.now());
     if (this.isReady) this.#receiver.park();
-    this.#repeat();
     if (!this.#started) {
+      this.#repeat(false);
       if (link.isOpen) this.#onOpened();
-    } else if (this.isReady && this.#earlyLinks.has(link)) this.#pushHello();
+    } else {
+      // The peer may lack this side's hello: it was lost with the old link, or the peer's side of this link
+      // was set up before it had the hello (it reads a hello from an older link only until it has one).
+      this.#repeat(!this.isReady || this.#earlyLinks.has(link));
+    }
     this.emit('linked', link);
   }
 
   /** Sends again what the peer may have missed: messages it did not acknowledge, refusals, an ack, attributes. */
-  #repeat(): void {
-    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined);
+  #repeat(withHello: boolean): void {
+    const hello = withHello
+      ? { attributes: this.#localAttributes(), maxAttachmentBytes: this.#maxAttachmentBytes }
+      : undefined;
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined, hello);
     if (this.isReady) this.#receiver.repeat();
-    else if (this.#started) this.#pushHello(); // it may have been lost with the old link
   }
 
   #onData(bytes: Uint8Array, current: boolean): void {
