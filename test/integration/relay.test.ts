@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import type { SignalingServer } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
+import { httpGet } from '../support/processes.js';
 import { NetnsLab, type NsParticipant, lastEvent, waitForEvent } from '../support/netns.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/relay-participant.js', import.meta.url));
@@ -26,11 +28,17 @@ describe('the relayed path (participants in network namespaces that cannot reach
   let alice: NsParticipant;
   let bob: NsParticipant;
   let carol: NsParticipant;
+  let server: SignalingServer;
+  /** Bytes the server has relayed so far (its metric). */
+  const relayedBytes = async (): Promise<number> => {
+    const body = (await httpGet(server.port, '/metrics')).body;
+    return Number(/^roommesh_relayed_bytes_total (\d+)$/m.exec(body)?.[1] ?? NaN);
+  };
 
   before(async function () {
     if (!NetnsLab.available()) this.skip(); // needs root and iproute2's `ip netns`
     // A relay fast enough that a 64 MiB attachment takes seconds, not the default 4 MiB/s.
-    const server = await h.server({ relayBytesPerSecond: 64 << 20, relayBurstBytes: 8 << 20 });
+    server = await h.server({ relayBytesPerSecond: 64 << 20, relayBurstBytes: 8 << 20 });
     await lab.forwardTo(server.port);
     const nsA = lab.namespace('a');
     const nsB = lab.namespace('b');
@@ -87,6 +95,26 @@ describe('the relayed path (participants in network namespaces that cannot reach
     const got = lastEvent(bob, (e) => (e.got as { n?: number })?.n === 3)?.got as Record<string, unknown>;
     expect(got).to.deep.include({ from: 'alice', bytes: size, sha256: pattern(3, size) });
     expect(lastEvent(bob, (e) => e.link === 'alice')?.state ?? 'relayed').to.equal('relayed');
+  });
+
+  it('a frozen relayed receiver: the relay carries at most a window for it, and the transfer completes after', async () => {
+    const size = 16 << 20;
+    bob.proc.send({ send: { to: alice.id, n: 4, bytes: size } });
+    await new Promise((r) => setTimeout(r, 300)); // under way: 16 MiB take seconds here
+    alice.proc.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 200)); // what was in flight lands
+    const before = await relayedBytes();
+    await new Promise((r) => setTimeout(r, 1000)); // shorter than the fixture's 2 s heartbeat timeout
+    const during = (await relayedBytes()) - before;
+    alice.proc.kill('SIGCONT');
+    // End-to-end flow control: bob may have 256 KiB unacknowledged on the link, and the server holds no more.
+    expect(during, 'bytes relayed while the receiver was frozen').to.be.below(512 * 1024);
+    await waitForEvent(bob, (e) => (e.sent as { n?: number })?.n === 4, 60_000, 'the attachment acknowledged');
+    expect(lastEvent(bob, (e) => (e.sent as { n?: number })?.n === 4)?.sent).to.deep.equal({ n: 4, ok: true });
+    await waitForEvent(alice, (e) => (e.got as { n?: number })?.n === 4, 5000, 'alice to have it');
+    const got = lastEvent(alice, (e) => (e.got as { n?: number })?.n === 4)?.got as Record<string, unknown>;
+    expect(got).to.deep.include({ from: 'bob', bytes: size, sha256: pattern(4, size) });
+    expect(alice.events.filter((e) => e.removed !== undefined)).to.deep.equal([]);
   });
 
   it('removes a relayed participant that was killed, within bounded time', async () => {
