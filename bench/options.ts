@@ -1,9 +1,19 @@
 import { parseArgs } from 'node:util';
 import type { RoomTimeouts } from '../lib/node.js';
-import { HOSTS, TRANSPORTS, TRANSPORT_INFO, type TransportId } from './protocol.js';
+import { HOSTS, TRANSPORTS, TRANSPORT_INFO, type LatencyShape, type TransportId } from './protocol.js';
 
 /** The scenarios, in the order they run. */
 export const SCENARIOS = ['small', 'attachment', 'latency', 'broadcast', 'mesh'] as const;
+
+/** Every request/reply shape of the latency scenario: both send calls, both places to reply from, both sizes. */
+export const LATENCY_SHAPES: readonly LatencyShape[] = (['ack', 'nowait'] as const).flatMap((send) =>
+  (['listener', 'later'] as const).flatMap((reply) => [100, 10 * 1024].map((bytes) => ({ send, reply, bytes }))),
+);
+
+/** The case id of a latency shape, as tables and `--latency-shapes` spell it: `ack/listener/100`. */
+export function latencyCaseId(s: LatencyShape): string {
+  return `${s.send}/${s.reply}/${s.bytes}`;
+}
 
 /** One of {@link SCENARIOS}. */
 export type ScenarioId = (typeof SCENARIOS)[number];
@@ -35,6 +45,11 @@ export interface BenchOptions {
   smallMessages: number;
   /** @default 10000 */
   latencyRoundTrips: number;
+  /**
+   * The request/reply shapes the latency scenario measures, in this order.
+   * @default LATENCY_SHAPES (all eight)
+   */
+  latencyShapes: LatencyShape[];
   /** @default 67108864 (64 MiB) */
   attachmentBytes: number;
   /** @default [2, 5, 10, 20] */
@@ -73,6 +88,7 @@ export const DEFAULT_BENCH_OPTIONS: Readonly<BenchOptions> = Object.freeze({
   warmupFraction: 0.1,
   smallMessages: 100_000,
   latencyRoundTrips: 10_000,
+  latencyShapes: [...LATENCY_SHAPES],
   attachmentBytes: 64 * 1024 * 1024,
   meshSizes: [2, 5, 10, 20],
   broadcastReceivers: 9,
@@ -102,6 +118,8 @@ export const USAGE = `npm run bench -- [options]
   --rounds N          measured repetitions (default 5)
   --small N           small messages per measurement (default 100000)
   --latency N         round trips per measurement (default 10000, after as many to warm up)
+  --latency-shapes LIST  send/reply/bytes of each latency case (default: all of
+                      ${LATENCY_SHAPES.map(latencyCaseId).join(',')})
   --attachment-mib N  attachment size in MiB (default 64)
   --mesh LIST         mesh sizes (default 2,5,10,20)
   --broadcast N       broadcast messages per measurement (default 10000)
@@ -144,6 +162,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
       rounds: { type: 'string' },
       small: { type: 'string' },
       latency: { type: 'string' },
+      'latency-shapes': { type: 'string' },
       'attachment-mib': { type: 'string' },
       mesh: { type: 'string' },
       broadcast: { type: 'string' },
@@ -167,6 +186,10 @@ export function parseBenchArgs(argv: string[]): BenchOptions | undefined {
   if (values.rounds !== undefined) o.rounds = positiveInt(values.rounds, 'rounds');
   if (values.small !== undefined) o.smallMessages = positiveInt(values.small, 'small');
   if (values.latency !== undefined) o.latencyRoundTrips = positiveInt(values.latency, 'latency');
+  if (values['latency-shapes'] !== undefined) {
+    const ids = list(values['latency-shapes'], LATENCY_SHAPES.map(latencyCaseId), 'latency-shapes');
+    o.latencyShapes = ids.map((id) => LATENCY_SHAPES.find((s) => latencyCaseId(s) === id) as LatencyShape);
+  }
   if (values['attachment-mib'] !== undefined)
     o.attachmentBytes = positiveInt(values['attachment-mib'], 'attachment-mib') * 1024 * 1024;
   if (values.mesh !== undefined) {

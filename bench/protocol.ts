@@ -91,6 +91,20 @@ export interface Received {
   bytes: number;
 }
 
+/** How a latency request is sent, and how its reply: roommesh's `sendMessage` (acknowledged) or `sendMessageNowait`. */
+export type LatencySend = 'ack' | 'nowait';
+
+/** Where the echoing side replies: inside its message listener, or from a later task (`setImmediate`). */
+export type LatencyReply = 'listener' | 'later';
+
+/** One request/reply shape of the latency scenario. */
+export interface LatencyShape {
+  send: LatencySend;
+  reply: LatencyReply;
+  /** Size of the request (and of its reply) as JSON, type included: ~100 B or ~10 KiB. */
+  bytes: number;
+}
+
 /** The outcome of sending one blob: how long, or why the transport cannot. */
 export type BlobOutcome = { elapsedMs: number } | { unsupported: string };
 
@@ -119,12 +133,12 @@ export interface Ops {
   expect: [Expectation, Record<string, never>];
   /** Waits until what {@link Ops.expect} armed has arrived. */
   collect: [{ timeoutMs: number }, Received];
-  /** From now on, answers every request with a reply. */
-  echo: [Record<string, never>, Record<string, never>];
+  /** From now on, answers every request with the same message, sent and placed as told (callable again to change). */
+  echo: [Omit<LatencyShape, 'bytes'>, Record<string, never>];
   /** Sends `count` small messages to `to`, pipelined, and waits until they are delivered. */
   sendMany: [{ to: string; count: number }, { elapsedMs: number }];
-  /** Request and reply with `to`, `count` times, one at a time; returns each round trip. */
-  roundTrips: [{ to: string; count: number }, { samplesMs: number[] }];
+  /** Request and reply with `to`, `count` times, one at a time, of `bytes` each; returns each round trip. */
+  roundTrips: [{ to: string; count: number; send: LatencySend; bytes: number }, { samplesMs: number[] }];
   /**
    * Sends one blob of `bytes` to `to` and waits until it is delivered; `chunkBytes` sets the size of the
    * messages the raw baseline cuts it into (default 64 KiB, `BLOB_CHUNK_BYTES` of participant/message.ts).

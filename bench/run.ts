@@ -16,7 +16,7 @@ import { startServers } from './runtime/servers.js';
 import { attachmentSpec, measureAttachment } from './scenarios/attachment.js';
 import { broadcastSpec, measureBroadcast } from './scenarios/broadcast.js';
 import { enableAll, startGroup, stopGroup, type Member } from './scenarios/group.js';
-import { latencySpec, measureLatency } from './scenarios/latency.js';
+import { latencyJobs, latencySpec } from './scenarios/latency.js';
 import { measureMesh, meshSpec } from './scenarios/mesh.js';
 import { measureSmall, smallSpec } from './scenarios/small.js';
 import type { Measurement, Outcome, ScenarioContext, ScenarioSpec } from './scenarios/types.js';
@@ -209,9 +209,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const pairSpecs: Array<[ScenarioSpec, (ctx: ScenarioContext, a: Member, b: Member) => Promise<Outcome>]> = [
       [smallSpec, measureSmall],
       [attachmentSpec, measureAttachment],
-      [latencySpec, measureLatency],
     ];
-    const pairTransports = [...new Set(pairSpecs.flatMap(([spec]) => selected(spec)))];
+    const pairTransports = [...new Set([...pairSpecs.map(([spec]) => spec), latencySpec].flatMap((s) => selected(s)))];
     for (let round = 1; round <= options.rounds && pairTransports.length > 0; round++) {
       for (const transport of rotate(pairTransports, round)) {
         const jobs = pairSpecs
@@ -221,6 +220,10 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
             '',
             (g) => measure(ctx, g[0] as Member, g[1] as Member),
           ]);
+        if (selected(latencySpec).includes(transport)) {
+          for (const [caseId, measure] of latencyJobs(ctx, transport))
+            jobs.push([latencySpec, caseId, (g) => measure(g[0] as Member, g[1] as Member)]);
+        }
         await withGroup(transport, 2, `pair-r${round}`, true, jobs, round);
       }
     }

@@ -65,9 +65,11 @@ export class Agent {
         this.#expected = undefined;
         return await withTimeout(expected, (args as Ops['collect'][0]).timeoutMs, 'collect');
       }
-      case 'echo':
-        ep.serveEcho();
+      case 'echo': {
+        const a = args as Ops['echo'][0];
+        ep.serveEcho(a.send, a.reply);
         return {};
+      }
       case 'sendMany': {
         const a = args as Ops['sendMany'][0];
         const t0 = performance.now();
@@ -76,7 +78,7 @@ export class Agent {
       }
       case 'roundTrips': {
         const a = args as Ops['roundTrips'][0];
-        return { samplesMs: await ep.roundTrips(a.to, a.count) };
+        return { samplesMs: await ep.roundTrips(a.to, a.count, a.send, a.bytes) };
       }
       case 'sendBlob': {
         const a = args as Ops['sendBlob'][0];

@@ -1,4 +1,4 @@
-import type { BlobOutcome, Expectation, Received } from '../protocol.js';
+import type { BlobOutcome, Expectation, LatencyReply, LatencySend, Received } from '../protocol.js';
 
 /**
  * One participant's side of every scenario, implemented once per transport. Each implementation does
@@ -11,12 +11,15 @@ export interface Endpoint {
   enable(expectedPeers: number): Promise<void>;
   /** Resolves when the expectation is met; armed synchronously, before the call returns. */
   expect(expectation: Expectation): Promise<Received>;
-  /** From now on, replies to every request with the same message. */
-  serveEcho(): void;
+  /**
+   * From now on, replies to every request with the same message: sent as `send` says (where the transport
+   * has the choice), from inside the message listener or from a later task. Called again, it changes how.
+   */
+  serveEcho(send: LatencySend, reply: LatencyReply): void;
   /** Sends `count` small messages to `to`, pipelined; resolves when `to` has them all. */
   sendMany(to: string, count: number): Promise<void>;
-  /** Request and reply with `to`, one at a time; resolves with each round trip in ms. */
-  roundTrips(to: string, count: number): Promise<number[]>;
+  /** Request and reply with `to`, one at a time, requests of ~`bytes` as JSON; resolves with each round trip in ms. */
+  roundTrips(to: string, count: number, send: LatencySend, bytes: number): Promise<number[]>;
   /**
    * Sends `bytes` to `to` as one attachment, or as messages of `chunkBytes` where the transport has no
    * attachments (roommesh cuts its own); resolves when `to` has it all.

@@ -1,6 +1,6 @@
-import type { BlobOutcome, Expectation, Received } from '../protocol.js';
+import type { BlobOutcome, Expectation, LatencyReply, LatencySend, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
-import { smallMessageBytes } from './message.js';
+import { laterTask, pingBytes, smallMessageBytes } from './message.js';
 import { RawMesh, type RawPeer, type RawWebRTC } from './RawMesh.js';
 import { Tally, deferred } from './waiters.js';
 
@@ -16,13 +16,15 @@ export class RawPeerEndpoint implements Endpoint {
   readonly #mesh: RawMesh;
   /** Who handles the next message from each peer; by default nobody. */
   readonly #handlers = new Map<string, (data: Uint8Array) => void>();
-  #echo = false;
+  /** How this side echoes, once it does. */
+  #echo: LatencyReply | undefined;
 
   private constructor(mesh: RawMesh) {
     this.#mesh = mesh;
     mesh.onData = (from, data) => {
-      if (this.#echo) {
-        this.#mesh.peers.get(from)?.send(data);
+      if (this.#echo !== undefined) {
+        if (this.#echo === 'listener') this.#mesh.peers.get(from)?.send(data);
+        else laterTask(() => this.#mesh.peers.get(from)?.send(data));
         return;
       }
       this.#handlers.get(from)?.(data);
@@ -51,8 +53,9 @@ export class RawPeerEndpoint implements Endpoint {
     return tally.done.promise.finally(() => this.#handlers.delete(e.from));
   }
 
-  serveEcho(): void {
-    this.#echo = true;
+  /** A raw channel has one way to send: `send` does not apply. */
+  serveEcho(_send: LatencySend, reply: LatencyReply): void {
+    this.#echo = reply;
   }
 
   async sendMany(to: string, count: number): Promise<void> {
@@ -67,9 +70,10 @@ export class RawPeerEndpoint implements Endpoint {
     await done;
   }
 
-  async roundTrips(to: string, count: number): Promise<number[]> {
+  /** Pre-encoded, as every raw message; `send` does not apply. */
+  async roundTrips(to: string, count: number, _send: LatencySend, size: number): Promise<number[]> {
     const peer = this.#peer(to);
-    const bytes = smallMessageBytes(0);
+    const bytes = pingBytes(0, size);
     const samples: number[] = [];
     for (let i = 0; i < count; i++) {
       const reply = this.#next(to);

@@ -1,7 +1,7 @@
 import type { Logger, ReceivedMessage, Room, RoomTimeouts, WebRTCImplementation } from '../../lib/index.js';
-import type { BlobOutcome, Expectation, Received } from '../protocol.js';
+import type { BlobOutcome, Expectation, LatencyReply, LatencySend, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
-import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
+import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, laterTask, pingPayload, smallPayload } from './message.js';
 import { Tally, deferred } from './waiters.js';
 
 /** Keeps why participants were removed, so that a failed measurement can say why; warnings go to stderr. */
@@ -89,12 +89,22 @@ export class RoommeshEndpoint implements Endpoint {
     return tally.done.promise.finally(() => messaging.off('message', listener));
   }
 
-  serveEcho(): void {
+  #echo: ((m: ReceivedMessage) => void) | undefined;
+
+  serveEcho(send: LatencySend, reply: LatencyReply): void {
     const messaging = this.#room.messaging;
-    messaging.on('message', (m) => {
+    if (this.#echo !== undefined) messaging.off('message', this.#echo);
+    const answer = (m: ReceivedMessage): void => {
+      const options = { to: m.from, type: PONG_TYPE, message: m.message };
+      if (send === 'ack') messaging.sendMessage(options).catch(() => {});
+      else messaging.sendMessageNowait(options);
+    };
+    this.#echo = (m) => {
       if (m.type !== PING_TYPE) return;
-      messaging.sendMessage({ to: m.from, type: PONG_TYPE, message: m.message }).catch(() => {});
-    });
+      if (reply === 'listener') answer(m);
+      else laterTask(() => answer(m));
+    };
+    messaging.on('message', this.#echo);
   }
 
   async sendMany(to: string, count: number): Promise<void> {
@@ -115,7 +125,7 @@ export class RoommeshEndpoint implements Endpoint {
     }
   }
 
-  async roundTrips(to: string, count: number): Promise<number[]> {
+  async roundTrips(to: string, count: number, send: LatencySend, bytes: number): Promise<number[]> {
     const messaging = this.#room.messaging;
     const samples: number[] = [];
     let waiting: ((m: ReceivedMessage) => void) | undefined;
@@ -126,13 +136,21 @@ export class RoommeshEndpoint implements Endpoint {
     try {
       for (let i = 0; i < count; i++) {
         const reply = new Promise<ReceivedMessage>((resolve) => (waiting = resolve));
+        const options = { to, type: PING_TYPE, message: pingPayload(i, bytes) };
         const t0 = performance.now();
-        const acked = messaging.sendMessage({ to, type: PING_TYPE, message: smallPayload(i) });
-        // A request that fails rejects at once instead of leaving the wait for the reply hanging.
-        const m = await this.#explained(Promise.race([reply, acked.then(() => reply)]));
-        samples.push(performance.now() - t0);
+        let m: ReceivedMessage;
+        if (send === 'ack') {
+          const acked = messaging.sendMessage(options);
+          // A request that fails rejects at once instead of leaving the wait for the reply hanging.
+          m = await this.#explained(Promise.race([reply, acked.then(() => reply)]));
+          samples.push(performance.now() - t0);
+          await acked;
+        } else {
+          if (!messaging.sendMessageNowait(options)) throw new Error(`request ${i}: not sent (no link to ${to})`);
+          m = await reply;
+          samples.push(performance.now() - t0);
+        }
         if (m.message.seq !== i) throw new Error(`reply ${String(m.message.seq)} to request ${i}`);
-        await acked;
       }
     } finally {
       messaging.off('message', listener);

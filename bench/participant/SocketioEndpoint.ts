@@ -1,8 +1,17 @@
 import { io, type Socket } from 'socket.io-client';
-import type { BlobOutcome, Expectation, Received } from '../protocol.js';
+import type { BlobOutcome, Expectation, LatencyReply, LatencySend, Received } from '../protocol.js';
 import type { RelayClientEvents, RelayServerEvents } from '../servers/relay-server.js';
 import type { Endpoint } from './Endpoint.js';
-import { BLOB_TYPE, DONE_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, smallPayload } from './message.js';
+import {
+  BLOB_TYPE,
+  DONE_TYPE,
+  PING_TYPE,
+  PONG_TYPE,
+  SMALL_TYPE,
+  laterTask,
+  pingPayload,
+  smallPayload,
+} from './message.js';
 import { Tally, deferred } from './waiters.js';
 
 type RelaySocket = Socket<RelayServerEvents, RelayClientEvents>;
@@ -20,7 +29,8 @@ export class SocketioEndpoint implements Endpoint {
   readonly #peers: Set<string>;
   readonly #handlers = new Map<string, Handler>();
   #onPeer: (() => void) | undefined;
-  #echo = false;
+  /** How this side echoes, once it does. */
+  #echo: LatencyReply | undefined;
 
   private constructor(socket: RelaySocket, id: string, peers: Set<string>) {
     this.#socket = socket;
@@ -28,8 +38,10 @@ export class SocketioEndpoint implements Endpoint {
     this.#peers = peers;
     socket.on('peer_joined', () => this.#onPeer?.());
     socket.on('m', (from, type, payload, attachment) => {
-      if (this.#echo && type === PING_TYPE) this.#socket.emit('to', from, PONG_TYPE, payload);
-      else this.#handlers.get(from)?.(type, payload, attachment);
+      if (this.#echo !== undefined && type === PING_TYPE) {
+        if (this.#echo === 'listener') this.#socket.emit('to', from, PONG_TYPE, payload);
+        else laterTask(() => this.#socket.emit('to', from, PONG_TYPE, payload));
+      } else this.#handlers.get(from)?.(type, payload, attachment);
     });
     socket.on('relay_error', (e) => console.error(`relay refused a message: ${e.reason}: ${e.message}`));
   }
@@ -71,8 +83,9 @@ export class SocketioEndpoint implements Endpoint {
     return tally.done.promise.finally(() => this.#handlers.delete(e.from));
   }
 
-  serveEcho(): void {
-    this.#echo = true;
+  /** A relay has one way to send: `send` does not apply. */
+  serveEcho(_send: LatencySend, reply: LatencyReply): void {
+    this.#echo = reply;
   }
 
   async sendMany(to: string, count: number): Promise<void> {
@@ -81,12 +94,13 @@ export class SocketioEndpoint implements Endpoint {
     await done;
   }
 
-  async roundTrips(to: string, count: number): Promise<number[]> {
+  /** `send` does not apply. */
+  async roundTrips(to: string, count: number, _send: LatencySend, bytes: number): Promise<number[]> {
     const samples: number[] = [];
     for (let i = 0; i < count; i++) {
       const reply = this.#next(to, PONG_TYPE);
       const t0 = performance.now();
-      this.#socket.emit('to', to, PING_TYPE, smallPayload(i));
+      this.#socket.emit('to', to, PING_TYPE, pingPayload(i, bytes));
       const payload = (await reply) as { seq?: unknown };
       samples.push(performance.now() - t0);
       if (payload.seq !== i) throw new Error(`reply ${String(payload.seq)} to request ${i}`);

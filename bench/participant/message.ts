@@ -38,3 +38,32 @@ export function blobBytes(n: number): Uint8Array {
     out.set(pattern.subarray(0, Math.min(pattern.length, n - offset)), offset);
   return out;
 }
+
+/** Runs `fn` in a later task: `setImmediate` in Node, a zero timeout in a page (not clamped there unless nested). */
+export const laterTask: (fn: () => void) => void =
+  typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
+
+/**
+ * The payload of latency request number `seq`, padded so that, with {@link PING_TYPE}, its JSON is about
+ * `bytes` long (never below the small message's ~100 B).
+ */
+export function pingPayload(seq: number, bytes: number): JsonObject {
+  const base = smallPayload(seq);
+  const pad = padding(bytes - JSON.stringify({ type: PING_TYPE, ...smallPayload(0) }).length - ',"pad":""'.length);
+  return pad === undefined ? base : { ...base, pad };
+}
+
+const pads = new Map<number, string>();
+
+/** A string of `n` characters, made once per length (the app's own cost is not what is measured). */
+function padding(n: number): string | undefined {
+  if (n <= 0) return undefined;
+  let pad = pads.get(n);
+  if (pad === undefined) pads.set(n, (pad = 'x'.repeat(n)));
+  return pad;
+}
+
+/** The bytes of latency request `seq` as one JSON text, for the raw baseline. */
+export function pingBytes(seq: number, bytes: number): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify({ type: PING_TYPE, ...pingPayload(seq, bytes) }));
+}

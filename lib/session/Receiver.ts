@@ -110,11 +110,18 @@ export class Receiver {
     if (this.#ackScheduled) return;
     this.#ackScheduled = true;
     // One cumulative ack for everything that arrived in this turn of the event loop; encoded when it is
-    // its turn to leave, so acks that wait behind a full channel coalesce into the latest.
-    nextTurn(() => {
-      this.#ackScheduled = false;
-      if (!this.#context.isClosed()) this.pushAck();
-    });
+    // its turn to leave, so acks that wait behind a full channel coalesce into the latest. It waits two
+    // turns, not one: a listener that replies from a later task (setImmediate; in a browser also a zero
+    // timeout, not Node's, which is 1 ms) queues that task after this one, and with one turn the ack left
+    // alone just before the reply. Measured, request and reply between two processes on node-datachannel:
+    // 3 data-channel messages a round trip instead of 2, and p50 0.16 ms against 0.10 ms for the same reply
+    // sent inside the listener.
+    nextTurn(() =>
+      nextTurn(() => {
+        this.#ackScheduled = false;
+        if (!this.#context.isClosed()) this.pushAck();
+      }),
+    );
   }
 
   #onInbox(result: InboxResult): void {

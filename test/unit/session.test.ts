@@ -97,6 +97,29 @@ describe('Session over an in-memory link', () => {
     expect(a.link.written.length).to.be.below(200);
   });
 
+  it('a reply sent from a later task carries the acknowledgement with it: one channel message, not two', async () => {
+    const [a, b] = await pair();
+    // Twice: the second request comes after the first reply's own acknowledgement.
+    for (const later of [setImmediate, setImmediate]) {
+      const replied = new Promise<void>((resolve) => {
+        const onRequest = (d: Delivery): void => {
+          b.session.off('message', onRequest);
+          later(() => void send(b.session, 'reply', { to: d.payload.n as number }).then(resolve));
+        };
+        b.session.on('message', onRequest);
+      });
+      const before = b.link.written.length;
+      const reply = nextEvent(a.session, 'message', 2000);
+      await send(a.session, 'request', { n: 1 });
+      const [d] = await reply;
+      expect(d.type).to.equal('reply');
+      await replied;
+      expect(b.link.written.length - before, 'messages b wrote').to.equal(1);
+      const kinds = decodeFrames(b.link.written.at(-1) as Uint8Array).map((f) => (isFrameError(f) ? -1 : f.kind));
+      expect(kinds).to.deep.equal([FrameKind.Ack, FrameKind.Message]);
+    }
+  });
+
   it('interleaves chunked attachments with small messages, and every byte arrives', async () => {
     const [a, b] = await pair({ maxAttachmentBytes: 4 << 20 });
     const big = [bytes(3_000_000, 1), bytes(2_000_000, 2)];
