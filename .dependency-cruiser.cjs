@@ -7,8 +7,9 @@
 //                        connection to the signaling server
 //   session              lib/session/: the messaging protocol over one link
 //   mesh                 lib/mesh/: a session to every participant; dialing and redialing
-//   messaging            lib/{MessagingClient,RemoteParticipant,LocalParticipant,events,types,send-options}.ts, and
-//                        lib/requests/: request and reply bookkeeping
+//   messaging            lib/{MessagingClient,RemoteParticipant,LocalParticipant,events,types,send-options}.ts,
+//                        lib/messaging/: presence, incoming messages, broadcast, and lib/requests/: request and
+//                        reply bookkeeping
 //   Room                 lib/{Room,options}.ts, and the entries lib/index.ts, lib/node.ts
 //   react                bindings/react/: the roommesh/react entry; uses the public entry lib/index.ts only (it imports
 //                        'roommesh', the package's own name), and nothing in lib/ imports it
@@ -27,6 +28,7 @@ const SESSION = ['^lib/session/'];
 const MESH = ['^lib/mesh/'];
 const MESSAGING = [
   '^lib/(MessagingClient|RemoteParticipant|LocalParticipant|events|types|send-options)\\.ts$',
+  '^lib/messaging/',
   '^lib/requests/',
 ];
 const ROOM = ['^lib/(Room|options|index|node)\\.ts$'];

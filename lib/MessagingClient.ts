@@ -2,23 +2,22 @@ import { MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
-import type { LinkState } from './mesh/paths.js';
+import { broadcast } from './messaging/broadcast.js';
+import { hearMessages } from './messaging/incoming.js';
+import { Presence } from './messaging/Presence.js';
 import { CallKind, MessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
-import { RemoteParticipant } from './RemoteParticipant.js';
-import { type AnyHandler, handleCall } from './requests/answering.js';
+import type { RemoteParticipant } from './RemoteParticipant.js';
+import type { AnyHandler } from './requests/answering.js';
 import { Requests } from './requests/Requests.js';
 import { checkMessageFields, checkRequestOptions, checkSendOptions } from './send-options.js';
-import type { IncomingTransfer } from './session/Inbox.js';
 import type { Session } from './session/Session.js';
 import { checkFitsAnyLink } from './session/message-plan.js';
 import type {
   BroadcastMessageOptions,
   BroadcastResult,
-  IncomingAttachment,
   MessageMap,
   MessageMapOf,
-  ReceivedMessage,
   ReplyOf,
   RequestHandler,
   RequestOptions,
@@ -40,12 +39,6 @@ export interface MessagingClientDeps {
 
 type State = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
-/** A present participant and the session that carries its messages. */
-interface Present {
-  readonly participant: RemoteParticipant;
-  readonly session: Session;
-}
-
 /**
  * Participant-to-participant messaging in a room, on `room.messaging`: presence, direct and broadcast
  * messages with acknowledgement, request and reply. `M` types the messages and requests by `type` and `R`
@@ -63,7 +56,7 @@ export class MessagingClient<
   #enabling: Promise<void> | undefined;
   #disabling: Promise<void> | undefined;
   /** Present participants, in the order they became present. */
-  readonly #present = new Map<string, Present>();
+  readonly #present: Presence<M>;
 
   /** Made by its Room. @internal */
   static create(deps: MessagingClientDeps): MessagingClient {
@@ -75,10 +68,21 @@ export class MessagingClient<
     this.#deps = deps;
     this.emitterLogger = deps.logger;
     this.#mesh = deps.mesh;
-    this.#mesh.on('participant_up', (session, attributes, state) => this.#onUp(session, attributes, state));
-    this.#mesh.on('participant_down', (session, reason) => this.#onDown(session, reason));
-    this.#mesh.on('participant_moved', (session, previousId) => this.#onMoved(session, previousId));
-    this.#mesh.on('link_state', (session, state) => this.#onLinkState(session, state));
+    const { logger } = deps;
+    const emit = this.emit.bind(this);
+    const requests = this.#requests;
+    this.#present = new Presence<M>({
+      emit,
+      logger,
+      hear: (s, p) => hearMessages<M>(s, p, { emit, requests, logger }),
+    });
+    this.#mesh.on('participant_up', (session, attributes, state) => this.#present.handleUp(session, attributes, state));
+    this.#mesh.on('participant_down', (session, reason) => {
+      this.#requests.closeLink(session.cid);
+      this.#present.handleDown(session, reason);
+    });
+    this.#mesh.on('participant_moved', (session, previousId) => this.#present.handleMoved(session, previousId));
+    this.#mesh.on('link_state', (session, state) => this.#present.handleLinkState(session, state));
     this.#mesh.on('protocol_error', (err) => this.emit('error', err));
   }
 
@@ -94,7 +98,7 @@ export class MessagingClient<
 
   /** Present participants: those with messaging enabled and an open data channel to this one. */
   get remoteParticipants(): RemoteParticipant[] {
-    return [...this.#present.values()].map((p) => p.participant);
+    return this.#present.participants();
   }
 
   /** Same as {@link remoteParticipants}. */
@@ -109,13 +113,7 @@ export class MessagingClient<
 
   /** The present participant with this name; the one that joined the room first when names repeat. */
   getParticipantByName(name: string): RemoteParticipant | undefined {
-    let best: RemoteParticipant | undefined;
-    for (const { participant: p } of this.#present.values()) {
-      if (p.name !== name) continue;
-      if (best === undefined || p.joinedAtMs < best.joinedAtMs || (p.joinedAtMs === best.joinedAtMs && p.id < best.id))
-        best = p;
-    }
-    return best;
+    return this.#present.byName(name);
   }
 
   /**
@@ -227,60 +225,14 @@ export class MessagingClient<
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
   async broadcastMessage(options: BroadcastMessageOptions<M>): Promise<BroadcastResult> {
-    const { type, message, attachment, onProgress, signal } = checkMessageFields(
-      options,
-      'broadcastMessage',
-      this.#deps.maxAttachmentBytes,
-    );
+    const fields = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
+    const { type, message, attachment, signal } = fields;
     this.#requireEnabled('broadcastMessage');
     if (signal?.aborted === true) throw MessagingError.aborted();
     // Too large for any link: refused at the call, before anything reaches anyone.
-    // Encoded once for every recipient; each session only puts its seq in front.
     const body = new MessageBody(type, message);
     checkFitsAnyLink(body, attachment);
-    const result: BroadcastResult = { delivered: [], failed: [], errors: {} };
-    // A recipient whose announced limits cannot take it fails alone (one participant announcing tiny limits
-    // must not veto the broadcast for everyone). Recipients with limits already found fine share that check.
-    const fine = new Set<string>();
-    const targets: Session[] = [];
-    for (const [id, { session: s }] of this.#present) {
-      if (!s.isReady) continue;
-      const limits = s.peerLimits;
-      const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
-      const err = fine.has(key) ? undefined : checkSession(s, body, attachment);
-      if (err === undefined) {
-        fine.add(key);
-        targets.push(s);
-      } else {
-        result.failed.push(id);
-        result.errors[id] = err;
-      }
-    }
-    let report: ((i: number) => (sentBytes: number) => void) | undefined;
-    if (onProgress !== undefined && attachment !== undefined) {
-      const sent = targets.map(() => 0);
-      let sum = 0;
-      const totalBytes = attachment.byteLength * targets.length;
-      report = (i) => (sentBytes) => {
-        sum += sentBytes - (sent[i] as number);
-        sent[i] = sentBytes;
-        onProgress({ sentBytes: sum, totalBytes });
-      };
-    }
-    const sends = targets.map((s, i) => s.sendMessage(body, attachment, true, report?.(i), signal));
-    const settled = await Promise.allSettled(sends);
-    if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted'))
-      throw MessagingError.aborted();
-    settled.forEach((s, i) => {
-      const id = (targets[i] as Session).participant.id;
-      if (s.status === 'fulfilled') {
-        result.delivered.push(id);
-      } else {
-        result.failed.push(id);
-        result.errors[id] = s.reason as MessagingError;
-      }
-    });
-    return result;
+    return broadcast(this.#present.entries(), body, fields);
   }
 
   /**
@@ -339,7 +291,7 @@ export class MessagingClient<
 
   /** Tells present participants this participant's new attributes. @internal */
   handleLocalAttributes(attributes: JsonObject): void {
-    for (const { session } of this.#present.values()) session.sendAttributes(attributes);
+    for (const [, { session }] of this.#present.entries()) session.sendAttributes(attributes);
   }
 
   /** Closes everything at once, without telling the server (the room is going away). @internal */
@@ -355,91 +307,5 @@ export class MessagingClient<
   #sessionFor(id: string, what: string): Session | undefined {
     this.#requireEnabled(what);
     return this.#present.get(id)?.session;
-  }
-
-  #onUp(session: Session, attributes: JsonObject, state: LinkState): void {
-    const info = session.participant;
-    const participant = RemoteParticipant.create(info, attributes, state);
-    this.#present.set(info.id, { participant, session });
-    const { cid } = session;
-    session.on('message', (d) => {
-      if (d.call !== undefined) {
-        handleCall(this.#requests, session, participant, d, d.call, this.#deps.logger);
-        return;
-      }
-      this.emit('message', {
-        messageId: `${cid}:${d.seq}`,
-        from: participant,
-        fromParticipantId: participant.id,
-        type: d.type,
-        message: d.payload,
-        attachment: d.attachment,
-      } as ReceivedMessage<M>);
-    });
-    const incoming = (t: IncomingTransfer): IncomingAttachment<M> =>
-      ({
-        messageId: `${cid}:${t.seq}`,
-        from: participant,
-        fromParticipantId: participant.id,
-        type: t.type,
-        message: t.payload,
-        receivedBytes: t.receivedBytes,
-        totalBytes: t.totalBytes,
-      }) as IncomingAttachment<M>;
-    // A request's or reply's attachment is its handler's or caller's business, not a message's.
-    session.on('progress', (t) => {
-      if (t.call === undefined) this.emit('attachment_progress', incoming(t));
-    });
-    session.on('aborted', (t, reason) => {
-      if (t.call === undefined) this.emit('attachment_aborted', incoming(t), reason);
-    });
-    session.on('attributes', (next) => {
-      const changed = participant.updateAttributes(next);
-      if (Object.keys(changed).length > 0) this.emit('participant_attributes_updated', participant, changed);
-    });
-    this.#deps.logger.info({ participant: info.id, name: participant.name }, 'participant present');
-    this.emit('participant_added', participant);
-  }
-
-  /** A present participant re-joined the server as a new id: same session, same object, new key. */
-  #onLinkState(session: Session, state: LinkState): void {
-    const present = this.#present.get(session.participant.id);
-    if (present?.session !== session || present.participant.linkState === state) return;
-    present.participant.setLinkState(state);
-    this.emit('participant_link_changed', present.participant, state);
-  }
-
-  #onMoved(session: Session, previousId: string): void {
-    const present = this.#present.get(previousId);
-    if (present?.session !== session) return;
-    const id = session.participant.id;
-    // Re-inserted at its place in the order of presence.
-    const entries = [...this.#present.entries()].map(([k, v]): [string, Present] => [k === previousId ? id : k, v]);
-    this.#present.clear();
-    for (const [k, v] of entries) this.#present.set(k, v);
-    present.participant.rename(id);
-    this.#deps.logger.info({ participant: id, previousId }, 'participant re-joined the server under a new id');
-    this.emit('participant_id_changed', present.participant, previousId);
-  }
-
-  #onDown(session: Session, reason: string): void {
-    this.#requests.closeLink(session.cid);
-    const id = session.participant.id;
-    const present = this.#present.get(id);
-    if (present?.session !== session) return;
-    this.#present.delete(id);
-    this.#deps.logger.info({ participant: id, reason }, 'participant removed');
-    this.emit('participant_removed', present.participant);
-  }
-}
-
-/** The error {@link Session.check} throws for this message on this session's link, if any. */
-function checkSession(s: Session, body: MessageBody, attachment: Uint8Array | undefined): MessagingError | undefined {
-  try {
-    s.check(body, attachment);
-    return undefined;
-  } catch (err) {
-    if (err instanceof MessagingError) return err;
-    throw err;
   }
 }

@@ -6,25 +6,20 @@
  * What runs under each session, a direct data channel or the relay, is each {@link Connection}'s business.
  */
 import type { JsonObject } from '../protocol/json.js';
-import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo, RelayRefusal, SignalData } from '../protocol/signaling.js';
 import type { ProtocolError } from '../errors.js';
 import type { Session } from '../session/Session.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
+import { Intake } from './Intake.js';
 import type { LinkState } from './paths.js';
+import { redialBackoffMs, Redials } from './Redials.js';
+import { SettleWaiters } from './SettleWaiters.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
-import { backoffDelayMs } from '../util/backoff.js';
 import { randomId } from '../util/random-id.js';
 
 /** How long an open channel stays after the server says its participant left, for the goodbye to arrive. */
 const PEER_LEFT_LINGER_MS = 1000;
 
-/**
- * The first re-dial after a channel failed or a connect failed once goes within this (jitter only): most
- * failed connects on node-datachannel fail at once and work when tried again ("remote candidate without
- * ICE transport", about 1 connect in 10 when 10 processes share 2 cores), and each waited 200-400 ms.
- */
-const FIRST_REDIAL_MAX_MS = 50;
 /**
  * After this participant re-joined the server under a new id, how long it waits before dialing a listed
  * participant it has no channel to: a peer that also re-joined says so on its open channel (a moved frame)
@@ -32,8 +27,6 @@ const FIRST_REDIAL_MAX_MS = 50;
  * would replace a working channel with a new one, and the app would see the peer leave and come back.
  */
 const MOVED_GRACE_MS = 1000;
-/** Re-dial delay after the second failure in a row; it doubles with each further one up to `reconnectMaxDelayMs`. */
-const REDIAL_BASE_MS = 400;
 
 /** What the mesh needs from the signaling connection. @internal */
 export interface SignalingPort {
@@ -62,13 +55,6 @@ export interface MeshOptions extends Omit<ConnectionDeps, 'sendSignal'> {
   signaling: SignalingPort;
 }
 
-/** Splits a signal's connection id into the session's and the direct attempt's number (`cid.attempt`). */
-function splitCid(cid: string): [string, number] {
-  const dot = cid.lastIndexOf('.');
-  const attempt = dot < 0 ? NaN : Number(cid.slice(dot + 1));
-  return Number.isSafeInteger(attempt) && attempt > 0 ? [cid.slice(0, dot), attempt] : [cid, 0];
-}
-
 /**
  * Connections to every participant with messaging enabled, a {@link Session} each over direct data
  * channels or the relay.
@@ -84,18 +70,27 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   readonly #known = new Map<string, ParticipantInfo>();
   /** The current connection to each participant, up or still connecting. */
   readonly #connections = new Map<string, Connection>();
-  /** Pending re-dials, by participant id. */
-  readonly #redials = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Connection attempts that failed in a row, by participant id; cleared when one succeeds. */
-  readonly #failures = new Map<string, number>();
+  /** Pending re-dials and connect failures in a row, by participant id. */
+  readonly #redials = new Redials();
   /** Callers of open() waiting for a participant to be up or given up on. */
-  readonly #settleWaiters = new Map<string, Array<() => void>>();
+  readonly #settleWaiters = new SettleWaiters();
+  /** Where signals and relayed frames from other participants go. */
+  readonly #intake: Intake;
 
   constructor(options: MeshOptions) {
     super();
     this.#options = options;
     this.#localId = options.localId;
     this.emitterLogger = options.logger;
+    this.#intake = new Intake({
+      known: (id) => this.#known.get(id),
+      current: (id) => this.#connections.get(id),
+      localId: () => this.#localId,
+      forget: (id) => this.#connections.delete(id),
+      track: (connection) => this.#track(connection),
+      connectionDeps: () => this.#deps,
+      logger: options.logger,
+    });
   }
 
   /** True from {@link open} until {@link close}: signals and newcomers are taken. */
@@ -133,9 +128,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    */
   async close(): Promise<void> {
     this.#accepting = false;
-    for (const timer of this.#redials.values()) clearTimeout(timer);
     this.#redials.clear();
-    this.#failures.clear();
     this.#known.clear();
     // Goodbye on every channel first: the server's word that this participant left travels another path
     // and could otherwise overtake frames still in flight.
@@ -143,14 +136,14 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     await this.#options.signaling.disableMessaging().catch((err: unknown) => {
       this.#options.logger.info({ err: String(err) }, 'could not tell the signaling server; disabling locally');
     });
-    for (const id of [...this.#settleWaiters.keys()]) this.#settle(id);
+    this.#settleWaiters.settleAll();
   }
 
   /** The server says a participant enabled messaging (or came back to signaling); it dials this one. */
   handlePeerEnabled(info: ParticipantInfo): void {
     if (info.id === this.#localId || !this.#accepting) return;
     this.#known.set(info.id, info);
-    this.#failures.delete(info.id);
+    this.#redials.clearFailures(info.id);
   }
 
   /**
@@ -160,12 +153,12 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    */
   handlePeerDisabled(id: string): void {
     this.#known.delete(id);
-    this.#failures.delete(id);
-    this.#cancelRedial(id);
+    this.#redials.clearFailures(id);
+    this.#redials.cancel(id);
     const session = this.#connections.get(id)?.session;
     if (session?.isReady === true) session.closeWithin(PEER_LEFT_LINGER_MS, 'left the room');
     else session?.close('left the room');
-    this.#settle(id);
+    this.#settleWaiters.settle(id);
   }
 
   /**
@@ -195,9 +188,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     for (const info of participants) {
       if (info.id === this.#localId) continue;
       this.#known.set(info.id, info);
-      this.#failures.delete(info.id);
+      this.#redials.clearFailures(info.id);
       if (this.#connections.has(info.id)) continue;
-      this.#cancelRedial(info.id);
+      this.#redials.cancel(info.id);
       this.#dial(info);
     }
   }
@@ -229,59 +222,21 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     for (const info of infos) {
       if (info.id === id) continue;
       this.#known.set(info.id, info);
-      this.#failures.delete(info.id);
+      this.#redials.clearFailures(info.id);
       if (this.#connections.has(info.id) || this.#redials.has(info.id)) continue;
       if (open === 0) this.#dial(info);
-      else
-        this.#redials.set(
-          info.id,
-          setTimeout(() => this.#dial(info), MOVED_GRACE_MS),
-        );
+      else this.#redials.schedule(info.id, MOVED_GRACE_MS, () => this.#dial(info));
     }
   }
 
   /** Signaling data from another participant. */
   handleSignal(signal: IncomingSignal): void {
-    if (!this.#accepting) return;
-    const info = this.#known.get(signal.from);
-    if (info === undefined) {
-      this.#options.logger.debug(
-        { from: signal.from },
-        'signal from a participant not known to have messaging enabled',
-      );
-      return;
-    }
-    const [cid, attempt] = splitCid(signal.cid);
-    const current = this.#connections.get(signal.from);
-    if (current !== undefined && current.session.cid === cid) {
-      current.handleSignal(attempt, signal.data);
-      return;
-    }
-    if (signal.data.type !== 'offer' || !this.#replaceable(current, signal.from)) return;
-    this.#track(Connection.acceptDirect(this.#deps, info, cid, attempt)).handleSignal(attempt, signal.data);
+    if (this.#accepting) this.#intake.handleSignal(signal);
   }
 
   /** Bytes a participant relayed: a frame of one of its relayed links, or the open frame of a new one. */
   handleRelay(from: string, data: Uint8Array): void {
-    if (!this.#accepting) return;
-    const info = this.#known.get(from);
-    const frame = decodeRelayFrame(data);
-    if (info === undefined || typeof frame === 'string') {
-      this.#options.logger.debug({ from, frame }, 'dropped a relayed frame');
-      return;
-    }
-    const current = this.#connections.get(from);
-    if (frame.kind !== 'open') {
-      current?.handleRelayFrame(data, false);
-      return;
-    }
-    if (current !== undefined && current.session.cid === frame.cid) {
-      current.handleRelayFrame(data, true);
-      return;
-    }
-    if (!this.#replaceable(current, from)) return;
-    const accepted = Connection.acceptRelay(this.#deps, info, frame.cid, data);
-    if (accepted !== undefined) this.#track(accepted);
+    if (this.#accepting) this.#intake.handleRelay(from, data);
   }
 
   /** The server refused a relayed frame to `refusal.to`. */
@@ -291,33 +246,14 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       this.handleSignalRefused(refusal.to);
   }
 
-  /**
-   * Whether a participant's new session may replace `current` (closed here if so). Both sides dialing
-   * should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
-   */
-  #replaceable(current: Connection | undefined, from: string): boolean {
-    if (current === undefined) return true;
-    if (current.initiator && !current.session.isReady && this.#localId < from) return false;
-    this.#connections.delete(from);
-    current.close('replaced by a new connection');
-    return true;
-  }
-
   #dial(info: ParticipantInfo): void {
-    this.#redials.delete(info.id);
+    this.#redials.cancel(info.id);
     if (!this.#accepting || !this.#known.has(info.id)) {
-      this.#settle(info.id);
+      this.#settleWaiters.settle(info.id);
       return;
     }
     if (this.#connections.has(info.id)) return; // the other side dialed first
     this.#track(Connection.dial(this.#deps, info, randomId()));
-  }
-
-  #cancelRedial(id: string): void {
-    const timer = this.#redials.get(id);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#redials.delete(id);
   }
 
   /** What each connection is built with. */
@@ -331,7 +267,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const { timeouts, logger, policy } = this.#options;
     const { session } = connection;
     const id = session.participant.id;
-    this.#cancelRedial(id);
+    this.#redials.cancel(id);
     this.#connections.set(id, connection);
     // direct-first tries the relay only once a direct attempt failed: the whole attempt gets twice as long.
     const attemptMs = timeouts.connectAttemptTimeoutMs * (policy === 'direct-first' ? 2 : 1);
@@ -353,7 +289,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
         this.emit('link_state', session, state);
     });
     logger.debug(
-      { participant: id, initiator: connection.initiator, attempt: (this.#failures.get(id) ?? 0) + 1 },
+      { participant: id, initiator: connection.initiator, attempt: this.#redials.failures(id) + 1 },
       'connecting',
     );
     return connection;
@@ -363,9 +299,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const id = connection.session.participant.id;
     if (this.#connections.get(id) !== connection) return;
     connection.up = true;
-    this.#failures.delete(id);
+    this.#redials.clearFailures(id);
     this.emit('participant_up', connection.session, attributes, connection.state);
-    this.#settle(id);
+    this.#settleWaiters.settle(id);
   }
 
   /**
@@ -390,15 +326,15 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     }
     const info = this.#known.get(previousId) ?? session.participant;
     if (this.#known.delete(previousId)) this.#known.set(id, { ...info, id });
-    this.#cancelRedial(previousId);
-    this.#cancelRedial(id);
-    this.#failures.delete(previousId);
+    this.#redials.cancel(previousId);
+    this.#redials.cancel(id);
+    this.#redials.clearFailures(previousId);
     this.#connections.delete(previousId);
     this.#connections.set(id, connection);
     session.rename(id);
     this.#options.logger.info({ participant: id, previousId }, 'participant re-joined the server under a new id');
     this.emit('participant_moved', session, previousId);
-    this.#settle(previousId);
+    this.#settleWaiters.settle(previousId);
   }
 
   #onClose(connection: Connection, reason: string, bye: boolean): void {
@@ -412,47 +348,29 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     // timeout later if by then no offer has come (so a link comes back whichever side slept or lost its
     // network). open() stops waiting for a participant after connectAttempts failures in a row.
     if (bye || !this.#accepting || !this.#known.has(id)) {
-      this.#settle(id);
+      this.#settleWaiters.settle(id);
       return;
     }
     const { connectAttempts, connectAttemptTimeoutMs, reconnectMaxDelayMs } = this.#options.timeouts;
-    const failures = connection.up ? 0 : (this.#failures.get(id) ?? 0) + 1;
-    this.#failures.set(id, failures);
-    const backoff =
-      failures <= 1
-        ? Math.random() * FIRST_REDIAL_MAX_MS
-        : backoffDelayMs(failures - 1, REDIAL_BASE_MS, reconnectMaxDelayMs);
+    const failures = this.#redials.countClose(id, connection.up);
+    const backoff = redialBackoffMs(failures, reconnectMaxDelayMs);
     const delayMs = backoff + (connection.initiator ? 0 : connectAttemptTimeoutMs);
     this.#options.logger.debug({ participant: id, reason, failures, delayMs }, 'will redial');
-    this.#redials.set(
-      id,
-      setTimeout(() => this.#dial(session.participant), delayMs),
-    );
+    this.#redials.schedule(id, delayMs, () => this.#dial(session.participant));
     if (failures >= connectAttempts) {
       if (failures === connectAttempts)
         this.#options.logger.warn(
           { participant: id, reason, attempts: failures },
           'cannot connect to participant; still trying',
         );
-      this.#settle(id);
+      this.#settleWaiters.settle(id);
     }
   }
 
   #whenSettled(id: string): Promise<void> {
     const up = this.#connections.get(id)?.up === true;
-    if (up || !this.#known.has(id) || (this.#failures.get(id) ?? 0) >= this.#options.timeouts.connectAttempts)
+    if (up || !this.#known.has(id) || this.#redials.failures(id) >= this.#options.timeouts.connectAttempts)
       return Promise.resolve();
-    return new Promise((resolve) => {
-      const list = this.#settleWaiters.get(id);
-      if (list === undefined) this.#settleWaiters.set(id, [resolve]);
-      else list.push(resolve);
-    });
-  }
-
-  #settle(id: string): void {
-    const list = this.#settleWaiters.get(id);
-    if (list === undefined) return;
-    this.#settleWaiters.delete(id);
-    for (const resolve of list) resolve();
+    return this.#settleWaiters.wait(id);
   }
 }

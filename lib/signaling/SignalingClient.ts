@@ -1,25 +1,21 @@
-import { io, type Socket } from 'socket.io-client';
 import { ConnectionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type {
-  ClientToServerEvents,
   IncomingSignal,
   JoinReply,
   JoinRequest,
   ParticipantInfo,
   RelayRefusal,
   RelayTerms,
-  Reply,
-  ResumeReply,
-  ServerToClientEvents,
   SignalData,
 } from '../protocol/signaling.js';
-import { SIGNALING_VERSION } from '../protocol/signaling.js';
 import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling-checks.js';
 import { checkIncomingRelay, checkRelayRefusal, checkRelayTerms } from '../protocol/signaling-relay-checks.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';
 import { RelayPacer } from './RelayPacer.js';
+import { isFinalRefusal, resumeOrRejoin } from './resume.js';
+import { type ClientSocket, type EmitRequest, openSocket, request } from './socket.js';
 
 /** Events of a {@link SignalingClient}. @internal */
 export interface SignalingClientEvents {
@@ -55,28 +51,8 @@ export interface SignalingClientOptions {
   logger: Logger;
 }
 
-type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
-/** A socket whose next emit fails with an error after a timeout, unless acknowledged. */
-type TimedSocket = ReturnType<ClientSocket['timeout']>;
-
 /** First reconnection delay; it doubles up to `reconnectMaxDelayMs`. */
 const RECONNECT_BASE_MS = 250;
-
-/**
- * Refusals after which trying again cannot help: the server will not take this participant back, not even
- * as a new one. (`ResumeInvalid` is not among them: the client then joins again under a new id.)
- */
-const FINAL_REFUSALS = new Set([
-  'UnsupportedVersion',
-  'TokenMissing',
-  'TokenInvalid',
-  'TokenExpired',
-  'IdInUse',
-  'RoomFull',
-  'BadRequest',
-  'OriginNotAllowed',
-  'AlreadyJoined',
-]);
 
 /**
  * The client side of the signaling protocol: join, enable and disable messaging, relay signals. When the
@@ -245,7 +221,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         socket.close();
         return;
       }
-      const outcome = await this.#resumeOrRejoin(socket);
+      const opened = socket;
+      const outcome = await resumeOrRejoin({
+        token: this.#resumeToken as string,
+        joinRequest: this.#joinRequest,
+        messagingEnabled: this.#options.messagingEnabled(),
+        request: (what, send) => this.#request(opened, what, send),
+        logger,
+      });
       if (this.#closed) {
         socket.close();
         return;
@@ -268,7 +251,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     } catch (err) {
       socket?.close();
       const error = err instanceof ConnectionError ? err : ConnectionError.unreachable(this.#url, err);
-      if (error.reason === 'Refused' && FINAL_REFUSALS.has(String(error.serverReason))) {
+      if (isFinalRefusal(error)) {
         logger.warn({ reason: error.serverReason }, 'the signaling server will not take this participant back');
         this.#closed = true;
         this.emit('failed', error);
@@ -280,36 +263,6 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       );
       this.#scheduleReconnect();
     }
-  }
-
-  /**
-   * Resumes on `socket` with the latest token; when the server refuses the token as `ResumeInvalid` (it
-   * does not know this participant: restarted without a shared secret), joins again on the same socket.
-   */
-  async #resumeOrRejoin(
-    socket: ClientSocket,
-  ): Promise<
-    { kind: 'resumed'; reply: ResumeReply } | { kind: 'rejoined'; reply: JoinReply & { resumeToken: string } }
-  > {
-    const joinReq = this.#joinRequest;
-    const req = {
-      v: SIGNALING_VERSION,
-      token: this.#resumeToken as string,
-      messagingEnabled: this.#options.messagingEnabled(),
-      ...(joinReq?.relayKey === undefined ? {} : { relayKey: joinReq.relayKey }),
-    };
-    try {
-      return {
-        kind: 'resumed',
-        reply: await this.#request<ResumeReply>(socket, 'resume', (s, ack) => s.emit('resume', req, ack)),
-      };
-    } catch (err) {
-      if (!(err instanceof ConnectionError) || err.serverReason !== 'ResumeInvalid' || joinReq === undefined) throw err;
-    }
-    this.#options.logger.info({}, 'the signaling server no longer knows this participant: joining again as a new one');
-    const reply = await this.#request<JoinReply>(socket, 'join', (s, ack) => s.emit('join', joinReq, ack));
-    if (typeof reply.resumeToken !== 'string') throw ConnectionError.refused('join', 'BadReply', 'no resume token');
-    return { kind: 'rejoined', reply: { ...reply, resumeToken: reply.resumeToken } };
   }
 
   /** Takes the relay terms of a join or resume reply: relayed frames go out paced to them. */
@@ -330,22 +283,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     });
   }
 
-  #request<T>(
-    socket: ClientSocket,
-    what: string,
-    send: (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void,
-  ): Promise<T> {
+  #request<T>(socket: ClientSocket, what: string, send: EmitRequest<T>): Promise<T> {
     if (!socket.connected || this.#closed) return Promise.reject(ConnectionError.disconnected(what));
-    const { timeoutMs } = this.#options;
-    return new Promise((resolve, reject) => {
-      send(socket.timeout(timeoutMs), (err, reply) => {
-        if (err) reject(ConnectionError.timeout(what, timeoutMs));
-        else if (reply?.ok === true) resolve(reply.data);
-        else if (reply?.ok === false)
-          reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
-        else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
-      });
-    });
+    return request(socket, what, this.#options.timeoutMs, send);
   }
 }
 
@@ -357,45 +297,4 @@ function participants(list: unknown): ParticipantInfo[] {
     if (checked.ok) out.push(checked.value);
   }
   return out;
-}
-
-/** Opens one websocket to the server (socket.io's own reconnection off: this client decides when). */
-function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
-  const socket: ClientSocket = io(url, {
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    timeout: timeoutMs,
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      socket.close();
-      reject(ConnectionError.timeout('connect', timeoutMs));
-    }, timeoutMs);
-    const onConnect = (): void => {
-      cleanup();
-      resolve(socket);
-    };
-    const onError = (err: Error): void => {
-      cleanup();
-      socket.close();
-      // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
-      const refusal = (err as { data?: unknown }).data;
-      const reason =
-        typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
-      if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
-        reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
-      } else {
-        reject(ConnectionError.unreachable(url, err));
-      }
-    };
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      socket.off('connect', onConnect);
-      socket.off('connect_error', onError);
-    };
-    socket.on('connect', onConnect);
-    socket.on('connect_error', onError);
-  });
 }

@@ -4,6 +4,9 @@ import { defaultLogger } from '../logger.js';
 /** A map from event name to listener signature. */
 export type EventMap<E> = { [K in keyof E]: (...args: never[]) => void };
 
+/** Emits an event of the map `E`: what an emitter hands a helper that speaks for it. */
+export type Emit<E extends EventMap<E>> = <K extends keyof E>(event: K, ...args: Parameters<E[K]>) => void;
+
 /**
  * A small typed event emitter that works the same in browsers and Node. A listener that throws is
  * logged and does not stop the others, nor unwind into the network code that emitted the event.

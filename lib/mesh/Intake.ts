@@ -1,0 +1,94 @@
+/** Signals and relayed bytes from other participants: to their current connection, or to a new one they open. */
+import type { Logger } from '../logger.js';
+import { decodeRelayFrame } from '../protocol/relay-frames.js';
+import type { IncomingSignal, ParticipantInfo } from '../protocol/signaling.js';
+import { Connection, type ConnectionDeps } from './Connection.js';
+
+/** What an {@link Intake} needs of its mesh. @internal */
+export interface IntakeDeps {
+  /** The participant, when the server lists it with messaging enabled. */
+  known: (id: string) => ParticipantInfo | undefined;
+  /** The participant's current connection, up or still connecting. */
+  current: (id: string) => Connection | undefined;
+  /** This participant's id on the signaling server now. */
+  localId: () => string;
+  /** Forgets the participant's current connection: a new one replaces it. */
+  forget: (id: string) => void;
+  /** Makes `connection` its participant's current one and follows it. */
+  track: (connection: Connection) => Connection;
+  /** What each accepted connection is built with. */
+  connectionDeps: () => ConnectionDeps;
+  logger: Logger;
+}
+
+/** Splits a signal's connection id into the session's and the direct attempt's number (`cid.attempt`). */
+function splitCid(cid: string): [string, number] {
+  const dot = cid.lastIndexOf('.');
+  const attempt = dot < 0 ? NaN : Number(cid.slice(dot + 1));
+  return Number.isSafeInteger(attempt) && attempt > 0 ? [cid.slice(0, dot), attempt] : [cid, 0];
+}
+
+/**
+ * Routes what participants send through the signaling server, a signal or a relayed frame, to the
+ * connection it belongs to; an offer or an open frame of a new session accepts a connection.
+ * @internal
+ */
+export class Intake {
+  readonly #deps: IntakeDeps;
+
+  constructor(deps: IntakeDeps) {
+    this.#deps = deps;
+  }
+
+  /** Signaling data from another participant. */
+  handleSignal(signal: IncomingSignal): void {
+    const info = this.#deps.known(signal.from);
+    if (info === undefined) {
+      this.#deps.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
+      return;
+    }
+    const [cid, attempt] = splitCid(signal.cid);
+    const current = this.#deps.current(signal.from);
+    if (current !== undefined && current.session.cid === cid) {
+      current.handleSignal(attempt, signal.data);
+      return;
+    }
+    if (signal.data.type !== 'offer' || !this.#replaceable(current, signal.from)) return;
+    const accepted = Connection.acceptDirect(this.#deps.connectionDeps(), info, cid, attempt);
+    this.#deps.track(accepted).handleSignal(attempt, signal.data);
+  }
+
+  /** Bytes a participant relayed: a frame of one of its relayed links, or the open frame of a new one. */
+  handleRelay(from: string, data: Uint8Array): void {
+    const info = this.#deps.known(from);
+    const frame = decodeRelayFrame(data);
+    if (info === undefined || typeof frame === 'string') {
+      this.#deps.logger.debug({ from, frame }, 'dropped a relayed frame');
+      return;
+    }
+    const current = this.#deps.current(from);
+    if (frame.kind !== 'open') {
+      current?.handleRelayFrame(data, false);
+      return;
+    }
+    if (current !== undefined && current.session.cid === frame.cid) {
+      current.handleRelayFrame(data, true);
+      return;
+    }
+    if (!this.#replaceable(current, from)) return;
+    const accepted = Connection.acceptRelay(this.#deps.connectionDeps(), info, frame.cid, data);
+    if (accepted !== undefined) this.#deps.track(accepted);
+  }
+
+  /**
+   * Whether a participant's new session may replace `current` (closed here if so). Both sides dialing
+   * should not happen (the newcomer dials); if it does, the lower id keeps its attempt.
+   */
+  #replaceable(current: Connection | undefined, from: string): boolean {
+    if (current === undefined) return true;
+    if (current.initiator && !current.session.isReady && this.#deps.localId() < from) return false;
+    this.#deps.forget(from);
+    current.close('replaced by a new connection');
+    return true;
+  }
+}

@@ -1,0 +1,69 @@
+/** The websocket to the signaling server: opening it, and one request on it answered by the server's reply. */
+import { io, type Socket } from 'socket.io-client';
+import { ConnectionError } from '../errors.js';
+import type { ClientToServerEvents, Reply, ServerToClientEvents } from '../protocol/signaling.js';
+
+/** A socket.io socket that speaks the signaling event maps. @internal */
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** A socket whose next emit fails with an error after a timeout, unless acknowledged. @internal */
+export type TimedSocket = ReturnType<ClientSocket['timeout']>;
+/** Emits one request on a {@link TimedSocket}, with `ack` for the server's reply. @internal */
+export type EmitRequest<T> = (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void;
+
+/** Opens one websocket to the server (socket.io's own reconnection off: the client decides when). @internal */
+export function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
+  const socket: ClientSocket = io(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: timeoutMs,
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      socket.close();
+      reject(ConnectionError.timeout('connect', timeoutMs));
+    }, timeoutMs);
+    const onConnect = (): void => {
+      cleanup();
+      resolve(socket);
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      socket.close();
+      // A server that refuses the connection in its middleware says why in `data`; anything else is a network failure.
+      const refusal = (err as { data?: unknown }).data;
+      const reason =
+        typeof refusal === 'object' && refusal !== null ? (refusal as { reason?: unknown }).reason : undefined;
+      if (typeof reason === 'string' && reason.length > 0 && reason.length <= 64) {
+        reject(ConnectionError.refused('connect', reason, err.message.slice(0, 500)));
+      } else {
+        reject(ConnectionError.unreachable(url, err));
+      }
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      socket.off('connect', onConnect);
+      socket.off('connect_error', onError);
+    };
+    socket.on('connect', onConnect);
+    socket.on('connect_error', onError);
+  });
+}
+
+/**
+ * Sends one request (`what`, for errors) and resolves with the data of the server's reply; rejects with a
+ * {@link ConnectionError}: `Timeout` without a reply within `timeoutMs`, `Refused` with the server's reason.
+ * @internal
+ */
+export function request<T>(socket: ClientSocket, what: string, timeoutMs: number, send: EmitRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    send(socket.timeout(timeoutMs), (err, reply) => {
+      if (err) reject(ConnectionError.timeout(what, timeoutMs));
+      else if (reply?.ok === true) resolve(reply.data);
+      else if (reply?.ok === false)
+        reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
+      else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
+    });
+  });
+}
