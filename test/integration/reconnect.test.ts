@@ -196,7 +196,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     await carol.messaging.enable();
     expect(Date.now() - backAtMs).to.be.below(10_000);
     expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal([aliceId, bobId].sort());
-    const got = nextEvent(alice!.messaging, 'message');
+    // bob's conversation keeps messaging alice meanwhile: wait for carol's message, not the next one.
+    const got = nextEvent(alice!.messaging, 'message', 10_000, (m) => m.type === 'hi');
     await carol.messaging.sendMessage({ to: aliceId, type: 'hi', message: { from: 'carol' } });
     expect((await got)[0].message).to.deep.equal({ from: 'carol' });
     await eventually(
