@@ -37,6 +37,11 @@ interface RoomInit {
     timeouts: RoomTimeouts;
     maxAttachmentBytes: number;
     receiveLimits: ReceiveLimits;
+    /**
+     * What every log line of this room carries: the room and this participant's id as `self` (`participant`
+     * in a line names the other participant it is about); `self` follows a re-join.
+     */
+    logContext: { room: string; self?: string };
     logger: Logger;
   };
 }
@@ -81,11 +86,14 @@ export class Room<
     const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger);
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
+    // Read at every line: `self` is set once joined, and follows a re-join under a new id.
+    const logContext: { room: string; self?: string } = { room: options.room };
+    const roomLogger = withContext(logger, logContext);
     const signaling = await SignalingClient.connect(options.url, {
       timeoutMs: timeouts.signalingTimeoutMs,
       reconnectMaxDelayMs: timeouts.reconnectMaxDelayMs,
       messagingEnabled: () => messaging?.wantsEnabled ?? false,
-      logger,
+      logger: roomLogger,
     });
     try {
       const joinReq = {
@@ -105,8 +113,10 @@ export class Room<
         timeouts,
         maxAttachmentBytes,
         receiveLimits,
-        logger: withContext(logger, { room: options.room, participant: reply.self.id }),
+        logContext,
+        logger: roomLogger,
       };
+      logContext.self = reply.self.id;
       const init: RoomInit = { name: options.room, signaling, self: reply.self, attributes, deps };
       const room = new this(init as never) as unknown as Room<M, R>;
       messaging = room.messaging as unknown as MessagingClient;
@@ -199,6 +209,7 @@ export class Room<
     signaling.on('rejoined', (self, previousId) => {
       this.#logger.warn({ id: self.id, previousId }, 'the signaling server forgot this participant: joined it again');
       this.localParticipant.rename(self.id);
+      deps.logContext.self = self.id;
       void mesh.handleRejoined(self.id);
       this.emit('signaling_rejoined', self.id, previousId);
     });

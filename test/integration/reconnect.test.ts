@@ -157,7 +157,13 @@ describe('reconnecting to signaling (real processes and channels)', function () 
   it('a default-settings server is killed (SIGKILL) mid-conversation and restarted: everyone re-joins by itself under a new id, nobody leaves, no message lost, a newcomer finds them', async () => {
     let server = await startSignal([]); // no resume secret: the restarted server cannot read any token
     const at = { url: server.url } as SignalingServer;
-    const [alice, bob] = await h.mesh(at, 'k3', ['alice', 'bob']);
+    // Every line the participants log, with the id of the participant it says it is from.
+    const logged: Array<{ self: unknown; msg: string | undefined }> = [];
+    const keep = (obj: object, msg?: string): void => {
+      logged.push({ self: (obj as { self?: unknown }).self, msg });
+    };
+    const logger = { debug: keep, info: keep, warn: keep, error: keep };
+    const [alice, bob] = await h.mesh(at, 'k3', ['alice', 'bob'], { logger });
     const seenByAlice = presenceLog(alice!);
     const seenByBob = presenceLog(bob!);
     const failed: unknown[] = [];
@@ -190,6 +196,12 @@ describe('reconnecting to signaling (real processes and channels)', function () 
       'both to follow the new ids',
     );
     expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
+    // From its re-join on, alice logs under her new id.
+    const rejoinedAt = logged.findIndex((l) => l.self === before.alice && l.msg?.startsWith('the signaling server forgot'));
+    const hers = logged.slice(rejoinedAt + 1).filter((l) => l.self === before.alice || l.self === aliceId);
+    expect(rejoinedAt).to.be.at.least(0);
+    expect(hers.length).to.be.above(0);
+    expect(hers.every((l) => l.self === aliceId)).to.equal(true);
 
     // Within a few seconds of the server's return, a newcomer finds both, under their new ids, and reaches them.
     const carol = await h.join(at, 'k3', 'carol');
