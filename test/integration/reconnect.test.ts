@@ -4,6 +4,7 @@
  * secret) restarted: its participants re-join under new ids and their peers follow them. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
  */
 import { expect } from 'chai';
+import { SignJWT } from 'jose';
 import type { Room } from '../../lib/node.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
@@ -196,12 +197,6 @@ describe('reconnecting to signaling (real processes and channels)', function () 
       'both to follow the new ids',
     );
     expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
-    // From its re-join on, alice logs under her new id.
-    const rejoinedAt = logged.findIndex((l) => l.self === before.alice && l.msg?.startsWith('the signaling server forgot'));
-    const hers = logged.slice(rejoinedAt + 1).filter((l) => l.self === before.alice || l.self === aliceId);
-    expect(rejoinedAt).to.be.at.least(0);
-    expect(hers.length).to.be.above(0);
-    expect(hers.every((l) => l.self === aliceId)).to.equal(true);
 
     // Within a few seconds of the server's return, a newcomer finds both, under their new ids, and reaches them.
     const carol = await h.join(at, 'k3', 'carol');
@@ -226,5 +221,48 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(seenByAlice).to.deep.equal(['added carol']);
     expect(seenByBob).to.deep.equal(['added carol']);
     expect(failed).to.deep.equal([]);
+    // From its re-join on, alice logs under her new id (her lines about carol, for one).
+    const rejoinedAt = logged.findIndex(
+      (l) => l.self === before.alice && l.msg?.startsWith('the signaling server forgot'),
+    );
+    const hers = logged.slice(rejoinedAt + 1).filter((l) => l.self === before.alice || l.self === aliceId);
+    expect(rejoinedAt).to.be.at.least(0);
+    expect(hers.length).to.be.above(0);
+    expect(hers.every((l) => l.self === aliceId)).to.equal(true);
+  });
+
+  it('a server restarted while the join token expired: signaling_failed (TokenExpired), and open channels keep working', async () => {
+    const jwtSecret = 'the jwt secret of this test, long enough for HS256';
+    const token = (name: string, expS: number): Promise<string> =>
+      new SignJWT({ room: 'k4', name })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime(expS)
+        .setAudience('roommesh')
+        .sign(new TextEncoder().encode(jwtSecret));
+    // No clock tolerance: the token is expired when it says.
+    const flags = ['--auth', 'jwt', '--jwt-secret', jwtSecret, '--jwt-clock-tolerance-ms', '0'];
+    let server = await startSignal(flags);
+    const at = { url: server.url } as SignalingServer;
+    const expS = Math.floor(Date.now() / 1000) + 3;
+    const alice = await h.join(at, 'k4', 'alice', { token: await token('alice', expS) });
+    const bob = await h.join(at, 'k4', 'bob', { token: await token('bob', expS + 3600) });
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice and bob to connect');
+    const failed = nextEvent(alice, 'signaling_failed', 30_000);
+    // With auth on, resume tokens are signed with the JWT secret: bob resumes; alice's expired with her JWT.
+    const bobBack = nextEvent(bob, 'signaling_reconnected', 30_000);
+    await stop(server, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, Math.max(0, expS * 1000 - Date.now()) + 1000)); // alice's token expires
+    server = await startSignal(flags, { port: server.port });
+    const [error] = await failed;
+    expect(error.serverReason).to.equal('TokenExpired');
+    // bob is back; alice is not, but her channel to bob still carries messages.
+    await bobBack;
+    const got = nextEvent(bob.messaging, 'message', 10_000, (m) => m.type === 'still-here');
+    await alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'still-here', message: {} });
+    expect((await got)[0].from.name).to.equal('alice');
+    await stop(server);
   });
 });
