@@ -34,6 +34,12 @@ import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Link, LinkEvents } from './Link.js';
 import { SEAL_TAG_BYTES, deriveRelayCiphers, type RelayCiphers, type RelayKeyPair } from './relay-crypto.js';
 
+/** Events of a {@link RelayLink}: those of every link, and frames refused because they did not open. @internal */
+export interface RelayLinkEvents extends LinkEvents {
+  /** A sealed frame failed authentication or came out of order (the link closes after this). */
+  refused: (detail: string) => void;
+}
+
 /** Unacknowledged relayed bytes one link may have; see the module comment for why 256 KiB. */
 export const RELAY_WINDOW_BYTES = 256 * 1024;
 
@@ -67,7 +73,7 @@ function randomBytes(n: number): Uint8Array {
 }
 
 /** A link over the signaling server's relay, sealed end to end. @internal */
-export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
+export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   readonly #o: RelayLinkOptions;
   readonly #window: number;
   #linkId: Uint8Array | undefined;
@@ -78,6 +84,8 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
   #waiting = false;
   #received = 0;
   #sendChain: Promise<void> = Promise.resolve();
+  /** A send failed: nothing more is sent on this link. */
+  #sendFailed = false;
   #receiveChain: Promise<void> = Promise.resolve();
   /** Parts of a message still arriving, and their total size. */
   #parts: Uint8Array[] = [];
@@ -96,7 +104,7 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
     if (this.#partBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
     if (options.initiator) {
       this.#linkId = randomBytes(RELAY_NONCE_BYTES);
-      void this.#send(encodeRelayOpen(this.#linkId, options.cid));
+      this.#send(encodeRelayOpen(this.#linkId, options.cid));
     }
   }
 
@@ -160,7 +168,7 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
       if (this.#o.initiator || this.#linkId !== undefined) return this.#fail('unexpected open frame');
       this.#linkId = frame.linkId.slice();
       const nonce = randomBytes(RELAY_NONCE_BYTES);
-      void this.#send(encodeRelayAccept(this.#linkId, nonce));
+      this.#send(encodeRelayAccept(this.#linkId, nonce));
       this.#derive(nonce);
       return;
     }
@@ -178,7 +186,10 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
       if (ciphers === undefined || this.#closed) return;
       const plain = await ciphers.opener.open(counter, sealed, header2);
       if (this.#closed) return;
-      if (typeof plain === 'string') return this.#fail(`relayed frame refused (${plain})`);
+      if (typeof plain === 'string') {
+        this.emit('refused', plain);
+        return this.#fail(`relayed frame refused (${plain})`);
+      }
       this.#onInner(plain);
     });
   }
@@ -266,16 +277,31 @@ export class RelayLink extends TypedEmitter<LinkEvents> implements Link {
     plain.set(body, 1);
     // Counters are taken in call order (seal takes one before it awaits); the chain keeps sends in order.
     const sealed = ciphers.sealer.seal(plain, relaySealedHeader(linkId, ciphers.sealer.next));
-    this.#sendChain = this.#sendChain.then(async () => {
+    sealed.catch(() => {}); // awaited on the chain below, unless a send before it failed
+    this.#chain(async () => {
       const s = await sealed;
       await this.#o.port.send(encodeRelaySealed(relaySealedHeader(linkId, s.counter), s.ciphertext));
     });
-    this.#sendChain.catch((err: unknown) => this.#fail(`cannot seal a relayed frame: ${String(err)}`));
   }
 
-  #send(bytes: Uint8Array): Promise<void> {
-    this.#sendChain = this.#sendChain.then(() => this.#o.port.send(bytes));
-    return this.#sendChain;
+  #send(bytes: Uint8Array): void {
+    this.#chain(() => this.#o.port.send(bytes));
+  }
+
+  /**
+   * Runs `step` after every earlier send, in order. The first that fails (the signaling connection is
+   * gone; sealing failed) closes the link, and later steps do nothing: a relayed stream has no gaps. Never
+   * leaves a rejected promise behind (an unhandled rejection ends a Node process).
+   */
+  #chain(step: () => void | Promise<void>): void {
+    this.#sendChain = this.#sendChain
+      .then(async () => {
+        if (!this.#sendFailed) await step();
+      })
+      .catch((err: unknown) => {
+        this.#sendFailed = true;
+        this.#fail(`cannot relay a frame: ${String(err)}`);
+      });
   }
 
   /** Closes on a failure, telling the peer when this side still can, so that it need not wait for silence. */

@@ -146,6 +146,32 @@ describe('RelayLink (over an in-memory relay)', () => {
     expect(c.a.isOpen).to.equal(false);
   });
 
+  it('a port that cannot send (the signaling connection is gone) closes the link, leaving no rejection behind', async () => {
+    const gone = (): Promise<void> => Promise.reject(new Error('relay: not connected to the signaling server'));
+    const link = new RelayLink({
+      port: { send: gone },
+      keys: keys[0],
+      localId: 'a',
+      peerId: 'b',
+      peerKey: keys[1].publicKey,
+      initiator: true,
+      cid: 'c1',
+      maxFrameBytes: 32 * 1024,
+      logger: silentLogger,
+    });
+    const [reason] = await nextEvent(link, 'close', 2000);
+    expect(reason).to.match(/cannot relay a frame: .*not connected/);
+    // An open link whose port fails mid-stream closes too, after its earlier frames, and later writes do nothing.
+    const { a, b, ab } = linkPair();
+    await Promise.all([opened(a), opened(b)]);
+    ab.send = gone;
+    const closed = nextEvent(a, 'close', 2000);
+    a.write(new Uint8Array([1]));
+    a.write(new Uint8Array([2]));
+    expect((await closed)[0]).to.match(/cannot relay a frame/);
+    expect(a.write(new Uint8Array([3]))).to.equal(false);
+  });
+
   it('the open frame names the session; a malformed one is refused', () => {
     const id = new Uint8Array(16).fill(7);
     const open = decodeRelayFrame(encodeRelayOpen(id, 'session-1'));
