@@ -198,10 +198,24 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   #adoptRelay(relay: RelayLink): RelayLink {
     this.#relay = relay;
+    // A peer that never answers the handshake (it left; the server lost the frame) must not hold the link.
+    const { connectAttemptTimeoutMs } = this.#deps.timeouts;
+    const timer = setTimeout(() => {
+      if (!relay.isOpen) relay.close(`not open within ${connectAttemptTimeoutMs} ms`);
+    }, connectAttemptTimeoutMs);
+    unrefTimer(timer);
     relay.on('open', () => {
+      clearTimeout(timer);
       this.#relayFailures = 0;
     });
-    relay.on('close', (reason) => this.#onRelayClosed(relay, reason));
+    relay.on('close', (reason) => {
+      clearTimeout(timer);
+      this.#onRelayClosed(relay, reason);
+    });
+    // A frame that does not open is a bad frame like any other (then the link closes: its stream has a gap).
+    relay.on('refused', (detail) =>
+      this.session.reportProtocolError(`a relayed frame did not open (${detail})`, 'BadFrame'),
+    );
     return relay;
   }
 

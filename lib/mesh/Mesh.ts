@@ -264,13 +264,15 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** Makes `connection` the participant's current one and follows it until its session closes. */
   #track(connection: Connection): Connection {
-    const { timeouts, logger, policy } = this.#options;
+    const { timeouts, logger } = this.#options;
     const { session } = connection;
     const id = session.participant.id;
     this.#redials.cancel(id);
     this.#connections.set(id, connection);
-    // direct-first tries the relay only once a direct attempt failed: the whole attempt gets twice as long.
-    const attemptMs = timeouts.connectAttemptTimeoutMs * (policy === 'direct-first' ? 2 : 1);
+    // A backstop: each link gives up on its own within connectAttemptTimeoutMs. Twice that, because a
+    // dialer with direct-first opens the relay only once its direct attempt failed, and the side that
+    // answers does not know the dialer's policy.
+    const attemptMs = timeouts.connectAttemptTimeoutMs * 2;
     const attemptTimer = setTimeout(() => {
       if (!session.isReady) connection.close(`not connected within ${attemptMs} ms`);
     }, attemptMs);

@@ -204,9 +204,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     return this.#sender.send(body, attachment, ack, onProgress, signal);
   }
 
-  /** Counts a frame that was valid but made no sense where it arrived (a reply to no request), as the session's own. */
-  reportProtocolError(detail: string): void {
-    if (!this.#closed) this.#protocolError('UnexpectedFrame', detail);
+  /** Counts, as the session's own, a bad frame seen above or below it (a reply to no request; a relayed frame that did not open). */
+  reportProtocolError(detail: string, reason: 'BadFrame' | 'UnexpectedFrame' = 'UnexpectedFrame'): void {
+    if (!this.#closed) this.#protocolError(reason, detail);
   }
 
   /** Tells the peer this side's new attributes. */

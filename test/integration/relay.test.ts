@@ -7,9 +7,13 @@
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { generateRelayKeyPair } from '../../lib/link/relay-crypto.js';
+import { encodeRelayOpen, encodeRelaySealed, relaySealedHeader } from '../../lib/protocol/relay-frames.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness } from '../support/harness.js';
 import { httpGet } from '../support/processes.js';
+import { ack, closeRawClients, connect, next } from '../support/raw-client.js';
 import { NetnsLab, type NsParticipant, lastEvent, waitForEvent } from '../support/netns.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/relay-participant.js', import.meta.url));
@@ -48,6 +52,7 @@ describe('the relayed path (participants in network namespaces that cannot reach
     carol = await lab.start(nsB, FIXTURE, [lab.socketPath, 'r', 'carol', 'relay-first', 'bob', '10000'], 'carol');
   });
   after(async () => {
+    closeRawClients();
     await lab.close();
     await h.close();
   });
@@ -98,6 +103,45 @@ describe('the relayed path (participants in network namespaces that cannot reach
     const got = lastEvent(bob, (e) => (e.got as { n?: number })?.n === 3)?.got as Record<string, unknown>;
     expect(got).to.deep.include({ from: 'alice', bytes: size, sha256: pattern(3, size) });
     expect(lastEvent(bob, (e) => e.link === 'alice')?.state ?? 'relayed').to.equal('relayed');
+  });
+
+  it('direct-first: a newcomer that cannot connect directly is relayed once its direct attempt failed', async () => {
+    const nsC = lab.namespace('c');
+    const dave = await lab.start(nsC, FIXTURE, [lab.socketPath, 'r', 'dave', 'direct-first'], 'dave');
+    await waitForEvent(dave, (e) => e.added === 'bob', 15_000, 'dave sees bob');
+    expect(lastEvent(dave, (e) => e.added === 'bob')?.state).to.equal('relayed');
+    console.log(`      dave's enable() (direct attempts first): ${Math.round(dave.ready.enableMs as number)} ms`);
+    dave.proc.send({ send: { to: bob.id, n: 5 } });
+    await waitForEvent(bob, (e) => (e.got as { n?: number })?.n === 5, 5000, 'bob gets dave’s message');
+  });
+
+  it('a participant sending sealed frames that do not open is reported and cut off; nothing reaches the app', async () => {
+    const keys = await generateRelayKeyPair();
+    const mallory = await connect(server.url);
+    const joined = await ack(mallory, 'join', {
+      v: SIGNALING_VERSION,
+      room: 'r',
+      name: 'mallory',
+      relayKey: keys.publicKey,
+    });
+    expect(joined.ok).to.equal(true);
+    expect((await ack(mallory, 'enable_messaging')).ok).to.equal(true);
+    // Opens a relayed link to bob as a dialing participant would; bob accepts; then a forged sealed frame.
+    const linkId = new Uint8Array(16).fill(9);
+    const accepted = next(mallory, 'relay');
+    mallory.emit('relay', { to: bob.id, data: encodeRelayOpen(linkId, 'forged-session') });
+    await accepted;
+    mallory.emit('relay', {
+      to: bob.id,
+      data: encodeRelaySealed(relaySealedHeader(linkId, 0), new Uint8Array(64).fill(7)),
+    });
+    await waitForEvent(bob, (e) => e.error === 'BadFrame', 5000, 'bob to report the frame');
+    expect(String(lastEvent(bob, (e) => e.error === 'BadFrame')?.detail)).to.match(/did not open \(BadSeal\)/);
+    expect(bob.events.filter((e) => (e.got as { from?: string })?.from === 'mallory')).to.deep.equal([]);
+    // bob carries on with everyone else.
+    carol.proc.send({ send: { to: bob.id, n: 6 } });
+    await waitForEvent(bob, (e) => (e.got as { n?: number })?.n === 6, 5000, 'carol’s message after it');
+    mallory.close();
   });
 
   it('a frozen relayed receiver: the relay carries at most a window for it, and the transfer completes after', async () => {
