@@ -21,7 +21,7 @@ class Pipe {
   held: Uint8Array[] = [];
   sentBytes = 0;
   tamper: ((b: Uint8Array) => Uint8Array) | undefined;
-  send(data: Uint8Array): void {
+  send(data: Uint8Array): void | Promise<void> {
     this.sentBytes += data.byteLength;
     const copy = this.tamper ? this.tamper(data.slice()) : data.slice();
     this.held.push(copy);
