@@ -3,6 +3,10 @@ import type { Logger } from '../logger.js';
 import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo } from '../protocol/signaling.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
+import { EarlyArrivals } from './EarlyArrivals.js';
+
+/** A signal or a relayed frame from a participant not yet known to have messaging enabled. */
+type Arrival = { signal: IncomingSignal } | { relay: { from: string; data: Uint8Array } };
 
 /** What an {@link Intake} needs of its mesh. @internal */
 export interface IntakeDeps {
@@ -35,16 +39,31 @@ function splitCid(cid: string): [string, number] {
  */
 export class Intake {
   readonly #deps: IntakeDeps;
+  readonly #early = new EarlyArrivals<Arrival>((a) => ('relay' in a ? a.relay.data.byteLength : 1024));
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
+  }
+
+  /** The participant is known now (the server says it enabled messaging): what it sent early is handled. */
+  release(id: string): void {
+    for (const a of this.#early.take(id)) {
+      if ('signal' in a) this.handleSignal(a.signal);
+      else this.handleRelay(a.relay.from, a.relay.data);
+    }
+  }
+
+  /** Drops what is held (messaging disabled). */
+  clear(): void {
+    this.#early.clear();
   }
 
   /** Signaling data from another participant. */
   handleSignal(signal: IncomingSignal): void {
     const info = this.#deps.known(signal.from);
     if (info === undefined) {
-      this.#deps.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
+      if (!this.#early.hold(signal.from, { signal }))
+        this.#deps.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
       return;
     }
     const [cid, attempt] = splitCid(signal.cid);
@@ -62,6 +81,7 @@ export class Intake {
   handleRelay(from: string, data: Uint8Array): void {
     const info = this.#deps.known(from);
     const frame = decodeRelayFrame(data);
+    if (info === undefined && typeof frame !== 'string' && this.#early.hold(from, { relay: { from, data } })) return;
     if (info === undefined || typeof frame === 'string') {
       this.#deps.logger.debug({ from, frame }, 'dropped a relayed frame');
       return;

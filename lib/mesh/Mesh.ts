@@ -130,6 +130,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#accepting = false;
     this.#redials.clear();
     this.#known.clear();
+    this.#intake.clear();
     // Goodbye on every channel first: the server's word that this participant left travels another path
     // and could otherwise overtake frames still in flight.
     await Promise.all([...this.#connections.values()].map((c) => c.session.closeGracefully()));
@@ -144,6 +145,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (info.id === this.#localId || !this.#accepting) return;
     this.#known.set(info.id, info);
     this.#redials.clearFailures(info.id);
+    this.#intake.release(info.id);
   }
 
   /**
@@ -189,6 +191,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       if (info.id === this.#localId) continue;
       this.#known.set(info.id, info);
       this.#redials.clearFailures(info.id);
+      this.#intake.release(info.id);
       if (this.#connections.has(info.id)) continue;
       this.#redials.cancel(info.id);
       this.#dial(info);
@@ -223,6 +226,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       if (info.id === id) continue;
       this.#known.set(info.id, info);
       this.#redials.clearFailures(info.id);
+      this.#intake.release(info.id);
       if (this.#connections.has(info.id) || this.#redials.has(info.id)) continue;
       if (open === 0) this.#dial(info);
       else this.#redials.schedule(info.id, MOVED_GRACE_MS, () => this.#dial(info));

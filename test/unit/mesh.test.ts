@@ -53,6 +53,8 @@ class SimNet {
 
 /** A stand-in for the signaling server: who has messaging enabled, and signals between meshes. */
 class SimServer {
+  /** When above 0, peers hear that a newcomer enabled messaging this late (its signals are not delayed). */
+  wordDelayMs = 0;
   readonly meshes = new Map<string, Mesh>();
   readonly enabled = new Map<string, ParticipantInfo>();
   readonly net = new SimNet();
@@ -70,7 +72,11 @@ class SimServer {
       signaling: {
         enableMessaging: () => {
           // Peers hear of the newcomer before the newcomer hears of them, as from the real server.
-          for (const other of this.enabled.keys()) this.meshes.get(other)?.handlePeerEnabled(info);
+          for (const other of this.enabled.keys()) {
+            const tell = (): void => this.meshes.get(other)?.handlePeerEnabled(info);
+            if (this.wordDelayMs > 0) setTimeout(tell, this.wordDelayMs);
+            else tell();
+          }
           const before = [...this.enabled.values()];
           this.enabled.set(id, info);
           return Promise.resolve(before);
@@ -129,6 +135,19 @@ describe('Mesh: who dials whom, and after failures', () => {
     server.track(id, mesh);
     return mesh;
   }
+
+  it('an offer that overtakes the word that its sender enabled messaging is held, not dropped (a fleet)', async () => {
+    server.wordDelayMs = 200;
+    const a = start('a');
+    const b = start('b');
+    await a.open();
+    const t0 = Date.now();
+    expect(await b.open()).to.equal(1);
+    await eventually(() => server.up().get('a')?.has('b') === true, 2000, 'a to have b up');
+    // At once, not after a connect attempt timed out and was dialed again.
+    expect(Date.now() - t0).to.be.below(1500);
+    expect(server.net.made.filter((m) => m.by === 'b' && m.initiator)).to.have.length(1);
+  });
 
   it('the newcomer dials everyone already there; open() resolves once each is up', async () => {
     const a = start('a');
