@@ -103,10 +103,20 @@ export async function measureAttachment(
   const warm = warmupSize(ctx, bytes, MiB);
   // A transport that refuses the warm-up may still take the full size: only the full size's answer counts.
   if (warm > 0) await transfer(ctx, a, b, warm);
+  const cpu = (): Promise<number[]> =>
+    Promise.all([a, b].map(async (m) => (await m.handle.call('usage', {}, 10_000)).cpuMs));
+  const cpuBefore = await cpu();
+  const cpuPerMiB = async (): Promise<Record<string, number>> => {
+    const [sender, receiver] = (await cpu()).map((ms, i) => (ms - (cpuBefore[i] as number)) / (bytes / MiB));
+    return { senderCpuMsPerMiB: sender as number, receiverCpuMsPerMiB: receiver as number };
+  };
   if (!THROUGH_SERVER.includes(transport)) {
     const sent = await transfer(ctx, a, b, bytes);
     if ('unsupported' in sent) return sent;
-    return { metrics: { mibPerSec: bytes / MiB / (sent.elapsedMs / 1000) }, detail: { elapsedMs: sent.elapsedMs } };
+    return {
+      metrics: { mibPerSec: bytes / MiB / (sent.elapsedMs / 1000) },
+      detail: { elapsedMs: sent.elapsedMs, ...(await cpuPerMiB()) },
+    };
   }
   const cost = await serverCost(ctx, () => transfer(ctx, a, b, bytes));
   const sent = cost.result;
@@ -117,6 +127,7 @@ export async function measureAttachment(
     metrics: { mibPerSec, serverCpuMsPerMiB: cost.cpuMs / (bytes / MiB), serverPeakRssMiB: cost.rssPeak / MiB },
     detail: {
       elapsedMs: sent.elapsedMs,
+      ...(await cpuPerMiB()),
       serverCpuMs: cost.cpuMs,
       serverRssGrowthMiB: growthMiB,
       serverRssGrowthMiBPerMiBps: growthMiB / mibPerSec,

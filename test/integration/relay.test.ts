@@ -98,11 +98,16 @@ describe('the relayed path (participants in network namespaces that cannot reach
   });
 
   it('a frozen relayed receiver: the relay carries at most a window for it, and the transfer completes after', async () => {
-    const size = 16 << 20;
+    // Under way when alice freezes: 64 MiB take over a second at this server's 64 MiB/s.
+    const size = 64 << 20;
     bob.proc.send({ send: { to: alice.id, n: 4, bytes: size } });
-    await new Promise((r) => setTimeout(r, 300)); // under way: 16 MiB take seconds here
+    await new Promise((r) => setTimeout(r, 300));
     alice.proc.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 200)); // what was in flight lands
+    expect(
+      lastEvent(bob, (e) => (e.sent as { n?: number })?.n === 4),
+      'done before the freeze',
+    ).to.equal(undefined);
     const before = await relayedBytes();
     await new Promise((r) => setTimeout(r, 1000)); // shorter than the fixture's 2 s heartbeat timeout
     const during = (await relayedBytes()) - before;
