@@ -48,8 +48,17 @@ export const meshSpec: ScenarioSpec = {
       transports: RELAY_FIRST,
     },
   ],
-  // socket.io relaying has no mesh to form.
-  transports: ['roommesh', 'roommesh-direct', 'raw', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium'],
+  // socket.io relaying has no mesh to form. Relay-only beside relay-first and direct-only: what presence over
+  // the relay costs when no direct connects compete with it for the cores.
+  transports: [
+    'roommesh',
+    'roommesh-relayed',
+    'roommesh-direct',
+    'raw',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+  ],
 };
 
 /**
