@@ -30,7 +30,7 @@ import { median } from './report/stats.js';
 import { ChromiumRuntime } from './runtime/ChromiumRuntime.js';
 import { NodeProcessRuntime } from './runtime/NodeProcessRuntime.js';
 import { PAGE_DIR, buildBenchPage } from './runtime/page-bundle.js';
-import { startServers } from './runtime/servers.js';
+import { serverSample, startServers } from './runtime/servers.js';
 import { enableAll, startGroup, stopGroup } from './scenarios/group.js';
 
 const MiB = 1024 * 1024;
@@ -157,6 +157,7 @@ if (harnessWays.length > 0) {
     urls: { signalingUrl: servers.signalingUrl, relayUrl: servers.relayUrl },
     options,
     nextRoom: () => `frames-${Date.now()}`,
+    serverSample: () => serverSample(servers.signalingUrl),
   };
   const transports: Record<'node' | 'chromium', [TransportId, string]> = {
     node: ['raw', 'raw simple-peer, two Node processes (node-datachannel)'],

@@ -4,11 +4,13 @@
  * these types.
  */
 
-import type { RoomTimeouts } from '../lib/node.js';
+import type { PathPolicy, RoomTimeouts } from '../lib/node.js';
 
 /** The transports a participant can measure. */
 export const TRANSPORTS = [
   'roommesh',
+  'roommesh-relayed',
+  'roommesh-direct',
   'raw',
   'socketio',
   'roommesh-wrtc',
@@ -43,11 +45,27 @@ export interface TransportInfo {
   role: TransportRole;
   /** Whether the README's goals are checked for it (roommesh as shipped, on each host's default WebRTC). */
   goals: boolean;
+  /** roommesh's `paths` option, when not the library's default (`relay-first`). */
+  paths?: PathPolicy;
 }
 
 /** Every transport's {@link TransportInfo}. Ratios compare a transport with the baselines of its own host. */
 export const TRANSPORT_INFO: Readonly<Record<TransportId, TransportInfo>> = {
   roommesh: { label: 'roommesh (node-datachannel)', host: 'node', role: 'roommesh', goals: true },
+  'roommesh-relayed': {
+    label: "roommesh, paths 'relay'",
+    host: 'node',
+    role: 'roommesh',
+    goals: false,
+    paths: 'relay',
+  },
+  'roommesh-direct': {
+    label: "roommesh, paths 'direct'",
+    host: 'node',
+    role: 'roommesh',
+    goals: false,
+    paths: 'direct',
+  },
   raw: { label: 'raw simple-peer (node-datachannel)', host: 'node', role: 'raw', goals: false },
   socketio: { label: 'socket.io relay', host: 'node', role: 'socketio', goals: false },
   'roommesh-wrtc': { label: 'roommesh (@roamhq/wrtc)', host: 'node', role: 'roommesh', goals: false },
@@ -65,6 +83,12 @@ export const TRANSPORT_LABELS: Readonly<Record<TransportId, string>> = Object.fr
 export function baselineOf(transport: TransportId, role: TransportRole): TransportId | undefined {
   const host = TRANSPORT_INFO[transport].host;
   return TRANSPORTS.find((t) => TRANSPORT_INFO[t].host === host && TRANSPORT_INFO[t].role === role && t !== transport);
+}
+
+/** True for roommesh with the relay-first path policy (the default): its pairs start relayed and move to direct. */
+export function startsRelayed(transport: TransportId): boolean {
+  const info = TRANSPORT_INFO[transport];
+  return info.role === 'roommesh' && (info.paths === undefined || info.paths === 'relay-first');
 }
 
 /** Where a participant finds the servers of this run. */
@@ -127,6 +151,11 @@ export interface Ops {
     { transport: TransportId; urls: ServerUrls; room: string; name: string; roommeshTimeouts: Partial<RoomTimeouts> },
     { id: string },
   ];
+  /**
+   * Resolves once every other participant's path is direct (roommesh's `linkState`), or fails after
+   * `timeoutMs`; at once for a transport that is always direct.
+   */
+  untilDirect: [{ timeoutMs: number }, { elapsedMs: number }];
   /** Enables messaging and resolves once `expectedPeers` others are present. */
   enable: [{ expectedPeers: number; timeoutMs: number }, { elapsedMs: number }];
   /** Arms this participant as a receiver; returns at once. */

@@ -5,14 +5,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_PATH } from '../test/support/browser.js';
 import type { BenchOptions, ScenarioId } from './options.js';
-import { TRANSPORT_INFO, type HostId, type TransportId } from './protocol.js';
+import { TRANSPORT_INFO, startsRelayed, type HostId, type TransportId } from './protocol.js';
 import { summarise, type SummaryRow } from './report/summary.js';
 import { formatTable } from './report/table.js';
 import { ChromiumRuntime } from './runtime/ChromiumRuntime.js';
 import { NodeProcessRuntime } from './runtime/NodeProcessRuntime.js';
 import { PAGE_DIR, buildBenchPage } from './runtime/page-bundle.js';
 import type { ParticipantRuntime } from './runtime/ParticipantRuntime.js';
-import { startServers } from './runtime/servers.js';
+import { serverSample, startServers } from './runtime/servers.js';
 import { attachmentSpec, measureAttachment } from './scenarios/attachment.js';
 import { broadcastSpec, measureBroadcast } from './scenarios/broadcast.js';
 import { enableAll, startGroup, stopGroup, type Member } from './scenarios/group.js';
@@ -120,7 +120,13 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   let rooms = 0;
   // Only the URLs: they travel to the participants, over IPC or into a page.
   const urls = { signalingUrl: servers.signalingUrl, relayUrl: servers.relayUrl };
-  const ctx: ScenarioContext = { runtime: (host) => runtimes[host], urls, options, nextRoom: () => `bench-${++rooms}` };
+  const ctx: ScenarioContext = {
+    runtime: (host) => runtimes[host],
+    urls,
+    options,
+    nextRoom: () => `bench-${++rooms}`,
+    serverSample: () => serverSample(urls.signalingUrl),
+  };
   const measurements: Measurement[] = [];
   const selected = (spec: ScenarioSpec): TransportId[] =>
     options.scenarios.includes(spec.id) ? spec.transports.filter((t) => options.transports.includes(t)) : [];
@@ -177,7 +183,11 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const setUp = async (): Promise<Member[]> => {
       const g = await startGroup(ctx, transport, size, label);
       try {
-        if (enable) await enableAll(g, Math.min(options.operationTimeoutMs, 60_000));
+        const timeoutMs = Math.min(options.operationTimeoutMs, 60_000);
+        if (enable) await enableAll(g, timeoutMs);
+        // A relay-first pair is measured on the path it ends on, the direct one.
+        if (enable && startsRelayed(transport))
+          await Promise.all(g.map((m) => m.handle.call('untilDirect', { timeoutMs }, timeoutMs + 5_000)));
       } catch (err) {
         await stopGroup(g);
         throw err;
@@ -206,7 +216,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   try {
     // Two participants that enable messaging together, then run every two-party scenario. Latency turns
     // the receiver into an echo, so it runs last.
-    const pairSpecs: Array<[ScenarioSpec, (ctx: ScenarioContext, a: Member, b: Member) => Promise<Outcome>]> = [
+    const pairSpecs: Array<
+      [ScenarioSpec, (ctx: ScenarioContext, a: Member, b: Member, transport: TransportId) => Promise<Outcome>]
+    > = [
       [smallSpec, measureSmall],
       [attachmentSpec, measureAttachment],
     ];
@@ -218,7 +230,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           .map(([spec, measure]): [ScenarioSpec, string, (g: Member[]) => Promise<Outcome>] => [
             spec,
             '',
-            (g) => measure(ctx, g[0] as Member, g[1] as Member),
+            (g) => measure(ctx, g[0] as Member, g[1] as Member, transport),
           ]);
         if (selected(latencySpec).includes(transport)) {
           for (const [caseId, measure] of latencyJobs(ctx, transport))
@@ -250,7 +262,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
           () => undefined,
         );
         if (g !== undefined) {
-          await measureMesh(ctx, g).catch(() => undefined);
+          await measureMesh(ctx, g, transport).catch(() => undefined);
           await stopGroup(g);
         }
       }
@@ -263,7 +275,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
             n,
             `mesh${n}-r${round}`,
             false,
-            [[meshSpec, `N=${n}`, (g) => measureMesh(ctx, g)]],
+            [[meshSpec, `N=${n}`, (g) => measureMesh(ctx, g, transport)]],
             round,
           );
         }

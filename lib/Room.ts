@@ -7,7 +7,7 @@ import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
 import { RelayLink } from './link/RelayLink.js';
-import { generateRelayKeyPair, type RelayKeyPair } from './link/relay-crypto.js';
+import { generateRelayKeyPair, webCryptoAead, type RelayAeadFactory, type RelayKeyPair } from './link/relay-crypto.js';
 import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
 import { Mesh } from './mesh/Mesh.js';
 import { AttachmentBudget } from './session/Inbox.js';
@@ -32,6 +32,8 @@ interface RoomInit {
     paths: PathPolicy;
     /** This participant's relay key pair; absent when it cannot be relayed (the policy is `direct`, or no WebCrypto). */
     relayKeys: RelayKeyPair | undefined;
+    /** The AES-GCM relayed links run on. */
+    relayAead: RelayAeadFactory;
     wrtc: WebRTCImplementation | undefined;
     rtcConfig: Record<string, unknown>;
     timeouts: RoomTimeouts;
@@ -61,6 +63,13 @@ export class Room<
    * @internal
    */
   protected static defaultWebRTC: (() => WebRTCImplementation) | undefined = undefined;
+
+  /**
+   * The AES-GCM relayed links seal with: WebCrypto's in browsers; the Node entry's Room sets node:crypto's,
+   * synchronous (the same cipher and keys, so the two interoperate).
+   * @internal
+   */
+  protected static relayAead: RelayAeadFactory = webCryptoAead;
 
   /** The room's name. */
   readonly name: string;
@@ -108,6 +117,7 @@ export class Room<
       const deps = {
         paths,
         relayKeys,
+        relayAead: this.relayAead,
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
@@ -168,6 +178,7 @@ export class Room<
           cid,
           initiator,
           maxFrameBytes: terms.maxFrameBytes,
+          aead: deps.relayAead,
           logger: deps.logger,
         });
       },

@@ -33,8 +33,9 @@ export interface RelayOptions {
   /**
    * Largest relayed frame (a `relay` event's `data`), in bytes; a larger one is refused with
    * `PayloadTooLarge`. At most `maxPayloadBytes` - 1024 (the event around it must fit); when not set, the
-   * default is lowered to that for a small `maxPayloadBytes`.
-   * @default 32768
+   * default is lowered to that for a small `maxPayloadBytes`. Every frame costs a seal, an open, two
+   * socket.io events and a handler whatever its size, so the default fills the default event.
+   * @default 64512 (63 KiB: the default maxPayloadBytes, 64 KiB, less 1024)
    */
   maxRelayFrameBytes?: number;
 }
@@ -45,7 +46,7 @@ export const RELAY_DEFAULTS = Object.freeze({
   relayBytesPerSecond: 4 * 1024 * 1024,
   relayBurstBytes: 1024 * 1024,
   relayBudgetBytesPerSecond: 64 * 1024 * 1024,
-  maxRelayFrameBytes: 32 * 1024,
+  maxRelayFrameBytes: 63 * 1024,
 });
 
 /** Inclusive ranges of the integer {@link RelayOptions}. */

@@ -53,6 +53,12 @@ export class Agent {
         await withTimeout(ep.enable(a.expectedPeers), a.timeoutMs, 'enable');
         return { elapsedMs: performance.now() - t0 };
       }
+      case 'untilDirect': {
+        const t0 = performance.now();
+        if (ep.untilDirect !== undefined)
+          await withTimeout(ep.untilDirect(), (args as Ops['untilDirect'][0]).timeoutMs, 'untilDirect');
+        return { elapsedMs: performance.now() - t0 };
+      }
       case 'expect': {
         const expected = ep.expect(args as unknown as Expectation);
         expected.catch(() => {}); // reported by collect

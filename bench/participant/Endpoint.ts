@@ -9,6 +9,8 @@ export interface Endpoint {
   readonly id: string;
   /** Enables messaging and resolves once `expectedPeers` others are present. */
   enable(expectedPeers: number): Promise<void>;
+  /** Resolves once the path to every present participant is direct; absent where every path always is. */
+  untilDirect?(): Promise<void>;
   /** Resolves when the expectation is met; armed synchronously, before the call returns. */
   expect(expectation: Expectation): Promise<Received>;
   /**

@@ -1,4 +1,4 @@
-import type { Logger, ReceivedMessage, Room, RoomTimeouts, WebRTCImplementation } from '../../lib/index.js';
+import type { Logger, PathPolicy, ReceivedMessage, Room, RoomTimeouts, WebRTCImplementation } from '../../lib/index.js';
 import type { BlobOutcome, Expectation, LatencyReply, LatencySend, Received } from '../protocol.js';
 import type { Endpoint } from './Endpoint.js';
 import { BLOB_TYPE, PING_TYPE, PONG_TYPE, SMALL_TYPE, laterTask, pingPayload, smallPayload } from './message.js';
@@ -42,7 +42,7 @@ export class RoommeshEndpoint implements Endpoint {
   /**
    * Joins `room` through the signaling server at `url` with `entry.connect`; `wrtc` picks the WebRTC
    * implementation (the entry's default when absent: node-datachannel, or the browser's); `timeouts` are
-   * the library's own option, left at its defaults unless asked.
+   * the library's own option, left at its defaults unless asked; so is `paths` (relay-first when absent).
    */
   static async connect(
     entry: RoomEntry,
@@ -51,9 +51,18 @@ export class RoommeshEndpoint implements Endpoint {
     name: string,
     wrtc: WebRTCImplementation | undefined,
     timeouts: Partial<RoomTimeouts>,
+    paths?: PathPolicy,
   ): Promise<RoommeshEndpoint> {
     const logger = new ReasonLogger();
-    const r = await entry.connect({ url, room, name, logger, timeouts, ...(wrtc === undefined ? {} : { wrtc }) });
+    const r = await entry.connect({
+      url,
+      room,
+      name,
+      logger,
+      timeouts,
+      ...(wrtc === undefined ? {} : { wrtc }),
+      ...(paths === undefined ? {} : { paths }),
+    });
     return new RoommeshEndpoint(r, logger);
   }
 
@@ -74,6 +83,23 @@ export class RoommeshEndpoint implements Endpoint {
       await all.promise;
     } finally {
       messaging.off('participant_added', check);
+    }
+  }
+
+  async untilDirect(): Promise<void> {
+    const messaging = this.#room.messaging;
+    const all = deferred<void>();
+    const check = (): void => {
+      if (messaging.remoteParticipants.every((p) => p.linkState === 'direct')) all.resolve();
+    };
+    messaging.on('participant_link_changed', check);
+    messaging.on('participant_removed', check);
+    try {
+      check();
+      await all.promise;
+    } finally {
+      messaging.off('participant_link_changed', check);
+      messaging.off('participant_removed', check);
     }
   }
 

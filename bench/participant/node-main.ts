@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type { WebRTCImplementation } from '../../lib/node.js';
-import type { Ops, Request, Response, Usage } from '../protocol.js';
+import { TRANSPORT_INFO, type Ops, type Request, type Response, type Usage } from '../protocol.js';
 import { Agent } from './Agent.js';
 import type { Endpoint } from './Endpoint.js';
 
@@ -13,7 +13,9 @@ import type { Endpoint } from './Endpoint.js';
 // load WebRTC, and none loads @roamhq/wrtc but its own.
 async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }: Ops['init'][0]): Promise<Endpoint> {
   switch (transport) {
-    case 'roommesh': {
+    case 'roommesh':
+    case 'roommesh-relayed':
+    case 'roommesh-direct': {
       const { Room } = await import('../../lib/node.js');
       return (await import('./RoommeshEndpoint.js')).RoommeshEndpoint.connect(
         Room,
@@ -22,6 +24,7 @@ async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }:
         name,
         undefined,
         roommeshTimeouts,
+        TRANSPORT_INFO[transport].paths,
       );
     }
     case 'roommesh-wrtc': {

@@ -2,12 +2,20 @@ import { BASELINE_ROLES, TRANSPORT_INFO, baselineOf, type BaselineRole, type Tra
 import type { Goal, Measurement, MetricSpec, ScenarioSpec } from '../scenarios/types.js';
 import { spread, type Spread } from './stats.js';
 
-/** A goal checked against the ratios measured. */
-export interface GoalResult extends Goal {
+/** A goal checked against what was measured. */
+export type GoalResult = Goal & {
   better: 'higher' | 'lower';
-  /** Median of the per-round ratios roommesh / baseline; undefined when not measured. */
+  /** The metric's unit, for an absolute goal's text. */
+  unit: string;
+  /** Median of the per-round ratios roommesh / baseline, or of the values for an absolute goal; undefined when not measured. */
   measured: number | undefined;
   met: boolean | undefined;
+};
+
+/** Whether `goal` holds `transport` in case `caseId`. */
+function appliesTo(goal: Goal, transport: TransportId, caseId: string): boolean {
+  if (goal.caseId !== undefined && goal.caseId !== caseId) return false;
+  return goal.transports === undefined ? TRANSPORT_INFO[transport].goals : goal.transports.includes(transport);
 }
 
 /** One transport's numbers for one metric of one case. */
@@ -50,14 +58,21 @@ function summariseMetric(
       const s = spread(perRound);
       if (s !== undefined) ratios[role] = s;
     }
-    const goals: GoalResult[] = !TRANSPORT_INFO[transport].goals
-      ? []
-      : metric.goals.map((g) => {
-          const measured = ratios[g.vs]?.median;
-          const met =
-            measured === undefined ? undefined : metric.better === 'higher' ? measured >= g.ratio : measured <= g.ratio;
-          return { ...g, better: metric.better, measured, met };
-        });
+    const goals = metric.goals
+      .filter((g) => appliesTo(g, transport, caseId))
+      .map((g): GoalResult => {
+        const [measured, bound] = 'vs' in g ? [ratios[g.vs]?.median, g.ratio] : [spread(values)?.median, g.value];
+        // An absolute bound in the lower-is-better sense is strict: "under 100 ms".
+        const met =
+          measured === undefined
+            ? undefined
+            : metric.better === 'higher'
+              ? measured >= bound
+              : 'vs' in g
+                ? measured <= bound
+                : measured < bound;
+        return { ...g, better: metric.better, unit: metric.unit, measured, met };
+      });
     return {
       scenario: spec.id,
       caseId,
@@ -81,7 +96,10 @@ export function summarise(specs: ScenarioSpec[], measurements: Measurement[]): S
     const transports = spec.transports.filter((t) => mine.some((m) => m.transport === t));
     for (const caseId of cases) {
       const ms = mine.filter((m) => m.caseId === caseId);
-      for (const metric of spec.metrics) rows.push(...summariseMetric(spec, metric, caseId, ms, transports));
+      for (const metric of spec.metrics) {
+        const reporting = transports.filter((t) => metric.transports?.includes(t) ?? true);
+        rows.push(...summariseMetric(spec, metric, caseId, ms, reporting));
+      }
     }
   }
   return rows;

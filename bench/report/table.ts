@@ -31,10 +31,13 @@ function pad(rows: string[][]): string {
 
 function goalText(row: SummaryRow): string {
   return row.goals
-    .map(
-      (g) =>
-        `${g.better === 'higher' ? '≥' : '≤'}${g.ratio}× ${g.vs}: ${g.met === undefined ? 'not measured' : g.met ? 'met' : 'NOT met'}`,
-    )
+    .map((g) => {
+      const bound =
+        'vs' in g
+          ? `${g.better === 'higher' ? '≥' : '≤'}${g.ratio}× ${g.vs}`
+          : `${g.better === 'higher' ? '≥' : '<'} ${g.value} ${g.unit}`;
+      return `${bound}: ${g.met === undefined ? 'not measured' : g.met ? 'met' : 'NOT met'}`;
+    })
     .join('; ');
 }
 

@@ -1,6 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServerUrls } from '../protocol.js';
+import type { ServerSample } from '../scenarios/types.js';
 
 const SERVERS_MAIN = fileURLToPath(new URL('../servers/main.js', import.meta.url));
 
@@ -43,4 +44,21 @@ export function startServers(execArgv: string[] = [], staticDir?: string): Promi
       });
     });
   });
+}
+
+/** Reads one sample (`name value`) of a Prometheus text body; NaN when absent. */
+function promSample(body: string, name: string): number {
+  return Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(body)?.[1] ?? NaN);
+}
+
+/** The bench servers' process as the signaling server's /metrics tells it. */
+export async function serverSample(signalingUrl: string): Promise<ServerSample> {
+  const res = await fetch(`${signalingUrl}/metrics`);
+  if (!res.ok) throw new Error(`GET /metrics: ${res.status}`);
+  const body = await res.text();
+  return {
+    cpuMs: promSample(body, 'process_cpu_seconds_total') * 1000,
+    rssBytes: promSample(body, 'process_resident_memory_bytes'),
+    relayedBytes: promSample(body, 'roommesh_relayed_bytes_total'),
+  };
 }

@@ -23,7 +23,8 @@ export const latencySpec: ScenarioSpec = {
     { id: 'p999Ms', label: 'p99.9', unit: 'ms', better: 'lower', goals: [] },
     { id: 'maxMs', label: 'max', unit: 'ms', better: 'lower', goals: [] },
   ],
-  transports: TRANSPORTS, // every transport measures this
+  // Direct-only roommesh is the shipped roommesh once its pair has moved to direct: no line of its own.
+  transports: TRANSPORTS.filter((t) => t !== 'roommesh-direct'),
 };
 
 /** What {@link latencyJobs} returns: one measurement per shape, to run in order on one pair. */

@@ -1,3 +1,4 @@
+import { startsRelayed, type TransportId } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import { median } from '../report/stats.js';
 import type { Member } from './group.js';
@@ -6,26 +7,80 @@ import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
 
 const MiB = 1024 * 1024;
 
+/** The transports whose pairs start relayed and move to direct: the cost of relaying first is theirs. */
+const RELAY_FIRST: readonly TransportId[] = ['roommesh', 'roommesh-wrtc', 'roommesh-chromium'];
+
 /** Scenario 4: N participants enabling messaging at once. */
 export const meshSpec: ScenarioSpec = {
   id: 'mesh',
   title: 'mesh formation',
   describe: (o: BenchOptions) =>
-    `N = ${o.meshSizes.join(', ')} participants joined to a room call enable() at once; until every one sees all others. Peak RSS per participant process (Node only)`,
+    `N = ${o.meshSizes.join(', ')} participants joined to a room call enable() at once; until every one sees all others (presence complete). ` +
+    `Peak RSS per participant process (Node only). For relay-first (roommesh as shipped): until every pair is direct, ` +
+    `and the bytes the signaling server relayed from enable() until then (its roommesh_relayed_bytes_total), per room and per pair`,
   metrics: [
-    { id: 'formationMs', label: 'time', unit: 'ms', better: 'lower', goals: [{ vs: 'raw', ratio: 1.25 }] },
+    {
+      id: 'formationMs',
+      label: 'presence complete',
+      unit: 'ms',
+      better: 'lower',
+      goals: [
+        { vs: 'raw', ratio: 1.25 },
+        { value: 100, caseId: 'N=10', transports: ['roommesh'] },
+      ],
+    },
     { id: 'peakRssMiB', label: 'peak RSS', unit: 'MiB', better: 'lower', goals: [] },
+    { id: 'directMs', label: 'all pairs direct', unit: 'ms', better: 'lower', goals: [], transports: RELAY_FIRST },
+    {
+      id: 'relayedKiB',
+      label: 'relayed before the switch, whole room',
+      unit: 'KiB',
+      better: 'lower',
+      goals: [],
+      transports: RELAY_FIRST,
+    },
+    {
+      id: 'relayedKiBPerPair',
+      label: 'relayed before the switch, per pair',
+      unit: 'KiB',
+      better: 'lower',
+      goals: [],
+      transports: RELAY_FIRST,
+    },
   ],
-  // socket.io relaying has no mesh to form.
-  transports: ['roommesh', 'raw', 'roommesh-wrtc', 'roommesh-chromium', 'raw-chromium'],
+  // socket.io relaying has no mesh to form. Relay-only beside relay-first and direct-only: what presence over
+  // the relay costs when no direct connects compete with it for the cores.
+  transports: [
+    'roommesh',
+    'roommesh-relayed',
+    'roommesh-direct',
+    'raw',
+    'roommesh-wrtc',
+    'roommesh-chromium',
+    'raw-chromium',
+  ],
 };
 
-/** Enables every member at once and measures until each sees all others, from the coordinator. */
-export async function measureMesh(ctx: ScenarioContext, members: Member[]): Promise<Outcome> {
+/**
+ * Enables every member at once and measures until each sees all others, from the coordinator; for a
+ * relay-first transport, also until every pair is direct and what the server relayed until then.
+ */
+export async function measureMesh(ctx: ScenarioContext, members: Member[], transport: TransportId): Promise<Outcome> {
   const timeoutMs = Math.min(ctx.options.operationTimeoutMs, 60_000);
+  const relayFirst = startsRelayed(transport);
+  const before = relayFirst ? await ctx.serverSample() : undefined;
   const t0 = performance.now();
   const own = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
+  const metrics: Record<string, number> = { formationMs };
+  if (before !== undefined) {
+    await Promise.all(members.map((m) => m.handle.call('untilDirect', { timeoutMs }, timeoutMs + 5_000)));
+    metrics.directMs = performance.now() - t0;
+    const relayed = (await ctx.serverSample()).relayedBytes - before.relayedBytes;
+    const pairs = (members.length * (members.length - 1)) / 2;
+    metrics.relayedKiB = relayed / 1024;
+    metrics.relayedKiBPerPair = relayed / 1024 / pairs;
+  }
   const usage = await Promise.all(members.map((m) => m.handle.call('usage', {}, 10_000)));
   const counters = await Promise.all(members.map((m) => m.handle.call('counters', {}, 10_000)));
   const peaks = usage.flatMap((u) => (u.maxRssBytes === undefined ? [] : [u.maxRssBytes / MiB]));
@@ -38,5 +93,6 @@ export async function measureMesh(ctx: ScenarioContext, members: Member[]): Prom
   if (peaks.length > 0) detail.maxPeakRssMiB = Math.max(...peaks);
   if (heaps.length > 0) detail.medianJsHeapMiB = median(heaps);
   // A page cannot read its own RSS: Chromium participants report formation time only.
-  return { metrics: peaks.length > 0 ? { formationMs, peakRssMiB: median(peaks) } : { formationMs }, detail };
+  if (peaks.length > 0) metrics.peakRssMiB = median(peaks);
+  return { metrics, detail };
 }

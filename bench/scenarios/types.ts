@@ -2,13 +2,28 @@ import type { BenchOptions, ScenarioId } from '../options.js';
 import type { BaselineRole, HostId, ServerUrls, TransportId } from '../protocol.js';
 import type { ParticipantRuntime } from '../runtime/ParticipantRuntime.js';
 
-/** A goal the README states: roommesh's value against a baseline's on the same host, measured in the same round. */
-export interface Goal {
-  /** The baseline. */
-  vs: BaselineRole;
-  /** The ratio roommesh / baseline must be at least this (higher is better) or at most this (lower is better). */
-  ratio: number;
-}
+/**
+ * A goal the README states, for roommesh as shipped unless `transports` names others: its value against a
+ * baseline's on the same host measured in the same round (`vs` and `ratio`), or the value itself (`below`
+ * or `atLeast`, in the metric's unit), optionally for one case only (e.g. `N=10`).
+ */
+export type Goal = (
+  | {
+      /** The baseline. */
+      vs: BaselineRole;
+      /** The ratio roommesh / baseline must be at least this (higher is better) or at most this (lower is better). */
+      ratio: number;
+    }
+  | {
+      /** The median must be under this (lower is better) or at least this (higher is better). */
+      value: number;
+    }
+) & {
+  /** The one case it applies to; every case when absent. */
+  caseId?: string;
+  /** The transports held to it; absent: those whose TRANSPORT_INFO says `goals`. */
+  transports?: readonly TransportId[];
+};
 
 /** One number a scenario reports. */
 export interface MetricSpec {
@@ -18,6 +33,8 @@ export interface MetricSpec {
   better: 'higher' | 'lower';
   /** Goals for roommesh as shipped: on node-datachannel in Node, and in Chromium pages. */
   goals: Goal[];
+  /** The transports that report it (e.g. only those whose data goes through the server); all when absent. */
+  transports?: readonly TransportId[];
 }
 
 /** What one measurement gave: its metrics, or why the transport cannot do it. */
@@ -49,6 +66,18 @@ export interface ScenarioContext {
   readonly options: BenchOptions;
   /** A room name not used before in this run. */
   nextRoom(): string;
+  /** The bench servers' process, as the signaling server's `/metrics` tells it now (both servers share it). */
+  serverSample(): Promise<ServerSample>;
+}
+
+/** What the servers' process has done so far. */
+export interface ServerSample {
+  /** CPU time, user + system (`process_cpu_seconds_total`). */
+  cpuMs: number;
+  /** Resident memory now (`process_resident_memory_bytes`). */
+  rssBytes: number;
+  /** Bytes the signaling server relayed (`roommesh_relayed_bytes_total`). */
+  relayedBytes: number;
 }
 
 /** A scenario's description, for the table, the JSON and the README. */

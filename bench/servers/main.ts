@@ -10,7 +10,16 @@ import type { ServerUrls } from '../protocol.js';
 import { createRelayServer } from './relay-server.js';
 
 const staticDir = process.argv[2] ?? false;
-const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir, maxPayloadBytes: 64 * 1024 });
+// The relay's rate limits are lifted (0: none), so that the relayed path is compared with the socket.io
+// relay as a path, not as the default limits (4 MiB/s per connection, 64 MiB/s per process) allow.
+const signaling = await createSignalingServer({
+  port: 0,
+  host: '127.0.0.1',
+  staticDir,
+  maxPayloadBytes: 64 * 1024,
+  relayBytesPerSecond: 0,
+  relayBudgetBytesPerSecond: 0,
+});
 const relay = await createRelayServer();
 const urls: ServerUrls = { signalingUrl: signaling.url, relayUrl: relay.url };
 process.send?.(urls);

@@ -5,17 +5,25 @@
  * its own nonce, and both derive the link's keys from the two.
  *
  * Flow control, end to end: socket.io has no backpressure, and the server drops a connection that leaves
- * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (256 KiB) of data
+ * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (512 KiB) of data
  * unacknowledged; the receiver grants credit for what its listeners have processed, every quarter window.
- * So a frozen receiver holds at most one window per relayed peer at the server, and `writable` is false
- * (the session waits) until credit returns.
+ * So a frozen receiver holds at most one window per relayed peer at the server (7 peers fit under 4 MiB),
+ * and `writable` is false (the session waits) until credit returns. 512 KiB, not 256: a window is a round
+ * trip through two socket.io hops and three processes, and on the bench (2 cores) 256 KiB gave 0.45× the
+ * socket.io relay's throughput on a 64 MiB attachment, 512 KiB 0.51×, 1 MiB about the same or a little
+ * more, within the noise, for half the peers per frozen receiver.
  *
- * A relayed frame is small (the server's `relay.maxFrameBytes`, 32 KiB by default); a message may be as
- * large as on a data channel ({@link MAX_FRAME_BYTES}), so it goes in parts of at most one frame each, and
- * the receiver puts them together (never more than {@link MAX_FRAME_BYTES}). So a session moves between a
- * data channel and the relay without planning its frames again.
+ * Messages travel as one stream per direction: each is a u32 length then its bytes, and the stream is cut
+ * into relayed frames as full as the server takes (its `relay.maxFrameBytes`, 63 KiB by default). A message
+ * may be as large as on a data channel ({@link MAX_FRAME_BYTES}) and span frames, and one frame may carry
+ * many small ones; so a session moves between a data channel and the relay without planning its frames
+ * again, and every frame but the last of a turn is full. Each frame costs a seal, an open, two socket.io
+ * events and a server handler whatever its size: 64 KiB chunk frames cut at message boundaries into 32 KiB
+ * frames took three frames each (the third of 84 bytes), measured as a third of today's rate.
  *
- * WebCrypto is asynchronous: sealing and opening each run on a promise chain, so frames keep their order.
+ * WebCrypto is asynchronous: then sealing and opening each run on a promise chain, so frames keep their
+ * order. With a synchronous cipher (node:crypto, from the Node entry) a frame is sealed and sent, or opened
+ * and delivered, at once whenever nothing waits on the chain.
  */
 import type { Logger } from '../logger.js';
 import { MAX_FRAME_BYTES } from '../protocol/frame-types.js';
@@ -32,7 +40,14 @@ import {
 } from '../protocol/relay-frames.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Link, LinkEvents } from './Link.js';
-import { SEAL_TAG_BYTES, deriveRelayCiphers, type RelayCiphers, type RelayKeyPair } from './relay-crypto.js';
+import {
+  SEAL_TAG_BYTES,
+  deriveRelayCiphers,
+  type OpenFailure,
+  type RelayAeadFactory,
+  type RelayCiphers,
+  type RelayKeyPair,
+} from './relay-crypto.js';
 
 /** Events of a {@link RelayLink}: those of every link, and frames refused because they did not open. @internal */
 export interface RelayLinkEvents extends LinkEvents {
@@ -40,8 +55,8 @@ export interface RelayLinkEvents extends LinkEvents {
   refused: (detail: string) => void;
 }
 
-/** Unacknowledged relayed bytes one link may have; see the module comment for why 256 KiB. */
-export const RELAY_WINDOW_BYTES = 256 * 1024;
+/** Unacknowledged relayed bytes one link may have; see the module comment for why 512 KiB. */
+export const RELAY_WINDOW_BYTES = 512 * 1024;
 
 /** Where a {@link RelayLink} sends its frames: the signaling connection, to one peer. @internal */
 export interface RelayPort {
@@ -65,6 +80,11 @@ export interface RelayLinkOptions {
   maxFrameBytes: number;
   /** @default RELAY_WINDOW_BYTES */
   windowBytes?: number;
+  /**
+   * The AES-GCM the link's ciphers run on.
+   * @default webCryptoAead
+   */
+  aead?: RelayAeadFactory;
   logger: Logger;
 }
 
@@ -83,15 +103,23 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   #unacked = 0;
   #waiting = false;
   #received = 0;
+  /** Frames whose seal or send is under way, in order; and how many wait on it. */
   #sendChain: Promise<void> = Promise.resolve();
-  /** A send failed: nothing more is sent on this link. */
+  #sendsWaiting = 0;
   #sendFailed = false;
+  /** The key derivation and frames being opened, in order; and how many wait on it. */
   #receiveChain: Promise<void> = Promise.resolve();
-  /** Parts of a message still arriving, and their total size. */
-  #parts: Uint8Array[] = [];
-  #partsBytes = 0;
-  /** The most a sealed frame carries: a relayed frame less its header, tag and inner kind. */
-  readonly #partBytes: number;
+  #receivesWaiting = 0;
+  /** The stream's bytes not yet sealed, after the inner kind: a frame's plaintext being filled. */
+  readonly #out: Uint8Array;
+  #outBytes = 1;
+  #flushQueued = false;
+  /** The length of the next incoming message, as far as it has arrived (a length may span frames). */
+  readonly #lengthBytes = new Uint8Array(4);
+  #lengthHave = 0;
+  /** The incoming message that spans frames, and how much of it has arrived. */
+  #message: Uint8Array | undefined;
+  #messageHave = 0;
   /** The largest message the session may write: as on a data channel (it goes in parts). */
   readonly maxMessageBytes = MAX_FRAME_BYTES;
 
@@ -100,8 +128,10 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     this.#o = options;
     this.emitterLogger = options.logger;
     this.#window = options.windowBytes ?? RELAY_WINDOW_BYTES;
-    this.#partBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES - 1;
-    if (this.#partBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
+    const plainBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES;
+    if (plainBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
+    this.#out = new Uint8Array(plainBytes);
+    this.#out[0] = RelayInnerKind.Data;
     if (options.initiator) {
       this.#linkId = randomBytes(RELAY_NONCE_BYTES);
       this.#send(encodeRelayOpen(this.#linkId, options.cid));
@@ -145,18 +175,48 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       return false;
     }
     this.#unacked += bytes.byteLength;
-    const part = this.#partBytes;
-    let offset = 0;
-    for (; bytes.byteLength - offset > part; offset += part)
-      this.#sendSealed(RelayInnerKind.Part, bytes.subarray(offset, offset + part));
-    this.#sendSealed(RelayInnerKind.Data, offset === 0 ? bytes : bytes.subarray(offset));
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, bytes.byteLength);
+    this.#append(length);
+    this.#append(bytes);
+    // What is left of this turn's writes goes once the turn's synchronous writes are done.
+    if (this.#outBytes > 1 && !this.#flushQueued) {
+      this.#flushQueued = true;
+      queueMicrotask(() => {
+        this.#flushQueued = false;
+        if (!this.#closed) this.#flush();
+      });
+    }
     return true;
   }
 
   close(reason = 'closed locally'): void {
     if (this.#closed) return;
-    if (this.isOpen) this.#sendSealed(RelayInnerKind.Close, new TextEncoder().encode(reason.slice(0, 200)));
+    if (this.isOpen) {
+      this.#flush();
+      this.#sendSealed(RelayInnerKind.Close, new TextEncoder().encode(reason.slice(0, 200)));
+    }
     this.#finish(reason);
+  }
+
+  /** Adds `bytes` to the outgoing stream, sealing every frame it fills. */
+  #append(bytes: Uint8Array): void {
+    const out = this.#out;
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      const n = Math.min(out.byteLength - this.#outBytes, bytes.byteLength - offset);
+      out.set(n === bytes.byteLength ? bytes : bytes.subarray(offset, offset + n), this.#outBytes);
+      this.#outBytes += n;
+      offset += n;
+      if (this.#outBytes === out.byteLength) this.#flush();
+    }
+  }
+
+  /** Seals what the outgoing stream holds (WebCrypto copies it at the call: the buffer is reused). */
+  #flush(): void {
+    if (this.#outBytes <= 1) return;
+    this.#seal(this.#out.subarray(0, this.#outBytes));
+    this.#outBytes = 1;
   }
 
   /** A frame the server relayed from this link's peer. */
@@ -179,19 +239,40 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       return;
     }
     const { counter, header, ciphertext } = frame;
+    const ciphers = this.#ciphers;
+    if (ciphers !== undefined && this.#receivesWaiting === 0) {
+      const plain = ciphers.opener.open(counter, ciphertext, header);
+      if (!(plain instanceof Promise)) return this.#onOpened(plain);
+      // WebCrypto copied the bytes at the call.
+      return this.#afterReceives(() => plain.then((p) => this.#onOpened(p)));
+    }
+    // Kept for later: the bytes given may be reused once this returns.
     const header2 = header.slice();
     const sealed = ciphertext.slice();
-    this.#receiveChain = this.#receiveChain.then(async () => {
+    this.#afterReceives(async () => {
       const ciphers = this.#ciphers;
       if (ciphers === undefined || this.#closed) return;
-      const plain = await ciphers.opener.open(counter, sealed, header2);
-      if (this.#closed) return;
-      if (typeof plain === 'string') {
-        this.emit('refused', plain);
-        return this.#fail(`relayed frame refused (${plain})`);
-      }
-      this.#onInner(plain);
+      this.#onOpened(await ciphers.opener.open(counter, sealed, header2));
     });
+  }
+
+  #onOpened(plain: Uint8Array | OpenFailure): void {
+    if (this.#closed) return;
+    if (typeof plain === 'string') {
+      this.emit('refused', plain);
+      return this.#fail(`relayed frame refused (${plain})`);
+    }
+    this.#onInner(plain);
+  }
+
+  /** Runs `step` after every receive step before it. */
+  #afterReceives(step: () => void | Promise<void>): void {
+    this.#receivesWaiting++;
+    // Never left rejected: an unhandled rejection ends a Node process.
+    this.#receiveChain = this.#receiveChain
+      .then(step)
+      .catch((err: unknown) => this.#fail(`cannot open a relayed frame: ${String(err)}`))
+      .finally(() => this.#receivesWaiting--);
   }
 
   /** The server refused a frame of this link (rate, budget, the peer gone): the stream has a gap. */
@@ -206,8 +287,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     salt.set(linkId);
     salt.set(peerNonce, RELAY_NONCE_BYTES);
     const { keys, peerKey, localId, peerId } = this.#o;
-    const derived = deriveRelayCiphers(keys, peerKey, localId, peerId, salt);
-    this.#receiveChain = this.#receiveChain.then(async () => {
+    const derived = deriveRelayCiphers(keys, peerKey, localId, peerId, salt, this.#o.aead);
+    this.#afterReceives(async () => {
       try {
         this.#ciphers = await derived;
       } catch (err) {
@@ -222,23 +303,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   #onInner(plain: Uint8Array): void {
     const kind = plain[0];
     const body = plain.subarray(1);
-    if (kind === RelayInnerKind.Part) {
-      this.#partsBytes += body.byteLength;
-      if (this.#partsBytes > this.maxMessageBytes) return this.#fail('a relayed message over the largest one');
-      this.#parts.push(body);
-    } else if (kind === RelayInnerKind.Data) {
-      if (this.#partsBytes + body.byteLength > this.maxMessageBytes)
-        return this.#fail('a relayed message over the largest one');
-      const message = this.#parts.length === 0 ? body : this.#assemble(body);
-      this.emit('data', message);
-      // Credit for what the listeners took, every quarter window: a frozen receiver grants none.
-      this.#received += message.byteLength;
-      if (this.#received >= this.#window / 4) {
-        const credit = new Uint8Array(4);
-        new DataView(credit.buffer).setUint32(0, this.#received);
-        this.#received = 0;
-        this.#sendSealed(RelayInnerKind.Credit, credit);
-      }
+    if (kind === RelayInnerKind.Data) {
+      this.#onStream(body);
     } else if (kind === RelayInnerKind.Credit && body.byteLength === 4) {
       const bytes = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
       if (bytes > this.#unacked) return this.#fail('credit for more than was sent');
@@ -254,54 +320,103 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     }
   }
 
-  /** The message whose parts arrived, ending with `last`. */
-  #assemble(last: Uint8Array): Uint8Array {
-    const out = new Uint8Array(this.#partsBytes + last.byteLength);
+  /** The next bytes of the peer's message stream: emits every message they complete. */
+  #onStream(bytes: Uint8Array): void {
     let offset = 0;
-    for (const p of this.#parts) {
-      out.set(p, offset);
-      offset += p.byteLength;
+    while (offset < bytes.byteLength && !this.#closed) {
+      const message = this.#message;
+      if (message !== undefined) {
+        const n = Math.min(message.byteLength - this.#messageHave, bytes.byteLength - offset);
+        message.set(bytes.subarray(offset, offset + n), this.#messageHave);
+        this.#messageHave += n;
+        offset += n;
+        if (this.#messageHave === message.byteLength) {
+          this.#message = undefined;
+          this.#deliver(message);
+        }
+        continue;
+      }
+      const n = Math.min(4 - this.#lengthHave, bytes.byteLength - offset);
+      this.#lengthBytes.set(bytes.subarray(offset, offset + n), this.#lengthHave);
+      this.#lengthHave += n;
+      offset += n;
+      if (this.#lengthHave < 4) break;
+      this.#lengthHave = 0;
+      const length = new DataView(this.#lengthBytes.buffer).getUint32(0);
+      if (length > this.maxMessageBytes) return this.#fail('a relayed message over the largest one');
+      if (bytes.byteLength - offset >= length) {
+        // The common case for small messages: whole in this frame, delivered without a copy.
+        this.#deliver(bytes.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        this.#message = new Uint8Array(length);
+        this.#messageHave = 0;
+      }
     }
-    out.set(last, offset);
-    this.#parts = [];
-    this.#partsBytes = 0;
-    return out;
+  }
+
+  #deliver(message: Uint8Array): void {
+    this.emit('data', message);
+    // Credit for what the listeners took, every quarter window: a frozen receiver grants none.
+    this.#received += message.byteLength;
+    if (this.#received >= this.#window / 4 && !this.#closed) {
+      const credit = new Uint8Array(4);
+      new DataView(credit.buffer).setUint32(0, this.#received);
+      this.#received = 0;
+      this.#sendSealed(RelayInnerKind.Credit, credit);
+    }
   }
 
   #sendSealed(kind: number, body: Uint8Array): void {
-    const ciphers = this.#ciphers;
-    const linkId = this.#linkId;
-    if (ciphers === undefined || linkId === undefined) return;
     const plain = new Uint8Array(1 + body.byteLength);
     plain[0] = kind;
     plain.set(body, 1);
-    // Counters are taken in call order (seal takes one before it awaits); the chain keeps sends in order.
-    const sealed = ciphers.sealer.seal(plain, relaySealedHeader(linkId, ciphers.sealer.next));
-    sealed.catch(() => {}); // awaited on the chain below, unless a send before it failed
-    this.#chain(async () => {
-      const s = await sealed;
-      await this.#o.port.send(encodeRelaySealed(relaySealedHeader(linkId, s.counter), s.ciphertext));
-    });
+    this.#seal(plain);
   }
 
-  #send(bytes: Uint8Array): void {
-    this.#chain(() => this.#o.port.send(bytes));
-  }
-
-  /**
-   * Runs `step` after every earlier send, in order. The first that fails (the signaling connection is
-   * gone; sealing failed) closes the link, and later steps do nothing: a relayed stream has no gaps. Never
-   * leaves a rejected promise behind (an unhandled rejection ends a Node process).
-   */
-  #chain(step: () => void | Promise<void>): void {
-    this.#sendChain = this.#sendChain
-      .then(async () => {
-        if (!this.#sendFailed) await step();
-      })
-      .catch((err: unknown) => {
-        this.#sendFailed = true;
-        this.#fail(`cannot relay a frame: ${String(err)}`);
+  /** Seals a frame's plaintext (inner kind first) and sends it after every frame sealed before it. */
+  #seal(plain: Uint8Array): void {
+    const ciphers = this.#ciphers;
+    const linkId = this.#linkId;
+    if (ciphers === undefined || linkId === undefined) return;
+    let sealed: ReturnType<typeof ciphers.sealer.seal>;
+    try {
+      // Counters are taken in call order; the chain keeps sends in order when sealing takes a while.
+      sealed = ciphers.sealer.seal(plain, relaySealedHeader(linkId, ciphers.sealer.next));
+    } catch (err) {
+      return this.#fail(`cannot seal a relayed frame: ${String(err)}`);
+    }
+    if (sealed instanceof Promise) {
+      this.#afterSends(async () => {
+        const s = await sealed;
+        await this.#o.port.send(encodeRelaySealed(relaySealedHeader(linkId, s.counter), s.ciphertext));
       });
+    } else {
+      this.#send(encodeRelaySealed(relaySealedHeader(linkId, sealed.counter), sealed.ciphertext));
+    }
+  }
+
+  /** Sends a frame: at once when nothing waits before it, else after what does. */
+  #send(bytes: Uint8Array): void {
+    if (this.#sendFailed) return;
+    if (this.#sendsWaiting > 0) return this.#afterSends(() => this.#o.port.send(bytes));
+    // The port keeps what it is handed in order (the pacer queues behind a wait): no need to wait on it.
+    const sent = this.#o.port.send(bytes);
+    if (sent instanceof Promise) sent.catch((err: unknown) => this.#sendFailure(err));
+  }
+
+  /** Runs `step` after every send step before it; a failure stops every later one. */
+  #afterSends(step: () => void | Promise<void>): void {
+    this.#sendsWaiting++;
+    this.#sendChain = this.#sendChain
+      .then(() => (this.#sendFailed ? undefined : step()))
+      .catch((err: unknown) => this.#sendFailure(err))
+      .finally(() => this.#sendsWaiting--);
+  }
+
+  #sendFailure(err: unknown): void {
+    this.#sendFailed = true;
+    this.#fail(`cannot seal or send a relayed frame: ${String(err)}`);
   }
 
   /** Closes on a failure, telling the peer when this side still can, so that it need not wait for silence. */

@@ -6,6 +6,10 @@
  * every link has fresh keys) and an info naming sender and receiver (so the two directions never share a
  * key). Each frame is sealed with a 96-bit nonce that is the direction's frame counter: never reused, and a
  * receiver opens only the next counter, so a replayed, reordered or dropped frame is refused.
+ *
+ * The AES-GCM itself is a {@link RelayAead}: WebCrypto's by default (asynchronous: each call is a promise and
+ * a hop to another thread); the Node entry passes node:crypto's, which seals and opens at once. Both are
+ * the same cipher on the same derived key bytes, so a Node participant and a browser talk to each other.
  */
 
 /** Bytes AES-GCM adds to each sealed frame (its tag). */
@@ -57,6 +61,38 @@ export async function generateRelayKeyPair(): Promise<RelayKeyPair> {
   return { privateKey: pair.privateKey, publicKey: toBase64Url(raw) };
 }
 
+/** AES-256-GCM under one direction's key, on whole frames; at once where the runtime can. */
+export interface RelayAead {
+  /** The ciphertext then the 16-byte tag. */
+  seal(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** The plaintext, or undefined when the tag does not verify. */
+  open(iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+}
+
+/** Makes the {@link RelayAead} of a 256-bit key; it may clear `key` once it holds it its own way. */
+export type RelayAeadFactory = (key: Uint8Array) => RelayAead | Promise<RelayAead>;
+
+/** WebCrypto's AES-GCM (every browser, Node 20): the key imported non-extractable, the bytes cleared. */
+export const webCryptoAead: RelayAeadFactory = async (raw) => {
+  const key = await subtle().importKey('raw', bs(raw), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  raw.fill(0);
+  const params = (iv: Uint8Array, aad: Uint8Array): AesGcmParams => ({
+    name: 'AES-GCM',
+    iv: bs(iv),
+    additionalData: bs(aad),
+  });
+  return {
+    seal: async (iv, plaintext, aad) => new Uint8Array(await subtle().encrypt(params(iv, aad), key, bs(plaintext))),
+    open: async (iv, sealed, aad) => {
+      try {
+        return new Uint8Array(await subtle().decrypt(params(iv, aad), key, bs(sealed)));
+      } catch {
+        return undefined;
+      }
+    },
+  };
+};
+
 /** The two ciphers of one relayed link: one seals what this side sends, the other opens what it receives. */
 export interface RelayCiphers {
   readonly sealer: RelaySealer;
@@ -65,7 +101,7 @@ export interface RelayCiphers {
 
 /**
  * Derives the ciphers of one relayed link between `localId` and `peerId`. `salt` is the link's salt (both
- * sides' nonces); rejects when `peerPublicKey` is not a P-256 point.
+ * sides' nonces); rejects when `peerPublicKey` is not a P-256 point. `aead` runs the cipher.
  */
 export async function deriveRelayCiphers(
   own: RelayKeyPair,
@@ -73,15 +109,17 @@ export async function deriveRelayCiphers(
   localId: string,
   peerId: string,
   salt: Uint8Array,
+  aead: RelayAeadFactory = webCryptoAead,
 ): Promise<RelayCiphers> {
   const raw = fromBase64Url(peerPublicKey);
   if (raw === undefined) throw new Error('the peer relay key is not base64url');
   const peer = await subtle().importKey('raw', bs(raw), ECDH, false, []);
   const secret = await subtle().deriveBits({ name: 'ECDH', public: peer }, own.privateKey, 256);
-  const hkdf = await subtle().importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+  const hkdf = await subtle().importKey('raw', secret, 'HKDF', false, ['deriveBits']);
   const text = new TextEncoder();
-  const direction = (from: string, to: string): Promise<CryptoKey> =>
-    subtle().deriveKey(
+  // HKDF's 256 bits are the AES key: the same bytes WebCrypto's deriveKey to AES-GCM-256 makes.
+  const direction = async (from: string, to: string): Promise<RelayAead> => {
+    const bits = await subtle().deriveBits(
       {
         name: 'HKDF',
         hash: 'SHA-256',
@@ -89,10 +127,10 @@ export async function deriveRelayCiphers(
         info: text.encode(`roommesh relay v1 ${JSON.stringify([from, to])}`),
       },
       hkdf,
-      { name: 'AES-GCM', length: 256 },
-      false,
-      ['encrypt', 'decrypt'],
+      256,
     );
+    return aead(new Uint8Array(bits));
+  };
   const [send, receive] = await Promise.all([direction(localId, peerId), direction(peerId, localId)]);
   return { sealer: new RelaySealer(send), opener: new RelayOpener(receive) };
 }
@@ -106,41 +144,47 @@ function nonceOf(counter: number): Uint8Array<ArrayBuffer> {
   return iv;
 }
 
+/** A sealed frame: its counter and its ciphertext (with the tag). */
+export interface Sealed {
+  counter: number;
+  ciphertext: Uint8Array;
+}
+
 /** Seals one direction's frames, each with the next counter. */
 export class RelaySealer {
   #next = 0;
 
-  constructor(private readonly key: CryptoKey) {}
+  constructor(private readonly aead: RelayAead) {}
 
   /** The counter the next seal takes. */
   get next(): number {
     return this.#next;
   }
 
-  /** Seals `plaintext`, authenticating `aad` too; resolves with the frame's counter and its ciphertext. */
-  async seal(plaintext: Uint8Array, aad: Uint8Array): Promise<{ counter: number; ciphertext: Uint8Array }> {
-    // Taken before the await: two seals in flight never share a counter.
+  /**
+   * Seals `plaintext`, authenticating `aad` too: the frame's counter and its ciphertext, at once when the
+   * cipher is synchronous. The plaintext is read during the call: the caller may reuse its buffer after.
+   */
+  seal(plaintext: Uint8Array, aad: Uint8Array): Sealed | Promise<Sealed> {
+    // Taken at the call: two seals in flight never share a counter.
     const counter = this.#next++;
     if (counter >= Number.MAX_SAFE_INTEGER) throw new Error('relay counter exhausted');
-    const ciphertext = await subtle().encrypt(
-      { name: 'AES-GCM', iv: nonceOf(counter), additionalData: bs(aad) },
-      this.key,
-      bs(plaintext),
-    );
-    return { counter, ciphertext: new Uint8Array(ciphertext) };
+    const out = this.aead.seal(nonceOf(counter), plaintext, aad);
+    return out instanceof Promise ? out.then((ciphertext) => ({ counter, ciphertext })) : { counter, ciphertext: out };
   }
 }
 
 /**
  * Opens one direction's frames, in order: only the next counter is opened, and the counter moves on only
  * when a frame opens, so a forged or replayed frame cannot make the real one be refused. Calls are
- * handled one after another, whatever their timing.
+ * handled one after another, whatever their timing; with a synchronous cipher and nothing waiting, at once.
  */
 export class RelayOpener {
   #next = 0;
   #queue: Promise<unknown> = Promise.resolve();
+  #waiting = 0;
 
-  constructor(private readonly key: CryptoKey) {}
+  constructor(private readonly aead: RelayAead) {}
 
   /** The counter the next frame must carry. */
   get expected(): number {
@@ -148,23 +192,43 @@ export class RelayOpener {
   }
 
   /** Opens a frame: its plaintext, or why it was refused (the frame is then dropped). */
-  open(counter: number, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array | OpenFailure> {
-    const run = async (): Promise<Uint8Array | OpenFailure> => {
-      if (counter !== this.#next) return 'OutOfOrder';
-      try {
-        const plain = await subtle().decrypt(
-          { name: 'AES-GCM', iv: nonceOf(counter), additionalData: bs(aad) },
-          this.key,
-          bs(ciphertext),
-        );
-        this.#next++;
-        return new Uint8Array(plain);
-      } catch {
-        return 'BadSeal';
-      }
+  open(
+    counter: number,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array | OpenFailure | Promise<Uint8Array | OpenFailure> {
+    if (this.#waiting === 0) {
+      const now = this.#run(counter, ciphertext, aad);
+      if (!(now instanceof Promise)) return now;
+      return this.#track(now);
+    }
+    return this.#track(this.#queue.then(() => this.#run(counter, ciphertext, aad)));
+  }
+
+  #track(p: Promise<Uint8Array | OpenFailure>): Promise<Uint8Array | OpenFailure> {
+    this.#waiting++;
+    const done = p.finally(() => this.#waiting--);
+    this.#queue = done;
+    return done;
+  }
+
+  #run(
+    counter: number,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): Uint8Array | OpenFailure | Promise<Uint8Array | OpenFailure> {
+    if (counter !== this.#next) return 'OutOfOrder';
+    const settle = (plain: Uint8Array | undefined): Uint8Array | OpenFailure => {
+      if (plain === undefined) return 'BadSeal';
+      this.#next++;
+      return plain;
     };
-    const result = this.#queue.then(run);
-    this.#queue = result;
-    return result;
+    let opened: ReturnType<RelayAead['open']>;
+    try {
+      opened = this.aead.open(nonceOf(counter), ciphertext, aad);
+    } catch {
+      return 'BadSeal';
+    }
+    return opened instanceof Promise ? opened.then(settle, () => 'BadSeal' as const) : settle(opened);
   }
 }

@@ -7,16 +7,17 @@
  *   open:   17    1-64  the session's connection id (UTF-8): which session of the pair the link is for
  *   accept: 17    16    the acceptor's random nonce (the link's keys are derived from both nonces)
  *   sealed: 17    8     counter, big-endian (the AES-GCM nonce); bytes 0-24 are authenticated data
- *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close, 4 part),
- *                       then data: a message, or its last part; part: a part of a message, more follow;
- *                       credit: u32 bytes the receiver processed; close: UTF-8 reason
+ *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close), then
+ *                       data: the next bytes of the sender's message stream (each message a u32 big-endian
+ *                       length then its bytes; a message may span frames, a frame may hold many);
+ *                       credit: u32 bytes of messages the receiver processed; close: UTF-8 reason
  */
 
 /** Outer kinds of a relayed frame. */
 export const RelayFrameKind = Object.freeze({ Open: 1, Accept: 2, Sealed: 3 } as const);
 
 /** Inner kinds of a sealed relayed frame. */
-export const RelayInnerKind = Object.freeze({ Data: 1, Credit: 2, Close: 3, Part: 4 } as const);
+export const RelayInnerKind = Object.freeze({ Data: 1, Credit: 2, Close: 3 } as const);
 
 /** Bytes of a link id and of each side's nonce. */
 export const RELAY_NONCE_BYTES = 16;

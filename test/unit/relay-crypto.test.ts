@@ -1,9 +1,12 @@
 import { expect } from 'chai';
+import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
 import {
   deriveRelayCiphers,
   fromBase64Url,
   generateRelayKeyPair,
   toBase64Url,
+  webCryptoAead,
+  type RelayAeadFactory,
   type RelayCiphers,
 } from '../../lib/link/relay-crypto.js';
 
@@ -11,74 +14,83 @@ const text = new TextEncoder();
 const salt = new Uint8Array(32).fill(7);
 const aad = new Uint8Array([3, 1, 2]);
 
-/** Alice's and Bob's ciphers for one link. */
-async function pair(linkSalt = salt): Promise<[RelayCiphers, RelayCiphers]> {
-  const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
-  return Promise.all([
-    deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', linkSalt),
-    deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', linkSalt),
-  ]);
-}
+/** The AES-GCM each side runs: WebCrypto's (browsers), node:crypto's (the Node entry), and one of each. */
+const AEADS: Array<[string, RelayAeadFactory, RelayAeadFactory]> = [
+  ['WebCrypto', webCryptoAead, webCryptoAead],
+  ['node:crypto', nodeRelayAead, nodeRelayAead],
+  ['alice on node:crypto, bob on WebCrypto', nodeRelayAead, webCryptoAead],
+];
 
-describe('relay crypto (ECDH P-256, HKDF, AES-GCM with counter nonces)', () => {
-  it('a public key is 87 base64url characters, and base64url round-trips', async () => {
-    const k = await generateRelayKeyPair();
-    expect(k.publicKey).to.match(/^[A-Za-z0-9_-]{87}$/);
-    const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
-    expect(fromBase64Url(toBase64Url(bytes))).to.deep.equal(bytes);
-    expect(fromBase64Url('a+b')).to.equal(undefined);
-  });
-
-  it('round trip: each side opens what the other sealed, in both directions, and the ciphertext hides it', async () => {
-    const [alice, bob] = await pair();
-    for (let i = 0; i < 5; i++) {
-      const m = text.encode(`hello ${i}`);
-      const s = await alice.sealer.seal(m, aad);
-      expect(s.counter).to.equal(i);
-      expect(s.ciphertext.byteLength).to.equal(m.byteLength + 16);
-      expect(Buffer.from(s.ciphertext).includes(Buffer.from('hello'))).to.equal(false);
-      expect(await bob.opener.open(s.counter, s.ciphertext, aad)).to.deep.equal(m);
-    }
-    const back = await bob.sealer.seal(text.encode('reply'), aad);
-    expect(await alice.opener.open(back.counter, back.ciphertext, aad)).to.deep.equal(text.encode('reply'));
-  });
-
-  it('tamper: a flipped ciphertext bit, or other associated data, is refused; the real frame still opens', async () => {
-    const [alice, bob] = await pair();
-    const s = await alice.sealer.seal(text.encode('pay 10'), aad);
-    const flipped = s.ciphertext.slice();
-    flipped[2] = (flipped[2] as number) ^ 1;
-    expect(await bob.opener.open(s.counter, flipped, aad)).to.equal('BadSeal');
-    expect(await bob.opener.open(s.counter, s.ciphertext, new Uint8Array([3, 1, 3]))).to.equal('BadSeal');
-    expect(await bob.opener.open(s.counter, s.ciphertext, aad)).to.deep.equal(text.encode('pay 10'));
-  });
-
-  it('replay and reorder are refused: only the next counter opens', async () => {
-    const [alice, bob] = await pair();
-    const f0 = await alice.sealer.seal(text.encode('0'), aad);
-    const f1 = await alice.sealer.seal(text.encode('1'), aad);
-    expect(await bob.opener.open(f1.counter, f1.ciphertext, aad)).to.equal('OutOfOrder');
-    expect(await bob.opener.open(f0.counter, f0.ciphertext, aad)).to.deep.equal(text.encode('0'));
-    expect(await bob.opener.open(f0.counter, f0.ciphertext, aad)).to.equal('OutOfOrder');
-    // A replayed frame under the next counter's number fails authentication (the nonce is the counter).
-    expect(await bob.opener.open(1, f0.ciphertext, aad)).to.equal('BadSeal');
-    expect(await bob.opener.open(f1.counter, f1.ciphertext, aad)).to.deep.equal(text.encode('1'));
-  });
-
-  it('wrong key: another pair, another link salt, or the same direction’s own key cannot open', async () => {
-    const [alice] = await pair();
-    const [, otherBob] = await pair();
-    const s = await alice.sealer.seal(text.encode('x'), aad);
-    expect(await otherBob.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal');
-    expect(await alice.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal'); // a reflected frame
+for (const [label, aeadA, aeadB] of AEADS) {
+  /** Alice's and Bob's ciphers for one link. */
+  async function pair(linkSalt = salt): Promise<[RelayCiphers, RelayCiphers]> {
     const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
-    const one = await deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt);
-    const two = await deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', new Uint8Array(32).fill(8));
-    const t = await one.sealer.seal(text.encode('y'), aad);
-    expect(await two.opener.open(t.counter, t.ciphertext, aad)).to.equal('BadSeal');
-    await deriveRelayCiphers(a, 'not a key', 'alice', 'bob', salt).then(
-      () => expect.fail('accepted a bad key'),
-      (err: unknown) => expect(err).to.be.instanceOf(Error),
-    );
+    return Promise.all([
+      deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', linkSalt, aeadA),
+      deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', linkSalt, aeadB),
+    ]);
+  }
+
+  describe(`relay crypto (ECDH P-256, HKDF, AES-GCM with counter nonces): ${label}`, () => {
+    it('a public key is 87 base64url characters, and base64url round-trips', async () => {
+      const k = await generateRelayKeyPair();
+      expect(k.publicKey).to.match(/^[A-Za-z0-9_-]{87}$/);
+      const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
+      expect(fromBase64Url(toBase64Url(bytes))).to.deep.equal(bytes);
+      expect(fromBase64Url('a+b')).to.equal(undefined);
+    });
+
+    it('round trip: each side opens what the other sealed, in both directions, and the ciphertext hides it', async () => {
+      const [alice, bob] = await pair();
+      for (let i = 0; i < 5; i++) {
+        const m = text.encode(`hello ${i}`);
+        const s = await alice.sealer.seal(m, aad);
+        expect(s.counter).to.equal(i);
+        expect(s.ciphertext.byteLength).to.equal(m.byteLength + 16);
+        expect(Buffer.from(s.ciphertext).includes(Buffer.from('hello'))).to.equal(false);
+        expect(await bob.opener.open(s.counter, s.ciphertext, aad)).to.deep.equal(m);
+      }
+      const back = await bob.sealer.seal(text.encode('reply'), aad);
+      expect(await alice.opener.open(back.counter, back.ciphertext, aad)).to.deep.equal(text.encode('reply'));
+    });
+
+    it('tamper: a flipped ciphertext bit, or other associated data, is refused; the real frame still opens', async () => {
+      const [alice, bob] = await pair();
+      const s = await alice.sealer.seal(text.encode('pay 10'), aad);
+      const flipped = s.ciphertext.slice();
+      flipped[2] = (flipped[2] as number) ^ 1;
+      expect(await bob.opener.open(s.counter, flipped, aad)).to.equal('BadSeal');
+      expect(await bob.opener.open(s.counter, s.ciphertext, new Uint8Array([3, 1, 3]))).to.equal('BadSeal');
+      expect(await bob.opener.open(s.counter, s.ciphertext, aad)).to.deep.equal(text.encode('pay 10'));
+    });
+
+    it('replay and reorder are refused: only the next counter opens', async () => {
+      const [alice, bob] = await pair();
+      const f0 = await alice.sealer.seal(text.encode('0'), aad);
+      const f1 = await alice.sealer.seal(text.encode('1'), aad);
+      expect(await bob.opener.open(f1.counter, f1.ciphertext, aad)).to.equal('OutOfOrder');
+      expect(await bob.opener.open(f0.counter, f0.ciphertext, aad)).to.deep.equal(text.encode('0'));
+      expect(await bob.opener.open(f0.counter, f0.ciphertext, aad)).to.equal('OutOfOrder');
+      // A replayed frame under the next counter's number fails authentication (the nonce is the counter).
+      expect(await bob.opener.open(1, f0.ciphertext, aad)).to.equal('BadSeal');
+      expect(await bob.opener.open(f1.counter, f1.ciphertext, aad)).to.deep.equal(text.encode('1'));
+    });
+
+    it('wrong key: another pair, another link salt, or the same direction’s own key cannot open', async () => {
+      const [alice] = await pair();
+      const [, otherBob] = await pair();
+      const s = await alice.sealer.seal(text.encode('x'), aad);
+      expect(await otherBob.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal');
+      expect(await alice.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal'); // a reflected frame
+      const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+      const one = await deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, aeadA);
+      const two = await deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', new Uint8Array(32).fill(8), aeadB);
+      const t = await one.sealer.seal(text.encode('y'), aad);
+      expect(await two.opener.open(t.counter, t.ciphertext, aad)).to.equal('BadSeal');
+      await deriveRelayCiphers(a, 'not a key', 'alice', 'bob', salt).then(
+        () => expect.fail('accepted a bad key'),
+        (err: unknown) => expect(err).to.be.instanceOf(Error),
+      );
+    });
   });
-});
+}

@@ -6,7 +6,13 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { DEFAULT_TIMEOUTS } from '../../lib/defaults.js';
 import { RELAY_WINDOW_BYTES, RelayLink } from '../../lib/link/RelayLink.js';
-import { generateRelayKeyPair, type RelayKeyPair } from '../../lib/link/relay-crypto.js';
+import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
+import {
+  generateRelayKeyPair,
+  webCryptoAead,
+  type RelayAeadFactory,
+  type RelayKeyPair,
+} from '../../lib/link/relay-crypto.js';
 import { silentLogger } from '../../lib/logger.js';
 import { MessageBody } from '../../lib/protocol/frames.js';
 import { decodeRelayFrame, encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
@@ -20,9 +26,11 @@ class Pipe {
   frozen = false;
   held: Uint8Array[] = [];
   sentBytes = 0;
+  frames = 0;
   tamper: ((b: Uint8Array) => Uint8Array) | undefined;
   send(data: Uint8Array): void | Promise<void> {
     this.sentBytes += data.byteLength;
+    this.frames++;
     const copy = this.tamper ? this.tamper(data.slice()) : data.slice();
     this.held.push(copy);
     setImmediate(() => this.flush());
@@ -33,7 +41,9 @@ class Pipe {
 }
 
 let keys: [RelayKeyPair, RelayKeyPair];
-function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
+function linkPair(
+  options: { maxFrameBytes?: number; bKey?: string; aead?: [RelayAeadFactory, RelayAeadFactory] } = {},
+): {
   a: RelayLink;
   b: RelayLink;
   ab: Pipe;
@@ -51,6 +61,7 @@ function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
     peerKey: keys[1].publicKey,
     initiator: true,
     cid: 'c1',
+    ...(options.aead === undefined ? {} : { aead: options.aead[0] }),
   });
   const b = new RelayLink({
     ...common,
@@ -61,6 +72,7 @@ function linkPair(options: { maxFrameBytes?: number; bKey?: string } = {}): {
     peerKey: options.bKey ?? keys[0].publicKey,
     initiator: false,
     cid: 'c1',
+    ...(options.aead === undefined ? {} : { aead: options.aead[1] }),
   });
   ab.to = b;
   ba.to = a;
@@ -90,6 +102,39 @@ describe('RelayLink (over an in-memory relay)', () => {
     b.write(new TextEncoder().encode('pong'));
     expect(new TextDecoder().decode((await back)[0])).to.equal('pong');
   });
+
+  it('packs messages into full frames: many small ones share a frame, a large one spans frames', async () => {
+    const { a, b, ab } = linkPair({ maxFrameBytes: 4096 });
+    await Promise.all([opened(a), opened(b)]);
+    const got: number[] = [];
+    b.on('data', (d) => got.push(d.byteLength));
+    const framesBefore = ab.frames;
+    for (let i = 0; i < 100; i++) a.write(new Uint8Array(30).fill(i)); // 100 × (4 + 30) bytes of stream
+    a.write(new Uint8Array(10_000));
+    await eventually(() => got.length === 101, 2000, 'every message');
+    expect(got).to.deep.equal([...Array<number>(100).fill(30), 10_000]);
+    // (3,400 + 10,004) bytes of stream in frames of 4,096 less 42: 4 frames, none part-empty but the last.
+    expect(ab.frames - framesBefore).to.equal(Math.ceil((100 * 34 + 10_004) / (4096 - 42)));
+  });
+
+  for (const [label, aead] of [
+    ['node:crypto to WebCrypto', [nodeRelayAead, webCryptoAead]],
+    ['WebCrypto to node:crypto', [webCryptoAead, nodeRelayAead]],
+    ['node:crypto both ways', [nodeRelayAead, nodeRelayAead]],
+  ] as Array<[string, [RelayAeadFactory, RelayAeadFactory]]>) {
+    it(`${label}: the same cipher and keys, so messages go both ways`, async () => {
+      const { a, b } = linkPair({ aead });
+      await Promise.all([opened(a), opened(b)]);
+      const got: number[] = [];
+      b.on('data', (d) => got.push(d.byteLength, d[0] as number));
+      for (let i = 0; i < 20; i++) a.write(new Uint8Array(i % 5 === 0 ? 100_000 : 10).fill(i));
+      await eventually(() => got.length === 40, 2000, 'every message');
+      expect(got).to.deep.equal(Array.from({ length: 20 }, (_, i) => [i % 5 === 0 ? 100_000 : 10, i]).flat());
+      const back = nextEvent(a, 'data', 2000);
+      b.write(new TextEncoder().encode('pong'));
+      expect(new TextDecoder().decode((await back)[0])).to.equal('pong');
+    });
+  }
 
   it('flow control: a frozen receiver stops the sender at the window; credit makes it writable again', async () => {
     const { a, b, ab } = linkPair();
