@@ -78,7 +78,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       relay === undefined ? c.#newDirect(1, true) : c.#adoptRelay(relay),
     );
     made.c = c;
-    if (c.#deps.policy === 'relay-first') c.#startDirect(1);
+    if (c.#deps.policy === 'relay-first') c.#startDirectOnceUp();
     return c;
   }
 
@@ -166,6 +166,25 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   close(reason: string): void {
     this.session.close(reason);
     this.#onSessionClose();
+  }
+
+  /**
+   * relay-first: the direct attempt starts once the pair is present over the relay, or once the relay
+   * failed before that. Measured (bench mesh, N = 10 on 2 cores), starting both at once made presence wait
+   * behind the direct attempts (their signals share the connection to the server, their DTLS the CPU):
+   * 579 ms against 242 ms relayed alone, slower even than direct alone.
+   */
+  #startDirectOnceUp(): void {
+    let started = false;
+    const start = (): void => {
+      if (started || this.#closed) return;
+      started = true;
+      this.#startDirect(1);
+    };
+    this.session.once('ready', start);
+    this.#relay?.once('close', () => {
+      if (!this.session.isReady) start();
+    });
   }
 
   #startDirect(attempt: number): void {
