@@ -205,7 +205,7 @@ describe('RelayLink (over an in-memory relay)', () => {
       logger: silentLogger,
     });
     const [reason] = await nextEvent(link, 'close', 2000);
-    expect(reason).to.match(/cannot relay a frame: .*not connected/);
+    expect(reason).to.match(/cannot seal or send a relayed frame: .*not connected/);
     // An open link whose port fails mid-stream closes too, after its earlier frames, and later writes do nothing.
     const { a, b, ab } = linkPair();
     await Promise.all([opened(a), opened(b)]);
@@ -213,7 +213,7 @@ describe('RelayLink (over an in-memory relay)', () => {
     const closed = nextEvent(a, 'close', 2000);
     a.write(new Uint8Array([1]));
     a.write(new Uint8Array([2]));
-    expect((await closed)[0]).to.match(/cannot relay a frame/);
+    expect((await closed)[0]).to.match(/cannot seal or send a relayed frame/);
     expect(a.write(new Uint8Array([3]))).to.equal(false);
   });
 
