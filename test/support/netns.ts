@@ -6,9 +6,31 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** A server that pipes each connection it accepts to one `dial()` opens, both ways; an error on either ends both. */
+export function pipeServer(dial: () => Socket): Server {
+  return createServer((local) => {
+    const remote = dial();
+    local.pipe(remote);
+    remote.pipe(local);
+    local.on('error', () => remote.destroy());
+    remote.on('error', () => local.destroy());
+  });
+}
+
+/**
+ * For a participant in a namespace: a port on its 127.0.0.1 that forwards to the Unix socket `socketPath`
+ * (which reaches the server in the test's namespace). Resolves with the port; does not keep the process alive.
+ */
+export async function forwardLocalPort(socketPath: string): Promise<number> {
+  const forwarder = pipeServer(() => connect({ path: socketPath }));
+  await new Promise<void>((resolve) => forwarder.listen(0, '127.0.0.1', () => resolve()));
+  forwarder.unref();
+  return (forwarder.address() as AddressInfo).port;
+}
 
 /** Runs `ip` with `args`; true when it succeeded. */
 export const ip = (...args: string[]): boolean => spawnSync('ip', args, { stdio: 'ignore' }).status === 0;
@@ -54,13 +76,7 @@ export class NetnsLab {
   async forwardTo(port: number): Promise<void> {
     rmSync(this.socketPath, { force: true });
     this.#forwarder?.close();
-    const forwarder = createServer((c) => {
-      const s = connect(port, '127.0.0.1');
-      c.pipe(s);
-      s.pipe(c);
-      c.on('error', () => s.destroy());
-      s.on('error', () => c.destroy());
-    });
+    const forwarder = pipeServer(() => connect(port, '127.0.0.1'));
     this.#forwarder = forwarder;
     await new Promise<void>((resolve) => forwarder.listen(this.socketPath, () => resolve()));
   }
