@@ -18,6 +18,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { openSync, writeSync } from 'node:fs';
 import { Room, nodeDataChannelWebRTC, silentLogger, type RemoteParticipant } from '../lib/node.js';
 import { countingWebRTC } from './counting-webrtc.js';
+import { seededRandom } from './seeded-random.js';
 
 const [url, roomName, name, seedArg, logFile, rateArg] = process.argv.slice(2);
 if (url === undefined || roomName === undefined || name === undefined || logFile === undefined)
@@ -26,15 +27,7 @@ if (url === undefined || roomName === undefined || name === undefined || logFile
 // The soak may die without killing us: then so do we.
 process.on('disconnect', () => process.exit(0));
 
-let seed = Number(seedArg ?? 1) >>> 0 || 1;
-const random = (): number => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 2 ** 32;
-};
+const random = seededRandom(Number(seedArg ?? 1));
 const log = openSync(logFile, 'a');
 const write = (line: string): void => void writeSync(log, `${line}\n`);
 

@@ -9,20 +9,13 @@
  */
 import { Room, nodeDataChannelWebRTC, silentLogger } from '../lib/node.js';
 import { countingWebRTC } from './counting-webrtc.js';
+import { seededRandom } from './seeded-random.js';
 
 const [url, roomName, name, seedArg] = process.argv.slice(2);
 if (url === undefined || roomName === undefined || name === undefined)
   throw new Error('usage: soak-participant.js <url> <room> <name> <seed>');
 
-let seed = Number(seedArg ?? 1) >>> 0 || 1;
-const random = (): number => {
-  seed ^= seed << 13;
-  seed >>>= 0;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  seed >>>= 0;
-  return seed / 2 ** 32;
-};
+const random = seededRandom(Number(seedArg ?? 1));
 
 /** Peer connections created and not yet closed. */
 const counted = countingWebRTC(nodeDataChannelWebRTC());
