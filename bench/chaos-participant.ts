@@ -16,13 +16,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { openSync, writeSync } from 'node:fs';
-import { Room, nodeDataChannelWebRTC, silentLogger, type RemoteParticipant } from '../lib/node.js';
+import { Room, nodeDataChannelWebRTC, silentLogger, type PathPolicy, type RemoteParticipant } from '../lib/node.js';
 import { countingWebRTC } from './counting-webrtc.js';
 import { seededRandom } from './seeded-random.js';
 
-const [url, roomName, name, seedArg, logFile, rateArg] = process.argv.slice(2);
+const [url, roomName, name, seedArg, logFile, rateArg, pathsArg] = process.argv.slice(2);
 if (url === undefined || roomName === undefined || name === undefined || logFile === undefined)
-  throw new Error('usage: chaos-participant.js <url> <room> <name> <seed> <log file> <messages per second>');
+  throw new Error('usage: chaos-participant.js <url> <room> <name> <seed> <log file> <messages per second> [paths]');
 
 // The soak may die without killing us: then so do we.
 process.on('disconnect', () => process.exit(0));
@@ -32,7 +32,14 @@ const log = openSync(logFile, 'a');
 const write = (line: string): void => void writeSync(log, `${line}\n`);
 
 const counted = countingWebRTC(nodeDataChannelWebRTC());
-const room = await Room.connect({ url, room: roomName, name, logger: silentLogger, wrtc: counted.wrtc });
+const room = await Room.connect({
+  url,
+  room: roomName,
+  name,
+  logger: silentLogger,
+  wrtc: counted.wrtc,
+  ...(pathsArg === undefined ? {} : { paths: pathsArg as PathPolicy }),
+});
 /** The soak's newcomers only look around and leave: nobody records what they get, so nobody sends to them. */
 const isNewcomer = (peerName: string | undefined): boolean => peerName?.startsWith('newcomer') ?? false;
 room.on('signaling_failed', (e) => write(`x signaling_failed:${e.serverReason ?? e.reason} ${Date.now()}`));

@@ -138,13 +138,19 @@ async function startServer(name: string, port?: number): Promise<Proc & { url: s
   });
 }
 
+/** The path policy of the participant in `slot`: 'relay' for the first and the last, the default for the others. */
+function pathsOf(slot: number): string {
+  return slot === 0 || slot === count - 1 ? 'relay' : 'relay-first';
+}
+
 async function startParticipant(slot: number, incarnation: number): Promise<Participant> {
   const name = incarnation === 0 ? `p${slot}` : `p${slot}r${incarnation}`;
   const server = servers[slot % servers.length]!;
   const url = slot % 2 === 1 && proxies[slot] !== undefined ? proxies[slot].url : server.proc.url;
   const proc = fork(
     PARTICIPANT,
-    [url, ROOM, name, String(slot * 1000 + incarnation + 1), join(logDir, `${name}.log`), String(rate)],
+    // The first long-lived participant and the last mortal one take the relay only: their pairs stay relayed.
+    [url, ROOM, name, String(slot * 1000 + incarnation + 1), join(logDir, `${name}.log`), String(rate), pathsOf(slot)],
     {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

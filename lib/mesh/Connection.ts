@@ -135,7 +135,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       return;
     }
     // A new attempt of the side that dials; anything else is a late signal of an attempt that is over.
-    if (this.initiator || data.type !== 'offer' || attempt <= this.#directAttempt) return;
+    // With paths 'relay' this side takes no direct channel, whoever dials.
+    if (this.initiator || data.type !== 'offer' || attempt <= this.#directAttempt || this.#deps.policy === 'relay')
+      return;
     this.#direct?.close('replaced by a new attempt');
     const link = this.#newDirect(attempt, false);
     this.session.addLink(link, DIRECT_RANK);

@@ -72,7 +72,9 @@ export class Intake {
       current.handleSignal(attempt, signal.data);
       return;
     }
-    if (signal.data.type !== 'offer' || !this.#replaceable(current, signal.from)) return;
+    // With paths 'relay' this side takes no direct channel, whoever dials.
+    if (signal.data.type !== 'offer' || this.#deps.connectionDeps().policy === 'relay') return;
+    if (!this.#replaceable(current, signal.from)) return;
     const accepted = Connection.acceptDirect(this.#deps.connectionDeps(), info, cid, attempt);
     this.#deps.track(accepted).handleSignal(attempt, signal.data);
   }

@@ -7,7 +7,7 @@
  *   and stays relayed, trying direct again with backoff, when it does not;
  * - `direct-first`: a direct data channel, and the relay only when a direct attempt failed;
  * - `direct`: direct data channels only (the relay is never used);
- * - `relay`: the relay only (networks that block UDP).
+ * - `relay`: the relay only (networks that block UDP): this side neither dials nor answers a direct channel.
  * A server that does not relay (`--no-relay`), or a participant that gave no relay key, means `direct`
  * for the pairs it concerns.
  */

@@ -171,6 +171,16 @@ describe('the relayed path (participants in network namespaces that cannot reach
     expect(alice.events.filter((e) => e.removed !== undefined)).to.deep.equal([]);
   });
 
+  it("paths 'relay' takes no direct channel, even from a dialer that could reach it directly", async () => {
+    const nsB = lab.namespace('b2');
+    const erin = await lab.start(nsB, FIXTURE, [lab.socketPath, 'r2', 'erin', 'relay'], 'erin');
+    const frank = await lab.start(nsB, FIXTURE, [lab.socketPath, 'r2', 'frank', 'relay-first'], 'frank');
+    await waitForEvent(frank, (e) => e.added === 'erin', 5000, 'frank sees erin');
+    await waitForEvent(erin, (e) => e.added === 'frank', 5000, 'erin sees frank');
+    await new Promise((r) => setTimeout(r, 1500)); // frank's direct attempt (same namespace) would have opened
+    for (const p of [erin, frank]) expect(p.events.filter((e) => e.state === 'direct')).to.deep.equal([]);
+  });
+
   it('removes a relayed participant that was killed, within bounded time', async () => {
     alice.proc.kill('SIGKILL');
     const ms = await waitForEvent(bob, (e) => e.removed === 'alice', 15_000, 'bob to remove alice');
