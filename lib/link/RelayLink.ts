@@ -40,6 +40,7 @@ import {
 } from '../protocol/relay-frames.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Link, LinkEvents } from './Link.js';
+import { MessagePacker, MessageUnpacker } from './relay-stream.js';
 import {
   SEAL_TAG_BYTES,
   deriveRelayCiphers,
@@ -110,16 +111,11 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   /** The key derivation and frames being opened, in order; and how many wait on it. */
   #receiveChain: Promise<void> = Promise.resolve();
   #receivesWaiting = 0;
-  /** The stream's bytes not yet sealed, after the inner kind: a frame's plaintext being filled. */
-  readonly #out: Uint8Array;
-  #outBytes = 1;
+  /** The outgoing message stream, packed into frames; and whether a flush is queued for this turn. */
+  readonly #packer: MessagePacker;
   #flushQueued = false;
-  /** The length of the next incoming message, as far as it has arrived (a length may span frames). */
-  readonly #lengthBytes = new Uint8Array(4);
-  #lengthHave = 0;
-  /** The incoming message that spans frames, and how much of it has arrived. */
-  #message: Uint8Array | undefined;
-  #messageHave = 0;
+  /** The peer's message stream, put back together. */
+  readonly #unpacker = new MessageUnpacker(MAX_FRAME_BYTES);
   /** The largest message the session may write: as on a data channel (it goes in parts). */
   readonly maxMessageBytes = MAX_FRAME_BYTES;
 
@@ -130,8 +126,7 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     this.#window = options.windowBytes ?? RELAY_WINDOW_BYTES;
     const plainBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES;
     if (plainBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
-    this.#out = new Uint8Array(plainBytes);
-    this.#out[0] = RelayInnerKind.Data;
+    this.#packer = new MessagePacker(plainBytes, RelayInnerKind.Data, (plain) => this.#seal(plain));
     if (options.initiator) {
       this.#linkId = randomBytes(RELAY_NONCE_BYTES);
       this.#send(encodeRelayOpen(this.#linkId, options.cid));
@@ -175,16 +170,13 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       return false;
     }
     this.#unacked += bytes.byteLength;
-    const length = new Uint8Array(4);
-    new DataView(length.buffer).setUint32(0, bytes.byteLength);
-    this.#append(length);
-    this.#append(bytes);
+    this.#packer.push(bytes);
     // What is left of this turn's writes goes once the turn's synchronous writes are done.
-    if (this.#outBytes > 1 && !this.#flushQueued) {
+    if (this.#packer.pending && !this.#flushQueued) {
       this.#flushQueued = true;
       queueMicrotask(() => {
         this.#flushQueued = false;
-        if (!this.#closed) this.#flush();
+        if (!this.#closed) this.#packer.flush();
       });
     }
     return true;
@@ -193,30 +185,10 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   close(reason = 'closed locally'): void {
     if (this.#closed) return;
     if (this.isOpen) {
-      this.#flush();
+      this.#packer.flush();
       this.#sendSealed(RelayInnerKind.Close, new TextEncoder().encode(reason.slice(0, 200)));
     }
     this.#finish(reason);
-  }
-
-  /** Adds `bytes` to the outgoing stream, sealing every frame it fills. */
-  #append(bytes: Uint8Array): void {
-    const out = this.#out;
-    let offset = 0;
-    while (offset < bytes.byteLength) {
-      const n = Math.min(out.byteLength - this.#outBytes, bytes.byteLength - offset);
-      out.set(n === bytes.byteLength ? bytes : bytes.subarray(offset, offset + n), this.#outBytes);
-      this.#outBytes += n;
-      offset += n;
-      if (this.#outBytes === out.byteLength) this.#flush();
-    }
-  }
-
-  /** Seals what the outgoing stream holds (WebCrypto copies it at the call: the buffer is reused). */
-  #flush(): void {
-    if (this.#outBytes <= 1) return;
-    this.#seal(this.#out.subarray(0, this.#outBytes));
-    this.#outBytes = 1;
   }
 
   /** A frame the server relayed from this link's peer. */
@@ -304,7 +276,12 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     const kind = plain[0];
     const body = plain.subarray(1);
     if (kind === RelayInnerKind.Data) {
-      this.#onStream(body);
+      const wrong = this.#unpacker.push(
+        body,
+        (m) => this.#deliver(m),
+        () => !this.#closed,
+      );
+      if (wrong !== undefined) this.#fail(wrong);
     } else if (kind === RelayInnerKind.Credit && body.byteLength === 4) {
       const bytes = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
       if (bytes > this.#unacked) return this.#fail('credit for more than was sent');
@@ -317,41 +294,6 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       this.#finish('closed by peer');
     } else {
       this.#fail('unknown sealed frame kind');
-    }
-  }
-
-  /** The next bytes of the peer's message stream: emits every message they complete. */
-  #onStream(bytes: Uint8Array): void {
-    let offset = 0;
-    while (offset < bytes.byteLength && !this.#closed) {
-      const message = this.#message;
-      if (message !== undefined) {
-        const n = Math.min(message.byteLength - this.#messageHave, bytes.byteLength - offset);
-        message.set(bytes.subarray(offset, offset + n), this.#messageHave);
-        this.#messageHave += n;
-        offset += n;
-        if (this.#messageHave === message.byteLength) {
-          this.#message = undefined;
-          this.#deliver(message);
-        }
-        continue;
-      }
-      const n = Math.min(4 - this.#lengthHave, bytes.byteLength - offset);
-      this.#lengthBytes.set(bytes.subarray(offset, offset + n), this.#lengthHave);
-      this.#lengthHave += n;
-      offset += n;
-      if (this.#lengthHave < 4) break;
-      this.#lengthHave = 0;
-      const length = new DataView(this.#lengthBytes.buffer).getUint32(0);
-      if (length > this.maxMessageBytes) return this.#fail('a relayed message over the largest one');
-      if (bytes.byteLength - offset >= length) {
-        // The common case for small messages: whole in this frame, delivered without a copy.
-        this.#deliver(bytes.subarray(offset, offset + length));
-        offset += length;
-      } else {
-        this.#message = new Uint8Array(length);
-        this.#messageHave = 0;
-      }
     }
   }
 

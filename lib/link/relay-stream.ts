@@ -1,0 +1,105 @@
+/**
+ * The message stream inside a relayed link's data frames: each message is a 4-byte big-endian length then
+ * its bytes, and the stream is cut into frames as full as the server takes, so small messages share a
+ * frame and a large one spans several. This module packs and unpacks it; RelayLink seals and sends.
+ */
+
+/** Packs messages into frames' plaintexts; the first byte of each is the inner kind the packer was given. @internal */
+export class MessagePacker {
+  readonly #out: Uint8Array;
+  #outBytes = 1;
+  readonly #seal: (plain: Uint8Array) => void;
+
+  /** Frames carry at most `plainBytes` of plaintext, kind `kind` first; `seal` gets each (it must copy before returning). */
+  constructor(plainBytes: number, kind: number, seal: (plain: Uint8Array) => void) {
+    this.#out = new Uint8Array(plainBytes);
+    this.#out[0] = kind;
+    this.#seal = seal;
+  }
+
+  /** True while bytes wait for {@link flush}. */
+  get pending(): boolean {
+    return this.#outBytes > 1;
+  }
+
+  /** Adds one message (its length, then its bytes), sealing every frame it fills. */
+  push(message: Uint8Array): void {
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, message.byteLength);
+    this.#append(length);
+    this.#append(message);
+  }
+
+  /** Seals what is packed so far, a frame not yet full. */
+  flush(): void {
+    if (this.#outBytes <= 1) return;
+    this.#seal(this.#out.subarray(0, this.#outBytes));
+    this.#outBytes = 1;
+  }
+
+  #append(bytes: Uint8Array): void {
+    const out = this.#out;
+    let offset = 0;
+    while (offset < bytes.byteLength) {
+      const n = Math.min(out.byteLength - this.#outBytes, bytes.byteLength - offset);
+      out.set(n === bytes.byteLength ? bytes : bytes.subarray(offset, offset + n), this.#outBytes);
+      this.#outBytes += n;
+      offset += n;
+      if (this.#outBytes === out.byteLength) this.flush();
+    }
+  }
+}
+
+/** Puts the peer's messages back together from the stream's bytes, frame after frame. @internal */
+export class MessageUnpacker {
+  readonly #maxMessageBytes: number;
+  /** The length of the next message, as far as it has arrived (a length may span frames). */
+  readonly #lengthBytes = new Uint8Array(4);
+  #lengthHave = 0;
+  /** The message that spans frames, and how much of it has arrived. */
+  #message: Uint8Array | undefined;
+  #messageHave = 0;
+
+  constructor(maxMessageBytes: number) {
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /**
+   * The next bytes of the stream: calls `deliver` for every message they complete (a message whole in
+   * `bytes` is a view of it, not a copy) while `more()` says so. Returns what is wrong, or undefined.
+   */
+  push(bytes: Uint8Array, deliver: (message: Uint8Array) => void, more: () => boolean): string | undefined {
+    let offset = 0;
+    while (offset < bytes.byteLength && more()) {
+      const message = this.#message;
+      if (message !== undefined) {
+        const n = Math.min(message.byteLength - this.#messageHave, bytes.byteLength - offset);
+        message.set(bytes.subarray(offset, offset + n), this.#messageHave);
+        this.#messageHave += n;
+        offset += n;
+        if (this.#messageHave === message.byteLength) {
+          this.#message = undefined;
+          deliver(message);
+        }
+        continue;
+      }
+      const n = Math.min(4 - this.#lengthHave, bytes.byteLength - offset);
+      this.#lengthBytes.set(bytes.subarray(offset, offset + n), this.#lengthHave);
+      this.#lengthHave += n;
+      offset += n;
+      if (this.#lengthHave < 4) break;
+      this.#lengthHave = 0;
+      const length = new DataView(this.#lengthBytes.buffer).getUint32(0);
+      if (length > this.#maxMessageBytes) return 'a relayed message over the largest one';
+      if (bytes.byteLength - offset >= length) {
+        // The common case for small messages: whole in this frame, delivered without a copy.
+        deliver(bytes.subarray(offset, offset + length));
+        offset += length;
+      } else {
+        this.#message = new Uint8Array(length);
+        this.#messageHave = 0;
+      }
+    }
+    return undefined;
+  }
+}
