@@ -27,6 +27,21 @@ function presenceLog(room: Room): string[] {
  * the participant object found by name, not the id: what an app holds, and what stays the same when a
  * participant re-joins the server under a new id.
  */
+/**
+ * Waits until every pair of `rooms` is on a data channel: it outlives the connection to the server, which a
+ * relayed pair (every pair starts relayed) goes through.
+ */
+async function allDirect(rooms: Array<Room | undefined>): Promise<void> {
+  await eventually(
+    () => rooms.every((r) => r!.messaging.remoteParticipants.every((p) => p.linkState === 'direct')),
+    10_000,
+    'every pair on a data channel',
+  );
+}
+
+/** The conversations' timers still running: a test that fails before stopping one must not keep the process alive. */
+const running = new Set<ReturnType<typeof setInterval>>();
+
 function conversation(
   from: Room,
   to: Room,
@@ -50,12 +65,14 @@ function conversation(
         .catch((err: unknown) => void failures.push(err)),
     );
   }, 10);
+  running.add(timer);
   return {
     received,
     failures,
     sent: () => n,
     async stop() {
       clearInterval(timer);
+      running.delete(timer);
       await Promise.all(pending);
     },
   };
@@ -66,6 +83,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
   const h = new Harness();
   let proxy: TcpProxy | undefined;
   afterEach(async () => {
+    for (const timer of running) clearInterval(timer);
+    running.clear();
     await h.close();
     await proxy?.close();
     proxy = undefined;
@@ -77,6 +96,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     let server = await startSignal([], { env });
     const at = { url: server.url } as SignalingServer;
     const [alice, bob] = await h.mesh(at, 'k1', ['alice', 'bob']);
+    await allDirect([alice, bob]);
     const seenByAlice = presenceLog(alice!);
     const seenByBob = presenceLog(bob!);
     const ab = conversation(alice!, bob!);
@@ -128,6 +148,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     const bob = await h.join(server, 'k2', 'bob');
     await bob.messaging.enable();
     await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice sees bob');
+    await allDirect([alice, bob]);
     const seenByBob = presenceLog(bob);
     const ab = conversation(alice, bob);
     const lost = nextEvent(alice, 'signaling_disconnected');
@@ -165,6 +186,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     };
     const logger = { debug: keep, info: keep, warn: keep, error: keep };
     const [alice, bob] = await h.mesh(at, 'k3', ['alice', 'bob'], { logger });
+    await allDirect([alice, bob]);
     const seenByAlice = presenceLog(alice!);
     const seenByBob = presenceLog(bob!);
     const failed: unknown[] = [];

@@ -261,6 +261,12 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
       10_000,
       'alice and bob to connect',
     );
+    // A data channel outlives alice's connection to the dying process; a relayed pair goes through it.
+    await eventually(
+      () => alice.messaging.remoteParticipants[0]?.linkState === 'direct',
+      10_000,
+      'alice and bob on a data channel',
+    );
     const aliceId = alice.localParticipant.id;
     const seenByBob: string[] = [];
     bob.messaging.on('participant_removed', (p) => seenByBob.push(`removed ${p.name}`));
