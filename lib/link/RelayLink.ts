@@ -34,7 +34,6 @@ import {
   decodeRelayFrame,
   encodeRelayAccept,
   encodeRelayOpen,
-  encodeRelaySealed,
   relaySealedHeader,
   sameLinkId,
 } from '../protocol/relay-frames.js';
@@ -48,6 +47,7 @@ import {
   type RelayAeadFactory,
   type RelayCiphers,
   type RelayKeyPair,
+  type Sealed,
 } from './relay-crypto.js';
 
 /** Events of a {@link RelayLink}: those of every link, and frames refused because they did not open. @internal */
@@ -321,20 +321,25 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     const ciphers = this.#ciphers;
     const linkId = this.#linkId;
     if (ciphers === undefined || linkId === undefined) return;
-    let sealed: ReturnType<typeof ciphers.sealer.seal>;
+    // The frame is the header then the ciphertext: sealed with room for the header, one buffer made once.
+    const header = relaySealedHeader(linkId, ciphers.sealer.next);
+    const frame = (s: Sealed): Uint8Array => {
+      s.ciphertext.set(header);
+      return s.ciphertext;
+    };
+    let sealed: Sealed | Promise<Sealed>;
     try {
       // Counters are taken in call order; the chain keeps sends in order when sealing takes a while.
-      sealed = ciphers.sealer.seal(plain, relaySealedHeader(linkId, ciphers.sealer.next));
+      sealed = ciphers.sealer.seal(plain, header, header.byteLength);
     } catch (err) {
       return this.#fail(`cannot seal a relayed frame: ${String(err)}`);
     }
     if (sealed instanceof Promise) {
       this.#afterSends(async () => {
-        const s = await sealed;
-        await this.#o.port.send(encodeRelaySealed(relaySealedHeader(linkId, s.counter), s.ciphertext));
+        await this.#o.port.send(frame(await sealed));
       });
     } else {
-      this.#send(encodeRelaySealed(relaySealedHeader(linkId, sealed.counter), sealed.ciphertext));
+      this.#send(frame(sealed));
     }
   }
 
