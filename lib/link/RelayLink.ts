@@ -5,8 +5,9 @@
  * its own nonce, and both derive the link's keys from the two.
  *
  * Flow control, end to end: socket.io has no backpressure, and the server drops a connection that leaves
- * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (512 KiB) of data
- * unacknowledged; the receiver grants credit for what its listeners have processed, every quarter window.
+ * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (512 KiB) of its
+ * message stream unacknowledged; the receiver grants credit for the stream it has taken in (its messages
+ * handed to the listeners, which run at once), once a quarter window has come since the last credit.
  * So a frozen receiver holds at most one window per relayed peer at the server (7 peers fit under 4 MiB),
  * and `writable` is false (the session waits) until credit returns. 512 KiB, not 256: a window is a round
  * trip through two socket.io hops and three processes, and on the bench (2 cores) 256 KiB gave 0.45× the
@@ -17,9 +18,10 @@
  * into relayed frames as full as the server takes (its `relay.maxFrameBytes`, 63 KiB by default). A message
  * may be as large as on a data channel ({@link MAX_FRAME_BYTES}) and span frames, and one frame may carry
  * many small ones; so a session moves between a data channel and the relay without planning its frames
- * again, and every frame but the last of a turn is full. Each frame costs a seal, an open, two socket.io
- * events and a server handler whatever its size: 64 KiB chunk frames cut at message boundaries into 32 KiB
- * frames took three frames each (the third of 84 bytes), measured as a third of today's rate.
+ * again, and every frame but the last of a turn is full (and that one too while the window is full: see
+ * #queueFlush). Each frame costs a seal, an open, two socket.io events and a server handler whatever its
+ * size: 64 KiB chunk frames cut at message boundaries into 32 KiB frames took three frames each (the third
+ * of 84 bytes), measured as a third of today's rate.
  *
  * WebCrypto is asynchronous: then sealing and opening each run on a promise chain, so frames keep their
  * order. With a synchronous cipher (node:crypto, from the Node entry) a frame is sealed and sent, or opened
@@ -34,13 +36,12 @@ import {
   decodeRelayFrame,
   encodeRelayAccept,
   encodeRelayOpen,
-  encodeRelaySealed,
   relaySealedHeader,
   sameLinkId,
 } from '../protocol/relay-frames.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import type { Link, LinkEvents } from './Link.js';
-import { MessagePacker, MessageUnpacker } from './relay-stream.js';
+import { MessagePacker, MessageUnpacker, RELAY_LENGTH_BYTES } from './relay-stream.js';
 import {
   SEAL_TAG_BYTES,
   deriveRelayCiphers,
@@ -48,6 +49,7 @@ import {
   type RelayAeadFactory,
   type RelayCiphers,
   type RelayKeyPair,
+  type Sealed,
 } from './relay-crypto.js';
 
 /** Events of a {@link RelayLink}: those of every link, and frames refused because they did not open. @internal */
@@ -169,17 +171,33 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       this.close(`a message of ${bytes.byteLength} bytes is over the relay's ${this.maxMessageBytes}`);
       return false;
     }
-    this.#unacked += bytes.byteLength;
+    // Counted as the stream carries it (its length too), which is what the peer credits.
+    this.#unacked += RELAY_LENGTH_BYTES + bytes.byteLength;
     this.#packer.push(bytes);
-    // What is left of this turn's writes goes once the turn's synchronous writes are done.
-    if (this.#packer.pending && !this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => {
-        this.#flushQueued = false;
-        if (!this.#closed) this.#packer.flush();
-      });
-    }
+    this.#queueFlush();
     return true;
+  }
+
+  /**
+   * What is left of this turn's writes goes once the turn's synchronous writes are done; except when the
+   * window is full: then the session writes again when credit returns, and the frame not yet full waits
+   * for that turn's bytes rather than going short (a frame costs the same whatever its size; a bulk
+   * transfer made one short frame per credit, 25% more frames). It waits safely: the peer credits every
+   * byte sent, so credit returns to at most this frame and a quarter window unacknowledged, which is
+   * under the half window that makes the link writable again, and that turn flushes.
+   */
+  #queueFlush(): void {
+    if (!this.#packer.pending || this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(() => {
+      this.#flushQueued = false;
+      if (this.#closed) return;
+      if (this.#unacked >= this.#window && this.#packer.pendingBytes <= this.#window / 4) {
+        this.#waiting = true;
+        return;
+      }
+      this.#packer.flush();
+    });
   }
 
   close(reason = 'closed locally'): void {
@@ -278,10 +296,11 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     if (kind === RelayInnerKind.Data) {
       const wrong = this.#unpacker.push(
         body,
-        (m) => this.#deliver(m),
+        (m) => this.emit('data', m),
         () => !this.#closed,
       );
-      if (wrong !== undefined) this.#fail(wrong);
+      if (wrong !== undefined) return this.#fail(wrong);
+      this.#credit(body.byteLength);
     } else if (kind === RelayInnerKind.Credit && body.byteLength === 4) {
       const bytes = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
       if (bytes > this.#unacked) return this.#fail('credit for more than was sent');
@@ -289,6 +308,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       if (this.#waiting && this.#unacked <= this.#window / 2) {
         this.#waiting = false;
         this.emit('writable');
+        // A frame held back for this turn goes at its end, whether or not the session wrote more.
+        this.#queueFlush();
       }
     } else if (kind === RelayInnerKind.Close) {
       this.#finish('closed by peer');
@@ -297,10 +318,12 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     }
   }
 
-  #deliver(message: Uint8Array): void {
-    this.emit('data', message);
-    // Credit for what the listeners took, every quarter window: a frozen receiver grants none.
-    this.#received += message.byteLength;
+  /**
+   * Credit for `bytes` of the stream taken in (its messages handed to the listeners, which run at once),
+   * every quarter window: a frozen receiver takes in nothing and grants none.
+   */
+  #credit(bytes: number): void {
+    this.#received += bytes;
     if (this.#received >= this.#window / 4 && !this.#closed) {
       const credit = new Uint8Array(4);
       new DataView(credit.buffer).setUint32(0, this.#received);
@@ -321,20 +344,25 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     const ciphers = this.#ciphers;
     const linkId = this.#linkId;
     if (ciphers === undefined || linkId === undefined) return;
-    let sealed: ReturnType<typeof ciphers.sealer.seal>;
+    // The frame is the header then the ciphertext: sealed with room for the header, one buffer made once.
+    const header = relaySealedHeader(linkId, ciphers.sealer.next);
+    const frame = (s: Sealed): Uint8Array => {
+      s.ciphertext.set(header);
+      return s.ciphertext;
+    };
+    let sealed: Sealed | Promise<Sealed>;
     try {
       // Counters are taken in call order; the chain keeps sends in order when sealing takes a while.
-      sealed = ciphers.sealer.seal(plain, relaySealedHeader(linkId, ciphers.sealer.next));
+      sealed = ciphers.sealer.seal(plain, header, header.byteLength);
     } catch (err) {
       return this.#fail(`cannot seal a relayed frame: ${String(err)}`);
     }
     if (sealed instanceof Promise) {
       this.#afterSends(async () => {
-        const s = await sealed;
-        await this.#o.port.send(encodeRelaySealed(relaySealedHeader(linkId, s.counter), s.ciphertext));
+        await this.#o.port.send(frame(await sealed));
       });
     } else {
-      this.#send(encodeRelaySealed(relaySealedHeader(linkId, sealed.counter), sealed.ciphertext));
+      this.#send(frame(sealed));
     }
   }
 

@@ -16,15 +16,16 @@ export const nodeRelayAead: RelayAeadFactory = (raw) => {
   const key = createSecretKey(raw);
   raw.fill(0);
   return {
-    seal(iv, plaintext, aad) {
+    seal(iv, plaintext, aad, headroom) {
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(aad);
       const body = cipher.update(plaintext);
       cipher.final();
-      const out = new Uint8Array(body.byteLength + SEAL_TAG_BYTES);
-      out.set(body);
-      out.set(cipher.getAuthTag(), body.byteLength);
-      return out;
+      // Uninitialised: every byte after the headroom is written here, the headroom by the caller.
+      const out = Buffer.allocUnsafe(headroom + body.byteLength + SEAL_TAG_BYTES);
+      body.copy(out, headroom);
+      cipher.getAuthTag().copy(out, headroom + body.byteLength);
+      return plain(out);
     },
     open(iv, sealed, aad) {
       if (sealed.byteLength < SEAL_TAG_BYTES) return undefined;

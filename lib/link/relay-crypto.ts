@@ -63,8 +63,11 @@ export async function generateRelayKeyPair(): Promise<RelayKeyPair> {
 
 /** AES-256-GCM under one direction's key, on whole frames; at once where the runtime can. */
 export interface RelayAead {
-  /** The ciphertext then the 16-byte tag. */
-  seal(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /**
+   * The ciphertext then the 16-byte tag, after `headroom` bytes left for the caller (a frame's header, so
+   * that the sealed frame is one buffer, made once). The headroom's bytes are unspecified.
+   */
+  seal(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, headroom: number): Uint8Array | Promise<Uint8Array>;
   /** The plaintext, or undefined when the tag does not verify. */
   open(iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
 }
@@ -82,7 +85,13 @@ export const webCryptoAead: RelayAeadFactory = async (raw) => {
     additionalData: bs(aad),
   });
   return {
-    seal: async (iv, plaintext, aad) => new Uint8Array(await subtle().encrypt(params(iv, aad), key, bs(plaintext))),
+    seal: async (iv, plaintext, aad, headroom) => {
+      const sealed = new Uint8Array(await subtle().encrypt(params(iv, aad), key, bs(plaintext)));
+      if (headroom === 0) return sealed;
+      const out = new Uint8Array(headroom + sealed.byteLength);
+      out.set(sealed, headroom);
+      return out;
+    },
     open: async (iv, sealed, aad) => {
       try {
         return new Uint8Array(await subtle().decrypt(params(iv, aad), key, bs(sealed)));
@@ -144,7 +153,7 @@ function nonceOf(counter: number): Uint8Array<ArrayBuffer> {
   return iv;
 }
 
-/** A sealed frame: its counter and its ciphertext (with the tag). */
+/** A sealed frame: its counter and its ciphertext (with the tag, after the headroom asked for). */
 export interface Sealed {
   counter: number;
   ciphertext: Uint8Array;
@@ -162,14 +171,15 @@ export class RelaySealer {
   }
 
   /**
-   * Seals `plaintext`, authenticating `aad` too: the frame's counter and its ciphertext, at once when the
-   * cipher is synchronous. The plaintext is read during the call: the caller may reuse its buffer after.
+   * Seals `plaintext`, authenticating `aad` too: the frame's counter and its ciphertext (after `headroom`
+   * bytes left for the caller), at once when the cipher is synchronous. The plaintext is read during the
+   * call: the caller may reuse its buffer after.
    */
-  seal(plaintext: Uint8Array, aad: Uint8Array): Sealed | Promise<Sealed> {
+  seal(plaintext: Uint8Array, aad: Uint8Array, headroom = 0): Sealed | Promise<Sealed> {
     // Taken at the call: two seals in flight never share a counter.
     const counter = this.#next++;
     if (counter >= Number.MAX_SAFE_INTEGER) throw new Error('relay counter exhausted');
-    const out = this.aead.seal(nonceOf(counter), plaintext, aad);
+    const out = this.aead.seal(nonceOf(counter), plaintext, aad, headroom);
     return out instanceof Promise ? out.then((ciphertext) => ({ counter, ciphertext })) : { counter, ciphertext: out };
   }
 }

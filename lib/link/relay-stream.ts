@@ -4,6 +4,9 @@
  * frame and a large one spans several. This module packs and unpacks it; RelayLink seals and sends.
  */
 
+/** Bytes of the length before each message in the stream. */
+export const RELAY_LENGTH_BYTES = 4;
+
 /** Packs messages into frames' plaintexts; the first byte of each is the inner kind the packer was given. @internal */
 export class MessagePacker {
   readonly #out: Uint8Array;
@@ -22,9 +25,14 @@ export class MessagePacker {
     return this.#outBytes > 1;
   }
 
+  /** Stream bytes waiting for {@link flush}. */
+  get pendingBytes(): number {
+    return this.#outBytes - 1;
+  }
+
   /** Adds one message (its length, then its bytes), sealing every frame it fills. */
   push(message: Uint8Array): void {
-    const length = new Uint8Array(4);
+    const length = new Uint8Array(RELAY_LENGTH_BYTES);
     new DataView(length.buffer).setUint32(0, message.byteLength);
     this.#append(length);
     this.#append(message);

@@ -10,7 +10,8 @@
  *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close), then
  *                       data: the next bytes of the sender's message stream (each message a u32 big-endian
  *                       length then its bytes; a message may span frames, a frame may hold many);
- *                       credit: u32 bytes of messages the receiver processed; close: UTF-8 reason
+ *                       credit: u32 bytes of the stream (lengths included) the receiver took in;
+ *                       close: UTF-8 reason
  */
 
 /** Outer kinds of a relayed frame. */

@@ -54,6 +54,21 @@ for (const [label, aeadA, aeadB] of AEADS) {
       expect(await alice.opener.open(back.counter, back.ciphertext, aad)).to.deep.equal(text.encode('reply'));
     });
 
+    it('headroom: the ciphertext comes after the bytes asked for, which the caller fills (a frame header)', async () => {
+      const [alice, bob] = await pair();
+      for (const [size, headroom] of [
+        [10, 25],
+        [64 * 1024, 25],
+        [3000, 1],
+      ] as const) {
+        const m = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 0xff);
+        const s = await alice.sealer.seal(m, aad, headroom);
+        expect(s.ciphertext.byteLength).to.equal(headroom + size + 16);
+        s.ciphertext.fill(0xee, 0, headroom); // what the caller writes there does not matter to the seal
+        expect(await bob.opener.open(s.counter, s.ciphertext.subarray(headroom), aad)).to.deep.equal(m);
+      }
+    });
+
     it('tamper: a flipped ciphertext bit, or other associated data, is refused; the real frame still opens', async () => {
       const [alice, bob] = await pair();
       const s = await alice.sealer.seal(text.encode('pay 10'), aad);

@@ -157,6 +157,35 @@ describe('RelayLink (over an in-memory relay)', () => {
     expect(a.writable).to.equal(true);
   });
 
+  it('a bulk transfer written as credit returns goes in full frames only; the last part goes when writing stops', async () => {
+    // As a session sends an attachment: 64 KiB chunks while writable, again on each 'writable'.
+    const { a, b, ab } = linkPair({ maxFrameBytes: 63 * 1024 });
+    await Promise.all([opened(a), opened(b)]);
+    const chunk = new Uint8Array(64 * 1024).fill(9);
+    const chunks = 200; // 12.5 MiB: 25 windows, so the window fills and credit returns many times
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < chunks && a.writable) {
+        a.write(chunk);
+        sent++;
+      }
+    };
+    a.on('writable', pump);
+    let got = 0;
+    b.on('data', (d) => (got += d.byteLength));
+    const framesBefore = ab.frames;
+    const bytesBefore = ab.sentBytes;
+    pump();
+    await eventually(() => got === chunks * chunk.byteLength, 5000, 'every chunk');
+    // The stream (each chunk and its length) in frames of 63 KiB less 42: the fewest frames it fits in.
+    const streamBytes = chunks * (4 + chunk.byteLength);
+    expect(ab.frames - framesBefore).to.equal(Math.ceil(streamBytes / (63 * 1024 - 42)));
+    expect(ab.sentBytes - bytesBefore).to.equal(streamBytes + (ab.frames - framesBefore) * 42);
+    // Credit came back for all but less than a quarter window (credit goes in quarters): writable again.
+    await eventually(() => a.bufferedBytes < RELAY_WINDOW_BYTES / 4, 2000, 'credited');
+    expect(a.writable).to.equal(true);
+  });
+
   it('a tampered frame closes the link and is never delivered; so does a peer with the wrong key', async () => {
     const { a, b, ab } = linkPair();
     await Promise.all([opened(a), opened(b)]);
