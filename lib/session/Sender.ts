@@ -109,6 +109,7 @@ export class Sender {
     const rest = chunked ? attachment : undefined;
     if (!ack) {
       this.outbox.pushMessage(seq, bytes, rest, onProgress);
+      this.batch.flushFirst();
       return true;
     }
     if (signal === undefined) {
@@ -116,6 +117,7 @@ export class Sender {
       return new Promise<void>((resolve, reject) => {
         const pending = this.#pending.add(seq, chunked, resolve, reject);
         const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
+        this.batch.flushFirst();
         if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(peer()));
       });
     }
@@ -134,6 +136,7 @@ export class Sender {
         },
       );
       const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
+      this.batch.flushFirst();
       if (message.state === 'dropped') {
         this.#pending.reject(pending, MessagingError.participantLeft(peer()));
         return;

@@ -54,6 +54,29 @@ describe('FrameBatch', () => {
     expect(s.messages).to.deep.equal([[1, 2, 3], [4]]);
   });
 
+  it('writes the first message of a turn at once, with what waited, and batches the rest of the turn', async () => {
+    const s = sink();
+    const b = new FrameBatch(s, 100);
+    b.write(new Uint8Array([1])); // an ack riding along
+    b.write(new Uint8Array([2, 2]));
+    expect(b.flushFirst()).to.equal(true);
+    expect(s.messages).to.deep.equal([[1, 2, 2]]);
+    b.write(new Uint8Array([3]));
+    b.flushFirst(); // the turn already wrote at once: this one waits for the end of the turn
+    b.write(new Uint8Array([4]));
+    expect(s.messages).to.deep.equal([[1, 2, 2]]);
+    await Promise.resolve(); // the end of the turn: what waits goes, and the next turn may write at once again
+    expect(s.messages).to.deep.equal([
+      [1, 2, 2],
+      [3, 4],
+    ]);
+    b.write(new Uint8Array([5]));
+    b.flushFirst();
+    expect(s.messages).to.deep.equal([[1, 2, 2], [3, 4], [5]]);
+    await tick();
+    expect(s.messages).to.deep.equal([[1, 2, 2], [3, 4], [5]]);
+  });
+
   it('never lets a message exceed the largest size, and keeps order around a large frame', async () => {
     const s = sink();
     const b = new FrameBatch(s, 16);
