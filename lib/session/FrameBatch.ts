@@ -91,7 +91,9 @@ export class FrameBatch {
     const total = this.#bytes;
     this.#frames = [];
     this.#bytes = 0;
-    if (frames.length === 1) return this.#sink.write(frames[0] as Uint8Array);
+    const first = frames[0] as Uint8Array;
+    if (frames.length === 1) return this.#sink.write(first);
+    if (backToBack(frames)) return this.#sink.write(new Uint8Array(first.buffer, first.byteOffset, total));
     const message = new Uint8Array(total);
     let at = 0;
     for (const f of frames) {
@@ -106,4 +108,17 @@ export class FrameBatch {
     this.#frames = [];
     this.#bytes = 0;
   }
+}
+
+/**
+ * True when each frame starts where the one before it ends, in the same buffer: frames encoded one after
+ * the other (an ack, then the reply carrying it) usually are, and then go as one view, not copied.
+ */
+function backToBack(frames: readonly Uint8Array[]): boolean {
+  for (let i = 1; i < frames.length; i++) {
+    const a = frames[i - 1] as Uint8Array;
+    const b = frames[i] as Uint8Array;
+    if (b.buffer !== a.buffer || b.byteOffset !== a.byteOffset + a.byteLength) return false;
+  }
+  return true;
 }
