@@ -18,37 +18,56 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function check(v: unknown, depth: number, path: string): string | undefined {
+/** What is wrong with a value, and where: the steps (`.key`, `[i]`) down to it, innermost first. */
+interface Problem {
+  steps: string[];
+  what: string;
+}
+
+function problem(what: string): Problem {
+  return { steps: [], what };
+}
+
+// The path to a value is built only for a problem, on the way back up: checking every outgoing message,
+// a path string per field was most of what the check allocated.
+function check(v: unknown, depth: number): Problem | undefined {
   switch (typeof v) {
     case 'string':
-      return UNPAIRED_SURROGATE.test(v) ? `${path} is not well-formed Unicode (unpaired surrogate)` : undefined;
+      return UNPAIRED_SURROGATE.test(v) ? problem('is not well-formed Unicode (unpaired surrogate)') : undefined;
     case 'boolean':
       return undefined;
     case 'number':
-      return Number.isFinite(v) ? undefined : `${path} is not a finite number`;
+      return Number.isFinite(v) ? undefined : problem('is not a finite number');
     case 'object': {
       if (v === null) return undefined;
-      if (depth >= MAX_JSON_DEPTH) return `${path} is nested deeper than ${MAX_JSON_DEPTH}`;
+      if (depth >= MAX_JSON_DEPTH) return problem(`is nested deeper than ${MAX_JSON_DEPTH}`);
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
-          const problem = check(v[i], depth + 1, `${path}[${i}]`);
-          if (problem !== undefined) return problem;
+          const found = check(v[i], depth + 1);
+          if (found !== undefined) {
+            found.steps.push(`[${i}]`);
+            return found;
+          }
         }
         return undefined;
       }
-      if (!isPlainObject(v)) return `${path} is not a plain object`;
-      for (const key of Object.keys(v)) {
+      if (!isPlainObject(v)) return problem('is not a plain object');
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
         // cbor-x decodes a "__proto__" key as "__proto_" (its prototype-pollution guard), so it cannot arrive intact.
-        if (key === '__proto__') return `${path} has a "__proto__" key, which cannot be sent`;
+        if (key === '__proto__') return problem('has a "__proto__" key, which cannot be sent');
         if (UNPAIRED_SURROGATE.test(key))
-          return `${path} has a key that is not well-formed Unicode (unpaired surrogate)`;
-        const problem = check((v as Record<string, unknown>)[key], depth + 1, `${path}.${key}`);
-        if (problem !== undefined) return problem;
+          return problem('has a key that is not well-formed Unicode (unpaired surrogate)');
+        const found = check((v as Record<string, unknown>)[key], depth + 1);
+        if (found !== undefined) {
+          found.steps.push(`.${key}`);
+          return found;
+        }
       }
       return undefined;
     }
     default:
-      return `${path} is ${v === undefined ? 'undefined' : `a ${typeof v}`}, not JSON`;
+      return problem(`is ${v === undefined ? 'undefined' : `a ${typeof v}`}, not JSON`);
   }
 }
 
@@ -59,5 +78,6 @@ function check(v: unknown, depth: number, path: string): string | undefined {
 export function checkJsonObject(v: unknown, name = 'value'): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlainObject(v))
     return `${name} is not a JSON object`;
-  return check(v, 0, name);
+  const found = check(v, 0);
+  return found === undefined ? undefined : `${name}${found.steps.reverse().join('')} ${found.what}`;
 }

@@ -9,9 +9,10 @@ const scheduleMicrotask: (fn: () => void) => void =
 
 /**
  * Coalesces the small frames written in one turn of the event loop into one data-channel message (the
- * frames back to back, a CBOR sequence), flushed when the current task ends or the batch is full. One
- * message, and usually one packet, instead of one per frame: measured, node-datachannel's `send` was
- * 45% of a sender's time in a stream of small messages, and each went out in a UDP packet of its own.
+ * frames back to back, a CBOR sequence), flushed when the current task ends or the batch is full (or at
+ * once for the first message of a turn: {@link flushFirst}). One message, and usually one packet, instead
+ * of one per frame: measured, node-datachannel's `send` was 45% of a sender's time in a stream of small
+ * messages, and each went out in a UDP packet of its own.
  * A large frame (over a quarter of the batch size: an attachment chunk) goes in a message of its own,
  * after the batch before it, so order is kept; and it is written at once, never kept, which lets the
  * outbox cut every full chunk into one reused buffer.
@@ -23,6 +24,8 @@ export class FrameBatch {
   #frames: Uint8Array[] = [];
   #bytes = 0;
   #scheduled = false;
+  /** True from a {@link flushFirst} until the end of the turn: later frames of the turn are batched. */
+  #flushedFirst = false;
 
   constructor(sink: MessageSink, maxBytes: number) {
     this.#sink = sink;
@@ -52,15 +55,34 @@ export class FrameBatch {
     if (this.#bytes + frame.byteLength > this.#maxBytes && !this.flush()) return false;
     this.#frames.push(frame);
     this.#bytes += frame.byteLength;
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      scheduleMicrotask(() => {
-        this.#scheduled = false;
-        this.flush();
-      });
-    }
+    this.#schedule();
     return true;
   }
+
+  /**
+   * Writes what waits now, unless this turn already did: the first message of a turn leaves inside the task
+   * that sent it, and the rest of a burst is batched at the end of the turn as before. A reply written in a
+   * receive callback then leaves before that callback returns, as with a plain data channel.
+   */
+  flushFirst(): boolean {
+    if (this.#flushedFirst) return true;
+    this.#flushedFirst = true;
+    this.#schedule();
+    return this.flush();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    scheduleMicrotask(this.#endOfTurn);
+  }
+
+  // Bound once, not a closure per turn: less garbage per message sent.
+  readonly #endOfTurn = (): void => {
+    this.#scheduled = false;
+    this.#flushedFirst = false;
+    this.flush();
+  };
 
   /** Writes what waits, as one message; false when the link is gone. */
   flush(): boolean {
@@ -69,7 +91,9 @@ export class FrameBatch {
     const total = this.#bytes;
     this.#frames = [];
     this.#bytes = 0;
-    if (frames.length === 1) return this.#sink.write(frames[0] as Uint8Array);
+    const first = frames[0] as Uint8Array;
+    if (frames.length === 1) return this.#sink.write(first);
+    if (backToBack(frames)) return this.#sink.write(new Uint8Array(first.buffer, first.byteOffset, total));
     const message = new Uint8Array(total);
     let at = 0;
     for (const f of frames) {
@@ -84,4 +108,17 @@ export class FrameBatch {
     this.#frames = [];
     this.#bytes = 0;
   }
+}
+
+/**
+ * True when each frame starts where the one before it ends, in the same buffer: frames encoded one after
+ * the other (an ack, then the reply carrying it) usually are, and then go as one view, not copied.
+ */
+function backToBack(frames: readonly Uint8Array[]): boolean {
+  for (let i = 1; i < frames.length; i++) {
+    const a = frames[i - 1] as Uint8Array;
+    const b = frames[i] as Uint8Array;
+    if (b.buffer !== a.buffer || b.byteOffset !== a.byteOffset + a.byteLength) return false;
+  }
+  return true;
 }

@@ -105,6 +105,11 @@ export class Inbox {
     return this.#nextSeq - 1;
   }
 
+  /** How many {@link incomplete} lists, without making the list. */
+  get incompleteCount(): number {
+    return this.#transfers.size + this.#parked.size;
+  }
+
   /** Seqs of the messages whose attachments are still arriving (or are to be sent again from the start). */
   get incomplete(): number[] {
     if (this.#parked.size === 0) return [...this.#transfers.keys()];

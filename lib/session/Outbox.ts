@@ -359,12 +359,14 @@ export class Outbox {
   }
 
   #compact(): void {
-    if (this.#controlHead === this.#control.length) {
-      this.#control = [];
+    // Emptied in place, and only when something was taken: this runs after every write, and a new array
+    // each time was garbage to collect.
+    if (this.#controlHead > 0 && this.#controlHead === this.#control.length) {
+      this.#control.length = 0;
       this.#controlHead = 0;
     }
-    if (this.#messagesHead === this.#messages.length) {
-      this.#messages = [];
+    if (this.#messagesHead > 0 && this.#messagesHead === this.#messages.length) {
+      this.#messages.length = 0;
       this.#messagesHead = 0;
     } else if (this.#messagesHead > 1024 && this.#messagesHead * 2 > this.#messages.length) {
       this.#messages = this.#messages.slice(this.#messagesHead);

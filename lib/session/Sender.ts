@@ -102,13 +102,16 @@ export class Sender {
       return Promise.reject(MessagingError.aborted(peer()));
     }
     const seq = this.#lastSentSeq + 1;
+    // The ack due goes first, encoded just before the message: both then lie back to back in the encoder's
+    // buffer, and the batch writes them as one view of it instead of copying them into a new message.
+    this.#context.beforeMessage();
     const bytes = planMessage(seq, body, attachment, this.sizes);
     const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
     this.#lastSentSeq = seq;
-    this.#context.beforeMessage();
     const rest = chunked ? attachment : undefined;
     if (!ack) {
       this.outbox.pushMessage(seq, bytes, rest, onProgress);
+      this.batch.flushFirst();
       return true;
     }
     if (signal === undefined) {
@@ -116,6 +119,7 @@ export class Sender {
       return new Promise<void>((resolve, reject) => {
         const pending = this.#pending.add(seq, chunked, resolve, reject);
         const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
+        this.batch.flushFirst();
         if (message.state === 'dropped') this.#pending.reject(pending, MessagingError.participantLeft(peer()));
       });
     }
@@ -134,6 +138,7 @@ export class Sender {
         },
       );
       const message = this.outbox.pushMessage(seq, bytes, rest, onProgress, pending);
+      this.batch.flushFirst();
       if (message.state === 'dropped') {
         this.#pending.reject(pending, MessagingError.participantLeft(peer()));
         return;

@@ -54,6 +54,47 @@ describe('FrameBatch', () => {
     expect(s.messages).to.deep.equal([[1, 2, 3], [4]]);
   });
 
+  it('writes the first message of a turn at once, with what waited, and batches the rest of the turn', async () => {
+    const s = sink();
+    const b = new FrameBatch(s, 100);
+    b.write(new Uint8Array([1])); // an ack riding along
+    b.write(new Uint8Array([2, 2]));
+    expect(b.flushFirst()).to.equal(true);
+    expect(s.messages).to.deep.equal([[1, 2, 2]]);
+    b.write(new Uint8Array([3]));
+    b.flushFirst(); // the turn already wrote at once: this one waits for the end of the turn
+    b.write(new Uint8Array([4]));
+    expect(s.messages).to.deep.equal([[1, 2, 2]]);
+    await Promise.resolve(); // the end of the turn: what waits goes, and the next turn may write at once again
+    expect(s.messages).to.deep.equal([
+      [1, 2, 2],
+      [3, 4],
+    ]);
+    b.write(new Uint8Array([5]));
+    b.flushFirst();
+    expect(s.messages).to.deep.equal([[1, 2, 2], [3, 4], [5]]);
+    await tick();
+    expect(s.messages).to.deep.equal([[1, 2, 2], [3, 4], [5]]);
+  });
+
+  it('writes frames that lie back to back in one buffer as one view of it, and copies frames that do not', async () => {
+    const s = referenceSink();
+    const b = new FrameBatch(s, 100);
+    const encoded = new Uint8Array([9, 1, 2, 3, 4, 5, 9]);
+    b.write(encoded.subarray(1, 3)); // an ack
+    b.write(encoded.subarray(3, 6)); // the reply encoded right after it
+    await tick();
+    expect(s.given).to.have.length(1);
+    expect(s.given[0]?.buffer).to.equal(encoded.buffer);
+    expect([...(s.given[0] as Uint8Array)]).to.deep.equal([1, 2, 3, 4, 5]);
+    b.write(encoded.subarray(1, 2));
+    b.write(encoded.subarray(3, 4)); // a gap: not one view
+    await tick();
+    expect(s.given).to.have.length(2);
+    expect(s.given[1]?.buffer).to.not.equal(encoded.buffer);
+    expect([...(s.given[1] as Uint8Array)]).to.deep.equal([1, 3]);
+  });
+
   it('never lets a message exceed the largest size, and keeps order around a large frame', async () => {
     const s = sink();
     const b = new FrameBatch(s, 16);

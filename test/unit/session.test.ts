@@ -120,6 +120,28 @@ describe('Session over an in-memory link', () => {
     }
   });
 
+  it('a reply sent inside the listener leaves before the listener returns, with the ack, and no ack follows', async () => {
+    const [a, b] = await pair();
+    for (let n = 0; n < 2; n++) {
+      let writtenInListener = -1;
+      const before = b.link.written.length;
+      const onRequest = (d: Delivery): void => {
+        b.session.off('message', onRequest);
+        void send(b.session, 'reply', { to: d.payload.n as number });
+        writtenInListener = b.link.written.length - before;
+      };
+      b.session.on('message', onRequest);
+      const reply = nextEvent(a.session, 'message', 2000);
+      await send(a.session, 'request', { n });
+      await reply;
+      expect(writtenInListener, 'messages b wrote before its listener returned').to.equal(1);
+      for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+      expect(b.link.written.length - before, 'messages b wrote').to.equal(1);
+      const kinds = decodeFrames(b.link.written.at(-1) as Uint8Array).map((f) => (isFrameError(f) ? -1 : f.kind));
+      expect(kinds).to.deep.equal([FrameKind.Ack, FrameKind.Message]);
+    }
+  });
+
   it('interleaves chunked attachments with small messages, and every byte arrives', async () => {
     const [a, b] = await pair({ maxAttachmentBytes: 4 << 20 });
     const big = [bytes(3_000_000, 1), bytes(2_000_000, 2)];
