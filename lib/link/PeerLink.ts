@@ -22,11 +22,11 @@ const DRAIN_POLL_MS = 10;
  */
 export const CONNECT_STATE_POLL_MS = 100;
 /**
- * How long after applying the answer the offering side waits for the answering side's first candidate
- * before it sends its own anyway (see {@link PeerLink}'s held candidates). The answering side sends its
- * candidates right behind its answer, so this is a safety net for one that has none to send yet.
+ * How long after applying the answer the offering side waits for its own connectivity checks to succeed
+ * before it sends its candidates anyway (see {@link PeerLink}'s held candidates): on loopback and a LAN
+ * they succeed within milliseconds; behind a NAT the answering side may need this side's candidates first.
  */
-export const ANSWER_CANDIDATE_WAIT_MS = 250;
+export const OWN_CHECKS_WAIT_MS = 100;
 
 /** Events of a {@link PeerLink}. @internal */
 export type PeerLinkEvents = DialedLinkEvents;
@@ -74,15 +74,15 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   /**
    * Candidates this side gathered and has not sent yet; undefined once they go out as they come. The
    * answering side holds them until its answer has gone out, the offering side until it has applied the
-   * answer and handed the answering side's first candidate to its connection (or
-   * {@link ANSWER_CANDIDATE_WAIT_MS} after the answer). Why the offer goes first: the answering side starts
-   * its attempt on the offer and drops a candidate of an attempt it does not know yet (node-datachannel
-   * gathers its host candidate before simple-peer emits the offer; the answerer then learned of the
-   * offerer only from its connectivity checks, about 1 s late). Why the offerer's wait for the answer and
-   * the answerer's first candidate: see {@link #applyAnswer} and {@link #applyRemoteCandidate}.
+   * answer and its own connectivity checks have succeeded (ICE connected; or {@link OWN_CHECKS_WAIT_MS}
+   * after the answer). Why the offer goes first: the answering side starts its attempt on the offer and
+   * drops a candidate of an attempt it does not know yet (node-datachannel gathers its host candidate
+   * before simple-peer emits the offer; the answerer then learned of the offerer only from its
+   * connectivity checks, about 1 s late). Why the offerer's wait for the answer and for its own checks: see
+   * {@link #applyAnswer} and {@link #onIceState}.
    */
   #heldCandidates: CandidateInit[] | undefined = [];
-  /** The offering side has applied the answer (its candidates wait for the answerer's first one). */
+  /** The offering side has applied the answer (its candidates wait for its own checks to succeed). */
   #answerApplied = false;
   #releaseTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -99,6 +99,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#peer = new Peer(peerOptions);
     this.#peer.on('signal', (data: Record<string, unknown>) => this.#onSignal(data));
     this.#peer.on('connect', () => this.#onConnect());
+    this.#peer.on('iceStateChange', (state: unknown) => this.#onIceState(state));
     this.#peer.on('data', (data: Uint8Array) => this.emit('data', data));
     this.#peer.on('close', () => this.#finish('closed'));
     this.#peer.on('error', (err: Error & { code?: string }) => this.#finish(err.code ?? err.message));
@@ -155,9 +156,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
       this.#finish(`bad signal: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
-    if (!this.#initiator) return;
-    if (data.type === 'answer') this.#applyAnswer();
-    else if (data.type === 'candidate' && this.#answerApplied) this.#applyRemoteCandidate();
+    if (data.type === 'answer' && this.#initiator) this.#applyAnswer();
   }
 
   /**
@@ -207,23 +206,27 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   #applyAnswer(): void {
     this.#answerApplied = true;
     if (this.#heldCandidates === undefined || this.#releaseTimer !== undefined) return;
-    this.#releaseTimer = setTimeout(() => this.#releaseCandidates(), ANSWER_CANDIDATE_WAIT_MS);
+    this.#releaseTimer = setTimeout(() => this.#releaseCandidates(), OWN_CHECKS_WAIT_MS);
     unrefTimer(this.#releaseTimer);
   }
 
   /**
-   * The answering side's first candidate, after the answer, has been handed to the connection, which
-   * starts its connectivity checks with it at once: only now may the answering side learn this side's
-   * candidates, so that this side's checks reach it first and this side (the DTLS server, as the answer
-   * makes the answerer the client) is connected before the answerer's DTLS ClientHello arrives. When the
-   * answerer checked first instead, its ClientHello reached this side before its DTLS transport had
-   * started; node-datachannel (libdatachannel 0.24.5) then sometimes leaves that buffered ClientHello
-   * unread until the answerer sends it again, 1 s later. Measured (bench mesh, direct only, N = 2 and 5):
-   * 1 round in 5 to 10 took ~1.05 s instead of ~0.1 s, each time a pair whose answerer connected first;
-   * in one process with signals handed over at once, 9 connects in 10 took ~1 s before, none after.
+   * The offering side's connectivity checks succeeded (ICE connected): only now may the answering side
+   * learn its candidates. Its checks have then reached the answering side, which answers them and connects
+   * a moment later with a check of its own; so this side (the DTLS server, as the answer makes the
+   * answerer the client) is connected before the answerer's DTLS ClientHello arrives. When the answerer
+   * checked first instead, its ClientHello reached this side before its DTLS transport had started;
+   * node-datachannel (libdatachannel 0.24.5) then sometimes leaves that buffered ClientHello unread until
+   * the answerer sends it again, 1 s later. Measured (bench mesh, direct only, N = 2 and 5): 1 round in 5
+   * to 10 took ~1.05 s instead of ~0.1 s, each time a pair whose answerer connected first; in one process
+   * with signals handed over at once, 9 connects in 10 took ~1 s before, none after. Releasing them on
+   * the answerer's first candidate instead (this side's checks start then) still let the answerer check
+   * first on a loaded machine, whose checks went out late (1 pair in 100); with this, none in 160 at a
+   * load of 10 on 2 cores, the candidates going out a median 6 ms after the answer (at most 65 ms).
    */
-  #applyRemoteCandidate(): void {
-    this.#releaseCandidates();
+  #onIceState(state: unknown): void {
+    if (this.#initiator && this.#answerApplied && (state === 'connected' || state === 'completed'))
+      this.#releaseCandidates();
   }
 
   /** Sends the held candidates, and every later one as it comes. */
