@@ -7,7 +7,14 @@ import { InvalidArgumentError } from './errors.js';
 import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
 import { RelayLink } from './link/RelayLink.js';
-import { generateRelayKeyPair, webCryptoAead, type RelayAeadFactory, type RelayKeyPair } from './link/relay-crypto.js';
+import {
+  generateRelayKeyPair,
+  webCryptoAead,
+  webCryptoKdf,
+  type RelayAeadFactory,
+  type RelayKdf,
+  type RelayKeyPair,
+} from './link/relay-crypto.js';
 import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
 import { Mesh } from './mesh/Mesh.js';
 import { AttachmentBudget } from './session/Inbox.js';
@@ -34,6 +41,7 @@ interface RoomInit {
     relayKeys: RelayKeyPair | undefined;
     /** The AES-GCM relayed links run on. */
     relayAead: RelayAeadFactory;
+    relayKdf: RelayKdf;
     wrtc: WebRTCImplementation | undefined;
     rtcConfig: Record<string, unknown>;
     timeouts: RoomTimeouts;
@@ -70,6 +78,8 @@ export class Room<
    * @internal
    */
   protected static relayAead: RelayAeadFactory = webCryptoAead;
+  /** How relayed links derive their keys: WebCrypto here, node:crypto in the Node entry. @internal */
+  protected static relayKdf: RelayKdf = webCryptoKdf;
 
   /** The room's name. */
   readonly name: string;
@@ -118,6 +128,7 @@ export class Room<
         paths,
         relayKeys,
         relayAead: this.relayAead,
+        relayKdf: this.relayKdf,
         wrtc: wrtcSource === undefined ? undefined : adaptWebRTC(wrtcSource),
         rtcConfig,
         timeouts,
@@ -179,6 +190,7 @@ export class Room<
           initiator,
           maxFrameBytes: terms.maxFrameBytes,
           aead: deps.relayAead,
+          kdf: deps.relayKdf,
           logger: deps.logger,
         });
       },

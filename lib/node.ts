@@ -3,12 +3,13 @@
  * WebRTC implementation. Pass `wrtc` in the options to use another (e.g. @roamhq/wrtc). node-datachannel
  * is an optional peer dependency, loaded when a Room first needs it: without it, importing this entry
  * works and `Room.connect` fails with a MissingDependencyError naming `npm install node-datachannel`.
- * Relayed links seal with node:crypto (synchronous) rather than WebCrypto.
+ * Relayed links seal, and derive their keys, with node:crypto (synchronous) rather than WebCrypto.
  */
 import type { WebRTCImplementation } from './link/webrtc.js';
 import { MissingDependencyError, nodeDataChannelWebRTC } from './link/node-datachannel.js';
 import { nodeRelayAead } from './link/node-relay-aead.js';
-import type { RelayAeadFactory } from './link/relay-crypto.js';
+import { nodeRelayKdf } from './link/node-relay-kdf.js';
+import type { RelayAeadFactory, RelayKdf } from './link/relay-crypto.js';
 import { Room as BaseRoom } from './Room.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
@@ -22,6 +23,8 @@ export class Room<M extends MessageMapOf<M> = MessageMap, R extends MessageMapOf
   protected static override defaultWebRTC: (() => WebRTCImplementation) | undefined = nodeDataChannelWebRTC;
   /** @internal */
   protected static override relayAead: RelayAeadFactory = nodeRelayAead;
+  /** @internal */
+  protected static override relayKdf: RelayKdf = nodeRelayKdf;
 }
 
 export { MissingDependencyError, nodeDataChannelWebRTC };

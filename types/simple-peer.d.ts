@@ -28,6 +28,7 @@ declare namespace Peer {
     on(event: 'connect' | 'close', listener: () => void): this;
     on(event: 'data', listener: (data: Uint8Array) => void): this;
     on(event: 'error', listener: (err: Error) => void): this;
+    on(event: 'iceStateChange', listener: (iceConnectionState: string, iceGatheringState: string) => void): this;
     signal(data: string | SignalData): void;
     destroy(error?: Error): void;
   }

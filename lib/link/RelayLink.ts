@@ -25,7 +25,8 @@
  *
  * WebCrypto is asynchronous: then sealing and opening each run on a promise chain, so frames keep their
  * order. With a synchronous cipher (node:crypto, from the Node entry) a frame is sealed and sent, or opened
- * and delivered, at once whenever nothing waits on the chain.
+ * and delivered, at once whenever nothing waits on the chain. The same for the handshake: with node:crypto's key
+ * derivation the link opens inside the frame that completes it, not after WebCrypto's awaited steps.
  */
 import type { Logger } from '../logger.js';
 import { MAX_FRAME_BYTES } from '../protocol/frame-types.js';
@@ -48,6 +49,7 @@ import {
   type OpenFailure,
   type RelayAeadFactory,
   type RelayCiphers,
+  type RelayKdf,
   type RelayKeyPair,
   type Sealed,
 } from './relay-crypto.js';
@@ -88,6 +90,11 @@ export interface RelayLinkOptions {
    * @default webCryptoAead
    */
   aead?: RelayAeadFactory;
+  /**
+   * The ECDH and HKDF the link's keys are derived with.
+   * @default webCryptoKdf
+   */
+  kdf?: RelayKdf;
   logger: Logger;
 }
 
@@ -277,7 +284,20 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     salt.set(linkId);
     salt.set(peerNonce, RELAY_NONCE_BYTES);
     const { keys, peerKey, localId, peerId } = this.#o;
-    const derived = deriveRelayCiphers(keys, peerKey, localId, peerId, salt, this.#o.aead);
+    let derived: RelayCiphers | Promise<RelayCiphers>;
+    try {
+      derived = deriveRelayCiphers(keys, peerKey, localId, peerId, salt, this.#o.aead, this.#o.kdf);
+    } catch (err) {
+      return this.#fail(`cannot derive relay keys: ${String(err)}`);
+    }
+    // Derived at once (node:crypto) with nothing waiting before it: the link opens now, not a turn later.
+    if (!(derived instanceof Promise) && this.#receivesWaiting === 0) {
+      this.#ciphers = derived;
+      this.#open = true;
+      this.emit('open');
+      return;
+    }
+    if (derived instanceof Promise) derived.catch(() => {}); // handled in its turn below
     this.#afterReceives(async () => {
       try {
         this.#ciphers = await derived;

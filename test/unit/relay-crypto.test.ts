@@ -1,33 +1,39 @@
 import { expect } from 'chai';
 import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
+import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
 import {
   deriveRelayCiphers,
   fromBase64Url,
   generateRelayKeyPair,
   toBase64Url,
   webCryptoAead,
+  webCryptoKdf,
   type RelayAeadFactory,
   type RelayCiphers,
+  type RelayKdf,
 } from '../../lib/link/relay-crypto.js';
 
 const text = new TextEncoder();
 const salt = new Uint8Array(32).fill(7);
 const aad = new Uint8Array([3, 1, 2]);
 
-/** The AES-GCM each side runs: WebCrypto's (browsers), node:crypto's (the Node entry), and one of each. */
-const AEADS: Array<[string, RelayAeadFactory, RelayAeadFactory]> = [
-  ['WebCrypto', webCryptoAead, webCryptoAead],
-  ['node:crypto', nodeRelayAead, nodeRelayAead],
-  ['alice on node:crypto, bob on WebCrypto', nodeRelayAead, webCryptoAead],
+/** What each side runs: WebCrypto (browsers), node:crypto (the Node entry), and one of each. */
+type Suite = [RelayAeadFactory, RelayKdf];
+const WEB: Suite = [webCryptoAead, webCryptoKdf];
+const NODE: Suite = [nodeRelayAead, nodeRelayKdf];
+const SUITES: Array<[string, Suite, Suite]> = [
+  ['WebCrypto', WEB, WEB],
+  ['node:crypto', NODE, NODE],
+  ['alice on node:crypto, bob on WebCrypto', NODE, WEB],
 ];
 
-for (const [label, aeadA, aeadB] of AEADS) {
+for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
   /** Alice's and Bob's ciphers for one link. */
   async function pair(linkSalt = salt): Promise<[RelayCiphers, RelayCiphers]> {
     const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
     return Promise.all([
-      deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', linkSalt, aeadA),
-      deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', linkSalt, aeadB),
+      deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', linkSalt, aeadA, kdfA),
+      deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', linkSalt, aeadB, kdfB),
     ]);
   }
 
@@ -98,14 +104,44 @@ for (const [label, aeadA, aeadB] of AEADS) {
       expect(await otherBob.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal');
       expect(await alice.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal'); // a reflected frame
       const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
-      const one = await deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, aeadA);
-      const two = await deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', new Uint8Array(32).fill(8), aeadB);
+      const one = await deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, aeadA, kdfA);
+      const two = await deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', new Uint8Array(32).fill(8), aeadB, kdfB);
       const t = await one.sealer.seal(text.encode('y'), aad);
       expect(await two.opener.open(t.counter, t.ciphertext, aad)).to.equal('BadSeal');
-      await deriveRelayCiphers(a, 'not a key', 'alice', 'bob', salt).then(
-        () => expect.fail('accepted a bad key'),
-        (err: unknown) => expect(err).to.be.instanceOf(Error),
-      );
+    });
+
+    it('a peer key that is not base64url, or not a point on P-256, is refused', async () => {
+      const a = await generateRelayKeyPair();
+      const offCurve = new Uint8Array(65).fill(1);
+      offCurve[0] = 4;
+      for (const bad of ['not a key', toBase64Url(offCurve), toBase64Url(new Uint8Array(20).fill(2))]) {
+        for (const kdf of [kdfA, kdfB]) {
+          // A synchronous derivation throws; an asynchronous one rejects.
+          const err = await (async () => deriveRelayCiphers(a, bad, 'alice', 'bob', salt, aeadA, kdf))().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `${bad} accepted`).to.be.instanceOf(Error);
+        }
+      }
     });
   });
 }
+
+describe('relay key derivation: node:crypto at once, WebCrypto asynchronously, the same bytes', () => {
+  it('the same shared secret and HKDF output from either, and node:crypto returns no promise', async () => {
+    const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+    const bRaw = fromBase64Url(b.publicKey) as Uint8Array;
+    const sync = nodeRelayKdf.sharedSecret(a, bRaw);
+    expect(sync).to.not.be.instanceOf(Promise);
+    const web = await webCryptoKdf.sharedSecret(a, bRaw);
+    expect(sync).to.deep.equal(web);
+    const infos = [text.encode('one'), text.encode('two')];
+    const okm = nodeRelayKdf.hkdf(web, salt, infos);
+    expect(okm).to.not.be.instanceOf(Promise);
+    expect(okm).to.deep.equal(await webCryptoKdf.hkdf(web, salt, infos));
+    expect(deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, nodeRelayAead, nodeRelayKdf)).to.not.be.instanceOf(
+      Promise,
+    );
+  });
+});

@@ -7,10 +7,13 @@ import { createHash } from 'node:crypto';
 import { DEFAULT_TIMEOUTS } from '../../lib/defaults.js';
 import { RELAY_WINDOW_BYTES, RelayLink } from '../../lib/link/RelayLink.js';
 import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
+import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
 import {
   generateRelayKeyPair,
   webCryptoAead,
+  webCryptoKdf,
   type RelayAeadFactory,
+  type RelayKdf,
   type RelayKeyPair,
 } from '../../lib/link/relay-crypto.js';
 import { silentLogger } from '../../lib/logger.js';
@@ -40,10 +43,13 @@ class Pipe {
   }
 }
 
+/** The AES-GCM and key derivation one side runs: WebCrypto's (browsers) or node:crypto's (the Node entry). */
+type Suite = { aead: RelayAeadFactory; kdf: RelayKdf };
+const WEB: Suite = { aead: webCryptoAead, kdf: webCryptoKdf };
+const NODE: Suite = { aead: nodeRelayAead, kdf: nodeRelayKdf };
+
 let keys: [RelayKeyPair, RelayKeyPair];
-function linkPair(
-  options: { maxFrameBytes?: number; bKey?: string; aead?: [RelayAeadFactory, RelayAeadFactory] } = {},
-): {
+function linkPair(options: { maxFrameBytes?: number; bKey?: string; crypto?: [Suite, Suite] } = {}): {
   a: RelayLink;
   b: RelayLink;
   ab: Pipe;
@@ -61,7 +67,7 @@ function linkPair(
     peerKey: keys[1].publicKey,
     initiator: true,
     cid: 'c1',
-    ...(options.aead === undefined ? {} : { aead: options.aead[0] }),
+    ...options.crypto?.[0],
   });
   const b = new RelayLink({
     ...common,
@@ -72,7 +78,7 @@ function linkPair(
     peerKey: options.bKey ?? keys[0].publicKey,
     initiator: false,
     cid: 'c1',
-    ...(options.aead === undefined ? {} : { aead: options.aead[1] }),
+    ...options.crypto?.[1],
   });
   ab.to = b;
   ba.to = a;
@@ -117,13 +123,13 @@ describe('RelayLink (over an in-memory relay)', () => {
     expect(ab.frames - framesBefore).to.equal(Math.ceil((100 * 34 + 10_004) / (4096 - 42)));
   });
 
-  for (const [label, aead] of [
-    ['node:crypto to WebCrypto', [nodeRelayAead, webCryptoAead]],
-    ['WebCrypto to node:crypto', [webCryptoAead, nodeRelayAead]],
-    ['node:crypto both ways', [nodeRelayAead, nodeRelayAead]],
-  ] as Array<[string, [RelayAeadFactory, RelayAeadFactory]]>) {
+  for (const [label, crypto] of [
+    ['node:crypto to WebCrypto', [NODE, WEB]],
+    ['WebCrypto to node:crypto', [WEB, NODE]],
+    ['node:crypto both ways', [NODE, NODE]],
+  ] as Array<[string, [Suite, Suite]]>) {
     it(`${label}: the same cipher and keys, so messages go both ways`, async () => {
-      const { a, b } = linkPair({ aead });
+      const { a, b } = linkPair({ crypto });
       await Promise.all([opened(a), opened(b)]);
       const got: number[] = [];
       b.on('data', (d) => got.push(d.byteLength, d[0] as number));
@@ -206,6 +212,30 @@ describe('RelayLink (over an in-memory relay)', () => {
     const wClosed = nextEvent(w.a, 'close', 2000);
     w.b.write(new Uint8Array([9]));
     expect((await wClosed)[0]).to.match(/BadSeal/);
+  });
+
+  it('node:crypto derives at once: each side opens inside the frame that completes the handshake', async () => {
+    const { a, b, ab, ba } = linkPair({ crypto: [NODE, NODE] });
+    ab.frozen = true;
+    ba.frozen = true;
+    await eventually(() => ab.held.length === 1, 2000, 'the open frame');
+    let bOpened = false;
+    b.once('open', () => (bOpened = true));
+    ab.flush = () => {}; // delivered by hand below
+    b.handleFrame(ab.held.shift() as Uint8Array);
+    // The acceptor answered and opened in the same call: no turn of the event loop in between.
+    expect(bOpened).to.equal(true);
+    expect(b.isOpen).to.equal(true);
+    await eventually(() => ba.held.length >= 1, 2000, 'the accept frame');
+    a.handleFrame(ba.held.shift() as Uint8Array);
+    expect(a.isOpen).to.equal(true);
+    // A peer key that is no P-256 point fails the link, synchronously, without throwing out.
+    const bad = linkPair({ crypto: [NODE, NODE], bKey: 'AAAA' });
+    bad.ab.frozen = true;
+    await eventually(() => bad.ab.held.length === 1, 2000, 'the open frame');
+    const closed = nextEvent(bad.b, 'close', 2000);
+    bad.b.handleFrame(bad.ab.held.shift() as Uint8Array);
+    expect((await closed)[0]).to.match(/cannot derive relay keys/);
   });
 
   it('close reaches the peer; a message over maxMessageBytes closes the link', async () => {

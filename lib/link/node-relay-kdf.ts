@@ -1,0 +1,35 @@
+/**
+ * node:crypto's ECDH P-256 and HKDF-SHA-256 for relayed links in Node: it derives a link's keys at once,
+ * where WebCrypto's takes five awaited steps (see {@link RelayKdf} for what that cost). The same bytes as
+ * WebCrypto's: see relay-crypto.ts.
+ */
+import { createPublicKey, diffieHellman, hkdfSync, KeyObject } from 'node:crypto';
+import type { RelayKdf } from './relay-crypto.js';
+
+/**
+ * The DER prefix of a P-256 public key's SubjectPublicKeyInfo, by the length of the raw point that follows:
+ * uncompressed (65 bytes: 0x04, X, Y), as signaling carries it, or compressed (33), which WebCrypto takes too.
+ */
+const SPKI_PREFIX: Record<number, string> = {
+  65: '3059301306072a8648ce3d020106082a8648ce3d030107034200',
+  33: '3039301306072a8648ce3d020106082a8648ce3d030107032200',
+};
+
+/** A raw P-256 public key as a KeyObject; throws when it is not a point on the curve. */
+function publicKeyOf(raw: Uint8Array): KeyObject {
+  const prefix = SPKI_PREFIX[raw.byteLength];
+  if (prefix === undefined) throw new Error('the peer relay key is not a raw P-256 key');
+  return createPublicKey({ key: Buffer.concat([Buffer.from(prefix, 'hex'), raw]), format: 'der', type: 'spki' });
+}
+
+/** node:crypto's ECDH and HKDF, synchronous. */
+export const nodeRelayKdf: RelayKdf = {
+  synchronous: true,
+  sharedSecret(own, peerPublicKey) {
+    const secret = diffieHellman({ privateKey: KeyObject.from(own.privateKey), publicKey: publicKeyOf(peerPublicKey) });
+    return new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength);
+  },
+  hkdf(secret, salt, infos) {
+    return infos.map((info) => new Uint8Array(hkdfSync('sha256', secret, salt, info, 32)));
+  },
+};
