@@ -155,10 +155,10 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const disconnected = new Promise((r) => bob.s.once('peer_disconnected', r));
     proxy.cut(); // s1 holds alice
     await disconnected;
-    const back = await resume(s2!.url, first);
-    expect(back.r.ok, JSON.stringify(back.r)).to.equal(true);
     const heard: string[] = [];
     for (const e of ['peer_disabled', 'peer_disconnected', 'peer_enabled']) bob.s.on(e, () => heard.push(e));
+    const back = await resume(s2!.url, first);
+    expect(back.r.ok, JSON.stringify(back.r)).to.equal(true);
     for (const url of [s1!.url, s2!.url]) expect((await resume(url, first)).r.error?.reason).to.equal('ResumeInvalid');
     const got: Array<{ from: string }> = [];
     back.s.on('signal', (m: { from: string }) => got.push(m));
@@ -167,7 +167,8 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     );
     await until(() => got.length === 1, 5000, 'the signal at alice');
     expect(back.s.connected).to.equal(true);
-    expect(heard).to.deep.equal([]);
+    // The resume is told (alice is back), the refused replays are not.
+    expect(heard).to.deep.equal(['peer_enabled']);
     // The reply's token, raced on both processes: one Lua step decides, exactly one wins.
     const second = back.r.data.resumeToken as string;
     const racing = await Promise.all([resume(s1!.url, second), resume(s2!.url, second)]);
@@ -314,6 +315,93 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     await carol.messaging.enable();
     expect(carol.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
   });
+
+  for (const dialer of ['bob', 'alice'] as const) {
+    it(`a relay-only pair (${dialer} dials): the process of one side is SIGKILLed mid-conversation and it is back later than relinkGraceMs: nobody leaves, every message arrives once in order, the link goes reconnecting then relayed`, async function () {
+      this.timeout(90_000);
+      const [s1, s2] = await startFleet(2);
+      proxy = await startTcpProxy(s1!.port); // alice's load balancer
+      const options: Partial<RoomOptions> = { paths: 'relay', timeouts: { reconnectMaxDelayMs: 500 } };
+      const alice = await joinRoom(proxy.url, 'relayed-failover', 'alice', options);
+      const bob = await joinRoom(s2!.url, 'relayed-failover', 'bob', options);
+      // The one that enables second dials (and opens every relayed link of the pair).
+      const [first, second] = dialer === 'bob' ? [alice, bob] : [bob, alice];
+      await first.messaging.enable();
+      await second.messaging.enable();
+      await eventually(
+        () => [alice, bob].every((r) => r.messaging.remoteParticipants[0]?.linkState === 'relayed'),
+        10_000,
+        'alice and bob relayed',
+      );
+      const aliceId = alice.localParticipant.id;
+      const seen: string[] = [];
+      const states: Record<string, string[]> = { alice: [], bob: [] };
+      const received: Record<string, number[]> = { alice: [], bob: [] };
+      for (const [name, r] of [
+        ['alice', alice],
+        ['bob', bob],
+      ] as const) {
+        r.messaging.on('participant_removed', (p) => seen.push(`${name} saw ${p.name} leave`));
+        r.messaging.on('participant_added', (p) => seen.push(`${name} saw ${p.name} come`));
+        r.messaging.on('participant_link_changed', (_p, state) => states[name]!.push(state));
+        r.messaging.on('message', (m) => {
+          if (m.type === 'n') received[name]!.push(m.message.n as number);
+        });
+      }
+      const sent = { alice: 0, bob: 0 };
+      const sends: Array<Promise<void>> = [];
+      const failures: string[] = [];
+      const timer = setInterval(() => {
+        for (const [from, to] of [
+          [alice, bob],
+          [bob, alice],
+        ] as const) {
+          const key = from === alice ? 'alice' : 'bob';
+          const n = sent[key]++;
+          const sending = from.messaging.sendMessage({ to: to.localParticipant.id, type: 'n', message: { n } });
+          sends.push(sending.catch((err: unknown) => void failures.push(`${key} ${n}: ${String(err)}`)));
+        }
+      }, 25);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const disconnected = nextEvent(alice, 'signaling_disconnected');
+        proxy.down();
+        s1!.child.kill('SIGKILL');
+        const killedAt = Date.now();
+        await s1!.exited;
+        await disconnected;
+        await until(
+          async () => /^roommesh_members_swept_total 1$/m.test((await httpGet(s2!.port, '/metrics')).body),
+          10_000,
+          'the survivor to sweep the dead process',
+        );
+        // Off the fleet for longer than relinkGraceMs and heartbeatTimeoutMs (5 s each), as a participant
+        // waiting for its process to restart can be.
+        await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 7000 - Date.now())));
+        expect(seen).to.deep.equal([]);
+        for (const r of [alice, bob]) expect(r.messaging.remoteParticipants[0]?.linkState).to.equal('reconnecting');
+        const resumed = nextEvent(alice, 'signaling_reconnected', 15_000);
+        proxy.retarget(s2!.port);
+        proxy.up();
+        await resumed;
+        expect(alice.localParticipant.id).to.equal(aliceId);
+        await eventually(
+          () => [alice, bob].every((r) => r.messaging.remoteParticipants[0]?.linkState === 'relayed'),
+          10_000,
+          'alice and bob relayed again',
+        );
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        clearInterval(timer);
+      }
+      await Promise.all(sends);
+      expect(failures).to.deep.equal([]);
+      expect(received.bob).to.deep.equal(Array.from({ length: sent.alice }, (_, i) => i));
+      expect(received.alice).to.deep.equal(Array.from({ length: sent.bob }, (_, i) => i));
+      expect(seen).to.deep.equal([]);
+      for (const name of ['alice', 'bob']) expect(states[name], name).to.deep.equal(['reconnecting', 'relayed']);
+    });
+  }
 });
 
 describe('signaling server with Redis down', function () {
