@@ -226,6 +226,7 @@ export class Room<
       this.emit('signaling_rejoined', self.id, previousId);
     });
     signaling.on('failed', (error) => {
+      mesh.handleSignalingFailed();
       this.#logger.error(
         { reason: error.serverReason ?? error.reason },
         'the signaling server will not take this participant back',

@@ -215,8 +215,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   }
 
   /**
-   * This side is back on the signaling server, which does not list the peer: a relayed session is held no
-   * more, and goes unless a link comes back within the relink grace.
+   * This side is back on the signaling server, which does not list the peer (or will not be back): a
+   * relayed session is held no more, and goes unless a link comes back within the relink grace.
    */
   peerUnlisted(): void {
     this.#offServer = false;
@@ -341,8 +341,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (this.#relay === relay) this.#relay = undefined;
     if (this.#closed || !this.initiator || this.#relay !== undefined) return;
     // Not while a direct link is open: the relay is opened again when that one closes. Not while off the
-    // server, or while the peer is: it is opened again once both are back (peerBack).
-    if (this.#direct?.isOpen === true || !this.#usesRelay() || this.#offServer || this.#peerAway) return;
+    // server: it is opened again once back (peerBack). While the peer is off the server, attempts go on
+    // (with backoff): its word that it is back may have come before the word that it was gone.
+    if (this.#direct?.isOpen === true || !this.#usesRelay() || this.#offServer) return;
     this.#relayFailures++;
     const delayMs =
       this.#relayFailures === 1

@@ -181,6 +181,11 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     for (const c of this.#connections.values()) c.signalingLost();
   }
 
+  /** The signaling server will not take this participant back: relayed sessions wait no longer than the grace. */
+  handleSignalingFailed(): void {
+    for (const c of this.#connections.values()) c.peerUnlisted();
+  }
+
   /** The server refused to relay a signal to this participant because it is not there. */
   handleSignalRefused(id: string): void {
     if (this.#known.has(id)) {
@@ -225,6 +230,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#localId = id;
     let open = 0;
     for (const c of this.#connections.values()) {
+      // The server knows nobody under the ids they had: a relayed session waits no longer than the grace.
+      c.peerUnlisted();
       if (!c.up) continue;
       c.session.sendMoved(id);
       open++;
