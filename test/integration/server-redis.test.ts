@@ -402,6 +402,31 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
       for (const name of ['alice', 'bob']) expect(states[name], name).to.deep.equal(['reconnecting', 'relayed']);
     });
   }
+
+  it('a relay-only pair: the process of one side is SIGKILLed and that side never comes back: the other removes it when the fleet ends its resume grace, not before', async function () {
+    this.timeout(60_000);
+    const [s1, s2] = await startFleet(2, ['--resume-grace-ms', '8000']);
+    proxy = await startTcpProxy(s1!.port);
+    const alice = await joinRoom(proxy.url, 'relayed-gone', 'alice', { paths: 'relay' });
+    const bob = await joinRoom(s2!.url, 'relayed-gone', 'bob', { paths: 'relay' });
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(
+      () => bob.messaging.remoteParticipants[0]?.linkState === 'relayed',
+      10_000,
+      'alice and bob relayed',
+    );
+    const removed = nextEvent(bob.messaging, 'participant_removed', 20_000);
+    proxy.down(); // alice stays off the fleet
+    s1!.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const [gone] = await removed;
+    const afterMs = Date.now() - killedAt;
+    expect(gone.name).to.equal('alice');
+    // The sweep (about a second here), then the resume grace (8 s): not the 5 s of silence or relink grace.
+    expect(afterMs).to.be.within(8000, 16_000);
+    console.log(`      bob removed alice ${afterMs} ms after her process died`);
+  });
 });
 
 describe('signaling server with Redis down', function () {
