@@ -194,7 +194,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#peerAway = false;
     this.#offServer = false;
     this.#updateHold();
-    if (!this.initiator || !this.#usesRelay()) return;
+    // A session not up yet is still being set up on links of now: nothing of it died (the peer's word that
+    // it enabled messaging may trail this side's dial).
+    if (!this.initiator || !this.#usesRelay() || !this.session.isReady) return;
     clearTimeout(this.#relayRetry);
     this.#relayRetry = undefined;
     this.#relayFailures = 0;
