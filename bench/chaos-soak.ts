@@ -249,8 +249,17 @@ async function newcomerCheck(s: Server, backMs: number): Promise<void> {
           room.messaging.sendMessage({ to: room.messaging.getParticipantByName(w)!, type: 'hi', message: {} }),
         ),
       );
-      const bad = acks.filter((a) => a.status === 'rejected').length;
-      if (bad > 0) problems.push(`${name} (through ${s.name}) could not reach ${bad} of ${wanted.length}`);
+      // Who, and why: the send's error (ParticipantLeft, Timeout, ...).
+      const bad = acks.flatMap((a, i) =>
+        a.status === 'rejected'
+          ? [`${wanted[i]} (${(a.reason as { reason?: string }).reason ?? String(a.reason)})`]
+          : [],
+      );
+      if (bad.length > 0)
+        problems.push(
+          `${name} (through ${s.name}) could not reach ${bad.length} of ${wanted.length}: ${bad.join(', ')}, ` +
+            `${Date.now() - backMs} ms after the server was back`,
+        );
     }
     await enabling;
   } finally {
