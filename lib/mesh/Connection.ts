@@ -119,7 +119,12 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#deps = deps;
     this.initiator = initiator;
     const link = firstLink(this);
-    this.session = new Session({ ...deps.session, participant: info, cid, link });
+    // Ranked as a link added later would be: a side whose session began on its direct link and the other,
+    // which added its direct link to a relayed session, must agree that direct is preferred; else one
+    // writes on the data channel while the other reads only the relay (messages neither delivered nor
+    // acknowledged, found by the chaos soak's newcomers).
+    const linkRank = link === this.#direct ? DIRECT_RANK : RELAY_RANK;
+    this.session = new Session({ ...deps.session, participant: info, cid, link, linkRank });
     this.session.on('ready', () => this.#updateState());
     this.session.on('linked', () => {
       // A link became current: the peer is reachable again, whatever the server has said yet.

@@ -97,7 +97,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         if (!stalled) this.#closeIfStuck(nowMs);
       },
     });
-    this.#links.add(options.link);
+    this.#links.add(options.link, options.linkRank ?? 0);
   }
 
   /** The participant at the other end, under its current id. */

@@ -427,6 +427,45 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     expect(afterMs).to.be.within(8000, 16_000);
     console.log(`      bob removed alice ${afterMs} ms after her process died`);
   });
+
+  it('a newcomer joining through a process just restarted reaches everyone, also the participant resuming onto it (both dial: they agree which link is current)', async function () {
+    this.timeout(120_000);
+    const flags = fleetFlags(redis.url, freshPrefix(), ['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000']);
+    const s1 = await startSignal(flags);
+    let s2 = await startSignal(flags);
+    fleet.push(s1, s2);
+    const p0 = await joinRoom(s1.url, 'newcomers', 'p0', { paths: 'relay' });
+    const p1 = await joinRoom(s1.url, 'newcomers', 'p1');
+    const p2 = await joinRoom(s2.url, 'newcomers', 'p2'); // pinned to s2: resumes once s2 is back
+    for (const r of [p0, p1, p2]) await r.messaging.enable();
+    await eventually(() => [p0, p1, p2].every((r) => r.messaging.remoteParticipants.length === 2), 10_000, 'a mesh');
+    const names = ['p0', 'p1', 'p2'];
+    // Each round races p2's resume (it then dials the newcomer) against the newcomer's dial of p2; the
+    // newcomer's direct attempt may be the first link of p2's session. Before the first link was ranked as
+    // a direct link, p2 then read only the relay while the newcomer wrote on the data channel.
+    for (let round = 0; round < 4; round++) {
+      await stop(s2, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 2500));
+      s2 = await startSignal(flags, { port: s2.port });
+      fleet.push(s2);
+      const newcomer = await joinRoom(s2.url, 'newcomers', `newcomer${round}`);
+      const enabling = newcomer.messaging.enable().catch(() => {});
+      await eventually(
+        () => names.every((n) => newcomer.messaging.getParticipantByName(n) !== undefined),
+        15_000,
+        `newcomer${round} to find everyone`,
+      );
+      const acks = await Promise.allSettled(
+        names.map((n) =>
+          newcomer.messaging.sendMessage({ to: newcomer.messaging.getParticipantByName(n)!, type: 'hi', message: {} }),
+        ),
+      );
+      const failed = acks.flatMap((a, k) => (a.status === 'rejected' ? [`${names[k]}: ${String(a.reason)}`] : []));
+      expect(failed, `round ${round}`).to.deep.equal([]);
+      await enabling;
+      await newcomer.disconnect();
+    }
+  });
 });
 
 describe('signaling server with Redis down', function () {
