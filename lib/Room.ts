@@ -215,13 +215,14 @@ export class Room<
     }) as unknown as MessagingClient<M, R>;
     signaling.on('peer_enabled', (p) => mesh.handlePeerEnabled(p));
     signaling.on('peer_disabled', (id) => mesh.handlePeerDisabled(id));
-    signaling.on('peer_disconnected', (id) => mesh.handlePeerDisconnected(id));
+    signaling.on('peer_disconnected', (id, processDied) => mesh.handlePeerDisconnected(id, processDied));
     signaling.on('signal', (s) => mesh.handleSignal(s));
     signaling.on('signal_refused', (id) => mesh.handleSignalRefused(id));
     signaling.on('relay', (from, data) => mesh.handleRelay(from, data));
     signaling.on('relay_refused', (refusal) => mesh.handleRelayRefused(refusal));
     signaling.on('disconnected', (reason) => {
       this.#logger.warn({ reason }, 'lost the signaling server; open channels keep working; reconnecting');
+      mesh.handleSignalingLost();
       this.emit('signaling_disconnected', reason);
     });
     signaling.on('resumed', (participants) => {
@@ -237,6 +238,7 @@ export class Room<
       this.emit('signaling_rejoined', self.id, previousId);
     });
     signaling.on('failed', (error) => {
+      mesh.handleSignalingFailed();
       this.#logger.error(
         { reason: error.serverReason ?? error.reason },
         'the signaling server will not take this participant back',

@@ -26,7 +26,8 @@ export interface RoomTimeouts {
    */
   reconnectMaxDelayMs: number;
   /**
-   * How long `sendMessage` waits for the recipient's acknowledgement.
+   * How long `sendMessage` waits for the recipient's acknowledgement, from the moment its last byte left.
+   * A link that takes no byte for this long while messages wait for it is closed (the pair relinks).
    * @default 30000
    */
   ackTimeoutMs: number;
@@ -36,7 +37,8 @@ export interface RoomTimeouts {
    */
   heartbeatIntervalMs: number;
   /**
-   * How long a link may stay silent before the participant is taken as gone and removed from presence.
+   * How long a link may stay silent before the participant is taken as gone and removed from presence
+   * (for a relayed pair held as `relinkGraceMs` says, only that link is closed).
    * @default 5000
    */
   heartbeatTimeoutMs: number;
@@ -44,7 +46,9 @@ export interface RoomTimeouts {
    * How long a participant whose every link closed (its data channel broke and the relay cannot reach it
    * either) is kept while a new link is set up: its state is `reconnecting`, messages to it wait, and
    * nothing sent is lost if a link comes back in time. After this it is removed, and what waited for its
-   * acknowledgement rejects with `ParticipantLeft`.
+   * acknowledgement rejects with `ParticipantLeft`. A relayed pair cut off because one side is off the
+   * signaling server (this side lost it, or the peer's server process died) waits for the server's word
+   * instead: the peer back, or gone when its resume window ends.
    * @default 5000
    */
   relinkGraceMs: number;

@@ -147,11 +147,11 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
     registry.handleResume(room, info.id, socket);
     state.member = { room, info, enabled: messagingEnabled };
     void socket.join(participantRoom(room, info.id));
-    if (r.changed) {
-      const peerIds = r.peers.map((p) => p.id);
-      if (messagingEnabled) ctx.tell(room, peerIds, (to) => to.emit('peer_enabled', info));
-      else ctx.tell(room, peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
-    }
+    // Enabled: told even when it was enabled before, so that peers relayed to it open a new relayed link
+    // now (the old one died with its connection) rather than wait for the old one to fall silent.
+    const peerIds = r.peers.map((p) => p.id);
+    if (messagingEnabled) ctx.tell(room, peerIds, (to) => to.emit('peer_enabled', info));
+    else if (r.changed) ctx.tell(room, peerIds, (to) => to.emit('peer_disabled', { id: info.id }));
     logger.info({ room, participant: info.id, how: r.result }, 'resumed');
     return withIce({ self: info, resumeToken, participants: messagingEnabled ? r.peers : [] }, info.id);
   };

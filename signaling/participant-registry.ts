@@ -18,7 +18,7 @@ const memberKey = (room: string, id: string): string => `${room}\n${id}`;
 
 /** What the registry tells the peers of a member: that it dropped, or that it is gone. */
 export interface PeerNotice {
-  emit(event: 'peer_disconnected' | 'peer_disabled', data: { id: string }): unknown;
+  emit(event: 'peer_disconnected' | 'peer_disabled', data: { id: string; processDied?: boolean }): unknown;
 }
 
 /** Sends to participants `ids` of `room` (the server's `tell`, narrowed to what the registry says). */
@@ -144,7 +144,8 @@ export class ParticipantRegistry<C> {
     }
     this.#hold(room, id, key);
     const peers = await this.options.store.hold(room, id).catch(() => []);
-    this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
+    // Said so: a peer relayed to it waits for its resume rather than probing a path that cannot answer.
+    this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id, processDied: true }));
     logger.info({ room, participant: id, graceMs: resumeGraceMs }, 'its process died: kept for a resume');
   }
 

@@ -28,6 +28,7 @@
  * and delivered, at once whenever nothing waits on the chain. The same for the handshake: with node:crypto's key
  * derivation the link opens inside the frame that completes it, not after WebCrypto's awaited steps.
  */
+import { ConnectionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MAX_FRAME_BYTES } from '../protocol/frame-types.js';
 import {
@@ -59,6 +60,9 @@ export interface RelayLinkEvents extends LinkEvents {
   /** A sealed frame failed authentication or came out of order (the link closes after this). */
   refused: (detail: string) => void;
 }
+
+/** Refusals that mean the peer left or disabled messaging, not that something went wrong. */
+const PEER_GONE_REFUSALS: ReadonlySet<string> = new Set(['UnknownParticipant', 'PeerNotEnabled']);
 
 /** Unacknowledged relayed bytes one link may have; see the module comment for why 512 KiB. */
 export const RELAY_WINDOW_BYTES = 512 * 1024;
@@ -274,7 +278,10 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
 
   /** The server refused a frame of this link (rate, budget, the peer gone): the stream has a gap. */
   handleRefused(reason: string): void {
-    this.#fail(`the server refused a relayed frame (${reason})`);
+    // A peer that left (or disabled messaging) is not a failure: its goodbye or the server's word about it
+    // may trail the frames this side still had on their way.
+    const peerGone = PEER_GONE_REFUSALS.has(reason);
+    this.#fail(`the server refused a relayed frame (${reason})`, peerGone ? 'debug' : 'warn');
   }
 
   #derive(peerNonce: Uint8Array): void {
@@ -406,13 +413,15 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
 
   #sendFailure(err: unknown): void {
     this.#sendFailed = true;
-    this.#fail(`cannot seal or send a relayed frame: ${String(err)}`);
+    // Off the signaling server every relayed link goes; the room says so once, not each link.
+    const offServer = err instanceof ConnectionError && err.reason === 'Disconnected';
+    this.#fail(`cannot seal or send a relayed frame: ${String(err)}`, offServer ? 'debug' : 'warn');
   }
 
   /** Closes on a failure, telling the peer when this side still can, so that it need not wait for silence. */
-  #fail(reason: string): void {
+  #fail(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.#closed) return;
-    this.#o.logger.warn({ participant: this.#o.peerId, reason }, 'relayed link failed');
+    this.#o.logger[level]({ participant: this.#o.peerId, reason }, 'relayed link failed');
     this.close(reason);
   }
 

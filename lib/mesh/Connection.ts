@@ -65,6 +65,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #relayRetry: ReturnType<typeof setTimeout> | undefined;
   #state: LinkState = 'connecting';
   #closed = false;
+  /** The server said the peer's server process died: it is resuming, or gone once its resume window ends. */
+  #peerAway = false;
+  /** This side is off the signaling server: relayed links cannot open until it is back. */
+  #offServer = false;
 
   /** Dials `info`: opens the links the policy starts with. */
   static dial(deps: ConnectionDeps, info: ParticipantInfo, cid: string): Connection {
@@ -115,9 +119,18 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#deps = deps;
     this.initiator = initiator;
     const link = firstLink(this);
-    this.session = new Session({ ...deps.session, participant: info, cid, link });
+    // Ranked as a link added later would be: a side whose session began on its direct link and the other,
+    // which added its direct link to a relayed session, must agree that direct is preferred; else one
+    // writes on the data channel while the other reads only the relay (messages neither delivered nor
+    // acknowledged, found by the chaos soak's newcomers).
+    const linkRank = link === this.#direct ? DIRECT_RANK : RELAY_RANK;
+    this.session = new Session({ ...deps.session, participant: info, cid, link, linkRank });
     this.session.on('ready', () => this.#updateState());
-    this.session.on('linked', () => this.#updateState());
+    this.session.on('linked', () => {
+      // A link became current: the peer is reachable again, whatever the server has said yet.
+      this.#peerAway = false;
+      this.#updateState();
+    });
     this.session.on('unlinked', () => this.#updateState());
     this.session.on('close', () => this.#onSessionClose());
   }
@@ -162,6 +175,60 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   /** The server refused a relayed frame of this connection: the relayed stream has a gap, its link closes. */
   handleRelayRefused(reason: string): void {
     this.#relay?.handleRefused(reason);
+  }
+
+  /**
+   * The server says the peer's signaling connection dropped. A link must show a sign of life within
+   * `probeMs`, or the session closes: a killed peer goes in bounded time. Except a relayed session when the
+   * peer's server process died (`processDied`): the peer is most likely alive and resuming, and cannot be
+   * heard before it is back on the server; the session is held until the server says it is back or gone.
+   */
+  peerDisconnected(processDied: boolean, probeMs: number): void {
+    if (this.#closed) return;
+    this.#peerAway = processDied && this.#relayOnly();
+    this.#updateHold();
+    if (!this.#peerAway) this.session.probe(probeMs);
+  }
+
+  /**
+   * The peer is on the signaling server (it resumed, or this side resumed and the server lists it): its
+   * relayed links died with its connection or with this side's, so the dialing side opens a new one now.
+   */
+  peerBack(): void {
+    if (this.#closed) return;
+    this.#peerAway = false;
+    this.#offServer = false;
+    this.#updateHold();
+    // A session not up yet is still being set up on links of now: nothing of it died (the peer's word that
+    // it enabled messaging may trail this side's dial).
+    if (!this.initiator || !this.#usesRelay() || !this.session.isReady) return;
+    clearTimeout(this.#relayRetry);
+    this.#relayRetry = undefined;
+    this.#relayFailures = 0;
+    const old = this.#relay;
+    // Not while a direct link is open: the relay is opened again when that one closes.
+    if (this.#direct?.isOpen === true) {
+      old?.close('the peer is back on the signaling server');
+      return;
+    }
+    this.#openRelay();
+    old?.close('replaced by a new relayed link');
+  }
+
+  /** This side lost the signaling server: relayed sessions are held, and links not opened, until it is back. */
+  signalingLost(): void {
+    this.#offServer = true;
+    this.#updateHold();
+  }
+
+  /**
+   * This side is back on the signaling server, which does not list the peer (or will not be back): a
+   * relayed session is held no more, and goes unless a link comes back within the relink grace.
+   */
+  peerUnlisted(): void {
+    this.#offServer = false;
+    this.#peerAway = false;
+    this.#updateHold();
   }
 
   /** Closes the session and every link. */
@@ -209,6 +276,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       opened = true;
       clearTimeout(timer);
       this.#directFailures = 0;
+      this.#updateHold();
     });
     link.on('close', (reason) => {
       clearTimeout(timer);
@@ -246,6 +314,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   #onDirectClosed(link: DialedLink, opened: boolean, reason: string): void {
     if (this.#direct === link) this.#direct = undefined;
+    this.#updateHold();
     if (this.#closed || !this.initiator || this.#direct !== undefined) return;
     const { logger, timeouts } = this.#deps;
     logger.debug({ participant: this.session.participant.id, reason, opened }, 'direct link closed');
@@ -278,8 +347,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #onRelayClosed(relay: RelayLink, reason: string): void {
     if (this.#relay === relay) this.#relay = undefined;
     if (this.#closed || !this.initiator || this.#relay !== undefined) return;
-    // Not while a direct link is open: the relay is opened again when that one closes.
-    if (this.#direct?.isOpen === true || !this.#usesRelay()) return;
+    // Not while a direct link is open: the relay is opened again when that one closes. Not while off the
+    // server: it is opened again once back (peerBack). While the peer is off the server, attempts go on
+    // (with backoff): its word that it is back may have come before the word that it was gone.
+    if (this.#direct?.isOpen === true || !this.#usesRelay() || this.#offServer) return;
     this.#relayFailures++;
     const delayMs =
       this.#relayFailures === 1
@@ -294,8 +365,26 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     unrefTimer(this.#relayRetry);
   }
 
+  /** The session's only path (a direct link is not open) goes through the signaling server. */
+  #relayOnly(): boolean {
+    return this.#usesRelay() && this.#direct?.isOpen !== true;
+  }
+
+  /**
+   * A relayed session is held (see {@link Session.held}) while the relay is its only path and that path
+   * is down because one side is off the signaling server through no fault of the pair: this side lost the
+   * server, or the peer's server process died. Then the server, not the path's silence, says when the peer
+   * is gone: it is back (the relay opens again), or its resume window ended (`peer_disabled`).
+   */
+  #updateHold(): void {
+    // Once the pair was up: a session that never got there is the mesh's to give up on and dial again.
+    if (!this.#closed)
+      this.session.held = this.session.isReady && this.#relayOnly() && (this.#peerAway || this.#offServer);
+  }
+
   #updateState(): void {
     if (this.#closed) return;
+    this.#updateHold();
     const s = this.session;
     const next: LinkState = !s.isReady
       ? 'connecting'

@@ -146,6 +146,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#known.set(info.id, info);
     this.#redials.clearFailures(info.id);
     this.#intake.release(info.id);
+    // Also said when a participant resumes: its relayed link died with its connection.
+    this.#connections.get(info.id)?.peerBack();
   }
 
   /**
@@ -166,10 +168,22 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   /**
    * The server says a participant's signaling connection dropped; it may come back. Its channel may be
    * fine (a network blip on the way to the server) or dead with it (a crashed process): ask the channel,
-   * which must show a sign of life within a little over two heartbeats.
+   * which must show a sign of life within a little over two heartbeats. A relayed session cannot show one
+   * while the participant is off the server: when its server process died (`processDied`) it waits for the
+   * server's word, else it must be back and relinked in that time (see {@link Connection.peerDisconnected}).
    */
-  handlePeerDisconnected(id: string): void {
-    this.#connections.get(id)?.session.probe(2 * this.#options.timeouts.heartbeatIntervalMs + 500);
+  handlePeerDisconnected(id: string, processDied = false): void {
+    this.#connections.get(id)?.peerDisconnected(processDied, 2 * this.#options.timeouts.heartbeatIntervalMs + 500);
+  }
+
+  /** This participant lost the signaling server (it reconnects): relayed links wait until it is back. */
+  handleSignalingLost(): void {
+    for (const c of this.#connections.values()) c.signalingLost();
+  }
+
+  /** The signaling server will not take this participant back: relayed sessions wait no longer than the grace. */
+  handleSignalingFailed(): void {
+    for (const c of this.#connections.values()) c.peerUnlisted();
   }
 
   /** The server refused to relay a signal to this participant because it is not there. */
@@ -187,15 +201,23 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    */
   handleResumed(participants: ParticipantInfo[]): void {
     if (!this.#accepting) return;
+    const listed = new Set<string>();
     for (const info of participants) {
       if (info.id === this.#localId) continue;
+      listed.add(info.id);
       this.#known.set(info.id, info);
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
-      if (this.#connections.has(info.id)) continue;
+      const connection = this.#connections.get(info.id);
+      if (connection !== undefined) {
+        // Its relayed links died with this side's connection: the dialing side opens a new one.
+        connection.peerBack();
+        continue;
+      }
       this.#redials.cancel(info.id);
       this.#dial(info);
     }
+    for (const [id, connection] of this.#connections) if (!listed.has(id)) connection.peerUnlisted();
   }
 
   /**
@@ -208,6 +230,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#localId = id;
     let open = 0;
     for (const c of this.#connections.values()) {
+      // The server knows nobody under the ids they had: a relayed session waits no longer than the grace.
+      c.peerUnlisted();
       if (!c.up) continue;
       c.session.sendMoved(id);
       open++;

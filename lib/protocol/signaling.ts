@@ -249,7 +249,8 @@ export interface ServerToClientEvents {
    * Another enabled participant's connection to the server dropped without a goodbye; it may resume
    * shortly, or it may be gone. Its data channel, if it still works, says which.
    */
-  peer_disconnected: (p: { id: string }) => void;
+  /** `processDied`: the participant's server process died (a fleet process adopted it); absent: its connection dropped. */
+  peer_disconnected: (p: { id: string; processDied?: boolean }) => void;
   signal: (signal: IncomingSignal) => void;
   /** Bytes another enabled participant of the room relayed through the server. */
   relay: (frame: IncomingRelay) => void;

@@ -45,6 +45,12 @@ export class LinkSet implements MessageSink {
   readonly #listeners = new Map<Link, Listeners>();
   readonly #relinkGraceMs: number;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  /** No link is open (since the current one closed): within the relink grace, or held. */
+  #unlinked = false;
+  /** Why the last current link closed, for the grace's report. */
+  #unlinkedReason = '';
+  /** While true, having no open link does not end the session (see {@link held}). */
+  #held = false;
   /** Fell back to the current link, and the peer has not sent on it since. */
   #awaitingPeer = false;
   #closed = false;
@@ -56,9 +62,30 @@ export class LinkSet implements MessageSink {
     this.#handlers = handlers;
   }
 
-  /** False while no link is open, within the relink grace. */
+  /** False while no link is open, within the relink grace (or held). */
   get linked(): boolean {
-    return this.#graceTimer === undefined;
+    return !this.#unlinked;
+  }
+
+  /**
+   * While held, having no open link does not end the session: the relink grace is not counted (someone
+   * else, the signaling server, says when the peer is gone). Released while unlinked, the grace starts
+   * anew.
+   */
+  get held(): boolean {
+    return this.#held;
+  }
+
+  set held(held: boolean) {
+    if (held === this.#held || this.#closed) return;
+    this.#held = held;
+    if (!this.#unlinked) return;
+    if (held) {
+      clearTimeout(this.#graceTimer);
+      this.#graceTimer = undefined;
+    } else {
+      this.#startGrace();
+    }
   }
 
   /** The link writes go to. */
@@ -157,19 +184,33 @@ export class LinkSet implements MessageSink {
       this.#switch(best, true);
       return;
     }
-    if (this.#relinkGraceMs <= 0) {
+    if (this.#relinkGraceMs <= 0 && !this.#held) {
       this.#handlers.lost(reason);
       return;
     }
+    this.#unlinked = true;
+    this.#unlinkedReason = reason;
+    if (!this.#held) this.#startGrace();
+    this.#handlers.unlinked(reason);
+  }
+
+  #startGrace(): void {
     const graceMs = this.#relinkGraceMs;
+    const reason = this.#unlinkedReason;
+    clearTimeout(this.#graceTimer);
+    if (graceMs <= 0) {
+      this.#graceTimer = undefined;
+      this.#handlers.lost(reason);
+      return;
+    }
     this.#graceTimer = setTimeout(() => this.#handlers.lost(`${reason}; no link within ${graceMs} ms`), graceMs);
     unrefTimer(this.#graceTimer);
-    this.#handlers.unlinked(reason);
   }
 
   #switch(link: Link, back: boolean): void {
     clearTimeout(this.#graceTimer);
     this.#graceTimer = undefined;
+    this.#unlinked = false;
     this.#current = link;
     this.#awaitingPeer = back;
     this.#handlers.switched(link, back);

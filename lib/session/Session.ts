@@ -88,15 +88,16 @@ export class Session extends TypedEmitter<SessionEvents> {
       isClosed: () => this.#closed,
     });
     this.#heartbeat = new Heartbeat(options.timeouts, {
-      silent: (reason) => this.close(reason),
+      silent: (reason) => this.#onSilent(reason),
       lastSentAtMs: () => this.#sender.lastSentAtMs,
       ping: () => this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Ping })),
       tick: (nowMs, stalled) => {
         if (!stalled) this.#receiver.stalled(nowMs, this.#timeouts.attachmentStallTimeoutMs);
         this.#sender.expire(nowMs);
+        if (!stalled) this.#closeIfStuck(nowMs);
       },
     });
-    this.#links.add(options.link);
+    this.#links.add(options.link, options.linkRank ?? 0);
   }
 
   /** The participant at the other end, under its current id. */
@@ -142,6 +143,20 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** False while the session has no open link and waits for one (its relink grace). */
   get isLinked(): boolean {
     return this.#links.linked;
+  }
+
+  /**
+   * While held, the session outlives its links: a silent peer closes the current link, not the session,
+   * and with no link open it waits without counting the relink grace. For a pair whose only path goes
+   * through the signaling server, where the server, not silence, says when the peer is gone. Released
+   * while no link is open, the relink grace starts then.
+   */
+  get held(): boolean {
+    return this.#links.held;
+  }
+
+  set held(held: boolean) {
+    this.#links.held = held;
   }
 
   /** True once the peer's hello arrived and until the session closes. */
@@ -251,6 +266,33 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (this.#closed) return;
     this.#links.closeAll(reason);
     this.#onClose(reason);
+  }
+
+  /**
+   * Closes the current link when it has taken nothing for `ackTimeoutMs` while frames wait for it (a
+   * relayed link whose peer grants no credit any more, a channel that stopped draining): a send's
+   * acknowledgement deadline starts only once its last frame is written, so without this what waits
+   * behind would never settle. The session then moves to another link (and sends it all again there), or
+   * ends after the relink grace, rejecting what waits. A healthy idle link writes a ping every interval.
+   */
+  #closeIfStuck(nowMs: number): void {
+    const link = this.#links.current;
+    const { ackTimeoutMs } = this.#timeouts;
+    if (!link.isOpen || this.#sender.outbox.isEmpty || nowMs - this.#sender.lastSentAtMs < ackTimeoutMs) return;
+    this.#logger.warn({ participant: this.participant.id, ackTimeoutMs }, 'a link took no bytes: closing it');
+    link.close(`took no bytes for ${ackTimeoutMs} ms`);
+  }
+
+  /** The peer sent nothing for too long (or did not answer a probe). */
+  #onSilent(reason: string): void {
+    const link = this.#links.current;
+    if (this.#links.held && link.isOpen) {
+      // The path is down, not necessarily the peer: the link goes, the session waits for another.
+      this.#logger.debug({ participant: this.participant.id, reason }, 'closing a silent link');
+      link.close(`silent: ${reason}`);
+      return;
+    }
+    if (!this.#links.held) this.close(reason);
   }
 
   /** The first link opened (hello, heartbeat), or the current one opened after data came on it first. */

@@ -37,6 +37,12 @@ export interface SessionOptions {
   /** Tells this session from the participant's others. */
   cid: string;
   link: Link;
+  /**
+   * The first link's rank, as {@link Session.addLink} takes it: both sides of a pair must rank a link kind
+   * alike, whether it is a session's first link or one added later.
+   * @default 0
+   */
+  linkRank?: number;
   timeouts: RoomTimeouts;
   maxAttachmentBytes: number;
   /** Bytes held for incomplete incoming attachments, shared by all sessions of this participant. */

@@ -21,7 +21,8 @@ import { type ClientSocket, type EmitRequest, openSocket, request } from './sock
 export interface SignalingClientEvents {
   peer_enabled: (p: ParticipantInfo) => void;
   peer_disabled: (id: string) => void;
-  peer_disconnected: (id: string) => void;
+  /** `processDied`: its server process died (the server adopted it), rather than its connection dropping. */
+  peer_disconnected: (id: string, processDied: boolean) => void;
   signal: (s: IncomingSignal) => void;
   /** The server refused a signal because it does not list `to` as an enabled participant. */
   signal_refused: (to: string) => void;
@@ -170,7 +171,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       if (typeof p?.id === 'string') this.emit('peer_disabled', p.id);
     });
     socket.on('peer_disconnected', (p) => {
-      if (typeof p?.id === 'string') this.emit('peer_disconnected', p.id);
+      if (typeof p?.id === 'string') this.emit('peer_disconnected', p.id, p.processDied === true);
     });
     socket.on('signal', (s) => {
       const checked = checkIncomingSignal(s);

@@ -61,6 +61,8 @@ describe('a network cut and restored (a network namespace whose link goes down a
     bob.proc.send({ send: { to: alice.id, n: 3 } });
     await waitFor(bob, (e) => e.got === 2, 5000, 'message 2');
     await waitFor(alice, (e) => e.got === 3, 5000, 'message 3');
+    // Its acknowledgement comes after alice has it, by another path than her report: wait for it.
+    await waitFor(bob, (e) => 'sent' in e, 5000, 'message 3 acknowledged');
     expect(bob.events.filter((e) => 'sent' in e)).to.deep.equal([{ sent: { n: 3, ok: true } }]);
   });
 });

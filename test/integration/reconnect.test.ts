@@ -272,6 +272,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     await alice.messaging.enable();
     await bob.messaging.enable();
     await eventually(() => alice.messaging.remoteParticipants.length === 1, 10_000, 'alice and bob to connect');
+    // The channel that must keep working is the data channel: a relayed pair goes through the dying server.
+    await allDirect([alice, bob]);
     const failed = nextEvent(alice, 'signaling_failed', 30_000);
     // With auth on, resume tokens are signed with the JWT secret: bob resumes; alice's expired with her JWT.
     const bobBack = nextEvent(bob, 'signaling_reconnected', 30_000);

@@ -155,10 +155,10 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const disconnected = new Promise((r) => bob.s.once('peer_disconnected', r));
     proxy.cut(); // s1 holds alice
     await disconnected;
-    const back = await resume(s2!.url, first);
-    expect(back.r.ok, JSON.stringify(back.r)).to.equal(true);
     const heard: string[] = [];
     for (const e of ['peer_disabled', 'peer_disconnected', 'peer_enabled']) bob.s.on(e, () => heard.push(e));
+    const back = await resume(s2!.url, first);
+    expect(back.r.ok, JSON.stringify(back.r)).to.equal(true);
     for (const url of [s1!.url, s2!.url]) expect((await resume(url, first)).r.error?.reason).to.equal('ResumeInvalid');
     const got: Array<{ from: string }> = [];
     back.s.on('signal', (m: { from: string }) => got.push(m));
@@ -167,7 +167,8 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     );
     await until(() => got.length === 1, 5000, 'the signal at alice');
     expect(back.s.connected).to.equal(true);
-    expect(heard).to.deep.equal([]);
+    // The resume is told (alice is back), the refused replays are not.
+    expect(heard).to.deep.equal(['peer_enabled']);
     // The reply's token, raced on both processes: one Lua step decides, exactly one wins.
     const second = back.r.data.resumeToken as string;
     const racing = await Promise.all([resume(s1!.url, second), resume(s2!.url, second)]);
@@ -313,6 +314,157 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const carol = await joinRoom(s2!.url, 'failover', 'carol');
     await carol.messaging.enable();
     expect(carol.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
+  });
+
+  for (const dialer of ['bob', 'alice'] as const) {
+    it(`a relay-only pair (${dialer} dials): the process of one side is SIGKILLed mid-conversation and it is back later than relinkGraceMs: nobody leaves, every message arrives once in order, the link goes reconnecting then relayed`, async function () {
+      this.timeout(90_000);
+      const [s1, s2] = await startFleet(2);
+      proxy = await startTcpProxy(s1!.port); // alice's load balancer
+      const options: Partial<RoomOptions> = { paths: 'relay', timeouts: { reconnectMaxDelayMs: 500 } };
+      const alice = await joinRoom(proxy.url, 'relayed-failover', 'alice', options);
+      const bob = await joinRoom(s2!.url, 'relayed-failover', 'bob', options);
+      // The one that enables second dials (and opens every relayed link of the pair).
+      const [first, second] = dialer === 'bob' ? [alice, bob] : [bob, alice];
+      await first.messaging.enable();
+      await second.messaging.enable();
+      await eventually(
+        () => [alice, bob].every((r) => r.messaging.remoteParticipants[0]?.linkState === 'relayed'),
+        10_000,
+        'alice and bob relayed',
+      );
+      const aliceId = alice.localParticipant.id;
+      const seen: string[] = [];
+      const states: Record<string, string[]> = { alice: [], bob: [] };
+      const received: Record<string, number[]> = { alice: [], bob: [] };
+      for (const [name, r] of [
+        ['alice', alice],
+        ['bob', bob],
+      ] as const) {
+        r.messaging.on('participant_removed', (p) => seen.push(`${name} saw ${p.name} leave`));
+        r.messaging.on('participant_added', (p) => seen.push(`${name} saw ${p.name} come`));
+        r.messaging.on('participant_link_changed', (_p, state) => states[name]!.push(state));
+        r.messaging.on('message', (m) => {
+          if (m.type === 'n') received[name]!.push(m.message.n as number);
+        });
+      }
+      const sent = { alice: 0, bob: 0 };
+      const sends: Array<Promise<void>> = [];
+      const failures: string[] = [];
+      const timer = setInterval(() => {
+        for (const [from, to] of [
+          [alice, bob],
+          [bob, alice],
+        ] as const) {
+          const key = from === alice ? 'alice' : 'bob';
+          const n = sent[key]++;
+          const sending = from.messaging.sendMessage({ to: to.localParticipant.id, type: 'n', message: { n } });
+          sends.push(sending.catch((err: unknown) => void failures.push(`${key} ${n}: ${String(err)}`)));
+        }
+      }, 25);
+      try {
+        await new Promise((r) => setTimeout(r, 300));
+        const disconnected = nextEvent(alice, 'signaling_disconnected');
+        proxy.down();
+        s1!.child.kill('SIGKILL');
+        const killedAt = Date.now();
+        await s1!.exited;
+        await disconnected;
+        await until(
+          async () => /^roommesh_members_swept_total 1$/m.test((await httpGet(s2!.port, '/metrics')).body),
+          10_000,
+          'the survivor to sweep the dead process',
+        );
+        // Off the fleet for longer than relinkGraceMs and heartbeatTimeoutMs (5 s each), as a participant
+        // waiting for its process to restart can be.
+        await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 7000 - Date.now())));
+        expect(seen).to.deep.equal([]);
+        for (const r of [alice, bob]) expect(r.messaging.remoteParticipants[0]?.linkState).to.equal('reconnecting');
+        const resumed = nextEvent(alice, 'signaling_reconnected', 15_000);
+        proxy.retarget(s2!.port);
+        proxy.up();
+        await resumed;
+        expect(alice.localParticipant.id).to.equal(aliceId);
+        await eventually(
+          () => [alice, bob].every((r) => r.messaging.remoteParticipants[0]?.linkState === 'relayed'),
+          10_000,
+          'alice and bob relayed again',
+        );
+        await new Promise((r) => setTimeout(r, 500));
+      } finally {
+        clearInterval(timer);
+      }
+      await Promise.all(sends);
+      expect(failures).to.deep.equal([]);
+      expect(received.bob).to.deep.equal(Array.from({ length: sent.alice }, (_, i) => i));
+      expect(received.alice).to.deep.equal(Array.from({ length: sent.bob }, (_, i) => i));
+      expect(seen).to.deep.equal([]);
+      for (const name of ['alice', 'bob']) expect(states[name], name).to.deep.equal(['reconnecting', 'relayed']);
+    });
+  }
+
+  it('a relay-only pair: the process of one side is SIGKILLed and that side never comes back: the other removes it when the fleet ends its resume grace, not before', async function () {
+    this.timeout(60_000);
+    const [s1, s2] = await startFleet(2, ['--resume-grace-ms', '8000']);
+    proxy = await startTcpProxy(s1!.port);
+    const alice = await joinRoom(proxy.url, 'relayed-gone', 'alice', { paths: 'relay' });
+    const bob = await joinRoom(s2!.url, 'relayed-gone', 'bob', { paths: 'relay' });
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(
+      () => bob.messaging.remoteParticipants[0]?.linkState === 'relayed',
+      10_000,
+      'alice and bob relayed',
+    );
+    const removed = nextEvent(bob.messaging, 'participant_removed', 20_000);
+    proxy.down(); // alice stays off the fleet
+    s1!.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const [gone] = await removed;
+    const afterMs = Date.now() - killedAt;
+    expect(gone.name).to.equal('alice');
+    // The sweep (about a second here), then the resume grace (8 s): not the 5 s of silence or relink grace.
+    expect(afterMs).to.be.within(8000, 16_000);
+    console.log(`      bob removed alice ${afterMs} ms after her process died`);
+  });
+
+  it('a newcomer joining through a process just restarted reaches everyone, also the participant resuming onto it (both dial: they agree which link is current)', async function () {
+    this.timeout(120_000);
+    const flags = fleetFlags(redis.url, freshPrefix(), ['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000']);
+    const s1 = await startSignal(flags);
+    let s2 = await startSignal(flags);
+    fleet.push(s1, s2);
+    const p0 = await joinRoom(s1.url, 'newcomers', 'p0', { paths: 'relay' });
+    const p1 = await joinRoom(s1.url, 'newcomers', 'p1');
+    const p2 = await joinRoom(s2.url, 'newcomers', 'p2'); // pinned to s2: resumes once s2 is back
+    for (const r of [p0, p1, p2]) await r.messaging.enable();
+    await eventually(() => [p0, p1, p2].every((r) => r.messaging.remoteParticipants.length === 2), 10_000, 'a mesh');
+    const names = ['p0', 'p1', 'p2'];
+    // Each round races p2's resume (it then dials the newcomer) against the newcomer's dial of p2; the
+    // newcomer's direct attempt may be the first link of p2's session. Before the first link was ranked as
+    // a direct link, p2 then read only the relay while the newcomer wrote on the data channel.
+    for (let round = 0; round < 4; round++) {
+      await stop(s2, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 500 + Math.random() * 2500));
+      s2 = await startSignal(flags, { port: s2.port });
+      fleet.push(s2);
+      const newcomer = await joinRoom(s2.url, 'newcomers', `newcomer${round}`);
+      const enabling = newcomer.messaging.enable().catch(() => {});
+      await eventually(
+        () => names.every((n) => newcomer.messaging.getParticipantByName(n) !== undefined),
+        15_000,
+        `newcomer${round} to find everyone`,
+      );
+      const acks = await Promise.allSettled(
+        names.map((n) =>
+          newcomer.messaging.sendMessage({ to: newcomer.messaging.getParticipantByName(n)!, type: 'hi', message: {} }),
+        ),
+      );
+      const failed = acks.flatMap((a, k) => (a.status === 'rejected' ? [`${names[k]}: ${String(a.reason)}`] : []));
+      expect(failed, `round ${round}`).to.deep.equal([]);
+      await enabling;
+      await newcomer.disconnect();
+    }
   });
 });
 

@@ -16,7 +16,8 @@ import {
   type RelayKdf,
   type RelayKeyPair,
 } from '../../lib/link/relay-crypto.js';
-import { silentLogger } from '../../lib/logger.js';
+import { ConnectionError } from '../../lib/errors.js';
+import { type Logger, silentLogger } from '../../lib/logger.js';
 import { MessageBody } from '../../lib/protocol/frames.js';
 import { decodeRelayFrame, encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
 import { AttachmentBudget, type Delivery } from '../../lib/session/Inbox.js';
@@ -49,7 +50,7 @@ const WEB: Suite = { aead: webCryptoAead, kdf: webCryptoKdf };
 const NODE: Suite = { aead: nodeRelayAead, kdf: nodeRelayKdf };
 
 let keys: [RelayKeyPair, RelayKeyPair];
-function linkPair(options: { maxFrameBytes?: number; bKey?: string; crypto?: [Suite, Suite] } = {}): {
+function linkPair(options: { maxFrameBytes?: number; bKey?: string; crypto?: [Suite, Suite]; logger?: Logger } = {}): {
   a: RelayLink;
   b: RelayLink;
   ab: Pipe;
@@ -57,7 +58,7 @@ function linkPair(options: { maxFrameBytes?: number; bKey?: string; crypto?: [Su
 } {
   const ab = new Pipe();
   const ba = new Pipe();
-  const common = { maxFrameBytes: options.maxFrameBytes ?? 32 * 1024, logger: silentLogger };
+  const common = { maxFrameBytes: options.maxFrameBytes ?? 32 * 1024, logger: options.logger ?? silentLogger };
   const a = new RelayLink({
     ...common,
     port: ab,
@@ -274,6 +275,31 @@ describe('RelayLink (over an in-memory relay)', () => {
     a.write(new Uint8Array([2]));
     expect((await closed)[0]).to.match(/cannot seal or send a relayed frame/);
     expect(a.write(new Uint8Array([3]))).to.equal(false);
+  });
+
+  it('a refusal because the peer left, or a lost signaling connection, closes the link without a warning; others warn', async () => {
+    const warned: string[] = [];
+    const logger: Logger = { ...silentLogger, warn: (obj) => void warned.push(JSON.stringify(obj)) };
+    for (const reason of ['PeerNotEnabled', 'UnknownParticipant']) {
+      const { a, b } = linkPair({ logger });
+      await Promise.all([nextEvent(a, 'open'), nextEvent(b, 'open')]);
+      const closed = nextEvent(a, 'close');
+      a.handleRefused(reason); // the peer left normally; its frames and the server's word crossed
+      expect((await closed)[0]).to.include(reason);
+    }
+    expect(warned).to.deep.equal([]);
+    // The signaling connection dropped: every relayed link goes, and the room says so once.
+    const { a, b, ab } = linkPair({ logger });
+    await Promise.all([nextEvent(a, 'open'), nextEvent(b, 'open')]);
+    ab.send = () => Promise.reject(ConnectionError.disconnected('relay'));
+    const gone = nextEvent(a, 'close');
+    a.write(new Uint8Array(10));
+    await gone;
+    expect(warned).to.deep.equal([]);
+    const { a: c, b: d } = linkPair({ logger });
+    await Promise.all([nextEvent(c, 'open'), nextEvent(d, 'open')]);
+    c.handleRefused('RelayRateLimited'); // a gap in the stream this side did not expect
+    expect(warned).to.have.length(1);
   });
 
   it('the open frame names the session; a malformed one is refused', () => {

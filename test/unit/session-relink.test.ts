@@ -404,4 +404,78 @@ describe('Session moving between links', () => {
     const [reason] = await closed;
     expect(reason).to.match(/at most 16384 bytes/);
   });
+
+  it('held, outlives its links past relinkGraceMs and loses nothing; released, the grace runs again', async () => {
+    const [a, b, la0, lb0] = await pair({ graceMs: 100 });
+    a.session.held = true;
+    b.session.held = true;
+    la0.freezePeer();
+    lb0.freezePeer();
+    const sends = Array.from({ length: 50 }, (_, i) => send(a.session, 'n', { i }));
+    let closed = false;
+    a.session.on('close', () => (closed = true));
+    b.session.on('close', () => (closed = true));
+    la0.close('relay gone');
+    await sleep(300); // three graces
+    expect(closed).to.equal(false);
+    expect(a.session.isLinked).to.equal(false);
+    const [la1, lb1] = addPair(a, b);
+    la1.open();
+    lb1.open();
+    await Promise.all(sends);
+    expectExactlyOnce(b.received, 50);
+    // Released while unlinked: the grace starts then.
+    la1.close('relay gone again');
+    await eventually(() => !a.session.isLinked, 1000, 'a unlinked');
+    await sleep(200);
+    expect(closed).to.equal(false);
+    const gone = nextEvent(a.session, 'close', 1000);
+    const at = Date.now();
+    a.session.held = false;
+    const [reason] = await gone;
+    expect(Date.now() - at).to.be.at.least(90);
+    expect(reason).to.match(/no link within 100 ms/);
+  });
+
+  it('held, a silent peer closes the link, not the session; not held, it closes the session', async () => {
+    const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 };
+    const [a, , , lb0] = await pair({ timeouts, graceMs: 50 });
+    a.session.held = true;
+    lb0.freezePeer(); // nothing from b reaches a any more
+    const unlinked = nextEvent(a.session, 'unlinked', 2000);
+    const [reason] = await unlinked;
+    expect(reason).to.match(/^silent: no frame for 100 ms/);
+    await sleep(200);
+    expect(a.session.isReady).to.equal(true);
+
+    const [c, , , ld0] = await pair({ timeouts, graceMs: 50 });
+    ld0.freezePeer();
+    const [closeReason] = await nextEvent(c.session, 'close', 2000);
+    expect(closeReason).to.match(/^no frame for 100 ms/);
+  });
+
+  it('closes a link that takes no bytes for ackTimeoutMs while sends wait: they settle', async () => {
+    // b still pings a (its own link is fine), but never reads what a writes: a's sends wait unwritten.
+    const timeouts = { heartbeatIntervalMs: 50, heartbeatTimeoutMs: 5000, ackTimeoutMs: 400 };
+    const [a, b, la0] = await pair({ link: { highWaterBytes: 4096, lowWaterBytes: 1024 }, timeouts, graceMs: 2000 });
+    la0.freezePeer();
+    const at = Date.now();
+    const sends = Array.from({ length: 200 }, (_, i) => send(a.session, 'n', { i }, bytes(2000, i)));
+    const [reason] = await nextEvent(a.session, 'unlinked', 3000);
+    expect(reason).to.equal('took no bytes for 400 ms');
+    expect(Date.now() - at).to.be.within(350, 1500);
+    // Another link: everything goes again there, and every send settles (those written before the link
+    // stuck timed out), each message delivered once.
+    const [la1, lb1] = addPair(a, b);
+    la1.open();
+    lb1.open();
+    const settled = await Promise.race([Promise.allSettled(sends), sleep(3000).then(() => 'hung' as const)]);
+    expect(settled).to.not.equal('hung');
+    const results = settled as Array<PromiseSettledResult<void>>;
+    const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r.reason as MessagingError).reason);
+    expect(rejected.every((r) => r === 'Timeout')).to.equal(true);
+    expect(rejected.length).to.be.below(100);
+    await eventually(() => b.received.length === 200, 2000, 'all delivered');
+    expectExactlyOnce(b.received, 200);
+  });
 });
