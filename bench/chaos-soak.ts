@@ -26,6 +26,7 @@
  *
  * Run inside a loopback-only network namespace (npm run bench -- chaos does that):
  *   node dist/bench/chaos-soak.js [--duration 600] [--participants 6] [--fleet 3] [--every-ms 6000] [--rate 20]
+ *     [--fleet-timings default|fast]
  * Prints a summary (and writes it to bench/results/chaos-<date>.json); exits 1 when a check fails. Not
  * part of `npm test`. Everything it starts is stopped on exit, on an error and on Ctrl-C.
  */
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     fleet: { type: 'string', default: '3' },
     'every-ms': { type: 'string', default: '6000' },
     rate: { type: 'string', default: '20' },
+    'fleet-timings': { type: 'string', default: 'default' },
   },
 });
 const durationS = Number(values.duration);
@@ -54,6 +56,8 @@ const count = Number(values.participants);
 const fleetSize = Number(values.fleet);
 const everyMs = Number(values['every-ms']);
 const rate = Number(values.rate);
+const fleetTimings = values['fleet-timings'];
+if (fleetTimings !== 'default' && fleetTimings !== 'fast') throw new Error("--fleet-timings is 'default' or 'fast'");
 if (![durationS, count, fleetSize, everyMs, rate].every(Number.isFinite) || count < 3 || fleetSize === 1)
   throw new Error('--duration, --participants (>= 3), --fleet (0, or >= 2), --every-ms and --rate are numbers');
 
@@ -124,10 +128,11 @@ let traffic = false;
 
 function serverFlags(): string[] {
   if (redis === undefined) return ['--log-level', 'error'];
-  // Faster fleet timings than the defaults (2 s / 10 s), so a short run sees many sweeps of dead processes.
+  // The fleet's default timings (a dead process noticed after 10 s and a heartbeat of 2 s), as users get
+  // them; `--fleet-timings fast` (500 ms / 2 s) sees the sweeps of dead processes sooner.
   return [
-    ...['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:'],
-    ...['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000', '--log-level', 'error'],
+    ...['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:', '--log-level', 'error'],
+    ...(fleetTimings === 'fast' ? ['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000'] : []),
   ];
 }
 
@@ -389,7 +394,7 @@ let exitCode = 1;
 const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
 try {
   say(
-    `chaos soak: ${durationS} s, ${count} participants, ${fleetSize === 0 ? 'one default-settings server' : `a fleet of ${fleetSize} on Redis`}, an event every ~${everyMs} ms`,
+    `chaos soak: ${durationS} s, ${count} participants, ${fleetSize === 0 ? 'one default-settings server' : `a fleet of ${fleetSize} on Redis (${fleetTimings} fleet timings)`}, an event every ~${everyMs} ms`,
   );
   if (fleetSize > 0) redis = await startRedis();
   for (let i = 0; i < Math.max(1, fleetSize); i++) {
@@ -475,7 +480,8 @@ try {
   const summary = {
     durationS,
     participants: count,
-    servers: fleetSize === 0 ? 'one default-settings server' : `fleet of ${fleetSize} on Redis`,
+    servers:
+      fleetSize === 0 ? 'one default-settings server' : `fleet of ${fleetSize} on Redis, ${fleetTimings} timings`,
     restarts: { ...restarts, newcomerChecks: newcomers },
     messages,
     pendingSends: Object.fromEntries(pending),

@@ -316,10 +316,17 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     expect(carol.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob']);
   });
 
-  for (const dialer of ['bob', 'alice'] as const) {
-    it(`a relay-only pair (${dialer} dials): the process of one side is SIGKILLed mid-conversation and it is back later than relinkGraceMs: nobody leaves, every message arrives once in order, the link goes reconnecting then relayed`, async function () {
+  // The fleet's own default timings too: it learns of the death only after 10 s (and a heartbeat), later
+  // than the relayed path's silence (heartbeatTimeoutMs) and the relink grace (5 s each).
+  const FLEET_DEFAULTS = ['--fleet-heartbeat-ms', '2000', '--fleet-timeout-ms', '10000'];
+  for (const [dialer, fleetTimings] of [
+    ['bob', 'fast'],
+    ['alice', 'fast'],
+    ['bob', 'default'],
+  ] as const) {
+    it(`a relay-only pair (${dialer} dials, the fleet's ${fleetTimings} timings): the process of one side is SIGKILLed mid-conversation and it is back later than relinkGraceMs: nobody leaves, every message arrives once in order, the link goes reconnecting then relayed`, async function () {
       this.timeout(90_000);
-      const [s1, s2] = await startFleet(2);
+      const [s1, s2] = await startFleet(2, fleetTimings === 'default' ? FLEET_DEFAULTS : []);
       proxy = await startTcpProxy(s1!.port); // alice's load balancer
       const options: Partial<RoomOptions> = { paths: 'relay', timeouts: { reconnectMaxDelayMs: 500 } };
       const alice = await joinRoom(proxy.url, 'relayed-failover', 'alice', options);
@@ -372,9 +379,11 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
         await disconnected;
         await until(
           async () => /^roommesh_members_swept_total 1$/m.test((await httpGet(s2!.port, '/metrics')).body),
-          10_000,
+          fleetTimings === 'default' ? 20_000 : 10_000,
           'the survivor to sweep the dead process',
         );
+        // With the default timings, the word that alice's process died came after the path's silence and a grace.
+        if (fleetTimings === 'default') expect(Date.now() - killedAt).to.be.greaterThan(9000);
         // Off the fleet for longer than relinkGraceMs and heartbeatTimeoutMs (5 s each), as a participant
         // waiting for its process to restart can be.
         await new Promise((r) => setTimeout(r, Math.max(0, killedAt + 7000 - Date.now())));
