@@ -26,7 +26,6 @@
  *
  * Run inside a loopback-only network namespace (npm run bench -- chaos does that):
  *   node dist/bench/chaos-soak.js [--duration 600] [--participants 6] [--fleet 3] [--every-ms 6000] [--rate 20]
- *     [--fleet-timings default|fast]
  * Prints a summary (and writes it to bench/results/chaos-<date>.json); exits 1 when a check fails. Not
  * part of `npm test`. Everything it starts is stopped on exit, on an error and on Ctrl-C.
  */
@@ -48,7 +47,6 @@ const { values } = parseArgs({
     fleet: { type: 'string', default: '3' },
     'every-ms': { type: 'string', default: '6000' },
     rate: { type: 'string', default: '20' },
-    'fleet-timings': { type: 'string', default: 'default' },
   },
 });
 const durationS = Number(values.duration);
@@ -56,8 +54,6 @@ const count = Number(values.participants);
 const fleetSize = Number(values.fleet);
 const everyMs = Number(values['every-ms']);
 const rate = Number(values.rate);
-const fleetTimings = values['fleet-timings'];
-if (fleetTimings !== 'default' && fleetTimings !== 'fast') throw new Error("--fleet-timings is 'default' or 'fast'");
 if (![durationS, count, fleetSize, everyMs, rate].every(Number.isFinite) || count < 3 || fleetSize === 1)
   throw new Error('--duration, --participants (>= 3), --fleet (0, or >= 2), --every-ms and --rate are numbers');
 
@@ -128,12 +124,8 @@ let traffic = false;
 
 function serverFlags(): string[] {
   if (redis === undefined) return ['--log-level', 'error'];
-  // The fleet's default timings (a dead process noticed after 10 s and a heartbeat of 2 s), as users get
-  // them; `--fleet-timings fast` (500 ms / 2 s) sees the sweeps of dead processes sooner.
-  return [
-    ...['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:', '--log-level', 'error'],
-    ...(fleetTimings === 'fast' ? ['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000'] : []),
-  ];
+  // The fleet's default timings, as users get them.
+  return ['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:', '--log-level', 'error'];
 }
 
 async function startServer(name: string, port?: number): Promise<Proc & { url: string }> {
@@ -394,7 +386,7 @@ let exitCode = 1;
 const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
 try {
   say(
-    `chaos soak: ${durationS} s, ${count} participants, ${fleetSize === 0 ? 'one default-settings server' : `a fleet of ${fleetSize} on Redis (${fleetTimings} fleet timings)`}, an event every ~${everyMs} ms`,
+    `chaos soak: ${durationS} s, ${count} participants, ${fleetSize === 0 ? 'one default-settings server' : `a fleet of ${fleetSize} on Redis`}, an event every ~${everyMs} ms`,
   );
   if (fleetSize > 0) redis = await startRedis();
   for (let i = 0; i < Math.max(1, fleetSize); i++) {
@@ -480,8 +472,7 @@ try {
   const summary = {
     durationS,
     participants: count,
-    servers:
-      fleetSize === 0 ? 'one default-settings server' : `fleet of ${fleetSize} on Redis, ${fleetTimings} timings`,
+    servers: fleetSize === 0 ? 'one default-settings server' : `fleet of ${fleetSize} on Redis`,
     restarts: { ...restarts, newcomerChecks: newcomers },
     messages,
     pendingSends: Object.fromEntries(pending),

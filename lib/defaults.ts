@@ -53,15 +53,6 @@ export interface RoomTimeouts {
    */
   relinkGraceMs: number;
   /**
-   * How long a relayed pair that fell silent while the signaling server has said nothing about the peer
-   * waits for the server's word before `relinkGraceMs` starts: a fleet learns that a process died only
-   * after its `--fleet-timeout-ms` (10 s by default, plus a heartbeat), and the peer's silence was
-   * already `heartbeatTimeoutMs` old when this began. A peer that dropped off a live server is told at
-   * once and goes in seconds; this bounds the wait when the server never speaks.
-   * @default 10000
-   */
-  relayedSilenceWaitMs: number;
-  /**
    * How long an incoming attachment may go without a chunk before it is refused (`Stalled`) and its buffer
    * freed. Checked every heartbeat interval.
    * @default 30000
@@ -116,7 +107,6 @@ export const DEFAULT_TIMEOUTS: Readonly<RoomTimeouts> = Object.freeze({
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 5_000,
   relinkGraceMs: 5_000,
-  relayedSilenceWaitMs: 10_000,
   attachmentStallTimeoutMs: 30_000,
 });
 

@@ -16,12 +16,12 @@ export interface FleetOptions {
   redisKeyPrefix?: string;
   /**
    * How often a process of a fleet tells Redis it is alive and looks for dead ones.
-   * @default 2000
+   * @default 500
    */
   fleetHeartbeatMs?: number;
   /**
    * A process silent this long is taken as dead: its participants are removed from their rooms.
-   * @default 10000
+   * @default 2000
    */
   fleetTimeoutMs?: number;
   /**
@@ -47,8 +47,8 @@ export interface FleetOptions {
 export const FLEET_DEFAULTS = Object.freeze({
   adapter: 'memory',
   redisKeyPrefix: 'roommesh:',
-  fleetHeartbeatMs: 2000,
-  fleetTimeoutMs: 10_000,
+  fleetHeartbeatMs: 500,
+  fleetTimeoutMs: 2000,
   resumeGraceMs: 15_000,
   resumeTokenTtlMs: 86_400_000,
 });

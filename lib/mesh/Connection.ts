@@ -69,13 +69,6 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #peerAway = false;
   /** This side is off the signaling server: relayed links cannot open until it is back. */
   #offServer = false;
-  /**
-   * The server has given reason to doubt the peer (its connection dropped on a live server), or the wait
-   * for its word after the relayed path fell silent is over: silence now means the peer is gone.
-   */
-  #doubted = false;
-  /** Runs while a relayed session without a link waits for the server's word (`relayedSilenceWaitMs`). */
-  #wordWait: ReturnType<typeof setTimeout> | undefined;
 
   /** Dials `info`: opens the links the policy starts with. */
   static dial(deps: ConnectionDeps, info: ParticipantInfo, cid: string): Connection {
@@ -136,15 +129,9 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.session.on('linked', () => {
       // A link became current: the peer is reachable again, whatever the server has said yet.
       this.#peerAway = false;
-      this.#doubted = false;
-      clearTimeout(this.#wordWait);
-      this.#wordWait = undefined;
       this.#updateState();
     });
-    this.session.on('unlinked', () => {
-      this.#awaitWord();
-      this.#updateState();
-    });
+    this.session.on('unlinked', () => this.#updateState());
     this.session.on('close', () => this.#onSessionClose());
   }
 
@@ -199,7 +186,6 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   peerDisconnected(processDied: boolean, probeMs: number): void {
     if (this.#closed) return;
     this.#peerAway = processDied && this.#relayOnly();
-    this.#doubted = !this.#peerAway;
     this.#updateHold();
     if (!this.#peerAway) this.session.probe(probeMs);
   }
@@ -212,7 +198,6 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     if (this.#closed) return;
     this.#peerAway = false;
     this.#offServer = false;
-    this.#doubted = false;
     this.#updateHold();
     // A session not up yet is still being set up on links of now: nothing of it died (the peer's word that
     // it enabled messaging may trail this side's dial).
@@ -387,34 +372,14 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   /**
    * A relayed session is held (see {@link Session.held}) while the relay is its only path and that path
-   * may be down because one side is off the signaling server through no fault of the pair: this side lost
-   * the server, the peer's server process died, or the server has not said yet (for at most
-   * `relayedSilenceWaitMs` once the path fell silent). Then the server, not the path's silence, says when
-   * the peer is gone: it is back (the relay opens again), its connection dropped on a live server (probed,
-   * then gone in seconds), or its resume window ended (`peer_disabled`).
+   * is down because one side is off the signaling server through no fault of the pair: this side lost the
+   * server, or the peer's server process died. Then the server, not the path's silence, says when the peer
+   * is gone: it is back (the relay opens again), or its resume window ended (`peer_disabled`).
    */
   #updateHold(): void {
     // Once the pair was up: a session that never got there is the mesh's to give up on and dial again.
     if (!this.#closed)
-      this.session.held =
-        this.session.isReady && this.#relayOnly() && (this.#peerAway || this.#offServer || !this.#doubted);
-  }
-
-  /**
-   * The relayed session lost its link (its path fell silent, or the link failed) while the server has
-   * said nothing about the peer: the peer's server process may have died, which a fleet learns only after
-   * its fleet timeout. The session waits for the server's word up to `relayedSilenceWaitMs`; then the
-   * relink grace runs. Measured by the chaos soak: with the fleet's default timings, pairs through a dead
-   * process were removed 5 s after the silence, seconds before the fleet could say the process died.
-   */
-  #awaitWord(): void {
-    if (this.#closed || this.#wordWait !== undefined || this.#doubted || !this.#relayOnly()) return;
-    this.#wordWait = setTimeout(() => {
-      this.#wordWait = undefined;
-      this.#doubted = true;
-      this.#updateHold();
-    }, this.#deps.timeouts.relayedSilenceWaitMs);
-    unrefTimer(this.#wordWait);
+      this.session.held = this.session.isReady && this.#relayOnly() && (this.#peerAway || this.#offServer);
   }
 
   #updateState(): void {
@@ -438,7 +403,6 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#closed = true;
     clearTimeout(this.#directRetry);
     clearTimeout(this.#relayRetry);
-    clearTimeout(this.#wordWait);
     this.#direct?.close('session closed');
     this.#relay?.close('session closed');
   }
