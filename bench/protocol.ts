@@ -142,6 +142,12 @@ export interface Usage {
   cpuMs: number;
   /** JavaScript heap in use now (a page). */
   jsHeapBytes?: number;
+  /**
+   * Packets the page's WebRTC stack discarded on send so far, summed over its connections' candidate
+   * pairs (`packetsDiscardedOnSend` in getStats; a page only). Chromium drops a packet its socket has no
+   * room for, and SCTP then waits on its retransmission timer when that packet ended a burst (issue #13).
+   */
+  packetsDiscardedOnSend?: number;
 }
 
 /** Every operation: its arguments and its result. */

@@ -15,6 +15,8 @@ import { SocketioEndpoint } from './SocketioEndpoint.js';
 /** What the page offers its coordinator, as the global `roommeshBench`. */
 export interface PageAgent {
   handle<K extends OpName>(op: K, args: Ops[K][0]): Promise<Ops[K][1]>;
+  /** Packets this page's connections discarded on send so far (see {@link Usage.packetsDiscardedOnSend}). */
+  packetsDiscardedOnSend(): Promise<number>;
 }
 
 async function createEndpoint({ transport, urls, room, name, roommeshTimeouts }: Ops['init'][0]): Promise<Endpoint> {
@@ -38,6 +40,28 @@ function usage(): Usage {
   throw new Error('usage: answered by ChromiumRuntime, not the page');
 }
 
+/** Every RTCPeerConnection this page made, so that the runtime can read their send-side discards. */
+const connections = new Set<RTCPeerConnection>();
+const NativePeerConnection = globalThis.RTCPeerConnection;
+globalThis.RTCPeerConnection = class extends NativePeerConnection {
+  constructor(config?: RTCConfiguration) {
+    super(config);
+    connections.add(this);
+  }
+} as typeof RTCPeerConnection;
+
+/** Packets discarded on send so far by this page's connections, from their candidate pairs' stats. */
+async function packetsDiscardedOnSend(): Promise<number> {
+  let sum = 0;
+  for (const pc of connections) {
+    const stats = await pc.getStats().catch(() => undefined);
+    stats?.forEach((s: { type?: string; packetsDiscardedOnSend?: number }) => {
+      if (s.type === 'candidate-pair') sum += s.packetsDiscardedOnSend ?? 0;
+    });
+  }
+  return sum;
+}
+
 const agent = new Agent({ createEndpoint, usage });
-const pageAgent: PageAgent = { handle: (op, args) => agent.handle(op, args) };
+const pageAgent: PageAgent = { handle: (op, args) => agent.handle(op, args), packetsDiscardedOnSend };
 (globalThis as typeof globalThis & { roommeshBench?: PageAgent }).roommeshBench = pageAgent;

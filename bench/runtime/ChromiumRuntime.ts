@@ -87,7 +87,10 @@ class PageParticipant implements ParticipantHandle {
   async #usage(): Promise<Usage> {
     const { metrics } = await this.cdp.send('Performance.getMetrics');
     const value = (name: string): number => metrics.find((m) => m.name === name)?.value ?? Number.NaN;
-    return { cpuMs: value('TaskDuration') * 1000, jsHeapBytes: value('JSHeapUsedSize') };
+    const packetsDiscardedOnSend = await this.page.evaluate(() =>
+      (globalThis as unknown as { roommeshBench: PageAgent }).roommeshBench.packetsDiscardedOnSend(),
+    );
+    return { cpuMs: value('TaskDuration') * 1000, jsHeapBytes: value('JSHeapUsedSize'), packetsDiscardedOnSend };
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,4 @@
-import { TRANSPORTS, type TransportId } from '../protocol.js';
+import { TRANSPORTS, type TransportId, type Usage } from '../protocol.js';
 import type { BenchOptions } from '../options.js';
 import type { Member } from './group.js';
 import { warmupSize } from './group.js';
@@ -103,12 +103,18 @@ export async function measureAttachment(
   const warm = warmupSize(ctx, bytes, MiB);
   // A transport that refuses the warm-up may still take the full size: only the full size's answer counts.
   if (warm > 0) await transfer(ctx, a, b, warm);
-  const cpu = (): Promise<number[]> =>
-    Promise.all([a, b].map(async (m) => (await m.handle.call('usage', {}, 10_000)).cpuMs));
-  const cpuBefore = await cpu();
+  const usage = (): Promise<Usage[]> => Promise.all([a, b].map((m) => m.handle.call('usage', {}, 10_000)));
+  const before = await usage();
   const cpuPerMiB = async (): Promise<Record<string, number>> => {
-    const [sender, receiver] = (await cpu()).map((ms, i) => (ms - (cpuBefore[i] as number)) / (bytes / MiB));
-    return { senderCpuMsPerMiB: sender as number, receiverCpuMsPerMiB: receiver as number };
+    const after = await usage();
+    const [sender, receiver] = after.map((u, i) => (u.cpuMs - (before[i] as Usage).cpuMs) / (bytes / MiB));
+    const detail: Record<string, number> = {
+      senderCpuMsPerMiB: sender as number,
+      receiverCpuMsPerMiB: receiver as number,
+    };
+    const discards = after[0]?.packetsDiscardedOnSend;
+    if (discards !== undefined) detail.senderDiscards = discards - (before[0]?.packetsDiscardedOnSend ?? 0);
+    return detail;
   };
   if (!THROUGH_SERVER.includes(transport)) {
     const sent = await transfer(ctx, a, b, bytes);

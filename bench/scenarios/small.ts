@@ -44,6 +44,13 @@ export async function measureSmall(ctx: ScenarioContext, a: Member, b: Member): 
   const count = ctx.options.smallMessages;
   const warm = warmupSize(ctx, count, 1_000);
   if (warm > 0) await transfer(ctx, a, b, warm);
+  const before = await a.handle.call('usage', {}, 10_000);
+  const redialsBefore = (await a.handle.call('counters', {}, 10_000)).redials ?? 0;
   const elapsedMs = await transfer(ctx, a, b, count);
-  return { metrics: { msgPerSec: (count / elapsedMs) * 1000 }, detail: { elapsedMs } };
+  const after = await a.handle.call('usage', {}, 10_000);
+  const redials = ((await a.handle.call('counters', {}, 10_000)).redials ?? 0) - redialsBefore;
+  const detail: Record<string, number> = { elapsedMs, senderCpuMs: after.cpuMs - before.cpuMs, redials };
+  if (after.packetsDiscardedOnSend !== undefined)
+    detail.senderDiscards = after.packetsDiscardedOnSend - (before.packetsDiscardedOnSend ?? 0);
+  return { metrics: { msgPerSec: (count / elapsedMs) * 1000 }, detail };
 }
