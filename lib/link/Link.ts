@@ -31,12 +31,6 @@ export interface Link {
   /** The largest message the peer accepts on this channel, when the transport tells. */
   readonly maxMessageBytes: number | undefined;
   /**
-   * How large a message of small frames batched together should be on this channel, when the transport
-   * prefers smaller ones than the chunk size (see PeerLink's `BROWSER_BATCH_BYTES`); undefined: no
-   * preference.
-   */
-  readonly batchBytes?: number | undefined;
-  /**
    * Hands one message to the channel at once, even past the high-water mark (that only makes the link
    * unwritable for a while). False when the link is not open or refused it (the link then closes).
    */

@@ -14,41 +14,33 @@ export const HIGH_WATER_BYTES = 1024 * 1024;
 /** The channel's `bufferedamountlow` threshold: below it the link reports `writable` again. */
 export const LOW_WATER_BYTES = 256 * 1024;
 /**
- * The largest batch of small frames in one message on a browser's own RTCDataChannel: one that fits one
- * SCTP packet (Chromium's SCTP packets carry at most 1,191 bytes, about 1,160 of them user data), so
- * SCTP never cuts it into fragments. Why: Chromium discards packets that its socket to the network
- * process has no room for (`packetsDiscardedOnSend` in getStats), hundreds to thousands in a fast
- * stream. With each message in one packet, as raw simple-peer sends small messages, SCTP recovers them
- * at once; with 64 KiB messages cut into ~56 fragments, a stream of small messages stalled in some runs:
- * the receiver, missing a fragment, holds everything after it until its window is full, and the sender
- * recovers only on SCTP's retransmission timer, ~0.4 s at a time, for seconds. Measured, 100,000 small
- * messages between two pages, 1 MiB buffered: with 64 KiB batches 3 of 9 runs stalled (15,000-28,000
- * instead of ~100,000 msg/s); with 1,100-byte batches none of 6 did, with as many discards (up to 5,906
- * a run). A smaller buffer (256 KiB, 192 KiB low) did not prevent the stall (1 run in 6 and in 10) and cost
- * attachments; attachments' 64 KiB chunks, which never stalled, are unchanged.
+ * {@link HIGH_WATER_BYTES} on a browser's own RTCDataChannel. Chromium's SCTP sends whatever is buffered
+ * as fast as its congestion window lets it, and the renderer discards packets its socket to the network
+ * process has no room for (`packetsDiscardedOnSend` in getStats); a discard at the tail of a burst is
+ * recovered only by SCTP's retransmission timer, which doubles each time. Measured, 100,000 small
+ * messages between two pages: with 1 MiB buffered, 119 to 4,519 packets discarded a run and 4 of 12 runs
+ * stalled for seconds (16,000-36,000 instead of ~120,000 msg/s); with 256 KiB, 0 to 758 discarded, none
+ * of 16 stalled. The cost, measured under load: a 64 MiB attachment at ~0.9x raw simple-peer, not ~1.2x.
  */
-export const BROWSER_BATCH_BYTES = 1_100;
+export const BROWSER_HIGH_WATER_BYTES = 256 * 1024;
+/** {@link LOW_WATER_BYTES} on a browser's own RTCDataChannel (a quarter of the high mark, as in Node). */
+export const BROWSER_LOW_WATER_BYTES = 64 * 1024;
 
-/** How full a link's send buffer may get, how far it drains before writers resume, and its batch size. @internal */
-export interface ChannelLimits {
+/** How full a link's send buffer may get, and how far it drains before writers resume. @internal */
+export interface WaterMarks {
   highBytes: number;
   lowBytes: number;
-  /** The largest batch of small frames in one message; undefined: the chunk size (see FrameBatch). */
-  batchBytes: number | undefined;
 }
 
 /**
- * The channel limits for a WebRTC implementation: `undefined` is the browser's own (see
- * {@link BROWSER_BATCH_BYTES}), anything else node-datachannel or an app's own implementation. The water
- * marks are the same for both.
+ * The water marks for a WebRTC implementation: `undefined` is the browser's own (see
+ * {@link BROWSER_HIGH_WATER_BYTES}), anything else node-datachannel or an app's own implementation.
  * @internal
  */
-export function channelLimitsFor(wrtc: WebRTCImplementation | undefined): ChannelLimits {
-  return {
-    highBytes: HIGH_WATER_BYTES,
-    lowBytes: LOW_WATER_BYTES,
-    batchBytes: wrtc === undefined ? BROWSER_BATCH_BYTES : undefined,
-  };
+export function waterMarksFor(wrtc: WebRTCImplementation | undefined): WaterMarks {
+  return wrtc === undefined
+    ? { highBytes: BROWSER_HIGH_WATER_BYTES, lowBytes: BROWSER_LOW_WATER_BYTES }
+    : { highBytes: HIGH_WATER_BYTES, lowBytes: LOW_WATER_BYTES };
 }
 /** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
@@ -108,7 +100,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   #statePollTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   readonly #initiator: boolean;
-  readonly #limits: ChannelLimits;
+  readonly #marks: WaterMarks;
   /**
    * Candidates this side gathered and has not sent yet; undefined once they go out as they come. The
    * answering side holds them until its answer has gone out, the offering side until it has applied the
@@ -142,7 +134,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#peer.on('close', () => this.#finish('closed'));
     this.#peer.on('error', (err: Error & { code?: string }) => this.#finish(err.code ?? err.message));
     this.#initiator = options.initiator;
-    this.#limits = channelLimitsFor(options.wrtc);
+    this.#marks = waterMarksFor(options.wrtc);
     this.#statePollTimer = setInterval(() => this.#checkState(), CONNECT_STATE_POLL_MS);
     unrefTimer(this.#statePollTimer); // the connection's own resources hold the process while it lives
   }
@@ -153,7 +145,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   }
 
   /**
-   * True when the channel is open and its send buffer is below {@link HIGH_WATER_BYTES}. When it is false,
+   * True when the channel is open and its send buffer is below the high-water mark ({@link waterMarksFor}). When it is false,
    * the link emits `writable` once the buffer has drained.
    */
   get writable(): boolean {
@@ -167,14 +159,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
       this.#turnBufferedBytes = channel.bufferedAmount;
       this.#scheduleTurnReset();
     }
-    if (this.#turnBufferedBytes + this.#turnBytes < this.#limits.highBytes) return true;
+    if (this.#turnBufferedBytes + this.#turnBytes < this.#marks.highBytes) return true;
     this.#wait();
     return false;
-  }
-
-  /** The largest batch of small frames in one message on this channel (see {@link BROWSER_BATCH_BYTES}). */
-  get batchBytes(): number | undefined {
-    return this.#limits.batchBytes;
   }
 
   /** Bytes handed to the channel and not yet sent on the network. */
@@ -322,7 +309,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     if (channel === undefined || this.#closed) return;
     this.#channel = channel;
     this.#stopStatePoll();
-    channel.bufferedAmountLowThreshold = this.#limits.lowBytes;
+    channel.bufferedAmountLowThreshold = this.#marks.lowBytes;
     channel.addEventListener('bufferedamountlow', () => this.#drained(true));
     this.emit('open');
   }
@@ -348,7 +335,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     if (!this.#waiting || channel === undefined || this.#closed) return;
     // The event means "at or below the low-water mark"; a poll settles for that too, so that a writer
     // refills the buffer in large steps rather than one frame per poll.
-    if (fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#limits.lowBytes) {
+    if (fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#marks.lowBytes) {
       this.#waiting = false;
       // The writer resumes now, maybe before this turn's reset: let it see the drained buffer.
       this.#turnBufferedBytes = undefined;

@@ -1,8 +1,6 @@
 /** Where a {@link FrameBatch} writes: a {@link PeerLink} in practice. @internal */
 export interface MessageSink {
   readonly writable: boolean;
-  /** The largest batch the channel prefers, when smaller than the batch size (see `Link.batchBytes`). */
-  readonly batchBytes?: number | undefined;
   write(bytes: Uint8Array): boolean;
 }
 
@@ -15,8 +13,6 @@ const scheduleMicrotask: (fn: () => void) => void =
  * once for the first message of a turn: {@link flushFirst}). One message, and usually one packet, instead
  * of one per frame: measured, node-datachannel's `send` was 45% of a sender's time in a stream of small
  * messages, and each went out in a UDP packet of its own.
- * A link may prefer smaller batches ({@link MessageSink.batchBytes}: a browser's own channel, where a
- * message that SCTP must cut into fragments stalls a stream once Chromium drops some of its packets).
  * A large frame (over a quarter of the batch size: an attachment chunk) goes in a message of its own,
  * after the batch before it, so order is kept; and it is written at once, never kept, which lets the
  * outbox cut every full chunk into one reused buffer.
@@ -56,8 +52,7 @@ export class FrameBatch {
     if (frame.byteLength * 4 > this.#maxBytes) {
       return this.flush() && this.#sink.write(frame);
     }
-    const limit = Math.min(this.#maxBytes, this.#sink.batchBytes ?? this.#maxBytes);
-    if (this.#bytes + frame.byteLength > limit && !this.flush()) return false;
+    if (this.#bytes + frame.byteLength > this.#maxBytes && !this.flush()) return false;
     this.#frames.push(frame);
     this.#bytes += frame.byteLength;
     this.#schedule();

@@ -98,11 +98,6 @@ export class LinkSet implements MessageSink {
     return this.#current.writable;
   }
 
-  /** The current link's preferred size of a batch of small frames (see {@link Link.batchBytes}). */
-  get batchBytes(): number | undefined {
-    return this.#current.batchBytes;
-  }
-
   /** Writes to the current link. */
   write(bytes: Uint8Array): boolean {
     return this.#current.write(bytes);

@@ -158,19 +158,6 @@ describe('FrameBatch', () => {
     expect(b.pendingBytes).to.equal(0);
   });
 
-  it("keeps batches to the sink's batchBytes (a browser's channel) while the largest size still says what is large", async () => {
-    const s = Object.assign(sink(), { batchBytes: 30 });
-    const b = new FrameBatch(s, 100);
-    for (let i = 0; i < 7; i++) b.write(filled(10, i)); // 70 bytes: one message of 70 without batchBytes
-    await tick();
-    expect(s.messages.map((m) => m.length)).to.deep.equal([30, 30, 10]);
-    expect(s.messages.flat()).to.deep.equal([...Array(7).keys()].flatMap((i) => Array<number>(10).fill(i)));
-    b.write(filled(25, 8)); // 25 * 4 = 100: not large, so batched (alone, being over batchBytes' room)
-    b.write(filled(6, 9)); // 25 + 6 > 30
-    await tick();
-    expect(s.messages.slice(3).map((m) => m.length)).to.deep.equal([25, 6]);
-  });
-
   it('takes a new largest size for both the batch bound and what counts as large', () => {
     const s = referenceSink();
     const b = new FrameBatch(s, 100);

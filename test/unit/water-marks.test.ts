@@ -1,29 +1,24 @@
 import { expect } from 'chai';
-import { BROWSER_BATCH_BYTES, HIGH_WATER_BYTES, LOW_WATER_BYTES, channelLimitsFor } from '../../lib/link/PeerLink.js';
+import {
+  BROWSER_HIGH_WATER_BYTES,
+  BROWSER_LOW_WATER_BYTES,
+  HIGH_WATER_BYTES,
+  LOW_WATER_BYTES,
+  waterMarksFor,
+} from '../../lib/link/PeerLink.js';
 import type { WebRTCImplementation } from '../../lib/link/webrtc.js';
 
-/** User data that fits one of Chromium's SCTP packets (1,191 bytes, less the common and DATA chunk headers). */
-const ONE_SCTP_PACKET_BYTES = 1_191 - 12 - 16;
-
-describe('PeerLink channel limits (issue #13)', () => {
-  it("batches small frames on a browser's own channel into messages that fit one SCTP packet", () => {
-    const limits = channelLimitsFor(undefined);
-    expect(limits.batchBytes).to.equal(BROWSER_BATCH_BYTES);
-    expect(BROWSER_BATCH_BYTES).to.be.greaterThan(100).and.at.most(ONE_SCTP_PACKET_BYTES);
+describe('PeerLink water marks (issue #13)', () => {
+  it("keeps a browser's own channel to 256 KiB buffered, where Chromium stopped discarding bursts", () => {
+    const marks = waterMarksFor(undefined);
+    expect(marks).to.deep.equal({ highBytes: BROWSER_HIGH_WATER_BYTES, lowBytes: BROWSER_LOW_WATER_BYTES });
+    expect(marks.highBytes).to.equal(256 * 1024);
+    expect(marks.lowBytes).to.be.greaterThan(0).and.below(marks.highBytes);
   });
 
-  it("keeps 1 MiB / 256 KiB water marks on a browser's own channel, where smaller ones cost attachments", () => {
-    const limits = channelLimitsFor(undefined);
-    expect(limits.highBytes)
-      .to.equal(1024 * 1024)
-      .and.equal(HIGH_WATER_BYTES);
-    expect(limits.lowBytes)
-      .to.equal(256 * 1024)
-      .and.equal(LOW_WATER_BYTES);
-  });
-
-  it('leaves an implementation passed in (node-datachannel) its 1 MiB buffer and 64 KiB batches', () => {
-    const limits = channelLimitsFor({} as WebRTCImplementation);
-    expect(limits).to.deep.equal({ highBytes: 1024 * 1024, lowBytes: 256 * 1024, batchBytes: undefined });
+  it('keeps 1 MiB for an implementation passed in (node-datachannel), which never stalled with it', () => {
+    const marks = waterMarksFor({} as WebRTCImplementation);
+    expect(marks).to.deep.equal({ highBytes: HIGH_WATER_BYTES, lowBytes: LOW_WATER_BYTES });
+    expect(marks.highBytes).to.equal(1024 * 1024);
   });
 });
