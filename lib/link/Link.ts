@@ -33,8 +33,10 @@ export interface Link {
   /**
    * Hands one message to the channel at once, even past the high-water mark (that only makes the link
    * unwritable for a while). False when the link is not open or refused it (the link then closes).
+   * `bulk`: a large message of its own (an attachment chunk), not a batch of small frames; a link may
+   * buffer bulk deeper (PeerLink on a browser's own channel: see its `waterMarksFor`).
    */
-  write(bytes: Uint8Array): boolean;
+  write(bytes: Uint8Array, bulk?: boolean): boolean;
   /** Closes the link; `close` follows (once). */
   close(reason?: string): void;
   /** Adds a listener. */

@@ -14,33 +14,43 @@ export const HIGH_WATER_BYTES = 1024 * 1024;
 /** The channel's `bufferedamountlow` threshold: below it the link reports `writable` again. */
 export const LOW_WATER_BYTES = 256 * 1024;
 /**
- * {@link HIGH_WATER_BYTES} on a browser's own RTCDataChannel. Chromium's SCTP sends whatever is buffered
- * as fast as its congestion window lets it, and the renderer discards packets its socket to the network
- * process has no room for (`packetsDiscardedOnSend` in getStats); a discard at the tail of a burst is
- * recovered only by SCTP's retransmission timer, which doubles each time. Measured, 100,000 small
- * messages between two pages: with 1 MiB buffered, 119 to 4,519 packets discarded a run and 4 of 12 runs
- * stalled for seconds (16,000-36,000 instead of ~120,000 msg/s); with 256 KiB, 0 to 758 discarded, none
- * of 16 stalled. The cost, measured under load: a 64 MiB attachment at ~0.9x raw simple-peer, not ~1.2x.
+ * {@link HIGH_WATER_BYTES} on a browser's own RTCDataChannel while it carries batches of small frames.
+ * Chromium's SCTP sends whatever is buffered as fast as its congestion window lets it, and the renderer
+ * discards packets its socket to the network process has no room for (`packetsDiscardedOnSend` in
+ * getStats). In a stream of small messages (acknowledged, so acks flow back) that sometimes leaves the
+ * sender, its buffer full, sending a few dozen packets every ~0.4 s (SCTP's retransmission timer) for
+ * seconds. Measured, 100,000 small messages between two pages, rounds that stalled (~10,000-30,000
+ * instead of ~80,000-120,000 msg/s): with 1 MiB buffered 9 of 20 (this and earlier runs), with 256 KiB
+ * 2 of 38. Attachments' chunks, which never stalled and have no discards with 1 MiB, keep 1 MiB (see
+ * {@link waterMarksFor}).
  */
 export const BROWSER_HIGH_WATER_BYTES = 256 * 1024;
-/** {@link LOW_WATER_BYTES} on a browser's own RTCDataChannel (a quarter of the high mark, as in Node). */
+/** {@link LOW_WATER_BYTES} with {@link BROWSER_HIGH_WATER_BYTES} (a quarter of the high mark, as in Node). */
 export const BROWSER_LOW_WATER_BYTES = 64 * 1024;
 
-/** How full a link's send buffer may get, and how far it drains before writers resume. @internal */
+/**
+ * How full a link's send buffer may get, and how far it drains before writers resume: after a batch of
+ * small frames, and after a bulk message (an attachment chunk). @internal
+ */
 export interface WaterMarks {
   highBytes: number;
   lowBytes: number;
+  bulkHighBytes: number;
+  bulkLowBytes: number;
 }
 
 /**
- * The water marks for a WebRTC implementation: `undefined` is the browser's own (see
- * {@link BROWSER_HIGH_WATER_BYTES}), anything else node-datachannel or an app's own implementation.
+ * The water marks for a WebRTC implementation: `undefined` is the browser's own, whose batches of small
+ * frames get the smaller {@link BROWSER_HIGH_WATER_BYTES} and whose bulk keeps 1 MiB (a 64 MiB attachment
+ * with 256 KiB measured ~0.9x raw simple-peer, against ~1.2x); anything else (node-datachannel, an app's
+ * own implementation) 1 MiB for both.
  * @internal
  */
 export function waterMarksFor(wrtc: WebRTCImplementation | undefined): WaterMarks {
+  const bulk = { bulkHighBytes: HIGH_WATER_BYTES, bulkLowBytes: LOW_WATER_BYTES };
   return wrtc === undefined
-    ? { highBytes: BROWSER_HIGH_WATER_BYTES, lowBytes: BROWSER_LOW_WATER_BYTES }
-    : { highBytes: HIGH_WATER_BYTES, lowBytes: LOW_WATER_BYTES };
+    ? { highBytes: BROWSER_HIGH_WATER_BYTES, lowBytes: BROWSER_LOW_WATER_BYTES, ...bulk }
+    : { highBytes: HIGH_WATER_BYTES, lowBytes: LOW_WATER_BYTES, ...bulk };
 }
 /** Poll interval while a writer waits, for implementations that never fire `bufferedamountlow` (@roamhq/wrtc). */
 const DRAIN_POLL_MS = 10;
@@ -101,6 +111,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   #closed = false;
   readonly #initiator: boolean;
   readonly #marks: WaterMarks;
+  /** The last message written was bulk (see {@link write}): the bulk water marks apply. */
+  #bulk = false;
   /**
    * Candidates this side gathered and has not sent yet; undefined once they go out as they come. The
    * answering side holds them until its answer has gone out, the offering side until it has applied the
@@ -145,8 +157,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   }
 
   /**
-   * True when the channel is open and its send buffer is below the high-water mark ({@link waterMarksFor}). When it is false,
-   * the link emits `writable` once the buffer has drained.
+   * True when the channel is open and its send buffer is below the high-water mark ({@link waterMarksFor}:
+   * the bulk one when the last message written was bulk). When it is false, the link emits `writable` once
+   * the buffer has drained.
    */
   get writable(): boolean {
     const channel = this.#channel;
@@ -159,7 +172,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
       this.#turnBufferedBytes = channel.bufferedAmount;
       this.#scheduleTurnReset();
     }
-    if (this.#turnBufferedBytes + this.#turnBytes < this.#marks.highBytes) return true;
+    if (this.#turnBufferedBytes + this.#turnBytes < this.#highBytes) return true;
     this.#wait();
     return false;
   }
@@ -194,8 +207,9 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
    * Hands one message to the channel at once. Writers check {@link writable} first; a write past the
    * high-water mark is allowed (a frame that must not wait) and simply makes the link unwritable for a
    * while. Returns false when the link is not open or the channel refused the message (the link closes).
+   * `bulk` (an attachment chunk) selects the bulk water marks until a message that is not bulk.
    */
-  write(bytes: Uint8Array): boolean {
+  write(bytes: Uint8Array, bulk = false): boolean {
     const channel = this.#channel;
     if (channel === undefined || this.#closed) return false;
     try {
@@ -206,7 +220,20 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     }
     this.#turnBytes += bytes.byteLength;
     this.#scheduleTurnReset();
+    if (bulk !== this.#bulk) {
+      this.#bulk = bulk;
+      // Crossing a threshold raised past the buffer fires no event: the poll of a waiting writer covers that.
+      channel.bufferedAmountLowThreshold = this.#lowBytes;
+    }
     return true;
+  }
+
+  get #highBytes(): number {
+    return this.#bulk ? this.#marks.bulkHighBytes : this.#marks.highBytes;
+  }
+
+  get #lowBytes(): number {
+    return this.#bulk ? this.#marks.bulkLowBytes : this.#marks.lowBytes;
   }
 
   /** Forgets, at the end of this turn, what {@link writable} counted in it. */
@@ -309,7 +336,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     if (channel === undefined || this.#closed) return;
     this.#channel = channel;
     this.#stopStatePoll();
-    channel.bufferedAmountLowThreshold = this.#marks.lowBytes;
+    channel.bufferedAmountLowThreshold = this.#lowBytes;
     channel.addEventListener('bufferedamountlow', () => this.#drained(true));
     this.emit('open');
   }
@@ -335,7 +362,7 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     if (!this.#waiting || channel === undefined || this.#closed) return;
     // The event means "at or below the low-water mark"; a poll settles for that too, so that a writer
     // refills the buffer in large steps rather than one frame per poll.
-    if (fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#marks.lowBytes) {
+    if (fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#lowBytes) {
       this.#waiting = false;
       // The writer resumes now, maybe before this turn's reset: let it see the drained buffer.
       this.#turnBufferedBytes = undefined;

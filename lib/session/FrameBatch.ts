@@ -1,7 +1,8 @@
 /** Where a {@link FrameBatch} writes: a {@link PeerLink} in practice. @internal */
 export interface MessageSink {
   readonly writable: boolean;
-  write(bytes: Uint8Array): boolean;
+  /** `bulk`: a large frame in a message of its own (see `Link.write`). */
+  write(bytes: Uint8Array, bulk?: boolean): boolean;
 }
 
 const scheduleMicrotask: (fn: () => void) => void =
@@ -50,7 +51,7 @@ export class FrameBatch {
   /** Adds a frame; false when the link is gone. */
   write(frame: Uint8Array): boolean {
     if (frame.byteLength * 4 > this.#maxBytes) {
-      return this.flush() && this.#sink.write(frame);
+      return this.flush() && this.#sink.write(frame, true);
     }
     if (this.#bytes + frame.byteLength > this.#maxBytes && !this.flush()) return false;
     this.#frames.push(frame);

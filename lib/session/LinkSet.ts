@@ -99,8 +99,8 @@ export class LinkSet implements MessageSink {
   }
 
   /** Writes to the current link. */
-  write(bytes: Uint8Array): boolean {
-    return this.#current.write(bytes);
+  write(bytes: Uint8Array, bulk?: boolean): boolean {
+    return this.#current.write(bytes, bulk);
   }
 
   /** True when some attached link is open. */

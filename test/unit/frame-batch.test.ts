@@ -158,6 +158,29 @@ describe('FrameBatch', () => {
     expect(b.pendingBytes).to.equal(0);
   });
 
+  it('marks a large frame written on its own as bulk, and a batch of small frames as not (issue #13)', async () => {
+    const writes: Array<[number, boolean | undefined]> = [];
+    const b = new FrameBatch(
+      {
+        writable: true,
+        write(bytes: Uint8Array, bulk?: boolean) {
+          writes.push([bytes.byteLength, bulk]);
+          return true;
+        },
+      },
+      100,
+    );
+    b.write(filled(10, 1));
+    b.write(filled(26, 2)); // 26 * 4 > 100: an attachment chunk's size
+    b.write(filled(25, 3));
+    await tick();
+    expect(writes.map(([n, bulk]) => [n, bulk === true])).to.deep.equal([
+      [10, false],
+      [26, true],
+      [25, false],
+    ]);
+  });
+
   it('takes a new largest size for both the batch bound and what counts as large', () => {
     const s = referenceSink();
     const b = new FrameBatch(s, 100);

@@ -8,17 +8,34 @@ import {
 } from '../../lib/link/PeerLink.js';
 import type { WebRTCImplementation } from '../../lib/link/webrtc.js';
 
+const MiB = 1024 * 1024;
+const KiB = 1024;
+
 describe('PeerLink water marks (issue #13)', () => {
-  it("keeps a browser's own channel to 256 KiB buffered, where Chromium stopped discarding bursts", () => {
+  it("keeps a browser's own channel to 256 KiB buffered while it carries small frames", () => {
     const marks = waterMarksFor(undefined);
-    expect(marks).to.deep.equal({ highBytes: BROWSER_HIGH_WATER_BYTES, lowBytes: BROWSER_LOW_WATER_BYTES });
-    expect(marks.highBytes).to.equal(256 * 1024);
-    expect(marks.lowBytes).to.be.greaterThan(0).and.below(marks.highBytes);
+    expect(marks.highBytes)
+      .to.equal(BROWSER_HIGH_WATER_BYTES)
+      .and.equal(256 * KiB);
+    expect(marks.lowBytes)
+      .to.equal(BROWSER_LOW_WATER_BYTES)
+      .and.equal(64 * KiB);
   });
 
-  it('keeps 1 MiB for an implementation passed in (node-datachannel), which never stalled with it', () => {
-    const marks = waterMarksFor({} as WebRTCImplementation);
-    expect(marks).to.deep.equal({ highBytes: HIGH_WATER_BYTES, lowBytes: LOW_WATER_BYTES });
-    expect(marks.highBytes).to.equal(1024 * 1024);
+  it("lets bulk (attachment chunks) fill a browser's own channel to 1 MiB, as before", () => {
+    const marks = waterMarksFor(undefined);
+    expect(marks.bulkHighBytes).to.equal(HIGH_WATER_BYTES).and.equal(MiB);
+    expect(marks.bulkLowBytes)
+      .to.equal(LOW_WATER_BYTES)
+      .and.equal(256 * KiB);
+  });
+
+  it('keeps 1 MiB for everything on an implementation passed in (node-datachannel), which never stalled', () => {
+    expect(waterMarksFor({} as WebRTCImplementation)).to.deep.equal({
+      highBytes: MiB,
+      lowBytes: 256 * KiB,
+      bulkHighBytes: MiB,
+      bulkLowBytes: 256 * KiB,
+    });
   });
 });
