@@ -19,9 +19,12 @@ export const LOW_WATER_BYTES = 256 * 1024;
  * discards packets its socket to the network process has no room for (`packetsDiscardedOnSend` in
  * getStats). In a stream of small messages (acknowledged, so acks flow back) that sometimes leaves the
  * sender, its buffer full, sending a few dozen packets every ~0.4 s (SCTP's retransmission timer) for
- * seconds. Measured, 100,000 small messages between two pages, rounds that stalled (~10,000-30,000
- * instead of ~80,000-120,000 msg/s): with 1 MiB buffered 9 of 20 (this and earlier runs), with 256 KiB
- * 2 of 38. Attachments' chunks, which never stalled and have no discards with 1 MiB, keep 1 MiB (see
+ * seconds. Measured, 100,000 small messages between two pages, rounds that stalled (~15,000-42,000
+ * instead of ~60,000-170,000 msg/s): with 1 MiB buffered 4 of 12 (2 of 5 with a 768 KiB low mark); with
+ * 256 KiB 2 of 36 (one 6.7 s, one 2.4 s; none of 24 in an earlier series). Tried, no better: 256 KiB with
+ * 192 KiB low (1 of 6), 1 MiB with batches that fit one SCTP packet (3 of 25, for 8-11 s), and with acks
+ * spaced 20 ms apart (4 of 12).
+ * Attachments' chunks, which never stalled and show no discards with 1 MiB, keep 1 MiB (see
  * {@link waterMarksFor}).
  */
 export const BROWSER_HIGH_WATER_BYTES = 256 * 1024;
