@@ -131,6 +131,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   readonly #unpacker = new MessageUnpacker(MAX_FRAME_BYTES);
   /** The largest message the session may write: as on a data channel (it goes in parts). */
   readonly maxMessageBytes = MAX_FRAME_BYTES;
+  /** The largest message that goes in one relayed frame, never cut: a session's chunks are cut to it. */
+  readonly unitMessageBytes: number;
 
   constructor(options: RelayLinkOptions) {
     super();
@@ -140,6 +142,7 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     const plainBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES;
     if (plainBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
     this.#packer = new MessagePacker(plainBytes, RelayInnerKind.Data, (plain) => this.#seal(plain));
+    this.unitMessageBytes = this.#packer.unitBytes;
     if (options.initiator) {
       this.#linkId = randomBytes(RELAY_NONCE_BYTES);
       this.#send(encodeRelayOpen(this.#linkId, options.cid));

@@ -19,6 +19,8 @@ export interface LinkSizes {
   maxWholeFrameBytes: number;
   /** The size of a chunk frame, and of a whole message that carries an attachment. */
   chunkFrameBytes: number;
+  /** The current link's {@link Link.unitMessageBytes}: chunk frames are cut to fit it. */
+  linkUnitBytes: number | undefined;
   /** The largest attachment the peer accepts; undefined before its hello. */
   peerMaxAttachmentBytes: number | undefined;
   /** Whose link this is, for the error messages. */
@@ -32,8 +34,19 @@ export function applyPeerLimits(
   channelMax: number | undefined,
 ): void {
   link.maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, peer.maxFrameBytes, channelMax ?? MAX_FRAME_BYTES);
-  link.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, link.maxWholeFrameBytes);
   link.peerMaxAttachmentBytes = peer.maxAttachmentBytes;
+  setLinkUnit(link, link.linkUnitBytes);
+}
+
+/**
+ * Sets the current link's unit (see {@link Link.unitMessageBytes}), and the chunk frame size with it: the
+ * default size, cut to the largest whole frame and to the link's unit. On the relay, a 64 KiB chunk frame
+ * spanned two relayed frames and was put back together in a fresh buffer on arrival: a copy of every
+ * attachment byte, and garbage, that a chunk sized to one relayed frame does not cost.
+ */
+export function setLinkUnit(link: LinkSizes, unitBytes: number | undefined): void {
+  link.linkUnitBytes = unitBytes;
+  link.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, link.maxWholeFrameBytes, unitBytes ?? CHUNK_FRAME_BYTES);
 }
 
 /** The seq used to measure a message before it has one: the largest, so the measure is never short. */
