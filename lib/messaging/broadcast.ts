@@ -23,7 +23,7 @@ export async function broadcast(
   for (const [id, { session: s }] of recipients) {
     if (!s.isReady) continue;
     const limits = s.peerLimits;
-    const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}/${s.link.unitMessageBytes}`;
+    const key = `${limits?.maxAttachmentBytes}/${limits?.maxFrameBytes}/${s.link.maxMessageBytes}`;
     const err = fine.has(key) ? undefined : checkSession(s, body, attachment);
     if (err === undefined) {
       fine.add(key);

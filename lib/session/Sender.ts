@@ -46,6 +46,7 @@ export class Sender {
     this.#context = context;
     this.sizes = {
       maxWholeFrameBytes: MAX_FRAME_BYTES,
+      wholeWithAttachmentBytes: CHUNK_FRAME_BYTES,
       chunkFrameBytes: CHUNK_FRAME_BYTES,
       linkUnitBytes: undefined,
       peerMaxAttachmentBytes: undefined,
