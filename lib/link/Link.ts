@@ -31,6 +31,12 @@ export interface Link {
   /** The largest message the peer accepts on this channel, when the transport tells. */
   readonly maxMessageBytes: number | undefined;
   /**
+   * The largest message that goes in one unit of the transport, never cut and put back together (on the
+   * relay, what a relayed frame holds besides a message's length); a session cuts attachment chunks to fit.
+   * Undefined when the transport has no such units to fit (a data channel carries each message whole).
+   */
+  readonly unitMessageBytes?: number | undefined;
+  /**
    * Hands one message to the channel at once, even past the high-water mark (that only makes the link
    * unwritable for a while). False when the link is not open or refused it (the link then closes).
    * `bulk`: a large message of its own (an attachment chunk), not a batch of small frames; a link may

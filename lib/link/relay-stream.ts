@@ -1,7 +1,10 @@
 /**
  * The message stream inside a relayed link's data frames: each message is a 4-byte big-endian length then
  * its bytes, and the stream is cut into frames as full as the server takes, so small messages share a
- * frame and a large one spans several. This module packs and unpacks it; RelayLink seals and sends.
+ * frame and a large one spans several; except that a message over a quarter of a frame that fits in one
+ * ({@link MessagePacker.unitBytes}: a session's attachment chunk on this link) is not cut in two, so that the
+ * receiver takes it as a view of the frame it came in, not put back together in a copy. This module packs
+ * and unpacks the stream; RelayLink seals and sends.
  */
 
 /** Bytes of the length before each message in the stream. */
@@ -30,8 +33,20 @@ export class MessagePacker {
     return this.#outBytes - 1;
   }
 
-  /** Adds one message (its length, then its bytes), sealing every frame it fills. */
+  /** The largest message that goes whole in one frame (with its length, after the kind). */
+  get unitBytes(): number {
+    return this.#out.byteLength - 1 - RELAY_LENGTH_BYTES;
+  }
+
+  /**
+   * Adds one message (its length, then its bytes), sealing every frame it fills. A message over a quarter
+   * frame that fits in one but not in what is left of this one starts a frame of its own: the frame before
+   * it goes less than full (one short frame per large message at most, and none for chunks cut to fit).
+   */
   push(message: Uint8Array): void {
+    const stream = RELAY_LENGTH_BYTES + message.byteLength;
+    const frame = this.#out.byteLength - 1;
+    if (stream > this.#out.byteLength - this.#outBytes && stream <= frame && stream * 4 > frame) this.flush();
     const length = new Uint8Array(RELAY_LENGTH_BYTES);
     new DataView(length.buffer).setUint32(0, message.byteLength);
     this.#append(length);

@@ -4,7 +4,7 @@ import type { JsonObject } from '../protocol/json.js';
 import type { Logger } from '../logger.js';
 import { CHUNK_FRAME_BYTES, FrameKind, MAX_FRAME_BYTES, type MessageBody, encodeFrame } from '../protocol/frames.js';
 import { FrameBatch, type MessageSink } from './FrameBatch.js';
-import { type LinkSizes, applyPeerLimits, planMessage } from './message-plan.js';
+import { type LinkSizes, applyPeerLimits, planMessage, setLinkUnit } from './message-plan.js';
 import { type OutgoingMessage, Outbox, type ProgressCallback } from './Outbox.js';
 import { type PendingSend, PendingSends } from './PendingSends.js';
 
@@ -46,7 +46,9 @@ export class Sender {
     this.#context = context;
     this.sizes = {
       maxWholeFrameBytes: MAX_FRAME_BYTES,
+      wholeWithAttachmentBytes: CHUNK_FRAME_BYTES,
       chunkFrameBytes: CHUNK_FRAME_BYTES,
+      linkUnitBytes: undefined,
       peerMaxAttachmentBytes: undefined,
       participantId: context.participantId(),
     };
@@ -84,6 +86,16 @@ export class Sender {
   /** Sets the sizes once the peer's hello told its limits; `channelMax` is the link's own, when it tells. */
   applyPeerLimits(limits: { maxAttachmentBytes: number; maxFrameBytes: number }, channelMax: number | undefined): void {
     applyPeerLimits(this.sizes, limits, channelMax);
+    this.#chunkSizeChanged();
+  }
+
+  /** Cuts chunks to fit `link` (its {@link Link.unitMessageBytes}), the link messages go on from now. */
+  fitLink(link: Link): void {
+    setLinkUnit(this.sizes, link.unitMessageBytes);
+    this.#chunkSizeChanged();
+  }
+
+  #chunkSizeChanged(): void {
     this.outbox.setChunkFrameBytes(this.sizes.chunkFrameBytes);
     this.batch.setMaxBytes(this.sizes.chunkFrameBytes);
   }

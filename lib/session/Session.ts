@@ -322,6 +322,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       return;
     }
     this.#moves++;
+    this.#sender.fitLink(link);
     this.#heartbeat.paused = false;
     this.#heartbeat.alive(Date.now());
     if (this.isReady) this.#receiver.park();
@@ -418,6 +419,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }
+    this.#sender.fitLink(this.link);
     this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
     this.emit('ready', attributes);

@@ -17,8 +17,12 @@ import {
 export interface LinkSizes {
   /** The largest whole-message or start frame. */
   maxWholeFrameBytes: number;
-  /** The size of a chunk frame, and of a whole message that carries an attachment. */
+  /** The largest whole message that carries an attachment; a larger one goes as a start frame and chunks. */
+  wholeWithAttachmentBytes: number;
+  /** The size of a chunk frame: at most the above, cut to fit the current link's unit. */
   chunkFrameBytes: number;
+  /** The current link's {@link Link.unitMessageBytes}: chunk frames are cut to fit it. */
+  linkUnitBytes: number | undefined;
   /** The largest attachment the peer accepts; undefined before its hello. */
   peerMaxAttachmentBytes: number | undefined;
   /** Whose link this is, for the error messages. */
@@ -32,15 +36,28 @@ export function applyPeerLimits(
   channelMax: number | undefined,
 ): void {
   link.maxWholeFrameBytes = Math.min(MAX_FRAME_BYTES, peer.maxFrameBytes, channelMax ?? MAX_FRAME_BYTES);
-  link.chunkFrameBytes = Math.min(CHUNK_FRAME_BYTES, link.maxWholeFrameBytes);
+  link.wholeWithAttachmentBytes = Math.min(CHUNK_FRAME_BYTES, link.maxWholeFrameBytes);
   link.peerMaxAttachmentBytes = peer.maxAttachmentBytes;
+  setLinkUnit(link, link.linkUnitBytes);
+}
+
+/**
+ * Sets the current link's unit (see {@link Link.unitMessageBytes}), and the chunk frame size with it: the
+ * whole-message size, cut to the link's unit. On the relay, a 64 KiB chunk frame spanned two relayed frames
+ * and was put back together in a fresh buffer on arrival: a copy of every attachment byte, and garbage, that
+ * a chunk sized to one relayed frame does not cost. Which messages go whole does not change with the link
+ * (an attachment over one 64 KiB frame reports progress on every path).
+ */
+export function setLinkUnit(link: LinkSizes, unitBytes: number | undefined): void {
+  link.linkUnitBytes = unitBytes;
+  link.chunkFrameBytes = Math.min(link.wholeWithAttachmentBytes, unitBytes ?? CHUNK_FRAME_BYTES);
 }
 
 /** The seq used to measure a message before it has one: the largest, so the measure is never short. */
 const MAX_SEQ_PLACEHOLDER = Number.MAX_SAFE_INTEGER;
 
 /**
- * The frame that starts message `seq`: the whole message when it fits one frame of the chunk size (or,
+ * The frame that starts message `seq`: the whole message when it fits one frame of the whole-message size (or,
  * without attachment, the largest frame), else a start frame with the attachment to follow in chunks.
  * Sizes come from the encoded body; nothing is encoded twice. Throws {@link MessagingError}
  * `MessageTooLarge` when it cannot go on this link.
@@ -97,10 +114,10 @@ function checkFrameSize(bytes: number, link: LinkSizes): void {
     throw MessagingError.tooLarge(bytes, link.maxWholeFrameBytes, link.participantId);
 }
 
-/** Whether a message with this attachment goes whole, in one frame of the chunk size. */
+/** Whether a message with this attachment goes whole, in one frame of the whole-message size. */
 function goesWhole(seq: number, body: Uint8Array, attachment: Uint8Array, link: LinkSizes): boolean {
   return (
-    attachment.byteLength <= link.chunkFrameBytes &&
-    messageFrameBytes(seq, body, attachment.byteLength) <= link.chunkFrameBytes
+    attachment.byteLength <= link.wholeWithAttachmentBytes &&
+    messageFrameBytes(seq, body, attachment.byteLength) <= link.wholeWithAttachmentBytes
   );
 }

@@ -124,6 +124,29 @@ describe('RelayLink (over an in-memory relay)', () => {
     expect(ab.frames - framesBefore).to.equal(Math.ceil((100 * 34 + 10_004) / (4096 - 42)));
   });
 
+  it('a message that fits one frame is never cut in two: it starts a frame and arrives as a view of it', async () => {
+    const { a, b, ab } = linkPair({ maxFrameBytes: 4096 });
+    await Promise.all([opened(a), opened(b)]);
+    // A frame of 4,096 less 42 (header, tag and the kind) holds the message's length and its bytes.
+    expect(a.unitMessageBytes).to.equal(4096 - 42 - 4);
+    const got: Uint8Array[] = [];
+    b.on('data', (d) => got.push(d));
+    const framesBefore = ab.frames;
+    a.write(new Uint8Array(30).fill(1));
+    a.write(new Uint8Array(a.unitMessageBytes).fill(2));
+    a.write(new Uint8Array(30).fill(3));
+    await eventually(() => got.length === 3, 2000, 'every message');
+    expect(got.map((d) => [d.byteLength, d[0]])).to.deep.equal([
+      [30, 1],
+      [a.unitMessageBytes, 2],
+      [30, 3],
+    ]);
+    // The first frame goes short; the large message fills the second alone, so it is not put back together
+    // in a buffer of its own: it is a view of its frame, after the kind and its length.
+    expect(ab.frames - framesBefore).to.equal(3);
+    expect(got[1]?.byteOffset).to.equal(5);
+  });
+
   for (const [label, crypto] of [
     ['node:crypto to WebCrypto', [NODE, WEB]],
     ['WebCrypto to node:crypto', [WEB, NODE]],
@@ -334,13 +357,23 @@ describe('RelayLink (over an in-memory relay)', () => {
       await Promise.all([nextEvent(sa, 'ready', 3000), nextEvent(sb, 'ready', 3000)]);
       const received: Delivery[] = [];
       sb.on('message', (d) => received.push(d));
+      const sizes: number[] = [];
+      b.on('data', (d) => sizes.push(d.byteLength));
+      let progress = 0;
+      sb.on('progress', () => progress++);
+      // Over a relayed frame but under 64 KiB: whole, as on a data channel (no progress), in two relayed frames.
+      await sa.sendMessage(new MessageBody('w', { n: 0 }), new Uint8Array(60_000), true);
+      expect(progress).to.equal(0);
+      sizes.length = 0;
       const big = new Uint8Array(8 << 20).map((_, i) => (i * 31) & 0xff);
       await sa.sendMessage(new MessageBody('hi', { n: 1 }), undefined, true);
       await sa.sendMessage(new MessageBody('file', { n: 2 }), big, true);
-      await eventually(() => received.length === 2, 10_000, 'both messages');
-      expect(received.map((d) => d.payload.n)).to.deep.equal([1, 2]);
+      await eventually(() => received.length === 3, 10_000, 'every message');
+      expect(received.map((d) => d.payload.n)).to.deep.equal([0, 1, 2]);
       const hash = (x: Uint8Array): string => createHash('sha256').update(x).digest('hex');
-      expect(hash(received[1]!.attachment as Uint8Array)).to.equal(hash(big));
+      expect(hash(received[2]!.attachment as Uint8Array)).to.equal(hash(big));
+      // Chunk frames are cut to fit one relayed frame each (a 64 KiB one spans two of these 32 KiB frames).
+      expect(Math.max(...sizes)).to.be.within(b.unitMessageBytes - 32, b.unitMessageBytes);
     } finally {
       sa.close('test over');
       sb.close('test over');
