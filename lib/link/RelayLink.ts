@@ -5,16 +5,17 @@
  * its own nonce, and both derive the link's keys from the two.
  *
  * Flow control, end to end: socket.io has no backpressure, and the server drops a connection that leaves
- * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (1.5 MiB) of its
+ * over `maxUnreadOutputBytes` (4 MiB) unread. A sender may have at most `windowBytes` (1 MiB) of its
  * message stream unacknowledged; the receiver grants credit for the stream it has taken in (its messages
  * handed to the listeners, which run at once), once a quarter window has come since the last credit.
- * So a frozen receiver holds at most one window per relayed peer at the server (2 peers fit under 4 MiB),
- * and `writable` is false (the session waits) until credit returns. Why 1.5 MiB: with the rate limits lifted
+ * So a frozen receiver holds at most one window per relayed peer at the server (3 peers fit under 4 MiB),
+ * and `writable` is false (the session waits) until credit returns. Why 1 MiB: with the rate limits lifted
  * (the bench), a bulk transfer is bound by the window (it is a round trip through two socket.io hops and
  * three processes) and by the credit frames (each one a seal, two socket.io events and a server handler,
  * as a data frame). In alternating 5-round runs of a 64 MiB attachment (2 cores, load 4–8): 512 KiB 0.45×
  * and 0.46× the socket.io relay's throughput, 1 MiB 0.51× and 0.57×, 1.5 MiB 0.57× and 0.52×, 2 MiB 0.59×
- * to 0.66×; 2 MiB would leave a frozen receiver room for one relayed peer only, 1.5 MiB for two. At the
+ * to 0.66×. 1 MiB gets what 1.5 MiB gets, within the noise, and leaves a frozen receiver room for three
+ * relayed peers streaming at once (1.5 MiB two, 2 MiB one) before the server drops it. At the
  * server's default terms (4 MiB/s per connection) the client's pacing binds long before the window.
  *
  * Messages travel as one stream per direction: each is a u32 length then its bytes, and the stream is cut
@@ -67,8 +68,8 @@ export interface RelayLinkEvents extends LinkEvents {
 /** Refusals that mean the peer left or disabled messaging, not that something went wrong. */
 const PEER_GONE_REFUSALS: ReadonlySet<string> = new Set(['UnknownParticipant', 'PeerNotEnabled']);
 
-/** Unacknowledged relayed bytes one link may have; see the module comment for why 1.5 MiB. */
-export const RELAY_WINDOW_BYTES = 1536 * 1024;
+/** Unacknowledged relayed bytes one link may have; see the module comment for why 1 MiB. */
+export const RELAY_WINDOW_BYTES = 1024 * 1024;
 
 /** Where a {@link RelayLink} sends its frames: the signaling connection, to one peer. @internal */
 export interface RelayPort {
