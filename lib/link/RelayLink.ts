@@ -36,6 +36,7 @@ import { ConnectionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MAX_FRAME_BYTES } from '../protocol/frame-types.js';
 import {
+  RELAY_ACCEPT_BYTES,
   RELAY_NONCE_BYTES,
   RELAY_SEALED_HEADER_BYTES,
   RelayInnerKind,
@@ -46,6 +47,7 @@ import {
   sameLinkId,
 } from '../protocol/relay-frames.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
+import { nextTurn } from '../util/schedule.js';
 import type { Link, LinkEvents } from './Link.js';
 import { MessagePacker, MessageUnpacker, RELAY_LENGTH_BYTES } from './relay-stream.js';
 import {
@@ -106,6 +108,11 @@ export interface RelayLinkOptions {
   logger: Logger;
 }
 
+/** A sealed frame, with the accept of acceptor nonce `accept` before it in the same event when there is one. */
+function withAccept(linkId: Uint8Array, accept: Uint8Array | undefined, sealed: Uint8Array): Uint8Array {
+  return accept === undefined ? sealed : encodeRelayAccept(linkId, accept, sealed);
+}
+
 function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
@@ -115,6 +122,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   readonly #o: RelayLinkOptions;
   readonly #window: number;
   #linkId: Uint8Array | undefined;
+  /** The acceptor's nonce while its accept waits to go with its first sealed frame. */
+  #pendingAccept: Uint8Array | undefined;
   #ciphers: RelayCiphers | undefined;
   #open = false;
   #closed = false;
@@ -236,14 +245,21 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       if (this.#o.initiator || this.#linkId !== undefined) return this.#fail('unexpected open frame');
       this.#linkId = frame.linkId.slice();
       const nonce = randomBytes(RELAY_NONCE_BYTES);
-      this.#send(encodeRelayAccept(this.#linkId, nonce));
+      // Derived at once (node:crypto), the link is open now and the session's hello is sealed in this
+      // turn's microtasks: the accept waits for it, and both go in one event (alone a turn later if the
+      // session wrote nothing). Derived later (WebCrypto), the accept goes now.
+      this.#pendingAccept = nonce;
       this.#derive(nonce);
+      if (this.#open) nextTurn(() => this.#sendPendingAccept());
+      else this.#sendPendingAccept();
       return;
     }
     if (this.#linkId === undefined || !sameLinkId(frame.linkId, this.#linkId)) return; // another link's
     if (frame.kind === 'accept') {
       if (!this.#o.initiator || this.#ciphers !== undefined) return this.#fail('unexpected accept frame');
       this.#derive(frame.nonce.slice());
+      // The acceptor's first sealed frame, carried with the accept: opened as if it came alone after it.
+      if (frame.sealed !== undefined) this.handleFrame(frame.sealed);
       return;
     }
     const { counter, header, ciphertext } = frame;
@@ -391,13 +407,30 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     } catch (err) {
       return this.#fail(`cannot seal a relayed frame: ${String(err)}`);
     }
+    // A pending accept goes with this frame, before it, when both fit in a relayed frame (else alone first):
+    // taken now, so that nothing is sent between.
+    let accept = this.#pendingAccept;
+    this.#pendingAccept = undefined;
+    const bundled = RELAY_ACCEPT_BYTES + header.byteLength + plain.byteLength + SEAL_TAG_BYTES;
+    if (accept !== undefined && bundled > this.#o.maxFrameBytes) {
+      this.#send(encodeRelayAccept(linkId, accept));
+      accept = undefined;
+    }
     if (sealed instanceof Promise) {
       this.#afterSends(async () => {
-        await this.#o.port.send(frame(await sealed));
+        await this.#o.port.send(withAccept(linkId, accept, frame(await sealed)));
       });
     } else {
-      this.#send(frame(sealed));
+      this.#send(withAccept(linkId, accept, frame(sealed)));
     }
+  }
+
+  /** The acceptor's accept not sent yet: it goes with the first sealed frame of this turn. */
+  #sendPendingAccept(): void {
+    const nonce = this.#pendingAccept;
+    if (nonce === undefined || this.#closed) return;
+    this.#pendingAccept = undefined;
+    this.#send(encodeRelayAccept(this.#linkId as Uint8Array, nonce));
   }
 
   /** Sends a frame: at once when nothing waits before it, else after what does. */

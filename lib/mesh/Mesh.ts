@@ -10,6 +10,7 @@ import type { IncomingSignal, ParticipantInfo, RelayRefusal, SignalData } from '
 import type { ProtocolError } from '../errors.js';
 import type { Session } from '../session/Session.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
+import { DirectGate } from './DirectGate.js';
 import { Intake } from './Intake.js';
 import type { LinkState } from './paths.js';
 import { redialBackoffMs, Redials } from './Redials.js';
@@ -27,6 +28,14 @@ const PEER_LEFT_LINGER_MS = 1000;
  * would replace a working channel with a new one, and the app would see the peer leave and come back.
  */
 const MOVED_GRACE_MS = 1000;
+
+/**
+ * relay-first: how long the mesh must be quiet (no pair up, added or gone) with every pair present before
+ * the held direct attempts start: the word of a participant that enabled at the same moment may trail.
+ */
+const DIRECT_QUIET_MS = 30;
+/** relay-first: the longest a pair present over the relay holds its direct attempt for the rest of the mesh. */
+const DIRECT_HOLD_MAX_MS = 1000;
 
 /** What the mesh needs from the signaling connection. @internal */
 export interface SignalingPort {
@@ -50,7 +59,7 @@ export interface MeshEvents {
 }
 
 /** What a {@link Mesh} is built from: what each {@link Connection} is, and the signaling port. @internal */
-export interface MeshOptions extends Omit<ConnectionDeps, 'sendSignal'> {
+export interface MeshOptions extends Omit<ConnectionDeps, 'sendSignal' | 'holdDirect'> {
   localId: string;
   signaling: SignalingPort;
 }
@@ -76,6 +85,12 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   readonly #settleWaiters = new SettleWaiters();
   /** Where signals and relayed frames from other participants go. */
   readonly #intake: Intake;
+  /** relay-first: direct attempts held until every pair is present. */
+  readonly #directGate = new DirectGate({
+    mayStart: () => this.#presentOverRelay(),
+    quietMs: DIRECT_QUIET_MS,
+    maxHoldMs: DIRECT_HOLD_MAX_MS,
+  });
 
   constructor(options: MeshOptions) {
     super();
@@ -131,6 +146,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#redials.clear();
     this.#known.clear();
     this.#intake.clear();
+    this.#directGate.clear();
     // Goodbye on every channel first: the server's word that this participant left travels another path
     // and could otherwise overtake frames still in flight.
     await Promise.all([...this.#connections.values()].map((c) => c.session.closeGracefully()));
@@ -148,6 +164,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#intake.release(info.id);
     // Also said when a participant resumes: its relayed link died with its connection.
     this.#connections.get(info.id)?.peerBack();
+    this.#directGate.changed();
   }
 
   /**
@@ -163,6 +180,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (session?.isReady === true) session.closeWithin(PEER_LEFT_LINGER_MS, 'left the room');
     else session?.close('left the room');
     this.#settleWaiters.settle(id);
+    this.#directGate.changed();
   }
 
   /**
@@ -287,7 +305,22 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   /** What each connection is built with. */
   get #deps(): ConnectionDeps {
     const o = this.#options;
-    return { ...o, sendSignal: (to, cid, data) => o.signaling.sendSignal(to, cid, data) };
+    return {
+      ...o,
+      sendSignal: (to, cid, data) => o.signaling.sendSignal(to, cid, data),
+      holdDirect: (start) => this.#directGate.hold(start),
+    };
+  }
+
+  /**
+   * No pair is on its way to presence over the relay: every connection being set up on a relayed link is
+   * up, and every listed participant that can be relayed to has a connection (one that enabled a moment
+   * ago dials this side). A pair that cannot be relayed (no relay key) connects directly and holds nothing.
+   */
+  #presentOverRelay(): boolean {
+    for (const connection of this.#connections.values()) if (connection.awaitingRelay) return false;
+    for (const [id, info] of this.#known) if (info.relayKey !== undefined && !this.#connections.has(id)) return false;
+    return true;
   }
 
   /** Makes `connection` the participant's current one and follows it until its session closes. */
@@ -297,6 +330,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const id = session.participant.id;
     this.#redials.cancel(id);
     this.#connections.set(id, connection);
+    this.#directGate.changed();
     // A backstop: each link gives up on its own within connectAttemptTimeoutMs. Twice that, because a
     // dialer with direct-first opens the relay only once its direct attempt failed, and the side that
     // answers does not know the dialer's policy.
@@ -332,6 +366,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#redials.clearFailures(id);
     this.emit('participant_up', connection.session, attributes, connection.state);
     this.#settleWaiters.settle(id);
+    this.#directGate.changed();
   }
 
   /**
@@ -372,6 +407,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const id = session.participant.id;
     if (this.#connections.get(id) !== connection) return; // replaced; the new connection owns presence
     this.#connections.delete(id);
+    this.#directGate.changed();
     if (connection.up) this.emit('participant_down', session, reason);
     // While the server lists the participant as enabled and nobody said goodbye, the channel is re-dialed,
     // with backoff, for as long as it takes: the side that dialed at once, the other side a connect

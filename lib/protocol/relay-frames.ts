@@ -5,7 +5,8 @@
  *   0       1     kind: 1 open, 2 accept, 3 sealed
  *   1       16    link id: the opener's random nonce; names the link in every frame
  *   open:   17    1-64  the session's connection id (UTF-8): which session of the pair the link is for
- *   accept: 17    16    the acceptor's random nonce (the link's keys are derived from both nonces)
+ *   accept: 17    16    the acceptor's random nonce (the link's keys are derived from both nonces);
+ *           33    rest  optional: the acceptor's first sealed frame of the link (its hello in the same event)
  *   sealed: 17    8     counter, big-endian (the AES-GCM nonce); bytes 0-24 are authenticated data
  *           25    n+16  AES-GCM ciphertext and tag of: 1 byte inner kind (1 data, 2 credit, 3 close), then
  *                       data: the next bytes of the sender's message stream (each message a u32 big-endian
@@ -32,7 +33,7 @@ export const RELAY_MAX_CID_BYTES = 64;
 /** A decoded relayed frame. */
 export type RelayFrame =
   | { kind: 'open'; linkId: Uint8Array; cid: string }
-  | { kind: 'accept'; linkId: Uint8Array; nonce: Uint8Array }
+  | { kind: 'accept'; linkId: Uint8Array; nonce: Uint8Array; sealed: Uint8Array | undefined }
   | { kind: 'sealed'; linkId: Uint8Array; counter: number; header: Uint8Array; ciphertext: Uint8Array };
 
 /** Encodes an open frame for the session `cid` (1 to {@link RELAY_MAX_CID_BYTES} UTF-8 bytes). */
@@ -46,12 +47,19 @@ export function encodeRelayOpen(linkId: Uint8Array, cid: string): Uint8Array {
   return out;
 }
 
-/** Encodes an accept frame. */
-export function encodeRelayAccept(linkId: Uint8Array, nonce: Uint8Array): Uint8Array {
-  const out = new Uint8Array(1 + 2 * RELAY_NONCE_BYTES);
+/** Bytes of an accept frame without the sealed frame it may carry. */
+export const RELAY_ACCEPT_BYTES = 1 + 2 * RELAY_NONCE_BYTES;
+
+/**
+ * Encodes an accept frame; with `sealed`, the acceptor's first sealed frame of the link right after it
+ * (one event instead of two: the handshake answer and the acceptor's hello travel together).
+ */
+export function encodeRelayAccept(linkId: Uint8Array, nonce: Uint8Array, sealed?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RELAY_ACCEPT_BYTES + (sealed?.byteLength ?? 0));
   out[0] = RelayFrameKind.Accept;
   out.set(linkId, 1);
   out.set(nonce, 1 + RELAY_NONCE_BYTES);
+  if (sealed !== undefined) out.set(sealed, RELAY_ACCEPT_BYTES);
   return out;
 }
 
@@ -88,8 +96,14 @@ export function decodeRelayFrame(bytes: Uint8Array): RelayFrame | string {
     return cid.includes('\uFFFD') ? 'open frame with a connection id that is not UTF-8' : { kind: 'open', linkId, cid };
   }
   if (kind === RelayFrameKind.Accept) {
-    if (bytes.byteLength !== 1 + 2 * RELAY_NONCE_BYTES) return 'accept frame of the wrong size';
-    return { kind: 'accept', linkId, nonce: bytes.subarray(1 + RELAY_NONCE_BYTES) };
+    if (bytes.byteLength < RELAY_ACCEPT_BYTES) return 'accept frame of the wrong size';
+    const nonce = bytes.subarray(1 + RELAY_NONCE_BYTES, RELAY_ACCEPT_BYTES);
+    if (bytes.byteLength === RELAY_ACCEPT_BYTES) return { kind: 'accept', linkId, nonce, sealed: undefined };
+    const sealed = bytes.subarray(RELAY_ACCEPT_BYTES);
+    const inner = decodeRelayFrame(sealed);
+    if (typeof inner === 'string' || inner.kind !== 'sealed' || !sameLinkId(inner.linkId, linkId))
+      return 'accept frame followed by something other than a sealed frame of its link';
+    return { kind: 'accept', linkId, nonce, sealed };
   }
   if (kind === RelayFrameKind.Sealed) {
     if (bytes.byteLength < RELAY_SEALED_HEADER_BYTES + 16 + 1) return 'sealed frame too short';

@@ -19,7 +19,7 @@ import {
 import { ConnectionError } from '../../lib/errors.js';
 import { type Logger, silentLogger } from '../../lib/logger.js';
 import { MessageBody } from '../../lib/protocol/frames.js';
-import { decodeRelayFrame, encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
+import { decodeRelayFrame, encodeRelayAccept, encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
 import { AttachmentBudget, type Delivery } from '../../lib/session/Inbox.js';
 import { Session } from '../../lib/session/Session.js';
 import { eventually, nextEvent } from '../support/harness.js';
@@ -323,6 +323,37 @@ describe('RelayLink (over an in-memory relay)', () => {
     await Promise.all([nextEvent(c, 'open'), nextEvent(d, 'open')]);
     c.handleRefused('RelayRateLimited'); // a gap in the stream this side did not expect
     expect(warned).to.have.length(1);
+  });
+
+  it("node:crypto: the acceptor's accept and its first sealed frame travel in one event, and the opener takes both", async () => {
+    const { a, b, ab, ba } = linkPair({ crypto: [NODE, NODE] });
+    // The acceptor's first sealed frame, written as a session writes its hello when the link opens.
+    b.once('open', () => b.write(new TextEncoder().encode('hello from b')));
+    const got = nextEvent(a, 'data', 2000);
+    await Promise.all([opened(a), opened(b)]);
+    expect(new TextDecoder().decode((await got)[0])).to.equal('hello from b');
+    expect(ba.frames, 'accept and sealed frame in one').to.equal(1);
+    expect(ab.frames).to.equal(1);
+    // Alone, a turn later, when the acceptor writes nothing.
+    const quiet = linkPair({ crypto: [NODE, NODE] });
+    await Promise.all([opened(quiet.a), opened(quiet.b)]);
+    expect(quiet.ba.frames).to.equal(1);
+  });
+
+  it('an accept frame carries only a sealed frame of its own link after it; anything else is refused', () => {
+    const id = new Uint8Array(16).fill(7);
+    const nonce = new Uint8Array(16).fill(9);
+    const sealed = new Uint8Array(25 + 17).fill(1);
+    sealed[0] = 3;
+    sealed.set(id, 1);
+    const both = decodeRelayFrame(encodeRelayAccept(id, nonce, sealed));
+    expect(both).to.deep.include({ kind: 'accept', nonce, sealed });
+    expect(decodeRelayFrame(encodeRelayAccept(id, nonce))).to.deep.include({ kind: 'accept', sealed: undefined });
+    const otherLink = sealed.slice();
+    otherLink[1] = 8;
+    expect(decodeRelayFrame(encodeRelayAccept(id, nonce, otherLink))).to.match(/something other than a sealed frame/);
+    expect(decodeRelayFrame(encodeRelayAccept(id, nonce, encodeRelayOpen(id, 's')))).to.match(/something other/);
+    expect(decodeRelayFrame(encodeRelayAccept(id, nonce).subarray(0, 32))).to.equal('accept frame of the wrong size');
   });
 
   it('the open frame names the session; a malformed one is refused', () => {
