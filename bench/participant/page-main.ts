@@ -48,7 +48,7 @@ globalThis.RTCPeerConnection = class extends NativePeerConnection {
     super(config);
     connections.add(this);
   }
-} as typeof RTCPeerConnection;
+};
 
 /** Packets discarded on send so far by this page's connections, from their candidate pairs' stats. */
 async function packetsDiscardedOnSend(): Promise<number> {
