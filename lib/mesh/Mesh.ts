@@ -6,6 +6,7 @@
  * What runs under each session, a direct data channel or the relay, is each {@link Connection}'s business.
  */
 import type { JsonObject } from '../protocol/json.js';
+import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo, RelayRefusal, SignalData } from '../protocol/signaling.js';
 import type { ProtocolError } from '../errors.js';
 import type { Session } from '../session/Session.js';
@@ -282,7 +283,14 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** Bytes a participant relayed: a frame of one of its relayed links, or the open frame of a new one. */
   handleRelay(from: string, data: Uint8Array): void {
-    if (this.#accepting) this.#intake.handleRelay(from, data);
+    if (this.#accepting) {
+      this.#intake.handleRelay(from, data);
+      return;
+    }
+    // Disabling: a session saying goodbye over its relayed link still takes the acknowledgements of its last
+    // messages on it (a new link, an open frame, is not taken any more).
+    const frame = decodeRelayFrame(data);
+    if (typeof frame !== 'string' && frame.kind !== 'open') this.#connections.get(from)?.handleRelayFrame(data, false);
   }
 
   /** The server refused a relayed frame to `refusal.to`. */

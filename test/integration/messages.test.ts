@@ -126,20 +126,22 @@ describe('messages', function () {
     expect(seen.every((v, i) => v === i)).to.equal(true);
   });
 
-  it('messages sent just before disable() are delivered and acknowledged before the goodbye', async () => {
-    const server = await h.server();
-    const [alice, bob] = await h.mesh(server, 'm11', ['alice', 'bob']);
-    const seen: number[] = [];
-    bob!.messaging.on('message', (m) => seen.push(m.message.i as number));
-    const to = bob!.localParticipant.id;
-    const sends = Array.from({ length: 200 }, (_, i) =>
-      alice!.messaging.sendMessage({ to, type: 'last words', message: { i } }),
-    );
-    await alice!.messaging.disable();
-    const settled = await Promise.allSettled(sends);
-    expect(settled.filter((s) => s.status === 'rejected')).to.deep.equal([]);
-    expect(seen).to.deep.equal(Array.from({ length: 200 }, (_, i) => i));
-  });
+  for (const paths of ['relay-first', 'relay', 'direct'] as const) {
+    it(`messages sent just before disable() are delivered and acknowledged before the goodbye (paths '${paths}')`, async () => {
+      const server = await h.server();
+      const [alice, bob] = await h.mesh(server, `m11-${paths}`, ['alice', 'bob'], { paths });
+      const seen: number[] = [];
+      bob!.messaging.on('message', (m) => seen.push(m.message.i as number));
+      const to = bob!.localParticipant.id;
+      const sends = Array.from({ length: 200 }, (_, i) =>
+        alice!.messaging.sendMessage({ to, type: 'last words', message: { i } }),
+      );
+      await alice!.messaging.disable();
+      const settled = await Promise.allSettled(sends);
+      expect(settled.filter((s) => s.status === 'rejected')).to.deep.equal([]);
+      expect(seen).to.deep.equal(Array.from({ length: 200 }, (_, i) => i));
+    });
+  }
 
   it('sendMessageNowait reports whether the recipient is present', async () => {
     const server = await h.server();
