@@ -8,7 +8,6 @@ import type { RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
 import { RelayLink } from './link/RelayLink.js';
 import {
-  generateRelayKeyPair,
   webCryptoAead,
   webCryptoKdf,
   type RelayAeadFactory,
@@ -102,7 +101,7 @@ export class Room<
     options: RoomOptions,
   ): Promise<Room<M, R>> {
     const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits, paths } = checkRoomOptions(options);
-    const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger);
+    const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger, this.relayKdf);
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
     // Read at every line: `self` is set once joined, and follows a re-join under a new id.
@@ -271,10 +270,13 @@ export class Room<
   }
 }
 
-/** This participant's relay key pair, or undefined (and a warning) where WebCrypto is missing (an insecure browser context). */
-async function relayKeyPair(logger: Logger): Promise<RelayKeyPair | undefined> {
+/**
+ * This participant's relay key pair, made by `kdf` (in the form it derives from fastest), or undefined (and a
+ * warning) where WebCrypto is missing (an insecure browser context).
+ */
+async function relayKeyPair(logger: Logger, kdf: RelayKdf): Promise<RelayKeyPair | undefined> {
   try {
-    return await generateRelayKeyPair();
+    return await kdf.generateKeyPair();
   } catch (err) {
     logger.warn({ err: String(err) }, 'no WebCrypto here (an insecure context?): this participant cannot be relayed');
     return undefined;

@@ -18,9 +18,18 @@ export const SEAL_TAG_BYTES = 16;
 /** Why a sealed frame was refused. */
 export type OpenFailure = 'OutOfOrder' | 'BadSeal';
 
+/**
+ * A private key that computes an ECDH P-256 shared secret itself, at once: node:crypto's `ECDH`, which takes the
+ * peer's raw point as it is (no key object to build per link; see node-relay-kdf.ts). Throws for a bad point.
+ */
+export interface RelayEcdhKey {
+  computeSecret(peerPublicKey: Uint8Array): Uint8Array;
+}
+
 /** A participant's relay key pair and its public half as signaling carries it. */
 export interface RelayKeyPair {
-  readonly privateKey: CryptoKey;
+  /** WebCrypto's non-extractable key, or a {@link RelayEcdhKey} (the Node entry's: see node-relay-kdf.ts). */
+  readonly privateKey: CryptoKey | RelayEcdhKey;
   /** The public key, raw (uncompressed) P-256, base64url: what `relayKey` in signaling holds. */
   readonly publicKey: string;
 }
@@ -112,6 +121,8 @@ export const webCryptoAead: RelayAeadFactory = async (raw) => {
 export interface RelayKdf {
   /** True when it derives at once: its methods never return a promise. */
   readonly synchronous: boolean;
+  /** Makes this participant's key pair, in the form this implementation derives from fastest. */
+  generateKeyPair(): RelayKeyPair | Promise<RelayKeyPair>;
   /** The 32-byte ECDH shared secret of `own` and a peer's raw public key; fails for a key that is not a P-256 point. */
   sharedSecret(own: RelayKeyPair, peerPublicKey: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /** 32 bytes of HKDF-SHA-256 from `secret` and `salt` for each of `infos`. */
@@ -121,7 +132,9 @@ export interface RelayKdf {
 /** WebCrypto's ECDH and HKDF (every browser, Node 20). */
 export const webCryptoKdf: RelayKdf = {
   synchronous: false,
+  generateKeyPair: generateRelayKeyPair,
   async sharedSecret(own, peerPublicKey) {
+    if (isEcdhKey(own.privateKey)) return own.privateKey.computeSecret(peerPublicKey);
     const peer = await subtle().importKey('raw', bs(peerPublicKey), ECDH, false, []);
     return new Uint8Array(await subtle().deriveBits({ name: 'ECDH', public: peer }, own.privateKey, 256));
   },
@@ -134,6 +147,11 @@ export const webCryptoKdf: RelayKdf = {
     return Promise.all(infos.map(derive));
   },
 };
+
+/** True for a private key that computes its shared secrets itself. */
+export function isEcdhKey(key: CryptoKey | RelayEcdhKey): key is RelayEcdhKey {
+  return typeof (key as Partial<RelayEcdhKey>).computeSecret === 'function';
+}
 
 /** `f` of `value`, at once when `value` is not a promise. */
 function andThen<T, U>(value: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise<U> {

@@ -11,6 +11,7 @@ import {
   type RelayAeadFactory,
   type RelayCiphers,
   type RelayKdf,
+  type RelayKeyPair,
 } from '../../lib/link/relay-crypto.js';
 
 const text = new TextEncoder();
@@ -30,7 +31,7 @@ const SUITES: Array<[string, Suite, Suite]> = [
 for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
   /** Alice's and Bob's ciphers for one link. */
   async function pair(linkSalt = salt): Promise<[RelayCiphers, RelayCiphers]> {
-    const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+    const [a, b] = await Promise.all([kdfA.generateKeyPair(), kdfB.generateKeyPair()]);
     return Promise.all([
       deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', linkSalt, aeadA, kdfA),
       deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', linkSalt, aeadB, kdfB),
@@ -39,8 +40,8 @@ for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
 
   describe(`relay crypto (ECDH P-256, HKDF, AES-GCM with counter nonces): ${label}`, () => {
     it('a public key is 87 base64url characters, and base64url round-trips', async () => {
-      const k = await generateRelayKeyPair();
-      expect(k.publicKey).to.match(/^[A-Za-z0-9_-]{87}$/);
+      for (const k of await Promise.all([kdfA.generateKeyPair(), kdfB.generateKeyPair()]))
+        expect(k.publicKey).to.match(/^[A-Za-z0-9_-]{87}$/);
       const bytes = Uint8Array.from({ length: 300 }, (_, i) => i % 256);
       expect(fromBase64Url(toBase64Url(bytes))).to.deep.equal(bytes);
       expect(fromBase64Url('a+b')).to.equal(undefined);
@@ -103,7 +104,7 @@ for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
       const s = await alice.sealer.seal(text.encode('x'), aad);
       expect(await otherBob.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal');
       expect(await alice.opener.open(s.counter, s.ciphertext, aad)).to.equal('BadSeal'); // a reflected frame
-      const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+      const [a, b] = await Promise.all([kdfA.generateKeyPair(), kdfB.generateKeyPair()]);
       const one = await deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, aeadA, kdfA);
       const two = await deriveRelayCiphers(b, a.publicKey, 'bob', 'alice', new Uint8Array(32).fill(8), aeadB, kdfB);
       const t = await one.sealer.seal(text.encode('y'), aad);
@@ -111,7 +112,7 @@ for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
     });
 
     it('a peer key that is not base64url, or not a point on P-256, is refused', async () => {
-      const a = await generateRelayKeyPair();
+      const a = await kdfA.generateKeyPair();
       const offCurve = new Uint8Array(65).fill(1);
       offCurve[0] = 4;
       for (const bad of ['not a key', toBase64Url(offCurve), toBase64Url(new Uint8Array(20).fill(2))]) {
@@ -129,6 +130,23 @@ for (const [label, [aeadA, kdfA], [aeadB, kdfB]] of SUITES) {
 }
 
 describe('relay key derivation: node:crypto at once, WebCrypto asynchronously, the same bytes', () => {
+  it("node:crypto's ECDH key pair and a WebCrypto one agree on the shared secret, whichever side derives", async () => {
+    const own = nodeRelayKdf.generateKeyPair();
+    expect(own).to.not.be.instanceOf(Promise);
+    const node = own as RelayKeyPair;
+    const web = await generateRelayKeyPair();
+    const nodeRaw = fromBase64Url(node.publicKey) as Uint8Array;
+    const webRaw = fromBase64Url(web.publicKey) as Uint8Array;
+    expect(nodeRaw.byteLength).to.equal(65); // uncompressed, as signaling carries it
+    const fromNode = nodeRelayKdf.sharedSecret(node, webRaw) as Uint8Array;
+    expect(fromNode).to.deep.equal(await webCryptoKdf.sharedSecret(web, nodeRaw));
+    // WebCrypto's derivation takes the ECDH key too; node:crypto's takes a WebCrypto key (the slower way).
+    expect(await webCryptoKdf.sharedSecret(node, webRaw)).to.deep.equal(fromNode);
+    expect(nodeRelayKdf.sharedSecret(web, nodeRaw)).to.deep.equal(fromNode);
+    const other = (nodeRelayKdf.generateKeyPair() as RelayKeyPair).publicKey;
+    expect(nodeRelayKdf.sharedSecret(node, fromBase64Url(other) as Uint8Array)).to.not.deep.equal(fromNode);
+  });
+
   it('the same shared secret and HKDF output from either, and node:crypto returns no promise', async () => {
     const [a, b] = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
     const bRaw = fromBase64Url(b.publicKey) as Uint8Array;

@@ -89,7 +89,8 @@ const opened = (l: RelayLink): Promise<unknown> => nextEvent(l, 'open', 2000);
 
 describe('RelayLink (over an in-memory relay)', () => {
   before(async () => {
-    keys = await Promise.all([generateRelayKeyPair(), generateRelayKeyPair()]);
+    // One of each kind: a's is node:crypto's ECDH key (the Node entry's), b's WebCrypto's (a browser's).
+    keys = await Promise.all([nodeRelayKdf.generateKeyPair(), generateRelayKeyPair()]);
   });
 
   it('opens both sides after the handshake and delivers messages whole and in order, both ways', async () => {
