@@ -37,6 +37,13 @@ const MOVED_GRACE_MS = 1000;
 const DIRECT_QUIET_MS = 30;
 /** relay-first: the longest a pair present over the relay holds its direct attempt for the rest of the mesh. */
 const DIRECT_HOLD_MAX_MS = 1000;
+/**
+ * relay-first: most direct attempts of this participant the gate lets be under way at once, and the longest
+ * one keeps its place (a slow attempt does not stall the rest): the released attempts go a few at a time
+ * rather than in one burst of signals through the server.
+ */
+const DIRECT_STARTING_MAX = 2;
+const DIRECT_SLOT_MS = 500;
 
 /** What the mesh needs from the signaling connection. @internal */
 export interface SignalingPort {
@@ -91,6 +98,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     mayStart: () => this.#presentOverRelay(),
     quietMs: DIRECT_QUIET_MS,
     maxHoldMs: DIRECT_HOLD_MAX_MS,
+    maxStarting: DIRECT_STARTING_MAX,
+    slotMs: DIRECT_SLOT_MS,
   });
 
   constructor(options: MeshOptions) {
