@@ -347,10 +347,12 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       window.take(
         true,
         (slot) => {
-          // A reply frees the window; a timeout does not (the event may still wait at the server).
+          // A reply frees the window. So does a timeout, for this event only: its reply will never be read,
+          // and a full window whose last answer is lost would wait for good (the spare quarter of the
+          // server's limit covers an event that still waits there).
           const counted: EmitRequest<T> = (s, ack) =>
             send(s, (err, reply) => {
-              if (!err) slot.answered(answeredInOrder(reply));
+              slot.answered(err ? false : answeredInOrder(reply));
               ack(err, reply);
             });
           request(socket, what, this.#options.timeoutMs, counted).then(resolve, reject);
