@@ -9,7 +9,7 @@ import { AuthError } from './auth.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
 import { iceGrant } from './ice.js';
 import { generatedParticipantId, participantRoom } from './membership.js';
-import { RequestError, type RequestHandlers } from './request-pipeline.js';
+import { MAX_PENDING_EVENTS, RequestError, type RequestHandlers } from './request-pipeline.js';
 import { newGeneration, ResumeTokenError } from './resume.js';
 
 /** The `join` and `resume` handlers of connection `socket`. */
@@ -68,6 +68,7 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
         burstBytes: opts.relayBurstBytes,
       };
     }
+    reply.maxPendingEvents = MAX_PENDING_EVENTS;
     return reply;
   };
 

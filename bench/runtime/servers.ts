@@ -48,7 +48,8 @@ export function startServers(execArgv: string[] = [], staticDir?: string): Promi
 
 /** Reads one sample (`name value`) of a Prometheus text body; NaN when absent. */
 function promSample(body: string, name: string): number {
-  return Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(body)?.[1] ?? NaN);
+  const escaped = name.replace(/[{}"]/g, (c) => `\\${c}`);
+  return Number(new RegExp(`^${escaped} ([0-9.e+-]+)$`, 'm').exec(body)?.[1] ?? NaN);
 }
 
 /** The bench servers' process as the signaling server's /metrics tells it. */
@@ -60,5 +61,7 @@ export async function serverSample(signalingUrl: string): Promise<ServerSample> 
     cpuMs: promSample(body, 'process_cpu_seconds_total') * 1000,
     rssBytes: promSample(body, 'process_resident_memory_bytes'),
     relayedBytes: promSample(body, 'roommesh_relayed_bytes_total'),
+    // Absent until the first refusal.
+    tooManyRequests: promSample(body, 'roommesh_rejections_total{reason="TooManyRequests"}') || 0,
   };
 }

@@ -3,7 +3,7 @@ import type { BenchOptions } from '../options.js';
 import { median } from '../report/stats.js';
 import type { Member } from './group.js';
 import { enableAll } from './group.js';
-import type { Outcome, ScenarioContext, ScenarioSpec } from './types.js';
+import type { Outcome, ScenarioContext, ScenarioSpec, ServerSample } from './types.js';
 
 const MiB = 1024 * 1024;
 
@@ -67,9 +67,26 @@ export const meshSpec: ScenarioSpec = {
  * relay-first transport, also until every pair is direct and what the server relayed until then.
  */
 export async function measureMesh(ctx: ScenarioContext, members: Member[], transport: TransportId): Promise<Outcome> {
-  const timeoutMs = Math.min(ctx.options.operationTimeoutMs, 60_000);
   const relayFirst = startsRelayed(transport);
-  const before = relayFirst ? await ctx.serverSample() : undefined;
+  const start = await ctx.serverSample();
+  const before = relayFirst ? start : undefined;
+  // Refusals the server counted since `start`: an honest client should cause none.
+  const refused = async (): Promise<number> => (await ctx.serverSample()).tooManyRequests - start.tooManyRequests;
+  try {
+    return await formMesh(ctx, members, before, refused);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${message} (TooManyRequests refusals: ${await refused().catch(() => NaN)})`);
+  }
+}
+
+async function formMesh(
+  ctx: ScenarioContext,
+  members: Member[],
+  before: ServerSample | undefined,
+  refused: () => Promise<number>,
+): Promise<Outcome> {
+  const timeoutMs = Math.min(ctx.options.operationTimeoutMs, 60_000);
   const t0 = performance.now();
   const own = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
@@ -90,6 +107,7 @@ export async function measureMesh(ctx: ScenarioContext, members: Member[], trans
     slowestOwnEnableMs: Math.max(...own),
     medianCpuMs: median(usage.map((u) => u.cpuMs)),
     redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0),
+    tooManyRequests: await refused(),
   };
   if (peaks.length > 0) detail.maxPeakRssMiB = Math.max(...peaks);
   if (heaps.length > 0) detail.medianJsHeapMiB = median(heaps);

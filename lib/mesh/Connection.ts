@@ -42,7 +42,7 @@ export interface ConnectionDeps {
    * relay-first: runs `start` (the direct attempt of a pair present over the relay) once the rest of the
    * mesh is present too; returns a function that cancels it.
    */
-  holdDirect: (start: () => void) => () => void;
+  holdDirect: (start: (done: () => void) => void) => () => void;
   session: Omit<SessionOptions, 'participant' | 'cid' | 'link'>;
   timeouts: RoomTimeouts;
   logger: Logger;
@@ -258,11 +258,16 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #startDirectOnceUp(): void {
     let started = false;
     let cancelHold: (() => void) | undefined;
-    const start = (): void => {
+    // `done`: the gate's word that this attempt connected or failed, so the next held one may start.
+    const start = (done: () => void = () => undefined): void => {
       cancelHold?.();
-      if (started || this.#closed) return;
+      if (started || this.#closed) return done();
       started = true;
       this.#startDirect(1);
+      const link = this.#direct;
+      if (link === undefined || link.isOpen) return done();
+      link.on('open', () => done());
+      link.on('close', () => done());
     };
     this.session.once('ready', () => {
       if (!started && !this.#closed) cancelHold = this.#deps.holdDirect(start);

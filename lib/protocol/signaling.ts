@@ -174,6 +174,11 @@ export interface JoinReply {
   resumeToken: string;
   /** The server's relay limits; absent when the server does not relay (`--no-relay`). */
   relay?: RelayTerms;
+  /**
+   * Most events of one connection the server lets wait (`TooManyRequests` past it): a client keeps fewer in
+   * flight. Absent from servers older than this field.
+   */
+  maxPendingEvents?: number;
 }
 
 /** `resume` request: come back on a new connection as the participant a resume token names. */
@@ -225,7 +230,7 @@ export interface RelayRefusal {
   message: string;
 }
 
-/** Events a client sends. Every one but `relay` takes an acknowledgement callback; the server answers each with a {@link Reply}. */
+/** Events a client sends. Every one takes an acknowledgement callback (optional for `relay`); the server answers each with a {@link Reply}. */
 export interface ClientToServerEvents {
   join: (req: JoinRequest, ack: (reply: Reply<JoinReply>) => void) => void;
   resume: (req: ResumeRequest, ack: (reply: Reply<ResumeReply>) => void) => void;
@@ -233,10 +238,11 @@ export interface ClientToServerEvents {
   disable_messaging: (ack: (reply: Reply<Record<string, never>>) => void) => void;
   signal: (signal: OutgoingSignal, ack: (reply: Reply<Record<string, never>>) => void) => void;
   /**
-   * Bytes for another enabled participant of the room, relayed by the server. No acknowledgement (one per
-   * frame would double the messages): a refusal comes back as `relay_refused`.
+   * Bytes for another enabled participant of the room, relayed by the server. Usually no acknowledgement
+   * (one per frame would double the messages): a refusal comes back as `relay_refused`. A client may ask for
+   * one now and then: answered in order, it says every earlier event of the connection was handled.
    */
-  relay: (frame: OutgoingRelay) => void;
+  relay: (frame: OutgoingRelay, ack?: (reply: Reply<undefined>) => void) => void;
 }
 
 /** Events the server sends. */

@@ -2,8 +2,9 @@
  * Relayed frames on their way to the server, paced to its terms. The server refuses (and drops) a frame
  * over its per-connection byte rate, and a dropped frame breaks the relayed link it belonged to; so the
  * client keeps to the rate itself, with the same token bucket the server runs, and frames wait here, in
- * order, until the bucket has room. What waits is bounded by the relayed links' windows (each may have
- * at most its window unacknowledged), not by this queue.
+ * order, until the bucket has room, and until the connection's event window has room (lib/signaling/
+ * EventWindow.ts: the server refuses events past its queue's limit too). What waits is bounded by the relayed
+ * links' windows (each may have at most its window unacknowledged), not by this queue.
  */
 import { ConnectionError } from '../errors.js';
 import type { RelayTerms } from '../protocol/signaling.js';
@@ -17,8 +18,11 @@ interface Queued {
   reject: (err: Error) => void;
 }
 
-/** Sends one frame on the connection; false when the connection is gone. */
-type Emit = (to: string, data: Uint8Array) => boolean;
+/**
+ * Sends one frame on the connection, at once or once the connection's event window has room, then calls
+ * `sent` (true: handed to the connection; false: the connection is gone).
+ */
+type Emit = (to: string, data: Uint8Array, sent: (ok: boolean) => void) => void;
 
 /** Paces relayed frames to a server's {@link RelayTerms}. @internal */
 export class RelayPacer {
@@ -27,6 +31,8 @@ export class RelayPacer {
   readonly #bucket: TokenBucket | undefined;
   #queue: Queued[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** True while the head frame waits for the event window. */
+  #emitting = false;
   #failed: ConnectionError | undefined;
 
   constructor(terms: RelayTerms, emit: Emit) {
@@ -40,10 +46,6 @@ export class RelayPacer {
   /** Queues a frame; resolves once it is handed to the connection, rejects when it cannot be. */
   send(to: string, data: Uint8Array): Promise<void> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
-    // The common case: nothing waits and the bucket has room.
-    if (this.#queue.length === 0 && (this.#bucket?.take(Date.now(), data.byteLength) ?? true)) {
-      return this.#emit(to, data) ? Promise.resolve() : Promise.reject(this.#gone());
-    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ to, data, resolve, reject });
       this.#pump();
@@ -65,12 +67,11 @@ export class RelayPacer {
   }
 
   #pump(): void {
-    if (this.#timer !== undefined) return;
-    while (this.#queue.length > 0) {
+    if (this.#timer !== undefined || this.#emitting) return;
+    while (this.#queue.length > 0 && this.#failed === undefined) {
       const head = this.#queue[0] as Queued;
-      const now = Date.now();
       // A frame over the whole burst can never fit (the server would refuse it too): it goes, and is refused.
-      const waitMs = this.#bucket?.msUntil(now, head.data.byteLength) ?? 0;
+      const waitMs = this.#bucket?.msUntil(Date.now(), head.data.byteLength) ?? 0;
       if (waitMs > 0 && waitMs !== Infinity) {
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
@@ -79,10 +80,20 @@ export class RelayPacer {
         unrefTimer(this.#timer);
         return;
       }
-      this.#bucket?.take(now, head.data.byteLength);
-      this.#queue.shift();
-      if (this.#emit(head.to, head.data)) head.resolve();
-      else head.reject(this.#gone());
+      this.#emitting = true;
+      let sync = true;
+      this.#emit(head.to, head.data, (ok) => {
+        this.#emitting = false;
+        if (this.#queue[0] !== head) return; // failed meanwhile: already rejected
+        // Taken as it leaves: the bucket only filled while the frame waited for the window.
+        this.#bucket?.take(Date.now(), head.data.byteLength);
+        this.#queue.shift();
+        if (ok) head.resolve();
+        else head.reject(this.#gone());
+        if (!sync) this.#pump();
+      });
+      sync = false;
+      if (this.#emitting) return; // waits for the event window; its callback pumps on
     }
   }
 }

@@ -7,12 +7,14 @@ import type {
   ParticipantInfo,
   RelayRefusal,
   RelayTerms,
+  Reply,
   SignalData,
 } from '../protocol/signaling.js';
 import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling-checks.js';
 import { checkIncomingRelay, checkRelayRefusal, checkRelayTerms } from '../protocol/signaling-relay-checks.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { backoffDelayMs } from '../util/backoff.js';
+import { answeredInOrder, type EventSlot, type EventWindow, windowFor } from './EventWindow.js';
 import { RelayPacer } from './RelayPacer.js';
 import { isFinalRefusal, resumeOrRejoin } from './resume.js';
 import { type ClientSocket, type EmitRequest, openSocket, request } from './socket.js';
@@ -52,6 +54,9 @@ export interface SignalingClientOptions {
   logger: Logger;
 }
 
+/** Largest `maxPendingEvents` taken from a server; more is not believed. */
+const MAX_ANNOUNCED_PENDING = 100_000;
+
 /** First reconnection delay; it doubles up to `reconnectMaxDelayMs`. */
 const RECONNECT_BASE_MS = 250;
 
@@ -78,6 +83,11 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   #reconnectAttempt = 0;
   /** Relayed frames on their way out, paced to the server's terms; absent when it does not relay. */
   #relay: RelayPacer | undefined;
+  /**
+   * This connection's events in flight, kept below the server's queue limit so that it never refuses one
+   * with `TooManyRequests`; absent before the join reply and with a server that does not announce its limit.
+   */
+  #window: EventWindow | undefined;
 
   private constructor(url: string, socket: ClientSocket, options: SignalingClientOptions) {
     super();
@@ -104,6 +114,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     if (typeof reply.resumeToken === 'string') this.#resumeToken = reply.resumeToken;
     this.#joinRequest = req;
     this.#selfId = reply.self.id;
+    this.#setWindow(reply.maxPendingEvents);
     this.#setRelayTerms(reply.relay);
     return reply;
   }
@@ -143,17 +154,27 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   /** Relays signaling data to another participant. Fire and forget: a lost signal shows up as a connect timeout. */
   sendSignal(to: string, cid: string, data: SignalData): void {
     if (!this.connected) return;
-    this.#socket.emit('signal', { to, cid, data }, (reply) => {
-      if (reply?.ok) return;
-      const reason = reply?.error?.reason;
-      this.#options.logger.debug({ to, reason }, 'signal refused');
-      if (reason === 'UnknownParticipant' || reason === 'PeerNotEnabled') this.emit('signal_refused', to);
-    });
+    const socket = this.#socket;
+    this.#inWindow(
+      true,
+      (slot) => {
+        if (socket !== this.#socket || !this.connected) return;
+        socket.emit('signal', { to, cid, data }, (reply) => {
+          slot?.answered(answeredInOrder(reply));
+          if (reply?.ok) return;
+          const reason = reply?.error?.reason;
+          this.#options.logger.debug({ to, reason }, 'signal refused');
+          if (reason === 'UnknownParticipant' || reason === 'PeerNotEnabled') this.emit('signal_refused', to);
+        });
+      },
+      () => undefined, // a lost signal shows up as a connect timeout
+    );
   }
 
   /** Closes the connection and stops reconnecting. */
   close(): void {
     this.#closed = true;
+    this.#window?.fail();
     this.#relay?.fail(ConnectionError.disconnected('relay'));
     if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
     this.#socket.removeAllListeners();
@@ -195,6 +216,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       if (this.#closed || socket !== this.#socket) return;
       socket.removeAllListeners();
       // Relayed frames queued for the old connection cannot keep their order across it: their links close.
+      this.#window?.fail();
+      this.#window = undefined;
       this.#relay?.fail(ConnectionError.disconnected('relay'));
       logger.info({ reason }, 'signaling connection lost');
       this.emit('disconnected', reason);
@@ -237,6 +260,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       this.#resumeToken = outcome.reply.resumeToken;
       this.#socket = socket;
       this.#attach(socket);
+      this.#setWindow(outcome.reply.maxPendingEvents);
       this.#setRelayTerms(outcome.reply.relay);
       if (outcome.kind === 'resumed') {
         logger.info({ attempts: this.#reconnectAttempt }, 'back on the signaling server');
@@ -277,16 +301,65 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       this.#relay = undefined;
       return;
     }
-    this.#relay = new RelayPacer(terms, (to, data) => {
-      if (!this.connected) return false;
-      this.#socket.emit('relay', { to, data });
-      return true;
-    });
+    const socket = this.#socket;
+    this.#relay = new RelayPacer(terms, (to, data, sent) =>
+      this.#inWindow(
+        false,
+        (slot) => {
+          if (socket !== this.#socket || !this.connected) return sent(false);
+          if (slot?.ack === true) socket.emit('relay', { to, data }, (reply) => this.#relayAnswered(slot, reply));
+          else socket.emit('relay', { to, data });
+          sent(true);
+        },
+        () => sent(false),
+      ),
+    );
+  }
+
+  /** The reply to a relay frame that asked for one: frees the window; a refusal is logged, as `request_error` is. */
+  #relayAnswered(slot: EventSlot, reply: Reply<undefined> | undefined): void {
+    slot.answered(answeredInOrder(reply));
+    if (reply?.ok === false) {
+      const { reason, message } = reply.error ?? {};
+      this.#options.logger.warn({ event: 'relay', reason, detail: message }, 'signaling server refused a request');
+    }
+  }
+
+  /** Takes the server's queue limit from a join or resume reply; without one, events go out unwindowed. */
+  #setWindow(raw: unknown): void {
+    this.#window?.fail();
+    const valid = typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 1 && raw <= MAX_ANNOUNCED_PENDING;
+    if (raw !== undefined && !valid) this.#options.logger.warn({ raw }, 'signaling server sent a bad maxPendingEvents');
+    this.#window = valid ? windowFor(raw) : undefined;
+  }
+
+  /** Runs `run` once this connection's window has room (its slot undefined without a window), or `drop`. */
+  #inWindow(acked: boolean, run: (slot: EventSlot | undefined) => void, drop: () => void): void {
+    if (this.#window === undefined) run(undefined);
+    else this.#window.take(acked, run, drop);
   }
 
   #request<T>(socket: ClientSocket, what: string, send: EmitRequest<T>): Promise<T> {
     if (!socket.connected || this.#closed) return Promise.reject(ConnectionError.disconnected(what));
-    return request(socket, what, this.#options.timeoutMs, send);
+    const window = socket === this.#socket ? this.#window : undefined;
+    if (window === undefined) return request(socket, what, this.#options.timeoutMs, send);
+    return new Promise<T>((resolve, reject) => {
+      window.take(
+        true,
+        (slot) => {
+          // A reply frees the window. So does a timeout, for this event only: its reply will never be read,
+          // and a full window whose last answer is lost would wait for good (the spare quarter of the
+          // server's limit covers an event that still waits there).
+          const counted: EmitRequest<T> = (s, ack) =>
+            send(s, (err, reply) => {
+              slot.answered(err ? false : answeredInOrder(reply));
+              ack(err, reply);
+            });
+          request(socket, what, this.#options.timeoutMs, counted).then(resolve, reject);
+        },
+        () => reject(ConnectionError.disconnected(what)),
+      );
+    });
   }
 }
 

@@ -77,6 +77,25 @@ describe('signaling server relay (raw socket.io clients)', function () {
     expect(b.id).to.not.equal(a.id);
   });
 
+  it('announces its queue limit, and answers a relay that asks for an acknowledgement after the events before it', async () => {
+    const a = await member(server, 'q', 'a');
+    const b = await member(server, 'q', 'b');
+    const c = await connect(server.url);
+    const j = await ack(c, 'join', { v: SIGNALING_VERSION, room: 'q', name: 'c', relayKey: KEY });
+    expect(j.data.maxPendingEvents).to.equal(64);
+    const got = record(b.s, 'relay');
+    for (let i = 0; i < 10; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array([i]) });
+    const reply = await ack(a.s, 'relay', { to: b.id, data: new Uint8Array([10]) });
+    expect(reply).to.deep.equal({ ok: true });
+    // Answered in order: every frame before it was handled, so all eleven are on their way to b.
+    await quiet();
+    expect(got.map((r) => Array.from((r as { data: Uint8Array }).data)[0])).to.deep.equal([...Array(11).keys()]);
+    // A refused frame still comes as relay_refused; its acknowledgement says it was handled.
+    const refusal = next(a.s, 'relay_refused');
+    expect(await ack(a.s, 'relay', { to: a.id, data: new Uint8Array([1]) })).to.deep.equal({ ok: true });
+    expect(((await refusal) as { reason: string }).reason).to.equal('UnknownParticipant');
+  });
+
   it('counts each of many pipelined binary relays once against the event size limit (all arrive)', async () => {
     // Default limits: 32 KiB frames, 64 KiB events. socket.io dispatches a tick after decoding, so back-to-back
     // frames' messages arrive before the first is dispatched: a running byte count charged one event for two.
