@@ -18,6 +18,7 @@ import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
 import { Mesh } from './mesh/Mesh.js';
 import { AttachmentBudget } from './session/Inbox.js';
 import { SignalingClient } from './signaling/SignalingClient.js';
+import type { SignalingTransport } from './signaling/socket.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
 import { adaptWebRTC } from './link/webrtc.js';
 import { LocalParticipant, checkAttributes } from './LocalParticipant.js';
@@ -79,6 +80,8 @@ export class Room<
   protected static relayAead: RelayAeadFactory = webCryptoAead;
   /** How relayed links derive their keys: WebCrypto here, node:crypto in the Node entry. @internal */
   protected static relayKdf: RelayKdf = webCryptoKdf;
+  /** The signaling websocket's transport: engine.io's here; the Node entry's sends its frames unmasked. @internal */
+  protected static signalingTransport: SignalingTransport = 'websocket';
 
   /** The room's name. */
   readonly name: string;
@@ -112,6 +115,7 @@ export class Room<
       reconnectMaxDelayMs: timeouts.reconnectMaxDelayMs,
       messagingEnabled: () => messaging?.wantsEnabled ?? false,
       logger: roomLogger,
+      transport: this.signalingTransport,
     });
     try {
       const joinReq = {

@@ -17,7 +17,7 @@ import { backoffDelayMs } from '../util/backoff.js';
 import { answeredInOrder, type EventSlot, type EventWindow, windowFor } from './EventWindow.js';
 import { RelayPacer } from './RelayPacer.js';
 import { isFinalRefusal, resumeOrRejoin } from './resume.js';
-import { type ClientSocket, type EmitRequest, openSocket, request } from './socket.js';
+import { type ClientSocket, type EmitRequest, type SignalingTransport, openSocket, request } from './socket.js';
 
 /** Events of a {@link SignalingClient}. @internal */
 export interface SignalingClientEvents {
@@ -52,6 +52,11 @@ export interface SignalingClientOptions {
   /** Whether messaging is (being) enabled, told to the server on resume. */
   messagingEnabled: () => boolean;
   logger: Logger;
+  /**
+   * How the websocket is made (the Node entry's sends its frames unmasked: node-websocket.ts).
+   * @default 'websocket'
+   */
+  transport?: SignalingTransport;
 }
 
 /** Largest `maxPendingEvents` taken from a server; more is not believed. */
@@ -100,7 +105,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
 
   /** Opens a websocket to the server; rejects with {@link ConnectionError} when it cannot. */
   static async connect(url: string, options: SignalingClientOptions): Promise<SignalingClient> {
-    return new SignalingClient(url, await openSocket(url, options.timeoutMs), options);
+    return new SignalingClient(url, await openSocket(url, options.timeoutMs, options.transport), options);
   }
 
   /** True while the websocket is connected. */
@@ -240,7 +245,7 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     const { logger, timeoutMs } = this.#options;
     let socket: ClientSocket | undefined;
     try {
-      socket = await openSocket(this.#url, timeoutMs);
+      socket = await openSocket(this.#url, timeoutMs, this.#options.transport);
       if (this.#closed) {
         socket.close();
         return;

@@ -1,4 +1,5 @@
 /** The websocket to the signaling server: opening it, and one request on it answered by the server's reply. */
+import type { TransportCtor } from 'engine.io-client';
 import { io, type Socket } from 'socket.io-client';
 import { ConnectionError } from '../errors.js';
 import type { ClientToServerEvents, Reply, ServerToClientEvents } from '../protocol/signaling.js';
@@ -10,10 +11,20 @@ export type TimedSocket = ReturnType<ClientSocket['timeout']>;
 /** Emits one request on a {@link TimedSocket}, with `ack` for the server's reply. @internal */
 export type EmitRequest<T> = (s: TimedSocket, ack: (err: Error | null, reply: Reply<T>) => void) => void;
 
+/**
+ * How the websocket is made: engine.io's own (`'websocket'`: the browser's WebSocket, or `ws` in Node), or a
+ * transport class (the Node entry's, which sends unmasked: node-websocket.ts). @internal
+ */
+export type SignalingTransport = 'websocket' | TransportCtor;
+
 /** Opens one websocket to the server (socket.io's own reconnection off: the client decides when). @internal */
-export function openSocket(url: string, timeoutMs: number): Promise<ClientSocket> {
+export function openSocket(
+  url: string,
+  timeoutMs: number,
+  transport: SignalingTransport = 'websocket',
+): Promise<ClientSocket> {
   const socket: ClientSocket = io(url, {
-    transports: ['websocket'],
+    transports: transport === 'websocket' ? ['websocket'] : [transport],
     reconnection: false,
     forceNew: true,
     timeout: timeoutMs,
