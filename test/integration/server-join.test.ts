@@ -21,8 +21,10 @@ describe('signaling server (raw socket.io clients)', function () {
       const before = Date.now();
       const r = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'r1', name: 'alice' });
       expect(r.ok).to.equal(true);
-      // No iceServers configured: none sent; the relay terms, relaying being on by default.
-      expect(Object.keys(r.data)).to.deep.equal(['self', 'resumeToken', 'relay']);
+      // No iceServers configured: none sent; the relay terms, relaying being on by default; the queue limit
+      // the client keeps its events in flight below.
+      expect(Object.keys(r.data)).to.deep.equal(['self', 'resumeToken', 'relay', 'maxPendingEvents']);
+      expect(r.data.maxPendingEvents).to.equal(64);
       expect(r.data.resumeToken).to.be.a('string').that.is.not.empty;
       expect(Object.keys(r.data.self).sort()).to.deep.equal(['id', 'joinedAtMs', 'name']);
       expect(r.data.self.id).to.be.a('string').that.is.not.empty;
