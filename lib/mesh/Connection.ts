@@ -66,6 +66,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #directFailures = 0;
   #directRetry: ReturnType<typeof setTimeout> | undefined;
   #relay: RelayLink | undefined;
+  /** The participant id the current relayed link sends to: the session's, or a new id it relinks to. */
+  #relayTo: () => string = () => this.session.participant.id;
   #relayFailures = 0;
   #relayRetry: ReturnType<typeof setTimeout> | undefined;
   #state: LinkState = 'connecting';
@@ -177,9 +179,36 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     relay.handleFrame(bytes);
   }
 
-  /** The server refused a relayed frame of this connection: the relayed stream has a gap, its link closes. */
-  handleRelayRefused(reason: string): void {
-    this.#relay?.handleRefused(reason);
+  /**
+   * The participant re-joined the signaling server as `info.id`, with the relay key it had, while the relay
+   * was this session's only path (a restarted server that forgot everyone): a relayed link to the new id.
+   * The side that dialed opens it; the other side takes the peer's `open` frame. Its keys bind both new ids
+   * and the two key pairs, so only the participant itself can read or write on it; the moved frame it
+   * sends on it renames the session (see Mesh). False when this side cannot (closed, the wrong side, or no
+   * relay).
+   */
+  relinkMoved(info: ParticipantInfo, open?: Uint8Array): boolean {
+    if (this.#closed || this.initiator !== (open === undefined)) return false;
+    const relay = this.#deps.createRelay(info, this.session.cid, this.initiator, () => info.id);
+    if (relay === undefined) return false;
+    const old = this.#relay;
+    this.session.addLink(this.#adoptRelay(relay, info.id), RELAY_RANK);
+    old?.close("replaced by a relayed link to the participant's new id");
+    if (open !== undefined) relay.handleFrame(open);
+    return true;
+  }
+
+  /** True once the pair was up while no direct channel is open: its one path goes through the server. */
+  get relayedOnly(): boolean {
+    return this.up && !this.#closed && this.#relayOnly();
+  }
+
+  /**
+   * The server refused a relayed frame to `to`: the relayed stream has a gap, its link closes, when it is
+   * the current link's (not a frame of a link that sent to the participant's id before it moved).
+   */
+  handleRelayRefused(reason: string, to: string): void {
+    if (this.#relayTo() === to) this.#relay?.handleRefused(reason);
   }
 
   /**
@@ -307,8 +336,14 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     return link;
   }
 
-  #adoptRelay(relay: RelayLink): RelayLink {
+  /**
+   * Makes `relay` the session's relayed link. `movedTo`: a link to the participant's new id (see
+   * {@link relinkMoved}), which is not the participant's until its moved frame renamed the session: a frame
+   * that does not open on it before then is whoever took the relay key, and is not counted against the peer.
+   */
+  #adoptRelay(relay: RelayLink, movedTo?: string): RelayLink {
     this.#relay = relay;
+    this.#relayTo = movedTo === undefined ? () => this.session.participant.id : () => movedTo;
     // A peer that never answers the handshake (it left; the server lost the frame) must not hold the link.
     const { connectAttemptTimeoutMs } = this.#deps.timeouts;
     const timer = setTimeout(() => {
@@ -324,9 +359,16 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
       this.#onRelayClosed(relay, reason);
     });
     // A frame that does not open is a bad frame like any other (then the link closes: its stream has a gap).
-    relay.on('refused', (detail) =>
-      this.session.reportProtocolError(`a relayed frame did not open (${detail})`, 'BadFrame'),
-    );
+    relay.on('refused', (detail) => {
+      const { id } = this.session.participant;
+      if (movedTo === undefined || movedTo === id)
+        this.session.reportProtocolError(`a relayed frame did not open (${detail})`, 'BadFrame');
+      else
+        this.#deps.logger.warn(
+          { participant: id, movedTo, detail },
+          'a relayed frame from the new id did not open: not this participant',
+        );
+    });
     return relay;
   }
 

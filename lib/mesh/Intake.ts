@@ -16,6 +16,13 @@ export interface IntakeDeps {
   current: (id: string) => Connection | undefined;
   /** This participant's id on the signaling server now. */
   localId: () => string;
+  /** The session relinking to this new id of its participant (see {@link acceptMoved}), until renamed. */
+  moving: (id: string) => Connection | undefined;
+  /**
+   * An open frame from `info` for session `cid`, which may be a relayed session this side has with the
+   * participant under the id it had before it re-joined the server: true when that session took it.
+   */
+  acceptMoved: (info: ParticipantInfo, cid: string, open: Uint8Array) => boolean;
   /** Forgets the participant's current connection: a new one replaces it. */
   forget: (id: string) => void;
   /** Makes `connection` its participant's current one and follows it. */
@@ -90,13 +97,14 @@ export class Intake {
     }
     const current = this.#deps.current(from);
     if (frame.kind !== 'open') {
-      current?.handleRelayFrame(data, false);
+      (current ?? this.#deps.moving(from))?.handleRelayFrame(data, false);
       return;
     }
     if (current !== undefined && current.session.cid === frame.cid) {
       current.handleRelayFrame(data, true);
       return;
     }
+    if (current === undefined && this.#deps.acceptMoved(info, frame.cid, data)) return;
     if (!this.#replaceable(current, from)) return;
     const accepted = Connection.acceptRelay(this.#deps.connectionDeps(), info, frame.cid, data);
     if (accepted !== undefined) this.#deps.track(accepted);

@@ -93,6 +93,11 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   readonly #known = new Map<string, ParticipantInfo>();
   /** The current connection to each participant, up or still connecting. */
   readonly #connections = new Map<string, Connection>();
+  /**
+   * Relayed sessions whose participant re-joined the server under a new id, by that id, from the relayed
+   * link to it until its moved frame renames the session (see {@link #relinkMoved}).
+   */
+  readonly #moving = new Map<string, Connection>();
   /** Pending re-dials and connect failures in a row, by participant id. */
   readonly #redials = new Redials();
   /** Callers of open() waiting for a participant to be up or given up on. */
@@ -117,6 +122,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       known: (id) => this.#known.get(id),
       current: (id) => this.#connections.get(id),
       localId: () => this.#localId,
+      moving: (id) => this.#moving.get(id),
+      acceptMoved: (info, cid, open) => this.#acceptMoved(info, cid, open),
       forget: (id) => this.#connections.delete(id),
       track: (connection) => this.#track(connection),
       connectionDeps: () => this.#deps,
@@ -161,6 +168,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#accepting = false;
     this.#redials.clear();
     this.#known.clear();
+    this.#moving.clear();
     this.#intake.clear();
     this.#directGate.clear();
     // Goodbye on every channel first: the server's word that this participant left travels another path
@@ -179,7 +187,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#redials.clearFailures(info.id);
     this.#intake.release(info.id);
     // Also said when a participant resumes: its relayed link died with its connection.
-    this.#connections.get(info.id)?.peerBack();
+    const connection = this.#connections.get(info.id);
+    if (connection !== undefined) connection.peerBack();
+    else this.#relinkMoved(info);
     this.#directGate.changed();
   }
 
@@ -262,6 +272,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    */
   async handleRejoined(id: string): Promise<void> {
     this.#localId = id;
+    // Nobody is listed under the ids the server gave before: its word on them is void (a refusal to relay
+    // to an old id must not close a session whose participant is about to say it moved).
+    this.#known.clear();
     let open = 0;
     for (const c of this.#connections.values()) {
       // The server knows nobody under the ids they had: a relayed session waits no longer than the grace.
@@ -285,7 +298,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       this.#known.set(info.id, info);
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
-      if (this.#connections.has(info.id) || this.#redials.has(info.id)) continue;
+      if (this.#connections.has(info.id) || this.#redials.has(info.id) || this.#relinkMoved(info)) continue;
       if (open === 0) this.#dial(info);
       else this.#redials.schedule(info.id, MOVED_GRACE_MS, () => this.#dial(info));
     }
@@ -310,9 +323,45 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** The server refused a relayed frame to `refusal.to`. */
   handleRelayRefused(refusal: RelayRefusal): void {
-    this.#connections.get(refusal.to)?.handleRelayRefused(refusal.reason);
+    (this.#connections.get(refusal.to) ?? this.#moving.get(refusal.to))?.handleRelayRefused(refusal.reason, refusal.to);
     if (refusal.reason === 'UnknownParticipant' || refusal.reason === 'PeerNotEnabled')
       this.handleSignalRefused(refusal.to);
+  }
+
+  /**
+   * A relayed session (its only path through the server, which forgot the ids: a restart without a shared
+   * resume key) to the participant that is listed now as `info`, with the relay key it had under its old
+   * id. The relay key is the pair's identity, not the server's word: the new relayed link's keys bind it,
+   * so a participant that copied the public key cannot open the link. The side that dialed the session
+   * opens a relayed link to the new id; the other side waits for it. When the participant's moved frame
+   * comes on it, the session follows the new id (as it would on a direct channel): nobody sees a leave.
+   * True when `info` is taken that way (then it is not dialed as a newcomer).
+   */
+  #relinkMoved(info: ParticipantInfo): boolean {
+    if (this.#moving.has(info.id)) return true;
+    const connection = this.#movedFrom(info);
+    if (connection === undefined || (connection.initiator && !connection.relinkMoved(info))) return false;
+    this.#moving.set(info.id, connection);
+    return true;
+  }
+
+  /** An open frame of session `cid` from `info`: the peer side of {@link #relinkMoved}. */
+  #acceptMoved(info: ParticipantInfo, cid: string, open: Uint8Array): boolean {
+    const connection = this.#moving.get(info.id) ?? this.#movedFrom(info);
+    if (connection?.session.cid !== cid || !connection.relinkMoved(info, open)) return false;
+    this.#moving.set(info.id, connection);
+    return true;
+  }
+
+  /** The relayed-only session whose participant had `info`'s relay key under another id. */
+  #movedFrom(info: ParticipantInfo): Connection | undefined {
+    if (info.relayKey === undefined || this.#connections.has(info.id)) return undefined;
+    for (const connection of this.#connections.values()) {
+      const { participant } = connection.session;
+      if (participant.relayKey === info.relayKey && participant.id !== info.id && connection.relayedOnly)
+        return connection;
+    }
+    return undefined;
   }
 
   #dial(info: ParticipantInfo): void {
@@ -414,6 +463,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     }
     const info = this.#known.get(previousId) ?? session.participant;
     if (this.#known.delete(previousId)) this.#known.set(id, { ...info, id });
+    if (this.#moving.get(id) === connection) this.#moving.delete(id);
     this.#redials.cancel(previousId);
     this.#redials.cancel(id);
     this.#redials.clearFailures(previousId);
@@ -430,6 +480,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const id = session.participant.id;
     if (this.#connections.get(id) !== connection) return; // replaced; the new connection owns presence
     this.#connections.delete(id);
+    this.#forgetMoving(connection);
     this.#directGate.changed();
     if (connection.up) this.emit('participant_down', session, reason);
     // While the server lists the participant as enabled and nobody said goodbye, the channel is re-dialed,
@@ -453,6 +504,20 @@ export class Mesh extends TypedEmitter<MeshEvents> {
           'cannot connect to participant; still trying',
         );
       this.#settleWaiters.settle(id);
+    }
+  }
+
+  /**
+   * `connection` closed while relinking to its participant's new id (the moved frame never came: the link
+   * failed within the grace): the new id is dialed as a newcomer would be, with jitter (both sides may).
+   */
+  #forgetMoving(connection: Connection): void {
+    for (const [id, c] of this.#moving) {
+      if (c !== connection) continue;
+      this.#moving.delete(id);
+      const info = this.#known.get(id);
+      if (info !== undefined && this.#accepting && !this.#connections.has(id))
+        this.#redials.schedule(id, Math.random() * 100, () => this.#dial(info));
     }
   }
 

@@ -10,6 +10,14 @@ import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { startSignal, stop, stopAll } from '../support/processes.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
+import { ack, connect, next } from '../support/raw-client.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import {
+  decodeRelayFrame,
+  encodeRelayAccept,
+  encodeRelaySealed,
+  relaySealedHeader,
+} from '../../lib/protocol/relay-frames.js';
 
 const SECRET = 'the resume secret of this test, 32+ bytes';
 
@@ -251,6 +259,119 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(rejoinedAt).to.be.at.least(0);
     expect(hers.length).to.be.above(0);
     expect(hers.every((l) => l.self === aliceId)).to.equal(true);
+  });
+
+  it('a default-settings server is killed and restarted under a relayed pair: both follow the new ids over a new relayed link, nobody leaves, no message lost', async () => {
+    let server = await startSignal([]); // no resume secret: the restarted server cannot read any token
+    const at = { url: server.url } as SignalingServer;
+    // paths 'relay': the pair's only path goes through the server, so no channel outlives it.
+    const [alice, bob] = await h.mesh(at, 'k4', ['alice', 'bob'], { paths: 'relay' });
+    expect(alice!.messaging.getParticipantByName('bob')?.linkState).to.equal('relayed');
+    const seenByAlice = presenceLog(alice!);
+    const seenByBob = presenceLog(bob!);
+    const changedAtAlice: string[] = [];
+    const changedAtBob: string[] = [];
+    alice!.messaging.on('participant_id_changed', (p, previousId) => changedAtAlice.push(`${previousId}>${p.id}`));
+    bob!.messaging.on('participant_id_changed', (p, previousId) => changedAtBob.push(`${previousId}>${p.id}`));
+    const ab = conversation(alice!, bob!, true);
+    const ba = conversation(bob!, alice!, true);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = { alice: alice!.localParticipant.id, bob: bob!.localParticipant.id };
+
+    await stop(server, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 500)); // sends wait meanwhile: the pair has no path
+    const rejoined = Promise.all([
+      nextEvent(alice!, 'signaling_rejoined', 20_000),
+      nextEvent(bob!, 'signaling_rejoined', 20_000),
+    ]);
+    server = await startSignal([], { port: server.port });
+    const [[aliceId], [bobId]] = await rejoined;
+    expect([aliceId, bobId]).to.not.include.members([before.alice, before.bob]);
+    await eventually(
+      () =>
+        alice!.messaging.getParticipantByName('bob')?.id === bobId &&
+        bob!.messaging.getParticipantByName('alice')?.id === aliceId,
+      5000,
+      'both to follow the new ids',
+    );
+    expect(changedAtAlice).to.deep.equal([`${before.bob}>${bobId}`]);
+    expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
+    expect(alice!.messaging.getParticipantByName('bob')?.linkState).to.equal('relayed');
+    // Longer than the relink grace (5 s): a session that did not move would have gone by now.
+    await new Promise((r) => setTimeout(r, 6000));
+    await Promise.all([ab.stop(), ba.stop()]);
+    for (const c of [ab, ba]) {
+      expect(c.failures).to.deep.equal([]);
+      expect(c.received).to.deep.equal(Array.from({ length: c.sent() }, (_, i) => i));
+    }
+    expect(seenByAlice).to.deep.equal([]);
+    expect(seenByBob).to.deep.equal([]);
+    expect(alice!.messaging.remoteParticipants.map((p) => p.id)).to.deep.equal([bobId]);
+    expect(bob!.messaging.remoteParticipants.map((p) => p.id)).to.deep.equal([aliceId]);
+  });
+
+  it("after such a restart, a client that joined with the relayed peer's public key cannot take its session; the peer itself still can", async () => {
+    let server = await startSignal([]);
+    proxy = await startTcpProxy(server.port);
+    // bob reaches the server through the proxy, so the test can keep him away while mallory steps in.
+    const fast = { paths: 'relay' as const, timeouts: { reconnectMaxDelayMs: 400 } };
+    const bob = await h.join({ url: proxy.url } as SignalingServer, 'k5', 'bob', fast);
+    await bob.messaging.enable();
+    const alice = await h.join({ url: server.url } as SignalingServer, 'k5', 'alice', fast);
+    await alice.messaging.enable(); // alice dialed: she opens the session's relayed links
+    await eventually(() => bob.messaging.remoteParticipants.length === 1, 5000, 'bob sees alice');
+    const bobKey = await (async () => {
+      const spy = await connect(server.url);
+      const j = await ack(spy, 'join', { v: SIGNALING_VERSION, room: 'k5', name: 'spy' });
+      expect(j.ok).to.equal(true);
+      const enabled = await ack(spy, 'enable_messaging');
+      const listed = (enabled.data as { participants: Array<{ name: string; relayKey?: string }> }).participants;
+      spy.close();
+      return listed.find((p) => p.name === 'bob')!.relayKey!;
+    })();
+    const seenByAlice = presenceLog(alice);
+    const errorsAtAlice: string[] = [];
+    alice.messaging.on('error', (e) => errorsAtAlice.push(e.message));
+    const changedAtAlice: string[] = [];
+    alice.messaging.on('participant_id_changed', (p, previousId) => changedAtAlice.push(`${previousId}>${p.id}`));
+    const ab = conversation(alice, bob, true);
+    await new Promise((r) => setTimeout(r, 200));
+    const bobBefore = bob.localParticipant.id;
+
+    proxy.down();
+    await stop(server, 'SIGKILL');
+    server = await startSignal([], { port: server.port });
+    await nextEvent(alice, 'signaling_rejoined', 20_000);
+    // mallory joins with bob's public key (the server cannot tell), and answers alice's relayed link with a forged frame.
+    const mallory = await connect(server.url);
+    const opened = next(mallory, 'relay', 5000);
+    expect(
+      (await ack(mallory, 'join', { v: SIGNALING_VERSION, room: 'k5', name: 'bob', relayKey: bobKey })).ok,
+    ).to.equal(true);
+    expect((await ack(mallory, 'enable_messaging')).ok).to.equal(true);
+    const open = decodeRelayFrame(new Uint8Array((await opened).data as ArrayBuffer));
+    if (typeof open === 'string' || open.kind !== 'open') throw new Error(`not an open frame: ${JSON.stringify(open)}`);
+    const forged = encodeRelaySealed(relaySealedHeader(open.linkId, 0), new Uint8Array(64).fill(7));
+    mallory.emit('relay', {
+      to: alice.localParticipant.id,
+      data: encodeRelayAccept(open.linkId, new Uint8Array(16), forged),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changedAtAlice, 'no move to mallory').to.deep.equal([]);
+
+    // bob is back: he re-joins, and alice's session follows him, not mallory.
+    const bobBack = nextEvent(bob, 'signaling_rejoined', 20_000);
+    proxy.up();
+    const [bobId] = await bobBack;
+    await eventually(() => alice.messaging.getParticipantByName('bob')?.id === bobId, 5000, 'alice to follow bob');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(changedAtAlice).to.deep.equal([`${bobBefore}>${bobId}`]);
+    await ab.stop();
+    expect(ab.failures).to.deep.equal([]);
+    expect(ab.received).to.deep.equal(Array.from({ length: ab.sent() }, (_, i) => i));
+    expect(seenByAlice).to.deep.equal([]);
+    expect(errorsAtAlice, 'nothing counted against bob').to.deep.equal([]);
+    mallory.close();
   });
 
   it('a server restarted while the join token expired: signaling_failed (TokenExpired), and open channels keep working', async () => {
