@@ -17,6 +17,7 @@ import {
 import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
 import { Mesh } from './mesh/Mesh.js';
 import { AttachmentBudget } from './session/Inbox.js';
+import { rehearseRelayedSession } from './session/rehearsal.js';
 import { SignalingClient } from './signaling/SignalingClient.js';
 import type { SignalingTransport } from './signaling/socket.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
@@ -105,6 +106,11 @@ export class Room<
   ): Promise<Room<M, R>> {
     const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits, paths } = checkRoomOptions(options);
     const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger, this.relayKdf);
+    // The relayed path's code, run once in memory while the network is awaited below: see rehearsal.ts.
+    const rehearsal =
+      relayKeys === undefined
+        ? Promise.resolve(false)
+        : rehearseRelayedSession({ keys: relayKeys, aead: this.relayAead, kdf: this.relayKdf, logger });
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
     // Read at every line: `self` is set once joined, and follows a re-join under a new id.
@@ -125,6 +131,7 @@ export class Room<
         ...(relayKeys === undefined ? {} : { relayKey: relayKeys.publicKey }),
       };
       const reply = await signaling.join(options.token === undefined ? joinReq : { ...joinReq, token: options.token });
+      await rehearsal;
       const wrtcSource = options.wrtc ?? this.defaultWebRTC?.();
       const rtcConfig = { ...options.rtcConfig, iceServers: options.iceServers ?? reply.iceServers ?? [] };
       const deps = {

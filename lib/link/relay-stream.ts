@@ -10,15 +10,27 @@
 /** Bytes of the length before each message in the stream. */
 export const RELAY_LENGTH_BYTES = 4;
 
+/**
+ * Bytes a packer's buffer starts with: a link's handshake and small messages fit, and a link that carries
+ * no more costs no more. Why not a whole frame at once: a relayed link was made for every peer as a room's
+ * messaging starts, and the bench's 256 KiB frames made that 2.3 MiB of zeroed buffers per process at N =
+ * 10, in the window where the peers become present, and garbage-collector work with it. The buffer grows
+ * (doubling, up to a frame) as messages need it, and stays grown.
+ */
+export const PACKER_INITIAL_BYTES = 4096;
+
 /** Packs messages into frames' plaintexts; the first byte of each is the inner kind the packer was given. @internal */
 export class MessagePacker {
-  readonly #out: Uint8Array;
+  /** The largest plaintext of a frame; the buffer grows up to this. */
+  readonly #frameBytes: number;
+  #out: Uint8Array;
   #outBytes = 1;
   readonly #seal: (plain: Uint8Array) => void;
 
   /** Frames carry at most `plainBytes` of plaintext, kind `kind` first; `seal` gets each (it must copy before returning). */
   constructor(plainBytes: number, kind: number, seal: (plain: Uint8Array) => void) {
-    this.#out = new Uint8Array(plainBytes);
+    this.#frameBytes = plainBytes;
+    this.#out = new Uint8Array(Math.min(plainBytes, PACKER_INITIAL_BYTES));
     this.#out[0] = kind;
     this.#seal = seal;
   }
@@ -35,7 +47,7 @@ export class MessagePacker {
 
   /** The largest message that goes whole in one frame (with its length, after the kind). */
   get unitBytes(): number {
-    return this.#out.byteLength - 1 - RELAY_LENGTH_BYTES;
+    return this.#frameBytes - 1 - RELAY_LENGTH_BYTES;
   }
 
   /**
@@ -45,8 +57,8 @@ export class MessagePacker {
    */
   push(message: Uint8Array): void {
     const stream = RELAY_LENGTH_BYTES + message.byteLength;
-    const frame = this.#out.byteLength - 1;
-    if (stream > this.#out.byteLength - this.#outBytes && stream <= frame && stream * 4 > frame) this.flush();
+    const frame = this.#frameBytes - 1;
+    if (stream > this.#frameBytes - this.#outBytes && stream <= frame && stream * 4 > frame) this.flush();
     const length = new Uint8Array(RELAY_LENGTH_BYTES);
     new DataView(length.buffer).setUint32(0, message.byteLength);
     this.#append(length);
@@ -61,15 +73,24 @@ export class MessagePacker {
   }
 
   #append(bytes: Uint8Array): void {
-    const out = this.#out;
     let offset = 0;
     while (offset < bytes.byteLength) {
+      const wanted = Math.min(this.#frameBytes, this.#outBytes + bytes.byteLength - offset);
+      if (wanted > this.#out.byteLength) this.#grow(wanted);
+      const out = this.#out;
       const n = Math.min(out.byteLength - this.#outBytes, bytes.byteLength - offset);
       out.set(n === bytes.byteLength ? bytes : bytes.subarray(offset, offset + n), this.#outBytes);
       this.#outBytes += n;
       offset += n;
-      if (this.#outBytes === out.byteLength) this.flush();
+      if (this.#outBytes === this.#frameBytes) this.flush();
     }
+  }
+
+  /** A larger buffer, holding at least `bytes` (twice the old one, at most a frame), with what is packed. */
+  #grow(bytes: number): void {
+    const out = new Uint8Array(Math.min(this.#frameBytes, Math.max(bytes, 2 * this.#out.byteLength)));
+    out.set(this.#out.subarray(0, this.#outBytes));
+    this.#out = out;
   }
 }
 
