@@ -12,11 +12,12 @@
  *   `r <from> <n> <ok|bad> <bytes>`   a message arrived (attachment hash checked)
  *   `+ <name> <t>` / `- <name> <t>`   participant_added / participant_removed, at Date.now()
  *   `x <what> <t>`                    signaling_failed and other things that must not happen
+ * The library's log lines (every level) go to `<log file without .log>.lib.log`.
  * Names, not ids, identify participants: a default-settings server that restarts gives everyone new ids.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { openSync, writeSync } from 'node:fs';
-import { Room, nodeDataChannelWebRTC, silentLogger, type PathPolicy, type RemoteParticipant } from '../lib/node.js';
+import { Room, nodeDataChannelWebRTC, type Logger, type PathPolicy, type RemoteParticipant } from '../lib/node.js';
 import { countingWebRTC } from './counting-webrtc.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -31,12 +32,25 @@ const random = seededRandom(Number(seedArg ?? 1));
 const log = openSync(logFile, 'a');
 const write = (line: string): void => void writeSync(log, `${line}\n`);
 
+// The library's own lines, every level, beside the soak's log: kept with it when a check fails, to say why.
+const libLog = openSync(logFile.replace(/\.log$/, '') + '.lib.log', 'a');
+const libLine =
+  (level: string) =>
+  (obj: object, msg?: string): void =>
+    void writeSync(libLog, `${Date.now()} ${level} ${msg ?? ''} ${JSON.stringify(obj)}\n`);
+const logger: Logger = {
+  debug: libLine('debug'),
+  info: libLine('info'),
+  warn: libLine('warn'),
+  error: libLine('error'),
+};
+
 const counted = countingWebRTC(nodeDataChannelWebRTC());
 const room = await Room.connect({
   url,
   room: roomName,
   name,
-  logger: silentLogger,
+  logger,
   wrtc: counted.wrtc,
   ...(pathsArg === undefined ? {} : { paths: pathsArg as PathPolicy }),
 });
