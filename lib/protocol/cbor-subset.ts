@@ -49,21 +49,37 @@ const MAJOR_NAMES = [
  * included).
  */
 export function scanCborSequence(bytes: Uint8Array): CborScan {
+  const end = scanCborEnd(bytes);
+  return scanProblem === undefined ? { end } : { end, problem: scanProblem };
+}
+
+// The scan's stacks, one slot per open container, allocated once: a scan runs for every data-channel
+// message and never re-enters, and two arrays per message were a sizeable share of a receiver's garbage.
+// remaining[d]: items not yet started in the container open at depth d; a map counts keys and values
+// (at most the message's length, which the scan checks before it opens a container).
+const remaining = new Float64Array(MAX_CBOR_NESTING + 1);
+// isMap[d]: 1 when the container open at depth d is a map (its items alternate key, value).
+const isMap = new Uint8Array(MAX_CBOR_NESTING + 1);
+/** Why the last {@link scanCborEnd} stopped short, or undefined when it scanned every byte. */
+let scanProblem: string | undefined;
+
+/**
+ * {@link scanCborSequence} without the result object: returns `end`, and leaves `problem` in
+ * {@link lastScanProblem} until the next scan.
+ */
+export function scanCborEnd(bytes: Uint8Array): number {
+  scanProblem = undefined;
   const length = bytes.byteLength;
-  // remaining[d]: items not yet started in the container open at depth d; a map counts keys and values.
-  const remaining: number[] = [];
-  // isMap[d]: whether the container open at depth d is a map (its items alternate key, value).
-  const isMap: boolean[] = [];
+  let depth = 0;
   let at = 0;
   let itemStart = 0;
   while (at < length) {
-    const depth = remaining.length;
     if (depth === 0) itemStart = at;
     const initial = bytes[at] as number;
     const major = initial >> 5;
     const info = initial & 0x1f;
-    const mustBeKey = depth > 0 && isMap[depth - 1] === true && (remaining[depth - 1] as number) % 2 === 0;
-    if (mustBeKey && major !== 3) return { end: itemStart, problem: `a map key is a ${MAJOR_NAMES[major]}, not text` };
+    const mustBeKey = depth > 0 && isMap[depth - 1] === 1 && (remaining[depth - 1] as number) % 2 === 0;
+    if (mustBeKey && major !== 3) return stop(itemStart, `a map key is a ${MAJOR_NAMES[major]}, not text`);
     if (depth > 0) remaining[depth - 1] = (remaining[depth - 1] as number) - 1;
     at++;
     // The argument: the value, length or count that follows the initial byte.
@@ -71,14 +87,14 @@ export function scanCborSequence(bytes: Uint8Array): CborScan {
     if (info < 24) argument = info;
     else if (info <= 27) {
       const size = 1 << (info - 24);
-      if (at + size > length) return { end: itemStart, problem: 'truncated' };
+      if (at + size > length) return stop(itemStart, 'truncated');
       if (size === 1) argument = bytes[at] as number;
       else if (size === 2) argument = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
       else if (size === 4) argument = readUint32(bytes, at);
       else argument = readUint32(bytes, at) * 0x100000000 + readUint32(bytes, at + 4);
       at += size;
-    } else if (info === 31) return { end: itemStart, problem: `an indefinite-length ${MAJOR_NAMES[major]}` };
-    else return { end: itemStart, problem: `reserved additional information ${info}` };
+    } else if (info === 31) return stop(itemStart, `an indefinite-length ${MAJOR_NAMES[major]}`);
+    else return stop(itemStart, `reserved additional information ${info}`);
 
     switch (major) {
       case 0:
@@ -86,34 +102,46 @@ export function scanCborSequence(bytes: Uint8Array): CborScan {
         break;
       case 2:
       case 3:
-        if (argument > length - at) return { end: itemStart, problem: 'truncated' };
+        if (argument > length - at) return stop(itemStart, 'truncated');
         at += argument;
         break;
       case 4:
       case 5: {
-        if (depth >= MAX_CBOR_NESTING) return { end: itemStart, problem: `nested deeper than ${MAX_CBOR_NESTING}` };
+        if (depth >= MAX_CBOR_NESTING) return stop(itemStart, `nested deeper than ${MAX_CBOR_NESTING}`);
         const count = major === 5 ? argument * 2 : argument;
         // Each item takes at least one byte: a count the bytes left cannot hold is truncated input.
-        if (count > length - at) return { end: itemStart, problem: 'truncated' };
+        if (count > length - at) return stop(itemStart, 'truncated');
         if (count > 0) {
-          remaining.push(count);
-          isMap.push(major === 5);
+          remaining[depth] = count;
+          isMap[depth] = major === 5 ? 1 : 0;
+          depth++;
           continue;
         }
         break;
       }
       case 6:
-        return { end: itemStart, problem: `CBOR tag ${argument} is not allowed in frames` };
+        return stop(itemStart, `CBOR tag ${argument} is not allowed in frames`);
       default:
         // false, true, null, undefined; float16, float32, float64
         if (!(info >= 20 && info <= 23) && !(info >= 25 && info <= 27)) {
-          return { end: itemStart, problem: `simple value ${argument} is not allowed in frames` };
+          return stop(itemStart, `simple value ${argument} is not allowed in frames`);
         }
     }
-    closeFull(remaining, isMap);
+    // An item ended: every open container whose items have all been read ends with it.
+    while (depth > 0 && remaining[depth - 1] === 0) depth--;
   }
-  if (remaining.length > 0) return { end: itemStart, problem: 'truncated' };
-  return { end: at };
+  if (depth > 0) return stop(itemStart, 'truncated');
+  return at;
+}
+
+/** Why the last {@link scanCborEnd} stopped before the end of its bytes; undefined when it did not. */
+export function lastScanProblem(): string | undefined {
+  return scanProblem;
+}
+
+function stop(end: number, problem: string): number {
+  scanProblem = problem;
+  return end;
 }
 
 function readUint32(bytes: Uint8Array, at: number): number {
@@ -121,12 +149,4 @@ function readUint32(bytes: Uint8Array, at: number): number {
     (bytes[at] as number) * 0x1000000 +
     (((bytes[at + 1] as number) << 16) | ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number))
   );
-}
-
-/** An item ended: every open container whose items have all been read ends with it. */
-function closeFull(remaining: number[], isMap: boolean[]): void {
-  while (remaining.length > 0 && remaining[remaining.length - 1] === 0) {
-    remaining.pop();
-    isMap.pop();
-  }
 }

@@ -4,7 +4,7 @@
  * frames.ts's table and docs/PROTOCOL.md.
  */
 import { Decoder } from 'cbor-x';
-import { scanCborSequence } from './cbor-subset.js';
+import { lastScanProblem, scanCborEnd } from './cbor-subset.js';
 import {
   CallKind,
   FRAME_VERSION,
@@ -84,14 +84,25 @@ function isType(v: unknown): v is string {
 
 /** The head shared by message and start frames: seq, type (a text, or a call) and payload. */
 interface Head {
+  kind: typeof FrameKind.Message | typeof FrameKind.Start;
   seq: number;
   type: string;
   payload: JsonObject;
   call?: Call;
+  attachment?: Uint8Array;
+  totalBytes?: number;
 }
 
-/** Checks the seq, type (or call) and payload shared by message and start frames. */
-function checkHead(seq: number | undefined, type: unknown, payload: unknown): Head | FrameDecodeError {
+/**
+ * Checks the seq, type (or call) and payload shared by message and start frames; returns the frame with
+ * them, built once (the caller adds the attachment or total), or why it is none.
+ */
+function checkHead(
+  kind: Head['kind'],
+  seq: number | undefined,
+  type: unknown,
+  payload: unknown,
+): Head | FrameDecodeError {
   if (seq === undefined) return fail('BadField', 'seq');
   const call = Array.isArray(type) ? decodeCall(type as unknown[]) : undefined;
   // A type slot that is neither a type nor a valid call is one error, whichever it tried to be.
@@ -99,6 +110,7 @@ function checkHead(seq: number | undefined, type: unknown, payload: unknown): He
   const problem = checkJsonObject(payload, 'payload');
   if (problem !== undefined) return fail('BadField', problem);
   const head: Head = {
+    kind,
     seq,
     type: (call === undefined ? type : (type as unknown[])[0]) as string,
     payload: payload as JsonObject,
@@ -151,7 +163,8 @@ export function decodeFrame(data: ArrayBuffer | ArrayBufferView | string): Frame
   const bytes = toBytes(data);
   if (bytes === undefined) return fail('NotAFrame', 'text message; frames are binary');
   if (bytes.byteLength > MAX_FRAME_BYTES) return fail('TooLarge', `${bytes.byteLength} bytes`);
-  const { problem } = scanCborSequence(bytes);
+  scanCborEnd(bytes);
+  const problem = lastScanProblem();
   if (problem !== undefined) return fail('NotCbor', problem);
   let item: unknown;
   try {
@@ -173,15 +186,17 @@ export function decodeFrames(data: ArrayBuffer | ArrayBufferView | string): Arra
   if (bytes.byteLength > MAX_FRAME_BYTES) return [fail('TooLarge', `${bytes.byteLength} bytes`)];
   const out: Array<Frame | FrameDecodeError> = [];
   // Only the items inside the CBOR subset reach cbor-x; the first one outside it ends the message.
-  const { end, problem } = scanCborSequence(bytes);
+  const end = scanCborEnd(bytes);
+  const problem = lastScanProblem();
   if (end > 0) {
+    decoded = out;
     try {
-      decoder.decodeMultiple(end === bytes.byteLength ? bytes : bytes.subarray(0, end), (item: unknown) => {
-        out.push(frameOf(item));
-      });
+      decoder.decodeMultiple(end === bytes.byteLength ? bytes : bytes.subarray(0, end), pushFrame);
     } catch (err) {
       out.push(fail('NotCbor', err instanceof Error ? err.message : String(err)));
       return out;
+    } finally {
+      decoded = undefined;
     }
   }
   if (problem !== undefined) out.push(fail('NotCbor', problem));
@@ -189,10 +204,18 @@ export function decodeFrames(data: ArrayBuffer | ArrayBufferView | string): Arra
   return out;
 }
 
+/** The list {@link decodeFrames} fills, while cbor-x calls {@link pushFrame} (no closure per message). */
+let decoded: Array<Frame | FrameDecodeError> | undefined;
+
+function pushFrame(item: unknown): void {
+  decoded?.push(frameOf(item));
+}
+
 /** The frame a decoded CBOR item is, or why it is none. */
 function frameOf(item: unknown): Frame | FrameDecodeError {
   if (!Array.isArray(item) || item.length < 2) return fail('NotAFrame', 'not an array of at least two items');
-  const [version, kind] = item as unknown[];
+  const version: unknown = item[0];
+  const kind: unknown = item[1];
   if (version !== FRAME_VERSION) return fail('UnsupportedVersion', `version ${String(version)}`);
   switch (kind) {
     case FrameKind.Hello:
@@ -201,12 +224,12 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
       return item.length === 3 ? decodeAttributes(item[2]) : fail('BadField', 'wrong length');
     case FrameKind.Message: {
       if (item.length !== 5 && item.length !== 6) return fail('BadField', 'wrong length');
-      const [, , rawSeq, type, payload, attachment] = item as unknown[];
-      const head = checkHead(uint(rawSeq), type, payload);
-      if ('error' in head) return head;
-      if (item.length === 5) return { kind, ...head };
+      const head = checkHead(kind, uint(item[2]), item[3], item[4]);
+      if ('error' in head || item.length === 5) return head as Frame | FrameDecodeError;
+      const attachment: unknown = item[5];
       if (!(attachment instanceof Uint8Array)) return fail('BadField', 'attachment is not a byte string');
-      return { kind, ...head, attachment };
+      head.attachment = attachment;
+      return head as Frame;
     }
     case FrameKind.Ack:
       return decodeAck(item);
@@ -216,12 +239,12 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
       return { kind };
     case FrameKind.Start: {
       if (item.length !== 6) return fail('BadField', 'wrong length');
-      const [, , rawSeq, type, payload, rawTotal] = item as unknown[];
-      const head = checkHead(uint(rawSeq), type, payload);
+      const head = checkHead(kind, uint(item[2]), item[3], item[4]);
       if ('error' in head) return head;
-      const totalBytes = uint(rawTotal);
+      const totalBytes = uint(item[5]);
       if (totalBytes === undefined) return fail('BadField', 'totalBytes');
-      return { kind, ...head, totalBytes };
+      head.totalBytes = totalBytes;
+      return head as Frame;
     }
     case FrameKind.Chunk: {
       if (item.length !== 5) return fail('BadField', 'wrong length');
