@@ -463,7 +463,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     }
     const info = this.#known.get(previousId) ?? session.participant;
     if (this.#known.delete(previousId)) this.#known.set(id, { ...info, id });
-    if (this.#moving.get(id) === connection) this.#moving.delete(id);
+    // Its other new ids (a client that joined with the participant's public key) are nobody's now.
+    for (const [alias, c] of this.#moving) if (c === connection) this.#moving.delete(alias);
     this.#redials.cancel(previousId);
     this.#redials.cancel(id);
     this.#redials.clearFailures(previousId);
