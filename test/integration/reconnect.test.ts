@@ -29,6 +29,24 @@ function presenceLog(room: Room): string[] {
   return log;
 }
 
+/** Participant id changes a room sees from now on, as "previousId>id". */
+function idChangeLog(room: Room): string[] {
+  const log: string[] = [];
+  room.messaging.on('participant_id_changed', (p, previousId) => log.push(`${previousId}>${p.id}`));
+  return log;
+}
+
+/** Waits until alice knows bob as `bobId` and bob knows alice as `aliceId` (both re-joined under new ids). */
+async function followedEachOther(alice: Room, bob: Room, aliceId: string, bobId: string): Promise<void> {
+  await eventually(
+    () =>
+      alice.messaging.getParticipantByName('bob')?.id === bobId &&
+      bob.messaging.getParticipantByName('alice')?.id === aliceId,
+    5000,
+    'both to follow the new ids',
+  );
+}
+
 /**
  * Sends numbered messages from `from` to `to` every few ms until stopped; `to` records what arrives.
  * Every send must resolve: a promise that rejects is kept as a failure. `byName` addresses and recognises
@@ -199,8 +217,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     const seenByBob = presenceLog(bob!);
     const failed: unknown[] = [];
     for (const r of [alice!, bob!]) r.on('signaling_failed', (e) => failed.push(e));
-    const changedAtBob: string[] = [];
-    bob!.messaging.on('participant_id_changed', (p, previousId) => changedAtBob.push(`${previousId}>${p.id}`));
+    const changedAtBob = idChangeLog(bob!);
     const ab = conversation(alice!, bob!, true);
     const ba = conversation(bob!, alice!, true);
     await new Promise((r) => setTimeout(r, 300));
@@ -219,13 +236,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(alice!.localParticipant.id).to.equal(aliceId).and.not.equal(before.alice);
     expect(bob!.localParticipant.id).to.equal(bobId).and.not.equal(before.bob);
     // Each follows the other's new id over the channel that stayed open.
-    await eventually(
-      () =>
-        alice!.messaging.getParticipantByName('bob')?.id === bobId &&
-        bob!.messaging.getParticipantByName('alice')?.id === aliceId,
-      5000,
-      'both to follow the new ids',
-    );
+    await followedEachOther(alice!, bob!, aliceId, bobId);
     expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
 
     // Within a few seconds of the server's return, a newcomer finds both, under their new ids, and reaches them.
@@ -269,10 +280,8 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(alice!.messaging.getParticipantByName('bob')?.linkState).to.equal('relayed');
     const seenByAlice = presenceLog(alice!);
     const seenByBob = presenceLog(bob!);
-    const changedAtAlice: string[] = [];
-    const changedAtBob: string[] = [];
-    alice!.messaging.on('participant_id_changed', (p, previousId) => changedAtAlice.push(`${previousId}>${p.id}`));
-    bob!.messaging.on('participant_id_changed', (p, previousId) => changedAtBob.push(`${previousId}>${p.id}`));
+    const changedAtAlice = idChangeLog(alice!);
+    const changedAtBob = idChangeLog(bob!);
     const ab = conversation(alice!, bob!, true);
     const ba = conversation(bob!, alice!, true);
     await new Promise((r) => setTimeout(r, 300));
@@ -287,13 +296,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     server = await startSignal([], { port: server.port });
     const [[aliceId], [bobId]] = await rejoined;
     expect([aliceId, bobId]).to.not.include.members([before.alice, before.bob]);
-    await eventually(
-      () =>
-        alice!.messaging.getParticipantByName('bob')?.id === bobId &&
-        bob!.messaging.getParticipantByName('alice')?.id === aliceId,
-      5000,
-      'both to follow the new ids',
-    );
+    await followedEachOther(alice!, bob!, aliceId, bobId);
     expect(changedAtAlice).to.deep.equal([`${before.bob}>${bobId}`]);
     expect(changedAtBob).to.deep.equal([`${before.alice}>${aliceId}`]);
     expect(alice!.messaging.getParticipantByName('bob')?.linkState).to.equal('relayed');
@@ -332,8 +335,7 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     const seenByAlice = presenceLog(alice);
     const errorsAtAlice: string[] = [];
     alice.messaging.on('error', (e) => errorsAtAlice.push(e.message));
-    const changedAtAlice: string[] = [];
-    alice.messaging.on('participant_id_changed', (p, previousId) => changedAtAlice.push(`${previousId}>${p.id}`));
+    const changedAtAlice = idChangeLog(alice);
     const ab = conversation(alice, bob, true);
     await new Promise((r) => setTimeout(r, 200));
     const bobBefore = bob.localParticipant.id;
