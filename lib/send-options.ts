@@ -72,11 +72,14 @@ export function checkRequestOptions(
   options: RequestOptions,
   maxAttachmentBytes: number,
 ): BroadcastMessageOptions & { id: string; timeoutMs: number } {
-  const fields = checkSendOptions(options, 'request', maxAttachmentBytes);
+  const fields = checkSendOptions(options, 'request', maxAttachmentBytes) as ReturnType<typeof checkRequestOptions>;
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Timers take at most 2^31 - 1 ms; a longer one fires at once.
   const ok = timeoutMs === Infinity || (typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS);
   if (!ok)
     throw new InvalidArgumentError(`request: timeoutMs must be from 1 to ${MAX_TIMER_MS} milliseconds, or Infinity`);
-  return { ...fields, timeoutMs };
+  // Added, not spread into a copy: V8 gives every `{ ...fields, timeoutMs }` a hidden class of its own, in the
+  // old generation, with a young descriptor array that scavenges then keep (README, "The latency tail").
+  fields.timeoutMs = timeoutMs;
+  return fields;
 }
