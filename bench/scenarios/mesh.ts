@@ -87,9 +87,14 @@ async function formMesh(
   refused: () => Promise<number>,
 ): Promise<Outcome> {
   const timeoutMs = Math.min(ctx.options.operationTimeoutMs, 60_000);
+  const serverBefore = await ctx.serverSample();
   const t0 = performance.now();
-  const own = await enableAll(members, timeoutMs);
+  const replies = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
+  // The server's CPU from enable() to presence: taken before anything else runs after the window.
+  const serverCpuMs = (await ctx.serverSample()).cpuMs - serverBefore.cpuMs;
+  const own = replies.map((r) => r.elapsedMs);
+  const enableCpu = replies.flatMap((r) => (r.cpuMs === undefined ? [] : [r.cpuMs]));
   const metrics: Record<string, number> = { formationMs };
   if (before !== undefined) {
     await Promise.all(members.map((m) => m.handle.call('untilDirect', { timeoutMs }, timeoutMs + 5_000)));
@@ -106,9 +111,12 @@ async function formMesh(
   const detail: Record<string, number> = {
     slowestOwnEnableMs: Math.max(...own),
     medianCpuMs: median(usage.map((u) => u.cpuMs)),
+    serverCpuMs,
     redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0),
     tooManyRequests: await refused(),
   };
+  // Each participant's CPU across its own enable(): what presence costs it (a Node process only).
+  if (enableCpu.length > 0) detail.enableCpuMs = median(enableCpu);
   if (peaks.length > 0) detail.maxPeakRssMiB = Math.max(...peaks);
   if (heaps.length > 0) detail.medianJsHeapMiB = median(heaps);
   // A page cannot read its own RSS: Chromium participants report formation time only.
