@@ -92,7 +92,9 @@ async function formMesh(
   const replies = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
   // The server's CPU from enable() to presence: taken before anything else runs after the window.
-  const serverCpuMs = (await ctx.serverSample()).cpuMs - serverBefore.cpuMs;
+  const serverAfter = await ctx.serverSample();
+  const serverCpuMs = serverAfter.cpuMs - serverBefore.cpuMs;
+  const pairs = (members.length * (members.length - 1)) / 2;
   const own = replies.map((r) => r.elapsedMs);
   const enableCpu = replies.flatMap((r) => (r.cpuMs === undefined ? [] : [r.cpuMs]));
   const metrics: Record<string, number> = { formationMs };
@@ -100,7 +102,6 @@ async function formMesh(
     await Promise.all(members.map((m) => m.handle.call('untilDirect', { timeoutMs }, timeoutMs + 5_000)));
     metrics.directMs = performance.now() - t0;
     const relayed = (await ctx.serverSample()).relayedBytes - before.relayedBytes;
-    const pairs = (members.length * (members.length - 1)) / 2;
     metrics.relayedKiB = relayed / 1024;
     metrics.relayedKiBPerPair = relayed / 1024 / pairs;
   }
@@ -112,6 +113,8 @@ async function formMesh(
     slowestOwnEnableMs: Math.max(...own),
     medianCpuMs: median(usage.map((u) => u.cpuMs)),
     serverCpuMs,
+    // Relay events per pair in the same window: what each relayed handshake and presence took.
+    relayedFramesPerPair: (serverAfter.relayedFrames - serverBefore.relayedFrames) / pairs,
     redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0),
     tooManyRequests: await refused(),
   };
