@@ -162,8 +162,11 @@ export interface Ops {
    * `timeoutMs`; at once for a transport that is always direct.
    */
   untilDirect: [{ timeoutMs: number }, { elapsedMs: number }];
-  /** Enables messaging and resolves once `expectedPeers` others are present. */
-  enable: [{ expectedPeers: number; timeoutMs: number }, { elapsedMs: number }];
+  /**
+   * Enables messaging and resolves once `expectedPeers` others are present; `cpuMs` is the participant's CPU
+   * time (user + system) over that, when its host can tell (a Node process).
+   */
+  enable: [{ expectedPeers: number; timeoutMs: number }, { elapsedMs: number; cpuMs?: number }];
   /** Arms this participant as a receiver; returns at once. */
   expect: [Expectation, Record<string, never>];
   /** Waits until what {@link Ops.expect} armed has arrived. */

@@ -25,6 +25,7 @@ import { connectRedis, type RedisClient } from './redis-client.js';
 import { RedisMembershipStore } from './redis-membership.js';
 import { RequestQueue, serveRequests, storeCaller } from './request-pipeline.js';
 import { ResumeTokens, resumeKeyFromOptions } from './resume.js';
+import { batchWrites, type BatchedConnection } from './write-batching.js';
 
 export { ConfigError, DEFAULT_SERVER_OPTIONS, type SignalingServerOptions } from './options.js';
 export type { ServerLogger } from './options-serving.js';
@@ -216,6 +217,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     if (opts.togglesPerSecond > 0) state.toggles = new TokenBucket(opts.togglesPerSecond, opts.toggleBurst, Date.now());
     if (opts.relayBytesPerSecond > 0)
       state.relayBytes = new TokenBucket(opts.relayBytesPerSecond, opts.relayBurstBytes, Date.now());
+    batchWrites(socket.conn as unknown as BatchedConnection);
     watchUnreadOutput(socket.conn, opts.maxUnreadOutputBytes, (bytes) => {
       countRejection(metrics, 'SlowConsumer');
       const where = state.member === undefined ? {} : { room: state.member.room, participant: state.member.info.id };

@@ -6,6 +6,8 @@ import { BLOB_CHUNK_BYTES, blobBytes } from './message.js';
 export interface AgentHost {
   createEndpoint(init: Ops['init'][0]): Promise<Endpoint>;
   usage(): Usage;
+  /** This participant's CPU time so far (user + system), when the host can read it cheaply (a Node process). */
+  cpuMs?(): number;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -49,9 +51,12 @@ export class Agent {
     switch (op) {
       case 'enable': {
         const a = args as Ops['enable'][0];
+        const cpu0 = this.#host.cpuMs?.();
         const t0 = performance.now();
         await withTimeout(ep.enable(a.expectedPeers), a.timeoutMs, 'enable');
-        return { elapsedMs: performance.now() - t0 };
+        const elapsedMs = performance.now() - t0;
+        const cpu1 = this.#host.cpuMs?.();
+        return cpu0 === undefined || cpu1 === undefined ? { elapsedMs } : { elapsedMs, cpuMs: cpu1 - cpu0 };
       }
       case 'untilDirect': {
         const t0 = performance.now();

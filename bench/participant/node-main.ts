@@ -64,7 +64,12 @@ function usage(): Usage {
   };
 }
 
-const agent = new Agent({ createEndpoint, usage });
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const agent = new Agent({ createEndpoint, usage, cpuMs });
 
 function reply(r: Response, then?: () => void): void {
   process.send?.(r, undefined, undefined, () => then?.());

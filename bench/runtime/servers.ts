@@ -74,6 +74,7 @@ export async function serverSample(signalingUrl: string): Promise<ServerSample> 
     cpuMs: promSample(body, 'process_cpu_seconds_total') * 1000,
     rssBytes: promSample(body, 'process_resident_memory_bytes'),
     relayedBytes: promSample(body, 'roommesh_relayed_bytes_total'),
+    relayedFrames: promSample(body, 'roommesh_relayed_frames_total'),
     // Absent until the first refusal.
     tooManyRequests: promSample(body, 'roommesh_rejections_total{reason="TooManyRequests"}') || 0,
   };

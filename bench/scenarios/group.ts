@@ -1,4 +1,4 @@
-import { TRANSPORT_INFO, type TransportId } from '../protocol.js';
+import { TRANSPORT_INFO, type Ops, type TransportId } from '../protocol.js';
 import type { ParticipantHandle } from '../runtime/ParticipantRuntime.js';
 import type { ScenarioContext } from './types.js';
 
@@ -41,12 +41,11 @@ export async function startGroup(
   }
 }
 
-/** Enables messaging on every member at once; resolves when each sees all the others. */
-export async function enableAll(members: Member[], timeoutMs: number): Promise<number[]> {
-  const replies = await Promise.all(
+/** Enables messaging on every member at once; resolves when each sees all the others, with each one's reply. */
+export async function enableAll(members: Member[], timeoutMs: number): Promise<Ops['enable'][1][]> {
+  return await Promise.all(
     members.map((m) => m.handle.call('enable', { expectedPeers: members.length - 1, timeoutMs }, timeoutMs + 5_000)),
   );
-  return replies.map((r) => r.elapsedMs);
 }
 
 /** Stops every member. */

@@ -87,15 +87,21 @@ async function formMesh(
   refused: () => Promise<number>,
 ): Promise<Outcome> {
   const timeoutMs = Math.min(ctx.options.operationTimeoutMs, 60_000);
+  const serverBefore = await ctx.serverSample();
   const t0 = performance.now();
-  const own = await enableAll(members, timeoutMs);
+  const replies = await enableAll(members, timeoutMs);
   const formationMs = performance.now() - t0;
+  // The server's CPU from enable() to presence: taken before anything else runs after the window.
+  const serverAfter = await ctx.serverSample();
+  const serverCpuMs = serverAfter.cpuMs - serverBefore.cpuMs;
+  const pairs = (members.length * (members.length - 1)) / 2;
+  const own = replies.map((r) => r.elapsedMs);
+  const enableCpu = replies.flatMap((r) => (r.cpuMs === undefined ? [] : [r.cpuMs]));
   const metrics: Record<string, number> = { formationMs };
   if (before !== undefined) {
     await Promise.all(members.map((m) => m.handle.call('untilDirect', { timeoutMs }, timeoutMs + 5_000)));
     metrics.directMs = performance.now() - t0;
     const relayed = (await ctx.serverSample()).relayedBytes - before.relayedBytes;
-    const pairs = (members.length * (members.length - 1)) / 2;
     metrics.relayedKiB = relayed / 1024;
     metrics.relayedKiBPerPair = relayed / 1024 / pairs;
   }
@@ -106,9 +112,14 @@ async function formMesh(
   const detail: Record<string, number> = {
     slowestOwnEnableMs: Math.max(...own),
     medianCpuMs: median(usage.map((u) => u.cpuMs)),
+    serverCpuMs,
+    // Relay events per pair in the same window: what each relayed handshake and presence took.
+    relayedFramesPerPair: (serverAfter.relayedFrames - serverBefore.relayedFrames) / pairs,
     redials: counters.reduce((n, c) => n + (c.redials ?? 0), 0),
     tooManyRequests: await refused(),
   };
+  // Each participant's CPU across its own enable(): what presence costs it (a Node process only).
+  if (enableCpu.length > 0) detail.enableCpuMs = median(enableCpu);
   if (peaks.length > 0) detail.maxPeakRssMiB = Math.max(...peaks);
   if (heaps.length > 0) detail.medianJsHeapMiB = median(heaps);
   // A page cannot read its own RSS: Chromium participants report formation time only.

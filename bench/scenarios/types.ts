@@ -78,6 +78,8 @@ export interface ServerSample {
   rssBytes: number;
   /** Bytes the signaling server relayed (`roommesh_relayed_bytes_total`). */
   relayedBytes: number;
+  /** Frames (relay events) the signaling server relayed (`roommesh_relayed_frames_total`). */
+  relayedFrames: number;
   /** Events the signaling server refused with `TooManyRequests` (`roommesh_rejections_total`). */
   tooManyRequests: number;
 }

@@ -2,7 +2,8 @@
  * The Node entry's signaling websocket sends its frames with an all-zero masking key
  * (lib/signaling/node-websocket.ts), read off the wire by a TCP relay between a real client and a real
  * server: the server still understands every frame, and engine.io's own transport, the control, masks
- * with random keys. The relayed payload also crosses unchanged (a message over the relay arrives).
+ * with random keys. The relayed payload also crosses unchanged (a message over the relay arrives). And the
+ * Node transport writes what one turn emits in one socket write (a binary event is two websocket messages).
  */
 import { expect } from 'chai';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -85,6 +86,21 @@ async function tapProxy(port: number): Promise<{ url: string; taps: FrameTap[]; 
 
 const isZero = (key: Buffer): boolean => key.every((b) => b === 0);
 
+/** Counts the writes of `socket`'s TCP socket from now on (each is one system call, of one chunk or many). */
+function countWrites(socket: Awaited<ReturnType<typeof openSocket>>): () => number {
+  const transport = socket.io.engine.transport as unknown as { ws: { _socket: Socket } };
+  const tcp = transport.ws._socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+  let writes = 0;
+  for (const method of ['_write', '_writev'] as const) {
+    const original = tcp[method].bind(tcp);
+    tcp[method] = (...args: unknown[]) => {
+      writes++;
+      original(...args);
+    };
+  }
+  return () => writes;
+}
+
 describe('signaling websocket masking (a TCP tap between a real client and server)', function () {
   this.timeout(20_000);
   const h = new Harness();
@@ -129,6 +145,34 @@ describe('signaling websocket masking (a TCP tap between a real client and serve
     const keys = await keysOfJoin('websocket');
     expect(keys.length).to.be.greaterThan(0);
     expect(keys.some((k) => !isZero(k))).to.equal(true);
+  });
+
+  /** Socket writes of one binary event, then of five emitted in one turn, with `transport`. */
+  const writesOf = async (transport: SignalingTransport): Promise<[number, number]> => {
+    const socket = await openSocket(server.url, 5000, transport);
+    try {
+      const writes = countWrites(socket);
+      const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
+      // Not joined: the server refuses each (request_error); only what the client writes counts here.
+      socket.emit('relay', { to: 'nobody', data: new Uint8Array(8) });
+      await settle();
+      const one = writes();
+      for (let i = 0; i < 5; i++) socket.emit('relay', { to: 'nobody', data: new Uint8Array(8) });
+      await settle();
+      return [one, writes() - one];
+    } finally {
+      socket.close();
+    }
+  };
+
+  it('the Node transport writes a binary event (header and attachment) and a turn’s events in one write', async () => {
+    expect(await writesOf(ZeroMaskNodeWebSocket)).to.deep.equal([1, 1]);
+  });
+
+  it('engine.io’s own transport (the control) writes each websocket message on its own', async () => {
+    const [one, five] = await writesOf('websocket');
+    expect(one).to.equal(2);
+    expect(five).to.be.greaterThan(1);
   });
 
   it('a Node-entry Room sends unmasked, and a relayed message crosses intact', async () => {
