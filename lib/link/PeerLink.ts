@@ -341,8 +341,23 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.#stopStatePoll();
     channel.bufferedAmountLowThreshold = this.#lowBytes;
     channel.addEventListener('bufferedamountlow', () => this.#drained(true));
+    // From now on messages come straight from the channel, not through simple-peer's readable stream (a
+    // Buffer made, pushed, and emitted twice per message); what came before the channel was handed over
+    // came through the stream, in order, and is already out (the stream flows: it emits as it is pushed).
+    channel.onmessage = this.#onMessage;
     this.emit('open');
   }
+
+  // Bound once, not a closure per message.
+  readonly #onMessage = (event: MessageEvent): void => {
+    if (this.#closed) return;
+    const data: unknown = event.data;
+    if (data instanceof ArrayBuffer) this.emit('data', new Uint8Array(data));
+    else if (ArrayBuffer.isView(data)) this.emit('data', new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    // A text message is not a frame; its bytes go to the decoder, which says so, as simple-peer's did.
+    else if (typeof data === 'string') this.emit('data', textEncoder.encode(data));
+    else this.#finish('a message that is neither binary nor text');
+  };
 
   /** Starts waiting for the buffer to drain: the `bufferedamountlow` event, or a poll where it never comes. */
   #wait(): void {
@@ -390,6 +405,8 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     this.emit('close', reason);
   }
 }
+
+const textEncoder = new TextEncoder();
 
 /**
  * Drops the candidate lines an offer or answer may already hold: every candidate is trickled as well,

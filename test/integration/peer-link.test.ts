@@ -125,6 +125,35 @@ describe('PeerLink on node-datachannel', function () {
     }
   });
 
+  // A received message used to go through simple-peer's readable stream (a Buffer made, pushed, emitted by
+  // the stream, then by the link): part of the per-message work of a request/reply round trip.
+  it("hands received messages on straight from the channel, in order, not through simple-peer's stream", async () => {
+    const { offerer, answerer, outcome } = connectJittered();
+    expect(await outcome).to.equal('open');
+    await eventually(() => answerer.isOpen, 5000, 'the answerer open');
+    const peerProto = (
+      createRequire(import.meta.url)('simple-peer') as { prototype: { push: (...args: unknown[]) => boolean } }
+    ).prototype;
+    const push = peerProto.push;
+    let pushes = 0;
+    peerProto.push = function (this: unknown, ...args: unknown[]) {
+      pushes++;
+      return push.apply(this, args);
+    };
+    try {
+      const got: number[] = [];
+      answerer.on('data', (bytes) => got.push(bytes[0] as number, bytes.byteLength));
+      for (let i = 0; i < 200; i++) offerer.write(new Uint8Array(1 + (i % 7)).fill(i));
+      await eventually(() => got.length === 400, 5000, 'all 200 messages');
+      const expected: number[] = [];
+      for (let i = 0; i < 200; i++) expected.push(i, 1 + (i % 7));
+      expect(got).to.deep.equal(expected);
+      expect(pushes, "messages pushed through simple-peer's stream").to.equal(0);
+    } finally {
+      peerProto.push = push;
+    }
+  });
+
   // The offerer's candidates used to go out with its offer, so the answerer's connectivity checks reached
   // it before it had the answer; node-datachannel then completed ICE while applying the answer, before it
   // had stored the remote fingerprint, and failed the DTLS handshake: 1-4 connects in 100 here, seen as
