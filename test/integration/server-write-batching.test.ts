@@ -9,20 +9,12 @@ import type { AddressInfo } from 'node:net';
 import { Server, type Socket as ServerSocket } from 'socket.io';
 import { io as connectClient, type Socket } from 'socket.io-client';
 import { batchWrites, type BatchedConnection } from '../../signaling/write-batching.js';
+import { countWrites } from '../support/socket-writes.js';
 
 /** Counts the writes (system calls) of the server-side TCP socket under `socket` from now on. */
-function countWrites(socket: ServerSocket): () => number {
+function countServerWrites(socket: ServerSocket): () => number {
   const transport = socket.conn.transport as unknown as { socket: { _socket: unknown } };
-  const tcp = transport.socket._socket as Record<'_write' | '_writev', (...args: unknown[]) => void>;
-  let writes = 0;
-  for (const method of ['_write', '_writev'] as const) {
-    const original = tcp[method].bind(tcp);
-    tcp[method] = (...args: unknown[]) => {
-      writes++;
-      original(...args);
-    };
-  }
-  return () => writes;
+  return countWrites(transport.socket._socket);
 }
 
 describe('server write batching (socket.io server and client, loopback)', function () {
@@ -55,7 +47,7 @@ describe('server write batching (socket.io server and client, loopback)', functi
     clients.push(client);
     const socket = await connected;
     await new Promise<void>((resolve) => (client.connected ? resolve() : client.once('connect', () => resolve())));
-    const writes = countWrites(socket);
+    const writes = countServerWrites(socket);
     const received = (n: number): Promise<void> => {
       let got = 0;
       return new Promise((resolve) => {

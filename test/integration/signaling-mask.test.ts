@@ -12,6 +12,7 @@ import { openSocket, type SignalingTransport } from '../../lib/signaling/socket.
 import { ZeroMaskNodeWebSocket } from '../../lib/signaling/node-websocket.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
+import { countWrites } from '../support/socket-writes.js';
 
 /** The masking keys of the websocket frames a client sent, parsed from the bytes after its HTTP upgrade. */
 class FrameTap {
@@ -86,19 +87,10 @@ async function tapProxy(port: number): Promise<{ url: string; taps: FrameTap[]; 
 
 const isZero = (key: Buffer): boolean => key.every((b) => b === 0);
 
-/** Counts the writes of `socket`'s TCP socket from now on (each is one system call, of one chunk or many). */
-function countWrites(socket: Awaited<ReturnType<typeof openSocket>>): () => number {
-  const transport = socket.io.engine.transport as unknown as { ws: { _socket: Socket } };
-  const tcp = transport.ws._socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
-  let writes = 0;
-  for (const method of ['_write', '_writev'] as const) {
-    const original = tcp[method].bind(tcp);
-    tcp[method] = (...args: unknown[]) => {
-      writes++;
-      original(...args);
-    };
-  }
-  return () => writes;
+/** Counts the writes of `socket`'s TCP socket from now on. */
+function countClientWrites(socket: Awaited<ReturnType<typeof openSocket>>): () => number {
+  const transport = socket.io.engine.transport as unknown as { ws: { _socket: unknown } };
+  return countWrites(transport.ws._socket);
 }
 
 describe('signaling websocket masking (a TCP tap between a real client and server)', function () {
@@ -151,7 +143,7 @@ describe('signaling websocket masking (a TCP tap between a real client and serve
   const writesOf = async (transport: SignalingTransport): Promise<[number, number]> => {
     const socket = await openSocket(server.url, 5000, transport);
     try {
-      const writes = countWrites(socket);
+      const writes = countClientWrites(socket);
       const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
       // Not joined: the server refuses each (request_error); only what the client writes counts here.
       socket.emit('relay', { to: 'nobody', data: new Uint8Array(8) });
