@@ -30,7 +30,7 @@
  * part of `npm test`. Everything it starts is stopped on exit, on an error and on Ctrl-C.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -123,16 +123,20 @@ let redis: (Proc & { url: string }) | undefined;
 let traffic = false;
 
 function serverFlags(): string[] {
-  if (redis === undefined) return ['--log-level', 'error'];
+  // Info: joins, resumes, adoptions of a dead process's participants; kept with the participants' logs.
+  if (redis === undefined) return ['--log-level', 'info'];
   // The fleet's default timings, as users get them.
-  return ['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:', '--log-level', 'error'];
+  return ['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', 'chaos:', '--log-level', 'info'];
 }
 
 async function startServer(name: string, port?: number): Promise<Proc & { url: string }> {
-  return startSignal(serverFlags(), {
+  const proc = await startSignal(serverFlags(), {
     ...(port === undefined ? {} : { port }),
     env: { NODE_OPTIONS: `--expose-gc --import=${PROBE}` },
   });
+  // Each life of the server, appended as it ends (killed, or stopped at the end): read when a check fails.
+  void proc.exited.then(() => appendFileSync(join(logDir, `${name}.server.log`), proc.output()));
+  return proc;
 }
 
 /** The path policy of the participant in `slot`: 'relay' for the first and the last, the default for the others. */

@@ -217,6 +217,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    * server's word, else it must be back and relinked in that time (see {@link Connection.peerDisconnected}).
    */
   handlePeerDisconnected(id: string, processDied = false): void {
+    this.#options.logger.debug({ participant: id, processDied }, 'the server says its connection dropped');
     this.#connections.get(id)?.peerDisconnected(processDied, 2 * this.#options.timeouts.heartbeatIntervalMs + 500);
   }
 

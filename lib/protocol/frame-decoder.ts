@@ -67,7 +67,11 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
   if (!isSeq(maxFrameBytes)) return fail('BadField', 'maxFrameBytes');
   if (maxFrameBytes < MIN_FRAME_BYTES)
     return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
-  return { kind: FrameKind.Hello, attributes: body.attributes as JsonObject, maxAttachmentBytes, maxFrameBytes };
+  const { session } = body;
+  const attributes = body.attributes as JsonObject;
+  if (session === undefined) return { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes };
+  if (!isSeq(session)) return fail('BadField', 'session');
+  return { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes, session };
 }
 
 function decodeAttributes(body: unknown): Frame | FrameDecodeError {

@@ -88,7 +88,14 @@ export type RefuseReason = 'TooLarge' | 'TooManyTransfers' | 'Invalid' | 'NoMemo
 
 /** A decoded data-channel frame. */
 export type Frame =
-  | { kind: typeof FrameKind.Hello; attributes: JsonObject; maxAttachmentBytes: number; maxFrameBytes: number }
+  | {
+      kind: typeof FrameKind.Hello;
+      attributes: JsonObject;
+      maxAttachmentBytes: number;
+      maxFrameBytes: number;
+      /** The sender's session tag: random, the same in every hello of one session (absent from older peers). */
+      session?: number;
+    }
   | {
       kind: typeof FrameKind.Message;
       seq: number;

@@ -8,7 +8,8 @@
  *
  *   hello       [1, 0, { attributes: map,                   first frame each side sends on open; the limits are
  *                        maxAttachmentBytes: uint,          what the sender of the hello accepts
- *                        maxFrameBytes: uint }]
+ *                        maxFrameBytes: uint,               session: the sender's session tag, random, the same
+ *                        session: uint }]                   in every hello of one session (optional)
  *   message     [1, 1, seq, type, payload]                  a whole message in one frame; seq: uint, type: text,
  *               [1, 1, seq, type, payload, attachment]      payload: map, attachment: byte string
  *   ack         [1, 2, seq]                                 every message up to seq arrived whole
@@ -51,11 +52,18 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return encoder.encode([
         FRAME_VERSION,
         frame.kind,
-        {
-          attributes: frame.attributes,
-          maxAttachmentBytes: frame.maxAttachmentBytes,
-          maxFrameBytes: frame.maxFrameBytes,
-        },
+        frame.session === undefined
+          ? {
+              attributes: frame.attributes,
+              maxAttachmentBytes: frame.maxAttachmentBytes,
+              maxFrameBytes: frame.maxFrameBytes,
+            }
+          : {
+              attributes: frame.attributes,
+              maxAttachmentBytes: frame.maxAttachmentBytes,
+              maxFrameBytes: frame.maxFrameBytes,
+              session: frame.session,
+            },
       ]);
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);

@@ -14,6 +14,13 @@ const GOODBYE_DRAIN_MS = 1000;
 const BYE_FLUSH_MS = 250;
 
 /** What a {@link Sender} needs from its session. @internal */
+/** What this side's hello says: its attributes, the largest attachment it takes, its session tag. */
+export interface HelloContent {
+  attributes: JsonObject;
+  maxAttachmentBytes: number;
+  session: number;
+}
+
 export interface SenderContext {
   /** The participant at the other end, for errors. */
   participantId: () => string;
@@ -179,14 +186,9 @@ export class Sender {
   }
 
   /** Sends hello ahead of everything queued: the peer takes nothing before it. */
-  sendHello(attributes: JsonObject, maxAttachmentBytes: number): void {
-    const hello = encodeFrame({
-      kind: FrameKind.Hello,
-      attributes,
-      maxAttachmentBytes,
-      maxFrameBytes: MAX_FRAME_BYTES,
-    });
-    this.outbox.pushControl(hello, true);
+  sendHello(hello: HelloContent): void {
+    const frame = encodeFrame({ kind: FrameKind.Hello, ...hello, maxFrameBytes: MAX_FRAME_BYTES });
+    this.outbox.pushControl(frame, true);
   }
 
   /** Tells the peer this side has participant id `id` now; told again after a move between links. */
@@ -209,11 +211,11 @@ export class Sender {
    * and, with `attributes` (the peer has this side's hello), the attributes and the moved id, which may have
    * been lost with the old link.
    */
-  rewind(attributes: JsonObject | undefined, hello?: { attributes: JsonObject; maxAttachmentBytes: number }): void {
+  rewind(attributes: JsonObject | undefined, hello?: HelloContent): void {
     // Frames batched for the old link are dropped (what matters of them goes again), so a hello to
     // repeat goes in after that and ahead of everything sent again: the peer decodes nothing before it.
     this.batch.clear();
-    if (hello !== undefined) this.sendHello(hello.attributes, hello.maxAttachmentBytes);
+    if (hello !== undefined) this.sendHello(hello);
     this.outbox.rewind();
     if (attributes === undefined) return;
     this.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));

@@ -6,6 +6,7 @@ import type { Frame, FrameDecodeError } from '../protocol/frames.js';
 import { FrameKind, MAX_PROTOCOL_ERRORS, encodeFrame, type MessageBody, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
+import { randomSessionTag } from '../util/random-id.js';
 import { unrefTimer } from '../util/schedule.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { Heartbeat } from './Heartbeat.js';
@@ -14,7 +15,7 @@ import { checkMessage } from './message-plan.js';
 import type { ProgressCallback } from './Outbox.js';
 import { ReceiveBudget } from './ReceiveBudget.js';
 import { Receiver } from './Receiver.js';
-import { Sender } from './Sender.js';
+import { type HelloContent, Sender } from './Sender.js';
 import type { PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
 
 /**
@@ -45,6 +46,10 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #earlyLinks = new WeakSet<Link>();
   /** Moves between links so far: after one, a second hello is the peer repeating it, not an error. */
   #moves = 0;
+  /** This side's session tag, in every hello it sends: random, so a peer tells this session from a later one. */
+  readonly #tag = randomSessionTag();
+  /** The peer's session tag, from its first hello (undefined from a peer that sends none). */
+  #peerTag: number | undefined;
   #protocolErrors = 0;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
@@ -307,7 +312,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #pushHello(): void {
-    this.#sender.sendHello(this.#localAttributes(), this.#maxAttachmentBytes);
+    this.#sender.sendHello(this.#hello());
+  }
+
+  #hello(): HelloContent {
+    return { attributes: this.#localAttributes(), maxAttachmentBytes: this.#maxAttachmentBytes, session: this.#tag };
   }
 
   /**
@@ -339,10 +348,7 @@ export class Session extends TypedEmitter<SessionEvents> {
 
   /** Sends again what the peer may have missed: messages it did not acknowledge, refusals, an ack, attributes. */
   #repeat(withHello: boolean): void {
-    const hello = withHello
-      ? { attributes: this.#localAttributes(), maxAttachmentBytes: this.#maxAttachmentBytes }
-      : undefined;
-    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined, hello);
+    this.#sender.rewind(this.isReady ? this.#localAttributes() : undefined, withHello ? this.#hello() : undefined);
     if (this.isReady) this.#receiver.repeat();
   }
 
@@ -379,10 +385,11 @@ export class Session extends TypedEmitter<SessionEvents> {
     let wrong: string | undefined;
     switch (frame.kind) {
       case FrameKind.Hello:
-        this.#onHello(frame.attributes, {
-          maxAttachmentBytes: frame.maxAttachmentBytes,
-          maxFrameBytes: frame.maxFrameBytes,
-        });
+        this.#onHello(
+          frame.attributes,
+          { maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes },
+          frame.session,
+        );
         return;
       case FrameKind.Message:
       case FrameKind.Start:
@@ -412,8 +419,16 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (wrong !== undefined) this.#protocolError('UnexpectedFrame', wrong);
   }
 
-  #onHello(attributes: JsonObject, limits: PeerLimits): void {
+  #onHello(attributes: JsonObject, limits: PeerLimits, tag: number | undefined): void {
     if (this.#peerLimits !== undefined) {
+      if (tag !== undefined && this.#peerTag !== undefined && tag !== this.#peerTag) {
+        // The peer ended this session (it gave up on a silent path while this side held on) and took this
+        // link for a new one: nothing of this session reaches it any more. Ending it here too, and dialing
+        // again, is how both sides agree again; otherwise this side writes into a session the peer does not have.
+        this.#logger.info({ participant: this.participant.id }, 'the peer began a new session: ending this one');
+        this.close('the peer ended this session');
+        return;
+      }
       // Sent again by a peer that moved to a link added before it was ready: it cannot know this side had it.
       if (this.#moves > 0) return;
       this.#protocolError('UnexpectedFrame', 'second hello');
@@ -422,6 +437,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#sender.fitLink(this.link);
     this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
+    this.#peerTag = tag;
     this.emit('ready', attributes);
   }
 

@@ -6,3 +6,12 @@ export function randomId(): string {
   for (const b of bytes) out += b.toString(16).padStart(2, '0');
   return out;
 }
+
+/** A random integer below 2^48 from the platform's CSPRNG: tells one session of a pair from another. @internal */
+export function randomSessionTag(): number {
+  const bytes = new Uint8Array(6);
+  globalThis.crypto.getRandomValues(bytes);
+  let n = 0;
+  for (const b of bytes) n = n * 256 + b;
+  return n;
+}

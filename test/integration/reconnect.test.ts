@@ -202,6 +202,57 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(alice.localParticipant.id).to.equal(carol.messaging.getParticipantByName('alice')!.id);
   });
 
+  it('a relay-only pair whose dialing side is off the server until the other ended their session: when it is back, it learns so, both see a leave and a return, and messages flow again', async () => {
+    const server = await h.server();
+    proxy = await startTcpProxy(server.port);
+    const options = { paths: 'relay' as const, timeouts: { heartbeatIntervalMs: 500, reconnectMaxDelayMs: 500 } };
+    const bob = await h.join(server, 'k5', 'bob', options);
+    await bob.messaging.enable();
+    // alice enables second, so she dials: she opens every relayed link of the pair, with the session's cid.
+    const alice = await h.join({ url: proxy.url } as SignalingServer, 'k5', 'alice', options);
+    await alice.messaging.enable();
+    await eventually(
+      () => [alice, bob].every((r) => r.messaging.remoteParticipants[0]?.linkState === 'relayed'),
+      10_000,
+      'alice and bob relayed',
+    );
+    const seenByAlice = presenceLog(alice);
+    const seenByBob = presenceLog(bob);
+    let bobErrors = 0;
+    bob.messaging.on('error', () => bobErrors++);
+    // Messages alice sends while she is away wait in her held session, unacknowledged.
+    const waiting = [0, 1, 2].map((n) =>
+      alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'n', message: { n } }).then(
+        () => 'delivered',
+        (err: unknown) => (err as { reason?: string }).reason ?? String(err),
+      ),
+    );
+    const removed = nextEvent(bob.messaging, 'participant_removed', 15_000);
+    proxy.down();
+    // The server tells bob alice's connection dropped; her relayed link cannot answer his probe: he ends
+    // their session. Alice, off the server, holds hers: she cannot tell her relay from him.
+    expect((await removed)[0].name).to.equal('alice');
+    const back = nextEvent(alice, 'signaling_reconnected', 20_000);
+    proxy.up();
+    await back;
+    await eventually(
+      () =>
+        alice.messaging.getParticipantByName('bob')?.linkState === 'relayed' &&
+        bob.messaging.getParticipantByName('alice')?.linkState === 'relayed',
+      10_000,
+      'a new session, relayed, both ways',
+    );
+    await alice.messaging.sendMessage({ to: bob.localParticipant.id, type: 'after', message: {} });
+    await bob.messaging.sendMessage({ to: alice.localParticipant.id, type: 'after', message: {} });
+    expect(seenByBob).to.deep.equal(['removed alice', 'added alice']);
+    expect(seenByAlice).to.deep.equal(['removed bob', 'added bob']);
+    // What alice sent into the session bob ended is settled: delivered before it ended, or failed.
+    for (const outcome of await Promise.all(waiting)) expect(outcome).to.be.oneOf(['delivered', 'ParticipantLeft']);
+    // One round of refusals at most (her frames that reached his new session before it knew), not a storm.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(bobErrors).to.be.below(40);
+  });
+
   it('a default-settings server is killed (SIGKILL) mid-conversation and restarted: everyone re-joins by itself under a new id, nobody leaves, no message lost, a newcomer finds them', async () => {
     let server = await startSignal([]); // no resume secret: the restarted server cannot read any token
     const at = { url: server.url } as SignalingServer;

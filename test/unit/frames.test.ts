@@ -83,7 +83,13 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
   }
   switch (r.kind) {
     case FrameKind.Hello:
-      expect(Object.keys(r)).to.have.members(['kind', 'attributes', 'maxAttachmentBytes', 'maxFrameBytes']);
+      expect(Object.keys(r).filter((k) => k !== 'session')).to.have.members([
+        'kind',
+        'attributes',
+        'maxAttachmentBytes',
+        'maxFrameBytes',
+      ]);
+      if (r.session !== undefined) expect(Number.isSafeInteger(r.session) && r.session >= 0).to.equal(true);
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
       expect(Number.isSafeInteger(r.maxAttachmentBytes) && r.maxAttachmentBytes >= 0).to.equal(true);
       expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 16 * 1024).to.equal(true);
@@ -158,12 +164,18 @@ const typeArb = fc.string({ minLength: 1, maxLength: MAX_TYPE_LENGTH });
 const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'): fc.Arbitrary<Frame> =>
   fc.oneof(
     fc
-      .tuple(jsonObjectArb(stringUnit), fc.maxSafeNat(), fc.integer({ min: 16 * 1024, max: 2 ** 32 }))
-      .map(([attributes, maxAttachmentBytes, maxFrameBytes]): Frame => ({
+      .tuple(
+        jsonObjectArb(stringUnit),
+        fc.maxSafeNat(),
+        fc.integer({ min: 16 * 1024, max: 2 ** 32 }),
+        fc.option(fc.maxSafeNat(), { nil: undefined }),
+      )
+      .map(([attributes, maxAttachmentBytes, maxFrameBytes, session]): Frame => ({
         kind: FrameKind.Hello,
         attributes,
         maxAttachmentBytes,
         maxFrameBytes,
+        ...(session === undefined ? {} : { session }),
       })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
@@ -212,6 +224,10 @@ const EXAMPLES: Array<[string, Frame]> = [
       maxAttachmentBytes: 256 * 2 ** 20,
       maxFrameBytes: MAX_FRAME_BYTES,
     },
+  ],
+  [
+    'hello with a session tag',
+    { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024, session: 2 ** 48 - 1 },
   ],
   [
     'hello with no attributes',
@@ -696,6 +712,20 @@ describe('protocol/frames', () => {
           expect(r.error, JSON.stringify(body)).to.equal('BadField');
         }
       }
+    });
+
+    it("refuses a hello whose session tag is not a safe non-negative integer; a hello without one is an older peer's", () => {
+      const hello = { attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 };
+      for (const session of [-1, 1.5, 2 ** 53, 'x', null, [], {}]) {
+        const r = decodeErr(craft([1, FrameKind.Hello, { ...hello, session }]));
+        expect(r, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'session' });
+      }
+      expect(decodeFrame(craft([1, FrameKind.Hello, hello]))).to.deep.equal({ kind: FrameKind.Hello, ...hello });
+      expect(decodeFrame(craft([1, FrameKind.Hello, { ...hello, session: 7 }]))).to.deep.equal({
+        kind: FrameKind.Hello,
+        ...hello,
+        session: 7,
+      });
     });
 
     it('refuses a message whose seq is not a safe non-negative integer', () => {

@@ -395,6 +395,28 @@ describe('Session moving between links', () => {
     expect(b.errors.concat(a.errors)).to.deep.equal([]);
   });
 
+  it('ends, rejecting what waits with ParticipantLeft, when a new link brings a hello of another session of the peer', async () => {
+    // b gave up on the pair (its side of the session closed on a silent path) while a held on; a's next link
+    // reaches a new session of b's, whose hello says so. a must not write into a session b no longer has.
+    const [a, b, la0] = await pair({ graceMs: 5000 }); // a waits for a new link when its only one closes
+    la0.freezePeer(); // what a sends now is not acknowledged
+    const waiting = send(a.session, 'n', { i: 0 }).then(
+      () => 'delivered',
+      (err: MessagingError) => err.reason,
+    );
+    b.session.close('silent');
+    const closed = nextEvent(a.session, 'close');
+    const [la1, lb1] = memoryLinkPair({}, false);
+    a.session.addLink(la1);
+    const b2 = side('b', lb1, {});
+    la1.open();
+    lb1.open();
+    const [reason] = await closed;
+    expect(reason).to.equal('the peer ended this session');
+    expect(await waiting).to.equal('ParticipantLeft');
+    expect(b2.session.isReady).to.equal(false);
+  });
+
   it('closes rather than break when the new link takes smaller messages than the session plans with', async () => {
     const [a, b] = await pair();
     const closed = nextEvent(a.session, 'close');
