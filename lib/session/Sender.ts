@@ -13,14 +13,14 @@ const GOODBYE_DRAIN_MS = 1000;
 /** How long a graceful close waits for the bye frame to leave before closing the channel. */
 const BYE_FLUSH_MS = 250;
 
-/** What a {@link Sender} needs from its session. @internal */
-/** What this side's hello says: its attributes, the largest attachment it takes, its session tag. */
+/** What this side's hello says: its attributes, the largest attachment it takes, its session tag. @internal */
 export interface HelloContent {
   attributes: JsonObject;
   maxAttachmentBytes: number;
   session: number;
 }
 
+/** What a {@link Sender} needs from its session. @internal */
 export interface SenderContext {
   /** The participant at the other end, for errors. */
   participantId: () => string;
