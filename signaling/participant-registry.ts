@@ -135,8 +135,15 @@ export class ParticipantRegistry<C> {
   async handleAdopted(room: string, id: string): Promise<void> {
     const { logger, resumeGraceMs } = this.options;
     const key = memberKey(room, id);
-    if (this.#live.has(key) || this.#held.has(key)) return;
-    this.#countIn(room);
+    if (this.#live.has(key)) return;
+    const stale = this.#held.get(key);
+    if (stale !== undefined) {
+      // Held here since an earlier death or drop; it resumed on another process meanwhile (this one learns
+      // that only when the timer runs out), and that process died too. The old timer must not end this
+      // hold: a new grace from now, and its peers told again. It is counted in already.
+      clearTimeout(stale.timer);
+      this.#held.delete(key);
+    } else this.#countIn(room);
     if (resumeGraceMs === 0 || this.#closing) {
       this.#countOut(room);
       this.track(this.#remove(room, id, 'expired'));

@@ -439,6 +439,62 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     console.log(`      bob removed alice ${afterMs} ms after her process died`);
   });
 
+  it('a participant adopted twice by the same process (its second home died too) gets a full grace, and its peers hear it dropped each time', async function () {
+    this.timeout(60_000);
+    // s2 adopts p when s1 dies; p resumes on s3; s3 dies and s2 adopts p again. s2 learns that p had resumed
+    // elsewhere only when its first grace timer runs out: that timer must not end the second hold.
+    const prefix = freshPrefix();
+    const flags = fleetFlags(redis.url, prefix, ['--resume-grace-ms', '6000']);
+    const s1 = await startSignal(flags);
+    const s2 = await startSignal(flags);
+    fleet.push(s1, s2);
+    proxy = await startTcpProxy(s1.port);
+    const p = await raw(proxy.url);
+    const j = await ack(p, 'join', { v: SIGNALING_VERSION, room: 'twice', name: 'p' });
+    expect(j.ok, JSON.stringify(j)).to.equal(true);
+    expect((await ack(p, 'enable_messaging')).ok).to.equal(true);
+    const id = j.data.self.id as string;
+    let token = j.data.resumeToken as string;
+    const bob = await rawMember(s2.url, 'twice', 'bob');
+    const heard: string[] = [];
+    bob.s.on('peer_disconnected', (e: { id: string; processDied?: boolean }) =>
+      heard.push(`disconnected ${e.id === id ? 'p' : e.id} ${e.processDied === true}`),
+    );
+    bob.s.on('peer_disabled', (e: { id: string }) => heard.push(`disabled ${e.id === id ? 'p' : e.id}`));
+    bob.s.on('peer_enabled', (e: { id: string }) => heard.push(`enabled ${e.id === id ? 'p' : e.id}`));
+    const resumeOn = async (port: number): Promise<void> => {
+      proxy!.retarget(port);
+      proxy!.up();
+      const again = await raw(proxy!.url);
+      const r = await ack(again, 'resume', { v: SIGNALING_VERSION, token, messagingEnabled: true });
+      expect(r.ok, JSON.stringify(r)).to.equal(true);
+      expect(r.data.self.id).to.equal(id);
+      token = r.data.resumeToken as string;
+    };
+
+    proxy.down();
+    await stop(s1, 'SIGKILL');
+    await eventually(() => heard.includes('disconnected p true'), 10_000, 'the first adoption');
+    const s3 = await startSignal(flags);
+    fleet.push(s3);
+    await resumeOn(s3.port);
+    await eventually(() => heard.includes('enabled p'), 10_000, 'p back on s3');
+    proxy.down();
+    await stop(s3, 'SIGKILL');
+    const secondDeathAt = Date.now();
+    await eventually(
+      () => heard.filter((h) => h === 'disconnected p true').length === 2,
+      10_000,
+      'the second adoption',
+    );
+    // Past the first hold's grace (6 s from the first adoption), within the second's.
+    await new Promise((r) => setTimeout(r, Math.max(0, secondDeathAt + 5000 - Date.now())));
+    expect(heard).to.not.include('disabled p');
+    await resumeOn(s2.port);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(heard).to.deep.equal(['disconnected p true', 'enabled p', 'disconnected p true', 'enabled p']);
+  });
+
   it('a newcomer joining through a process just restarted reaches everyone, also the participant resuming onto it (both dial: they agree which link is current)', async function () {
     this.timeout(120_000);
     const flags = fleetFlags(redis.url, freshPrefix(), ['--fleet-heartbeat-ms', '500', '--fleet-timeout-ms', '2000']);
