@@ -48,23 +48,12 @@ const encoder = new Encoder({ useRecords: false, structuredClone: false, tagUint
 /** Encodes one frame. Throws only for a payload that is not CBOR-encodable, which callers validate first. */
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.kind) {
-    case FrameKind.Hello:
-      return encoder.encode([
-        FRAME_VERSION,
-        frame.kind,
-        frame.session === undefined
-          ? {
-              attributes: frame.attributes,
-              maxAttachmentBytes: frame.maxAttachmentBytes,
-              maxFrameBytes: frame.maxFrameBytes,
-            }
-          : {
-              attributes: frame.attributes,
-              maxAttachmentBytes: frame.maxAttachmentBytes,
-              maxFrameBytes: frame.maxFrameBytes,
-              session: frame.session,
-            },
-      ]);
+    case FrameKind.Hello: {
+      const { attributes, maxAttachmentBytes, maxFrameBytes, session } = frame;
+      const body: JsonObject = { attributes, maxAttachmentBytes, maxFrameBytes };
+      if (session !== undefined) body.session = session;
+      return encoder.encode([FRAME_VERSION, frame.kind, body]);
+    }
     case FrameKind.Attributes:
       return encoder.encode([FRAME_VERSION, frame.kind, { attributes: frame.attributes }]);
     case FrameKind.Message:
