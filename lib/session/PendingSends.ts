@@ -9,6 +9,22 @@ export interface PendingSend {
 }
 
 /**
+ * A {@link PendingSend} made by `new`, not as an object literal: V8 (Node 20) tracks each literal's allocation
+ * site and, once a burst of pipelined sends kept every one of them past scavenges, allocated that site's
+ * objects in the old generation from then on, where each later send's record then died (see Outbox's Entry).
+ */
+class Waiting implements PendingSend {
+  deadlineMs = Infinity;
+  settled = false;
+
+  constructor(
+    readonly seq: number,
+    public resolve: () => void,
+    public reject: (err: Error) => void,
+  ) {}
+}
+
+/**
  * The sends of one link that wait for acknowledgement. Whole messages are acknowledged in seq order, so
  * they sit in a queue resolved from the head; messages sent in chunks may complete out of order, so the
  * few in flight sit in a map. An ack says "everything up to seq, except these incomplete ones".
@@ -33,7 +49,7 @@ export class PendingSends {
 
   /** Adds a send; `chunked` when its attachment goes in chunks. */
   add(seq: number, chunked: boolean, resolve: () => void, reject: (err: Error) => void): PendingSend {
-    const p: PendingSend = { seq, deadlineMs: Infinity, settled: false, resolve, reject };
+    const p = new Waiting(seq, resolve, reject);
     if (chunked) this.#chunked.set(seq, p);
     else this.#queue.push(p);
     return p;
@@ -106,4 +122,10 @@ export class PendingSends {
   }
 }
 
-const SETTLED: PendingSend = { seq: 0, deadlineMs: 0, settled: true, resolve: () => {}, reject: () => {} };
+const SETTLED: PendingSend = new Waiting(
+  0,
+  () => {},
+  () => {},
+);
+SETTLED.settled = true;
+SETTLED.deadlineMs = 0;
