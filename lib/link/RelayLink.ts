@@ -146,6 +146,20 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   readonly maxMessageBytes = MAX_FRAME_BYTES;
   /** The largest message that goes in one relayed frame, never cut: a session's chunks are cut to it. */
   readonly unitMessageBytes: number;
+  /** The largest plaintext of a frame. */
+  readonly #plainBytes: number;
+  /** Stream bytes sealed into data frames, and credited by the peer, since the link opened. */
+  #sealedStream = 0;
+  #creditedStream = 0;
+  /** Buffers of large data frames sent and not yet credited, oldest first, each with the stream offset it ends at. */
+  #lent: { buffer: Uint8Array; end: number }[] = [];
+  /** Buffers of large data frames the peer has credited: written out of this process, free to seal into again. */
+  #spare: Uint8Array[] = [];
+  /**
+   * How many spare buffers are kept: the frames of half a window, and one. The writer fills the window again
+   * once it is half empty (two credits), so that many are sealed at once.
+   */
+  readonly #spareMax: number;
 
   constructor(options: RelayLinkOptions) {
     super();
@@ -154,6 +168,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     this.#window = options.windowBytes ?? RELAY_WINDOW_BYTES;
     const plainBytes = options.maxFrameBytes - RELAY_SEALED_HEADER_BYTES - SEAL_TAG_BYTES;
     if (plainBytes < 1024) throw new RangeError(`a relayed frame of ${options.maxFrameBytes} bytes is too small`);
+    this.#plainBytes = plainBytes;
+    this.#spareMax = Math.ceil(this.#window / 2 / plainBytes) + 1;
     this.#packer = new MessagePacker(plainBytes, RelayInnerKind.Data, (plain) => this.#seal(plain));
     this.unitMessageBytes = this.#packer.unitBytes;
     if (options.initiator) {
@@ -355,6 +371,7 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       const bytes = new DataView(body.buffer, body.byteOffset, 4).getUint32(0);
       if (bytes > this.#unacked) return this.#fail('credit for more than was sent');
       this.#unacked -= bytes;
+      this.#reclaim(bytes);
       if (this.#waiting && this.#unacked <= this.#window / 2) {
         this.#waiting = false;
         this.emit('writable');
@@ -389,6 +406,40 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
     this.#seal(plain);
   }
 
+  /**
+   * The peer credited `bytes` more of the stream: the frames that carried them have been written out of this
+   * process (the peer opened them), so their buffers can take the next frames. A bulk transfer thus seals
+   * into the same few buffers (its frames in flight, at most a window and a frame, and at most half a
+   * window's spare) instead of a fresh one per frame, which was a fresh frame-sized buffer to fault in per
+   * frame and, as V8 counts ArrayBuffer memory towards its next full collection, more of those. A peer that
+   * credits what it has not received only garbles the ciphertext it is then sent (and fails its own link):
+   * these buffers only ever hold ciphertext.
+   */
+  #reclaim(bytes: number): void {
+    this.#creditedStream += bytes;
+    const lent = this.#lent;
+    let head = 0;
+    while (head < lent.length && (lent[head] as { end: number }).end <= this.#creditedStream) {
+      if (this.#spare.length < this.#spareMax) this.#spare.push((lent[head] as { buffer: Uint8Array }).buffer);
+      head++;
+    }
+    if (head > 0) lent.splice(0, head);
+  }
+
+  /**
+   * The buffer a data frame is sealed into: for a frame over three quarters full (a bulk transfer's), a
+   * spare one when there is one (see #reclaim). Any other data frame means the bulk transfer is over (at the
+   * latest the session's next heartbeat): the link lets its buffers go, so that an idle link holds none,
+   * and that frame gets a new buffer, as every small frame does.
+   */
+  #frameBuffer(plain: Uint8Array): Uint8Array | undefined {
+    if (plain[0] !== RelayInnerKind.Data) return undefined;
+    if (plain.byteLength * 4 > this.#plainBytes * 3) return this.#spare.pop() ?? new Uint8Array(this.#o.maxFrameBytes);
+    this.#lent = [];
+    this.#spare = [];
+    return undefined;
+  }
+
   /** Seals a frame's plaintext (inner kind first) and sends it after every frame sealed before it. */
   #seal(plain: Uint8Array): void {
     const ciphers = this.#ciphers;
@@ -400,12 +451,17 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
       s.ciphertext.set(header);
       return s.ciphertext;
     };
+    const into = this.#frameBuffer(plain);
     let sealed: Sealed | Promise<Sealed>;
     try {
       // Counters are taken in call order; the chain keeps sends in order when sealing takes a while.
-      sealed = ciphers.sealer.seal(plain, header, header.byteLength);
+      sealed = ciphers.sealer.seal(plain, header, header.byteLength, into);
     } catch (err) {
       return this.#fail(`cannot seal a relayed frame: ${String(err)}`);
+    }
+    if (plain[0] === RelayInnerKind.Data) {
+      this.#sealedStream += plain.byteLength - 1;
+      if (into !== undefined) this.#lent.push({ buffer: into, end: this.#sealedStream });
     }
     // A pending accept goes with this frame, before it, when both fit in a relayed frame (else alone first):
     // taken now, so that nothing is sent between.

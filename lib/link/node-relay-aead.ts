@@ -4,7 +4,7 @@
  * wait the link's window pays for). The same cipher and key bytes as WebCrypto's: see relay-crypto.ts.
  */
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
-import { SEAL_TAG_BYTES, type RelayAeadFactory } from './relay-crypto.js';
+import { SEAL_TAG_BYTES, outBuffer, type RelayAeadFactory } from './relay-crypto.js';
 
 /** A plain Uint8Array over a Buffer's bytes: `slice` on it copies, as callers of a link expect. */
 function plain(b: Buffer): Uint8Array {
@@ -16,16 +16,17 @@ export const nodeRelayAead: RelayAeadFactory = (raw) => {
   const key = createSecretKey(raw);
   raw.fill(0);
   return {
-    seal(iv, plaintext, aad, headroom) {
+    seal(iv, plaintext, aad, headroom, into) {
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(aad);
       const body = cipher.update(plaintext);
       cipher.final();
-      // Uninitialised: every byte after the headroom is written here, the headroom by the caller.
-      const out = Buffer.allocUnsafe(headroom + body.byteLength + SEAL_TAG_BYTES);
-      body.copy(out, headroom);
-      cipher.getAuthTag().copy(out, headroom + body.byteLength);
-      return plain(out);
+      const bytes = headroom + body.byteLength + SEAL_TAG_BYTES;
+      // Uninitialised when new: every byte after the headroom is written here, the headroom by the caller.
+      const out = into === undefined ? plain(Buffer.allocUnsafe(bytes)) : outBuffer(into, bytes);
+      out.set(body, headroom);
+      out.set(cipher.getAuthTag(), headroom + body.byteLength);
+      return out;
     },
     open(iv, sealed, aad) {
       if (sealed.byteLength < SEAL_TAG_BYTES) return undefined;

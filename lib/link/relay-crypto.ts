@@ -74,11 +74,23 @@ export async function generateRelayKeyPair(): Promise<RelayKeyPair> {
 export interface RelayAead {
   /**
    * The ciphertext then the 16-byte tag, after `headroom` bytes left for the caller (a frame's header, so
-   * that the sealed frame is one buffer, made once). The headroom's bytes are unspecified.
+   * that the sealed frame is one buffer, made once). The headroom's bytes are unspecified. Written at the
+   * start of `into` when that is given and large enough (a buffer the caller reuses), else into a new one.
    */
-  seal(iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, headroom: number): Uint8Array | Promise<Uint8Array>;
+  seal(
+    iv: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+    headroom: number,
+    into?: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array>;
   /** The plaintext, or undefined when the tag does not verify. */
   open(iv: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array | undefined | Promise<Uint8Array | undefined>;
+}
+
+/** The first `bytes` of `into` when it holds that many, else a new buffer: where a seal writes its frame. */
+export function outBuffer(into: Uint8Array | undefined, bytes: number): Uint8Array {
+  return into !== undefined && into.byteLength >= bytes ? into.subarray(0, bytes) : new Uint8Array(bytes);
 }
 
 /** Makes the {@link RelayAead} of a 256-bit key; it may clear `key` once it holds it its own way. */
@@ -94,10 +106,10 @@ export const webCryptoAead: RelayAeadFactory = async (raw) => {
     additionalData: bs(aad),
   });
   return {
-    seal: async (iv, plaintext, aad, headroom) => {
+    seal: async (iv, plaintext, aad, headroom, into) => {
       const sealed = new Uint8Array(await subtle().encrypt(params(iv, aad), key, bs(plaintext)));
-      if (headroom === 0) return sealed;
-      const out = new Uint8Array(headroom + sealed.byteLength);
+      if (headroom === 0 && into === undefined) return sealed;
+      const out = outBuffer(into, headroom + sealed.byteLength);
       out.set(sealed, headroom);
       return out;
     },
@@ -233,14 +245,14 @@ export class RelaySealer {
 
   /**
    * Seals `plaintext`, authenticating `aad` too: the frame's counter and its ciphertext (after `headroom`
-   * bytes left for the caller), at once when the cipher is synchronous. The plaintext is read during the
-   * call: the caller may reuse its buffer after.
+   * bytes left for the caller; in `into` when given and large enough), at once when the cipher is
+   * synchronous. The plaintext is read during the call: the caller may reuse its buffer after.
    */
-  seal(plaintext: Uint8Array, aad: Uint8Array, headroom = 0): Sealed | Promise<Sealed> {
+  seal(plaintext: Uint8Array, aad: Uint8Array, headroom = 0, into?: Uint8Array): Sealed | Promise<Sealed> {
     // Taken at the call: two seals in flight never share a counter.
     const counter = this.#next++;
     if (counter >= Number.MAX_SAFE_INTEGER) throw new Error('relay counter exhausted');
-    const out = this.aead.seal(nonceOf(counter), plaintext, aad, headroom);
+    const out = this.aead.seal(nonceOf(counter), plaintext, aad, headroom, into);
     return out instanceof Promise ? out.then((ciphertext) => ({ counter, ciphertext })) : { counter, ciphertext: out };
   }
 }
