@@ -108,11 +108,6 @@ export class LinkSet implements MessageSink {
     return this.#links.some((l) => l.isOpen);
   }
 
-  /** True when an attached link other than `link` is open. */
-  openBesides(link: Link): boolean {
-    return this.#links.some((l) => l !== link && l.isOpen);
-  }
-
   /**
    * Attaches `link` as the newest of its `rank` (higher is preferred: a direct link over a relayed one),
    * and listens to it at once; moves to it now if it is open already and preferred.

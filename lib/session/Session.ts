@@ -46,14 +46,6 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #earlyLinks = new WeakSet<Link>();
   /** Moves between links so far: after one, a second hello is the peer repeating it, not an error. */
   #moves = 0;
-  /**
-   * The peer has shown it has this side's hello: it sent a frame that only a ready peer sends (anything but
-   * a hello or a ping). Until then, a move while an older link is still open sends the hello again, first on
-   * the new link: the first one may still be in flight on that slower link (a busy server's relay) when the
-   * peer reads the new one. (With no older link open, what was in flight on it is lost, and the peer reads
-   * nothing more of it: a hello of this session's would only confuse a new session of the peer's.)
-   */
-  #peerHasHello = false;
   /** This side's session tag, in every hello it sends: random, so a peer tells this session from a later one. */
   readonly #tag = randomSessionTag();
   /** The peer's session tag, from its first hello (undefined from a peer that sends none). */
@@ -349,9 +341,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     } else {
       // The peer may lack this side's hello: it was lost with the old link, or the peer's side of this link
       // was set up before it had the hello (it reads a hello from an older link only until it has one).
-      // Or it may still be in flight on the older link, which the peer stops reading once it has moved.
-      const helloInFlight = !this.#peerHasHello && this.#links.openBesides(link);
-      this.#repeat(!this.isReady || this.#earlyLinks.has(link) || helloInFlight);
+      this.#repeat(!this.isReady || this.#earlyLinks.has(link));
     }
     this.emit('linked', link);
   }
@@ -392,7 +382,6 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#protocolError('UnexpectedFrame', `frame kind ${frame.kind} before hello`);
       return;
     }
-    if (frame.kind !== FrameKind.Hello && frame.kind !== FrameKind.Ping) this.#peerHasHello = true;
     let wrong: string | undefined;
     switch (frame.kind) {
       case FrameKind.Hello:
