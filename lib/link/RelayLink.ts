@@ -435,8 +435,8 @@ export class RelayLink extends TypedEmitter<RelayLinkEvents> implements Link {
   #frameBuffer(plain: Uint8Array): Uint8Array | undefined {
     if (plain[0] !== RelayInnerKind.Data) return undefined;
     if (plain.byteLength * 4 > this.#plainBytes * 3) return this.#spare.pop() ?? new Uint8Array(this.#o.maxFrameBytes);
-    this.#lent = [];
-    this.#spare = [];
+    if (this.#lent.length > 0) this.#lent = [];
+    if (this.#spare.length > 0) this.#spare = [];
     return undefined;
   }
 
