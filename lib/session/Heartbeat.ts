@@ -7,6 +7,12 @@ export interface HeartbeatContext {
   silent(reason: string): void;
   /** When this side last sent a frame (Date.now()). */
   lastSentAtMs(): number;
+  /**
+   * True while the peer's hello has not come: its silence is not judged then. A peer busy setting up (a
+   * starved process, a busy server relaying its hello) is not a dead one; the connect attempt's own timeout
+   * bounds the wait (the mesh's, twice `connectAttemptTimeoutMs`).
+   */
+  awaitingHello(): boolean;
   /** Sends a ping on the current link. */
   ping(): void;
   /** Runs every tick, after the silence check; `stalled` when this process stalled since the last one. */
@@ -15,7 +21,8 @@ export interface HeartbeatContext {
 
 /**
  * A session's liveness: any frame from the peer, on any of its links, is a sign of life; a side that sent
- * nothing for `heartbeatIntervalMs` pings; a peer silent for `heartbeatTimeoutMs` is taken as gone.
+ * nothing for `heartbeatIntervalMs` pings; a peer silent for `heartbeatTimeoutMs` once its hello came is
+ * taken as gone.
  * @internal
  */
 export class Heartbeat {
@@ -72,7 +79,12 @@ export class Heartbeat {
     // arrived meanwhile are still queued behind this timer, so the peer's silence is judged next tick.
     const stalled = this.#lastTickAtMs > 0 && now - this.#lastTickAtMs > 2 * heartbeatIntervalMs;
     this.#lastTickAtMs = now;
-    if (!this.paused && !stalled && now - this.#lastReceivedAtMs > heartbeatTimeoutMs) {
+    if (
+      !this.paused &&
+      !stalled &&
+      now - this.#lastReceivedAtMs > heartbeatTimeoutMs &&
+      !this.#context.awaitingHello()
+    ) {
       this.#context.silent(`no frame for ${heartbeatTimeoutMs} ms`);
       return;
     }

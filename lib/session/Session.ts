@@ -95,6 +95,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#heartbeat = new Heartbeat(options.timeouts, {
       silent: (reason) => this.#onSilent(reason),
       lastSentAtMs: () => this.#sender.lastSentAtMs,
+      awaitingHello: () => this.#peerLimits === undefined,
       ping: () => this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Ping })),
       tick: (nowMs, stalled) => {
         if (!stalled) this.#receiver.stalled(nowMs, this.#timeouts.attachmentStallTimeoutMs);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
 import { MessagingError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/logger.js';
-import { FrameKind, MessageBody, decodeFrames, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MessageBody, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import type { JsonObject } from '../../lib/protocol/json.js';
 import type { Delivery } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
@@ -224,6 +224,25 @@ describe('Session over an in-memory link', () => {
     const silentMs = Date.now() - peer.lastDeliveredAtMs;
     expect(reason).to.equal('no frame for 100 ms');
     expect(silentMs).to.be.within(99, 1000);
+  });
+
+  it("does not judge the peer's silence before its hello: a peer slow to set up is not a dead one", async () => {
+    // Under load (20 Chromium pages on 2 cores) a peer's hello took over 5 s: the side waiting for it ended
+    // the session, while the peer, which had this side's hello, went on with it.
+    const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 };
+    const [la, lb] = memoryLinkPair();
+    const a = side('a', la, timeouts, 1 << 20);
+    let closed = '';
+    a.session.on('close', (reason) => (closed = reason));
+    await new Promise((r) => setTimeout(r, 300)); // three heartbeat timeouts, and not a frame from the peer
+    expect(closed).to.equal('');
+    expect(written(la, FrameKind.Ping)).to.be.at.least(1); // it still pings: the peer may have its hello
+    const ready = nextEvent(a.session, 'ready', 2000);
+    lb.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1 << 16 }));
+    await ready;
+    // From the hello on, silence counts.
+    const [reason] = await nextEvent(a.session, 'close', 2000);
+    expect(reason).to.equal('no frame for 100 ms');
   });
 
   it('a goodbye drains what is due, and the peer closes knowing it was a goodbye', async () => {
