@@ -67,11 +67,18 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
   if (!isSeq(maxFrameBytes)) return fail('BadField', 'maxFrameBytes');
   if (maxFrameBytes < MIN_FRAME_BYTES)
     return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
-  const { session } = body;
+  const { session, peer } = body;
   const attributes = body.attributes as JsonObject;
-  if (session === undefined) return { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes };
-  if (!isSeq(session)) return fail('BadField', 'session');
-  return { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes, session };
+  const hello: Frame = { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes };
+  if (session !== undefined) {
+    if (!isSeq(session)) return fail('BadField', 'session');
+    hello.session = session;
+  }
+  if (peer !== undefined) {
+    if (!isSeq(peer)) return fail('BadField', 'peer');
+    hello.peer = peer;
+  }
+  return hello;
 }
 
 function decodeAttributes(body: unknown): Frame | FrameDecodeError {

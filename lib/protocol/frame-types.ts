@@ -95,6 +95,8 @@ export type Frame =
       maxFrameBytes: number;
       /** The sender's session tag: random, the same in every hello of one session (absent from older peers). */
       session?: number;
+      /** The receiver's session tag, from its hello, once the sender has it: whose session this hello is of. */
+      peer?: number;
     }
   | {
       kind: typeof FrameKind.Message;

@@ -199,10 +199,13 @@ export class Outbox {
    * The session moved to another link: every held message goes again, in seq order and ahead of what was
    * still queued (it is all one queue), whole messages and start frames as they were, attachments from
    * offset 0, withdrawn ones as their cancel frame (so the seq stays accounted for). Control frames queued
-   * stay queued: they go first on the new link.
+   * stay queued: they go first on the new link, after `first` (a hello), when given.
    */
-  rewind(): void {
+  rewind(first?: Uint8Array): void {
     if (this.#closed) return;
+    // Queued, not written yet: a write now would let messages still queued for the old link go ahead of
+    // the held ones that go again before them.
+    if (first !== undefined) this.#control.splice(this.#controlHead, 0, first);
     const again = this.#held.all();
     for (const e of again) {
       if (e.state === 'dropped') continue;

@@ -18,6 +18,12 @@ export interface HelloContent {
   attributes: JsonObject;
   maxAttachmentBytes: number;
   session: number;
+  /** The peer's session tag, once its hello came. */
+  peer?: number;
+}
+
+function helloFrame(hello: HelloContent): Uint8Array {
+  return encodeFrame({ kind: FrameKind.Hello, ...hello, maxFrameBytes: MAX_FRAME_BYTES });
 }
 
 /** What a {@link Sender} needs from its session. @internal */
@@ -187,8 +193,7 @@ export class Sender {
 
   /** Sends hello ahead of everything queued: the peer takes nothing before it. */
   sendHello(hello: HelloContent): void {
-    const frame = encodeFrame({ kind: FrameKind.Hello, ...hello, maxFrameBytes: MAX_FRAME_BYTES });
-    this.outbox.pushControl(frame, true);
+    this.outbox.pushControl(helloFrame(hello), true);
   }
 
   /** Tells the peer this side has participant id `id` now; told again after a move between links. */
@@ -215,8 +220,7 @@ export class Sender {
     // Frames batched for the old link are dropped (what matters of them goes again), so a hello to
     // repeat goes in after that and ahead of everything sent again: the peer decodes nothing before it.
     this.batch.clear();
-    if (hello !== undefined) this.sendHello(hello);
-    this.outbox.rewind();
+    this.outbox.rewind(hello === undefined ? undefined : helloFrame(hello));
     if (attributes === undefined) return;
     this.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
     if (this.#movedId !== undefined) this.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id: this.#movedId }));

@@ -42,8 +42,13 @@ export class Session extends TypedEmitter<SessionEvents> {
   #byeReceived = false;
   /** True once the hello left and the heartbeat runs (the first link opened). */
   #started = false;
-  /** Links attached before the peer's hello arrived: the hello is sent again on them. */
-  readonly #earlyLinks = new WeakSet<Link>();
+  /**
+   * The peer has shown that it has this side's hello: it sent a frame only a side that has it sends (an ack,
+   * a message, attributes). Until then every move sends the hello again, ahead of anything else: the peer
+   * may have set up the new link before the hello reached it, or lost it with the old link, or it may be a
+   * new session of the peer's (see {@link #onFrame}).
+   */
+  #peerHasHello = false;
   /** Moves between links so far: after one, a second hello is the peer repeating it, not an error. */
   #moves = 0;
   /** This side's session tag, in every hello it sends: random, so a peer tells this session from a later one. */
@@ -51,6 +56,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The peer's session tag, from its first hello (undefined from a peer that sends none). */
   #peerTag: number | undefined;
   #protocolErrors = 0;
+  /** The peer is in a session this side does not have (see {@link #notOurs}): nothing from it is read. */
+  #foreign = false;
   /** What the peer may cost this side to receive. */
   readonly #budget: ReceiveBudget;
   readonly #heartbeat: Heartbeat;
@@ -68,7 +75,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
       opened: () => this.#onOpened(),
       switched: (link) => this.#onSwitched(link),
-      followed: () => this.#repeat(this.#started && !this.isReady),
+      followed: () => this.#repeat(this.#started && !this.#peerHasHello),
       data: (bytes, current) => this.#onData(bytes, current),
       writable: () => this.#sender.outbox.pump(),
       unlinked: (reason) => {
@@ -142,7 +149,6 @@ export class Session extends TypedEmitter<SessionEvents> {
       link.close('the session is closed');
       return;
     }
-    if (!this.isReady) this.#earlyLinks.add(link);
     this.#links.add(link, rank);
   }
 
@@ -317,7 +323,13 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #hello(): HelloContent {
-    return { attributes: this.#localAttributes(), maxAttachmentBytes: this.#maxAttachmentBytes, session: this.#tag };
+    const hello: HelloContent = {
+      attributes: this.#localAttributes(),
+      maxAttachmentBytes: this.#maxAttachmentBytes,
+      session: this.#tag,
+    };
+    if (this.#peerTag !== undefined) hello.peer = this.#peerTag;
+    return hello;
   }
 
   /**
@@ -340,9 +352,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       this.#repeat(false);
       if (link.isOpen) this.#onOpened();
     } else {
-      // The peer may lack this side's hello: it was lost with the old link, or the peer's side of this link
-      // was set up before it had the hello (it reads a hello from an older link only until it has one).
-      this.#repeat(!this.isReady || this.#earlyLinks.has(link));
+      this.#repeat(!this.#peerHasHello);
     }
     this.emit('linked', link);
   }
@@ -354,7 +364,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #onData(bytes: Uint8Array, current: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#foreign) return;
     const now = Date.now();
     this.#heartbeat.alive(now);
     // A peer may flood valid messages faster than this side can take them: each is decoded and delivered
@@ -380,12 +390,20 @@ export class Session extends TypedEmitter<SessionEvents> {
       return;
     }
     if (this.#peerLimits === undefined && frame.kind !== FrameKind.Hello) {
-      this.#protocolError('UnexpectedFrame', `frame kind ${frame.kind} before hello`);
+      this.#beforeHello(frame.kind);
       return;
     }
+    if (frame.kind !== FrameKind.Hello && frame.kind !== FrameKind.Ping && frame.kind !== FrameKind.Bye)
+      this.#peerHasHello = true;
     let wrong: string | undefined;
     switch (frame.kind) {
       case FrameKind.Hello:
+        if (frame.peer !== undefined && frame.peer !== this.#tag) {
+          this.#notOurs('a hello of another session of this side');
+          return;
+        }
+        // A hello that names this session's tag comes from a peer that has this side's hello.
+        if (frame.peer !== undefined) this.#peerHasHello = true;
         this.#onHello(
           frame.attributes,
           { maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes },
@@ -420,6 +438,30 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (wrong !== undefined) this.#protocolError('UnexpectedFrame', wrong);
   }
 
+  /**
+   * A frame other than hello came on the current link before the peer's hello. A peer sends its hello first
+   * on every link until this side has shown it has it (see {@link #peerHasHello}), and this side shows that
+   * only once ready: so the peer is in a session this side does not have. A ping is harmless and ignored.
+   */
+  #beforeHello(kind: FrameKind): void {
+    if (kind !== FrameKind.Ping) this.#notOurs(`frame kind ${kind} before its hello`);
+  }
+
+  /**
+   * The peer is in a session this side does not have: this side ended it (the peer went silent) and took
+   * the peer's next link of it for a new session. This one never becomes ready, reads nothing more from the
+   * peer, and counts no protocol error (the peer is not at fault): the peer ends its own session on this
+   * side's hello, which carries a new tag, and dials again, which replaces this one (the mesh's connect
+   * timeout ends it otherwise). It does not close at once, which could lose that hello with its link.
+   */
+  #notOurs(detail: string): void {
+    this.#foreign = true;
+    this.#logger.info(
+      { participant: this.participant.id, detail },
+      'the peer continues a session this side does not have: waiting for it to end',
+    );
+  }
+
   #onHello(attributes: JsonObject, limits: PeerLimits, tag: number | undefined): void {
     if (this.#peerLimits !== undefined) {
       if (tag !== undefined && this.#peerTag !== undefined && tag !== this.#peerTag) {
@@ -430,8 +472,9 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.close('the peer ended this session');
         return;
       }
-      // Sent again by a peer that moved to a link added before it was ready: it cannot know this side had it.
-      if (this.#moves > 0) return;
+      // Sent again by a peer that moved before it knew this side had it (see #peerHasHello): on the new link,
+      // or on an older one this side still reads.
+      if (this.#moves > 0 || (tag !== undefined && tag === this.#peerTag)) return;
       this.#protocolError('UnexpectedFrame', 'second hello');
       return;
     }

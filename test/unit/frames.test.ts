@@ -83,13 +83,14 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
   }
   switch (r.kind) {
     case FrameKind.Hello:
-      expect(Object.keys(r).filter((k) => k !== 'session')).to.have.members([
+      expect(Object.keys(r).filter((k) => k !== 'session' && k !== 'peer')).to.have.members([
         'kind',
         'attributes',
         'maxAttachmentBytes',
         'maxFrameBytes',
       ]);
       if (r.session !== undefined) expect(Number.isSafeInteger(r.session) && r.session >= 0).to.equal(true);
+      if (r.peer !== undefined) expect(Number.isSafeInteger(r.peer) && r.peer >= 0).to.equal(true);
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
       expect(Number.isSafeInteger(r.maxAttachmentBytes) && r.maxAttachmentBytes >= 0).to.equal(true);
       expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 16 * 1024).to.equal(true);
@@ -169,13 +170,15 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
         fc.maxSafeNat(),
         fc.integer({ min: 16 * 1024, max: 2 ** 32 }),
         fc.option(fc.maxSafeNat(), { nil: undefined }),
+        fc.option(fc.maxSafeNat(), { nil: undefined }),
       )
-      .map(([attributes, maxAttachmentBytes, maxFrameBytes, session]): Frame => ({
+      .map(([attributes, maxAttachmentBytes, maxFrameBytes, session, peer]): Frame => ({
         kind: FrameKind.Hello,
         attributes,
         maxAttachmentBytes,
         maxFrameBytes,
         ...(session === undefined ? {} : { session }),
+        ...(peer === undefined ? {} : { peer }),
       })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
@@ -714,17 +717,25 @@ describe('protocol/frames', () => {
       }
     });
 
-    it("refuses a hello whose session tag is not a safe non-negative integer; a hello without one is an older peer's", () => {
+    it("refuses a hello whose session tag or peer's tag is not a safe non-negative integer; a hello without one is an older peer's", () => {
       const hello = { attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 };
       for (const session of [-1, 1.5, 2 ** 53, 'x', null, [], {}]) {
         const r = decodeErr(craft([1, FrameKind.Hello, { ...hello, session }]));
         expect(r, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'session' });
+        const p = decodeErr(craft([1, FrameKind.Hello, { ...hello, session: 1, peer: session }]));
+        expect(p, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'peer' });
       }
       expect(decodeFrame(craft([1, FrameKind.Hello, hello]))).to.deep.equal({ kind: FrameKind.Hello, ...hello });
       expect(decodeFrame(craft([1, FrameKind.Hello, { ...hello, session: 7 }]))).to.deep.equal({
         kind: FrameKind.Hello,
         ...hello,
         session: 7,
+      });
+      expect(decodeFrame(craft([1, FrameKind.Hello, { ...hello, session: 7, peer: 9 }]))).to.deep.equal({
+        kind: FrameKind.Hello,
+        ...hello,
+        session: 7,
+        peer: 9,
       });
     });
 

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
 import type { MessagingError, ProtocolError } from '../../lib/errors.js';
 import { silentLogger } from '../../lib/logger.js';
-import { FrameKind, MessageBody, decodeFrames, isFrameError } from '../../lib/protocol/frames.js';
+import { FrameKind, MessageBody, decodeFrames, encodeFrame, isFrameError } from '../../lib/protocol/frames.js';
 import type { JsonObject } from '../../lib/protocol/json.js';
 import type { Delivery } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
@@ -345,8 +345,9 @@ describe('Session moving between links', () => {
     await eventually(() => a.session.heldMessages === 0, 2000, 'held no-ack messages released by acks');
   });
 
-  it('reports the move (linked, session.link) and does not send hello again once ready', async () => {
+  it('reports the move (linked, session.link) and does not send hello again once the peer showed it has it', async () => {
     const [a, b] = await pair();
+    await send(a.session, 'n', { i: -1 }); // b's ack shows a that b has its hello
     const [la1, lb1] = addPair(a, b);
     const moved = nextEvent(b.session, 'linked');
     la1.open();
@@ -414,7 +415,49 @@ describe('Session moving between links', () => {
     const [reason] = await closed;
     expect(reason).to.equal('the peer ended this session');
     expect(await waiting).to.equal('ParticipantLeft');
+    // b2 read a's hello (it names b's old session) and nothing after it: never ready, no protocol error.
     expect(b2.session.isReady).to.equal(false);
+    expect(b2.errors).to.deep.equal([]);
+    expect(b2.received).to.deep.equal([]);
+  });
+
+  it('sends its hello again on a move until the peer showed it has it, ahead of the messages sent again', async () => {
+    // Ready both, but b has sent a nothing since its hello: a cannot know b has a's. (b may have taken this
+    // link for a new session after ending the first on a's silence; see the test above.)
+    const [a, b, la0] = await pair({ graceMs: 2000 });
+    la0.freezePeer();
+    const sends = Array.from({ length: 20 }, (_, i) => send(a.session, 'n', { i }));
+    await turn();
+    la0.close('gone');
+    const [la1, lb1] = addPair(a, b);
+    la1.open();
+    lb1.open();
+    await Promise.all(sends);
+    expectExactlyOnce(b.received, 20);
+    const first = decodeFrames(la1.written[0] as Uint8Array)[0];
+    expect(first !== undefined && !isFrameError(first) && first.kind === FrameKind.Hello && first.peer).to.be.a(
+      'number',
+    );
+    expect(b.errors.concat(a.errors)).to.deep.equal([]);
+    // b's acks came since: the next move sends no hello.
+    const [la2, lb2] = addPair(a, b);
+    la2.open();
+    lb2.open();
+    await send(a.session, 'n', { i: 20 });
+    expect(written(la2, FrameKind.Hello)).to.equal(0);
+  });
+
+  it('a new session whose first frames from the peer belong to another session reads nothing and refuses nothing', async () => {
+    // What b's new session gets when a continues a session b ended: a's acks and attributes, no hello.
+    const [la, lb] = memoryLinkPair();
+    const b = side('b', lb, {});
+    la.write(encodeFrame({ kind: FrameKind.Attributes, attributes: { me: 'a' } }));
+    la.write(encodeFrame({ kind: FrameKind.Ack, seq: 3, incomplete: [] }));
+    la.write(encodeFrame({ kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 1 << 16 }));
+    await sleep(50);
+    expect(b.session.isReady).to.equal(false);
+    expect(b.errors).to.deep.equal([]);
+    expect(written(lb, FrameKind.Hello)).to.equal(1); // b's own, with its new tag
   });
 
   it('closes rather than break when the new link takes smaller messages than the session plans with', async () => {
