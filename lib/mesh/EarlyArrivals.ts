@@ -17,20 +17,39 @@ const MAX_SENDERS = 64;
 /** and at most this many bytes of relayed frames in all. */
 const MAX_BYTES = 4 * 1024 * 1024;
 
+/** What an {@link EarlyArrivals} is built from. @internal */
+export interface EarlyArrivalsOptions<T> {
+  /** What an item costs against the byte bound. */
+  bytesOf: (item: T) => number;
+  /**
+   * Hears of what a sender's arrivals were dropped for: it was not known within `holdMs` (the pair then
+   * waits for its connect timeout). Not called for what {@link EarlyArrivals.clear} drops.
+   */
+  expired?: (from: string, items: number) => void;
+  /**
+   * How long a sender's first arrival is held.
+   * @default EARLY_HOLD_MS (3000)
+   */
+  holdMs?: number;
+}
+
 interface Held<T> {
   items: T[];
   timer: ReturnType<typeof setTimeout>;
 }
 
-/** Arrivals of type `T` held by sender id until it is known, or dropped after {@link EARLY_HOLD_MS}. @internal */
+/** Arrivals of type `T` held by sender id until it is known, or dropped after `holdMs`. @internal */
 export class EarlyArrivals<T> {
   readonly #held = new Map<string, Held<T>>();
   readonly #bytesOf: (item: T) => number;
+  readonly #expired: (from: string, items: number) => void;
+  readonly #holdMs: number;
   #bytes = 0;
 
-  /** `bytesOf` says what an item costs against the byte bound. */
-  constructor(bytesOf: (item: T) => number) {
-    this.#bytesOf = bytesOf;
+  constructor(options: EarlyArrivalsOptions<T>) {
+    this.#bytesOf = options.bytesOf;
+    this.#expired = options.expired ?? (() => {});
+    this.#holdMs = options.holdMs ?? EARLY_HOLD_MS;
   }
 
   /** Holds `item` from `from`; false (dropped) when a bound is reached. */
@@ -38,7 +57,7 @@ export class EarlyArrivals<T> {
     let held = this.#held.get(from);
     if (held === undefined) {
       if (this.#held.size >= MAX_SENDERS) return false;
-      const timer = setTimeout(() => this.#drop(from), EARLY_HOLD_MS);
+      const timer = setTimeout(() => this.#expire(from), this.#holdMs);
       unrefTimer(timer);
       held = { items: [], timer };
       this.#held.set(from, held);
@@ -61,6 +80,12 @@ export class EarlyArrivals<T> {
   /** Drops everything held. */
   clear(): void {
     for (const from of [...this.#held.keys()]) this.#drop(from);
+  }
+
+  #expire(from: string): void {
+    const items = this.#held.get(from)?.items.length ?? 0;
+    this.#drop(from);
+    if (items > 0) this.#expired(from, items);
   }
 
   #drop(from: string): void {

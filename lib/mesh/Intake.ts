@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo } from '../protocol/signaling.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
-import { EarlyArrivals } from './EarlyArrivals.js';
+import { EARLY_HOLD_MS, EarlyArrivals } from './EarlyArrivals.js';
 
 /** A signal or a relayed frame from a participant not yet known to have messaging enabled. */
 type Arrival = { signal: IncomingSignal } | { relay: { from: string; data: Uint8Array } };
@@ -46,10 +46,18 @@ function splitCid(cid: string): [string, number] {
  */
 export class Intake {
   readonly #deps: IntakeDeps;
-  readonly #early = new EarlyArrivals<Arrival>((a) => ('relay' in a ? a.relay.data.byteLength : 1024));
+  readonly #early: EarlyArrivals<Arrival>;
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
+    this.#early = new EarlyArrivals<Arrival>({
+      bytesOf: (a) => ('relay' in a ? a.relay.data.byteLength : 1024),
+      expired: (from, items) =>
+        deps.logger.debug(
+          { from, items, heldMs: EARLY_HOLD_MS },
+          'dropped what a participant sent before it was known to have messaging enabled',
+        ),
+    });
   }
 
   /** The participant is known now (the server says it enabled messaging): what it sent early is handled. */
