@@ -80,7 +80,8 @@ export class Session extends TypedEmitter<SessionEvents> {
       writable: () => this.#sender.outbox.pump(),
       unlinked: (reason) => {
         this.#heartbeat.paused = true;
-        this.emit('unlinked', reason);
+        // Saying goodbye, the last link closing is the peer's receipt of the bye: the session closes next.
+        if (!this.#sender.byeSent) this.emit('unlinked', reason);
       },
       lost: (reason) => this.close(reason),
     });
@@ -265,12 +266,24 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (!this.#closed) this.#heartbeat.probe(withinMs);
   }
 
-  /** Closes in `ms` unless the session has closed by then (the peer's goodbye arrived). */
+  /**
+   * Closes in `ms` unless the session has closed by then (the peer's goodbye arrived); at once when no link
+   * is open or once none is, for then no goodbye can arrive.
+   */
   closeWithin(ms: number, reason: string): void {
     if (this.#closed) return;
+    if (!this.isLinked) {
+      this.close(reason);
+      return;
+    }
     const timer = setTimeout(() => this.close(reason), ms);
     unrefTimer(timer);
-    this.once('close', () => clearTimeout(timer));
+    const unlinked = (): void => this.close(reason);
+    this.once('unlinked', unlinked);
+    this.once('close', () => {
+      clearTimeout(timer);
+      this.off('unlinked', unlinked);
+    });
   }
 
   /** Closes at once, and every attached link. Unacknowledged sends reject with `ParticipantLeft`. */
@@ -337,7 +350,8 @@ export class Session extends TypedEmitter<SessionEvents> {
    * link: the peer's refusals, an ack, the attributes and the moved id; the hello when the peer may lack it.
    */
   #onSwitched(link: Link): void {
-    if (this.#closed) return;
+    // After the bye, the link it went on closing is the peer's receipt, not a reason to move.
+    if (this.#closed || this.#sender.byeSent) return;
     const misfit = this.#sender.misfit(link);
     if (misfit !== undefined) {
       this.close(misfit);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import type { RemoteParticipant, Room } from '../../lib/node.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 
 describe('presence', function () {
@@ -111,6 +112,61 @@ describe('presence', function () {
     await eventually(() => alice!.messaging.remoteParticipants.length === 1, 5000, 'alice sees bob leave');
     expect(bob!.isSignalingConnected).to.equal(false);
     await eventually(() => server.stats().participants === 2, 5000, 'server forgets bob');
+  });
+
+  // The goodbye goes on the pair's direct channel. It used to be lost there now and then: the leaving side
+  // closed its peer connection as soon as the bye was handed over, which discards what is undelivered; the
+  // others then took the closed channel for a broken one, showed the participant 'relayed' and
+  // 'reconnecting', and removed it a second after the server's word.
+  for (const paths of ['relay-first', 'direct-first'] as const) {
+    for (const how of ['disable', 'disconnect'] as const) {
+      it(`${how}() on a direct mesh (paths '${paths}'): the others remove the participant on its goodbye, never showing it reconnecting`, async function () {
+        this.timeout(30_000);
+        const server = await h.server();
+        const rooms = await h.mesh(server, `bye-${paths}-${how}`, ['alice', 'bob', 'carol'], { paths });
+        await eventually(
+          () => rooms.every((r) => r.messaging.remoteParticipants.every((p) => p.linkState === 'direct')),
+          15_000,
+          'every pair direct',
+        );
+        const [alice, bob, carol] = rooms as [Room, Room, Room];
+        const seen: string[] = [];
+        for (const [name, r] of [
+          ['alice', alice],
+          ['carol', carol],
+        ] as const) {
+          r.messaging.on('participant_link_changed', (p, state) => seen.push(`${name}: ${p.name} ${state}`));
+          r.messaging.on('participant_removed', (p) => seen.push(`${name}: ${p.name} removed`));
+        }
+        if (how === 'disable') await bob.messaging.disable();
+        else await bob.disconnect();
+        await eventually(() => seen.length >= 2, 10_000, 'both others remove bob');
+        expect([...seen].sort()).to.deep.equal(['alice: bob removed', 'carol: bob removed']);
+      });
+    }
+  }
+
+  it('disable() then enable() at once: the others see the participant leave, then come back, once each', async function () {
+    this.timeout(30_000);
+    const server = await h.server();
+    const [alice, bob] = (await h.mesh(server, 'cycle', ['alice', 'bob'])) as [Room, Room];
+    await eventually(() => bob.messaging.remoteParticipants[0]?.linkState === 'direct', 15_000, 'the pair direct');
+    for (let round = 0; round < 3; round++) {
+      const seen: string[] = [];
+      const added = (p: RemoteParticipant): number => seen.push(`added ${p.name}`);
+      const removed = (p: RemoteParticipant): number => seen.push(`removed ${p.name}`);
+      bob.messaging.on('participant_added', added);
+      bob.messaging.on('participant_removed', removed);
+      await alice.messaging.disable();
+      await alice.messaging.enable();
+      expect(alice.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['bob']);
+      await eventually(() => seen.length >= 2, 10_000, 'bob sees alice leave and come back');
+      expect(seen).to.deep.equal(['removed alice', 'added alice']);
+      bob.messaging.off('participant_added', added);
+      bob.messaging.off('participant_removed', removed);
+      const back = bob.messaging.getParticipantByName('alice');
+      await eventually(() => back?.linkState === 'direct', 15_000, 'the pair direct again');
+    }
   });
 
   it('ten participants form a full mesh', async function () {
