@@ -13,7 +13,7 @@ export function checkAttributes(attributes: unknown, what: string): JsonObject {
   const size = JSON.stringify(attributes).length;
   if (size > MAX_ATTRIBUTES_BYTES)
     throw new InvalidArgumentError(
-      `${what}: attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`,
+      `${what} attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`,
     );
   return attributes as JsonObject;
 }

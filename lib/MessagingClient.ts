@@ -1,4 +1,4 @@
-import { MessagingError, RequestError } from './errors.js';
+import { ConnectionError, MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
@@ -53,6 +53,8 @@ export class MessagingClient<
   readonly #requests = new Requests<AnyHandler>();
   readonly #mesh: Mesh;
   #state: State = 'disabled';
+  /** Room.disconnect() began: messaging stays off. */
+  #left = false;
   #enabling: Promise<void> | undefined;
   #disabling: Promise<void> | undefined;
   /** Present participants, in the order they became present. */
@@ -125,6 +127,7 @@ export class MessagingClient<
    * console.log(room.messaging.remoteParticipants.map((p) => p.name));
    */
   enable(): Promise<void> {
+    if (this.#left) return Promise.reject(ConnectionError.disconnected('enable'));
     if (this.#state === 'enabled') return Promise.resolve();
     if (this.#state === 'enabling') return this.#enabling as Promise<void>;
     if (this.#state === 'disabling') return (this.#disabling as Promise<void>).then(() => this.enable());
@@ -143,7 +146,11 @@ export class MessagingClient<
       this.#state = 'disabled';
       throw err;
     }
-    if (this.#state !== 'enabling') return;
+    if (this.#state !== 'enabling') {
+      // disable() came first; disconnect() too, which ends this enable() as it ends later ones.
+      if (this.#left) throw ConnectionError.disconnected('enable');
+      return;
+    }
     this.#state = 'enabled';
     this.#deps.logger.info({ present: this.#present.size, expected }, 'messaging enabled');
     this.emit('messaging_enabled', this.remoteParticipants);
@@ -161,6 +168,12 @@ export class MessagingClient<
       this.#disabling = undefined;
     });
     return this.#disabling;
+  }
+
+  /** The room is leaving (`Room.disconnect()`): disables messaging for good; enable() rejects from now on. @internal */
+  leave(): Promise<void> {
+    this.#left = true;
+    return this.disable();
   }
 
   async #disable(): Promise<void> {

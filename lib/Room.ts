@@ -271,7 +271,7 @@ export class Room<
     if (this.#state !== 'connected') return;
     this.#state = 'disconnecting';
     try {
-      await this.messaging.disable();
+      await this.messaging.leave();
     } finally {
       this.#signaling.close();
       this.#state = 'disconnected';

@@ -70,7 +70,8 @@ export function openSocket(
 export function request<T>(socket: ClientSocket, what: string, timeoutMs: number, send: EmitRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     send(socket.timeout(timeoutMs), (err, reply) => {
-      if (err) reject(ConnectionError.timeout(what, timeoutMs));
+      // socket.io answers a pending request with an error on a timeout and when the connection closes.
+      if (err) reject(socket.connected ? ConnectionError.timeout(what, timeoutMs) : ConnectionError.disconnected(what));
       else if (reply?.ok === true) resolve(reply.data);
       else if (reply?.ok === false)
         reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { RemoteParticipant, Room } from '../../lib/node.js';
+import { ConnectionError, type RemoteParticipant, type Room } from '../../lib/node.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 
 describe('presence', function () {
@@ -82,6 +82,9 @@ describe('presence', function () {
     }
     expect(alice!.localParticipant.attributes).to.deep.equal({ status: 'busy' });
     expect(() => alice!.localParticipant.setAttributes({ bad: Number.NaN })).to.throw(/finite/);
+    expect(() => alice!.localParticipant.setAttributes({ big: 'x'.repeat(20_000) })).to.throw(
+      /^setAttributes: attributes are \d+ bytes as JSON; the largest is 16384$/,
+    );
     expect(alice!.localParticipant.attributes).to.deep.equal({ status: 'busy' });
   });
 
@@ -167,6 +170,33 @@ describe('presence', function () {
       const back = bob.messaging.getParticipantByName('alice');
       await eventually(() => back?.linkState === 'direct', 15_000, 'the pair direct again');
     }
+  });
+
+  it('enable() once disconnect() has begun, or still under way when it begins, rejects with Disconnected', async () => {
+    const server = await h.server();
+    const disconnected = (err: unknown): boolean => err instanceof ConnectionError && err.reason === 'Disconnected';
+    const after = await h.join(server, 'leaving', 'after');
+    const leaving = after.disconnect();
+    const tooLate = await after.messaging.enable().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(disconnected(tooLate), String(tooLate)).to.equal(true);
+    await leaving;
+    const again = await after.messaging.enable().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(disconnected(again), String(again)).to.equal(true);
+    const during = await h.join(server, 'leaving', 'during');
+    const enabling = during.messaging.enable().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await during.disconnect();
+    const cut = await enabling;
+    expect(disconnected(cut), String(cut)).to.equal(true);
+    expect(during.messaging.isEnabled).to.equal(false);
   });
 
   it('ten participants form a full mesh', async function () {
