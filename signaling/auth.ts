@@ -185,6 +185,11 @@ export async function mintToken(o: MintOptions): Promise<string> {
     throw new RangeError('"*" is not a wildcard room; set allRooms for a token that joins every room');
   if (o.rooms.length === 0 && o.allRooms !== true)
     throw new RangeError('a token names at least one room, or sets allRooms');
+  // What identityFor would refuse at join: a token minted here always works there.
+  if (!o.rooms.every(isName)) throw new RangeError(`every room is 1 to ${MAX_NAME_LENGTH} characters, not blank`);
+  if (!isName(o.name)) throw new RangeError(`the name is 1 to ${MAX_NAME_LENGTH} characters, not blank`);
+  if (o.pid !== undefined && !PID_PATTERN.test(o.pid))
+    throw new RangeError(`the pid is 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   const claims: JWTPayload =
     o.rooms.length === 0
       ? { name: o.name }

@@ -80,7 +80,7 @@ async function token(args: string[]): Promise<void> {
     ...(ttl !== undefined ? { ttlMs: Number(ttl) } : {}),
     ...(typeof v.audience === 'string' ? { audience: v.audience } : {}),
     ...(typeof v.issuer === 'string' ? { issuer: v.issuer } : {}),
-  });
+  }).catch((err: unknown) => fail(`token: ${err instanceof RangeError ? err.message : String(err)}`));
   process.stdout.write(`${jwt}\n`);
 }
 

@@ -26,13 +26,17 @@ export function connectRedis(url: string, logger: ServerLogger): RedisClient {
   const duplicate = client.duplicate.bind(client);
   client.duplicate = (overrides?: object) => duplicate({ ...overrides, disableOfflineQueue: false });
   let up = false;
-  // The URL may hold a password: it is never logged.
+  let toldDown = false;
+  // The URL may hold a password: it is never logged. Once per outage, not once per retry.
   client.on('error', (err: Error) => {
     if (up) logger.warn({ err: { message: err.message } }, 'redis connection error');
+    else if (!toldDown) logger.warn({ err: { message: err.message } }, 'cannot reach redis; retrying');
     up = false;
+    toldDown = true;
   });
   client.on('ready', () => {
     up = true;
+    toldDown = false;
     logger.info({}, 'redis ready');
   });
   client.connect().catch((err: Error) => logger.error({ err: { message: err.message } }, 'redis connect failed'));

@@ -47,6 +47,11 @@ export class RedisMembershipStore implements MembershipStore {
   #beating: Promise<void> = Promise.resolve();
   #beats = 0;
   #closed = false;
+  /** When each command still waiting for Redis was sent, by call number: the oldest first. */
+  readonly #waiting = new Map<number, number>();
+  #calls = 0;
+  /** The log says Redis has stopped answering (and will say when it answers again). */
+  #stallTold = false;
 
   constructor(client: RedisClient, options: RedisMembershipOptions) {
     this.#client = client;
@@ -62,15 +67,26 @@ export class RedisMembershipStore implements MembershipStore {
     });
   }
 
+  /**
+   * False while Redis is not connected, and while a command has waited longer than
+   * {@link COMMAND_TIMEOUT_MS} for its answer: a Redis that is frozen, or cut off by a network that drops
+   * its packets, keeps the connection up and takes commands without answering (node-redis's own command
+   * timeout ends once a command is written). The heartbeat keeps a command going, so a stall shows within
+   * a heartbeat and the timeout.
+   */
   get healthy(): boolean {
-    return this.#client.isReady && !this.#closed;
+    if (!this.#client.isReady || this.#closed) return false;
+    const oldest = this.#waiting.values().next().value;
+    return oldest === undefined || Date.now() - oldest < COMMAND_TIMEOUT_MS;
   }
 
   async epoch(): Promise<string> {
     const key = this.#keys.epoch();
     const timeout = { timeout: COMMAND_TIMEOUT_MS };
-    await this.#client.withCommandOptions(timeout).set(key, `${randomUUID()} ${Date.now()}`, { NX: true });
-    const value = await this.#client.withCommandOptions(timeout).get(key);
+    await this.#tracked(
+      this.#client.withCommandOptions(timeout).set(key, `${randomUUID()} ${Date.now()}`, { NX: true }),
+    );
+    const value = await this.#tracked(this.#client.withCommandOptions(timeout).get(key));
     const epoch = typeof value === 'string' ? value.split(' ')[0] : undefined;
     if (epoch === undefined || epoch.length === 0) throw new Error('no epoch in Redis');
     return epoch;
@@ -223,6 +239,13 @@ export class RedisMembershipStore implements MembershipStore {
 
   async #beat(): Promise<void> {
     if (this.#closed || !this.#client.isReady) return;
+    if (!this.healthy && !this.#stallTold) {
+      this.#stallTold = true;
+      this.#o.logger.warn(
+        { waitingMs: COMMAND_TIMEOUT_MS },
+        'redis has not answered a command in time: not ready, refusing requests until it does',
+      );
+    }
     try {
       const dropped = await this.#run(
         'heartbeat',
@@ -254,7 +277,20 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   #run(name: ScriptName, keys: string[], args: string[]): Promise<unknown> {
-    return runScript(this.#client, name, keys, args);
+    return this.#tracked(runScript(this.#client, name, keys, args));
+  }
+
+  /** `command`, counted among those waiting for Redis until it settles (see {@link healthy}). */
+  #tracked<T>(command: Promise<T>): Promise<T> {
+    const call = this.#calls++;
+    this.#waiting.set(call, Date.now());
+    return command.finally(() => {
+      this.#waiting.delete(call);
+      if (this.#stallTold && this.healthy) {
+        this.#stallTold = false;
+        this.#o.logger.info({}, 'redis answers again');
+      }
+    });
   }
 }
 

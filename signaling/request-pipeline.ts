@@ -44,9 +44,14 @@ export class RequestError extends Error {
   }
 }
 
-/** Makes the {@link FromStore} of a server: a store call that fails is logged and refused `Unavailable`. */
-export function storeCaller(logger: ServerLogger): FromStore {
+/**
+ * Makes the {@link FromStore} of a server: a store call that fails is logged and refused `Unavailable`, and
+ * none is made while the store is not `healthy` (refused `Unavailable` at once: requests do not queue up
+ * behind a store that does not answer).
+ */
+export function storeCaller(logger: ServerLogger, healthy: () => boolean = () => true): FromStore {
   return async (call) => {
+    if (!healthy()) throw new RequestError('Unavailable', 'the server cannot reach its membership store; try again');
     try {
       return await call();
     } catch (err) {

@@ -204,7 +204,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       opts.relay && opts.relayBudgetBytesPerSecond > 0
         ? new TokenBucket(opts.relayBudgetBytesPerSecond, opts.relayBudgetBytesPerSecond, Date.now())
         : undefined,
-    fromStore: storeCaller(logger),
+    fromStore: storeCaller(logger, () => store.healthy),
     resumeTokens,
     isDraining: () => draining,
   };

@@ -340,6 +340,23 @@ describe('signaling server auth (JWT)', function () {
     });
     expect(bad.status).to.equal(2);
     expect(bad.stderr).to.match(/32 bytes/);
+    // A token it mints always works at join: what join would refuse is refused here.
+    for (const [args, pattern] of [
+      [['--pid', '~x'], /pid is 1 to 128 letters/],
+      [['--pid', 'p'.repeat(129)], /pid is 1 to 128 letters/],
+      [['--name', 'n'.repeat(129)], /name is 1 to 128 characters/],
+      [['--name', '   '], /name is 1 to 128 characters/],
+      [['--room', 'r'.repeat(129)], /every room is 1 to 128 characters/],
+    ] as Array<[string[], RegExp]>) {
+      const minted = spawnSync(
+        process.execPath,
+        [cli, 'token', '--room', 'r', '--name', 'n', '--secret', SECRET, ...args],
+        { encoding: 'utf8' },
+      );
+      expect(minted.status, `${args.join(' ')}: ${minted.stdout}`).to.equal(2);
+      expect(minted.stdout).to.equal('');
+      expect(minted.stderr).to.match(pattern);
+    }
   });
 
   it("roommesh-signal token refuses --room '*' and points to --all-rooms, which mints a token for every room", async () => {

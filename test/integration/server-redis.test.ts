@@ -609,4 +609,40 @@ describe('signaling server with Redis down', function () {
     const again = await ackWithin(5000, s, 'join', { v: SIGNALING_VERSION, room: 'r', name: 'n' });
     expect(again.ok, JSON.stringify(again)).to.equal(true);
   });
+
+  // A frozen Redis (or one behind a network that drops its packets) keeps its connections: node-redis writes
+  // the commands and waits for good, its own command timeout ending once a command is written. Found by an
+  // operator's review: /readyz said 200 and a join waited the whole 12 s Redis was stopped.
+  it('a Redis that stops answering (SIGSTOP) counts as unreachable once a command has waited 3 s: not ready, new joins refused at once; answering again, all is well', async () => {
+    redis = await startRedis();
+    const frozen = redis;
+    server = await h.server({ adapter: 'redis', redisUrl: redis.url, redisKeyPrefix: freshPrefix() });
+    await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready');
+    const waiting = await connect(server.url);
+    frozen.child.kill('SIGSTOP');
+    try {
+      const stoppedAt = Date.now();
+      const firstJoin = ackWithin(30_000, waiting, 'join', { v: SIGNALING_VERSION, room: 'f', name: 'first' });
+      await until(
+        async () => (await httpGet(server!.port, '/readyz')).status === 503,
+        15_000,
+        '503 while Redis is silent',
+      );
+      expect(Date.now() - stoppedAt).to.be.at.least(2900); // not before a command has waited its 3 s
+      expect((await httpGet(server.port, '/readyz')).body).to.match(/redis/);
+      const late = await connect(server.url);
+      const refused = await ackWithin(2000, late, 'join', { v: SIGNALING_VERSION, room: 'f', name: 'late' });
+      expect(refused.error?.reason, JSON.stringify(refused)).to.equal('Unavailable');
+      frozen.child.kill('SIGCONT');
+      // The join that was waiting is carried out once Redis answers; the server is ready again.
+      expect((await firstJoin).ok).to.equal(true);
+      await until(async () => (await httpGet(server!.port, '/readyz')).status === 200, 10_000, 'ready again');
+      const again = await ackWithin(5000, late, 'join', { v: SIGNALING_VERSION, room: 'f', name: 'late' });
+      expect(again.ok, JSON.stringify(again)).to.equal(true);
+    } finally {
+      frozen.child.kill('SIGCONT');
+      await server.close();
+      await stop(frozen);
+    }
+  });
 });
