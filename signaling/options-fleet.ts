@@ -20,7 +20,9 @@ export interface FleetOptions {
    */
   fleetHeartbeatMs?: number;
   /**
-   * A process silent this long is taken as dead: its participants are removed from their rooms.
+   * A process silent this long is taken as dead: a live process adopts its participants, who stay in their
+   * rooms for `resumeGraceMs` to resume elsewhere (their peers get `peer_disconnected` with `processDied`),
+   * and are removed if they do not.
    * @default 2000
    */
   fleetTimeoutMs?: number;
