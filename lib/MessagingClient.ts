@@ -1,4 +1,4 @@
-import { ConnectionError, MessagingError, RequestError } from './errors.js';
+import { ConnectionError, InvalidArgumentError, MessagingError, RequestError } from './errors.js';
 import type { MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
@@ -238,6 +238,9 @@ export class MessagingClient<
    * const { delivered, failed } = await room.messaging.broadcastMessage({ type: 'announce', message: { text: 'hi all' } });
    */
   async broadcastMessage(options: BroadcastMessageOptions<M>): Promise<BroadcastResult> {
+    // Sending to everyone, not to `to`, would be the wrong thing done quietly (JavaScript has no types to stop it).
+    if (typeof options === 'object' && options !== null && 'to' in options)
+      throw new InvalidArgumentError('broadcastMessage: sends to everyone and takes no `to`; use sendMessage for one');
     const fields = checkMessageFields(options, 'broadcastMessage', this.#deps.maxAttachmentBytes);
     const { type, message, attachment, signal } = fields;
     this.#requireEnabled('broadcastMessage');

@@ -26,7 +26,7 @@ import { LocalParticipant, checkAttributes } from './LocalParticipant.js';
 import type { Logger } from './logger.js';
 import { withContext } from './logger.js';
 import { MessagingClient } from './MessagingClient.js';
-import { SIGNALING_VERSION } from './protocol/signaling.js';
+import { MAX_NAME_LENGTH, SIGNALING_VERSION } from './protocol/signaling.js';
 import type { JsonObject } from './protocol/json.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
@@ -303,6 +303,19 @@ interface CheckedRoomOptions {
   logger: Logger;
 }
 
+/** Throws when `given` (an object, if given) has a key that `known` lacks. */
+function checkKnownKeys(given: unknown, known: object, what: string): void {
+  if (given === undefined) return;
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    throw new InvalidArgumentError(`Room.connect: ${what} must be an object`);
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(known, key))
+      throw new InvalidArgumentError(
+        `Room.connect: ${what}.${key} is not an option; the options are ${Object.keys(known).join(', ')}`,
+      );
+  }
+}
+
 function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('Room.connect: expected an options object');
@@ -311,10 +324,18 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
       throw new InvalidArgumentError(`Room.connect: ${key} must be a non-empty string`);
     }
   }
+  // The server refuses longer ones (BadRequest): said here, before connecting.
+  for (const key of ['room', 'name'] as const) {
+    if (options[key].length > MAX_NAME_LENGTH)
+      throw new InvalidArgumentError(`Room.connect: ${key} is ${options[key].length} characters; the most is ${MAX_NAME_LENGTH}`);
+  }
   if (options.token !== undefined && typeof options.token !== 'string')
     throw new InvalidArgumentError('Room.connect: token must be a string');
   if (options.iceServers !== undefined && !Array.isArray(options.iceServers))
     throw new InvalidArgumentError('Room.connect: iceServers must be an array');
+  // A misspelt key (`ackTimeoutMS`) would otherwise leave its default in force, unnoticed.
+  checkKnownKeys(options.timeouts, DEFAULT_TIMEOUTS, 'timeouts');
+  checkKnownKeys(options.receiveLimits, DEFAULT_RECEIVE_LIMITS, 'receiveLimits');
   const timeouts: RoomTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   for (const [key, value] of Object.entries(timeouts)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {

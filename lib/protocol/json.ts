@@ -40,7 +40,7 @@ function check(v: unknown, depth: number): Problem | undefined {
       return Number.isFinite(v) ? undefined : problem('is not a finite number');
     case 'object': {
       if (v === null) return undefined;
-      if (depth >= MAX_JSON_DEPTH) return problem(`is nested deeper than ${MAX_JSON_DEPTH}`);
+      if (depth >= MAX_JSON_DEPTH) return problem(`is nested deeper than ${MAX_JSON_DEPTH} (or contains itself)`);
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           const found = check(v[i], depth + 1);
@@ -78,6 +78,12 @@ function check(v: unknown, depth: number): Problem | undefined {
 export function checkJsonObject(v: unknown, name = 'value'): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v) || !isPlainObject(v))
     return `${name} is not a JSON object`;
-  const found = check(v, 0);
+  let found: Problem | undefined;
+  try {
+    found = check(v, 0);
+  } catch (err) {
+    // A getter (or a proxy) that throws: what the app gave cannot be read, let alone sent.
+    return `${name} could not be read: ${err instanceof Error ? err.message : String(err)}`;
+  }
   return found === undefined ? undefined : `${name}${found.steps.reverse().join('')} ${found.what}`;
 }

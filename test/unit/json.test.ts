@@ -108,7 +108,7 @@ describe('protocol/json checkJsonObject', () => {
     expect(checkJsonObject(nest(MAX_JSON_DEPTH))).to.equal(undefined);
     expect(checkJsonObject({ a: nest(MAX_JSON_DEPTH - 1, 'array') })).to.equal(undefined);
     expect(checkJsonObject(nest(MAX_JSON_DEPTH + 1), 'p')).to.equal(
-      `p${'.a'.repeat(MAX_JSON_DEPTH)} is nested deeper than ${MAX_JSON_DEPTH}`,
+      `p${'.a'.repeat(MAX_JSON_DEPTH)} is nested deeper than ${MAX_JSON_DEPTH} (or contains itself)`,
     );
     expect(checkJsonObject({ a: nest(MAX_JSON_DEPTH, 'array') })).to.include(`nested deeper than ${MAX_JSON_DEPTH}`);
     // scalars inside the deepest container do not count as a level
@@ -124,7 +124,7 @@ describe('protocol/json checkJsonObject', () => {
   it('returns an error for cyclic objects and arrays instead of recursing forever', () => {
     const self: Record<string, unknown> = { name: 'x' };
     self.self = self;
-    expect(checkJsonObject(self, 'c')).to.match(/^c(\.self)+ is nested deeper than 64$/);
+    expect(checkJsonObject(self, 'c')).to.match(/^c(\.self)+ is nested deeper than 64 \(or contains itself\)$/);
 
     const list: unknown[] = [1];
     list.push(list);
@@ -135,6 +135,16 @@ describe('protocol/json checkJsonObject', () => {
     a.b = b;
     a.again = b;
     expect(checkJsonObject(a)).to.include('nested deeper than');
+  });
+
+  it('says a value whose getter throws cannot be read, rather than letting the getter throw', () => {
+    const bad = {
+      ok: 1,
+      get broken(): number {
+        throw new Error('no such thing');
+      },
+    };
+    expect(checkJsonObject(bad, 'm')).to.equal('m could not be read: no such thing');
   });
 
   it('refuses an own "__proto__" key, which the CBOR decoder would silently rename', () => {
