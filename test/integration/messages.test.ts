@@ -186,6 +186,29 @@ describe('messages', function () {
       if (broadcastToo)
         expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
     }
+    const broadcastTo = await rejection(m.broadcastMessage({ to, type: 't', message: {} } as never));
+    expect(broadcastTo).to.be.instanceOf(InvalidArgumentError);
+    expect(broadcastTo.message).to.match(/takes no `to`/);
+    const unreadable = {
+      get boom(): number {
+        throw new Error('getter failed');
+      },
+    };
+    const getter = await rejection(m.sendMessage({ to, type: 't', message: unreadable }));
+    expect(getter).to.be.instanceOf(InvalidArgumentError);
+    expect(getter.message).to.match(/message could not be read: getter failed/);
+    // Options of Room.connect that would otherwise be ignored, or refused later by the server.
+    for (const [extra, pattern] of [
+      [{ timeouts: { ackTimeoutMS: 5000 } }, /timeouts\.ackTimeoutMS is not an option; the options are .*ackTimeoutMs/],
+      [{ receiveLimits: { bytesPerSecnd: 1 } }, /receiveLimits\.bytesPerSecnd is not an option/],
+      [{ timeouts: 5 }, /timeouts must be an object/],
+      [{ name: 'n'.repeat(129) }, /name is 129 characters; the most is 128/],
+      [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
+    ] as Array<[Record<string, unknown>, RegExp]>) {
+      const refused = await rejection(h.join(server, 'm7', 'carol', extra as never));
+      expect(refused, JSON.stringify(extra)).to.be.instanceOf(InvalidArgumentError);
+      expect(refused.message).to.match(pattern);
+    }
     // JSON that cannot fit one frame: bulk data belongs in an attachment.
     const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect(tooLarge).to.be.instanceOf(MessagingError);
