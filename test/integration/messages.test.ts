@@ -205,7 +205,7 @@ describe('messages', function () {
       [{ name: 'n'.repeat(129) }, /name is 129 characters; the most is 128/],
       [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
     ] as Array<[Record<string, unknown>, RegExp]>) {
-      const refused = await rejection(h.join(server, 'm7', 'carol', extra as never));
+      const refused = await rejection(h.join(server, 'm7', 'carol', extra));
       expect(refused, JSON.stringify(extra)).to.be.instanceOf(InvalidArgumentError);
       expect(refused.message).to.match(pattern);
     }
