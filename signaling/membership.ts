@@ -82,8 +82,9 @@ export interface MembershipStore {
   /** The member, or undefined when it is not in the room. */
   get(room: string, id: string): Promise<MemberState | undefined>;
   /**
-   * Marks the member messaging-enabled; returns the other enabled members, ordered by join time, and
-   * whether this changed anything. Undefined when the member is gone.
+   * Marks the member messaging-enabled; returns the other enabled members, ordered by join time, but those
+   * held for a resume (their connection dropped: nothing could reach them), and whether this changed
+   * anything. Undefined when the member is gone.
    */
   enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined>;
   /** Marks the member not enabled; when it was, returns the enabled members to tell. */
@@ -176,6 +177,7 @@ export class LocalMembershipStore implements MembershipStore {
     const changed = !member.enabled;
     member.enabled = true;
     const peers = this.#enabledOthers(room, id)
+      .filter((m) => !m.held)
       .sort(byJoinTime)
       .map((m) => m.info);
     return Promise.resolve({ changed, peers });

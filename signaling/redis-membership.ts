@@ -110,7 +110,7 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {
-    const r = await this.#run('enable', [this.#keys.room(room), this.#keys.enabled(room)], [id]);
+    const r = await this.#run('enable', [this.#keys.room(room), this.#keys.enabled(room), this.#keys.gen(room)], [id]);
     if (!Array.isArray(r)) return undefined;
     const peers = r
       .slice(1)

@@ -48,11 +48,18 @@ return 'ok'`,
 local info = redis.call('HGET', KEYS[1], ARGV[1])
 if not info then return false end
 return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1])}`,
-  // KEYS: room hash, enabled set. ARGV: id. Returns {changed, info of each other enabled member...}.
+  // KEYS: room hash, enabled set, generation hash. ARGV: id. Returns {changed, info of each other enabled
+  // member that is not held (its connection dropped: it is told of this one if it resumes)...}.
   enable: `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return false end
 local out = {redis.call('SADD', KEYS[2], ARGV[1])}
-${APPEND_OTHER_ENABLED_INFOS}`,
+for _, pid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if pid ~= ARGV[1] and string.sub(redis.call('HGET', KEYS[3], pid) or '', -2) ~= ' 1' then
+    local info = redis.call('HGET', KEYS[1], pid)
+    if info then table.insert(out, info) end
+  end
+end
+return out`,
   // KEYS: enabled set. ARGV: id. Returns {changed, ids of the enabled members left...}.
   disable: `
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end

@@ -33,6 +33,29 @@ describe('failures (participants in their own processes)', function () {
     expect(alice!.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['bob']);
   });
 
+  // Found by a review written as a front-end developer: after a tab was closed, a newcomer's enable() took
+  // 14 s, waiting out its connect attempts to a participant the server held for a resume (15 s), whose
+  // connection was gone. The server now leaves held participants out of the enable reply; one that resumes is
+  // announced with peer_enabled as before.
+  it("a newcomer's enable() does not wait for a participant whose connection dropped (held for a resume)", async () => {
+    const server = await h.server({ resumeGraceMs: 60_000 });
+    const [alice] = await h.mesh(server, 'f0', ['alice']);
+    child = await startChild(server.url, 'f0', 'victim');
+    await eventually(() => alice!.messaging.getParticipantByName('victim') !== undefined, 5000, 'alice sees victim');
+    const removed = nextEvent(alice!.messaging, 'participant_removed', 10_000);
+    child.proc.kill('SIGKILL');
+    await removed; // alice's probe of its channel failed; the server still holds victim for its resume grace
+    expect(server.stats().participants).to.equal(2);
+    // Waiting on victim would take 2 × 20 s here, or until the server gives up on it (60 s).
+    const carol = await h.join(server, 'f0', 'carol', { timeouts: { connectAttemptTimeoutMs: 20_000 } });
+    const waited = await Promise.race([
+      carol.messaging.enable().then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 15_000).unref()),
+    ]);
+    expect(waited, 'enable() waited for the participant held for a resume').to.equal(false);
+    expect(carol.messaging.remoteParticipants.map((p) => p.name)).to.deep.equal(['alice']);
+  });
+
   it('a frozen participant (SIGSTOP) is removed by the heartbeat, and a send waiting on it rejects with ParticipantLeft', async () => {
     const server = await h.server();
     child = await startChild(server.url, 'f2', 'sleeper');

@@ -13,7 +13,7 @@ import { FLEET_DEFAULTS as FLEET_DEFAULTS_OF_SERVER } from '../../signaling/opti
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { httpGet, startRedis, startSignal, stop, stopAll, until, type Proc } from '../support/processes.js';
-import { ack, ackWithin, closeRawClients, connect, rawConnect, type WireReply } from '../support/raw-client.js';
+import { ack, ackWithin, closeRawClients, connect, next, rawConnect, type WireReply } from '../support/raw-client.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
 let prefixes = 0;
@@ -114,6 +114,20 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const removed = nextEvent(bob.messaging, 'participant_removed', 10_000);
     await carol.disconnect();
     expect((await removed)[0].name).to.equal('carol');
+  });
+
+  it('an enable on one process lists the enabled participants but those held for a resume on another', async () => {
+    const [s1, s2] = await startFleet(2);
+    const a = await rawMember(s1!.url, 'held', 'a');
+    const b = await rawMember(s1!.url, 'held', 'b');
+    const dropped = next(a.s, 'peer_disconnected', 5000);
+    b.s.io.engine.close(); // the connection drops without a goodbye: s1 holds b for its resume grace
+    expect((await dropped).id).to.equal(b.id);
+    const c = await raw(s2!.url);
+    expect((await ack(c, 'join', { v: SIGNALING_VERSION, room: 'held', name: 'c' })).ok).to.equal(true);
+    const enabled = await ack(c, 'enable_messaging');
+    expect(enabled.ok, JSON.stringify(enabled)).to.equal(true);
+    expect((enabled.data.participants as Array<{ id: string }>).map((p) => p.id)).to.deep.equal([a.id]);
   });
 
   it('relays bytes between participants on different processes, stamped, and refuses into another room', async () => {
