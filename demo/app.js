@@ -1,7 +1,7 @@
 // The roommesh demo: join a room, see who is there, chat, send files. It uses the library exactly as an
 // app would, from the standalone browser bundle the signaling server serves at /roommesh.js.
 import { Room } from './roommesh.js';
-import { describeError, formatBytes } from './format.js';
+import { describeError, displayName, formatBytes } from './format.js';
 import { MessageLog } from './messages.js';
 import { PresenceList } from './presence.js';
 
@@ -179,7 +179,7 @@ function wire(r) {
     if (!current()) return;
     presence.add(p);
     refreshRecipients();
-    log.system(`${p.name} joined`);
+    log.system(`${displayName(p.name)} joined`);
   });
   m.on('participant_removed', (p) => {
     if (!current()) return;
@@ -187,11 +187,11 @@ function wire(r) {
     refreshRecipients();
     for (const [id, pending] of arriving) {
       if (pending.from === p.id) {
-        log.aborted(pending, `${p.name} left before it arrived`);
+        log.aborted(pending, `${displayName(p.name)} left before it arrived`);
         arriving.delete(id);
       }
     }
-    log.system(`${p.name} left`);
+    log.system(`${displayName(p.name)} left`);
   });
   m.on('participant_id_changed', (p, previousId) => {
     if (!current()) return;
@@ -205,7 +205,7 @@ function wire(r) {
   m.on('participant_link_changed', (p, state) => {
     if (!current()) return;
     presence.updateLink(p);
-    if (state === 'reconnecting') log.system(`${p.name}: reconnecting…`);
+    if (state === 'reconnecting') log.system(`${displayName(p.name)}: reconnecting…`);
   });
   m.on('attachment_progress', (p) => {
     if (!current()) return;
@@ -218,7 +218,7 @@ function wire(r) {
     const pending = arriving.get(p.messageId);
     if (pending === undefined) return;
     arriving.delete(p.messageId);
-    log.aborted(pending, abortedText(p.from.name, reason));
+    log.aborted(pending, abortedText(displayName(p.from.name), reason));
   });
   m.on('message', (msg) => {
     if (!current()) return;
@@ -240,7 +240,8 @@ function abortedText(name, reason) {
 }
 
 function nameOf(id) {
-  return room?.messaging.getParticipant(id)?.name ?? 'a participant';
+  const name = room?.messaging.getParticipant(id)?.name;
+  return name === undefined ? 'a participant' : displayName(name);
 }
 
 function setSignaling(state) {
@@ -253,7 +254,7 @@ function setSignaling(state) {
 function refreshRecipients() {
   const selected = presence.selected;
   const options = [new Option('Everyone', '')];
-  for (const p of room?.messaging.remoteParticipants ?? []) options.push(new Option(p.name, p.id));
+  for (const p of room?.messaging.remoteParticipants ?? []) options.push(new Option(displayName(p.name), p.id));
   ui.to.replaceChildren(...options);
   ui.to.value = selected ?? '';
 }
@@ -345,7 +346,7 @@ async function send(r, text, file, toId) {
     }
     if (to !== null) {
       await r.messaging.sendMessage({ ...fields, to: to.id });
-      entry.delivered(`Delivered to ${to.name}`);
+      entry.delivered(`Delivered to ${displayName(to.name)}`);
       return;
     }
     const everyone = r.messaging.remoteParticipants;
@@ -355,12 +356,15 @@ async function send(r, text, file, toId) {
     }
     const names = new Map(everyone.map((p) => [p.id, p.name]));
     const { delivered, failed } = await r.messaging.broadcastMessage(fields);
-    const list = (ids) => listNames(ids.map((id) => names.get(id) ?? 'someone'));
+    // The result names participants by their ids at the end: a participant that re-joined the server while
+    // the message went (a restart) has a new one by then.
+    const nameOf = (id) => r.messaging.getParticipant(id)?.name ?? names.get(id) ?? 'someone';
+    const list = (ids) => listNames(ids.map((id) => displayName(nameOf(id))));
     if (failed.length === 0) entry.delivered(`Delivered to ${list(delivered)}`);
     else if (delivered.length === 0) entry.failed(`${list(failed)} did not receive it`);
     else entry.partial(`Delivered to ${list(delivered)}; not to ${list(failed)}`);
   } catch (err) {
-    entry.failed(describeError(err, to?.name));
+    entry.failed(describeError(err, to ? displayName(to.name) : undefined));
   }
 }
 

@@ -4,6 +4,7 @@ import {
   avatarElement,
   cleanFileName,
   cleanMime,
+  displayName,
   fileLabel,
   formatBytes,
   isInlineImage,
@@ -151,7 +152,7 @@ export class MessageLog {
     meta.className = 'meta';
     const sender = document.createElement('span');
     sender.className = 'sender';
-    sender.textContent = mine ? 'You' : from.name;
+    sender.textContent = mine ? 'You' : displayName(from.name);
     const badge = document.createElement('span');
     badge.className = 'badge';
     badge.textContent = type.slice(0, 40);
@@ -160,7 +161,7 @@ export class MessageLog {
     if (mine && to) {
       const direct = document.createElement('span');
       direct.className = 'badge direct';
-      direct.textContent = `to ${to.name}`;
+      direct.textContent = `to ${displayName(to.name)}`;
       meta.append(direct);
     }
     meta.append(timeElement());

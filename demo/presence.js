@@ -1,6 +1,6 @@
 // The presence list: this participant first, then everyone present, with their attributes and the path
 // to each (direct, relayed, reconnecting). Selecting someone makes them the recipient of direct messages.
-import { avatarColor, initials } from './format.js';
+import { avatarColor, displayName, initials } from './format.js';
 
 /** Attribute values longer than this are cut in the list; a peer chooses them. */
 const MAX_ATTR_CHARS = 40;
@@ -121,7 +121,7 @@ export class PresenceList {
     avatar.textContent = initials(p.name);
     avatar.style.setProperty('--avatar', avatarColor(p.id));
     const name = li.querySelector('.person-name');
-    name.textContent = p.name;
+    name.textContent = displayName(p.name);
     if (isSelf) {
       const you = document.createElement('span');
       you.className = 'you';
@@ -145,7 +145,7 @@ export class PresenceList {
       .join(', ');
     button.setAttribute(
       'aria-label',
-      `${p.name}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${link ? `, ${link.text}` : ''}`,
+      `${displayName(p.name)}${isSelf ? ' (you)' : ''}${attrText ? `, ${attrText}` : ''}${link ? `, ${link.text}` : ''}`,
     );
   }
 

@@ -4,6 +4,8 @@ import { expect } from 'chai';
 // Loaded by URL: demo/ is plain JS outside the TypeScript build, and stays where it is served from.
 const format = (await import(new URL('../../../demo/format.js', import.meta.url).href)) as {
   cleanFileName(name: unknown): string;
+  displayName(name: unknown): string;
+  initials(name: unknown): string;
 };
 
 describe('demo cleanFileName', () => {
@@ -33,5 +35,16 @@ describe('demo cleanFileName', () => {
     expect(format.cleanFileName('résumé 履歴書 عربي.pdf')).to.equal('résumé 履歴書 عربي.pdf');
     expect(format.cleanFileName('../etc\\passwd\n')).to.equal('.._etc_passwd_');
     expect(format.cleanFileName(42)).to.equal('file');
+  });
+});
+
+describe('demo displayName', () => {
+  it("strips bidirectional controls from a participant's name, which is the participant's own choice", () => {
+    // "bob<U+202E> (admin)" showed as "bob(nimda)" and reversed the text around it.
+    expect(format.displayName('bob\u202e (admin)')).to.equal('bob (admin)');
+    expect(format.displayName('\u2067alice\u2069')).to.equal('alice');
+    expect(format.displayName('\u202e')).to.equal('(no name)');
+    expect(format.displayName('José 🙂 <b>x</b>')).to.equal('José 🙂 <b>x</b>'); // shown as text, not parsed
+    expect(format.initials('\u202eadmin bob')).to.equal('AB');
   });
 });
