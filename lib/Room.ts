@@ -303,6 +303,22 @@ interface CheckedRoomOptions {
   logger: Logger;
 }
 
+/**
+ * Throws unless `url` is an http(s) or ws(s) URL (in a page, relative to it): a typo would otherwise show as
+ * an unreachable server.
+ */
+function checkServerUrl(url: string): void {
+  const base = typeof location === 'undefined' ? undefined : location.href;
+  let parsed: URL;
+  try {
+    parsed = new URL(url, base);
+  } catch {
+    throw new InvalidArgumentError(`Room.connect: url "${url}" is not a URL (e.g. https://signal.example.com)`);
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol))
+    throw new InvalidArgumentError(`Room.connect: url "${url}" must be http(s) or ws(s), not ${parsed.protocol}`);
+}
+
 /** Throws when `given` (an object, if given) has a key that `known` lacks. */
 function checkKnownKeys(given: unknown, known: object, what: string): void {
   if (given === undefined) return;
@@ -324,10 +340,13 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
       throw new InvalidArgumentError(`Room.connect: ${key} must be a non-empty string`);
     }
   }
+  checkServerUrl(options.url);
   // The server refuses longer ones (BadRequest): said here, before connecting.
   for (const key of ['room', 'name'] as const) {
     if (options[key].length > MAX_NAME_LENGTH)
-      throw new InvalidArgumentError(`Room.connect: ${key} is ${options[key].length} characters; the most is ${MAX_NAME_LENGTH}`);
+      throw new InvalidArgumentError(
+        `Room.connect: ${key} is ${options[key].length} characters; the most is ${MAX_NAME_LENGTH}`,
+      );
   }
   if (options.token !== undefined && typeof options.token !== 'string')
     throw new InvalidArgumentError('Room.connect: token must be a string');

@@ -204,6 +204,8 @@ describe('messages', function () {
       [{ timeouts: 5 }, /timeouts must be an object/],
       [{ name: 'n'.repeat(129) }, /name is 129 characters; the most is 128/],
       [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
+      [{ url: 'not a url' }, /url "not a url" is not a URL/],
+      [{ url: 'ftp://127.0.0.1/' }, /must be http\(s\) or ws\(s\), not ftp:/],
     ] as Array<[Record<string, unknown>, RegExp]>) {
       const refused = await rejection(h.join(server, 'm7', 'carol', extra));
       expect(refused, JSON.stringify(extra)).to.be.instanceOf(InvalidArgumentError);
