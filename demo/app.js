@@ -57,7 +57,26 @@ const arriving = new Map();
 
 const params = new URLSearchParams(location.search);
 ui.joinRoom.value = params.get('room') ?? '';
-ui.joinName.value = params.get('name') ?? '';
+// The name is not put in the room's link (shared, it would name whoever opens it): this tab remembers it, so
+// that a reload offers it again.
+const NAME_KEY = 'roommesh-demo-name';
+const remembered = {
+  get: () => {
+    try {
+      return sessionStorage.getItem(NAME_KEY) ?? '';
+    } catch {
+      return ''; // storage turned off
+    }
+  },
+  set: (name) => {
+    try {
+      sessionStorage.setItem(NAME_KEY, name);
+    } catch {
+      // storage turned off: nothing remembered
+    }
+  },
+};
+ui.joinName.value = params.get('name') ?? remembered.get();
 /** `?paths=relay` (or direct, direct-first) tries another path policy; the library's default otherwise. */
 const PATHS = ['relay-first', 'direct-first', 'direct', 'relay'];
 const paths = PATHS.includes(params.get('paths') ?? '') ? params.get('paths') : undefined;
@@ -115,6 +134,7 @@ async function leave() {
 }
 
 function showRoom(r) {
+  remembered.set(r.localParticipant.name);
   ui.roomName.textContent = r.name;
   setSignaling('connected');
   ui.session.hidden = false;

@@ -139,6 +139,17 @@ describe('demo page in Chromium', function () {
     expect(await file.locator('.file-name').textContent()).to.equal('invoicefdp.exe');
   });
 
+  it('a name with bidirectional controls shows without them, in the list and the log; a reload offers the name again', async () => {
+    const [bob] = await meet(['bob']);
+    // U+202E would show "eve (admin)" as "eve(nimda)" and reverse the text around it.
+    const eve = await h.join(server, bob!.room, 'eve\u202e (admin)');
+    await eve.messaging.enable();
+    await bob!.waitForOthers(['eve (admin)']);
+    await bob!.log.getByText('eve (admin) joined', { exact: true }).waitFor();
+    await bob!.page.reload();
+    expect(await bob!.page.getByRole('textbox', { name: 'Your name' }).inputValue()).to.equal('bob');
+  });
+
   it(`a ${LARGE_FILE_BYTES / 1024 / 1024} MiB file arrives byte-identical, its progress bar at 100% on every side`, async () => {
     const [alice, bob, carol] = await meet(['alice', 'bob', 'carol']);
     const file: PickedFile = {
