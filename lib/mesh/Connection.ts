@@ -76,6 +76,8 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #peerAway = false;
   /** This side is off the signaling server: relayed links cannot open until it is back. */
   #offServer = false;
+  /** Ends the wait of {@link peerUnlisted} for a peer that may still be on its way back. */
+  #awayTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** Dials `info`: opens the links the policy starts with. */
   static dial(deps: ConnectionDeps, info: ParticipantInfo, cid: string): Connection {
@@ -257,12 +259,20 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
 
   /**
    * This side is back on the signaling server, which does not list the peer (or will not be back): a
-   * relayed session is held no more, and goes unless a link comes back within the relink grace.
+   * relayed session is held no more, and goes unless a link comes back within the relink grace. With
+   * `awayMs`, it is held that much longer first: the peer may be on its way back too, later than this side.
    */
-  peerUnlisted(): void {
+  peerUnlisted(awayMs = 0): void {
+    clearTimeout(this.#awayTimer);
     this.#offServer = false;
-    this.#peerAway = false;
+    this.#peerAway = awayMs > 0;
     this.#updateHold();
+    if (awayMs <= 0) return;
+    this.#awayTimer = setTimeout(() => {
+      this.#peerAway = false;
+      this.#updateHold();
+    }, awayMs);
+    unrefTimer(this.#awayTimer);
   }
 
   /** Closes the session and every link. */
@@ -467,6 +477,7 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
     this.#closed = true;
     clearTimeout(this.#directRetry);
     clearTimeout(this.#relayRetry);
+    clearTimeout(this.#awayTimer);
     this.#direct?.close('session closed');
     this.#relay?.close('session closed');
   }

@@ -278,8 +278,11 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#known.clear();
     let open = 0;
     for (const c of this.#connections.values()) {
-      // The server knows nobody under the ids they had: a relayed session waits no longer than the grace.
-      c.peerUnlisted();
+      // The server knows nobody under the ids they had. A relayed session's peer re-joins too, but its
+      // reconnect backoff (up to reconnectMaxDelayMs) may bring it back seconds after this side: the session
+      // waits that long, then the relink grace. Waiting the grace alone, a pair whose sides came back 6 s
+      // apart saw each other leave and join again (found in the demo around a server restart, 1 run in 3).
+      c.peerUnlisted(this.#options.timeouts.reconnectMaxDelayMs);
       if (!c.up) continue;
       c.session.sendMoved(id);
       open++;

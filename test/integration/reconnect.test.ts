@@ -364,6 +364,48 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     expect(bob!.messaging.remoteParticipants.map((p) => p.id)).to.deep.equal([aliceId]);
   });
 
+  // Each side comes back on its own reconnect backoff, up to reconnectMaxDelayMs apart. Waiting only the relink
+  // grace after its own return, a side removed a peer that came back later, then announced it again (seen in
+  // the demo around a server restart, 1 run in 3).
+  it('the same, with one side back on the server 6.5 s after the other: the first waits for it, nobody leaves', async () => {
+    let server = await startSignal([]);
+    proxy = await startTcpProxy(server.port);
+    const relayOnly = { paths: 'relay' as const };
+    const alice = await h.join({ url: server.url } as SignalingServer, 'k6', 'alice', {
+      ...relayOnly,
+      timeouts: { reconnectMaxDelayMs: 8000 },
+    });
+    const bob = await h.join({ url: proxy.url } as SignalingServer, 'k6', 'bob', {
+      ...relayOnly,
+      timeouts: { reconnectMaxDelayMs: 500 },
+    });
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(() => alice.messaging.getParticipantByName('bob')?.linkState === 'relayed', 10_000, 'relayed');
+    const seenByAlice = presenceLog(alice);
+    const seenByBob = presenceLog(bob);
+    const ab = conversation(alice, bob, true);
+    await new Promise((r) => setTimeout(r, 300));
+
+    await stop(server, 'SIGKILL');
+    proxy.down(); // bob stays off the server until let back
+    const aliceBack = nextEvent(alice, 'signaling_rejoined', 20_000);
+    server = await startSignal([], { port: server.port });
+    proxy.retarget(server.port);
+    const [aliceId] = await aliceBack;
+    // Longer than the relink grace (5 s): alice, back first, must not give up on bob meanwhile.
+    await new Promise((r) => setTimeout(r, 6500));
+    const bobBack = nextEvent(bob, 'signaling_rejoined', 20_000);
+    proxy.up();
+    const [bobId] = await bobBack;
+    await followedEachOther(alice, bob, aliceId, bobId);
+    await ab.stop();
+    expect(ab.failures).to.deep.equal([]);
+    expect(ab.received).to.deep.equal(Array.from({ length: ab.sent() }, (_, i) => i));
+    expect(seenByAlice).to.deep.equal([]);
+    expect(seenByBob).to.deep.equal([]);
+  });
+
   it("after such a restart, a client that joined with the relayed peer's public key cannot take its session; the peer itself still can", async () => {
     let server = await startSignal([]);
     proxy = await startTcpProxy(server.port);
