@@ -1,4 +1,5 @@
 /** The server's options for where it listens and what connections it takes, with their defaults and checks. */
+import { MIN_RELAY_FRAME_BYTES } from '../lib/protocol/signaling.js';
 
 /** Where the server listens and which connections it takes, and how much of each. */
 export interface ConnectionOptions {
@@ -26,8 +27,8 @@ export interface ConnectionOptions {
   trustProxy?: boolean;
   /**
    * Largest event accepted, in bytes: a larger one is refused with `PayloadTooLarge` and the connection
-   * stays. One larger than 4 × this is not even read: the connection is closed. At least 2048: the
-   * smallest relayed frame (1024 bytes) and the event around it.
+   * stays. One larger than 4 × this is not even read: the connection is closed. At least 3072: the
+   * smallest relayed frame (`MIN_RELAY_FRAME_BYTES`, 2048) and the event around it.
    * @default 65536
    */
   maxPayloadBytes?: number;
@@ -69,7 +70,7 @@ export const CONNECTION_DEFAULTS = Object.freeze({
 /** Inclusive ranges of the integer {@link ConnectionOptions}. */
 export const CONNECTION_RANGES = Object.freeze({
   port: [0, 65535],
-  maxPayloadBytes: [2048, 16 * 1024 * 1024],
+  maxPayloadBytes: [MIN_RELAY_FRAME_BYTES + 1024, 16 * 1024 * 1024],
   maxConnections: [0, 1_000_000],
   maxConnectionsPerIp: [0, 1_000_000],
   maxUnreadOutputBytes: [0, 1024 * 1024 * 1024],

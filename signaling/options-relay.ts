@@ -1,4 +1,5 @@
 /** The server's options for relaying encrypted frames between participants, with their defaults and checks. */
+import { MIN_RELAY_FRAME_BYTES } from '../lib/protocol/signaling.js';
 
 /** Whether the server relays frames for pairs that cannot connect directly, and how much. */
 export interface RelayOptions {
@@ -54,12 +55,12 @@ export const RELAY_RANGES = Object.freeze({
   relayBytesPerSecond: [0, 1024 * 1024 * 1024],
   relayBurstBytes: [1024, 1024 * 1024 * 1024],
   relayBudgetBytesPerSecond: [0, 16 * 1024 * 1024 * 1024],
-  maxRelayFrameBytes: [1024, 256 * 1024],
+  maxRelayFrameBytes: [MIN_RELAY_FRAME_BYTES, 256 * 1024],
 } satisfies Partial<Record<keyof RelayOptions, [number, number]>>);
 
 /** The largest relayed frame when none is set: the default, lowered so the event around it fits `maxPayloadBytes`. */
 export function defaultRelayFrameBytes(maxPayloadBytes: number): number {
-  return Math.max(1024, Math.min(RELAY_DEFAULTS.maxRelayFrameBytes, maxPayloadBytes - 1024));
+  return Math.max(MIN_RELAY_FRAME_BYTES, Math.min(RELAY_DEFAULTS.maxRelayFrameBytes, maxPayloadBytes - 1024));
 }
 
 /** Checks the relay flag and how the frame size fits the event and the bucket; calls `fail` for the first bad one. */

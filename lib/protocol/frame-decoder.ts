@@ -62,20 +62,23 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
   if (!isMap(body)) return fail('BadField', 'body is not a map');
   const problem = checkJsonObject(body.attributes, 'attributes');
   if (problem !== undefined) return fail('BadField', problem);
-  const { maxAttachmentBytes, maxFrameBytes } = body;
-  if (!isSeq(maxAttachmentBytes)) return fail('BadField', 'maxAttachmentBytes');
-  if (!isSeq(maxFrameBytes)) return fail('BadField', 'maxFrameBytes');
+  // Limits and session tags are unsigned integers like seqs: from 2^32 up either CBOR encoding (see uint).
+  const maxAttachmentBytes = uint(body.maxAttachmentBytes);
+  const maxFrameBytes = uint(body.maxFrameBytes);
+  if (maxAttachmentBytes === undefined) return fail('BadField', 'maxAttachmentBytes');
+  if (maxFrameBytes === undefined) return fail('BadField', 'maxFrameBytes');
   if (maxFrameBytes < MIN_FRAME_BYTES)
     return fail('BadField', `maxFrameBytes ${maxFrameBytes} is below ${MIN_FRAME_BYTES}`);
-  const { session, peer } = body;
   const attributes = body.attributes as JsonObject;
   const hello: Frame = { kind: FrameKind.Hello, attributes, maxAttachmentBytes, maxFrameBytes };
-  if (session !== undefined) {
-    if (!isSeq(session)) return fail('BadField', 'session');
+  if (body.session !== undefined) {
+    const session = uint(body.session);
+    if (session === undefined) return fail('BadField', 'session');
     hello.session = session;
   }
-  if (peer !== undefined) {
-    if (!isSeq(peer)) return fail('BadField', 'peer');
+  if (body.peer !== undefined) {
+    const peer = uint(body.peer);
+    if (peer === undefined) return fail('BadField', 'peer');
     hello.peer = peer;
   }
   return hello;

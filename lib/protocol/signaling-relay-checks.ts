@@ -1,6 +1,6 @@
 /** The checks of the relay events: a `relay` both ways, a `relay_refused`, and the relay terms of a reply. */
 import type { IncomingRelay, OutgoingRelay, RelayRefusal, RelayTerms, SignalingErrorReason } from './signaling.js';
-import { MAX_RELAY_FRAME_BYTES } from './signaling.js';
+import { MAX_RELAY_FRAME_BYTES, MIN_RELAY_FRAME_BYTES } from './signaling.js';
 import { type Checked, isBytes, isName, isRecord } from './signaling-guards.js';
 
 /** Validates a `relay` from a client against the server's largest frame. Never throws. */
@@ -42,9 +42,11 @@ export function checkRelayRefusal(v: unknown): Checked<RelayRefusal> {
 /** Validates the relay terms of a join or resume reply. */
 export function checkRelayTerms(v: unknown): Checked<RelayTerms> {
   const n = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
-  if (!isRecord(v) || !n(v.maxFrameBytes) || !n(v.bytesPerSecond) || !n(v.burstBytes) || v.maxFrameBytes < 256) {
+  if (!isRecord(v) || !n(v.maxFrameBytes) || !n(v.bytesPerSecond) || !n(v.burstBytes)) {
     return { ok: false, message: 'relay: expected { maxFrameBytes, bytesPerSecond, burstBytes }' };
   }
+  if (v.maxFrameBytes < MIN_RELAY_FRAME_BYTES)
+    return { ok: false, message: `relay: maxFrameBytes ${v.maxFrameBytes} is below ${MIN_RELAY_FRAME_BYTES}` };
   const maxFrameBytes = Math.min(v.maxFrameBytes, MAX_RELAY_FRAME_BYTES);
   return { ok: true, value: { maxFrameBytes, bytesPerSecond: v.bytesPerSecond, burstBytes: v.burstBytes } };
 }

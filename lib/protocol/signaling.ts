@@ -35,6 +35,13 @@ export const MAX_RELAY_KEY_LENGTH = 128;
 /** Largest relayed frame any server accepts, whatever its options say (the `relay` event's `data`). */
 export const MAX_RELAY_FRAME_BYTES = 256 * 1024;
 
+/**
+ * Smallest `relay.maxFrameBytes` a server may offer and a client takes: a sealed frame's 41 bytes of header
+ * and tag leave at least 1 KiB of a session's stream (smaller frames would cost a seal, an open and two
+ * events for almost nothing).
+ */
+export const MIN_RELAY_FRAME_BYTES = 2048;
+
 /** A participant as the signaling server describes it. `id` and `name` are the server's, never the client's say. */
 export interface ParticipantInfo {
   /** Assigned by the server, unique within the room. */

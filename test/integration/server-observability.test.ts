@@ -313,10 +313,11 @@ describe('roommesh-signal flags and environment', function () {
     [['--stun-urls', 'http://x'], {}, /--stun-urls/],
     [['--allowed-origins', 'https://app.example/path'], {}, /--allowed-origins/],
     [['--fleet-heartbeat-ms', '5000', '--fleet-timeout-ms', '6000'], {}, /--fleet-timeout-ms/],
-    [['--max-payload-bytes', '10'], {}, /--max-payload-bytes.*2048/],
-    // The smallest event must hold the smallest relayed frame and its envelope: below 2048 it could not start
+    [['--max-payload-bytes', '10'], {}, /--max-payload-bytes.*3072/],
+    // The smallest event must hold the smallest relayed frame and its envelope: below that it could not start
     // at all, with an error naming --max-relay-frame-bytes, which the operator had not set.
-    [['--max-payload-bytes', '2047'], {}, /--max-payload-bytes.*2048/],
+    [['--max-payload-bytes', '3071'], {}, /--max-payload-bytes.*3072/],
+    [['--max-relay-frame-bytes', '2047'], {}, /--max-relay-frame-bytes.*2048/],
     [[], { ROOMMESH_SIGNALS_PER_SECOND: 'fast' }, /ROOMMESH_SIGNALS_PER_SECOND.*whole number/],
     [[], { ROOMMESH_TRUST_PROXY: 'perhaps' }, /ROOMMESH_TRUST_PROXY/],
   ] as Array<[string[], Record<string, string>, RegExp]>) {

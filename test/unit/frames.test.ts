@@ -489,6 +489,18 @@ describe('protocol/frames', () => {
         maxAttachmentBytes: 1,
         maxFrameBytes: 16 * 1024,
       });
+      // Limits and session tags from 2^32 up written as 64-bit CBOR integers (major type 0, 0x1b), as another
+      // implementation may: accepted like seqs (cbor-x writes float64 there). A session tag is 48 bits.
+      const u64 = (n: number): string => `1b${n.toString(16).padStart(16, '0')}`;
+      const tag = 2 ** 47 + 12345;
+      const wide = `830100a4${keys('attributes')}a0${keys('maxAttachmentBytes')}${u64(2 ** 32)}${keys('maxFrameBytes')}194000${keys('session')}${u64(tag)}`;
+      expect(decodeOk(fromHex(wide))).to.deep.equal({
+        kind: FrameKind.Hello,
+        attributes: {},
+        maxAttachmentBytes: 2 ** 32,
+        maxFrameBytes: 16 * 1024,
+        session: tag,
+      });
     });
 
     it('message is [1, 1, seq, type, payload, attachment] and ends with the attachment as an untagged byte string', () => {

@@ -486,6 +486,9 @@ describe('protocol/signaling validators', () => {
         burstBytes: 1,
       });
       expect(checkRelayTerms({ maxFrameBytes: 10, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(false);
+      // Below MIN_RELAY_FRAME_BYTES a relayed link could not be built (it threw, 1024 to 1064 bytes): refused.
+      expect(checkRelayTerms({ maxFrameBytes: 2047, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(false);
+      expect(checkRelayTerms({ maxFrameBytes: 2048, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(true);
       expect(checkRelayTerms({ maxFrameBytes: 1.5e3, bytesPerSecond: -1, burstBytes: 1 }).ok).to.equal(false);
     });
   });
