@@ -255,7 +255,25 @@ export class Room<
       );
       this.emit('signaling_failed', error);
     });
+    this.#leaveWithPage();
     this.#logger.info({ name: self.name }, 'joined room');
+  }
+
+  /**
+   * In a page: when it closes or navigates away, tells the server at once that this participant left. A
+   * page that called disconnect() then was gone before its goodbyes were through and the server heard of it,
+   * so the server held the participant for its resume grace (15 s) as if its connection had dropped.
+   */
+  #leaveWithPage(): void {
+    if (typeof addEventListener !== 'function' || typeof document === 'undefined') return;
+    const onPageHide = (event: PageTransitionEvent): void => {
+      // Kept in the back/forward cache, the page may come back: nothing to do yet.
+      if (event.persisted || this.#state === 'disconnected') return;
+      this.#signaling.close(); // the server takes a client's own disconnect as its goodbye
+      void this.disconnect();
+    };
+    addEventListener('pagehide', onPageHide);
+    this.once('disconnected', () => removeEventListener('pagehide', onPageHide));
   }
 
   /** True while connected to the signaling server (false while it reconnects). */
