@@ -46,13 +46,19 @@ export function serveStatic(root: string, req: IncomingMessage, res: ServerRespo
     res.writeHead(400).end();
     return;
   }
-  const file = Object.hasOwn(BUNDLE_PATHS, pathname) ? BUNDLE_PATHS[pathname] : insideRoot(root, pathname);
+  const bundle = Object.hasOwn(BUNDLE_PATHS, pathname);
+  const file = bundle ? BUNDLE_PATHS[pathname] : insideRoot(root, pathname);
   if (file === undefined) {
     res.writeHead(404, FRAME_HEADERS).end();
     return;
   }
-  sendFile(file, req, res);
+  // The bundle is the library's public code (the same as on npm): a page of any origin may import it from
+  // here. A module script from another origin needs CORS; the signaling connection checks origins itself.
+  sendFile(file, req, res, bundle ? BUNDLE_CORS : {});
 }
+
+/** Sent with the bundle. */
+const BUNDLE_CORS = Object.freeze({ 'access-control-allow-origin': '*' });
 
 /**
  * The file `pathname` names under `root`, or undefined when it would lie outside: by its path, and by its
@@ -74,7 +80,7 @@ function withSep(dir: string): string {
   return dir.endsWith(sep) ? dir : dir + sep;
 }
 
-function sendFile(file: string, req: IncomingMessage, res: ServerResponse): void {
+function sendFile(file: string, req: IncomingMessage, res: ServerResponse, extra: Record<string, string>): void {
   let size: number;
   try {
     const st = statSync(file);
@@ -89,6 +95,7 @@ function sendFile(file: string, req: IncomingMessage, res: ServerResponse): void
     'content-length': size,
     'x-content-type-options': 'nosniff',
     ...FRAME_HEADERS,
+    ...extra,
     // The demo and the bundle change with each build; revalidate rather than run a stale copy.
     'cache-control': 'no-cache',
   });

@@ -166,5 +166,23 @@ describe('browser bundle', function () {
       expect(result.added, 'globals added by loading the bundle').to.deep.equal([]);
       expect(browser.problems).to.deep.equal([]);
     });
+
+    it('can be imported by a page of another origin (the server sends it with CORS)', async () => {
+      // Another port is another origin: the page comes from one server, the bundle from the other.
+      const other = await createSignalingServer({ port: 0, host: '127.0.0.1', staticDir: dir });
+      try {
+        browser ??= await Chromium.launch();
+        const page = await browser.newPage();
+        await page.goto(`${server!.url}/`);
+        const connect = await page.evaluate(
+          async (url) => typeof ((await import(url)) as { Room: { connect: unknown } }).Room.connect,
+          `${other.url}/roommesh.js`,
+        );
+        expect(connect).to.equal('function');
+        expect(browser.problems).to.deep.equal([]);
+      } finally {
+        await other.close();
+      }
+    });
   });
 });

@@ -67,4 +67,15 @@ describe('static files', function () {
       expect(r.headers.get('x-frame-options'), path).to.equal('DENY');
     }
   });
+
+  it('the bundle may be imported by a page of any origin (CORS); the static folder may not be read across origins', async () => {
+    for (const path of ['/roommesh.js', '/roommesh.js.map']) {
+      const r = await get(server, path);
+      expect(r.status, path).to.equal(200);
+      expect(r.headers.get('access-control-allow-origin'), path).to.equal('*');
+    }
+    for (const path of ['/', '/index.html']) {
+      expect((await get(server, path)).headers.get('access-control-allow-origin'), path).to.equal(null);
+    }
+  });
 });
