@@ -378,8 +378,8 @@ async function send(r, text, file, toId) {
     const { delivered, failed } = await r.messaging.broadcastMessage(fields);
     // The result names participants by their ids at the end: a participant that re-joined the server while
     // the message went (a restart) has a new one by then.
-    const nameOf = (id) => r.messaging.getParticipant(id)?.name ?? names.get(id) ?? 'someone';
-    const list = (ids) => listNames(ids.map((id) => displayName(nameOf(id))));
+    const nameNow = (id) => r.messaging.getParticipant(id)?.name ?? names.get(id) ?? 'someone';
+    const list = (ids) => listNames(ids.map((id) => displayName(nameNow(id))));
     if (failed.length === 0) entry.delivered(`Delivered to ${list(delivered)}`);
     else if (delivered.length === 0) entry.failed(`${list(failed)} did not receive it`);
     else entry.partial(`Delivered to ${list(delivered)}; not to ${list(failed)}`);

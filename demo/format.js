@@ -20,7 +20,7 @@ export function timeElement(date = new Date()) {
 
 /** One or two letters for an avatar. */
 export function initials(name) {
-  const words = String(name).replace(BIDI_CONTROLS, '').trim().split(/\s+/).filter(Boolean);
+  const words = withoutBidi(name).trim().split(/\s+/).filter(Boolean);
   const letters =
     words.length > 1 ? [words[0], words[words.length - 1]].map((w) => [...w][0]) : [...(words[0] ?? '?')].slice(0, 1);
   return letters.join('').toUpperCase();
@@ -75,13 +75,17 @@ export function cleanMime(mime) {
 // "invoiceexe.pdf" and saves as an .exe. A file name never needs them.
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
+/** `text` without bidirectional controls. */
+function withoutBidi(text) {
+  return String(text).replace(BIDI_CONTROLS, '');
+}
+
 /**
  * A participant's name as shown: without bidirectional controls. The name is the participant's own choice,
  * and "bob\u202E (admin)" would otherwise show as "bob(nimda)" and reverse the text around it.
  */
 export function displayName(name) {
-  const s = String(name).replace(BIDI_CONTROLS, '').trim();
-  return s || '(no name)';
+  return withoutBidi(name).trim() || '(no name)';
 }
 
 /** A file name a peer sent, made safe to show and to offer as a download name. */
@@ -90,7 +94,7 @@ export function cleanFileName(name) {
   // Control characters are what this removes.
   // eslint-disable-next-line no-control-regex
   const unsafe = /[\u0000-\u001f\u007f/\\]/g;
-  const s = name.replace(BIDI_CONTROLS, '').replace(unsafe, '_').trim();
+  const s = withoutBidi(name).replace(unsafe, '_').trim();
   return (s || 'file').slice(0, 200);
 }
 

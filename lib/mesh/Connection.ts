@@ -72,7 +72,10 @@ export class Connection extends TypedEmitter<ConnectionEvents> {
   #relayRetry: ReturnType<typeof setTimeout> | undefined;
   #state: LinkState = 'connecting';
   #closed = false;
-  /** The server said the peer's server process died: it is resuming, or gone once its resume window ends. */
+  /**
+   * The peer is away from the server and may come back: its server process died (it is resuming, or gone
+   * once its resume window ends), or this side re-joined and the peer may re-join later (see peerUnlisted).
+   */
   #peerAway = false;
   /** This side is off the signaling server: relayed links cannot open until it is back. */
   #offServer = false;
