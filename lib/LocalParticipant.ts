@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors.js';
+import { ConnectionError, InvalidArgumentError } from './errors.js';
 import type { JsonObject, JsonValue } from './protocol/json.js';
 import { checkJsonObject } from './protocol/json.js';
 import type { ParticipantInfo } from './protocol/signaling.js';
@@ -27,6 +27,8 @@ export class LocalParticipant {
   readonly joinedAtMs: number;
   #attributes: Readonly<JsonObject>;
   readonly #onChange: (attributes: JsonObject) => void;
+  /** The room disconnected: nobody would hear of a change any more. */
+  #left = false;
 
   /** Made by its Room: a private constructor, so that the published declarations forbid `new`. @internal */
   static create(
@@ -53,6 +55,11 @@ export class LocalParticipant {
     return this.#id;
   }
 
+  /** The room disconnected: setAttributes() throws from now on. @internal */
+  leave(): void {
+    this.#left = true;
+  }
+
   /** This participant re-joined the signaling server as `id`. @internal */
   rename(id: string): void {
     this.#id = id;
@@ -65,10 +72,12 @@ export class LocalParticipant {
 
   /**
    * Merges `changes` into the attributes and tells every present participant, who gets
-   * `participant_attributes_updated`. A key set to `undefined` is removed.
+   * `participant_attributes_updated`. A key set to `undefined` is removed. Throws {@link ConnectionError}
+   * (`Disconnected`) once the room has disconnected, and leaves the attributes as they were.
    * @example room.localParticipant.setAttributes({ status: 'busy' });
    */
   setAttributes(changes: { [key: string]: JsonValue | undefined }): void {
+    if (this.#left) throw ConnectionError.disconnected('setAttributes');
     if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) {
       throw new InvalidArgumentError('setAttributes: expected an object of attributes');
     }

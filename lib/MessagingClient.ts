@@ -1,5 +1,5 @@
 import { ConnectionError, InvalidArgumentError, MessagingError, RequestError } from './errors.js';
-import type { MessagingEvents } from './events.js';
+import { MESSAGING_EVENT_NAMES, type MessagingEvents } from './events.js';
 import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
 import { broadcast } from './messaging/broadcast.js';
@@ -66,7 +66,7 @@ export class MessagingClient<
   }
 
   private constructor(deps: MessagingClientDeps) {
-    super();
+    super(MESSAGING_EVENT_NAMES);
     this.#deps = deps;
     this.emitterLogger = deps.logger;
     this.#mesh = deps.mesh;

@@ -4,7 +4,7 @@ import type { WebRTCImplementation } from './link/webrtc.js';
 import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
 import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './options.js';
 import { InvalidArgumentError } from './errors.js';
-import type { RoomEvents } from './events.js';
+import { ROOM_EVENT_NAMES, type RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
 import { RelayLink } from './link/RelayLink.js';
 import {
@@ -164,7 +164,7 @@ export class Room<
    * {@link RoomInit}.
    */
   protected constructor(init: never) {
-    super();
+    super(ROOM_EVENT_NAMES);
     const { name, signaling, self, attributes, deps } = init as RoomInit;
     this.name = name;
     this.#signaling = signaling;
@@ -288,6 +288,7 @@ export class Room<
   async disconnect(): Promise<void> {
     if (this.#state !== 'connected') return;
     this.#state = 'disconnecting';
+    this.localParticipant.leave();
     try {
       await this.messaging.leave();
     } finally {

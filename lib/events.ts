@@ -3,6 +3,7 @@ import type { IncomingAttachment, MessageMap, MessageMapOf, ReceivedMessage } fr
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
 import type { LinkState } from './mesh/paths.js';
+import type { EventNames } from './util/TypedEmitter.js';
 
 import type { AttachmentAbortReason } from './session/session-types.js';
 
@@ -73,3 +74,27 @@ export interface RoomEvents {
   /** {@link Room.disconnect} completed. */
   disconnected: () => void;
 }
+
+/** The names of {@link MessagingEvents} at run time: `room.messaging.on()` refuses any other. @internal */
+export const MESSAGING_EVENT_NAMES: EventNames<MessagingEvents> = {
+  message: true,
+  attachment_progress: true,
+  attachment_aborted: true,
+  participant_added: true,
+  participant_removed: true,
+  participant_id_changed: true,
+  participant_link_changed: true,
+  participant_attributes_updated: true,
+  messaging_enabled: true,
+  messaging_disabled: true,
+  error: true,
+};
+
+/** The names of {@link RoomEvents} at run time: `room.on()` refuses any other. @internal */
+export const ROOM_EVENT_NAMES: EventNames<RoomEvents> = {
+  signaling_disconnected: true,
+  signaling_reconnected: true,
+  signaling_rejoined: true,
+  signaling_failed: true,
+  disconnected: true,
+};

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { defaultLogger } from '../logger.js';
 
@@ -8,8 +9,16 @@ export type EventMap<E> = { [K in keyof E]: (...args: never[]) => void };
 export type Emit<E extends EventMap<E>> = <K extends keyof E>(event: K, ...args: Parameters<E[K]>) => void;
 
 /**
+ * Every name of the event map `E`, each set to `true`: the map's keys at run time, which the compiler keeps
+ * equal to the map (a missing or extra name does not compile).
+ */
+export type EventNames<E> = { readonly [K in keyof E]: true };
+
+/**
  * A small typed event emitter that works the same in browsers and Node. A listener that throws is
- * logged and does not stop the others, nor unwind into the network code that emitted the event.
+ * logged and does not stop the others, nor unwind into the network code that emitted the event. Given its
+ * event names, it refuses a listener for any other name, which would never be called (a typo in an app
+ * without TypeScript, or an event of another emitter).
  */
 export class TypedEmitter<E extends EventMap<E>> {
   /** Type-level only: lets helpers infer the event map. @internal */
@@ -17,9 +26,16 @@ export class TypedEmitter<E extends EventMap<E>> {
   #listeners = new Map<keyof E, Set<E[keyof E]>>();
   /** @internal */
   protected emitterLogger: Logger = defaultLogger;
+  readonly #names: EventNames<E> | undefined;
 
-  /** Adds a listener. */
+  /** `names`: the events this emitter emits; a listener for another name is refused. */
+  constructor(names?: EventNames<E>) {
+    this.#names = names;
+  }
+
+  /** Adds a listener; throws {@link InvalidArgumentError} for an event this emitter does not emit, or a listener that is not a function. */
   on<K extends keyof E>(event: K, listener: E[K]): this {
+    this.#check('on', event, listener);
     let set = this.#listeners.get(event);
     if (set === undefined) this.#listeners.set(event, (set = new Set()));
     set.add(listener);
@@ -28,6 +44,7 @@ export class TypedEmitter<E extends EventMap<E>> {
 
   /** Adds a listener that is removed after its first call. */
   once<K extends keyof E>(event: K, listener: E[K]): this {
+    this.#check('once', event, listener);
     const wrapper = ((...args: Parameters<E[K]>) => {
       this.off(event, wrapper);
       listener(...args);
@@ -35,8 +52,9 @@ export class TypedEmitter<E extends EventMap<E>> {
     return this.on(event, wrapper);
   }
 
-  /** Removes a listener. */
+  /** Removes a listener; throws like {@link on}. */
   off<K extends keyof E>(event: K, listener: E[K]): this {
+    this.#check('off', event, listener);
     this.#listeners.get(event)?.delete(listener);
     return this;
   }
@@ -44,6 +62,16 @@ export class TypedEmitter<E extends EventMap<E>> {
   /** Number of listeners for an event. */
   listenerCount<K extends keyof E>(event: K): number {
     return this.#listeners.get(event)?.size ?? 0;
+  }
+
+  #check(what: string, event: keyof E, listener: unknown): void {
+    const names = this.#names;
+    if (names !== undefined && !Object.prototype.hasOwnProperty.call(names, event)) {
+      throw new InvalidArgumentError(
+        `${what}: no event ${JSON.stringify(String(event))} here; the events are ${Object.keys(names).join(', ')}`,
+      );
+    }
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`${what}: the listener is not a function`);
   }
 
   /** @internal */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ConnectionError, type RemoteParticipant, type Room } from '../../lib/node.js';
+import { ConnectionError, InvalidArgumentError, type RemoteParticipant, type Room } from '../../lib/node.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 
 describe('presence', function () {
@@ -197,6 +197,65 @@ describe('presence', function () {
     const cut = await enabling;
     expect(disconnected(cut), String(cut)).to.equal(true);
     expect(during.messaging.isEnabled).to.equal(false);
+  });
+
+  it('setAttributes() after disconnect() throws Disconnected and keeps the attributes; nobody hears of it', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'left-attrs', ['alice', 'bob'], { attributes: { status: 'idle' } });
+    const updates: unknown[] = [];
+    bob!.messaging.on('participant_attributes_updated', (_p, changed) => updates.push(changed));
+    await alice!.disconnect();
+    let thrown: unknown;
+    try {
+      alice!.localParticipant.setAttributes({ status: 'gone' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).to.be.instanceOf(ConnectionError);
+    expect((thrown as ConnectionError).reason).to.equal('Disconnected');
+    expect((thrown as Error).message).to.equal('setAttributes: not connected to the signaling server');
+    expect(alice!.localParticipant.attributes).to.deep.equal({ status: 'idle' });
+    expect(updates).to.deep.equal([]);
+  });
+
+  it('on(), once() and off() refuse an event the emitter does not emit, and a listener that is not a function', async () => {
+    const server = await h.server();
+    const room = await h.join(server, 'events', 'alice');
+    const refused = (f: () => unknown): InvalidArgumentError => {
+      try {
+        f();
+      } catch (err) {
+        expect(err).to.be.instanceOf(InvalidArgumentError);
+        return err as InvalidArgumentError;
+      }
+      throw new Error('not refused');
+    };
+    // A typo, an event of the room asked of messaging and the other way round: each would never be called.
+    const onMessages = (room.messaging.on as (e: string, l: () => void) => unknown).bind(room.messaging);
+    const onRoom = (room.on as (e: string, l: () => void) => unknown).bind(room);
+    expect(refused(() => onMessages('participant_joined', () => {})).message).to.equal(
+      'on: no event "participant_joined" here; the events are message, attachment_progress, attachment_aborted, ' +
+        'participant_added, participant_removed, participant_id_changed, participant_link_changed, ' +
+        'participant_attributes_updated, messaging_enabled, messaging_disabled, error',
+    );
+    expect(refused(() => onMessages('disconnected', () => {})).message).to.match(/^on: no event "disconnected" here/);
+    expect(refused(() => onRoom('participant_added', () => {})).message).to.equal(
+      'on: no event "participant_added" here; the events are signaling_disconnected, signaling_reconnected, ' +
+        'signaling_rejoined, signaling_failed, disconnected',
+    );
+    const onceRoom = (room.once as (e: string, l: () => void) => unknown).bind(room);
+    const offRoom = (room.off as (e: string, l: () => void) => unknown).bind(room);
+    expect(refused(() => onceRoom('disconect', () => {})).message).to.match(/^once: no event "disconect" here/);
+    expect(refused(() => offRoom('disconect', () => {})).message).to.match(/^off: no event "disconect" here/);
+    const listener = undefined as unknown as () => void;
+    expect(refused(() => room.messaging.on('message', listener)).message).to.equal(
+      'on: the listener is not a function',
+    );
+    expect(room.messaging.listenerCount('message')).to.equal(0);
+    // The events that exist still work.
+    const disconnected = nextEvent(room, 'disconnected');
+    await room.disconnect();
+    await disconnected;
   });
 
   it('ten participants form a full mesh', async function () {
