@@ -37,7 +37,11 @@ export class Connection {
   #state: RoomState = INITIAL;
   #releaseTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
-  #messagingRequested = false;
+  /** Providers that want messaging enabled (effects mounted with `enableMessaging`). */
+  #messagingWanted = 0;
+  /** Messaging was enabled for them and not disabled since. */
+  #messagingOn = false;
+  #disableTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #listeners = new Set<() => void>();
 
   constructor(
@@ -90,11 +94,32 @@ export class Connection {
     }, delayMs);
   }
 
-  /** Enables messaging once the room is joined; once per connection, however many providers ask. */
-  enableMessaging(): void {
-    if (this.#messagingRequested) return;
-    this.#messagingRequested = true;
-    if (this.#state.room !== undefined) this.#enable(this.#state.room);
+  /**
+   * A provider wants messaging: enabled once the room is joined, once however many providers ask. The
+   * returned function gives the wish back; when no provider wants it any more, messaging is disabled a turn
+   * later, unless one asks again meanwhile (StrictMode's remount, which is synchronous).
+   */
+  wantMessaging(): () => void {
+    this.#messagingWanted++;
+    if (this.#disableTimer !== undefined) clearTimeout(this.#disableTimer);
+    this.#disableTimer = undefined;
+    if (!this.#messagingOn && this.#state.room !== undefined) this.#enable(this.#state.room);
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      if (--this.#messagingWanted > 0) return;
+      if (this.#disableTimer !== undefined) clearTimeout(this.#disableTimer);
+      this.#disableTimer = setTimeout(() => {
+        this.#disableTimer = undefined;
+        const room = this.#state.room;
+        if (this.#messagingWanted > 0 || this.#closed || !this.#messagingOn || room === undefined) return;
+        this.#messagingOn = false;
+        room.messaging.disable().catch((err: unknown) => {
+          if (!this.#closed) this.#set({ ...this.#state, error: asError(err) });
+        });
+      }, 0);
+    };
   }
 
   #joined(room: Room): void {
@@ -105,6 +130,9 @@ export class Connection {
     }
     room.on('signaling_disconnected', () => this.#set({ ...this.#state, status: 'reconnecting' }));
     room.on('signaling_reconnected', () => this.#set({ ...this.#state, status: 'connected' }));
+    // Back as a new participant id (the server restarted without a resume secret): connected, and a new
+    // state, so that what shows `room.localParticipant.id` renders again.
+    room.on('signaling_rejoined', () => this.#set({ ...this.#state, status: 'connected' }));
     room.on('signaling_failed', (error) => this.#set({ ...this.#state, status: 'failed', error }));
     room.on('disconnected', () => {
       // Also when the app called room.disconnect() itself: the next provider to mount joins anew.
@@ -112,10 +140,11 @@ export class Connection {
       this.#set({ ...this.#state, status: 'disconnected' });
     });
     this.#set({ room, status: room.isSignalingConnected ? 'connected' : 'reconnecting', error: undefined });
-    if (this.#messagingRequested) this.#enable(room);
+    if (this.#messagingWanted > 0) this.#enable(room);
   }
 
   #enable(room: Room): void {
+    this.#messagingOn = true;
     room.messaging.enable().catch((err: unknown) => {
       if (!this.#closed) this.#set({ ...this.#state, error: asError(err) });
     });
@@ -123,6 +152,7 @@ export class Connection {
 
   #close(): void {
     this.#closed = true;
+    if (this.#disableTimer !== undefined) clearTimeout(this.#disableTimer);
     this.registry.forget(this);
     void this.#state.room?.disconnect().catch(() => {});
   }

@@ -101,18 +101,22 @@ export function useMessageListener<T extends JsonObject = JsonObject>(
   handler: (message: ReceivedMessageOf<T>) => void,
 ): void {
   const { room } = useRoom();
-  const latest = useRef(handler);
+  const latest = useRef({ handler, type, room });
   useLayoutEffect(() => {
-    latest.current = handler;
+    latest.current = { handler, type, room };
   });
   useEffect(() => {
     if (room === undefined) return;
+    // The type and the handler are the latest render's: a listener reading its own `type` handed the new
+    // handler messages of the old type between the layout effect above and the next run of this one.
     const listener = (m: ReceivedMessage): void => {
-      if (type === undefined || m.type === type) latest.current(m as ReceivedMessageOf<T>);
+      const { handler, type, room: current } = latest.current;
+      if (current !== room) return; // the component has moved to another room; this one's are not for it
+      if (type === undefined || m.type === type) handler(m as ReceivedMessageOf<T>);
     };
     room.messaging.on('message', listener);
     return () => void room.messaging.off('message', listener);
-  }, [room, type]);
+  }, [room]);
 }
 
 /**

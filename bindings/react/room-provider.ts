@@ -11,7 +11,9 @@ export interface RoomProviderProps {
    */
   options: RoomOptions;
   /**
-   * Enable messaging as soon as the room is joined (once per connection, StrictMode or not).
+   * Enable messaging as soon as the room is joined (once per connection, StrictMode or not). Set to false
+   * later, messaging is disabled once no provider of the connection wants it (others see this participant
+   * leave); true again enables it.
    * @default true
    */
   enableMessaging?: boolean;
@@ -63,7 +65,8 @@ export function RoomProvider(props: RoomProviderProps): ReactNode {
   }, [key, disconnectDelayMs]);
 
   useEffect(() => {
-    if (enableMessaging && connection !== undefined && connection.key === key) connection.enableMessaging();
+    if (enableMessaging && connection !== undefined && connection.key === key) return connection.wantMessaging();
+    return undefined;
   }, [connection, enableMessaging, key]);
 
   // Until the effect has run for this key, the previous key's connection is not this provider's.

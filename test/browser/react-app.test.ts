@@ -146,6 +146,36 @@ describe('a React app on roommesh/react, built with Vite from the packed package
       expect(server.stats().participants).to.equal(2);
     });
 
+    it('useMessages hands a component only messages of the type it asks for now, while the type changes', async () => {
+      const agent = h.rooms.find((r) => r.localParticipant.name === 'agent')!;
+      const app = agent.messaging.getParticipantByName('app')!;
+      await page.getByRole('button', { name: 'Flip types' }).click();
+      // Pipelined, alternating types, while the page switches useMessages between them every 3 ms.
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 3000; i++) {
+        sends.push(agent.messaging.sendMessage({ to: app, type: i % 2 === 0 ? 'a' : 'b', message: { i } }));
+        if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5));
+      }
+      await Promise.all(sends);
+      await page.getByRole('button', { name: 'Stop flipping' }).click();
+      // It did see messages while flipping (else this test proves nothing), and none of the other type.
+      expect(Number(await text('Flip seen'))).to.be.greaterThan(0);
+      expect(await text('Wrong types')).to.equal('0');
+    });
+
+    it('enableMessaging false disables messaging (the others see the page leave), and true enables it again', async () => {
+      const agent = h.rooms.find((r) => r.localParticipant.name === 'agent')!;
+      await page.getByRole('button', { name: 'Messaging off' }).click();
+      await eventually(() => agent.messaging.getParticipantByName('app') === undefined, 10_000, 'the page removed');
+      await page.getByRole('list', { name: 'Participants' }).getByText('agent', { exact: false }).waitFor({
+        state: 'detached',
+      });
+      expect(server.stats().participants, 'still joined').to.equal(2);
+      await page.getByRole('button', { name: 'Messaging on' }).click();
+      await eventually(() => agent.messaging.getParticipantByName('app') !== undefined, 20_000, 'the page back');
+      await page.getByRole('list', { name: 'Participants' }).getByText('agent {}', { exact: true }).waitFor();
+    });
+
     it('shows reconnecting when the signaling server goes away', async () => {
       await server.close();
       await page.getByLabel('Status', { exact: true }).getByText('reconnecting', { exact: true }).waitFor();
@@ -154,6 +184,22 @@ describe('a React app on roommesh/react, built with Vite from the packed package
       expect(
         browser!.problems.filter((p) => !p.includes('socket.io') && !p.includes('ERR_CONNECTION_REFUSED')),
       ).to.deep.equal([]);
+    });
+
+    it('shows connected again, under its new id, once a server that forgot it (no resume secret) is back', async () => {
+      const before = await text('Self');
+      expect(before).to.not.equal('');
+      server = await h.server({
+        port: Number(new URL(server.url).port),
+        staticDir: join(built().appDir, 'dist'),
+        logger: serverLog.logger,
+      });
+      await page.getByLabel('Status', { exact: true }).getByText('connected', { exact: true }).waitFor({
+        timeout: 30_000,
+      });
+      const after = await text('Self');
+      expect(after, 'the new id shown').to.not.equal(before);
+      expect(after).to.not.equal('');
     });
   });
 });
