@@ -42,20 +42,27 @@ export class TypedEmitter<E extends EventMap<E>> {
     return this;
   }
 
-  /** Adds a listener that is removed after its first call. */
+  /** Adds a listener that is removed after its first call; `off` with the same listener removes it before. */
   once<K extends keyof E>(event: K, listener: E[K]): this {
     this.#check('once', event, listener);
-    const wrapper = ((...args: Parameters<E[K]>) => {
-      this.off(event, wrapper);
-      listener(...args);
-    }) as E[K];
-    return this.on(event, wrapper);
+    const wrapper = Object.assign(
+      (...args: Parameters<E[K]>) => {
+        this.#listeners.get(event)?.delete(wrapper as unknown as E[K]);
+        listener(...args);
+      },
+      { onceOf: listener },
+    );
+    return this.on(event, wrapper as unknown as E[K]);
   }
 
-  /** Removes a listener; throws like {@link on}. */
+  /** Removes a listener, also one added with {@link once}; throws like {@link on}. */
   off<K extends keyof E>(event: K, listener: E[K]): this {
     this.#check('off', event, listener);
-    this.#listeners.get(event)?.delete(listener);
+    const set = this.#listeners.get(event);
+    if (set === undefined) return this;
+    if (!set.delete(listener)) {
+      for (const l of set) if ((l as { onceOf?: unknown }).onceOf === listener) set.delete(l);
+    }
     return this;
   }
 

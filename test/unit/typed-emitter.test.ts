@@ -1,0 +1,88 @@
+/** The event emitter under the room, messaging and every inner part: once and off, throwing listeners, the names it refuses. */
+import { expect } from 'chai';
+import { InvalidArgumentError } from '../../lib/errors.js';
+import { TypedEmitter, type EventNames } from '../../lib/util/TypedEmitter.js';
+
+interface Events {
+  tick: (n: number) => void;
+  done: () => void;
+}
+const NAMES: EventNames<Events> = { tick: true, done: true };
+
+/** An emitter whose emit the test may call, logging into `errors`. */
+class Emitter extends TypedEmitter<Events> {
+  readonly errors: string[] = [];
+  constructor(names?: EventNames<Events>) {
+    super(names);
+    const errors = this.errors;
+    this.emitterLogger = {
+      debug() {},
+      info() {},
+      warn() {},
+      error(_obj: object, msg: string) {
+        errors.push(msg);
+      },
+    };
+  }
+  fire(n: number): void {
+    this.emit('tick', n);
+  }
+}
+
+describe('TypedEmitter', () => {
+  it('once() calls its listener once; off() with the same listener removes it before it fires', () => {
+    const e = new Emitter(NAMES);
+    const seen: number[] = [];
+    const listener = (n: number): void => void seen.push(n);
+    e.once('tick', listener);
+    e.fire(1);
+    e.fire(2);
+    expect(seen).to.deep.equal([1]);
+    e.once('tick', listener);
+    expect(e.listenerCount('tick')).to.equal(1);
+    e.off('tick', listener);
+    expect(e.listenerCount('tick')).to.equal(0);
+    e.fire(3);
+    expect(seen).to.deep.equal([1]);
+  });
+
+  it('off() removes a listener added with on(), and leaves the others', () => {
+    const e = new Emitter(NAMES);
+    const seen: string[] = [];
+    const a = (n: number): void => void seen.push(`a${n}`);
+    const b = (n: number): void => void seen.push(`b${n}`);
+    e.on('tick', a).on('tick', b);
+    e.off('tick', a);
+    e.fire(1);
+    expect(seen).to.deep.equal(['b1']);
+  });
+
+  it('a listener that throws is logged and the others still run', () => {
+    const e = new Emitter(NAMES);
+    const seen: number[] = [];
+    e.on('tick', () => {
+      throw new Error('boom');
+    });
+    e.on('tick', (n) => void seen.push(n));
+    e.fire(7);
+    expect(seen).to.deep.equal([7]);
+    expect(e.errors).to.deep.equal(['an event listener threw']);
+  });
+
+  it('given its names, refuses any other name, and a listener that is not a function, in on, once and off', () => {
+    const e = new Emitter(NAMES);
+    const on = e.on.bind(e) as (event: string, listener: unknown) => unknown;
+    expect(() => on('tock', () => {})).to.throw(
+      InvalidArgumentError,
+      'on: no event "tock" here; the events are tick, done',
+    );
+    expect(() => (e.once.bind(e) as typeof on)('tock', () => {})).to.throw(InvalidArgumentError, /^once: no event/);
+    expect(() => (e.off.bind(e) as typeof on)('tock', () => {})).to.throw(InvalidArgumentError, /^off: no event/);
+    expect(() => on('tick', 'not a function')).to.throw(InvalidArgumentError, 'on: the listener is not a function');
+    expect(e.listenerCount('tick')).to.equal(0);
+    // Without names (the internal emitters) any name goes; the listener must still be a function.
+    const loose = new Emitter();
+    expect(() => (loose.on.bind(loose) as typeof on)('tock', () => {})).to.not.throw();
+    expect(() => (loose.on.bind(loose) as typeof on)('tock', 1)).to.throw(InvalidArgumentError);
+  });
+});
