@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { io } from 'socket.io-client';
+import { WebSocket } from 'ws';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually } from '../support/harness.js';
@@ -75,6 +76,42 @@ describe('signaling server (raw socket.io clients)', function () {
   });
 
   describe('limits and robustness', () => {
+    it('one websocket carries one socket: leaving the namespace closes it, and a second join on it is refused', async () => {
+      // What the review found: '41' (leave the namespace), then '40' (join it again) a few ms later, on one
+      // websocket, 2,000 times, each rejoin stacking the server's per-connection hooks on the one connection.
+      // Raw engine.io packets: socket.io's client never does this (its disconnect closes the websocket).
+      const open = async (): Promise<{ ws: WebSocket; packets: string[]; closed: Promise<void> }> => {
+        const ws = new WebSocket(`${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+        const packets: string[] = [];
+        const closed = new Promise<void>((resolve) => ws.addEventListener('close', () => resolve()));
+        ws.addEventListener('message', (e) => {
+          const text = String(e.data);
+          packets.push(text);
+          if (text.startsWith('0')) ws.send('40');
+          else if (text === '2') ws.send('3');
+        });
+        await eventually(() => packets.some((p) => p.startsWith('40')), 5000, 'the namespace joined');
+        return { ws, packets, closed };
+      };
+      const before = server.stats().connections;
+      // Leaving alone: the websocket does not stay open, idle and empty.
+      const leaver = await open();
+      leaver.ws.send('41');
+      await leaver.closed;
+      // Leaving, then joining again before the server has closed it: never a second socket on it.
+      const rejoiner = await open();
+      rejoiner.ws.send('41');
+      rejoiner.ws.send('40');
+      await rejoiner.closed;
+      expect(
+        rejoiner.packets.filter((p) => p.startsWith('40')),
+        'namespace joins answered',
+      ).to.have.length(1);
+      await eventually(() => server.stats().connections === before, 2000, 'no socket left');
+      // An honest client still connects and joins.
+      await participant(server.url, 'room', 'after');
+    });
+
     it('an event larger than maxPayloadBytes is refused with PayloadTooLarge; the connection and the room keep working', async () => {
       const a = await participant(server.url, 'room', 'alice');
       const b = await participant(server.url, 'room', 'bob');
