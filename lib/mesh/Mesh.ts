@@ -153,7 +153,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (!this.#accepting) return 0;
     const others = infos.filter((info) => info.id !== this.#localId);
     for (const info of others) {
-      this.#known.set(info.id, info);
+      this.#listed(info);
       this.#dial(info);
     }
     await Promise.all(others.map((info) => this.#whenSettled(info.id)));
@@ -183,7 +183,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   /** The server says a participant enabled messaging (or came back to signaling); it dials this one. */
   handlePeerEnabled(info: ParticipantInfo): void {
     if (info.id === this.#localId || !this.#accepting) return;
-    this.#known.set(info.id, info);
+    this.#listed(info);
     this.#redials.clearFailures(info.id);
     this.#intake.release(info.id);
     // Also said when a participant resumes: its relayed link died with its connection.
@@ -250,7 +250,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     for (const info of participants) {
       if (info.id === this.#localId) continue;
       listed.add(info.id);
-      this.#known.set(info.id, info);
+      this.#listed(info);
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
       const connection = this.#connections.get(info.id);
@@ -299,7 +299,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     if (!this.#accepting || this.#localId !== id) return;
     for (const info of infos) {
       if (info.id === id) continue;
-      this.#known.set(info.id, info);
+      this.#listed(info);
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
       if (this.#connections.has(info.id) || this.#redials.has(info.id) || this.#relinkMoved(info)) continue;
@@ -446,9 +446,28 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   }
 
   /**
+   * The server lists `info` (messaging enabled). A connection filed under its id whose participant has
+   * another name or relay key is not the one listed: a participant that said it moved to this id before the
+   * server's word on the id came (a participant may only rename itself). That connection is closed; the
+   * one listed then connects as anyone new does.
+   */
+  #listed(info: ParticipantInfo): void {
+    this.#known.set(info.id, info);
+    const connection = this.#connections.get(info.id);
+    if (connection === undefined || sameParticipant(connection.session.participant, info)) return;
+    this.#options.logger.warn(
+      { participant: info.id, name: info.name, claimedBy: connection.session.participant.name },
+      'a participant claimed the id the server lists for another: closed',
+    );
+    connection.close('it claimed the id of another participant');
+  }
+
+  /**
    * The peer of `connection` says, on its channel, that it re-joined the server as `id`. The channel is
-   * end-to-end authenticated (DTLS), so this is the participant itself speaking; it may only rename itself,
-   * never take over an id that has an open channel here (a participant cannot pose as a present other).
+   * end-to-end authenticated (DTLS), so this is the participant itself speaking; it may only rename itself:
+   * never to an id that has an open channel here (a participant cannot pose as a present other), nor to an id
+   * the server lists with another name or relay key (one not present here yet); and when the server lists
+   * the id only later, {@link #listed} holds it to the same test.
    */
   #onMoved(connection: Connection, id: string): void {
     const { session } = connection;
@@ -457,6 +476,14 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const other = this.#connections.get(id);
     if (id === this.#localId || other?.up === true) {
       this.#options.logger.warn({ participant: previousId, id }, 'refused a move to an id in use');
+      return;
+    }
+    const listed = this.#known.get(id);
+    if (listed !== undefined && !sameParticipant(session.participant, listed)) {
+      this.#options.logger.warn(
+        { participant: previousId, id, name: session.participant.name, listedName: listed.name },
+        'refused a move to an id the server lists for another participant',
+      );
       return;
     }
     if (other !== undefined) {
@@ -483,7 +510,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   #onClose(connection: Connection, reason: string, bye: boolean): void {
     const { session } = connection;
     const id = session.participant.id;
-    if (this.#connections.get(id) !== connection) return; // replaced; the new connection owns presence
+    if (this.#connections.get(id) !== connection) {
+      // Replaced by a newer connection of the participant (an offer or open of another session). Its
+      // presence ends with it: Presence keeps the participant if the newer session is up already, and else
+      // removes it (a replacement that never came up left it present for good, its sends failing at once).
+      if (connection.up) this.emit('participant_down', session, reason);
+      return;
+    }
     this.#connections.delete(id);
     this.#forgetMoving(connection);
     this.#directGate.changed();
@@ -532,4 +565,12 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       return Promise.resolve();
     return this.#settleWaiters.wait(id);
   }
+}
+
+/**
+ * Whether two records can be one participant: the same name and relay key (a participant keeps both when it
+ * re-joins the server under a new id; its join time changes).
+ */
+function sameParticipant(a: ParticipantInfo, b: ParticipantInfo): boolean {
+  return a.name === b.name && a.relayKey === b.relayKey;
 }
