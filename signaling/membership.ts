@@ -234,6 +234,9 @@ export class LocalMembershipStore implements MembershipStore {
       member = added;
       result = 'created';
     }
+    // The record as the participant gives it now (its relay key may differ): what peer_enabled tells the
+    // room, and what later enable lists and the relay's key check read.
+    member.info = info;
     member.gen = grant.next;
     member.prev = prev;
     member.held = false;

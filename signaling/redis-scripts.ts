@@ -72,7 +72,7 @@ return out`,
   // key, epoch key. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
   // generation, token epoch, next generation, now ms, restart window ms, epoch value to set when missing.
   // Checks the token's generation (see signaling/resume.ts), takes the member over from whichever process
-  // held it (or adds it back), rotates its generation, sets its messaging state. Returns {'RoomFull'},
+  // held it (or adds it back) with its record as given now, rotates its generation, sets its messaging state. Returns {'RoomFull'},
   // {'Stale'} or {result, changed, info of each other enabled member...}.
   resume: `
 redis.call('SET', KEYS[8], ARGV[12], 'NX')
@@ -97,6 +97,7 @@ else
   if ARGV[7] ~= gen and not (held == '1' and ARGV[7] == before) then return {'Stale'} end
   prev = gen
   for _, sid in ipairs(redis.call('SMEMBERS', KEYS[3])) do redis.call('SREM', ARGV[6] .. 'srv:' .. sid, ARGV[4]) end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 end
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[9] .. ' ' .. prev .. ' 0')
 redis.call('SADD', KEYS[4], ARGV[4])

@@ -202,6 +202,34 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     expect(list.data.participants.map((p: { id: string }) => p.id)).to.deep.equal([bob.id]);
   });
 
+  it('a resume on another process with another relay key: whoever enables later, on either process, gets the new key', async () => {
+    const [s1, s2] = await startFleet(2);
+    const KEY = 'B'.repeat(87);
+    const KEY2 = 'C'.repeat(87);
+    const a = await raw(s1!.url);
+    const j = await ack(a, 'join', { v: SIGNALING_VERSION, room: 'key', name: 'a', relayKey: KEY });
+    expect((await ack(a, 'enable_messaging')).ok).to.equal(true);
+    const r = await ack(await raw(s2!.url), 'resume', {
+      v: SIGNALING_VERSION,
+      token: j.data.resumeToken as string,
+      messagingEnabled: true,
+      relayKey: KEY2,
+    });
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    for (const [url, name] of [
+      [s1!.url, 'c'],
+      [s2!.url, 'd'],
+    ] as const) {
+      const other = await raw(url);
+      expect((await ack(other, 'join', { v: SIGNALING_VERSION, room: 'key', name })).ok).to.equal(true);
+      const listed = await ack(other, 'enable_messaging');
+      const aListed = (listed.data.participants as Array<{ id: string; relayKey?: string }>).find(
+        (p) => p.id === j.data.self.id,
+      );
+      expect(aListed?.relayKey, url).to.equal(KEY2);
+    }
+  });
+
   it('the room cap holds across the fleet, even for joins racing on both processes', async () => {
     const [s1, s2] = await startFleet(2, ['--max-participants-per-room', '3', '--joins-per-second-per-ip', '0']);
     const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => raw(i % 2 === 0 ? s1!.url : s2!.url)));

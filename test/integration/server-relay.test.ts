@@ -77,6 +77,31 @@ describe('signaling server relay (raw socket.io clients)', function () {
     expect(b.id).to.not.equal(a.id);
   });
 
+  it('a resume with another relay key: the room, and whoever enables later, get the new key', async () => {
+    const KEY2 = 'C'.repeat(87);
+    const a = await connect(server.url);
+    const j = await ack(a, 'join', { v: SIGNALING_VERSION, room: 'k', name: 'a', relayKey: KEY });
+    expect((await ack(a, 'enable_messaging')).ok).to.equal(true);
+    const b = await member(server, 'k', 'b');
+    const heard = next(b.s, 'peer_enabled');
+    // Resumed while its first connection is still open (the server takes the member over from it).
+    const again = await connect(server.url);
+    const r = await ack(again, 'resume', {
+      v: SIGNALING_VERSION,
+      token: j.data.resumeToken as string,
+      messagingEnabled: true,
+      relayKey: KEY2,
+    });
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    expect(((await heard) as { relayKey?: string }).relayKey).to.equal(KEY2);
+    const c = await member(server, 'k', 'c', { enable: false });
+    const listed = await ack(c.s, 'enable_messaging');
+    const aListed = (listed.data.participants as Array<{ id: string; relayKey?: string }>).find(
+      (p) => p.id === j.data.self.id,
+    );
+    expect(aListed?.relayKey).to.equal(KEY2);
+  });
+
   it('announces its queue limit, and answers a relay that asks for an acknowledgement after the events before it', async () => {
     const a = await member(server, 'q', 'a');
     const b = await member(server, 'q', 'b');
