@@ -3,7 +3,8 @@
  * `roommesh`: a participant of a room from the command line, for scripts, agents and operators: list the
  * participants, send, broadcast, request, or listen. It uses only the library's public Node entry.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   MessagingError,
   Room,
@@ -94,6 +95,45 @@ async function attachFlag(values: Parsed['values']): Promise<Uint8Array | undefi
   }
 }
 
+/** --save-dir, checked: a folder, or one that can be made where the nearest existing ancestor is a folder. */
+async function saveDirFlag(values: Parsed['values']): Promise<string> {
+  const dir = typeof values['save-dir'] === 'string' ? values['save-dir'] : DEFAULT_SAVE_DIR;
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    const found = await stat(at).then(
+      (st) => st,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw new UsageError(`--save-dir ${dir}: ${err.message}`);
+      },
+    );
+    if (found?.isDirectory() === true) return dir;
+    if (found !== undefined) throw new UsageError(`--save-dir ${dir}: ${at} is not a folder`);
+    if (dirname(at) === at) return dir;
+  }
+}
+
+/** What a command needs besides the room, read and checked before connecting: a mistake costs no join. */
+interface Inputs {
+  message: JsonObject;
+  to: string | undefined;
+  type: string | undefined;
+  attachment: Uint8Array | undefined;
+  timeoutMs: number | undefined;
+  saveDir: string;
+}
+
+async function inputs(command: Command, values: Parsed['values']): Promise<Inputs> {
+  const sends = command === 'send' || command === 'broadcast' || command === 'request';
+  return {
+    message: sends ? dataFlag(values, command) : {},
+    to: command === 'send' || command === 'request' ? required(values, 'to', command) : undefined,
+    type: sends ? required(values, 'type', command) : undefined,
+    attachment: sends ? await attachFlag(values) : undefined,
+    timeoutMs: command === 'request' ? msFlag(values, 'timeout-ms', command) : undefined,
+    saveDir: command === 'listen' || command === 'request' ? await saveDirFlag(values) : DEFAULT_SAVE_DIR,
+  };
+}
+
 function who(p: { id: string; name: string }): { id: string; name: string } {
   return { id: p.id, name: p.name };
 }
@@ -108,10 +148,10 @@ function list(room: Room, out: Output): Outcome {
   return EXIT.ok;
 }
 
-async function send(room: Room, values: Parsed['values'], out: Output, message: JsonObject): Promise<Outcome> {
-  const to = findParticipant(room, required(values, 'to', 'send'));
-  const type = required(values, 'type', 'send');
-  const attachment = await attachFlag(values);
+async function send(room: Room, input: Inputs, out: Output): Promise<Outcome> {
+  const { message, attachment } = input;
+  const to = findParticipant(room, input.to!);
+  const type = input.type!;
   await room.messaging.sendMessage({ to, type, message, ...(attachment ? { attachment } : {}) });
   const sent = {
     sent: true,
@@ -122,9 +162,9 @@ async function send(room: Room, values: Parsed['values'], out: Output, message: 
   return EXIT.ok;
 }
 
-async function broadcast(room: Room, values: Parsed['values'], out: Output, message: JsonObject): Promise<Outcome> {
-  const type = required(values, 'type', 'broadcast');
-  const attachment = await attachFlag(values);
+async function broadcast(room: Room, input: Inputs, out: Output): Promise<Outcome> {
+  const { message, attachment } = input;
+  const type = input.type!;
   const r = await room.messaging.broadcastMessage({ type, message, ...(attachment ? { attachment } : {}) });
   const errors = Object.fromEntries(Object.entries(r.errors).map(([id, e]) => [id, e.reason]));
   out.print(
@@ -134,11 +174,10 @@ async function broadcast(room: Room, values: Parsed['values'], out: Output, mess
   return r.failed.length === 0 ? EXIT.ok : EXIT.failed;
 }
 
-async function request(room: Room, values: Parsed['values'], out: Output, message: JsonObject): Promise<Outcome> {
-  const to = findParticipant(room, required(values, 'to', 'request'));
-  const type = required(values, 'type', 'request');
-  const attachment = await attachFlag(values);
-  const timeoutMs = msFlag(values, 'timeout-ms', 'request');
+async function request(room: Room, input: Inputs, out: Output): Promise<Outcome> {
+  const { message, attachment, timeoutMs, saveDir } = input;
+  const to = findParticipant(room, input.to!);
+  const type = input.type!;
   let reply;
   try {
     reply = await sendRequest(room.messaging, {
@@ -153,7 +192,6 @@ async function request(room: Room, values: Parsed['values'], out: Output, messag
     if (reason === 'NoHandler') throw new CommandError(EXIT.notFound, `${to.name} has no handler for "${type}"`);
     throw err;
   }
-  const saveDir = typeof values['save-dir'] === 'string' ? values['save-dir'] : DEFAULT_SAVE_DIR;
   const saved = reply.attachment === undefined ? null : await saveAttachment(saveDir, reply.attachment);
   out.print(
     { from: who(reply.from), message: reply.message, attachment: saved },
@@ -162,63 +200,90 @@ async function request(room: Room, values: Parsed['values'], out: Output, messag
   return EXIT.ok;
 }
 
-/** Prints every message as a JSON line until SIGINT/SIGTERM; then leaves the room and resolves 0. */
-function listen(room: Room, values: Parsed['values']): Promise<Outcome> {
-  const saveDir = typeof values['save-dir'] === 'string' ? values['save-dir'] : DEFAULT_SAVE_DIR;
+/**
+ * Prints every message as a JSON line until SIGINT/SIGTERM or until stdout is closed (a reader such as
+ * `head` that has had enough); then leaves the room and resolves 0. Resolves 1 when the server will not take
+ * this participant back (`signaling_failed`: an expired token, ...), which no retry changes.
+ */
+function listen(room: Room, saveDir: string): Promise<Outcome> {
   // One message at a time, in the order they arrived, though saving an attachment takes a while.
   let queue = Promise.resolve();
   room.messaging.on('message', (m) => {
-    queue = queue
-      .then(async () => {
-        const attachment = m.attachment === undefined ? null : await saveAttachment(saveDir, m.attachment);
-        const line = { from: who(m.from), type: m.type, message: m.message, attachment };
-        process.stdout.write(`${JSON.stringify(line)}\n`);
-      })
-      .catch((err: unknown) => {
-        process.stderr.write(
-          `roommesh: could not save an attachment: ${err instanceof Error ? err.message : String(err)}\n`,
-        );
-      });
+    queue = queue.then(async () => {
+      let attachment: Awaited<ReturnType<typeof saveAttachment>> | null = null;
+      let attachmentError: string | undefined;
+      if (m.attachment !== undefined) {
+        try {
+          attachment = await saveAttachment(saveDir, m.attachment);
+        } catch (err) {
+          // The message is still printed: it was delivered (and acknowledged); only its bytes are not on disk.
+          attachmentError = err instanceof Error ? err.message : String(err);
+          process.stderr.write(
+            `roommesh: could not save the attachment of a ${m.type} message from ${m.from.name}: ${attachmentError}\n`,
+          );
+        }
+      }
+      const line = { from: who(m.from), type: m.type, message: m.message, attachment, attachmentError };
+      writeOut(`${JSON.stringify(line)}\n`);
+    });
   });
   process.stderr.write(
     `roommesh: listening in room ${room.name} as ${room.localParticipant.name} (${room.localParticipant.id})\n`,
   );
   return new Promise((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+    const stop = (code: Outcome): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      stdoutGone.signal.removeEventListener('abort', onSignal);
       // A second signal while leaving ends at once.
       process.once('SIGINT', () => process.exit(130));
       process.once('SIGTERM', () => process.exit(143));
-      void queue.then(() => room.disconnect()).then(() => resolve(EXIT.ok));
+      void queue.then(() => room.disconnect()).then(() => resolve(code));
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const onSignal = (): void => stop(EXIT.ok);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    stdoutGone.signal.addEventListener('abort', onSignal);
+    room.on('signaling_failed', (err) => {
+      process.stderr.write(`roommesh: ${err.message}\n`);
+      stop(EXIT.failed);
+    });
   });
 }
 
 async function run(command: Command, parsed: Parsed, out: Output): Promise<Outcome> {
-  const message = command === 'list' || command === 'listen' ? {} : dataFlag(parsed.values, command);
-  if (command === 'request') msFlag(parsed.values, 'timeout-ms', command); // a bad value before connecting
+  const input = await inputs(command, parsed.values);
   const room = await connect(parsed.connection!, parsed.values.verbose === true);
   try {
     switch (command) {
       case 'list':
         return list(room, out);
       case 'send':
-        return await send(room, parsed.values, out, message);
+        return await send(room, input, out);
       case 'broadcast':
-        return await broadcast(room, parsed.values, out, message);
+        return await broadcast(room, input, out);
       case 'request':
-        return await request(room, parsed.values, out, message);
+        return await request(room, input, out);
       case 'listen':
-        return await listen(room, parsed.values);
+        return await listen(room, input.saveDir);
       default:
         throw new UsageError(`no such command "${String(command satisfies never)}"`);
     }
   } finally {
     if (command !== 'listen') await room.disconnect();
   }
+}
+
+/**
+ * Aborted when stdout's reader has gone (EPIPE: `roommesh listen | head -1`): nothing more is written, and
+ * `listen` leaves the room as on SIGINT; other commands finish what they were doing.
+ */
+const stdoutGone = new AbortController();
+process.stdout.on('error', () => stdoutGone.abort());
+
+/** Writes to stdout while it has a reader. */
+function writeOut(text: string): void {
+  if (!stdoutGone.signal.aborted) process.stdout.write(text);
 }
 
 /** The exit code for an error, and its line on stderr. */
@@ -242,13 +307,13 @@ async function main(argv: string[]): Promise<number> {
     return report(err);
   }
   if (parsed.help || parsed.command === undefined) {
-    process.stdout.write(helpText(parsed.command));
+    writeOut(helpText(parsed.command));
     return EXIT.ok;
   }
   const human = process.stdout.isTTY === true && parsed.values.json !== true;
   const out: Output = {
     human,
-    print: (json, text) => process.stdout.write(`${human ? text : JSON.stringify(json)}\n`),
+    print: (json, text) => writeOut(`${human ? text : JSON.stringify(json)}\n`),
   };
   try {
     return await run(parsed.command, parsed, out);

@@ -74,6 +74,16 @@ export function checkAuthOptions(
 ): string[] {
   if (o.auth !== 'none' && o.auth !== 'jwt') fail('auth', `must be none or jwt, got ${JSON.stringify(o.auth)}`);
   let jwtAlgorithms: string[] = o.jwtAlgorithms ?? [];
+  if (o.auth !== 'jwt') {
+    // A JWT setting without --auth jwt: most likely ROOMMESH_AUTH=jwt was forgotten, and the server would
+    // run open to anyone, with no word of it.
+    const given = (['jwtSecret', 'jwksUrl', 'jwtAlgorithms', 'jwtIssuer'] as const).find((k) => o[k] !== undefined);
+    if (given !== undefined)
+      fail(
+        given,
+        'is for auth jwt, and auth is none: set auth to jwt to require tokens (--resume-secret keys resume tokens)',
+      );
+  }
   if (o.auth === 'jwt') {
     const hasSecret = o.jwtSecret !== undefined;
     const hasJwks = o.jwksUrl !== undefined;

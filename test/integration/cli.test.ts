@@ -95,6 +95,7 @@ describe('roommesh command line', function () {
   });
 
   it('usage errors exit 2 with a message on stderr, before connecting', async () => {
+    writeFileSync(join(work, 'a-file'), 'not a folder');
     for (const args of [
       ['frobnicate'],
       ['send', '--type', 't', '--to', 'x'], // no --url, no ROOMMESH_URL
@@ -102,6 +103,10 @@ describe('roommesh command line', function () {
       ['send', '--url', server.url, '--room', 'r', '--to', 'x', '--type', 't', '--data', '{not json'],
       ['list', '--url', server.url, '--room', 'r', '--bogus'],
       ['request', '--url', server.url, '--room', 'r', '--to', 'x', '--type', 't', '--timeout-ms', 'soon'],
+      // Checked before connecting: the mistake, not an unreachable server, decides the exit code.
+      ['send', '--url', 'http://127.0.0.1:9', '--room', 'r', '--type', 't'], // no --to
+      ['send', '--url', 'http://127.0.0.1:9', '--room', 'r', '--to', 'x', '--type', 't', '--attach', 'no-such-file'],
+      ['listen', '--url', 'http://127.0.0.1:9', '--room', 'r', '--save-dir', 'a-file/sub'],
     ]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).to.equal(2);
@@ -240,6 +245,41 @@ describe('roommesh command line', function () {
     expect(ended.code, ended.stderr).to.equal(0);
     const [gone] = (await removed) as [{ name: string }];
     expect(gone.name).to.equal('listener');
+  });
+
+  it('listen whose reader goes away (| head -1) leaves the room and exits 0, with no stack trace', async () => {
+    const { conn, rooms } = await roomWith('bob');
+    const bob = rooms[0]!;
+    const listener = start(['listen', ...conn, '--name', 'reader-gone']);
+    let stdout = '';
+    listener.child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    await eventually(() => bob.messaging.getParticipantByName('reader-gone') !== undefined, 15_000, 'present');
+    const to = bob.messaging.getParticipantByName('reader-gone')!;
+    await bob.messaging.sendMessage({ to, type: 'note', message: { n: 1 } });
+    await eventually(() => stdout.includes('"n":1'), 10_000, 'the first line');
+    listener.child.stdout!.destroy(); // the reader has had enough, as head -1 has
+    const removed = nextEvent(bob.messaging, 'participant_removed', 10_000);
+    await bob.messaging.sendMessage({ to, type: 'note', message: { n: 2 } }).catch(() => {});
+    const ended = await listener.done;
+    expect(ended.code, ended.stderr).to.equal(0);
+    expect(ended.stderr).to.not.match(/EPIPE|at .*\.js:\d+/);
+    expect((await removed)[0].name).to.equal('reader-gone');
+  });
+
+  it('listen exits 1 with the reason when the server will not take it back (signaling_failed)', async () => {
+    // A server of its own, replaced on the same port by one that requires tokens: the rejoin is refused.
+    const first = await h.server();
+    const room = `cli-${++roomNo}`;
+    const listener = start(['listen', '--url', first.url, '--room', room, '--name', 'refused']);
+    let stderr = '';
+    listener.child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    await eventually(() => stderr.includes('listening in room'), 15_000, 'listening');
+    const port = first.port;
+    await first.close();
+    await h.server({ port, auth: 'jwt', jwtSecret: 'a secret of this test, long enough for HS256' });
+    const ended = await listener.done;
+    expect(ended.code, ended.stderr).to.equal(1);
+    expect(ended.stderr).to.match(/roommesh: .*TokenMissing|roommesh: .*token/i);
   });
 
   it('request prints the handler reply and saves its attachment; no handler exits 3, a failing one 1', async () => {

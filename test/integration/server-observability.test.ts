@@ -308,6 +308,9 @@ describe('roommesh-signal flags and environment', function () {
     [['--auth', 'jwt', '--jwt-secret', 'x'.repeat(40), '--jwks-url', 'http://127.0.0.1/j'], {}, /exactly one/],
     [['--auth', 'jwt', '--jwt-secret', 'x'.repeat(40), '--jwt-algorithms', 'RS256'], {}, /--jwt-algorithms/],
     [['--auth', 'maybe'], {}, /--auth.*none or jwt/],
+    // A JWT setting without auth jwt: the server would run open to anyone, with no word of it.
+    [[], { ROOMMESH_JWT_SECRET: 'x'.repeat(40) }, /--jwt-secret.*is for auth jwt, and auth is none/],
+    [['--jwks-url', 'http://127.0.0.1/j'], {}, /--jwks-url.*is for auth jwt/],
     [['--adapter', 'redis'], {}, /--redis-url/],
     [['--turn-urls', 'turn:127.0.0.1:3480'], {}, /--turn-secret/],
     [['--stun-urls', 'http://x'], {}, /--stun-urls/],
