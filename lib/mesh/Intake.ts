@@ -2,8 +2,22 @@
 import type { Logger } from '../logger.js';
 import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo } from '../protocol/signaling.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
 import { EARLY_HOLD_MS, EarlyArrivals } from './EarlyArrivals.js';
+
+/**
+ * Relayed `open` frames taken from one participant: a burst, then so many per second. Each costs this side
+ * a key agreement, a new link (and, of a new session, a session) and a sealed answer, against 18–40 bytes
+ * of the sender's and no cryptography: a review's flood of 1,900 opens a second, far under the server's
+ * byte rate, held one participant's CPU at 60–110% and its heap past 700 MB (answers queued for the
+ * relay). An honest peer opens one per session, and again after a reconnect or a move, with backoff.
+ */
+export const RELAY_OPENS_BURST = 8;
+/** See {@link RELAY_OPENS_BURST}. */
+export const RELAY_OPENS_PER_SECOND = 2;
+/** Participants whose opens are metered at once; the oldest is forgotten past it (a room is far smaller). */
+const MAX_METERED = 1024;
 
 /** A signal or a relayed frame from a participant not yet known to have messaging enabled. */
 type Arrival = { signal: IncomingSignal } | { relay: { from: string; data: Uint8Array } };
@@ -47,6 +61,10 @@ function splitCid(cid: string): [string, number] {
 export class Intake {
   readonly #deps: IntakeDeps;
   readonly #early: EarlyArrivals<Arrival>;
+  /** Relayed opens each participant may still send now. */
+  readonly #opens = new Map<string, TokenBucket>();
+  /** Participants whose opens are being dropped (told once per spell, not per open). */
+  readonly #refusing = new Set<string>();
 
   constructor(deps: IntakeDeps) {
     this.#deps = deps;
@@ -71,6 +89,32 @@ export class Intake {
   /** Drops what is held (messaging disabled). */
   clear(): void {
     this.#early.clear();
+    this.#opens.clear();
+    this.#refusing.clear();
+  }
+
+  /** True when `from` may open a relayed link now (see {@link RELAY_OPENS_BURST}). */
+  #mayOpen(from: string): boolean {
+    const nowMs = Date.now();
+    let bucket = this.#opens.get(from);
+    if (bucket === undefined) {
+      if (this.#opens.size >= MAX_METERED) this.#opens.delete(this.#opens.keys().next().value as string);
+      bucket = new TokenBucket(RELAY_OPENS_PER_SECOND, RELAY_OPENS_BURST, nowMs);
+      this.#opens.set(from, bucket);
+    }
+    if (bucket.take(nowMs)) {
+      this.#refusing.delete(from);
+      return true;
+    }
+    if (!this.#refusing.has(from)) {
+      if (this.#refusing.size >= MAX_METERED) this.#refusing.clear();
+      this.#refusing.add(from);
+      this.#deps.logger.warn(
+        { from, burst: RELAY_OPENS_BURST, perSecond: RELAY_OPENS_PER_SECOND },
+        'dropping relayed opens: this participant opens links faster than any honest one',
+      );
+    }
+    return false;
   }
 
   /** Signaling data from another participant. */
@@ -108,6 +152,7 @@ export class Intake {
       (current ?? this.#deps.moving(from))?.handleRelayFrame(data, false);
       return;
     }
+    if (!this.#mayOpen(from)) return;
     if (current !== undefined && current.session.cid === frame.cid) {
       current.handleRelayFrame(data, true);
       return;

@@ -98,6 +98,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    * link to it until its moved frame renames the session (see {@link #relinkMoved}).
    */
   readonly #moving = new Map<string, Connection>();
+  /** The up session each participant had when a new connection replaced it, until the new one is up or closes. */
+  readonly #replacedUp = new Map<string, Session>();
   /** Pending re-dials and connect failures in a row, by participant id. */
   readonly #redials = new Redials();
   /** Callers of open() waiting for a participant to be up or given up on. */
@@ -124,7 +126,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       localId: () => this.#localId,
       moving: (id) => this.#moving.get(id),
       acceptMoved: (info, cid, open) => this.#acceptMoved(info, cid, open),
-      forget: (id) => this.#connections.delete(id),
+      forget: (id) => {
+        // An up session replaced by a new one: the participant stays present through it (no leave seen)
+        // if the new one comes up; see #onClose for when it does not.
+        const replaced = this.#connections.get(id);
+        if (replaced?.up === true) this.#replacedUp.set(id, replaced.session);
+        this.#connections.delete(id);
+      },
       track: (connection) => this.#track(connection),
       connectionDeps: () => this.#deps,
       logger: options.logger,
@@ -169,6 +177,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     this.#redials.clear();
     this.#known.clear();
     this.#moving.clear();
+    this.#replacedUp.clear();
     this.#intake.clear();
     this.#directGate.clear();
     // Goodbye on every channel first: the server's word that this participant left travels another path
@@ -357,12 +366,23 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     return true;
   }
 
-  /** The relayed-only session whose participant had `info`'s relay key under another id. */
+  /**
+   * The relayed-only session whose participant had `info`'s relay key and name under another id, one the
+   * server no longer lists: a participant that re-joined. While the server still lists the old id, a newcomer
+   * with the same key is someone else (the key is public in the room): taking it for the old one cut a
+   * working relayed pair off for the relink grace, again at each such join (found by a review written as a
+   * hostile peer).
+   */
   #movedFrom(info: ParticipantInfo): Connection | undefined {
     if (info.relayKey === undefined || this.#connections.has(info.id)) return undefined;
     for (const connection of this.#connections.values()) {
       const { participant } = connection.session;
-      if (participant.relayKey === info.relayKey && participant.id !== info.id && connection.relayedOnly)
+      if (
+        participant.id !== info.id &&
+        !this.#known.has(participant.id) &&
+        sameParticipant(participant, info) &&
+        connection.relayedOnly
+      )
         return connection;
     }
     return undefined;
@@ -439,6 +459,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const id = connection.session.participant.id;
     if (this.#connections.get(id) !== connection) return;
     connection.up = true;
+    this.#replacedUp.delete(id);
     this.#redials.clearFailures(id);
     this.emit('participant_up', connection.session, attributes, connection.state);
     this.#settleWaiters.settle(id);
@@ -510,14 +531,13 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   #onClose(connection: Connection, reason: string, bye: boolean): void {
     const { session } = connection;
     const id = session.participant.id;
-    if (this.#connections.get(id) !== connection) {
-      // Replaced by a newer connection of the participant (an offer or open of another session). Its
-      // presence ends with it: Presence keeps the participant if the newer session is up already, and else
-      // removes it (a replacement that never came up left it present for good, its sends failing at once).
-      if (connection.up) this.emit('participant_down', session, reason);
-      return;
-    }
+    if (this.#connections.get(id) !== connection) return; // replaced; the new connection owns presence
     this.#connections.delete(id);
+    // A replacement that never came up: the participant's presence was the replaced session's, and ends now
+    // (it stayed present for good, every send to it failing at once: found by a review as a hostile peer).
+    const replaced = this.#replacedUp.get(id);
+    this.#replacedUp.delete(id);
+    if (!connection.up && replaced !== undefined) this.emit('participant_down', replaced, reason);
     this.#forgetMoving(connection);
     this.#directGate.changed();
     if (connection.up) this.emit('participant_down', session, reason);

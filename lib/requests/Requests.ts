@@ -44,11 +44,10 @@ interface Outgoing {
   signal: AbortSignal | undefined;
 }
 
-/** Request state of one link: its ids, the requests awaiting replies, the peer's requests in hand. */
+/** Request state of one link: its ids and the requests awaiting replies. */
 interface LinkState {
   lastId: number;
   readonly outgoing: Map<number, Outgoing>;
-  inHand: number;
 }
 
 /**
@@ -62,6 +61,8 @@ interface LinkState {
 export class Requests<H> {
   readonly #handlers = new Map<string, H>();
   readonly #links = new Map<string, LinkState>();
+  /** Requests each participant has in hand here (handlers running), by participant id. */
+  readonly #inHand = new Map<string, number>();
   readonly #maxInHand: number;
 
   constructor(maxInHandPerPeer: number = MAX_REQUESTS_IN_HAND_PER_PEER) {
@@ -146,15 +147,17 @@ export class Requests<H> {
   }
 
   /**
-   * A request of `type` arrived on `link`: its handler to run (call `done` once it has answered), or why it is
-   * refused: no handler, or the peer already has {@link MAX_REQUESTS_IN_HAND_PER_PEER} requests in hand.
+   * A request of `type` arrived from participant `peer`: its handler to run (call `done` once it has answered),
+   * or why it is refused: no handler, or the peer already has {@link MAX_REQUESTS_IN_HAND_PER_PEER} requests in
+   * hand. Counted by participant, not by link: counted by link, a peer that opened one session after another
+   * had the cap afresh in each (a review had 1,280 of one peer's requests in hand, over 20 sessions).
    */
-  admit(link: string, type: string): Admission<H> {
+  admit(peer: string, type: string): Admission<H> {
     const handler = this.#handlers.get(type);
     if (handler === undefined) return { kind: 'refuse', reason: 'NoHandler' };
-    const state = this.#link(link);
-    if (state.inHand >= this.#maxInHand) return { kind: 'refuse', reason: 'Busy' };
-    state.inHand++;
+    const inHand = this.#inHand.get(peer) ?? 0;
+    if (inHand >= this.#maxInHand) return { kind: 'refuse', reason: 'Busy' };
+    this.#inHand.set(peer, inHand + 1);
     let done = false;
     return {
       kind: 'run',
@@ -162,7 +165,9 @@ export class Requests<H> {
       done: () => {
         if (done) return;
         done = true;
-        state.inHand--;
+        const left = (this.#inHand.get(peer) ?? 1) - 1;
+        if (left > 0) this.#inHand.set(peer, left);
+        else this.#inHand.delete(peer);
       },
     };
   }
@@ -179,7 +184,7 @@ export class Requests<H> {
 
   #link(link: string): LinkState {
     let state = this.#links.get(link);
-    if (state === undefined) this.#links.set(link, (state = { lastId: 0, outgoing: new Map(), inHand: 0 }));
+    if (state === undefined) this.#links.set(link, (state = { lastId: 0, outgoing: new Map() }));
     return state;
   }
 

@@ -28,7 +28,7 @@ export function handleCall(
     if (result.kind === 'violation') session.reportProtocolError(result.detail);
     return;
   }
-  const admission = requests.admit(cid, d.type);
+  const admission = requests.admit(from.id, d.type);
   if (admission.kind === 'refuse') {
     answer(session, d.type, call.id, { kind: 'failure', reason: admission.reason, text: '' }, logger);
     return;

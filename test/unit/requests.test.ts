@@ -81,7 +81,7 @@ describe('Requests (request and reply bookkeeping)', () => {
     expect(r.reply('L', 'slow', { kind: CallKind.Reply, id: a.id }, {}, undefined).kind).to.equal('dropped');
   });
 
-  it('admits requests to a registered handler, at most the cap per link in hand, and answers NoHandler otherwise', () => {
+  it('admits requests to a registered handler, at most the cap per peer in hand (whatever its links), and answers NoHandler otherwise', () => {
     const r = new Requests<Handler>(2);
     expect(r.admit('L', 'x')).to.deep.equal({ kind: 'refuse', reason: 'NoHandler' });
     const handler: Handler = () => 'hi';
@@ -91,7 +91,9 @@ describe('Requests (request and reply bookkeeping)', () => {
     const two = r.admit('L', 'x');
     expect(one.kind).to.equal('run');
     expect(r.admit('L', 'x')).to.deep.equal({ kind: 'refuse', reason: 'Busy' });
-    expect(r.admit('M', 'x').kind).to.equal('run'); // the cap is per link
+    expect(r.admit('M', 'x').kind).to.equal('run'); // the cap is per peer
+    r.closeLink('L'); // a peer's new session does not bring it a new cap
+    expect(r.admit('L', 'x')).to.deep.equal({ kind: 'refuse', reason: 'Busy' });
     if (one.kind === 'run') {
       expect(one.handler).to.equal(handler);
       one.done();
