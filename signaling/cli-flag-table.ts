@@ -104,7 +104,7 @@ const ROWS: readonly Row[] = [
   ['drainDelayMs', 'drain-delay-ms', 'integer', '<ms>', 'on SIGTERM: not ready this long, then close'],
   ['logLevel', 'log-level', 'string', '<level>', 'fatal|error|warn|info|debug|trace|silent'],
   ['metrics', 'no-metrics', 'negation', '', 'do not serve /metrics'],
-  ['static', 'no-static', 'negation', '', 'do not serve the demo page at /'],
+  ['static', 'no-static', 'negation', '', 'do not serve the demo page at / nor the browser bundle at /roommesh.js'],
 ];
 
 /** Every flag of `roommesh-signal`, in the order --help lists them. */

@@ -68,7 +68,8 @@ async function token(args: string[]): Promise<void> {
   if (secret === undefined || Buffer.byteLength(secret) < 32)
     fail('token: give --secret (or ROOMMESH_JWT_SECRET) of at least 32 bytes');
   const ttl = v['ttl-ms'] as string | undefined;
-  if (ttl !== undefined && !/^\d{1,12}$/.test(ttl)) fail(`token: --ttl-ms must be a whole number, got "${ttl}"`);
+  if (ttl !== undefined && (!/^\d{1,12}$/.test(ttl) || Number(ttl) === 0))
+    fail(`token: --ttl-ms must be a whole number above 0, got "${ttl}"`);
   requirePackages(['jose']);
   const { mintToken } = await import('./auth.js');
   const jwt = await mintToken({
@@ -110,7 +111,9 @@ async function serve(args: string[]): Promise<void> {
   try {
     server = await createSignalingServer({ ...config.options, logger });
   } catch (err) {
-    fail(`cannot start: ${err instanceof Error ? err.message : String(err)}`);
+    // Not a bad flag (a port in use, an address this machine does not have): no pointer to --help, exit 1.
+    process.stderr.write(`roommesh-signal: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
   }
   // For a person at a terminal (npm start): where the demo is. Not in JSON logs, which machines read.
   if (pretty && config.options.staticDir !== false) logger.info({}, `open ${server.url}/ in two tabs`);

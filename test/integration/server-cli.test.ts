@@ -72,6 +72,23 @@ describe('roommesh-signal command line', function () {
     expect(range.code).to.equal(2);
   });
 
+  it('a port in use exits 1 saying why, not as a bad flag; token --ttl-ms 0 is a bad flag (2)', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await run(['--host', '127.0.0.1', '--port', String(port)]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/^roommesh-signal: cannot start: .*EADDRINUSE/);
+      expect(r.stderr).to.not.include('--help');
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+    const t = await run(['token', '--room', 'r', '--name', 'n', '--secret', 'x'.repeat(40), '--ttl-ms', '0']);
+    expect(t.code).to.equal(2);
+    expect(t.stderr).to.match(/--ttl-ms must be a whole number above 0/);
+  });
+
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
     // Pick a free port ourselves, since with --port 0 we could not tell which one it took (logs are silent).
     const port = await new Promise<number>((resolve, reject) => {
