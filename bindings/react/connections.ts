@@ -96,10 +96,11 @@ export class Connection {
 
   /**
    * A provider wants messaging: enabled once the room is joined, once however many providers ask. The
-   * returned function gives the wish back; when no provider wants it any more, messaging is disabled a turn
-   * later, unless one asks again meanwhile (StrictMode's remount, which is synchronous).
+   * returned function gives the wish back; when no provider wants it any more, messaging is disabled after
+   * `delayMs` (the provider's `disconnectDelayMs`), unless one asks again meanwhile: StrictMode's remount,
+   * which is synchronous, or a remount that the delay bridges.
    */
-  wantMessaging(): () => void {
+  wantMessaging(delayMs: number): () => void {
     this.#messagingWanted++;
     if (this.#disableTimer !== undefined) clearTimeout(this.#disableTimer);
     this.#disableTimer = undefined;
@@ -118,7 +119,7 @@ export class Connection {
         room.messaging.disable().catch((err: unknown) => {
           if (!this.#closed) this.#set({ ...this.#state, error: asError(err) });
         });
-      }, 0);
+      }, delayMs);
     };
   }
 

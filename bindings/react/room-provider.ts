@@ -65,9 +65,10 @@ export function RoomProvider(props: RoomProviderProps): ReactNode {
   }, [key, disconnectDelayMs]);
 
   useEffect(() => {
-    if (enableMessaging && connection !== undefined && connection.key === key) return connection.wantMessaging();
+    if (enableMessaging && connection !== undefined && connection.key === key)
+      return connection.wantMessaging(disconnectDelayMs);
     return undefined;
-  }, [connection, enableMessaging, key]);
+  }, [connection, enableMessaging, key, disconnectDelayMs]);
 
   // Until the effect has run for this key, the previous key's connection is not this provider's.
   const current = connection?.key === key ? connection : undefined;
