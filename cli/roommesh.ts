@@ -27,7 +27,7 @@ import {
   type Connection,
   type Parsed,
 } from './args.js';
-import { saveAttachment, sha256 } from './attachments.js';
+import { saveAttachment, sha256, type SavedAttachment } from './attachments.js';
 import { sendRequest } from './request.js';
 
 /** How a command ended, when not by throwing. */
@@ -210,7 +210,7 @@ function listen(room: Room, saveDir: string): Promise<Outcome> {
   let queue = Promise.resolve();
   room.messaging.on('message', (m) => {
     queue = queue.then(async () => {
-      let attachment: Awaited<ReturnType<typeof saveAttachment>> | null = null;
+      let attachment: SavedAttachment | null = null;
       let attachmentError: string | undefined;
       if (m.attachment !== undefined) {
         try {
