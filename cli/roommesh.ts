@@ -254,24 +254,64 @@ function listen(room: Room, saveDir: string): Promise<Outcome> {
 async function run(command: Command, parsed: Parsed, out: Output): Promise<Outcome> {
   const input = await inputs(command, parsed.values);
   const room = await connect(parsed.connection!, parsed.values.verbose === true);
+  if (command === 'listen') return listen(room, input.saveDir);
+  const interrupted = leaveOnSignal(room);
   try {
-    switch (command) {
-      case 'list':
-        return list(room, out);
-      case 'send':
-        return await send(room, input, out);
-      case 'broadcast':
-        return await broadcast(room, input, out);
-      case 'request':
-        return await request(room, input, out);
-      case 'listen':
-        return await listen(room, input.saveDir);
-      default:
-        throw new UsageError(`no such command "${String(command satisfies never)}"`);
-    }
+    // Leaving ends what was under way (a request rejects: the participant left); the signal decides the code.
+    const work = once(command, room, input, out).catch((err: unknown) => {
+      if (interrupted.fired()) return interrupted.outcome;
+      throw err;
+    });
+    return await Promise.race([interrupted.outcome, work]);
   } finally {
-    if (command !== 'listen') await room.disconnect();
+    interrupted.stop();
+    await room.disconnect();
   }
+}
+
+async function once(command: Exclude<Command, 'listen'>, room: Room, input: Inputs, out: Output): Promise<Outcome> {
+  switch (command) {
+    case 'list':
+      return list(room, out);
+    case 'send':
+      return await send(room, input, out);
+    case 'broadcast':
+      return await broadcast(room, input, out);
+    case 'request':
+      return await request(room, input, out);
+    default:
+      throw new UsageError(`no such command "${String(command satisfies never)}"`);
+  }
+}
+
+/**
+ * SIGINT or SIGTERM during a command that is under way: it is given up (what was not acknowledged was not
+ * delivered), and the room is left as any command leaves it, so that the others see the participant go at
+ * once rather than when its connection is found dead. `outcome` then resolves 130 or 143; a second signal
+ * ends the process at once.
+ */
+function leaveOnSignal(room: Room): { outcome: Promise<Outcome>; fired: () => boolean; stop: () => void } {
+  let stop = (): void => {};
+  let fired = false;
+  const outcome = new Promise<Outcome>((resolve) => {
+    const on = (code: Outcome): void => {
+      fired = true;
+      stop();
+      process.stderr.write('roommesh: interrupted: leaving the room\n');
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      void room.disconnect().finally(() => resolve(code));
+    };
+    const onInt = (): void => on(130);
+    const onTerm = (): void => on(143);
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+    stop = () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    };
+  });
+  return { outcome, fired: () => fired, stop };
 }
 
 /**

@@ -282,6 +282,37 @@ describe('roommesh command line', function () {
     expect(ended.stderr).to.match(/roommesh: .*TokenMissing|roommesh: .*token/i);
   });
 
+  it('SIGINT during a request leaves the room (the others see it go at once) and exits 130', async () => {
+    const { conn, rooms } = await roomWith('bob');
+    const bob = rooms[0]!;
+    let asked!: () => void;
+    const askedP = new Promise<void>((r) => (asked = r));
+    // A handler that answers only after the test is over: the request is under way when the signal comes.
+    bob.messaging.handle('slow', () => {
+      asked();
+      return new Promise(() => {});
+    });
+    const cli = start([
+      'request',
+      ...conn,
+      '--to',
+      'bob',
+      '--type',
+      'slow',
+      '--timeout-ms',
+      '60000',
+      '--name',
+      'asker',
+    ]);
+    await askedP;
+    const removed = nextEvent(bob.messaging, 'participant_removed', 3000); // a drop is noticed seconds later
+    cli.child.kill('SIGINT');
+    const ended = await cli.done;
+    expect(ended.code, ended.stderr).to.equal(130);
+    expect(ended.stderr).to.include('roommesh: interrupted: leaving the room');
+    expect((await removed)[0].name).to.equal('asker');
+  });
+
   it('request prints the handler reply and saves its attachment; no handler exits 3, a failing one 1', async () => {
     const { conn, rooms } = await roomWith('bob');
     const bob = rooms[0]!;
