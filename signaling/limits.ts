@@ -1,45 +1,8 @@
 /** Rate limiting: a token bucket, and a bounded map of buckets keyed by client (IP address). */
 
-import { TokenBucket } from '../lib/util/token-bucket.js';
+import { KeyedRateLimiter, TokenBucket } from '../lib/util/token-bucket.js';
 
-export { TokenBucket };
-
-/**
- * One token bucket per key, holding at most `maxKeys` buckets so that many distinct keys (addresses)
- * cannot grow memory without bound. Buckets are kept in least-recently-used order; when the map is full
- * the least recently used one is dropped, which at worst lets that key start again with a full bucket.
- */
-export class KeyedRateLimiter {
-  readonly #buckets = new Map<string, TokenBucket>();
-
-  constructor(
-    readonly ratePerSecond: number,
-    readonly burst: number,
-    readonly maxKeys: number,
-  ) {}
-
-  /** Takes a token from `key`'s bucket; false means `key` is over the limit. */
-  take(key: string, nowMs: number): boolean {
-    let bucket = this.#buckets.get(key);
-    if (bucket !== undefined)
-      this.#buckets.delete(key); // re-inserted below: most recently used last
-    else {
-      if (this.#buckets.size >= this.maxKeys) {
-        const oldest = this.#buckets.keys().next();
-        if (!oldest.done) this.#buckets.delete(oldest.value);
-      }
-      bucket = new TokenBucket(this.ratePerSecond, this.burst, nowMs);
-    }
-    const ok = bucket.take(nowMs);
-    this.#buckets.set(key, bucket);
-    return ok;
-  }
-
-  /** Number of keys tracked. */
-  get size(): number {
-    return this.#buckets.size;
-  }
-}
+export { KeyedRateLimiter, TokenBucket };
 
 /** What {@link watchUnreadOutput} reads of an engine.io connection (`socket.conn`). */
 export interface OutputConnection {

@@ -2,7 +2,7 @@
 import type { Logger } from '../logger.js';
 import { decodeRelayFrame } from '../protocol/relay-frames.js';
 import type { IncomingSignal, ParticipantInfo } from '../protocol/signaling.js';
-import { TokenBucket } from '../util/token-bucket.js';
+import { KeyedRateLimiter } from '../util/token-bucket.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
 import { EARLY_HOLD_MS, EarlyArrivals } from './EarlyArrivals.js';
 
@@ -62,7 +62,7 @@ export class Intake {
   readonly #deps: IntakeDeps;
   readonly #early: EarlyArrivals<Arrival>;
   /** Relayed opens each participant may still send now. */
-  readonly #opens = new Map<string, TokenBucket>();
+  readonly #opens = new KeyedRateLimiter(RELAY_OPENS_PER_SECOND, RELAY_OPENS_BURST, MAX_METERED);
   /** Participants whose opens are being dropped (told once per spell, not per open). */
   readonly #refusing = new Set<string>();
 
@@ -89,20 +89,12 @@ export class Intake {
   /** Drops what is held (messaging disabled). */
   clear(): void {
     this.#early.clear();
-    this.#opens.clear();
     this.#refusing.clear();
   }
 
   /** True when `from` may open a relayed link now (see {@link RELAY_OPENS_BURST}). */
   #mayOpen(from: string): boolean {
-    const nowMs = Date.now();
-    let bucket = this.#opens.get(from);
-    if (bucket === undefined) {
-      if (this.#opens.size >= MAX_METERED) this.#opens.delete(this.#opens.keys().next().value as string);
-      bucket = new TokenBucket(RELAY_OPENS_PER_SECOND, RELAY_OPENS_BURST, nowMs);
-      this.#opens.set(from, bucket);
-    }
-    if (bucket.take(nowMs)) {
+    if (this.#opens.take(from, Date.now())) {
       this.#refusing.delete(from);
       return true;
     }
