@@ -1,5 +1,5 @@
 /** The hooks: each reads the nearest `<RoomProvider>` and re-renders on the room events it is about. */
-import { useContext, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useContext, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { InvalidArgumentError } from 'roommesh';
 import type { JsonObject, MessagingClient, ReceivedMessage, RemoteParticipant } from 'roommesh';
 import type { RoomState, SignalingStatus } from './connections.js';
@@ -24,6 +24,7 @@ export interface UseMessagesOptions {
 export const DEFAULT_USE_MESSAGES_OPTIONS = Object.freeze({ limit: 100 });
 
 const NO_PARTICIPANTS: readonly RemoteParticipant[] = Object.freeze([]);
+const NO_MESSAGES: readonly never[] = Object.freeze([]);
 
 /**
  * The room of the nearest `<RoomProvider>`, its signaling status and the last error. Throws
@@ -145,5 +146,11 @@ export function useMessages<T extends JsonObject = JsonObject>(
         : { room, type, list: [m] },
     ),
   );
-  return kept.room === room && kept.type === type ? kept.list.slice(-limit) : [];
+  // The same array until a message arrives (or the room, type or limit changes), so that it can be a
+  // dependency of an effect or a memo: a new one at each render made an effect that set state on it loop.
+  const current = kept.room === room && kept.type === type;
+  return useMemo(
+    () => (!current ? NO_MESSAGES : kept.list.length <= limit ? kept.list : kept.list.slice(-limit)),
+    [current, kept, limit],
+  );
 }
