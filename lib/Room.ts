@@ -185,6 +185,7 @@ export class Room<
       localId: self.id,
       signaling,
       policy: deps.paths,
+      ...(relayKeys === undefined ? {} : { identity: { keys: relayKeys, kdf: deps.relayKdf } }),
       createDirect: (initiator) =>
         new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
       createRelay: (peer, cid, initiator, to) => {

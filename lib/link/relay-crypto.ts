@@ -12,6 +12,8 @@
  * the same cipher on the same derived key bytes, so a Node participant and a browser talk to each other.
  */
 
+import { MOVED_PROOF_BYTES } from '../protocol/frame-types.js';
+
 /** Bytes AES-GCM adds to each sealed frame (its tag). */
 export const SEAL_TAG_BYTES = 16;
 
@@ -215,6 +217,47 @@ export function deriveRelayCiphers(
       return ciphers(sealing, opening);
     }),
   );
+}
+
+/**
+ * The proof that the sender of a moved frame holds the private half of `senderKey` (its relay key): the first
+ * {@link MOVED_PROOF_BYTES} of HKDF-SHA-256 over the pair's static ECDH secret, with the session's `cid` as
+ * salt and an info naming the sender's key and its new `id`. Only the two participants of the pair can make
+ * it: the sender with its private key and the receiver's public one, the receiver with the reverse. A
+ * participant that joined with a copied public key cannot, so it cannot rename itself into the key's owner.
+ * `peerPublicKey` is the other side's public key (the receiver's when proving, the sender's when checking).
+ * Fails (throws, or rejects when `kdf` is asynchronous) when that key is not a P-256 point.
+ */
+export function movedProof(
+  own: RelayKeyPair,
+  peerPublicKey: string,
+  senderKey: string,
+  cid: string,
+  id: string,
+  kdf: RelayKdf = webCryptoKdf,
+): Uint8Array | Promise<Uint8Array> {
+  const raw = fromBase64Url(peerPublicKey);
+  if (raw === undefined) {
+    const err = new Error('the peer relay key is not base64url');
+    if (kdf.synchronous) throw err;
+    return Promise.reject(err);
+  }
+  const text = new TextEncoder();
+  const info = text.encode(`roommesh moved v1 ${JSON.stringify([senderKey, id])}`);
+  return andThen(kdf.sharedSecret(own, raw), (secret) =>
+    andThen(kdf.hkdf(secret, text.encode(cid), [info]), ([okm]) => {
+      secret.fill(0);
+      return okm!.slice(0, MOVED_PROOF_BYTES);
+    }),
+  );
+}
+
+/** True when `a` and `b` hold the same bytes (in time that depends on their length only). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  let diff = 0;
+  for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }
 
 /** The 96-bit nonce of frame `counter`: 4 zero bytes, then the counter big-endian. */

@@ -13,6 +13,7 @@ import type { Session } from '../session/Session.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
 import { DirectGate } from './DirectGate.js';
 import { Intake } from './Intake.js';
+import { checkMove, proveMove, type MoveIdentity } from './move-proofs.js';
 import type { LinkState } from './paths.js';
 import { redialBackoffMs, Redials } from './Redials.js';
 import { SettleWaiters } from './SettleWaiters.js';
@@ -76,6 +77,8 @@ export interface MeshEvents {
 export interface MeshOptions extends Omit<ConnectionDeps, 'sendSignal' | 'holdDirect'> {
   localId: string;
   signaling: SignalingPort;
+  /** This participant's relay key pair, which proves its moves and checks its peers' (none: paths 'direct'). */
+  identity?: MoveIdentity;
 }
 
 /**
@@ -285,17 +288,19 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     // Nobody is listed under the ids the server gave before: its word on them is void (a refusal to relay
     // to an old id must not close a session whose participant is about to say it moved).
     this.#known.clear();
-    let open = 0;
+    const up: Connection[] = [];
     for (const c of this.#connections.values()) {
       // The server knows nobody under the ids they had. A relayed session's peer re-joins too, but its
       // reconnect backoff (up to reconnectMaxDelayMs) may bring it back seconds after this side: the session
       // waits that long, then the relink grace. Waiting the grace alone, a pair whose sides came back 6 s
       // apart saw each other leave and join again (found in the demo around a server restart, 1 run in 3).
       c.peerUnlisted(this.#options.timeouts.reconnectMaxDelayMs);
-      if (!c.up) continue;
-      c.session.sendMoved(id);
-      open++;
+      if (c.up) up.push(c);
     }
+    const proofs = await Promise.all(up.map((c) => proveMove(this.#options.identity, c.session, id)));
+    if (this.#localId !== id) return; // re-joined again meanwhile: that call tells them
+    up.forEach((c, i) => c.session.sendMoved(id, proofs[i]));
+    const open = up.length;
     if (!this.#accepting) return;
     let infos: ParticipantInfo[];
     try {
@@ -439,7 +444,15 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       this.#onReady(connection, attributes);
     });
     session.on('protocol_error', (err) => this.emit('protocol_error', err));
-    session.on('moved', (to) => this.#onMoved(connection, to));
+    // One move at a time, in the order they came: a proof may be checked asynchronously (WebCrypto).
+    let moves = Promise.resolve();
+    session.on('moved', (to, proof) => {
+      moves = moves
+        .then(() => this.#checkMoved(connection, to, proof))
+        .catch((err: unknown) =>
+          logger.error({ participant: session.participant.id, err: String(err) }, 'moved frame not handled'),
+        );
+    });
     session.on('close', (reason, bye) => {
       clearTimeout(attemptTimer);
       this.#onClose(connection, reason, bye);
@@ -481,6 +494,24 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       'a participant claimed the id the server lists for another: closed',
     );
     connection.close('it claimed the id of another participant');
+  }
+
+  /**
+   * The peer of `connection` says it re-joined the server as `id`, with `proof` that it holds its relay key:
+   * a move without a valid one, where both sides have relay keys, is refused (the name and public key it
+   * would pass {@link #onMoved} with are public in the room).
+   */
+  async #checkMoved(connection: Connection, id: string, proof: Uint8Array | undefined): Promise<void> {
+    const { session } = connection;
+    const check = await checkMove(this.#options.identity, session, id, proof);
+    if (check === 'proven' || check === 'keyless') {
+      this.#onMoved(connection, id);
+      return;
+    }
+    this.#options.logger.warn(
+      { participant: session.participant.id, id, proof: check },
+      'refused a move without proof of its relay key',
+    );
   }
 
   /**

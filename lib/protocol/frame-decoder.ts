@@ -17,6 +17,7 @@ import {
   MAX_SEQ,
   MAX_TYPE_LENGTH,
   MIN_FRAME_BYTES,
+  MOVED_PROOF_BYTES,
   type Call,
   type Frame,
   type FrameDecodeError,
@@ -284,10 +285,13 @@ function frameOf(item: unknown): Frame | FrameDecodeError {
     }
     case FrameKind.Moved: {
       const id: unknown = item[2];
-      if (item.length !== 3) return fail('BadField', 'wrong length');
+      const proof: unknown = item[3];
+      if (item.length !== 3 && item.length !== 4) return fail('BadField', 'wrong length');
       if (typeof id !== 'string' || id.trim().length === 0 || id.length > MAX_MOVED_ID_LENGTH)
         return fail('BadField', 'id');
-      return { kind, id };
+      if (item.length === 3) return { kind, id };
+      if (!(proof instanceof Uint8Array) || proof.byteLength !== MOVED_PROOF_BYTES) return fail('BadField', 'proof');
+      return { kind, id, proof };
     }
     default:
       return fail('UnknownKind', `kind ${String(kind)}`);

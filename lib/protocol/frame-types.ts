@@ -58,6 +58,9 @@ export const MAX_REASON_LENGTH = 64;
 /** Longest participant id a moved frame may carry (the signaling protocol's `MAX_NAME_LENGTH`). */
 export const MAX_MOVED_ID_LENGTH = 128;
 
+/** Bytes of a moved frame's proof that its sender holds its relay key (lib/link/relay-crypto.ts, `movedProof`). */
+export const MOVED_PROOF_BYTES = 16;
+
 /** Longest `text` of a failed reply (the message of the handler's error, truncated by the sender). */
 export const MAX_CALL_TEXT_LENGTH = 1024;
 
@@ -114,7 +117,7 @@ export type Frame =
   | { kind: typeof FrameKind.Chunk; seq: number; offset: number; bytes: Uint8Array }
   | { kind: typeof FrameKind.Cancel; seq: number }
   | { kind: typeof FrameKind.Refuse; seq: number; reason: string }
-  | { kind: typeof FrameKind.Moved; id: string };
+  | { kind: typeof FrameKind.Moved; id: string; proof?: Uint8Array };
 
 /** The frame of one kind. */
 export type FrameOf<K extends FrameKind> = Extract<Frame, { kind: K }>;

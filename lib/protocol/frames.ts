@@ -23,6 +23,7 @@
  *   cancel      [1, 8, seq]                                 the sender dropped its message seq; forget it
  *   refuse      [1, 9, seq, reason]                         the receiver refused message seq; stop sending it
  *   moved       [1, 10, id]                                 the sender has a new participant id on the server
+ *               [1, 10, id, proof]                          ... with proof that it holds its relay key (16 bytes)
  *   (call)      [type, 0, id]                               in place of a message's or start's type: a request
  *               [type, 1, id]                               ... the reply to the sender's request id
  *               [type, 2, id, reason, text]                 ... request id failed; payload {}, reason: text
@@ -76,7 +77,9 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case FrameKind.Refuse:
       return encoder.encode([FRAME_VERSION, frame.kind, frame.seq, frame.reason]);
     case FrameKind.Moved:
-      return encoder.encode([FRAME_VERSION, frame.kind, frame.id]);
+      return frame.proof === undefined
+        ? encoder.encode([FRAME_VERSION, frame.kind, frame.id])
+        : encoder.encode([FRAME_VERSION, frame.kind, frame.id, frame.proof]);
   }
 }
 

@@ -53,8 +53,8 @@ export class Sender {
   /** The sizes messages are planned with (final once the peer's hello arrived). */
   readonly sizes: LinkSizes;
   #lastSentSeq = 0;
-  /** The last id announced in a moved frame. */
-  #movedId: string | undefined;
+  /** The last moved frame sent (told again after a move between links). */
+  #moved: Uint8Array | undefined;
   /** When a frame was last handed to the link (Date.now()). */
   lastSentAtMs = 0;
   /** The bye is queued: nothing more goes out, not even again on another link. */
@@ -201,10 +201,15 @@ export class Sender {
     this.outbox.pushControl(helloFrame(hello), true);
   }
 
-  /** Tells the peer this side has participant id `id` now; told again after a move between links. */
-  sendMoved(id: string): void {
-    this.#movedId = id;
-    this.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id }), true);
+  /**
+   * Tells the peer this side has participant id `id` now, with `proof` that it holds its relay key (see
+   * `movedProof`); told again after a move between links.
+   */
+  sendMoved(id: string, proof?: Uint8Array): void {
+    this.#moved = encodeFrame(
+      proof === undefined ? { kind: FrameKind.Moved, id } : { kind: FrameKind.Moved, id, proof },
+    );
+    this.outbox.pushControl(this.#moved, true);
   }
 
   /** Why messages cannot go on `link` (it takes smaller ones than the session plans with), or undefined. */
@@ -228,7 +233,7 @@ export class Sender {
     this.outbox.rewind(hello === undefined ? undefined : helloFrame(hello));
     if (attributes === undefined) return;
     this.outbox.pushControl(encodeFrame({ kind: FrameKind.Attributes, attributes }));
-    if (this.#movedId !== undefined) this.outbox.pushControl(encodeFrame({ kind: FrameKind.Moved, id: this.#movedId }));
+    if (this.#moved !== undefined) this.outbox.pushControl(this.#moved);
   }
 
   /** Rejects the sends whose acknowledgement is overdue. */

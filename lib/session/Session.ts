@@ -125,9 +125,12 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#sender.sizes.participantId = id;
   }
 
-  /** Tells the peer that this side now has participant id `id` on the signaling server. */
-  sendMoved(id: string): void {
-    if (this.isReady) this.#sender.sendMoved(id);
+  /**
+   * Tells the peer that this side now has participant id `id` on the signaling server, with `proof` that it
+   * holds its relay key (see `movedProof`) when it has one.
+   */
+  sendMoved(id: string, proof?: Uint8Array): void {
+    if (this.isReady) this.#sender.sendMoved(id, proof);
   }
 
   /** The link this session writes to now (the current one of those attached). */
@@ -446,7 +449,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       case FrameKind.Ping:
         return;
       case FrameKind.Moved:
-        this.emit('moved', frame.id);
+        this.emit('moved', frame.id, frame.proof);
         return;
     }
     if (wrong !== undefined) this.#protocolError('UnexpectedFrame', wrong);

@@ -17,8 +17,11 @@ export interface SessionEvents {
   /** An attachment stopped arriving before it was whole: `reason` says why. Its bytes are freed. */
   aborted: (transfer: IncomingTransfer, reason: AttachmentAbortReason) => void;
   attributes: (attributes: JsonObject) => void;
-  /** The peer says it has a new participant id on the signaling server (a moved frame); see {@link Session.rename}. */
-  moved: (id: string) => void;
+  /**
+   * The peer says it has a new participant id on the signaling server (a moved frame), with its proof of
+   * its relay key if it sent one; see {@link Session.rename}.
+   */
+  moved: (id: string, proof: Uint8Array | undefined) => void;
   protocol_error: (err: ProtocolError) => void;
   /**
    * The session moved to `link` (see {@link Session.addLink}): a newer link opened or brought data, or the

@@ -117,6 +117,42 @@ describe('Chromium page and Node participant', function () {
     await first.waitForOthers([]);
     await first.log.getByText('agent left').waitFor();
   });
+
+  it('a default-settings server restarted under them: each re-joins under a new id and the other follows it, proven by its relay key in either runtime', async () => {
+    const first = await demoServer(h);
+    const agent = await h.join(first, 'restart', 'agent');
+    await agent.messaging.enable();
+    page = await DemoPage.join(browser, first.url, 'restart', 'alice');
+    await page.waitForOthers(['agent']);
+    // The move is told on the channel that stays: the direct one (the relayed link goes with the server).
+    await eventually(
+      () => agent.messaging.getParticipantByName('alice')?.linkState === 'direct',
+      15_000,
+      'alice on a direct channel at the agent',
+    );
+    await page.people.locator('[data-state="direct"]').waitFor();
+    const aliceBefore = agent.messaging.getParticipantByName('alice')!.id;
+    const removed: string[] = [];
+    agent.messaging.on('participant_removed', (p) => removed.push(p.name));
+    const followed = nextEvent(agent.messaging, 'participant_id_changed', 30_000);
+    const agentBack = nextEvent(agent, 'signaling_rejoined', 30_000);
+
+    // The same address, a new server: it cannot read anyone's resume token.
+    await first.close();
+    h.servers.splice(h.servers.indexOf(first), 1);
+    await h.server({ staticDir: DEFAULT_SERVER_OPTIONS.staticDir, port: Number(new URL(first.url).port) });
+    const [agentId] = await agentBack;
+    // The agent checked the page's proof (WebCrypto made it), the page the agent's (node:crypto made it).
+    const [alice, previousId] = await followed;
+    expect([alice.name, previousId]).to.deep.equal(['alice', aliceBefore]);
+    expect(alice.id).to.not.equal(aliceBefore);
+    await page.people.locator(`li[data-participant-id="${agentId}"]`).waitFor({ timeout: 15_000 });
+    await agent.messaging.sendMessage({ to: alice, type: 'chat', message: { text: 'after the restart' } });
+    await page.received('agent', 'after the restart').waitFor();
+    expect(removed).to.deep.equal([]);
+    expect(await page.log.getByText('agent left').count()).to.equal(0);
+    expect(await page.others()).to.deep.equal(['agent']);
+  });
 });
 
 /** A signaling server that also serves the demo (the harness's serve no page); the harness closes it. */

@@ -7,6 +7,7 @@ import {
   FrameKind,
   MAX_FRAME_BYTES,
   MAX_MOVED_ID_LENGTH,
+  MOVED_PROOF_BYTES,
   MAX_SEQ,
   MAX_TYPE_LENGTH,
   MAX_CONCURRENT_TRANSFERS,
@@ -136,7 +137,8 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       expect(r.reason).to.be.a('string');
       return;
     case FrameKind.Moved:
-      expect(Object.keys(r)).to.have.members(['kind', 'id']);
+      expect(Object.keys(r)).to.have.members(r.proof === undefined ? ['kind', 'id'] : ['kind', 'id', 'proof']);
+      if (r.proof !== undefined) expect(r.proof.byteLength).to.equal(MOVED_PROOF_BYTES);
       expect(r.id.trim().length > 0 && r.id.length <= MAX_MOVED_ID_LENGTH).to.equal(true);
       return;
     case FrameKind.Bye:
@@ -207,9 +209,13 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
       .tuple(seqArb, fc.string({ maxLength: 64 }))
       .map(([seq, reason]): Frame => ({ kind: FrameKind.Refuse, seq, reason })),
     fc
-      .string({ minLength: 1, maxLength: MAX_MOVED_ID_LENGTH })
-      .filter((id) => id.trim().length > 0)
-      .map((id): Frame => ({ kind: FrameKind.Moved, id })),
+      .tuple(
+        fc.string({ minLength: 1, maxLength: MAX_MOVED_ID_LENGTH }).filter((id) => id.trim().length > 0),
+        fc.option(fc.uint8Array({ minLength: MOVED_PROOF_BYTES, maxLength: MOVED_PROOF_BYTES }), { nil: undefined }),
+      )
+      .map(([id, proof]): Frame =>
+        proof === undefined ? { kind: FrameKind.Moved, id } : { kind: FrameKind.Moved, id, proof },
+      ),
   );
 
 function jsonProblem(frame: Frame): string | undefined {
@@ -272,6 +278,7 @@ const EXAMPLES: Array<[string, Frame]> = [
   ['cancel', { kind: FrameKind.Cancel, seq: 4 }],
   ['refuse', { kind: FrameKind.Refuse, seq: 4, reason: 'TooLarge' }],
   ['moved', { kind: FrameKind.Moved, id: '~0b9f6c1e-6f1c-4b39-9d1a-0c6a0e4d8f11' }],
+  ['moved with proof', { kind: FrameKind.Moved, id: '~0b9f', proof: new Uint8Array(MOVED_PROOF_BYTES).fill(0xa5) }],
   ['attributes', { kind: FrameKind.Attributes, attributes: { status: 'away' } }],
   ['bye', { kind: FrameKind.Bye }],
   ['ping', { kind: FrameKind.Ping }],
@@ -450,14 +457,22 @@ describe('protocol/frames', () => {
       );
     });
 
-    it('moved is [1, 10, id], and an id that is empty, blank, too long or not text is refused', () => {
+    it('moved is [1, 10, id] or [1, 10, id, proof]; a bad id, or a proof not of 16 bytes, is refused', () => {
       expect(hex(encodeFrame({ kind: FrameKind.Moved, id: '~ab' }))).to.equal('83010a' + '637e6162');
+      const proof = new Uint8Array(MOVED_PROOF_BYTES).fill(0xa5);
+      expect(hex(encodeFrame({ kind: FrameKind.Moved, id: '~ab', proof }))).to.equal(
+        '84010a' + '637e6162' + '50' + 'a5'.repeat(16),
+      );
       for (const bad of [
         [1, 10, ''],
         [1, 10, '  '],
         [1, 10, 'x'.repeat(MAX_MOVED_ID_LENGTH + 1)],
         [1, 10, 7],
         [1, 10],
+        [1, 10, 'x', new Uint8Array(15)],
+        [1, 10, 'x', new Uint8Array(17)],
+        [1, 10, 'x', 'a'.repeat(16)],
+        [1, 10, 'x', proof, 1],
       ]) {
         const r = decodeFrame(cbor.encode(bad));
         expect(isFrameError(r), JSON.stringify(bad)).to.equal(true);

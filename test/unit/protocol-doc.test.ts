@@ -81,6 +81,7 @@ describe('docs/PROTOCOL.md agrees with the code', () => {
       MAX_TYPE_LENGTH: frames.MAX_TYPE_LENGTH,
       MAX_REASON_LENGTH: frames.MAX_REASON_LENGTH,
       MAX_CALL_TEXT_LENGTH: frames.MAX_CALL_TEXT_LENGTH,
+      MOVED_PROOF_BYTES: frames.MOVED_PROOF_BYTES,
       MAX_JSON_DEPTH,
       MAX_PROTOCOL_ERRORS: frames.MAX_PROTOCOL_ERRORS,
     };

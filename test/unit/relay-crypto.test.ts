@@ -5,6 +5,7 @@ import {
   deriveRelayCiphers,
   fromBase64Url,
   generateRelayKeyPair,
+  movedProof,
   toBase64Url,
   webCryptoAead,
   webCryptoKdf,
@@ -161,5 +162,42 @@ describe('relay key derivation: node:crypto at once, WebCrypto asynchronously, t
     expect(deriveRelayCiphers(a, b.publicKey, 'alice', 'bob', salt, nodeRelayAead, nodeRelayKdf)).to.not.be.instanceOf(
       Promise,
     );
+  });
+});
+
+describe('moved proof: only the two participants of a pair can make it, in either runtime', () => {
+  it('the sender and the receiver compute the same 16 bytes, node:crypto and WebCrypto alike', async () => {
+    const mover = nodeRelayKdf.generateKeyPair() as RelayKeyPair;
+    const receiver = await generateRelayKeyPair();
+    const made = movedProof(mover, receiver.publicKey, mover.publicKey, 'cid-1', 'new-id', nodeRelayKdf);
+    expect(made).to.not.be.instanceOf(Promise);
+    expect((made as Uint8Array).byteLength).to.equal(16);
+    const checked = await movedProof(receiver, mover.publicKey, mover.publicKey, 'cid-1', 'new-id', webCryptoKdf);
+    expect(checked).to.deep.equal(made);
+  });
+
+  it('another id, session, sender key or key pair gives other bytes; a copied public key cannot make it', () => {
+    const [owner, receiver, copier] = [1, 2, 3].map(() => nodeRelayKdf.generateKeyPair() as RelayKeyPair);
+    const proof = (own: RelayKeyPair, senderKey: string, cid: string, id: string): Uint8Array =>
+      movedProof(own, receiver!.publicKey, senderKey, cid, id, nodeRelayKdf) as Uint8Array;
+    const expected = movedProof(receiver!, owner!.publicKey, owner!.publicKey, 'c', 'x', nodeRelayKdf);
+    expect(proof(owner!, owner!.publicKey, 'c', 'x')).to.deep.equal(expected);
+    expect(proof(owner!, owner!.publicKey, 'c', 'y')).to.not.deep.equal(expected);
+    expect(proof(owner!, owner!.publicKey, 'd', 'x')).to.not.deep.equal(expected);
+    expect(proof(owner!, copier!.publicKey, 'c', 'x')).to.not.deep.equal(expected);
+    // The copier names the owner's key but holds its own private key: its best try is not the proof.
+    expect(proof(copier!, owner!.publicKey, 'c', 'x')).to.not.deep.equal(expected);
+  });
+
+  it('a peer key that is not base64url, or not a P-256 point, throws (node:crypto) or rejects (WebCrypto)', async () => {
+    const own = nodeRelayKdf.generateKeyPair() as RelayKeyPair;
+    for (const bad of ['not base64url!', toBase64Url(new Uint8Array(65).fill(4))]) {
+      expect(() => movedProof(own, bad, own.publicKey, 'c', 'x', nodeRelayKdf), bad).to.throw();
+      let rejected = false;
+      await Promise.resolve(movedProof(await generateRelayKeyPair(), bad, own.publicKey, 'c', 'x', webCryptoKdf)).catch(
+        () => (rejected = true),
+      );
+      expect(rejected, bad).to.equal(true);
+    }
   });
 });
