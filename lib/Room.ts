@@ -2,7 +2,7 @@ import type { ReceiveLimits, RoomTimeouts } from './defaults.js';
 import type { RoomOptions } from './options.js';
 import type { WebRTCImplementation } from './link/webrtc.js';
 import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
-import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT } from './options.js';
+import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT, ROOM_OPTION_NAMES } from './options.js';
 import { InvalidArgumentError } from './errors.js';
 import { ROOM_EVENT_NAMES, type RoomEvents } from './events.js';
 import { PeerLink } from './link/PeerLink.js';
@@ -347,7 +347,7 @@ function checkKnownKeys(given: unknown, known: object, what: string): void {
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(known, key))
       throw new InvalidArgumentError(
-        `Room.connect: ${what}.${key} is not an option; the options are ${Object.keys(known).join(', ')}`,
+        `Room.connect: ${what === '' ? '' : `${what}.`}${key} is not an option; the options are ${Object.keys(known).join(', ')}`,
       );
   }
 }
@@ -355,6 +355,8 @@ function checkKnownKeys(given: unknown, known: object, what: string): void {
 function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('Room.connect: expected an options object');
+  // A misspelt key (`iceServer`) would otherwise leave its default in force, unnoticed.
+  checkKnownKeys(options, ROOM_OPTION_NAMES, '');
   for (const key of ['url', 'room', 'name'] as const) {
     if (typeof options[key] !== 'string' || options[key].trim().length === 0) {
       throw new InvalidArgumentError(`Room.connect: ${key} must be a non-empty string`);

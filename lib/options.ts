@@ -61,6 +61,23 @@ export interface RoomOptions {
 /** The highest `maxAttachmentBytes` accepted: the largest Uint8Array every supported runtime can allocate (4 GiB - 1). */
 export const MAX_ATTACHMENT_BYTES_LIMIT = 2 ** 32 - 1;
 
+/** Every {@link RoomOptions} name (compiles only while it lists them all): another is refused, not ignored. */
+export const ROOM_OPTION_NAMES = Object.freeze({
+  url: true,
+  room: true,
+  name: true,
+  attributes: true,
+  token: true,
+  iceServers: true,
+  wrtc: true,
+  maxAttachmentBytes: true,
+  receiveLimits: true,
+  paths: true,
+  rtcConfig: true,
+  timeouts: true,
+  logger: true,
+} satisfies Record<keyof RoomOptions, true>);
+
 /** Defaults of the optional {@link RoomOptions} fields. */
 export const DEFAULT_ROOM_OPTIONS = Object.freeze({
   attributes: Object.freeze({}) as JsonObject,

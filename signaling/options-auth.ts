@@ -63,6 +63,7 @@ const ASYMMETRIC_ALGORITHMS = new Set([
 
 /**
  * Checks the auth mode and, with `jwt`, the key, algorithms and claims; calls `fail` for the first bad one.
+ * `given`: the options as given, before defaults (a JWT setting given without `auth: 'jwt'` is refused).
  * Returns the accepted algorithms (the key kind's defaults when none were given; empty without auth).
  */
 export function checkAuthOptions(
@@ -71,16 +72,25 @@ export function checkAuthOptions(
       jwtAlgorithms?: string[] | undefined;
     },
   fail: (key: keyof AuthOptions, message: string) => never,
+  given: Partial<Record<keyof AuthOptions, unknown>>,
 ): string[] {
   if (o.auth !== 'none' && o.auth !== 'jwt') fail('auth', `must be none or jwt, got ${JSON.stringify(o.auth)}`);
   let jwtAlgorithms: string[] = o.jwtAlgorithms ?? [];
   if (o.auth !== 'jwt') {
     // A JWT setting without --auth jwt: most likely ROOMMESH_AUTH=jwt was forgotten, and the server would
     // run open to anyone, with no word of it.
-    const given = (['jwtSecret', 'jwksUrl', 'jwtAlgorithms', 'jwtIssuer'] as const).find((k) => o[k] !== undefined);
-    if (given !== undefined)
+    const jwtKeys = [
+      'jwtSecret',
+      'jwksUrl',
+      'jwtAlgorithms',
+      'jwtIssuer',
+      'jwtAudience',
+      'jwtClockToleranceMs',
+    ] as const;
+    const jwtKey = jwtKeys.find((k) => given[k] !== undefined);
+    if (jwtKey !== undefined)
       fail(
-        given,
+        jwtKey,
         'is for auth jwt, and auth is none: set auth to jwt to require tokens (--resume-secret keys resume tokens)',
       );
   }

@@ -56,6 +56,36 @@ export const DEFAULT_SERVER_OPTIONS = Object.freeze({
   ...SERVING_DEFAULTS,
 });
 
+/** Options with no default (absent: off, or made at start). */
+const OPTIONS_WITHOUT_DEFAULT = [
+  'jwtSecret',
+  'jwksUrl',
+  'jwtIssuer',
+  'turnSecret',
+  'redisUrl',
+  'resumeSecret',
+  'logger',
+] as const satisfies ReadonlyArray<keyof SignalingServerOptions>;
+
+/** Every option name: another is a typo (or a flag's name, like `noRelay`), refused rather than ignored. */
+const OPTION_NAMES: ReadonlySet<string> = new Set([...Object.keys(DEFAULT_SERVER_OPTIONS), ...OPTIONS_WITHOUT_DEFAULT]);
+
+// The two lists above name every option: an option added without a default fails to compile until listed.
+type Unlisted = Exclude<
+  keyof SignalingServerOptions,
+  keyof typeof DEFAULT_SERVER_OPTIONS | (typeof OPTIONS_WITHOUT_DEFAULT)[number]
+>;
+const everyOptionListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyOptionListed;
+
+/** The option a command-line negation names (`noRelay`: `relay: false`), if it is one. */
+function negationHint(key: string): string {
+  if (!/^no[A-Z]/.test(key)) return '';
+  const option = key === 'noStatic' ? 'staticDir' : key[2]!.toLowerCase() + key.slice(3);
+  const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return OPTION_NAMES.has(option) ? ` (--${flag} is \`${option}: false\` here)` : '';
+}
+
 /** Inclusive ranges of the integer options. */
 export const INTEGER_RANGES = Object.freeze({
   ...CONNECTION_RANGES,
@@ -90,6 +120,9 @@ export type OptionNamer = (option: keyof SignalingServerOptions) => string;
  */
 export function resolveOptions(options: SignalingServerOptions, name: OptionNamer = (k) => k): ResolvedServerOptions {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'options must be an object');
+  const unknown = Object.keys(options).find((k) => !OPTION_NAMES.has(k));
+  if (unknown !== undefined)
+    throw new ConfigError(unknown, `unknown option ${JSON.stringify(unknown)}${negationHint(unknown)}`);
   const defined = Object.fromEntries(
     Object.entries(options).filter(([, v]) => v !== undefined),
   ) as SignalingServerOptions;
@@ -109,7 +142,7 @@ export function resolveOptions(options: SignalingServerOptions, name: OptionName
   }
   checkConnectionOptions(o, fail);
   checkRelayOptions(o, fail);
-  const jwtAlgorithms = checkAuthOptions(o, fail);
+  const jwtAlgorithms = checkAuthOptions(o, fail, defined);
   checkIceOptions(o, fail);
   checkFleetOptions(o, fail);
   checkServingOptions(o, fail);

@@ -202,6 +202,7 @@ describe('messages', function () {
       [{ timeouts: { ackTimeoutMS: 5000 } }, /timeouts\.ackTimeoutMS is not an option; the options are .*ackTimeoutMs/],
       [{ receiveLimits: { bytesPerSecnd: 1 } }, /receiveLimits\.bytesPerSecnd is not an option/],
       [{ timeouts: 5 }, /timeouts must be an object/],
+      [{ iceServer: [] }, /Room.connect: iceServer is not an option; the options are .*iceServers/],
       [{ name: 'n'.repeat(129) }, /name is 129 characters; the most is 128/],
       [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
       [{ url: 'not a url' }, /url "not a url" is not a URL/],

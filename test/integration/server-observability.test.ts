@@ -311,6 +311,8 @@ describe('roommesh-signal flags and environment', function () {
     // A JWT setting without auth jwt: the server would run open to anyone, with no word of it.
     [[], { ROOMMESH_JWT_SECRET: 'x'.repeat(40) }, /--jwt-secret.*is for auth jwt, and auth is none/],
     [['--jwks-url', 'http://127.0.0.1/j'], {}, /--jwks-url.*is for auth jwt/],
+    [['--jwt-audience', 'x'], {}, /--jwt-audience.*is for auth jwt/],
+    [[], { ROOMMESH_JWT_CLOCK_TOLERANCE_MS: '1000' }, /--jwt-clock-tolerance-ms.*is for auth jwt/],
     [['--adapter', 'redis'], {}, /--redis-url/],
     [['--turn-urls', 'turn:127.0.0.1:3480'], {}, /--turn-secret/],
     [['--stun-urls', 'http://x'], {}, /--stun-urls/],

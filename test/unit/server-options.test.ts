@@ -1,0 +1,54 @@
+/** createSignalingServer's options, as resolveOptions checks them before anything starts. */
+import { expect } from 'chai';
+import { ConfigError, DEFAULT_SERVER_OPTIONS, resolveOptions } from '../../signaling/options.js';
+
+/** The ConfigError resolveOptions throws for `options`. */
+function refusal(options: Record<string, unknown>): ConfigError {
+  try {
+    resolveOptions(options as never);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return err as ConfigError;
+  }
+  throw new Error(`accepted ${JSON.stringify(options)}`);
+}
+
+describe('signaling server options', () => {
+  it('an unknown name is refused, naming it, rather than ignored with its default in force', () => {
+    const typo = refusal({ maxParticipantsPerRom: 10 });
+    expect([typo.option, typo.message]).to.deep.equal([
+      'maxParticipantsPerRom',
+      'unknown option "maxParticipantsPerRom"',
+    ]);
+    // A flag's negation, written as an option, says which option it is.
+    expect(refusal({ noRelay: true }).message).to.equal('unknown option "noRelay" (--no-relay is `relay: false` here)');
+    expect(refusal({ noMetrics: true }).message).to.match(/`metrics: false`/);
+    expect(refusal({ noStatic: true }).message).to.match(/`staticDir: false`/);
+  });
+
+  it('every option name is taken: those with a default, and those without one', () => {
+    // The JWT claims' defaults are for auth jwt (given without it, they are refused: below).
+    const { jwtAudience, jwtClockToleranceMs, ...defaults } = DEFAULT_SERVER_OPTIONS;
+    expect(() => resolveOptions(defaults as never)).to.not.throw();
+    expect(() =>
+      resolveOptions({
+        ...defaults,
+        auth: 'jwt',
+        jwtSecret: 's'.repeat(32),
+        jwtAudience,
+        jwtClockToleranceMs,
+      } as never),
+    ).to.not.throw();
+    const noDefault = { resumeSecret: 'r'.repeat(40), logger: undefined, jwtIssuer: undefined, turnSecret: undefined };
+    expect(() => resolveOptions(noDefault as never)).to.not.throw();
+  });
+
+  it('a JWT setting without auth jwt is refused, the audience and clock tolerance too', () => {
+    for (const key of ['jwtAudience', 'jwtClockToleranceMs', 'jwtIssuer']) {
+      const err = refusal({ [key]: key === 'jwtClockToleranceMs' ? 1000 : 'x' });
+      expect(err.option, key).to.equal(key);
+      expect(err.message).to.match(/is for auth jwt, and auth is none/);
+    }
+    expect(() => resolveOptions({ auth: 'jwt', jwtSecret: 's'.repeat(32), jwtAudience: 'app' })).to.not.throw();
+  });
+});
