@@ -13,7 +13,7 @@ import type { Session } from '../session/Session.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
 import { DirectGate } from './DirectGate.js';
 import { Intake } from './Intake.js';
-import { checkMove, proveMove, type MoveIdentity } from './move-proofs.js';
+import { MoveChecks, proveMove, type MoveIdentity } from './move-proofs.js';
 import type { LinkState } from './paths.js';
 import { redialBackoffMs, Redials } from './Redials.js';
 import { SettleWaiters } from './SettleWaiters.js';
@@ -444,15 +444,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       this.#onReady(connection, attributes);
     });
     session.on('protocol_error', (err) => this.emit('protocol_error', err));
-    // One move at a time, in the order they came: a proof may be checked asynchronously (WebCrypto).
-    let moves = Promise.resolve();
-    session.on('moved', (to, proof) => {
-      moves = moves
-        .then(() => this.#checkMoved(connection, to, proof))
-        .catch((err: unknown) =>
-          logger.error({ participant: session.participant.id, err: String(err) }, 'moved frame not handled'),
-        );
-    });
+    const moves = new MoveChecks(this.#options.identity, session, (to) => this.#onMoved(connection, to), logger);
+    session.on('moved', (to, proof) => moves.handle(to, proof));
     session.on('close', (reason, bye) => {
       clearTimeout(attemptTimer);
       this.#onClose(connection, reason, bye);
@@ -497,26 +490,9 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   }
 
   /**
-   * The peer of `connection` says it re-joined the server as `id`, with `proof` that it holds its relay key:
-   * a move without a valid one, where both sides have relay keys, is refused (the name and public key it
-   * would pass {@link #onMoved} with are public in the room).
-   */
-  async #checkMoved(connection: Connection, id: string, proof: Uint8Array | undefined): Promise<void> {
-    const { session } = connection;
-    const check = await checkMove(this.#options.identity, session, id, proof);
-    if (check === 'proven' || check === 'keyless') {
-      this.#onMoved(connection, id);
-      return;
-    }
-    this.#options.logger.warn(
-      { participant: session.participant.id, id, proof: check },
-      'refused a move without proof of its relay key',
-    );
-  }
-
-  /**
-   * The peer of `connection` says, on its channel, that it re-joined the server as `id`. The channel is
-   * end-to-end authenticated (DTLS), so this is the participant itself speaking; it may only rename itself:
+   * The peer of `connection` says, on its channel, that it re-joined the server as `id`, and proved that it
+   * holds its relay key (see {@link MoveChecks}). The channel is end-to-end authenticated (DTLS), so this is
+   * the participant itself speaking; it may only rename itself:
    * never to an id that has an open channel here (a participant cannot pose as a present other), nor to an id
    * the server lists with another name or relay key (one not present here yet); and when the server lists
    * the id only later, {@link #listed} holds it to the same test.

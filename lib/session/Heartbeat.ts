@@ -49,6 +49,11 @@ export class Heartbeat {
     unrefTimer(this.#timer);
   }
 
+  /** When something last arrived from the peer (Date.now()). */
+  get lastReceivedAtMs(): number {
+    return this.#lastReceivedAtMs;
+  }
+
   /** Something arrived from the peer. */
   alive(nowMs: number): void {
     this.#lastReceivedAtMs = nowMs;

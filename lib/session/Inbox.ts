@@ -24,6 +24,15 @@ interface Transfer extends IncomingTransfer {
 }
 
 /**
+ * The most bytes of incomplete attachments one peer may hold: half of the budget over all peers (one peer
+ * held it all with four large starts, and every other peer's attachment was refused: found by a review
+ * written as a hostile peer), and never less than one attachment of the largest size taken. @internal
+ */
+export function peerShare(budgetBytes: number, maxAttachmentBytes: number): number {
+  return Math.max(Math.floor(budgetBytes / 2), Math.min(maxAttachmentBytes, budgetBytes));
+}
+
+/**
  * Bytes held for incomplete incoming attachments, shared by every link of one participant: a `start`
  * reserves its `totalBytes` (the buffer is allocated whole, at once), completion or abandonment releases them.
  * @internal
@@ -95,6 +104,13 @@ export class Inbox {
   readonly #parked = new Map<number, Transfer>();
   readonly #budget: AttachmentBudget;
 
+  /** Bytes reserved for this peer's attachments being received (at most MAX_CONCURRENT_TRANSFERS of them). */
+  #heldBytes(): number {
+    let bytes = 0;
+    for (const t of this.#transfers.values()) bytes += t.totalBytes;
+    return bytes;
+  }
+
   constructor(maxAttachmentBytes: number, budget: AttachmentBudget) {
     this.#maxAttachmentBytes = maxAttachmentBytes;
     this.#budget = budget;
@@ -144,8 +160,9 @@ export class Inbox {
     // received, which a sender that moved twice sends again (its earlier chunks came before, in order).
     const again = this.#transfers.get(frame.seq);
     if (again !== undefined) {
+      // Not progress: the stall clock runs on from the last chunk (a peer that sent the start again and
+      // again, and no chunk, held its bytes for good: found by a review written as a hostile peer).
       again.receivedBytes = 0;
-      again.lastProgressAtMs = Date.now();
       return this.#progress(again);
     }
     const parked = this.#parked.get(frame.seq);
@@ -169,6 +186,15 @@ export class Inbox {
       const delivery: Delivery = { seq, type, payload, attachment: new Uint8Array(0) };
       if (frame.call !== undefined) delivery.call = frame.call;
       return { kind: 'deliver', delivery };
+    }
+    const ownBytes = this.#heldBytes();
+    const share = peerShare(this.#budget.maxBytes, this.#maxAttachmentBytes);
+    if (ownBytes + totalBytes > share) {
+      return this.#refuse(
+        seq,
+        'NoMemory',
+        `announced a ${totalBytes}-byte attachment; this peer's incomplete attachments already hold ${ownBytes} of the ${share} bytes one peer may`,
+      );
     }
     if (!this.#budget.reserve(totalBytes)) {
       const { heldBytes, maxBytes } = this.#budget;

@@ -39,6 +39,8 @@ class Entry implements OutgoingMessage {
   sentBytes = 0;
   /** An ack covered it: it is no longer held, and not sent again. */
   released: boolean;
+  /** Bytes of its head it counts among those written whole and not yet acknowledged (0: not counted). */
+  unackedBytes = 0;
 
   constructor(
     readonly seq: number,
@@ -54,6 +56,17 @@ class Entry implements OutgoingMessage {
     this.released = released;
   }
 }
+
+/**
+ * Messages written whole to a peer that no ack covers yet, or the bytes of their frames (whole messages and
+ * start frames; an attachment sent in chunks is the app's own buffer, not counted), past which the peer is
+ * *behind*. An honest peer acknowledges what it has at each turn of its event loop: it is behind only while
+ * it works through a burst (100,000 pipelined messages kept over 65,536 waiting for a moment, measured here).
+ * A peer that stays behind (see Session: for `heartbeatTimeoutMs`) reads but does not acknowledge, and every
+ * message (the reply to each of its requests too) would be held for good: a review written as a hostile peer
+ * took a receiver's heap past 220 MB that way, to a crash, with requests it never acknowledged.
+ */
+export const UNACKNOWLEDGED_BEHIND = Object.freeze({ messages: 4096, bytes: 16 * 1024 * 1024 });
 
 /** A control frame, or a function that encodes one when it is its turn (so that acks coalesce). */
 type Control = Uint8Array | (() => Uint8Array | undefined);
@@ -86,6 +99,11 @@ export class Outbox {
   readonly #held = new HeldMessages<Entry>(PLACEHOLDER);
   #pumping = false;
   #closed = false;
+  /** Messages written whole (every frame handed to the link) that no ack covers yet, and their bytes. */
+  #unacked = 0;
+  #unackedBytes = 0;
+  /** Since when (Date.now()) those have been past {@link UNACKNOWLEDGED_BEHIND}, without a break. */
+  #behindSinceMs: number | undefined;
 
   /** `onSent` is told, with a message's `tag`, when the last frame of a tagged message was handed to the channel. */
   constructor(sink: FrameSink, chunkFrameBytes: number, logger: Logger, onSent: (tag: unknown) => void = () => {}) {
@@ -93,6 +111,24 @@ export class Outbox {
     this.#chunkBytes = chunkFrameBytes;
     this.#logger = logger;
     this.#onSent = onSent;
+  }
+
+  /**
+   * Since when (Date.now()) the peer has been behind: more messages written whole and not yet acknowledged
+   * than {@link UNACKNOWLEDGED_BEHIND}, in number or in bytes, without a break; undefined while it is not.
+   */
+  get behindSinceMs(): number | undefined {
+    return this.#behindSinceMs;
+  }
+
+  /** Messages written whole that no ack covers yet. */
+  get unacknowledged(): number {
+    return this.#unacked;
+  }
+
+  /** The bytes of their frames. */
+  get unacknowledgedBytes(): number {
+    return this.#unackedBytes;
   }
 
   /** Sets the chunk frame size (once the peer's limits are known). */
@@ -208,6 +244,7 @@ export class Outbox {
     if (first !== undefined) this.#control.splice(this.#controlHead, 0, first);
     const again = this.#held.all();
     for (const e of again) {
+      this.#uncount(e);
       if (e.state === 'dropped') continue;
       e.state = 'queued';
       e.sentBytes = 0;
@@ -229,6 +266,9 @@ export class Outbox {
     this.#turns = [null];
     this.#transfers = 0;
     this.#held.clear();
+    this.#unacked = 0;
+    this.#unackedBytes = 0;
+    this.#behindSinceMs = undefined;
   }
 
   /** Writes frames while the link takes them. Called again by the owner when the link becomes writable. */
@@ -327,6 +367,7 @@ export class Outbox {
 
   /** Withdrawn (cancelled, or refused by the peer): from now on it is its cancel frame, holding no bytes. */
   #drop(entry: Entry): void {
+    this.#uncount(entry);
     entry.state = 'dropped';
     entry.head = encodeFrame({ kind: FrameKind.Cancel, seq: entry.seq });
     entry.attachment = undefined;
@@ -334,6 +375,7 @@ export class Outbox {
 
   /** Covered by an ack: the caller's bytes are no longer held, and the message is not sent again. */
   #release(entry: Entry): void {
+    this.#uncount(entry);
     if (entry.state === 'sending') this.#endTransfer(entry); // restarted, but the peer had it already
     if (entry.state !== 'dropped') entry.state = 'sent';
     entry.released = true;
@@ -343,7 +385,24 @@ export class Outbox {
 
   #finishSent(entry: Entry): void {
     entry.state = 'sent';
+    entry.unackedBytes = entry.head.byteLength; // the frame this side made: an attachment is the app's own
+    this.#unacked++;
+    this.#unackedBytes += entry.unackedBytes;
+    if (this.#behindSinceMs === undefined && this.#behind()) this.#behindSinceMs = Date.now();
     if (entry.tag !== undefined) this.#onSent(entry.tag);
+  }
+
+  /** No longer counted among the messages written whole and not acknowledged. */
+  #uncount(entry: Entry): void {
+    if (entry.unackedBytes === 0) return;
+    this.#unacked--;
+    this.#unackedBytes -= entry.unackedBytes;
+    entry.unackedBytes = 0;
+    if (this.#behindSinceMs !== undefined && !this.#behind()) this.#behindSinceMs = undefined;
+  }
+
+  #behind(): boolean {
+    return this.#unacked > UNACKNOWLEDGED_BEHIND.messages || this.#unackedBytes > UNACKNOWLEDGED_BEHIND.bytes;
   }
 
   /** Tells `onProgress` how much left, unless it was told as much before (the message is being sent again). */

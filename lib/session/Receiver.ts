@@ -11,7 +11,8 @@ const REMEMBERED_REFUSALS = 64;
 /** What a {@link Receiver} needs from its session. @internal */
 export interface ReceiverContext {
   emit<K extends keyof SessionEvents>(event: K, ...args: Parameters<SessionEvents[K]>): void;
-  protocolError(reason: 'UnexpectedFrame' | 'LimitExceeded', detail: string): void;
+  /** Reports a bad frame or a limit reached; `counted` (the default): held against the peer (MAX_PROTOCOL_ERRORS). */
+  protocolError(reason: 'UnexpectedFrame' | 'LimitExceeded', detail: string, counted?: boolean): void;
   isClosed(): boolean;
 }
 
@@ -163,7 +164,9 @@ export class Receiver {
         if (this.#refusals.length > REMEMBERED_REFUSALS) this.#refusals.shift();
         if (result.transfer !== undefined)
           context.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
-        context.protocolError('LimitExceeded', result.detail);
+        // NoMemory is this side's memory, held for every peer: reported, not held against this one (an
+        // honest sender was disconnected for its refusals while another peer held the budget).
+        context.protocolError('LimitExceeded', result.detail, result.reason !== 'NoMemory');
         this.#scheduleAck();
         return;
       case 'violation':

@@ -97,7 +97,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     });
     this.#receiver = new Receiver(options.maxAttachmentBytes, options.attachmentBudget, this.#sender.outbox, {
       emit: (event, ...args) => this.emit(event, ...args),
-      protocolError: (reason, detail) => this.#protocolError(reason, detail),
+      protocolError: (reason, detail, counted) => this.#protocolError(reason, detail, counted),
       isClosed: () => this.#closed,
     });
     this.#heartbeat = new Heartbeat(options.timeouts, {
@@ -109,6 +109,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         if (!stalled) this.#receiver.stalled(nowMs, this.#timeouts.attachmentStallTimeoutMs);
         this.#sender.expire(nowMs);
         if (!stalled) this.#closeIfStuck(nowMs);
+        if (!stalled) this.#closeIfNotAcknowledging(nowMs);
       },
     });
     this.#links.add(options.link, options.linkRank ?? 0);
@@ -311,6 +312,24 @@ export class Session extends TypedEmitter<SessionEvents> {
     link.close(`took no bytes for ${ackTimeoutMs} ms`);
   }
 
+  /**
+   * Closes the session when the peer has been behind on its acknowledgements (see `UNACKNOWLEDGED_BEHIND`)
+   * for `heartbeatTimeoutMs` while it was heard from over an open link: it reads what it is sent and does
+   * not acknowledge it, and everything sent to it (the reply to each of its requests too) would be held for
+   * good. A peer that went silent is the heartbeat's business; a link that takes no bytes, #closeIfStuck's.
+   */
+  #closeIfNotAcknowledging(nowMs: number): void {
+    const since = this.#sender.outbox.behindSinceMs;
+    const { heartbeatTimeoutMs } = this.#timeouts;
+    if (since === undefined || nowMs - since < heartbeatTimeoutMs || !this.#links.current.isOpen) return;
+    if (nowMs - this.#heartbeat.lastReceivedAtMs > heartbeatTimeoutMs) return;
+    const { unacknowledged, unacknowledgedBytes } = this.#sender.outbox;
+    const detail = `${unacknowledged} messages (${unacknowledgedBytes} bytes) not acknowledged for ${nowMs - since} ms; disconnecting`;
+    this.#logger.warn({ participant: this.participant.id, detail }, 'the peer acknowledges nothing it is sent');
+    this.emit('protocol_error', new ProtocolError('LimitExceeded', this.participant.id, detail));
+    this.close('the peer acknowledges nothing it is sent');
+  }
+
   /** The peer sent nothing for too long (or did not answer a probe). */
   #onSilent(reason: string): void {
     const link = this.#links.current;
@@ -502,8 +521,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.emit('ready', attributes);
   }
 
-  #protocolError(reason: 'BadFrame' | 'UnexpectedFrame' | 'LimitExceeded', message: string): void {
-    this.#protocolErrors++;
+  #protocolError(reason: 'BadFrame' | 'UnexpectedFrame' | 'LimitExceeded', message: string, counted = true): void {
+    if (counted) this.#protocolErrors++;
     this.#logger.warn({ participant: this.participant.id, reason, detail: message }, 'refused a frame');
     this.emit('protocol_error', new ProtocolError(reason, this.participant.id, message));
     if (this.#protocolErrors === MAX_PROTOCOL_ERRORS) {

@@ -24,7 +24,9 @@ import {
   encodeMessageBody,
   encodeMessageFrame,
   isFrameError,
+  MessageBody,
 } from '../../lib/protocol/frames.js';
+import { UNACKNOWLEDGED_BEHIND } from '../../lib/session/Outbox.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
 const HELLO: Frame = {
@@ -152,6 +154,30 @@ describe('a hostile peer on a real data channel', function () {
     expect(errors.length).to.equal(MAX_PROTOCOL_ERRORS + 1);
   });
 
+  it('a peer that reads everything and acknowledges nothing is disconnected once it stays behind', async () => {
+    // Each message stays held until an ack covers it (to go again after a move): without a bound, a peer
+    // that never acknowledges (and asks for a reply to each of its requests) grows this side's memory to a crash.
+    const timeouts = { heartbeatIntervalMs: 100, heartbeatTimeoutMs: 1000 };
+    const { raw, session, errors, back } = await pair(undefined, { timeouts });
+    raw.write(encodeFrame(HELLO));
+    await eventually(() => session.isReady, 5000, 'the session ready');
+    // It pings, so it is not silent: it is heard from, and acknowledges nothing.
+    const pinging = setInterval(() => raw.write(encodeFrame({ kind: FrameKind.Ping })), 100);
+    try {
+      const closed = nextEvent(session, 'close');
+      const body = new MessageBody('t', { n: 1 });
+      for (let i = 0; i <= UNACKNOWLEDGED_BEHIND.messages + 100; i++) session.sendMessage(body, undefined, false);
+      const [reason] = await closed;
+      expect(reason).to.match(/acknowledges nothing/);
+      expect(errors).to.have.length(1);
+      expect(errors[0]!.reason).to.equal('LimitExceeded');
+      expect(errors[0]!.message).to.match(/: \d+ messages \(\d+ bytes\) not acknowledged for \d+ ms/);
+      expect(back.some((f) => f.kind === FrameKind.Message)).to.equal(true); // it read
+    } finally {
+      clearInterval(pinging);
+    }
+  });
+
   it('an attachment announced above the limit (10 GiB) is refused without allocating, and the link goes on', async () => {
     const p = await pair(1 << 20);
     p.raw.write(encodeFrame(HELLO));
@@ -265,7 +291,7 @@ describe('a hostile peer on a real data channel', function () {
     expect(session.isReady).to.equal(true);
   });
 
-  it('an attachment whose chunks stop coming is refused as Stalled and its bytes freed, while the peer pings on', async () => {
+  it('an attachment whose chunks stop coming is refused as Stalled and its bytes freed, while the peer pings and starts it again', async () => {
     const stallMs = 400;
     const p = await pair(1 << 20, { timeouts: { attachmentStallTimeoutMs: stallMs, heartbeatIntervalMs: 100 } });
     p.raw.write(encodeFrame(HELLO));
@@ -273,7 +299,13 @@ describe('a hostile peer on a real data channel', function () {
     p.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: 0, bytes: bytes(1000, 1) }));
     await eventually(() => p.session.incomingHeldBytes === 100_000, 5000, 'the buffer');
     const started = Date.now();
-    const pinger = setInterval(() => p.raw.write(encodeFrame({ kind: FrameKind.Ping })), 50);
+    // It pings, and sends the start again and again (as a peer that moved between links would, once): no
+    // chunk comes, so the transfer stalls all the same.
+    const start = encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'stuck', payload: {}, totalBytes: 100_000 });
+    const pinger = setInterval(() => {
+      p.raw.write(encodeFrame({ kind: FrameKind.Ping }));
+      p.raw.write(start);
+    }, 50);
     try {
       await eventually(() => p.aborted.length === 1, 5000, 'the abort');
     } finally {
@@ -281,10 +313,10 @@ describe('a hostile peer on a real data channel', function () {
     }
     expect(Date.now() - started).to.be.at.least(stallMs - 150);
     expect(p.aborted[0]!.reason).to.equal('Stalled');
-    expect(p.aborted[0]!.transfer.receivedBytes).to.equal(1000);
+    expect(p.aborted[0]!.transfer.receivedBytes).to.equal(0); // started again from 0
     expect(p.session.incomingHeldBytes).to.equal(0);
     expect(p.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
-    expect(p.errors[0]!.message).to.match(/no chunk of message 1 for 400 ms \(1000 of 100000 bytes arrived\)/);
+    expect(p.errors[0]!.message).to.match(/no chunk of message 1 for 4\d\d ms \(0 of 100000 bytes arrived\)/);
     await eventually(() => refusals(p).length === 1, 5000, 'the refusal');
     expect(refusals(p)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'Stalled' });
     // A late chunk of it is dropped quietly, and the link goes on.
@@ -295,32 +327,46 @@ describe('a hostile peer on a real data channel', function () {
     expect(p.session.isReady).to.equal(true);
   });
 
-  it('bytes held for incomplete attachments are capped over all peers: a start past the cap is refused NoMemory', async () => {
+  it('bytes held for incomplete attachments are capped per peer and over all peers: past either, NoMemory, not held against the sender', async () => {
     const MiB = 1 << 20;
-    const budget = new AttachmentBudget(2.5 * MiB);
+    const budget = new AttachmentBudget(2.5 * MiB); // one peer may hold half: 1.25 MiB
     const a = await pair(MiB, { budget });
     const b = await pair(MiB, { budget });
-    a.raw.write(encodeFrame(HELLO));
-    b.raw.write(encodeFrame(HELLO));
-    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'a1', payload: {}, totalBytes: MiB }));
-    a.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'a2', payload: {}, totalBytes: MiB }));
-    await eventually(() => a.session.incomingHeldBytes === 2 * MiB, 5000, "a's two buffers");
-    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'b1', payload: {}, totalBytes: MiB }));
-    await eventually(() => refusals(b).length === 1, 5000, "b's refusal");
-    expect(refusals(b)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
-    expect(b.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
-    expect(b.errors[0]!.message).to.match(/incomplete attachments already hold 2097152 of at most 2621440 bytes/);
-    expect(b.session.incomingHeldBytes).to.equal(0);
-    expect(budget.heldBytes).to.equal(2 * MiB);
-    // Once one of a's attachments is cancelled, b's next one fits, and completes.
+    const c = await pair(MiB, { budget });
+    for (const p of [a, b, c]) p.raw.write(encodeFrame(HELLO));
+    const start = (seq: number, totalBytes = MiB): Uint8Array =>
+      encodeFrame({ kind: FrameKind.Start, seq, type: `s${seq}`, payload: {}, totalBytes });
+    // a's second attachment would take more than a peer's share.
+    a.raw.write(start(1));
+    a.raw.write(start(2));
+    await eventually(() => refusals(a).length === 1, 5000, "a's refusal");
+    expect(refusals(a)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 2, reason: 'NoMemory' });
+    expect(a.errors[0]!.message).to.match(
+      /this peer's incomplete attachments already hold 1048576 of the 1310720 bytes/,
+    );
+    expect(a.session.incomingHeldBytes).to.equal(MiB);
+    // b takes its share; c's would pass the cap over all peers.
+    b.raw.write(start(1));
+    await eventually(() => budget.heldBytes === 2 * MiB, 5000, "b's buffer");
+    c.raw.write(start(1));
+    await eventually(() => refusals(c).length === 1, 5000, "c's refusal");
+    expect(refusals(c)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
+    expect(c.errors[0]!.message).to.match(/incomplete attachments already hold 2097152 of at most 2621440 bytes/);
+    // That is this side's memory, not c's doing: refused as often as it asks, c stays (no TooManyErrors).
+    for (let seq = 2; seq <= MAX_PROTOCOL_ERRORS + 2; seq++) c.raw.write(start(seq));
+    await eventually(() => refusals(c).length === MAX_PROTOCOL_ERRORS + 2, 5000, "c's refusals");
+    expect(c.errors.every((e) => e.reason === 'LimitExceeded')).to.equal(true);
+    expect(c.session.isReady).to.equal(true);
+    // Once one of a's attachments is cancelled, c's next one fits, and completes.
     a.raw.write(encodeFrame({ kind: FrameKind.Cancel, seq: 1 }));
     await eventually(() => budget.heldBytes === MiB, 5000, 'the cancel to free its buffer');
-    b.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 2, type: 'b2', payload: {}, totalBytes: 1000 }));
-    b.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset: 0, bytes: bytes(1000, 2) }));
-    await eventually(() => b.messages.length === 1, 5000, "b's second message");
+    const next = MAX_PROTOCOL_ERRORS + 3;
+    c.raw.write(start(next, 1000));
+    c.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: next, offset: 0, bytes: bytes(1000, 2) }));
+    await eventually(() => c.messages.length === 1, 5000, "c's message");
     expect(budget.heldBytes).to.equal(MiB);
-    a.session.close('test over');
-    await eventually(() => budget.heldBytes === 0, 5000, 'a closing to free the rest');
+    b.session.close('test over');
+    await eventually(() => budget.heldBytes === 0, 5000, 'b closing to free the rest');
   });
 
   it('a hello announcing a frame limit below 16 KiB is refused: the peer never becomes present', async () => {

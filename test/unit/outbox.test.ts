@@ -5,7 +5,13 @@
 import { expect } from 'chai';
 import { MessagingError } from '../../lib/errors.js';
 import { AttachmentBudget, Inbox, type InboxResult } from '../../lib/session/Inbox.js';
-import { type FrameSink, Outbox, type OutgoingMessage, type ProgressCallback } from '../../lib/session/Outbox.js';
+import {
+  type FrameSink,
+  UNACKNOWLEDGED_BEHIND,
+  Outbox,
+  type OutgoingMessage,
+  type ProgressCallback,
+} from '../../lib/session/Outbox.js';
 import { PendingSends } from '../../lib/session/PendingSends.js';
 import type { Logger } from '../../lib/logger.js';
 import {
@@ -130,6 +136,55 @@ const newOutbox = (sink: FrameSink, onSent?: (tag: unknown) => void, logger: Log
   new Outbox(sink, CHUNK_FRAME, logger, onSent);
 
 describe('Outbox', () => {
+  it('counts the messages written and not acknowledged: an ack, a move and a refusal take them off', () => {
+    const sink = new RecordingSink();
+    const outbox = newOutbox(sink);
+    for (let seq = 1; seq <= 10; seq++) outbox.pushMessage(seq, messageFrame(seq), undefined);
+    pushAttachment(outbox, 11, bytesOf(250, 1)); // counted once its last chunk left: its start frame only
+    expect([outbox.unacknowledged, outbox.unacknowledgedBytes]).to.deep.equal([
+      11,
+      Array.from({ length: 10 }, (_, i) => messageFrame(i + 1).byteLength).reduce((a, b) => a + b) +
+        startFrame(11, 250).byteLength,
+    ]);
+    outbox.acknowledged(4, []);
+    expect(outbox.unacknowledged).to.equal(7);
+    outbox.refused(5);
+    expect(outbox.unacknowledged).to.equal(6);
+    sink.writable = false;
+    outbox.rewind(); // a move: nothing is written on the new link yet
+    expect([outbox.unacknowledged, outbox.unacknowledgedBytes]).to.deep.equal([0, 0]);
+    sink.writable = true;
+    outbox.pump();
+    expect(outbox.unacknowledged).to.equal(6);
+    outbox.acknowledged(11, []);
+    expect([outbox.unacknowledged, outbox.unacknowledgedBytes]).to.deep.equal([0, 0]);
+    expect(outbox.behindSinceMs).to.equal(undefined);
+  });
+
+  it(`the peer is behind from the message past ${UNACKNOWLEDGED_BEHIND.messages} waiting (or their bytes) until an ack brings it back`, () => {
+    const sink = { writable: true, write: () => true };
+    const outbox = newOutbox(sink);
+    const frame = messageFrame(1);
+    for (let seq = 1; seq <= UNACKNOWLEDGED_BEHIND.messages; seq++) outbox.pushMessage(seq, frame, undefined);
+    expect(outbox.behindSinceMs).to.equal(undefined);
+    const before = Date.now();
+    outbox.pushMessage(UNACKNOWLEDGED_BEHIND.messages + 1, frame, undefined);
+    const since = outbox.behindSinceMs;
+    expect(since).to.be.at.least(before);
+    outbox.pushMessage(UNACKNOWLEDGED_BEHIND.messages + 2, frame, undefined);
+    expect(outbox.behindSinceMs, 'behind without a break: the first moment stays').to.equal(since);
+    outbox.acknowledged(2, []);
+    expect(outbox.behindSinceMs).to.equal(undefined);
+    // In bytes: large whole messages, far fewer of them.
+    const large = newOutbox(sink);
+    const big = new Uint8Array(256 * 1024);
+    const count = UNACKNOWLEDGED_BEHIND.bytes / big.byteLength;
+    for (let seq = 1; seq <= count; seq++) large.pushMessage(seq, big, undefined);
+    expect(large.behindSinceMs).to.equal(undefined);
+    large.pushMessage(count + 1, big, undefined);
+    expect(large.behindSinceMs).to.be.a('number');
+  });
+
   it('writes a small message at once on an idle writable link, and tells onSent its tag', () => {
     const sink = new RecordingSink();
     const sent: unknown[] = [];

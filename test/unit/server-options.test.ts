@@ -5,7 +5,7 @@ import { ConfigError, DEFAULT_SERVER_OPTIONS, resolveOptions } from '../../signa
 /** The ConfigError resolveOptions throws for `options`. */
 function refusal(options: Record<string, unknown>): ConfigError {
   try {
-    resolveOptions(options as never);
+    resolveOptions(options);
   } catch (err) {
     expect(err).to.be.instanceOf(ConfigError);
     return err as ConfigError;
