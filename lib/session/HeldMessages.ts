@@ -67,6 +67,18 @@ export class HeldMessages<T extends Held> {
     return all;
   }
 
+  /**
+   * Calls `visit` on the messages held an ack listed as incomplete, then on those in seq order, until it
+   * returns true for one of the latter or `skips` of them returned false.
+   */
+  scan(skips: number, visit: (message: T) => boolean): void {
+    for (const m of this.#incomplete) visit(m);
+    for (let i = this.#head; i < this.#queue.length && skips > 0; i++) {
+      if (visit(this.#queue[i] as T)) return;
+      skips--;
+    }
+  }
+
   /** The held message `seq`, if any (a binary search: the queue is in seq order). */
   find(seq: number): T | undefined {
     for (const m of this.#incomplete) if (m.seq === seq) return m;

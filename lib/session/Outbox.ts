@@ -41,6 +41,8 @@ class Entry implements OutgoingMessage {
   released: boolean;
   /** Bytes of its head it counts among those written whole and not yet acknowledged (0: not counted). */
   unackedBytes = 0;
+  /** When it was first written whole (Date.now()); 0 until then. Sent again after a move, it keeps this. */
+  writtenAtMs = 0;
 
   constructor(
     readonly seq: number,
@@ -61,8 +63,8 @@ class Entry implements OutgoingMessage {
  * Messages written whole to a peer that no ack covers yet, or the bytes of their frames (whole messages and
  * start frames; an attachment sent in chunks is the app's own buffer, not counted), past which the peer is
  * *behind*. An honest peer acknowledges what it has at each turn of its event loop: it is behind only while
- * it works through a burst (100,000 pipelined messages kept over 65,536 waiting for a moment, measured here).
- * A peer that stays behind (see Session: for `heartbeatTimeoutMs`) reads but does not acknowledge, and every
+ * it works through a burst (1,000,000 pipelined messages kept up to 395,470 waiting, measured here). A peer
+ * behind whose oldest such message waits too long (see Session) reads but does not acknowledge, and every
  * message (the reply to each of its requests too) would be held for good: a review written as a hostile peer
  * took a receiver's heap past 220 MB that way, to a crash, with requests it never acknowledged.
  */
@@ -99,11 +101,9 @@ export class Outbox {
   readonly #held = new HeldMessages<Entry>(PLACEHOLDER);
   #pumping = false;
   #closed = false;
-  /** Messages written whole (every frame handed to the link) that no ack covers yet, and their bytes. */
+  /** Messages written whole (every frame handed to a link, once at least) that no ack covers yet, and their bytes. */
   #unacked = 0;
   #unackedBytes = 0;
-  /** Since when (Date.now()) those have been past {@link UNACKNOWLEDGED_BEHIND}, without a break. */
-  #behindSinceMs: number | undefined;
 
   /** `onSent` is told, with a message's `tag`, when the last frame of a tagged message was handed to the channel. */
   constructor(sink: FrameSink, chunkFrameBytes: number, logger: Logger, onSent: (tag: unknown) => void = () => {}) {
@@ -113,12 +113,24 @@ export class Outbox {
     this.#onSent = onSent;
   }
 
+  /** True while more messages written whole wait for an ack than {@link UNACKNOWLEDGED_BEHIND}, in number or bytes. */
+  get behind(): boolean {
+    return this.#unacked > UNACKNOWLEDGED_BEHIND.messages || this.#unackedBytes > UNACKNOWLEDGED_BEHIND.bytes;
+  }
+
   /**
-   * Since when (Date.now()) the peer has been behind: more messages written whole and not yet acknowledged
-   * than {@link UNACKNOWLEDGED_BEHIND}, in number or in bytes, without a break; undefined while it is not.
+   * When the oldest message written whole that no ack covers yet was first written (Date.now()), or undefined.
+   * Messages are written in seq order but for attachments, which finish later: the first held message
+   * written is the oldest, past at most a few not written yet.
    */
-  get behindSinceMs(): number | undefined {
-    return this.#behindSinceMs;
+  get oldestUnacknowledgedAtMs(): number | undefined {
+    let oldest: number | undefined;
+    this.#held.scan(MAX_CONCURRENT_TRANSFERS + 2, (entry) => {
+      if (entry.writtenAtMs === 0 || entry.unackedBytes === 0) return false;
+      if (oldest === undefined || entry.writtenAtMs < oldest) oldest = entry.writtenAtMs;
+      return true;
+    });
+    return oldest;
   }
 
   /** Messages written whole that no ack covers yet. */
@@ -244,7 +256,6 @@ export class Outbox {
     if (first !== undefined) this.#control.splice(this.#controlHead, 0, first);
     const again = this.#held.all();
     for (const e of again) {
-      this.#uncount(e);
       if (e.state === 'dropped') continue;
       e.state = 'queued';
       e.sentBytes = 0;
@@ -268,7 +279,6 @@ export class Outbox {
     this.#held.clear();
     this.#unacked = 0;
     this.#unackedBytes = 0;
-    this.#behindSinceMs = undefined;
   }
 
   /** Writes frames while the link takes them. Called again by the owner when the link becomes writable. */
@@ -385,10 +395,13 @@ export class Outbox {
 
   #finishSent(entry: Entry): void {
     entry.state = 'sent';
-    entry.unackedBytes = entry.head.byteLength; // the frame this side made: an attachment is the app's own
-    this.#unacked++;
-    this.#unackedBytes += entry.unackedBytes;
-    if (this.#behindSinceMs === undefined && this.#behind()) this.#behindSinceMs = Date.now();
+    if (entry.writtenAtMs === 0) {
+      // Counted once: sent again after a move between links, it waits for the same ack.
+      entry.writtenAtMs = Date.now();
+      entry.unackedBytes = entry.head.byteLength; // the frame this side made: an attachment is the app's own
+      this.#unacked++;
+      this.#unackedBytes += entry.unackedBytes;
+    }
     if (entry.tag !== undefined) this.#onSent(entry.tag);
   }
 
@@ -398,11 +411,6 @@ export class Outbox {
     this.#unacked--;
     this.#unackedBytes -= entry.unackedBytes;
     entry.unackedBytes = 0;
-    if (this.#behindSinceMs !== undefined && !this.#behind()) this.#behindSinceMs = undefined;
-  }
-
-  #behind(): boolean {
-    return this.#unacked > UNACKNOWLEDGED_BEHIND.messages || this.#unackedBytes > UNACKNOWLEDGED_BEHIND.bytes;
   }
 
   /** Tells `onProgress` how much left, unless it was told as much before (the message is being sent again). */

@@ -56,6 +56,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** The peer's session tag, from its first hello (undefined from a peer that sends none). */
   #peerTag: number | undefined;
   #protocolErrors = 0;
+  /** When the current link became current (Date.now()). */
+  #linkSinceMs = Date.now();
   /** The peer is in a session this side does not have (see {@link #notOurs}): nothing from it is read. */
   #foreign = false;
   /** What the peer may cost this side to receive. */
@@ -313,18 +315,23 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
-   * Closes the session when the peer has been behind on its acknowledgements (see `UNACKNOWLEDGED_BEHIND`)
-   * for `heartbeatTimeoutMs` while it was heard from over an open link: it reads what it is sent and does
-   * not acknowledge it, and everything sent to it (the reply to each of its requests too) would be held for
-   * good. A peer that went silent is the heartbeat's business; a link that takes no bytes, #closeIfStuck's.
+   * Closes the session when the peer is behind on its acknowledgements (see `UNACKNOWLEDGED_BEHIND`) and the
+   * oldest message it has not acknowledged was written over `heartbeatTimeoutMs` ago (or, when later, the
+   * current link came: a peer is given that long on a new link), while it is heard from over an open link:
+   * it reads what it is sent and does not acknowledge it, and everything sent to it (the reply to each of its
+   * requests too) would be held for good. The oldest message's age, not the time behind: a peer that
+   * acknowledged all but a few now and then was otherwise never behind for long (found by a review written
+   * as a hostile peer). A peer that went silent is the heartbeat's business; a link that takes no bytes,
+   * #closeIfStuck's.
    */
   #closeIfNotAcknowledging(nowMs: number): void {
-    const since = this.#sender.outbox.behindSinceMs;
+    const { outbox } = this.#sender;
+    if (!outbox.behind || !this.#links.current.isOpen) return;
+    const oldest = outbox.oldestUnacknowledgedAtMs;
     const { heartbeatTimeoutMs } = this.#timeouts;
-    if (since === undefined || nowMs - since < heartbeatTimeoutMs || !this.#links.current.isOpen) return;
+    if (oldest === undefined || nowMs - Math.max(oldest, this.#linkSinceMs) < heartbeatTimeoutMs) return;
     if (nowMs - this.#heartbeat.lastReceivedAtMs > heartbeatTimeoutMs) return;
-    const { unacknowledged, unacknowledgedBytes } = this.#sender.outbox;
-    const detail = `${unacknowledged} messages (${unacknowledgedBytes} bytes) not acknowledged for ${nowMs - since} ms; disconnecting`;
+    const detail = `${outbox.unacknowledged} messages (${outbox.unacknowledgedBytes} bytes) not acknowledged, the oldest for ${nowMs - oldest} ms; disconnecting`;
     this.#logger.warn({ participant: this.participant.id, detail }, 'the peer acknowledges nothing it is sent');
     this.emit('protocol_error', new ProtocolError('LimitExceeded', this.participant.id, detail));
     this.close('the peer acknowledges nothing it is sent');
@@ -374,6 +381,7 @@ export class Session extends TypedEmitter<SessionEvents> {
   #onSwitched(link: Link): void {
     // After the bye, the link it went on closing is the peer's receipt, not a reason to move.
     if (this.#closed || this.#sender.byeSent) return;
+    this.#linkSinceMs = Date.now();
     const misfit = this.#sender.misfit(link);
     if (misfit !== undefined) {
       this.close(misfit);
