@@ -60,6 +60,16 @@ describe('mesh/MoveChecks', () => {
     expect(r.accepted).to.deep.equal(['last']);
   });
 
+  it('the id the session has already (a moved frame said again after a move between links) costs nothing', async () => {
+    const r = receiver();
+    for (let i = 0; i < 100; i++) r.checks.handle('p1', r.proof('p1'));
+    await settled();
+    expect([r.agreements(), r.accepted.length]).to.deep.equal([0, 0]);
+    r.checks.handle('x', r.proof('x'));
+    await settled();
+    expect(r.accepted).to.deep.equal(['x']);
+  });
+
   it(`frames one at a time: ${MOVE_CHECKS_BURST} checked at once, the rest dropped until the bucket refills`, async () => {
     const r = receiver();
     for (let i = 0; i < 100; i++) {
