@@ -167,6 +167,20 @@ export function isEcdhKey(key: CryptoKey | RelayEcdhKey): key is RelayEcdhKey {
   return typeof (key as Partial<RelayEcdhKey>).computeSecret === 'function';
 }
 
+/**
+ * The ECDH shared secret of `own` and a peer's public key as signaling carries it (base64url); fails (throws,
+ * or rejects when `kdf` is asynchronous) when it is not base64url or not a P-256 point.
+ */
+function sharedSecretWith(own: RelayKeyPair, peerPublicKey: string, kdf: RelayKdf): Uint8Array | Promise<Uint8Array> {
+  const raw = fromBase64Url(peerPublicKey);
+  if (raw === undefined) {
+    const err = new Error('the peer relay key is not base64url');
+    if (kdf.synchronous) throw err;
+    return Promise.reject(err);
+  }
+  return kdf.sharedSecret(own, raw);
+}
+
 /** `f` of `value`, at once when `value` is not a promise. */
 function andThen<T, U>(value: T | Promise<T>, f: (v: T) => U | Promise<U>): U | Promise<U> {
   return value instanceof Promise ? value.then(f) : f(value);
@@ -193,16 +207,10 @@ export function deriveRelayCiphers(
   aead: RelayAeadFactory = webCryptoAead,
   kdf: RelayKdf = webCryptoKdf,
 ): RelayCiphers | Promise<RelayCiphers> {
-  const raw = fromBase64Url(peerPublicKey);
-  if (raw === undefined) {
-    const err = new Error('the peer relay key is not base64url');
-    if (kdf.synchronous) throw err;
-    return Promise.reject(err);
-  }
   const text = new TextEncoder();
   // HKDF's 256 bits are the AES key: the same bytes WebCrypto's deriveKey to AES-GCM-256 makes.
   const info = (from: string, to: string): Uint8Array => text.encode(`roommesh relay v1 ${JSON.stringify([from, to])}`);
-  return andThen(kdf.sharedSecret(own, raw), (secret) =>
+  return andThen(sharedSecretWith(own, peerPublicKey, kdf), (secret) =>
     andThen(kdf.hkdf(secret, salt, [info(localId, peerId), info(peerId, localId)]), (keys) => {
       secret.fill(0);
       const [send, receive] = keys as [Uint8Array, Uint8Array];
@@ -236,15 +244,9 @@ export function movedProof(
   id: string,
   kdf: RelayKdf = webCryptoKdf,
 ): Uint8Array | Promise<Uint8Array> {
-  const raw = fromBase64Url(peerPublicKey);
-  if (raw === undefined) {
-    const err = new Error('the peer relay key is not base64url');
-    if (kdf.synchronous) throw err;
-    return Promise.reject(err);
-  }
   const text = new TextEncoder();
   const info = text.encode(`roommesh moved v1 ${JSON.stringify([senderKey, id])}`);
-  return andThen(kdf.sharedSecret(own, raw), (secret) =>
+  return andThen(sharedSecretWith(own, peerPublicKey, kdf), (secret) =>
     andThen(kdf.hkdf(secret, text.encode(cid), [info]), ([okm]) => {
       secret.fill(0);
       return okm!.slice(0, MOVED_PROOF_BYTES);
