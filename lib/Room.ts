@@ -5,8 +5,6 @@ import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
 import { DEFAULT_ROOM_OPTIONS, MAX_ATTACHMENT_BYTES_LIMIT, ROOM_OPTION_NAMES } from './options.js';
 import { InvalidArgumentError } from './errors.js';
 import { ROOM_EVENT_NAMES, type RoomEvents } from './events.js';
-import { PeerLink } from './link/PeerLink.js';
-import { RelayLink } from './link/RelayLink.js';
 import {
   webCryptoAead,
   webCryptoKdf,
@@ -15,9 +13,7 @@ import {
   type RelayKeyPair,
 } from './link/relay-crypto.js';
 import { PATH_POLICIES, type PathPolicy } from './mesh/paths.js';
-import { Mesh } from './mesh/Mesh.js';
-import { AttachmentBudget } from './session/Inbox.js';
-import { rehearseRelayedSession } from './session/rehearsal.js';
+import { rehearseMessaging } from './rehearsal.js';
 import { SignalingClient } from './signaling/SignalingClient.js';
 import type { SignalingTransport } from './signaling/socket.js';
 import { TypedEmitter } from './util/TypedEmitter.js';
@@ -25,7 +21,8 @@ import { adaptWebRTC } from './link/webrtc.js';
 import { LocalParticipant, checkAttributes } from './LocalParticipant.js';
 import type { Logger } from './logger.js';
 import { withContext } from './logger.js';
-import { MessagingClient } from './MessagingClient.js';
+import type { MessagingClient } from './MessagingClient.js';
+import { createMessagingStack, type MessagingStackDeps } from './messaging-stack.js';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from './protocol/signaling.js';
 import type { JsonObject } from './protocol/json.js';
 import type { MessageMap, MessageMapOf } from './types.js';
@@ -36,24 +33,12 @@ interface RoomInit {
   signaling: SignalingClient;
   self: { id: string; name: string; joinedAtMs: number };
   attributes: JsonObject;
-  deps: {
-    paths: PathPolicy;
-    /** This participant's relay key pair; absent when it cannot be relayed (the policy is `direct`, or no WebCrypto). */
-    relayKeys: RelayKeyPair | undefined;
-    /** The AES-GCM relayed links run on. */
-    relayAead: RelayAeadFactory;
-    relayKdf: RelayKdf;
-    wrtc: WebRTCImplementation | undefined;
-    rtcConfig: Record<string, unknown>;
-    timeouts: RoomTimeouts;
-    maxAttachmentBytes: number;
-    receiveLimits: ReceiveLimits;
+  deps: MessagingStackDeps & {
     /**
      * What every log line of this room carries: the room and this participant's id as `self` (`participant`
      * in a line names the other participant it is about); `self` follows a re-join.
      */
     logContext: { room: string; self?: string };
-    logger: Logger;
   };
 }
 
@@ -106,11 +91,11 @@ export class Room<
   ): Promise<Room<M, R>> {
     const { timeouts, attributes, logger, maxAttachmentBytes, receiveLimits, paths } = checkRoomOptions(options);
     const relayKeys = paths === 'direct' ? undefined : await relayKeyPair(logger, this.relayKdf);
-    // The relayed path's code, run once in memory while the network is awaited below: see rehearsal.ts.
+    // Messaging over the relay, run once in memory while the network is awaited below: see rehearsal.ts.
     const rehearsal =
       relayKeys === undefined
         ? Promise.resolve(false)
-        : rehearseRelayedSession({ keys: relayKeys, aead: this.relayAead, kdf: this.relayKdf, logger });
+        : rehearseMessaging({ keys: relayKeys, aead: this.relayAead, kdf: this.relayKdf, logger });
     // The messaging client exists only once the room does; until then there is nothing to resume.
     let messaging: MessagingClient | undefined;
     // Read at every line: `self` is set once joined, and follows a re-join under a new id.
@@ -173,57 +158,14 @@ export class Room<
     this.localParticipant = LocalParticipant.create(self, attributes, (attrs) =>
       this.messaging.handleLocalAttributes(attrs),
     );
-    const {
-      maxIncomingAttachmentBytesTotal,
-      receiveBytesPerSecond,
-      receiveBurstBytes,
-      decodeMsPerSecond,
-      decodeBurstMs,
-    } = deps.receiveLimits;
-    const { relayKeys } = deps;
-    const mesh = new Mesh({
-      localId: self.id,
+    const { mesh, messaging } = createMessagingStack({
+      localId: () => this.localParticipant.id,
+      localAttributes: () => this.localParticipant.attributes,
       signaling,
-      policy: deps.paths,
-      ...(relayKeys === undefined ? {} : { identity: { keys: relayKeys, kdf: deps.relayKdf } }),
-      createDirect: (initiator) =>
-        new PeerLink({ initiator, wrtc: deps.wrtc, rtcConfig: deps.rtcConfig, logger: deps.logger }),
-      createRelay: (peer, cid, initiator, to) => {
-        const terms = signaling.relayTerms;
-        if (relayKeys === undefined || terms === undefined || peer.relayKey === undefined) return undefined;
-        return new RelayLink({
-          port: { send: (data) => signaling.sendRelay(to(), data) },
-          keys: relayKeys,
-          localId: this.localParticipant.id,
-          peerId: peer.id,
-          peerKey: peer.relayKey,
-          cid,
-          initiator,
-          maxFrameBytes: terms.maxFrameBytes,
-          aead: deps.relayAead,
-          kdf: deps.relayKdf,
-          logger: deps.logger,
-        });
-      },
-      timeouts: deps.timeouts,
-      logger: deps.logger,
-      session: {
-        timeouts: deps.timeouts,
-        maxAttachmentBytes: deps.maxAttachmentBytes,
-        attachmentBudget: new AttachmentBudget(maxIncomingAttachmentBytesTotal),
-        receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
-        decodeBudget: { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs },
-        localAttributes: () => this.localParticipant.attributes,
-        relinkGraceMs: deps.timeouts.relinkGraceMs,
-        logger: deps.logger,
-      },
+      deps,
     });
     // The maps are types only: one client serves them all.
-    this.messaging = MessagingClient.create({
-      mesh,
-      maxAttachmentBytes: deps.maxAttachmentBytes,
-      logger: deps.logger,
-    }) as unknown as MessagingClient<M, R>;
+    this.messaging = messaging as unknown as MessagingClient<M, R>;
     signaling.on('peer_enabled', (p) => mesh.handlePeerEnabled(p));
     signaling.on('peer_disabled', (id) => mesh.handlePeerDisabled(id));
     signaling.on('peer_disconnected', (id, processDied) => mesh.handlePeerDisconnected(id, processDied));
