@@ -7,10 +7,10 @@
  *
  * Why: the first time a process runs this code, V8 compiles it (lazily, function by function) and its inline
  * caches start empty, and that cost fell inside the window where every peer of a room becomes present.
- * Measured (bench mesh, N = 10 participant processes on 2 cores): each spent about 20 ms of CPU from its
- * enable() to presence when it rehearsed the relayed session alone, and about 11 ms on a second enable() in the
- * same process, the code then warm. Run while the room connects (beside the network waits of the signaling
- * connection and the join), the cold cost is paid there instead.
+ * Run while the room connects (beside the network waits of the signaling connection and the join), the cold
+ * cost is paid there instead. Measured (a participant process enabling beside nine present ones, 2 cores, 20
+ * rounds each way): its CPU from enable() to presence 18.1 ms against 21.6 when only one relayed session was
+ * rehearsed; Room.connect() took no longer (README, Benchmarks: *the rehearsal grows*).
  */
 import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
 import type { RelayAeadFactory, RelayKdf, RelayKeyPair } from './link/relay-crypto.js';
