@@ -48,8 +48,8 @@ const MAX_PENDING_EVENTS = 64;
 
 /**
  * One side's signaling server, in memory: the other side is the only participant, and nothing but relayed
- * frames is signaled (the rehearsal's path policy is `relay`). A frame takes the way the signaling client's
- * take: paced ({@link RelayPacer}), windowed ({@link EventWindow}), and checked on arrival as the client
+ * frames is signaled (the rehearsal's path policy is `relay`). A frame goes the way the signaling client's
+ * go: paced ({@link RelayPacer}), windowed ({@link EventWindow}), and checked on arrival as the client
  * checks the server's; it reaches the other side's mesh in a microtask, in order.
  */
 class LoopSignaling implements MessagingSignaling {
