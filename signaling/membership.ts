@@ -122,7 +122,14 @@ export interface MembershipStore {
   onLost(listener: (lost: LostMember[]) => void): void;
   /** Called when the store dropped this process's members (it was taken for dead): its sockets must go. */
   onEvicted(listener: () => void): void;
-  /** Releases the store's resources; this process's remaining members are removed. */
+  /**
+   * Leaves this process's members to the rest of the fleet, as the process closes: they stay in their rooms,
+   * and a surviving process adopts them at its next sweep, as it would those of a process that died (see
+   * {@link onLost}), so their clients resume elsewhere with no leave seen. From here on the store only
+   * closes. False when there is no fleet to take them (then nothing changed).
+   */
+  handOver(): Promise<boolean>;
+  /** Releases the store's resources; this process's remaining members are removed (not after {@link handOver}). */
   close(): Promise<void>;
 }
 
@@ -268,6 +275,11 @@ export class LocalMembershipStore implements MembershipStore {
 
   onEvicted(): void {
     // One process: nobody can take it for dead.
+  }
+
+  /** One process: nobody to hand its members to. */
+  handOver(): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   close(): Promise<void> {

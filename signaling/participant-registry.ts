@@ -10,6 +10,7 @@ import type { ServerLogger } from './options-serving.js';
 /**
  * Why a member is removed. `left`: it said goodbye, so its resume tokens die with it. `expired`: it did
  * not come back within the grace period. `closing`: this process goes, and its members may resume on another.
+ * (A process of a fleet that closes removes nobody: see {@link ParticipantRegistry.handOver}.)
  */
 export type Removal = 'left' | 'expired' | 'closing';
 
@@ -52,6 +53,8 @@ export class ParticipantRegistry<C> {
   readonly #unremoved = new Map<string, { room: string; id: string; how: Removal }>();
   readonly #retryTimer: NodeJS.Timeout;
   #closing = false;
+  /** The fleet takes this process's members ({@link handOver}): nothing is removed from here on. */
+  #handingOver = false;
 
   constructor(private readonly options: ParticipantRegistryOptions<C>) {
     this.#retryTimer = setInterval(() => {
@@ -103,6 +106,12 @@ export class ParticipantRegistry<C> {
     const { logger, resumeGraceMs } = this.options;
     const key = memberKey(room, id);
     if (this.#live.get(key) === conn) this.#live.delete(key);
+    if (this.#handingOver && !goodbye) {
+      // Left in its room for the fleet to adopt: it resumes on another process, or a survivor removes it.
+      this.#countOut(room);
+      logger.info({ room, participant: id, reason }, 'handed over to the fleet');
+      return;
+    }
     if (goodbye || resumeGraceMs === 0 || this.#closing) {
       this.#countOut(room);
       await this.#remove(room, id, goodbye ? 'left' : this.#closing ? 'closing' : 'expired');
@@ -135,7 +144,8 @@ export class ParticipantRegistry<C> {
   async handleAdopted(room: string, id: string): Promise<void> {
     const { logger, resumeGraceMs } = this.options;
     const key = memberKey(room, id);
-    if (this.#live.has(key)) return;
+    // Adopted as this process hands its own over: left in its set, for the fleet to adopt again.
+    if (this.#live.has(key) || this.#handingOver) return;
     const stale = this.#held.get(key);
     if (stale !== undefined) {
       // Held here since an earlier death or drop; it resumed on another process meanwhile (this one learns
@@ -173,6 +183,22 @@ export class ParticipantRegistry<C> {
       clearTimeout(h.timer);
       this.#countOut(h.room);
       this.track(this.#remove(h.room, h.id, 'closing'));
+    }
+    this.#held.clear();
+  }
+
+  /**
+   * The process leaves a fleet (drained or closed): as {@link close}, but its members stay in their rooms,
+   * held ones and those whose connection closes from here on (but for a goodbye), for the fleet to adopt as
+   * it would the members of a process that died (the store's `handOver`). Their peers see no leave.
+   */
+  handOver(): void {
+    this.#handingOver = true;
+    this.#closing = true;
+    clearInterval(this.#retryTimer);
+    for (const h of this.#held.values()) {
+      clearTimeout(h.timer);
+      this.#countOut(h.room);
     }
     this.#held.clear();
   }

@@ -225,8 +225,26 @@ export class RedisMembershipStore implements MembershipStore {
     this.#evictedListeners.push(listener);
   }
 
+  /**
+   * Stops the heartbeat and deletes this process's alive key, and nothing else: its member set stays, so
+   * the next sweep of any survivor (within its `fleetHeartbeatMs`) adopts them all. When Redis cannot be
+   * told, the alive key runs out by itself and the fleet adopts them after `fleetTimeoutMs`, as it does the
+   * members of a process that died: either way they are the fleet's now.
+   */
+  async handOver(): Promise<boolean> {
+    if (this.#closed) return false;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#beating;
+    if (this.#client.isReady)
+      await this.#tracked(
+        this.#client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS }).del(this.#keys.alive()),
+      ).catch(() => {});
+    return true;
+  }
+
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed) return; // also after handOver: the members stay for the fleet
     this.#closed = true;
     clearInterval(this.#timer);
     await this.#beating;

@@ -46,7 +46,10 @@ export interface SignalingServer {
    * serving the connected clients for `drainDelayMs`, then closes.
    */
   drain(): Promise<void>;
-  /** Disconnects every client, removes its participants and stops listening. */
+  /**
+   * Disconnects every client and stops listening. Its participants are removed; in a fleet they are left to
+   * the other processes instead, which adopt them: their clients resume there, and no peer sees them leave.
+   */
   close(): Promise<void>;
 }
 
@@ -297,7 +300,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const close = (): Promise<void> => {
     closing ??= (async () => {
       draining = true;
-      registry.close();
+      // In a fleet the participants stay in their rooms, and another process adopts them as it would those of
+      // a process that died: their clients resume there and no peer sees them leave. One process removes them.
+      if (await store.handOver()) {
+        logger.info({ participants: registry.participants }, 'leaving the participants to the rest of the fleet');
+        registry.handOver();
+      } else registry.close();
       io.local.disconnectSockets(true);
       await registry.settled(CLOSE_REMOVAL_TIMEOUT_MS);
       await store.close();

@@ -2,7 +2,8 @@
  * Several signaling processes as one, through a real redis-server: participants on different processes
  * see, signal and message each other (real node-datachannel peers through the library), the room cap
  * holds across the fleet, a process killed with SIGKILL leaves the others serving with its participants
- * removed from everyone's room state, a resume token works once across the fleet, and a server whose
+ * removed from everyone's room state, a process drained with SIGTERM leaves its participants to the others
+ * (they resume there, no peer sees a leave), a resume token works once across the fleet, and a server whose
  * Redis is down is not ready.
  */
 import { expect } from 'chai';
@@ -455,6 +456,117 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
       for (const name of ['alice', 'bob']) expect(states[name], name).to.deep.equal(['reconnecting', 'relayed']);
     });
   }
+
+  it('a process drained with SIGTERM (a rolling deploy): its participants resume on another process; a relayed pair goes reconnecting then relayed, a direct pair is untouched; nobody leaves, every message arrives once in order', async function () {
+    this.timeout(60_000);
+    const [s1, s2] = await startFleet(2, ['--drain-delay-ms', '300']);
+    proxy = await startTcpProxy(s1!.port); // the load balancer in front of the fleet, for alice
+    const alice = await joinRoom(proxy.url, 'rolling', 'alice', { timeouts: { reconnectMaxDelayMs: 500 } });
+    const bob = await joinRoom(s2!.url, 'rolling', 'bob'); // direct with alice
+    const carol = await joinRoom(s2!.url, 'rolling', 'carol', { paths: 'relay' }); // relayed with alice
+    for (const r of [alice, bob, carol]) await r.messaging.enable();
+    const path = (r: Room, name: string): string | undefined => r.messaging.getParticipantByName(name)?.linkState;
+    await eventually(
+      () => path(alice, 'bob') === 'direct' && path(bob, 'alice') === 'direct' && path(carol, 'alice') === 'relayed',
+      10_000,
+      'alice direct with bob and relayed with carol',
+    );
+    const aliceId = alice.localParticipant.id;
+    const seen: string[] = [];
+    const states: string[] = [];
+    const received: Record<string, number[]> = { 'alice>bob': [], 'alice>carol': [], 'carol>alice': [] };
+    for (const [name, r] of [
+      ['alice', alice],
+      ['bob', bob],
+      ['carol', carol],
+    ] as const) {
+      r.messaging.on('participant_removed', (p) => seen.push(`${name} saw ${p.name} leave`));
+      r.messaging.on('participant_added', (p) => seen.push(`${name} saw ${p.name} come`));
+      r.messaging.on('participant_link_changed', (p, state) => states.push(`${name}: ${p.name} ${state}`));
+      r.messaging.on('message', (m) => {
+        if (m.type === 'n') received[`${m.from.name}>${name}`]!.push(m.message.n as number);
+      });
+    }
+    const routes = [
+      [alice, bob, 'alice>bob'],
+      [alice, carol, 'alice>carol'],
+      [carol, alice, 'carol>alice'],
+    ] as const;
+    const sent: Record<string, number> = { 'alice>bob': 0, 'alice>carol': 0, 'carol>alice': 0 };
+    const sends: Array<Promise<void>> = [];
+    const failures: string[] = [];
+    const timer = setInterval(() => {
+      for (const [from, to, key] of routes) {
+        const n = sent[key]!++;
+        const sending = from.messaging.sendMessage({ to: to.localParticipant.id, type: 'n', message: { n } });
+        sends.push(sending.catch((err: unknown) => void failures.push(`${key} ${n}: ${String(err)}`)));
+      }
+    }, 25);
+    let backMs = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const disconnected = nextEvent(alice, 'signaling_disconnected', 10_000);
+      const resumed = nextEvent(alice, 'signaling_reconnected', 15_000);
+      s1!.child.kill('SIGTERM');
+      proxy.retarget(s2!.port); // the load balancer sees /readyz go 503: new connections go to the survivor
+      const code = await s1!.exited;
+      expect(code, s1!.output()).to.equal(0);
+      await disconnected;
+      const closedAt = Date.now();
+      await resumed;
+      backMs = Date.now() - closedAt;
+      expect(alice.localParticipant.id).to.equal(aliceId);
+      await eventually(
+        () => path(alice, 'carol') === 'relayed' && path(carol, 'alice') === 'relayed',
+        10_000,
+        'alice and carol relayed again',
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // a leave would have been told by now
+    } finally {
+      clearInterval(timer);
+    }
+    await Promise.all(sends);
+    expect(failures).to.deep.equal([]);
+    for (const [, , key] of routes)
+      expect(received[key], key).to.deep.equal(Array.from({ length: sent[key]! }, (_, i) => i));
+    expect(seen).to.deep.equal([]);
+    // Only the relayed pair noticed, and only as a reconnect: the data channel did not go through the process.
+    expect(states.filter((s) => s.includes('bob'))).to.deep.equal([]);
+    expect(
+      states.every((s) => / (reconnecting|relayed)$/.test(s)),
+      states.join(', '),
+    ).to.equal(true);
+    expect(path(alice, 'bob')).to.equal('direct');
+    // The survivor holds alice now: a newcomer finds all three.
+    const dave = await joinRoom(s2!.url, 'rolling', 'dave');
+    await dave.messaging.enable();
+    expect(dave.messaging.remoteParticipants.map((p) => p.name).sort()).to.deep.equal(['alice', 'bob', 'carol']);
+    console.log(`      alice back on the survivor ${backMs} ms after the drained process closed her connection`);
+  });
+
+  it('a process drained with SIGTERM whose participant never comes back: the fleet removes it when its resume grace ends, and tells its peers', async function () {
+    this.timeout(60_000);
+    const [s1, s2] = await startFleet(2, ['--drain-delay-ms', '0', '--resume-grace-ms', '3000']);
+    proxy = await startTcpProxy(s1!.port);
+    const alice = await joinRoom(proxy.url, 'rolling-gone', 'alice');
+    const bob = await joinRoom(s2!.url, 'rolling-gone', 'bob');
+    await alice.messaging.enable();
+    await bob.messaging.enable();
+    await eventually(() => bob.messaging.remoteParticipants.length === 1, 10_000, 'bob to see alice');
+    const removed = nextEvent(bob.messaging, 'participant_removed', 20_000);
+    // Alice's network goes and she never comes back: her process holds her for a resume, then drains.
+    proxy.down();
+    await new Promise((r) => setTimeout(r, 200));
+    s1!.child.kill('SIGTERM');
+    const drainedAt = Date.now();
+    expect(await s1!.exited).to.equal(0);
+    const [gone] = await removed;
+    const afterMs = Date.now() - drainedAt;
+    expect(gone.name).to.equal('alice');
+    // Adopted at the survivor's next sweep (200 ms here), then held for the grace (3 s).
+    expect(afterMs).to.be.within(3000, 10_000);
+    console.log(`      bob removed alice ${afterMs} ms after her process drained`);
+  });
 
   it('a relay-only pair: the process of one side is SIGKILLed and that side never comes back: the other removes it when the fleet ends its resume grace, not before', async function () {
     this.timeout(60_000);
