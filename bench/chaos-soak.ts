@@ -1,15 +1,17 @@
 /**
  * The chaos soak (issue #15): participants, each in its own process, exchange direct messages and
  * broadcasts, some with attachments (64 KiB to 2 MiB, SHA-256 checked on receipt), while signaling processes
- * and participants are killed with SIGKILL and restarted at random (10 minutes by default).
+ * and participants are killed with SIGKILL (fleet processes also drained with SIGTERM) and restarted at
+ * random (10 minutes by default).
  *
  * The servers: a Redis fleet of `--fleet` processes (3) on one redis-server, or with `--fleet 0` one
  * default-settings server (no Redis, no resume key: a restart makes everyone re-join under a new id).
  * Half of the participants connect straight to one process (pinned: when it dies they wait for it to come
  * back on the same port), the other half through a TCP proxy that plays the load balancer (when its process
  * dies it sends new connections to a live one). Chaos events, one every `--every-ms` on average:
- * - a fleet process (never s0, whose memory is watched) killed, restarted on its port 0.5–3 s later; then a
- *   newcomer joining through it must find every long-lived participant within 10 s and reach each one;
+ * - a fleet process (never s0, whose memory is watched) killed (SIGKILL) or, half of the time, drained
+ *   (SIGTERM, as a rolling deploy does), restarted on its port 0.5–3 s later; then a newcomer joining
+ *   through it must find every long-lived participant within 10 s and reach each one;
  * - a mortal participant (the second half) killed, and 0.5–3 s later a new participant started in its place.
  * With `--fleet 0` the server takes the place of the fleet process.
  *
@@ -19,7 +21,7 @@
  *   receipts count); a receipt seen twice is a duplicate, acknowledged or not; attachments hash right;
  * - no send hangs: every send settles (a send to a dead participant rejects) by the end of the run;
  * - a killed participant is seen to leave by every peer that knew it, within 10 s, and never comes back;
- *   nobody else is ever seen to leave (not when a fleet process dies, not when the server restarts);
+ *   nobody else is ever seen to leave (not when a fleet process dies or drains, not when the server restarts);
  * - no room gives up (`signaling_failed`);
  * - memory after a GC: each long-lived participant and never-killed server, at a baseline taken after the
  *   warm-up and at the end, both after traffic stopped and a quiet period. See MEMORY_TOLERANCE.
@@ -211,21 +213,37 @@ function startTraffic(): void {
   for (const p of live) p.proc.send({ start: true });
 }
 
-async function killServer(s: Server): Promise<void> {
-  await stop(s.proc, 'SIGKILL');
+/**
+ * A signaling process goes and comes back on its port 0.5–3 s later. `kill`: SIGKILL, the load balancer
+ * notices at once. `drain`: SIGTERM, as a rolling deploy stops a process: /readyz answers 503, so the load
+ * balancer sends new connections elsewhere at once, and the connected clients stay until the drain delay
+ * is over and it closes (in a fleet, leaving its participants to the others).
+ */
+async function stopServer(s: Server, how: 'kill' | 'drain'): Promise<void> {
+  if (how === 'drain') {
+    retargetAwayFrom(s);
+    s.proc.child.kill('SIGTERM');
+    await s.proc.exited;
+  } else {
+    await stop(s.proc, 'SIGKILL');
+    retargetAwayFrom(s);
+  }
   events.push({ kind: 'server', name: s.name, atMs: Date.now() });
-  // The load balancer notices at once and sends new connections to a live process.
+  await sleep(random(500, 3000));
+  s.proc = await startServer(s.name, s.port);
+  s.restarts++;
+  const backMs = Date.now();
+  await newcomerCheck(s, backMs);
+}
+
+/** The proxies sending new connections to `s` send them to a live process instead. */
+function retargetAwayFrom(s: Server): void {
   const alive = servers.filter((t) => t !== s);
   proxies.forEach((proxy, i) => {
     if (proxy === undefined || proxyTargets[i] !== s.port || alive.length === 0) return;
     proxyTargets[i] = alive[Math.floor(Math.random() * alive.length)]!.port;
     proxy.retarget(proxyTargets[i]);
   });
-  await sleep(random(500, 3000));
-  s.proc = await startServer(s.name, s.port);
-  s.restarts++;
-  const backMs = Date.now();
-  await newcomerCheck(s, backMs);
 }
 
 let newcomers = 0;
@@ -414,15 +432,20 @@ try {
   startTraffic();
 
   const endMs = startMs + durationS * 1000;
-  const restarts = { server: 0, participant: 0 };
+  const restarts = { server: 0, drained: 0, participant: 0 };
   while (Date.now() + everyMs < endMs) {
     await sleep(random(0.5, 1.5) * everyMs);
     const mortalServers = servers.filter((s) => fleetSize === 0 || s.name !== 's0');
     if (Math.random() < 0.5) {
       const s = mortalServers[Math.floor(Math.random() * mortalServers.length)]!;
-      await killServer(s);
+      // In a fleet, half of them drained (SIGTERM) instead: its participants must move with nobody seeing a leave.
+      const how = fleetSize > 0 && Math.random() < 0.5 ? 'drain' : 'kill';
+      await stopServer(s, how);
       restarts.server++;
-      say(`  ${Math.round((Date.now() - startMs) / 1000)} s: ${s.name} killed and restarted`);
+      if (how === 'drain') restarts.drained++;
+      say(
+        `  ${Math.round((Date.now() - startMs) / 1000)} s: ${s.name} ${how === 'drain' ? 'drained' : 'killed'} and restarted`,
+      );
     } else {
       const mortal = live.filter((p) => p.mortal);
       const p = mortal[Math.floor(Math.random() * mortal.length)]!;
@@ -493,7 +516,7 @@ try {
   say(`\nchaos soak summary: ${durationS} s, ${summary.servers}, ${count} participants`);
   say(`  load average (1, 5, 15 min): start ${loadAtStart.join(' ')}, end ${summary.loadAverage.end.join(' ')}`);
   say(
-    `  restarts: ${restarts.server} ${fleetSize === 0 ? 'server' : 'fleet process'}, ${restarts.participant} participant; ${newcomers} newcomer checks`,
+    `  restarts: ${restarts.server} ${fleetSize === 0 ? 'server' : `fleet process (${restarts.drained} drained, the others killed)`}, ${restarts.participant} participant; ${newcomers} newcomer checks`,
   );
   say(
     `  messages: ${m.acknowledged + m.acknowledgedUnnamed} acknowledged (${m.acknowledgedUnnamed} unchecked), ${m.delivered} delivered, ${m.duplicates} duplicates, ${m.lost} lost`,
