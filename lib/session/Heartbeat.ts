@@ -29,6 +29,8 @@ export class Heartbeat {
   readonly #timeouts: RoomTimeouts;
   readonly #context: HeartbeatContext;
   #lastReceivedAtMs = 0;
+  /** Silence before this is not held against the peer (see {@link forgive}). */
+  #judgedFromMs = 0;
   #lastTickAtMs = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   #probeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -59,6 +61,15 @@ export class Heartbeat {
     this.#lastReceivedAtMs = nowMs;
   }
 
+  /**
+   * The peer's silence until `nowMs` is not held against it: `heartbeatTimeoutMs` counts from now, unless a
+   * frame arrived later. For a hold that ends (the peer was off the server, so nothing could come), not a
+   * sign of life: {@link lastReceivedAtMs} stays.
+   */
+  forgive(nowMs: number): void {
+    this.#judgedFromMs = nowMs;
+  }
+
   /** Reports the peer silent unless a frame arrives within `withinMs`. */
   probe(withinMs: number): void {
     if (this.#probeTimer !== undefined) return;
@@ -87,7 +98,7 @@ export class Heartbeat {
     if (
       !this.paused &&
       !stalled &&
-      now - this.#lastReceivedAtMs > heartbeatTimeoutMs &&
+      now - Math.max(this.#lastReceivedAtMs, this.#judgedFromMs) > heartbeatTimeoutMs &&
       !this.#context.awaitingHello()
     ) {
       this.#context.silent(`no frame for ${heartbeatTimeoutMs} ms`);

@@ -175,6 +175,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   set held(held: boolean) {
+    // Released: the silence the hold covered was the path's (the peer off the server), not the peer's, and is
+    // judged afresh from now. Else a peer back a moment before heartbeatTimeoutMs of it had ended was taken
+    // for gone before its new link could open (the chaos soak saw this when a drained process's participant
+    // came back 5.0 s after its last frame).
+    if (this.#links.held && !held) this.#heartbeat.forgive(Date.now());
     this.#links.held = held;
   }
 

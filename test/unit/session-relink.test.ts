@@ -502,6 +502,31 @@ describe('Session moving between links', () => {
     expect(reason).to.match(/no link within 100 ms/);
   });
 
+  it('a hold released a moment before the silence it covered reached heartbeatTimeoutMs: the silence is judged from the release', async () => {
+    // A relayed peer whose process drained came back ~5 s after its last frame: released then, the session
+    // was closed by the next tick, before the peer's new link could open.
+    const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 200 };
+    const [a, , , lb0] = await pair({ timeouts, graceMs: 50 });
+    a.session.held = true;
+    lb0.freezePeer(); // nothing from b reaches a: the path is down while b is off the server
+    let closedAt = 0;
+    let reason = '';
+    a.session.on('close', (r) => {
+      closedAt = Date.now();
+      reason = r;
+    });
+    await sleep(120);
+    const releasedAt = Date.now();
+    a.session.held = false; // b is back on the server
+    await sleep(130); // past 200 ms of silence counted from b's last frame
+    expect(closedAt, 'closed on the silence the hold covered').to.equal(0);
+    expect(a.session.isLinked).to.equal(true);
+    // Still silent: it goes heartbeatTimeoutMs after the release.
+    await eventually(() => closedAt > 0, 2000, 'a to close');
+    expect(reason).to.equal('no frame for 200 ms');
+    expect(closedAt - releasedAt).to.be.at.least(199);
+  });
+
   it('held, a silent peer closes the link, not the session; not held, it closes the session', async () => {
     const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 100 };
     const [a, , , lb0] = await pair({ timeouts, graceMs: 50 });
