@@ -174,7 +174,7 @@ export class ParticipantRegistry<C> {
 
   /**
    * The process closes: retries stop, held participants are removed now, and connections that close
-   * from here on remove their participants at once.
+   * from here on remove their participants at once (after {@link handOver}, neither: the fleet adopts them).
    */
   close(): void {
     this.#closing = true;
@@ -182,7 +182,7 @@ export class ParticipantRegistry<C> {
     for (const h of this.#held.values()) {
       clearTimeout(h.timer);
       this.#countOut(h.room);
-      this.track(this.#remove(h.room, h.id, 'closing'));
+      if (!this.#handingOver) this.track(this.#remove(h.room, h.id, 'closing'));
     }
     this.#held.clear();
   }
@@ -194,13 +194,7 @@ export class ParticipantRegistry<C> {
    */
   handOver(): void {
     this.#handingOver = true;
-    this.#closing = true;
-    clearInterval(this.#retryTimer);
-    for (const h of this.#held.values()) {
-      clearTimeout(h.timer);
-      this.#countOut(h.room);
-    }
-    this.#held.clear();
+    this.close();
   }
 
   /** Resolves when every removal under way has settled, or after `timeoutMs`. */
