@@ -57,6 +57,16 @@ export interface MembershipStoreOptions {
   parkMs: number;
   /** How long after its epoch starts the store takes tokens of an earlier epoch: the resume grace. */
   restartWindowMs: number;
+  /** How long a member is held for a resume once its connection dropped: the resume grace. */
+  holdMs: number;
+}
+
+/** Outcome of {@link MembershipStore.hold}. */
+export interface HoldResult {
+  /** The enabled members to tell, when this member is enabled. */
+  peers: string[];
+  /** How long the hold has left: `holdMs`, or less for a member held already (a process that held it went). */
+  leftMs: number;
 }
 
 /** Most generations a {@link LocalMembershipStore} keeps parked; the oldest go first (their tokens then fail). */
@@ -114,10 +124,10 @@ export interface MembershipStore {
    */
   removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }>;
   /**
-   * Marks the member held (its connection dropped without a goodbye); returns the other enabled members,
-   * when this member is enabled, to tell.
+   * Marks the member held (its connection dropped without a goodbye) for `holdMs`; a member held already (by
+   * a process that died or handed it over since) keeps the end of its hold, so adoption never extends it.
    */
-  hold(room: string, id: string): Promise<string[]>;
+  hold(room: string, id: string): Promise<HoldResult>;
   /** Called with the members of a dead process that this process adopted, to hold for a resume (fleets only). */
   onLost(listener: (lost: LostMember[]) => void): void;
   /** Called when the store dropped this process's members (it was taken for dead): its sockets must go. */
@@ -138,6 +148,8 @@ interface LocalMember extends MemberState {
   /** The generation before `gen`, taken while the member is held. */
   prev: string | undefined;
   held: boolean;
+  /** When its hold ends (while `held`). */
+  holdEndsMs: number;
 }
 
 /** Membership of one process, in memory. */
@@ -169,7 +181,7 @@ export class LocalMembershipStore implements MembershipStore {
     if (members?.has(info.id)) return 'IdInUse';
     if (maxParticipants > 0 && (members?.size ?? 0) >= maxParticipants) return 'RoomFull';
     if (members === undefined) this.#rooms.set(room, (members = new Map<string, LocalMember>()));
-    members.set(info.id, { info, enabled: false, gen, prev: undefined, held: false });
+    members.set(info.id, { info, enabled: false, gen, prev: undefined, held: false, holdEndsMs: 0 });
     return 'ok';
   }
 
@@ -263,10 +275,17 @@ export class LocalMembershipStore implements MembershipStore {
     return this.remove(room, id, true);
   }
 
-  hold(room: string, id: string): Promise<string[]> {
+  hold(room: string, id: string): Promise<HoldResult> {
     const member = this.#rooms.get(room)?.get(id);
-    if (member !== undefined) member.held = true;
-    return Promise.resolve(member?.enabled === true ? this.#enabledOthers(room, id).map((m) => m.info.id) : []);
+    const nowMs = Date.now();
+    if (member !== undefined && !member.held) {
+      member.held = true;
+      member.holdEndsMs = nowMs + this.#o.holdMs;
+    }
+    return Promise.resolve({
+      peers: member?.enabled === true ? this.#enabledOthers(room, id).map((m) => m.info.id) : [],
+      leftMs: member === undefined ? this.#o.holdMs : Math.max(0, member.holdEndsMs - nowMs),
+    });
   }
 
   onLost(): void {

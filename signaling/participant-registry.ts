@@ -4,7 +4,7 @@
  * removals from the store still under way or waiting for a retry. It counts rooms and participants for
  * the metrics. The store is the record of who is in a room; this is what the process keeps beside it.
  */
-import type { MembershipStore } from './membership.js';
+import type { HoldResult, MembershipStore } from './membership.js';
 import type { ServerLogger } from './options-serving.js';
 
 /**
@@ -118,27 +118,40 @@ export class ParticipantRegistry<C> {
       logger.info({ room, participant: id, reason }, 'left');
       return;
     }
-    this.#hold(room, id, key);
-    const peers = await this.options.store.hold(room, id).catch(() => []);
+    const { peers, leftMs } = await this.#hold(room, id, key);
     this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
-    logger.info({ room, participant: id, reason, graceMs: resumeGraceMs }, 'connection dropped: kept for a resume');
-  }
-
-  /** Starts the grace timer of a held participant: when it runs out, the participant is removed. */
-  #hold(room: string, id: string, key: string): void {
-    const timer = setTimeout(() => {
-      this.#held.delete(key);
-      this.#countOut(room);
-      this.track(this.#remove(room, id, 'expired'));
-    }, this.options.resumeGraceMs);
-    timer.unref();
-    this.#held.set(key, { room, id, timer });
+    logger.info({ room, participant: id, reason, graceMs: leftMs }, 'connection dropped: kept for a resume');
   }
 
   /**
-   * Participant `id` of `room` belonged to a process that died, and this process adopted it (the fleet's
-   * sweep): it is held for `resumeGraceMs` as a dropped connection of this process would be, and its peers
-   * are told it dropped. Its client resumes on any process with its token; only if it does not come back
+   * Holds a participant for a resume: its grace timer starts at once (a resume that comes while the store
+   * is asked finds it held), and is shortened to what the store says is left of a hold under way (an
+   * adopted participant that its process held already keeps that hold's end). When the grace runs out, or
+   * none is left, the participant is removed.
+   */
+  async #hold(room: string, id: string, key: string): Promise<HoldResult> {
+    const { resumeGraceMs } = this.options;
+    const expire = (): void => {
+      this.#held.delete(key);
+      this.#countOut(room);
+      this.track(this.#remove(room, id, 'expired'));
+    };
+    const entry = { room, id, timer: setTimeout(expire, resumeGraceMs).unref() };
+    this.#held.set(key, entry);
+    const held = await this.options.store
+      .hold(room, id)
+      .catch((): HoldResult => ({ peers: [], leftMs: resumeGraceMs }));
+    if (held.leftMs < resumeGraceMs && this.#held.get(key) === entry) {
+      clearTimeout(entry.timer);
+      entry.timer = setTimeout(expire, held.leftMs).unref();
+    }
+    return held;
+  }
+
+  /**
+   * Participant `id` of `room` belonged to a process that died or handed its members over, and this process
+   * adopted it (the fleet's sweep): it is held for `resumeGraceMs` as a dropped connection of this process
+   * would be (for what is left of that, when its process held it already), and its peers are told it dropped. Its client resumes on any process with its token; only if it does not come back
    * in time is it removed (and its peers see it leave).
    */
   async handleAdopted(room: string, id: string): Promise<void> {
@@ -159,11 +172,10 @@ export class ParticipantRegistry<C> {
       this.track(this.#remove(room, id, 'expired'));
       return;
     }
-    this.#hold(room, id, key);
-    const peers = await this.options.store.hold(room, id).catch(() => []);
+    const { peers, leftMs } = await this.#hold(room, id, key);
     // Said so: a peer relayed to it waits for its resume rather than probing a path that cannot answer.
     this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id, processDied: true }));
-    logger.info({ room, participant: id, graceMs: resumeGraceMs }, 'its process died: kept for a resume');
+    logger.info({ room, participant: id, graceMs: leftMs }, 'its process went: kept for a resume');
   }
 
   /** Keeps `removal` until it settles, so {@link settled} can wait for it. */

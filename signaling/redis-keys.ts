@@ -7,6 +7,8 @@
  *   `fleetTimeoutMs`); `srv:<id>`: set of "participant id\nroom" it holds
  * - `parked:<id\nroom>`: the generation of a member removed without a goodbye, expiring with the token lifetime
  * - `adopted:<id\nroom>`: taken back with a token of an earlier epoch, for the restart window
+ * - `hold:<id\nroom>`: when the member's hold for a resume ends (ms, Redis's clock), so a process that
+ *   adopts a held member keeps that end; read only while `gen:` says held, expiring a minute after it
  * - `epoch`: "<uuid> <start ms>", set when missing (a Redis that lost its data starts a new epoch)
  * - `resume-key`: the fleet's shared resume key, hex
  * The sweep and resume scripts (redis-scripts.ts) build `alive:` and `srv:` keys of other servers from the
@@ -48,6 +50,11 @@ export class FleetKeys {
   /** Set when member `ref` was taken back with a token of an earlier epoch. */
   adopted(ref: string): string {
     return `${this.prefix}adopted:${ref}`;
+  }
+
+  /** When the hold of member `ref` (see `memberRef`) for a resume ends, in ms of Redis's clock. */
+  holdEnds(ref: string): string {
+    return `${this.prefix}hold:${ref}`;
   }
 
   /** Set of the ids of the fleet's processes. */

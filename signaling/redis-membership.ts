@@ -14,6 +14,7 @@ import { checkParticipantInfo } from '../lib/protocol/signaling-checks.js';
 import type { ServerLogger } from './options-serving.js';
 import type {
   AddResult,
+  HoldResult,
   LostMember,
   MembershipStoreOptions,
   MemberState,
@@ -200,9 +201,18 @@ export class RedisMembershipStore implements MembershipStore {
     return this.#remove('removeIfHeld', room, id, true);
   }
 
-  async hold(room: string, id: string): Promise<string[]> {
-    const r = await this.#run('hold', [this.#keys.enabled(room), this.#keys.gen(room)], [id]);
-    return Array.isArray(r) ? r.map(String) : [];
+  async hold(room: string, id: string): Promise<HoldResult> {
+    const r = await this.#run(
+      'hold',
+      [this.#keys.enabled(room), this.#keys.gen(room), this.#keys.holdEnds(memberRef(room, id))],
+      [id, String(this.#o.holdMs)],
+    );
+    const [left, ...peers]: unknown[] = Array.isArray(r) ? (r as unknown[]) : [];
+    const leftMs = Number(left);
+    return {
+      peers: peers.map(String),
+      leftMs: Number.isFinite(leftMs) ? Math.min(Math.max(0, leftMs), this.#o.holdMs) : this.#o.holdMs,
+    };
   }
 
   /**

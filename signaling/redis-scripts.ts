@@ -108,13 +108,23 @@ ${APPEND_OTHER_ENABLED_INFOS}`,
   // KEYS and ARGV: as REMOVE's. Like remove, but only when this process still holds the member.
   removeIfHeld: `
 if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end${REMOVE}`,
-  // KEYS: enabled set, generation hash. ARGV: id. Marks the member held; the other enabled members, when
-  // this one is enabled.
+  // KEYS: enabled set, generation hash, hold-end key. ARGV: id, hold ms. Marks the member held until hold ms
+  // from now (Redis's clock, one for the fleet); a member held already (by a process that went since) keeps
+  // its end. Returns {ms left of the hold, the other enabled members when this one is enabled...}.
   hold: `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local left = tonumber(ARGV[2])
 local gen = redis.call('HGET', KEYS[2], ARGV[1])
-if gen then redis.call('HSET', KEYS[2], ARGV[1], string.sub(gen, 1, -2) .. '1') end
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {} end
-local out = {}
+local ends = gen and string.sub(gen, -2) == ' 1' and tonumber(redis.call('GET', KEYS[3]) or '')
+if ends then
+  left = math.max(0, ends - now)
+else
+  if gen then redis.call('HSET', KEYS[2], ARGV[1], string.sub(gen, 1, -2) .. '1') end
+  redis.call('SET', KEYS[3], string.format('%.0f', now + left), 'PX', string.format('%.0f', left + 60000))
+end
+local out = {left}
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return out end
 for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do if pid ~= ARGV[1] then table.insert(out, pid) end end
 return out`,
   // KEYS: alive key, servers set. ARGV: server id, ttl ms. Returns 1 when this server had been dropped from the fleet.

@@ -62,8 +62,8 @@ const CLOSE_REMOVAL_TIMEOUT_MS = 5000;
 
 /**
  * Starts a signaling server: it assigns participant ids, keeps room membership and who has messaging
- * enabled, and relays offers, answers and ICE candidates between two participants of the same room.
- * It carries no application messages. Throws `ConfigError` for a bad option.
+ * enabled, and relays offers, answers and ICE candidates between two participants of the same room, and the
+ * end-to-end encrypted frames of pairs that have no direct channel (`relay`). Throws `ConfigError` for a bad option.
  * @example
  * const server = await createSignalingServer({ port: 8080 });
  * // … later
@@ -75,7 +75,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   // A removed member's generation is parked as long as its token lives; a restarted store takes tokens of its
   // previous life for as long as it would hold a dropped connection.
-  const tokenTerms = { parkMs: opts.resumeTokenTtlMs, restartWindowMs: opts.resumeGraceMs };
+  const tokenTerms = {
+    parkMs: opts.resumeTokenTtlMs,
+    restartWindowMs: opts.resumeGraceMs,
+    holdMs: opts.resumeGraceMs,
+  };
   let redis: RedisClient | undefined;
   let store: MembershipStore;
   let fleet: RedisMembershipStore | undefined;
