@@ -9,8 +9,9 @@ import type { ServerLogger } from './options-serving.js';
 
 /**
  * Why a member is removed. `left`: it said goodbye, so its resume tokens die with it. `expired`: it did
- * not come back within the grace period. `closing`: this process goes, and its members may resume on another.
- * (A process of a fleet that closes removes nobody: see {@link ParticipantRegistry.handOver}.)
+ * not come back within the grace period. `closing`: this process (one, without a fleet) goes; nobody left, so
+ * nobody is told: its members' clients keep their channels and resume when a server is back. (A process of a
+ * fleet that closes removes nobody: see {@link ParticipantRegistry.handOver}.)
  */
 export type Removal = 'left' | 'expired' | 'closing';
 
@@ -186,7 +187,8 @@ export class ParticipantRegistry<C> {
 
   /**
    * The process closes: retries stop, held participants are removed now, and connections that close
-   * from here on remove their participants at once (after {@link handOver}, neither: the fleet adopts them).
+   * from here on remove their participants at once, their peers not told (they are going too, and will
+   * find each other again on the server's return); after {@link handOver}, neither: the fleet adopts them.
    */
   close(): void {
     this.#closing = true;
@@ -226,7 +228,7 @@ export class ParticipantRegistry<C> {
       const { existed, peers } =
         how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
       this.#unremoved.delete(id);
-      if (existed) tell(room, peers, (to) => to.emit('peer_disabled', { id }));
+      if (existed && how !== 'closing') tell(room, peers, (to) => to.emit('peer_disabled', { id }));
       if (how === 'expired')
         logger.info(
           { room, participant: id },

@@ -305,7 +305,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     closing ??= (async () => {
       draining = true;
       // In a fleet the participants stay in their rooms, and another process adopts them as it would those of
-      // a process that died: their clients resume there and no peer sees them leave. One process removes them.
+      // a process that died: their clients resume there and no peer sees them leave. One process forgets them
+      // and tells nobody: their clients keep their channels and resume when it is back (a restart).
       if (await store.handOver()) {
         logger.info({ participants: registry.participants }, 'leaving the participants to the rest of the fleet');
         registry.handOver();

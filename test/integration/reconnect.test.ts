@@ -1,5 +1,5 @@
 /**
- * Staying connected, with real participants: the signaling server killed and restarted mid-conversation,
+ * Staying connected, with real participants: the signaling server killed, or stopped, and restarted mid-conversation,
  * a participant's connection to the server cut and restored, and a default-settings server (no resume
  * secret) restarted: its participants re-join under new ids and their peers follow them. The mesh keeps carrying messages throughout; nobody sees a leave that did not happen.
  */
@@ -117,54 +117,62 @@ describe('reconnecting to signaling (real processes and channels)', function () 
     await stopAll();
   });
 
-  it('the server is killed (SIGKILL) mid-conversation and restarted: no message lost or doubled, nobody leaves, newcomers connect again', async () => {
-    const env = { ROOMMESH_RESUME_SECRET: SECRET };
-    let server = await startSignal([], { env });
-    const at = { url: server.url } as SignalingServer;
-    const [alice, bob] = await h.mesh(at, 'k1', ['alice', 'bob']);
-    await allDirect([alice, bob]);
-    const seenByAlice = presenceLog(alice!);
-    const seenByBob = presenceLog(bob!);
-    const ab = conversation(alice!, bob!);
-    const ba = conversation(bob!, alice!);
-    await new Promise((r) => setTimeout(r, 300));
+  for (const [how, signal] of [
+    ['killed (SIGKILL)', 'SIGKILL'],
+    ['stopped (SIGTERM, a restart by a service manager)', 'SIGTERM'],
+  ] as const)
+    it(`the server is ${how} mid-conversation and restarted: no message lost or doubled, nobody leaves, newcomers connect again`, async () => {
+      const env = { ROOMMESH_RESUME_SECRET: SECRET };
+      const flags = ['--drain-delay-ms', '0'];
+      let server = await startSignal(flags, { env });
+      const at = { url: server.url } as SignalingServer;
+      const [alice, bob] = await h.mesh(at, 'k1', ['alice', 'bob']);
+      await allDirect([alice, bob]);
+      const seenByAlice = presenceLog(alice!);
+      const seenByBob = presenceLog(bob!);
+      const ab = conversation(alice!, bob!);
+      const ba = conversation(bob!, alice!);
+      await new Promise((r) => setTimeout(r, 300));
 
-    const lost = Promise.all([nextEvent(alice!, 'signaling_disconnected'), nextEvent(bob!, 'signaling_disconnected')]);
-    await stop(server, 'SIGKILL');
-    await lost;
-    expect(alice!.isSignalingConnected).to.equal(false);
-    const sentBefore = ab.sent();
-    await new Promise((r) => setTimeout(r, 1500)); // the mesh carries on without the server
-    expect(ab.received.length).to.be.above(sentBefore);
+      const lost = Promise.all([
+        nextEvent(alice!, 'signaling_disconnected'),
+        nextEvent(bob!, 'signaling_disconnected'),
+      ]);
+      await stop(server, signal);
+      await lost;
+      expect(alice!.isSignalingConnected).to.equal(false);
+      const sentBefore = ab.sent();
+      await new Promise((r) => setTimeout(r, 1500)); // the mesh carries on without the server
+      expect(ab.received.length).to.be.above(sentBefore);
 
-    const back = Promise.all([
-      nextEvent(alice!, 'signaling_reconnected', 20_000),
-      nextEvent(bob!, 'signaling_reconnected', 20_000),
-    ]);
-    server = await startSignal([], { env, port: server.port });
-    await back;
-    expect(alice!.isSignalingConnected).to.equal(true);
-    await new Promise((r) => setTimeout(r, 300));
-    await Promise.all([ab.stop(), ba.stop()]);
+      const back = Promise.all([
+        nextEvent(alice!, 'signaling_reconnected', 20_000),
+        nextEvent(bob!, 'signaling_reconnected', 20_000),
+      ]);
+      server = await startSignal(flags, { env, port: server.port });
+      await back;
+      expect(alice!.isSignalingConnected).to.equal(true);
+      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all([ab.stop(), ba.stop()]);
 
-    for (const c of [ab, ba]) {
-      expect(c.failures).to.deep.equal([]);
-      expect(c.received).to.deep.equal(Array.from({ length: c.sent() }, (_, i) => i));
-    }
-    // The server's new life knows them under their old ids: a newcomer finds and reaches both.
-    const carol = await h.join(at, 'k1', 'carol');
-    await carol.messaging.enable();
-    expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal(
-      [alice!.localParticipant.id, bob!.localParticipant.id].sort(),
-    );
-    await eventually(
-      () => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2,
-      10_000,
-      'both see carol',
-    );
-    expect(seenByAlice).to.deep.equal(['added carol']);
-    expect(seenByBob).to.deep.equal(['added carol']);
-  });
+      for (const c of [ab, ba]) {
+        expect(c.failures).to.deep.equal([]);
+        expect(c.received).to.deep.equal(Array.from({ length: c.sent() }, (_, i) => i));
+      }
+      // The server's new life knows them under their old ids: a newcomer finds and reaches both.
+      const carol = await h.join(at, 'k1', 'carol');
+      await carol.messaging.enable();
+      expect(carol.messaging.remoteParticipants.map((p) => p.id).sort()).to.deep.equal(
+        [alice!.localParticipant.id, bob!.localParticipant.id].sort(),
+      );
+      await eventually(
+        () => alice!.messaging.remoteParticipants.length === 2 && bob!.messaging.remoteParticipants.length === 2,
+        10_000,
+        'both see carol',
+      );
+      expect(seenByAlice).to.deep.equal(['added carol']);
+      expect(seenByBob).to.deep.equal(['added carol']);
+    });
 
   it("a participant's connection to the server is cut and restored: it resumes under its id, and nobody sees it leave", async () => {
     const server = await h.server();
