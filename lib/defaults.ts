@@ -64,7 +64,8 @@ export interface RoomTimeouts {
 export interface ReceiveLimits {
   /**
    * The most bytes held at once for incoming attachments that are still arriving, over all participants. A
-   * buffer is allocated whole when an attachment starts; a start that would pass this is refused (`NoMemory`).
+   * buffer is allocated whole when an attachment starts; a start that would pass this is refused (`NoMemory`),
+   * unless attachments arriving too slowly (10 s in, over 10 minutes to go) give it their bytes.
    * @default 1073741824 (1 GiB)
    */
   maxIncomingAttachmentBytesTotal: number;

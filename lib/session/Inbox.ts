@@ -17,6 +17,8 @@ interface Transfer extends IncomingTransfer {
   receivedBytes: number;
   call?: Call;
   buffer: Uint8Array;
+  /** When its first start arrived (Date.now()); kept when it starts again, so its rate cannot be reset. */
+  startedAtMs: number;
   /** When the start or the latest chunk arrived (Date.now()). */
   lastProgressAtMs: number;
   /** The most progress reported (-1: none yet): an attachment sent again after a move never reports less. */
@@ -33,16 +35,95 @@ export function peerShare(budgetBytes: number, maxAttachmentBytes: number): numb
 }
 
 /**
+ * How long an incomplete attachment arrives before its rate is judged (see {@link AttachmentBudget.reclaim}):
+ * long enough to mean something on a slow link, shorter than the stall timeout that a trickle evades.
+ * @internal
+ */
+export const RECLAIM_JUDGED_AFTER_MS = 10_000;
+/**
+ * When the budget is full, an attachment that would need longer than this to finish, at its rate since it
+ * started, gives its bytes to a new one (256 MiB in 10 minutes is 437 KiB/s). @internal
+ */
+export const RECLAIM_SLOWER_THAN_MS = 10 * 60_000;
+
+/** An incomplete attachment that {@link AttachmentBudget.reclaim} may take the bytes of. @internal */
+export interface SlowTransfer {
+  seq: number;
+  /** The bytes it holds. */
+  bytes: number;
+  /** How long it would take to finish at its rate so far (Infinity: nothing arrived). */
+  finishMs: number;
+}
+
+/** What holds part of an {@link AttachmentBudget}: a session's receiver. @internal */
+export interface BudgetHolder {
+  /** Its incomplete attachments that are slow enough to give up their bytes at `nowMs`. */
+  slowTransfers(nowMs: number): SlowTransfer[];
+  /** Refuses attachment `seq` (`NoMemory`) and frees its bytes at once. */
+  evict(seq: number, detail: string): void;
+}
+
+/**
  * Bytes held for incomplete incoming attachments, shared by every link of one participant: a `start`
  * reserves its `totalBytes` (the buffer is allocated whole, at once), completion or abandonment releases them.
+ * When a start does not fit, the slowest attachments may give theirs up ({@link reclaim}).
  * @internal
  */
 export class AttachmentBudget {
   readonly #maxBytes: number;
   #heldBytes = 0;
+  readonly #holders = new Set<BudgetHolder>();
 
   constructor(maxBytes: number) {
     this.#maxBytes = maxBytes;
+  }
+
+  /** Adds a holder whose slow attachments {@link reclaim} may take; {@link removeHolder} when it closes. */
+  addHolder(holder: BudgetHolder): void {
+    this.#holders.add(holder);
+  }
+
+  /** Removes a holder added by {@link addHolder}. */
+  removeHolder(holder: BudgetHolder): void {
+    this.#holders.delete(holder);
+  }
+
+  /** How many holders there are (a closed session that stayed would leak). */
+  get holders(): number {
+    return this.#holders.size;
+  }
+
+  /**
+   * Makes room for `bytes` that do not fit, by refusing the slowest incomplete attachments of any peer
+   * (this one's too): those that have arrived for {@link RECLAIM_JUDGED_AFTER_MS} and would need more than
+   * {@link RECLAIM_SLOWER_THAN_MS} to finish at their rate so far, slowest first. Without this, peers that
+   * announce attachments and send a chunk every few seconds (under the stall timeout) held the whole budget,
+   * and every other attachment was refused. Refuses none when they cannot free enough. True when `bytes`
+   * are reserved.
+   */
+  reclaim(bytes: number, nowMs: number): boolean {
+    const need = this.#heldBytes + bytes - this.#maxBytes;
+    if (need <= 0) return this.reserve(bytes);
+    if (bytes > this.#maxBytes) return false;
+    const slow: Array<SlowTransfer & { holder: BudgetHolder }> = [];
+    for (const holder of this.#holders) for (const t of holder.slowTransfers(nowMs)) slow.push({ ...t, holder });
+    slow.sort((a, b) => b.finishMs - a.finishMs);
+    const chosen: typeof slow = [];
+    let freed = 0;
+    for (const t of slow) {
+      if (freed >= need) break;
+      chosen.push(t);
+      freed += t.bytes;
+    }
+    if (freed < need) return false;
+    for (const t of chosen) {
+      const finish = Number.isFinite(t.finishMs) ? `${Math.round(t.finishMs / 1000)} s` : 'ever (nothing arrived)';
+      t.holder.evict(
+        t.seq,
+        `attachment ${t.seq} would take ${finish} to finish at its rate so far; its ${t.bytes} bytes went to a new attachment`,
+      );
+    }
+    return this.reserve(bytes);
   }
 
   /** The cap. */
@@ -196,7 +277,8 @@ export class Inbox {
         `announced a ${totalBytes}-byte attachment; this peer's incomplete attachments already hold ${ownBytes} of the ${share} bytes one peer may`,
       );
     }
-    if (!this.#budget.reserve(totalBytes)) {
+    const nowMs = Date.now();
+    if (!this.#budget.reserve(totalBytes) && !this.#budget.reclaim(totalBytes, nowMs)) {
       const { heldBytes, maxBytes } = this.#budget;
       return this.#refuse(
         seq,
@@ -218,7 +300,8 @@ export class Inbox {
       totalBytes,
       receivedBytes: 0,
       buffer,
-      lastProgressAtMs: Date.now(),
+      startedAtMs: parked?.startedAtMs ?? nowMs,
+      lastProgressAtMs: nowMs,
       reportedBytes: parked?.reportedBytes ?? -1,
     };
     if (frame.call !== undefined) transfer.call = frame.call;
@@ -311,6 +394,26 @@ export class Inbox {
       out.push({ kind: 'refuse', seq: t.seq, reason: 'Stalled', detail, transfer: t });
     }
     return out;
+  }
+
+  /** The attachments being received that {@link AttachmentBudget.reclaim} may take the bytes of at `nowMs`. */
+  slowTransfers(nowMs: number): SlowTransfer[] {
+    const out: SlowTransfer[] = [];
+    for (const t of this.#transfers.values()) {
+      const ageMs = nowMs - t.startedAtMs;
+      if (ageMs < RECLAIM_JUDGED_AFTER_MS) continue;
+      const finishMs = t.receivedBytes === 0 ? Infinity : ((t.totalBytes - t.receivedBytes) * ageMs) / t.receivedBytes;
+      if (finishMs > RECLAIM_SLOWER_THAN_MS) out.push({ seq: t.seq, bytes: t.totalBytes, finishMs });
+    }
+    return out;
+  }
+
+  /** Refuses attachment `seq` being received, for the budget (`NoMemory`), freeing its bytes; undefined when it is not. */
+  evict(seq: number, detail: string): InboxResult | undefined {
+    const t = this.#transfers.get(seq);
+    if (t === undefined) return undefined;
+    this.#forget(t);
+    return { kind: 'refuse', seq, reason: 'NoMemory', detail, transfer: t };
   }
 
   /** Drops every attachment still arriving, parked ones too (the session closed); returns them. */

@@ -1,6 +1,6 @@
 import { FrameKind, type FrameOf, type RefuseReason, encodeFrame } from '../protocol/frames.js';
 import { nextTurn } from '../util/schedule.js';
-import type { AttachmentBudget, InboxResult, IncomingTransfer } from './Inbox.js';
+import type { AttachmentBudget, BudgetHolder, InboxResult, IncomingTransfer, SlowTransfer } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import type { Outbox } from './Outbox.js';
 import type { SessionEvents } from './session-types.js';
@@ -28,8 +28,9 @@ type MessageFrame =
  * (deliver, progress, refuse), and acknowledges cumulatively, at most once per turn of the event loop.
  * @internal
  */
-export class Receiver {
+export class Receiver implements BudgetHolder {
   readonly #inbox: Inbox;
+  readonly #budget: AttachmentBudget;
   readonly #outbox: Outbox;
   readonly #context: ReceiverContext;
   #ackScheduled = false;
@@ -40,8 +41,10 @@ export class Receiver {
 
   constructor(maxAttachmentBytes: number, budget: AttachmentBudget, outbox: Outbox, context: ReceiverContext) {
     this.#inbox = new Inbox(maxAttachmentBytes, budget);
+    this.#budget = budget;
     this.#outbox = outbox;
     this.#context = context;
+    budget.addHolder(this);
   }
 
   /** Bytes held for attachments still arriving. */
@@ -90,9 +93,37 @@ export class Receiver {
     this.pushAck();
   }
 
-  /** Drops every attachment still arriving; returns them. */
+  /** Drops every attachment still arriving (the session closed), and leaves the budget; returns them. */
   clear(): IncomingTransfer[] {
+    this.#budget.removeHolder(this);
     return this.#inbox.clear();
+  }
+
+  /** {@link BudgetHolder}: the attachments slow enough to give their bytes to a new one. */
+  slowTransfers(nowMs: number): SlowTransfer[] {
+    return this.#inbox.slowTransfers(nowMs);
+  }
+
+  /**
+   * {@link BudgetHolder}: refuses attachment `seq` to make room for another, maybe of another peer, whose
+   * start is being handled now. The refusal is queued at once, ahead of any ack that would cover the seq;
+   * the events wait for the end of that frame's handling, so no listener runs inside another session's.
+   */
+  evict(seq: number, detail: string): void {
+    const result = this.#inbox.evict(seq, detail);
+    if (result?.kind !== 'refuse') return;
+    this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq, reason: result.reason }), true);
+    this.#remember(seq, result.reason);
+    this.#scheduleAck();
+    queueMicrotask(() => {
+      if (result.transfer !== undefined) this.#context.emit('aborted', result.transfer, 'Refused');
+      this.#context.protocolError('LimitExceeded', detail, false);
+    });
+  }
+
+  #remember(seq: number, reason: RefuseReason): void {
+    this.#refusals.push({ seq, reason });
+    if (this.#refusals.length > REMEMBERED_REFUSALS) this.#refusals.shift();
   }
 
   /** Queues an ack, encoded when it leaves; nothing leaves if nothing new is to be acknowledged by then. */
@@ -160,8 +191,7 @@ export class Receiver {
         // Urgent: ahead of any ack waiting to be encoded, whose seq will cover this one, so that the sender
         // never reads a refused message as delivered.
         this.#outbox.pushControl(encodeFrame({ kind: FrameKind.Refuse, seq: result.seq, reason: result.reason }), true);
-        this.#refusals.push({ seq: result.seq, reason: result.reason });
-        if (this.#refusals.length > REMEMBERED_REFUSALS) this.#refusals.shift();
+        this.#remember(result.seq, result.reason);
         if (result.transfer !== undefined)
           context.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
         // NoMemory is this side's memory, held for every peer: reported, not held against this one (an

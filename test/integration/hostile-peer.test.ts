@@ -369,6 +369,64 @@ describe('a hostile peer on a real data channel', function () {
     await eventually(() => budget.heldBytes === 0, 5000, 'b closing to free the rest');
   });
 
+  it('peers that trickle chunks to hold the incoming-attachment budget give it up to a new attachment once judged slow: refused NoMemory, not held against them', async function () {
+    this.timeout(30_000);
+    const MiB = 1 << 20;
+    const budget = new AttachmentBudget(2 * MiB); // one peer may hold half: 1 MiB
+    const a = await pair(MiB, { budget });
+    const b = await pair(MiB, { budget });
+    const honest = await pair(MiB, { budget });
+    for (const p of [a, b, honest]) p.raw.write(encodeFrame(HELLO));
+    const start = (seq: number, totalBytes = MiB): Uint8Array =>
+      encodeFrame({ kind: FrameKind.Start, seq, type: `s${seq}`, payload: {}, totalBytes });
+    // a and b each announce an attachment of their whole share and send 2 KiB and 1 KiB of it every 2 s,
+    // well inside the 30 s stall timeout: together they hold the whole budget.
+    a.raw.write(start(1));
+    b.raw.write(start(1));
+    await eventually(() => budget.heldBytes === 2 * MiB, 5000, 'both buffers');
+    const startedAt = Date.now();
+    const sent = { a: 0, b: 0 };
+    const trickle = setInterval(() => {
+      a.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: sent.a, bytes: bytes(2048, 1) }));
+      sent.a += 2048;
+      b.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 1, offset: sent.b, bytes: bytes(1024, 2) }));
+      sent.b += 1024;
+      honest.raw.write(encodeFrame({ kind: FrameKind.Ping })); // alive meanwhile, as a live peer is
+    }, 2000);
+    try {
+      // Before they have been judged, the honest peer's attachment is refused, as it was always.
+      honest.raw.write(start(1));
+      await eventually(() => refusals(honest).length === 1, 5000, "the honest peer's first refusal");
+      expect(refusals(honest)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
+      // Once they have been (10 s), its next one takes the slower one's bytes.
+      await new Promise((r) => setTimeout(r, Math.max(0, startedAt + 10_500 - Date.now())));
+      honest.raw.write(start(2));
+      for (let offset = 0; offset < MiB; offset += 64 * 1024)
+        honest.raw.write(encodeFrame({ kind: FrameKind.Chunk, seq: 2, offset, bytes: bytes(64 * 1024, 3) }));
+      await eventually(() => honest.messages.length === 1, 5000, "the honest peer's attachment");
+    } finally {
+      clearInterval(trickle);
+    }
+    expect(honest.messages[0]!.attachment).to.deep.equal(
+      (() => {
+        const whole = new Uint8Array(MiB);
+        for (let offset = 0; offset < MiB; offset += 64 * 1024) whole.set(bytes(64 * 1024, 3), offset);
+        return whole;
+      })(),
+    );
+    expect(refusals(b)).to.deep.equal([{ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' }]);
+    expect(b.aborted.map((x) => [x.transfer.seq, x.reason])).to.deep.equal([[1, 'Refused']]);
+    expect(b.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
+    expect(b.errors[0]!.message).to.match(/attachment 1 would take \d+ s to finish at its rate so far/);
+    expect(b.session.isReady).to.equal(true);
+    // a, faster but still slow, was not needed: it keeps its bytes.
+    expect(refusals(a)).to.deep.equal([]);
+    expect(a.session.incomingHeldBytes).to.equal(MiB);
+    for (const p of [a, b, honest]) p.session.close('test over');
+    await eventually(() => budget.heldBytes === 0, 5000, 'the sessions closing to free the rest');
+    expect(budget.holders, 'closed sessions leave the budget').to.equal(0);
+  });
+
   it('a hello announcing a frame limit below 16 KiB is refused: the peer never becomes present', async () => {
     const p = await pair();
     const ready: unknown[] = [];

@@ -3,7 +3,14 @@
  * reads is Date.now() (when a transfer last progressed), replaced here by a manual clock.
  */
 import { expect } from 'chai';
-import { AttachmentBudget, Inbox, type InboxResult } from '../../lib/session/Inbox.js';
+import {
+  AttachmentBudget,
+  type BudgetHolder,
+  Inbox,
+  type InboxResult,
+  RECLAIM_JUDGED_AFTER_MS,
+  RECLAIM_SLOWER_THAN_MS,
+} from '../../lib/session/Inbox.js';
 import { FrameKind, type FrameOf, MAX_CONCURRENT_TRANSFERS } from '../../lib/protocol/frames.js';
 import type { JsonObject } from '../../lib/protocol/json.js';
 
@@ -397,5 +404,94 @@ describe('Inbox', () => {
     expect(inbox.cancel(2).kind).to.equal('aborted');
     expect(inbox.incomplete).to.deep.equal([]);
     expect(inbox.ackSeq).to.equal(2);
+  });
+
+  describe('when the budget is full, the slowest attachments give their bytes to a new one', () => {
+    /** Inboxes of one participant, one per peer, sharing a budget, each a holder as its session's receiver is. */
+    function peers(budgetBytes: number, names: string[]) {
+      const budget = new AttachmentBudget(budgetBytes);
+      const evicted: Array<{ peer: string; result: InboxResult | undefined }> = [];
+      const inboxes = new Map<string, Inbox>();
+      for (const peer of names) {
+        const inbox = new Inbox(budgetBytes, budget);
+        const holder: BudgetHolder = {
+          slowTransfers: (nowMs) => inbox.slowTransfers(nowMs),
+          evict: (seq, detail) => evicted.push({ peer, result: inbox.evict(seq, detail) }),
+        };
+        budget.addHolder(holder);
+        inboxes.set(peer, inbox);
+      }
+      return { budget, evicted, of: (peer: string) => inboxes.get(peer)! };
+    }
+
+    it('takes the slowest, once judged, and only as many as the new start needs', () => {
+      const { budget, evicted, of } = peers(1000, ['trickle', 'slower', 'honest']);
+      expect(of('trickle').start(start(1, 500)).kind).to.equal('progress');
+      expect(of('slower').start(start(1, 500)).kind).to.equal('progress');
+      // A chunk every few seconds keeps each under the stall timeout: 5 and 2 bytes in 10 s.
+      clock.nowMs += 5000;
+      of('trickle').chunk(chunk(1, 0, bytesOf(5, 1)));
+      of('slower').chunk(chunk(1, 0, bytesOf(2, 1)));
+      clock.nowMs += RECLAIM_JUDGED_AFTER_MS - 5000 - 1;
+      // Not judged yet: refused as before.
+      expect(of('honest').start(start(1, 400)).kind).to.equal('refuse');
+      expect(evicted).to.deep.equal([]);
+      clock.nowMs += 1;
+      // Both are slow now (16 and 41 minutes to go); the slower alone is enough.
+      expect(
+        of('trickle')
+          .slowTransfers(clock.nowMs)
+          .map((t) => Math.round(t.finishMs / 1000)),
+      ).to.deep.equal([990]);
+      const r = of('honest').start(start(2, 400));
+      expect(r.kind).to.equal('progress');
+      expect(evicted).to.have.length(1);
+      expect(evicted[0]!.peer).to.equal('slower');
+      const refusal = evicted[0]!.result;
+      expect(refusal?.kind === 'refuse' && { seq: refusal.seq, reason: refusal.reason }).to.deep.equal({
+        seq: 1,
+        reason: 'NoMemory',
+      });
+      expect(refusal?.kind === 'refuse' ? refusal.detail : '').to.match(
+        /attachment 1 would take 2490 s to finish at its rate so far; its 500 bytes went to a new attachment/,
+      );
+      expect(budget.heldBytes).to.equal(900);
+      expect(of('slower').incomplete).to.deep.equal([]);
+      expect(of('slower').ackSeq).to.equal(1); // accounted for: its refusal goes ahead of any ack
+      expect(of('slower').chunk(chunk(1, 2, bytesOf(2, 1)))).to.deep.equal({ kind: 'ignored' });
+      expect(of('trickle').incomplete).to.deep.equal([1]);
+    });
+
+    it('takes none that is on course to finish within 10 minutes, nor any when together they cannot free enough', () => {
+      const { budget, evicted, of } = peers(1000, ['steady', 'trickle', 'new']);
+      of('steady').start(start(1, 600));
+      of('trickle').start(start(1, 300));
+      // 60 bytes in 10 s: the rest in 90 s. Nothing of the other at all.
+      clock.nowMs += RECLAIM_JUDGED_AFTER_MS;
+      of('steady').chunk(chunk(1, 0, bytesOf(60, 1)));
+      expect(of('steady').slowTransfers(clock.nowMs)).to.deep.equal([]);
+      expect(of('trickle').slowTransfers(clock.nowMs)).to.deep.equal([{ seq: 1, bytes: 300, finishMs: Infinity }]);
+      // 500 bytes are needed, 300 can be freed: nothing is taken.
+      expect(of('new').start(start(1, 600)).kind).to.equal('refuse');
+      expect(evicted).to.deep.equal([]);
+      expect(budget.heldBytes).to.equal(900);
+      // 300 are enough for this one.
+      expect(of('new').start(start(2, 350)).kind).to.equal('progress');
+      expect(evicted.map((e) => e.peer)).to.deep.equal(['trickle']);
+      expect(budget.heldBytes).to.equal(950);
+    });
+
+    it('judges an attachment from its first start: sending the start again does not make it young', () => {
+      const { evicted, of } = peers(1000, ['again', 'new']);
+      of('again').start(start(1, 1000));
+      clock.nowMs += RECLAIM_JUDGED_AFTER_MS;
+      of('again').chunk(chunk(1, 0, bytesOf(1, 1)));
+      expect(of('again').start(start(1, 1000)).kind).to.equal('ignored'); // from offset 0 again
+      of('again').chunk(chunk(1, 0, bytesOf(1, 1)));
+      expect(of('new').start(start(1, 10)).kind).to.equal('progress');
+      expect(evicted.map((e) => e.peer)).to.deep.equal(['again']);
+      // Slow is relative to the 10 minutes: 1 of 1000 bytes in 10 s is 2.8 hours to go.
+      expect(RECLAIM_SLOWER_THAN_MS).to.equal(600_000);
+    });
   });
 });
