@@ -1,5 +1,6 @@
 import { FrameKind, type FrameOf, type RefuseReason, encodeFrame } from '../protocol/frames.js';
 import { nextTurn } from '../util/schedule.js';
+import { TokenBucket } from '../util/token-bucket.js';
 import type { AttachmentBudget, BudgetHolder, InboxResult, IncomingTransfer, SlowTransfer } from './Inbox.js';
 import { Inbox } from './Inbox.js';
 import type { Outbox } from './Outbox.js';
@@ -7,6 +8,15 @@ import type { SessionEvents } from './session-types.js';
 
 /** Refusals remembered, to tell the peer again on the next link (its copy may have been lost with the old one). */
 const REMEMBERED_REFUSALS = 64;
+/**
+ * `NoMemory` refusals not held against the peer: a burst, then one a second; past that each counts as its
+ * protocol error (MAX_PROTOCOL_ERRORS). The memory is this side's, held for every peer, so an honest sender
+ * is refused now and then through no fault of its own; but one that sent starts by the thousand (a review's
+ * 20,000 one-byte starts per message) had each refused, logged and queued for good, with none counted.
+ */
+export const FREE_NO_MEMORY_REFUSALS_BURST = 32;
+/** See {@link FREE_NO_MEMORY_REFUSALS_BURST}. */
+export const FREE_NO_MEMORY_REFUSALS_PER_SECOND = 1;
 
 /** What a {@link Receiver} needs from its session. @internal */
 export interface ReceiverContext {
@@ -38,6 +48,11 @@ export class Receiver implements BudgetHolder {
   #ackedIncomplete = 0;
   /** The latest refusals, oldest first. */
   readonly #refusals: Array<{ seq: number; reason: RefuseReason }> = [];
+  readonly #freeRefusals = new TokenBucket(
+    FREE_NO_MEMORY_REFUSALS_PER_SECOND,
+    FREE_NO_MEMORY_REFUSALS_BURST,
+    Date.now(),
+  );
 
   constructor(maxAttachmentBytes: number, budget: AttachmentBudget, outbox: Outbox, context: ReceiverContext) {
     this.#inbox = new Inbox(maxAttachmentBytes, budget);
@@ -195,8 +210,12 @@ export class Receiver implements BudgetHolder {
         if (result.transfer !== undefined)
           context.emit('aborted', result.transfer, result.reason === 'Stalled' ? 'Stalled' : 'Refused');
         // NoMemory is this side's memory, held for every peer: reported, not held against this one (an
-        // honest sender was disconnected for its refusals while another peer held the budget).
-        context.protocolError('LimitExceeded', result.detail, result.reason !== 'NoMemory');
+        // honest sender was disconnected for its refusals while another peer held the budget), up to a point.
+        context.protocolError(
+          'LimitExceeded',
+          result.detail,
+          result.reason !== 'NoMemory' || !this.#freeRefusals.take(Date.now()),
+        );
         this.#scheduleAck();
         return;
       case 'violation':

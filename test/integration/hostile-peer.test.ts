@@ -27,6 +27,7 @@ import {
   MessageBody,
 } from '../../lib/protocol/frames.js';
 import { UNACKNOWLEDGED_BEHIND } from '../../lib/session/Outbox.js';
+import { FREE_NO_MEMORY_REFUSALS_BURST } from '../../lib/session/Receiver.js';
 import { bytes, eventually, nextEvent } from '../support/harness.js';
 
 const HELLO: Frame = {
@@ -352,7 +353,8 @@ describe('a hostile peer on a real data channel', function () {
     await eventually(() => refusals(c).length === 1, 5000, "c's refusal");
     expect(refusals(c)[0]).to.deep.equal({ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' });
     expect(c.errors[0]!.message).to.match(/incomplete attachments already hold 2097152 of at most 2621440 bytes/);
-    // That is this side's memory, not c's doing: refused as often as it asks, c stays (no TooManyErrors).
+    // That is this side's memory, not c's doing: refused as often as an honest sender might ask, c stays
+    // (no TooManyErrors).
     for (let seq = 2; seq <= MAX_PROTOCOL_ERRORS + 2; seq++) c.raw.write(start(seq));
     await eventually(() => refusals(c).length === MAX_PROTOCOL_ERRORS + 2, 5000, "c's refusals");
     expect(c.errors.every((e) => e.reason === 'LimitExceeded')).to.equal(true);
@@ -367,6 +369,29 @@ describe('a hostile peer on a real data channel', function () {
     expect(budget.heldBytes).to.equal(MiB);
     b.session.close('test over');
     await eventually(() => budget.heldBytes === 0, 5000, 'b closing to free the rest');
+  });
+
+  it(`a peer that sends starts by the thousand, each refused NoMemory, is disconnected past ${FREE_NO_MEMORY_REFUSALS_BURST} free ones and ${MAX_PROTOCOL_ERRORS} counted`, async () => {
+    const MiB = 1 << 20;
+    const budget = new AttachmentBudget(2 * MiB);
+    const holder = await pair(MiB, { budget });
+    const flooder = await pair(MiB, { budget });
+    for (const p of [holder, flooder]) p.raw.write(encodeFrame(HELLO));
+    holder.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'big', payload: {}, totalBytes: MiB }));
+    flooder.raw.write(encodeFrame({ kind: FrameKind.Start, seq: 1, type: 'big', payload: {}, totalBytes: MiB }));
+    await eventually(() => budget.heldBytes === 2 * MiB, 5000, 'the budget held');
+    // One data-channel message of 2,000 one-byte starts, each refused: the budget is full.
+    const starts = Array.from({ length: 2000 }, (_, i) =>
+      encodeFrame({ kind: FrameKind.Start, seq: i + 2, type: 's', payload: {}, totalBytes: 1 }),
+    );
+    const closed = nextEvent(flooder.session, 'close');
+    flooder.raw.write(Buffer.concat(starts));
+    const [reason] = await closed;
+    expect(reason).to.equal('too many protocol errors');
+    expect(flooder.errors.at(-1)!.reason).to.equal('TooManyErrors');
+    // Each refusal was an error event; the session stopped at the threshold, not at the 2,000th.
+    expect(flooder.errors.length).to.equal(FREE_NO_MEMORY_REFUSALS_BURST + MAX_PROTOCOL_ERRORS + 1);
+    expect(holder.session.isReady).to.equal(true);
   });
 
   it('peers that trickle chunks to hold the incoming-attachment budget give it up to a new attachment once judged slow: refused NoMemory, not held against them', async function () {
