@@ -7,11 +7,13 @@ import { Connection, type ConnectionDeps } from './Connection.js';
 import { EARLY_HOLD_MS, EarlyArrivals } from './EarlyArrivals.js';
 
 /**
- * Relayed `open` frames taken from one participant: a burst, then so many per second. Each costs this side
- * a key agreement, a new link (and, of a new session, a session) and a sealed answer, against 18–40 bytes
- * of the sender's and no cryptography: a review's flood of 1,900 opens a second, far under the server's
- * byte rate, held one participant's CPU at 60–110% and its heap past 700 MB (answers queued for the
- * relay). An honest peer opens one per session, and again after a reconnect or a move, with backoff.
+ * Relayed `open` frames and direct offers taken from one participant, together: a burst, then so many per
+ * second. An open costs this side a key agreement, a new link (and, of a new session, a session) and a
+ * sealed answer, against 18–40 bytes of the sender's and no cryptography: a review's flood of 1,900 opens a
+ * second, far under the server's byte rate, held one participant's CPU at 60–110% and its heap past 700 MB
+ * (answers queued for the relay). An offer costs a peer connection and an answer with its candidates, which
+ * also spend this side's own signal allowance at the server (so its honest peers' signals were refused). An
+ * honest peer sends one of each per session, and again after a reconnect or a move, with backoff.
  */
 export const RELAY_OPENS_BURST = 8;
 /** See {@link RELAY_OPENS_BURST}. */
@@ -61,7 +63,7 @@ function splitCid(cid: string): [string, number] {
 export class Intake {
   readonly #deps: IntakeDeps;
   readonly #early: EarlyArrivals<Arrival>;
-  /** Relayed opens each participant may still send now. */
+  /** Relayed opens and offers each participant may still send now. */
   readonly #opens = new KeyedRateLimiter(RELAY_OPENS_PER_SECOND, RELAY_OPENS_BURST, MAX_METERED);
   /** Participants whose opens are being dropped (told once per spell, not per open). */
   readonly #refusing = new Set<string>();
@@ -92,7 +94,7 @@ export class Intake {
     this.#refusing.clear();
   }
 
-  /** True when `from` may open a relayed link now (see {@link RELAY_OPENS_BURST}). */
+  /** True when `from` may open a relayed link or offer a direct one now (see {@link RELAY_OPENS_BURST}). */
   #mayOpen(from: string): boolean {
     if (this.#opens.take(from, Date.now())) {
       this.#refusing.delete(from);
@@ -103,7 +105,7 @@ export class Intake {
       this.#refusing.add(from);
       this.#deps.logger.warn(
         { from, burst: RELAY_OPENS_BURST, perSecond: RELAY_OPENS_PER_SECOND },
-        'dropping relayed opens: this participant opens links faster than any honest one',
+        'dropping relayed opens and offers: this participant opens links faster than any honest one',
       );
     }
     return false;
@@ -117,6 +119,7 @@ export class Intake {
         this.#deps.logger.debug({ from: signal.from }, 'signal from a participant not known to have messaging enabled');
       return;
     }
+    if (signal.data.type === 'offer' && !this.#mayOpen(signal.from)) return;
     const [cid, attempt] = splitCid(signal.cid);
     const current = this.#deps.current(signal.from);
     if (current !== undefined && current.session.cid === cid) {

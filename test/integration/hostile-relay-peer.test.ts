@@ -6,8 +6,10 @@ import { expect } from 'chai';
 import { createECDH, randomBytes } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { RELAY_OPENS_BURST } from '../../lib/mesh/Intake.js';
+import { PeerLink } from '../../lib/link/PeerLink.js';
+import { nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
 import { encodeRelayOpen } from '../../lib/protocol/relay-frames.js';
-import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import { SIGNALING_VERSION, type SignalData } from '../../lib/protocol/signaling.js';
 import { Harness, eventually } from '../support/harness.js';
 import { ack, closeRawClients, connect, quiet } from '../support/raw-client.js';
 
@@ -43,6 +45,45 @@ describe('a hostile participant on the relayed path', function () {
     expect(answers, 'answers to 400 opens')
       .to.be.at.least(1)
       .and.at.most(RELAY_OPENS_BURST + 6);
+  });
+
+  it('a flood of direct offers gets a few peer connections built, not one each', async () => {
+    const server = await h.server();
+    // The victim's WebRTC, counting the peer connections it builds.
+    const base = nodeDataChannelWebRTC();
+    const Base = base.RTCPeerConnection as new (...args: unknown[]) => object;
+    let built = 0;
+    class Counting extends Base {
+      constructor(...args: unknown[]) {
+        super(...args);
+        built++;
+      }
+    }
+    const [victim] = await h.mesh(server, 'offers', ['victim'], { wrtc: { ...base, RTCPeerConnection: Counting } });
+    const mallory = await hostile(
+      server.url,
+      'offers',
+      'mallory',
+      createECDH('prime256v1').generateKeys().toString('base64url'),
+    );
+    // A real offer, sent again under new session ids: each would cost the victim a peer connection and an
+    // answer with its candidates (signals counted against its own allowance at the server).
+    const dialer = new PeerLink({ initiator: true, wrtc: base, rtcConfig: { iceServers: [] }, logger: silentLogger });
+    try {
+      const offer = await new Promise<SignalData>((resolve) =>
+        dialer.on('signal', (d) => {
+          if (d.type === 'offer') resolve(d);
+        }),
+      );
+      const to = victim!.localParticipant.id;
+      for (let i = 0; i < 100; i++) mallory.s.emit('signal', { to, cid: `c${i}.1`, data: offer });
+      await quiet(1500);
+      expect(built, 'peer connections built for 100 offers')
+        .to.be.at.least(1)
+        .and.at.most(RELAY_OPENS_BURST + 6);
+    } finally {
+      dialer.close();
+    }
   });
 
   it('a newcomer with an honest peer’s name and public relay key does not take over their relayed pair', async () => {
