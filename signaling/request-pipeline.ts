@@ -92,7 +92,9 @@ class EventSizes {
     if (typeof data === 'string') {
       const type = data.charCodeAt(0);
       const binary = type === 0x35 || type === 0x36; // '5' binary event, '6' binary ack
-      const due = binary ? Number.parseInt(data.slice(1, data.indexOf('-')), 10) : 0;
+      // Read as socket.io-parser reads it (Number, not parseInt): a count written `0xa` or `1e1` is 10
+      // attachments to the parser, and read as 0 or 1 here it let 2.5 MiB events be charged 314 bytes.
+      const due = binary ? Number(data.slice(1, data.indexOf('-', 1))) : 0;
       this.#isEvent = type === 0x32 || type === 0x35; // '2' event
       this.#bytes = Buffer.byteLength(data);
       this.#attachmentsDue = Number.isSafeInteger(due) && due > 0 ? due : 0;

@@ -242,6 +242,49 @@ describe('signaling server limits', function () {
     );
   });
 
+  for (const count of ['0xa', '1e1'])
+    it(`maxPayloadBytes: a binary event whose attachment count is written ${count} (10 to socket.io's parser) is charged all 10 attachments`, async () => {
+      const s = await start({ maxPayloadBytes: 3072 });
+      const b = await member(s, 'p', 'b');
+      // A client speaking engine.io and socket.io packets itself, to write the count as it likes.
+      const ws = new WebSocket(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+      const replies = new Map<number, unknown>();
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) return;
+        const text = String(data);
+        if (text.startsWith('0')) ws.send('40');
+        const m = /^43(\d+)(.*)$/s.exec(text);
+        if (m !== null) replies.set(Number(m[1]), (JSON.parse(m[2]!) as unknown[])[0]);
+      });
+      await until(() => ws.readyState === WebSocket.OPEN, 5000, 'the websocket');
+      const call = async (id: number, packet: string, binaries: Uint8Array[] = []): Promise<unknown> => {
+        ws.send(packet);
+        for (const bin of binaries) ws.send(bin);
+        await until(() => replies.has(id), 5000, `the reply to ${packet.slice(0, 40)}`);
+        return replies.get(id);
+      };
+      await until(
+        async () => {
+          const joined = await call(1, `421["join",${JSON.stringify({ v: SIGNALING_VERSION, room: 'p', name: 'a' })}]`);
+          return (joined as { ok?: boolean }).ok === true;
+        },
+        5000,
+        'the join',
+      );
+      expect(await call(2, '422["enable_messaging"]')).to.include({ ok: true });
+      // 10 attachments of 1,000 bytes: 10 KB in all, over the 3,072 allowed.
+      const header = `45${count}-3["relay",${JSON.stringify({ to: b.id, data: { _placeholder: true, num: 0 } })}]`;
+      const reply = (await call(
+        3,
+        header,
+        Array.from({ length: 10 }, () => new Uint8Array(1000).fill(7)),
+      )) as {
+        error?: { reason: string };
+      };
+      ws.close();
+      expect(reply.error?.reason).to.equal('PayloadTooLarge');
+    });
+
   it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
     const s = await start({ togglesPerSecond: 0 }); // the queue limit alone, not the toggle bucket
     const a = await member(s, 'q', 'a');
