@@ -1,5 +1,6 @@
 import { createReadStream, realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -103,7 +104,9 @@ function sendFile(file: string, req: IncomingMessage, res: ServerResponse, extra
     res.end();
     return;
   }
-  const stream = createReadStream(file);
-  stream.on('error', () => res.destroy());
-  stream.pipe(res);
+  // pipeline, not pipe: a client that goes away mid-file (a slow reader closing) must close the file too. With
+  // pipe, the stream was paused and kept, one descriptor per aborted download, until the process ran out.
+  pipeline(createReadStream(file), res, (err) => {
+    if (err) res.destroy();
+  });
 }
