@@ -50,7 +50,7 @@ export class ParticipantRegistry<C> {
   #participants = 0;
   /** Removals under way, so close can wait for them. */
   readonly #removals = new Set<Promise<void>>();
-  /** Members whose removal failed (store unreachable), retried until it works. */
+  /** Members whose removal failed (store unreachable), retried until it works; by room and id (a token's `pid` may be in several rooms). */
   readonly #unremoved = new Map<string, { room: string; id: string; how: Removal }>();
   readonly #retryTimer: NodeJS.Timeout;
   #closing = false;
@@ -227,7 +227,7 @@ export class ParticipantRegistry<C> {
     try {
       const { existed, peers } =
         how === 'expired' ? await store.removeIfHeld(room, id) : await store.remove(room, id, how === 'closing');
-      this.#unremoved.delete(id);
+      this.#unremoved.delete(memberKey(room, id));
       if (existed && how !== 'closing') tell(room, peers, (to) => to.emit('peer_disabled', { id }));
       if (how === 'expired')
         logger.info(
@@ -235,7 +235,7 @@ export class ParticipantRegistry<C> {
           existed ? 'did not resume in time: removed' : 'resumed on another process',
         );
     } catch (err) {
-      this.#unremoved.set(id, { room, id, how });
+      this.#unremoved.set(memberKey(room, id), { room, id, how });
       logger.warn(
         { room, participant: id, err: { message: (err as Error).message } },
         'could not remove a participant yet; will retry',

@@ -8,7 +8,11 @@ import { ParticipantRegistry } from '../../signaling/participant-registry.js';
 import { silentLogger } from '../../lib/node.js';
 
 /** A store whose removals fail while `down` (and which says it is unhealthy then). */
-function switchableStore(): { store: MembershipStore; local: LocalMembershipStore; setDown(down: boolean): void } {
+function switchableStore(): {
+  store: MembershipStore;
+  local: LocalMembershipStore;
+  setDown: (down: boolean) => void;
+} {
   const local = new LocalMembershipStore({ parkMs: 60_000, restartWindowMs: 0, holdMs: 1000 });
   let down = false;
   const store = new Proxy(local, {
