@@ -69,8 +69,12 @@ export interface HoldResult {
   leftMs: number;
 }
 
-/** Most generations a {@link LocalMembershipStore} keeps parked; the oldest go first (their tokens then fail). */
-const MAX_PARKED = 100_000;
+/**
+ * Most generations a store keeps parked (one per member removed without a goodbye, for the token lifetime);
+ * the oldest go first (their tokens then fail). A client that joins and drops its connection, as often as
+ * the join limits allow, would otherwise add one for each, for a day.
+ */
+export const MAX_PARKED = 100_000;
 
 /** A participant whose process died, adopted by this process: to hold for a resume, as a dropped connection. */
 export interface LostMember {

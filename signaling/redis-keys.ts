@@ -6,6 +6,7 @@
  * - `servers`: set of server ids; `alive:<id>`: set while that process lives (expiring after
  *   `fleetTimeoutMs`); `srv:<id>`: set of "participant id\nroom" it holds
  * - `parked:<id\nroom>`: the generation of a member removed without a goodbye, expiring with the token lifetime
+ * - `parked-index`: sorted set of the `parked:` keys by when they were parked, to keep at most so many
  * - `adopted:<id\nroom>`: taken back with a token of an earlier epoch, for the restart window
  * - `hold:<id\nroom>`: when the member's hold for a resume ends (ms, Redis's clock), so a process that
  *   adopts a held member keeps that end; read only while `gen:` says held, expiring a minute after it
@@ -45,6 +46,11 @@ export class FleetKeys {
   /** The generation of member `ref` (see `memberRef`), parked when it was removed without a goodbye. */
   parked(ref: string): string {
     return `${this.prefix}parked:${ref}`;
+  }
+
+  /** Sorted set of the parked keys by when they were parked (ms, Redis's clock). */
+  parkedIndex(): string {
+    return `${this.prefix}parked-index`;
   }
 
   /** Set when member `ref` was taken back with a token of an earlier epoch. */

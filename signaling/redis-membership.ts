@@ -22,7 +22,7 @@ import type {
   ResumeGrant,
   ResumeResult,
 } from './membership.js';
-import { byJoinTime, memberRef } from './membership.js';
+import { MAX_PARKED, byJoinTime, memberRef } from './membership.js';
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './redis-client.js';
 import { FleetKeys } from './redis-keys.js';
 import { runScript, type ScriptName } from './redis-scripts.js';
@@ -33,6 +33,8 @@ export interface RedisMembershipOptions extends MembershipStoreOptions {
   heartbeatMs: number;
   timeoutMs: number;
   logger: ServerLogger;
+  /** Most generations kept parked, over the fleet ({@link MAX_PARKED} when left out; tests set fewer). */
+  maxParked?: number;
 }
 
 /** Membership shared by every process of a fleet through Redis. */
@@ -146,8 +148,9 @@ export class RedisMembershipStore implements MembershipStore {
         this.#keys.held(),
         this.#keys.gen(room),
         this.#keys.parked(ref),
+        this.#keys.parkedIndex(),
       ],
-      [id, ref, park ? '1' : '0', String(this.#o.parkMs)],
+      [id, ref, park ? '1' : '0', String(this.#o.parkMs), String(this.#o.maxParked ?? MAX_PARKED)],
     );
     const list = Array.isArray(r) ? r : [0];
     return { existed: list[0] === 1, peers: list.slice(1).map(String) };
@@ -170,6 +173,7 @@ export class RedisMembershipStore implements MembershipStore {
       this.#keys.parked(ref),
       this.#keys.adopted(ref),
       this.#keys.epoch(),
+      this.#keys.parkedIndex(),
     ];
     const nowMs = Date.now();
     const r = await this.#run('resume', keys, [

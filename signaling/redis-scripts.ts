@@ -7,14 +7,28 @@ import { createHash } from 'node:crypto';
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './redis-client.js';
 
 /**
- * Removes a member: KEYS room hash, enabled set, server's member set, generation hash, parked key; ARGV id,
- * member ref, '1' to park its generation (no goodbye) or '0', park ms. Returns {existed, ids to tell...}.
+ * Removes a member: KEYS room hash, enabled set, server's member set, generation hash, parked key, parked
+ * index; ARGV id, member ref, '1' to park its generation (no goodbye) or '0', park ms, most parked. A parked
+ * generation is listed in the index by when it was parked (Redis's clock): those older than the park time
+ * leave it, and past the most parked the oldest go, their tokens with them, as in the one-process store.
+ * Returns {existed, ids to tell...}.
  */
 const REMOVE = `
 local out = {redis.call('HDEL', KEYS[1], ARGV[1])}
 local gen = redis.call('HGET', KEYS[4], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
-if out[1] == 1 and ARGV[3] == '1' and gen then redis.call('SET', KEYS[5], string.match(gen, '^%S+'), 'PX', ARGV[4]) end
+if out[1] == 1 and ARGV[3] == '1' and gen then
+  redis.call('SET', KEYS[5], string.match(gen, '^%S+'), 'PX', ARGV[4])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[6], now, KEYS[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', string.format('%.0f', now - tonumber(ARGV[4])))
+  local over = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[5])
+  if over > 0 then
+    local popped = redis.call('ZPOPMIN', KEYS[6], over)
+    for i = 1, #popped, 2 do redis.call('DEL', popped[i]) end
+  end
+end
 local wasEnabled = redis.call('SREM', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[2])
 if wasEnabled == 1 then
@@ -69,7 +83,7 @@ return out`,
   // KEYS and ARGV: as REMOVE's.
   remove: REMOVE,
   // KEYS: room hash, enabled set, servers set, this server's member set, generation hash, parked key, adopted
-  // key, epoch key. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
+  // key, epoch key, parked index. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
   // generation, token epoch, next generation, now ms, restart window ms, epoch value to set when missing.
   // Checks the token's generation (see signaling/resume.ts), takes the member over from whichever process
   // held it (or adds it back) with its record as given now, rotates its generation, sets its messaging state. Returns {'RoomFull'},
@@ -89,7 +103,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
   end
   local max = tonumber(ARGV[3])
   if max > 0 and redis.call('HLEN', KEYS[1]) >= max then return {'RoomFull'} end
-  if parked then redis.call('DEL', KEYS[6]) else redis.call('SET', KEYS[7], '1', 'PX', math.max(1, tonumber(ARGV[11]))) end
+  if parked then redis.call('DEL', KEYS[6]); redis.call('ZREM', KEYS[9], KEYS[6]) else redis.call('SET', KEYS[7], '1', 'PX', math.max(1, tonumber(ARGV[11]))) end
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   result = 'created'
 else
