@@ -50,7 +50,7 @@ class CommandError extends Error {
   }
 }
 
-/** The library's warnings and errors (and with --verbose everything) on stderr, never on stdout. */
+/** The library's errors (and with --verbose everything) on stderr, never on stdout. */
 function stderrLogger(verbose: boolean): Logger {
   if (!verbose) return { ...silentLogger, error: (o, m) => line('error', o, m) };
   return {
@@ -285,8 +285,8 @@ async function once(command: Exclude<Command, 'listen'>, room: Room, input: Inpu
 }
 
 /**
- * SIGINT or SIGTERM during a command that is under way: it is given up (what was not acknowledged was not
- * delivered), and the room is left as any command leaves it, so that the others see the participant go at
+ * SIGINT or SIGTERM during a command that is under way: it is given up (a send not acknowledged yet fails,
+ * though it may have arrived), and the room is left as any command leaves it, so that the others see the participant go at
  * once rather than when its connection is found dead. `outcome` then resolves 130 or 143; a second signal
  * ends the process at once.
  */

@@ -98,7 +98,7 @@ export class MessagingClient<
     return this.#state === 'enabled';
   }
 
-  /** Present participants: those with messaging enabled and an open data channel to this one. */
+  /** Present participants: those with messaging enabled and a session with this one, direct or relayed (or `reconnecting`). */
   get remoteParticipants(): RemoteParticipant[] {
     return this.#present.participants();
   }
@@ -119,8 +119,8 @@ export class MessagingClient<
   }
 
   /**
-   * Enables messaging: opens a data channel to every participant that already has messaging enabled,
-   * and resolves when each one is present or has failed to connect. Participants enabling later arrive
+   * Enables messaging: connects to every participant that already has messaging enabled (relayed and
+   * direct by the `paths` policy), and resolves when each one is present or has failed to connect. Participants enabling later arrive
    * through `participant_added`.
    * @example
    * await room.messaging.enable();
@@ -184,9 +184,10 @@ export class MessagingClient<
   }
 
   /**
-   * Sends a message to one participant. Resolves when the recipient has received it; rejects with
-   * {@link MessagingError} (`ParticipantNotFound`, `ParticipantLeft`, `Timeout`, `MessageTooLarge`,
-   * `NotEnabled`) or {@link InvalidArgumentError}, in which case nothing was delivered.
+   * Sends a message to one participant. Resolves when the recipient has acknowledged it; rejects with
+   * {@link InvalidArgumentError}, or {@link MessagingError} `NotEnabled`, `ParticipantNotFound` or
+   * `MessageTooLarge` (nothing was sent), `Refused` (the recipient did not take it), `ParticipantLeft`,
+   * `Timeout` or `Aborted` (it may or may not have arrived: see README, *What you can rely on*).
    * @example
    * await room.messaging.sendMessage({ to: bob, type: 'chat', message: { text: 'hi' } });
    */

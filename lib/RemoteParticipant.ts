@@ -2,7 +2,7 @@ import type { JsonObject } from './protocol/json.js';
 import type { ParticipantInfo } from './protocol/signaling.js';
 import type { LinkState } from './mesh/paths.js';
 
-/** Another participant of the room, present while a data channel to it is open. */
+/** Another participant of the room, present while a session with it is up (direct or relayed) or `reconnecting`. */
 export class RemoteParticipant {
   #id: string;
   /** Given by the signaling server; the participant cannot change it. */

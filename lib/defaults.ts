@@ -8,12 +8,13 @@ export interface RoomTimeouts {
    */
   signalingTimeoutMs: number;
   /**
-   * How long one attempt to open a data channel to a participant may take before it is retried.
+   * How long one attempt to open a link (a data channel or a relayed link) to a participant may take before
+   * it is retried.
    * @default 5000
    */
   connectAttemptTimeoutMs: number;
   /**
-   * How many attempts to open a data channel to a participant `enable()` waits for before it stops waiting
+   * How many attempts to connect to a participant `enable()` waits for before it stops waiting
    * for that participant. Attempts go on in the background, with backoff, while the participant stays.
    * @default 4
    */

@@ -25,13 +25,14 @@ export interface MessagingEvents<M extends MessageMapOf<M> = MessageMap> {
    * `message` event follows.
    */
   attachment_aborted: (progress: IncomingAttachment<M>, reason: AttachmentAbortReason) => void;
-  /** A participant became present: its data channel is open and it has messaging enabled. */
+  /** A participant became present: it has messaging enabled and a session with this one is up (direct or relayed). */
   participant_added: (participant: RemoteParticipant) => void;
   /** A participant stopped being present: it disabled messaging, left, crashed or became unreachable. */
   participant_removed: (participant: RemoteParticipant) => void;
   /**
    * A present participant re-joined the signaling server under a new id (the server restarted and forgot
-   * everyone): `participant.id` is the new id. Its data channel stayed open; it was never removed.
+   * everyone): `participant.id` is the new id. Its session stayed (on its data channel, or on a new relayed
+   * link that proved it is the same participant); it was never removed.
    */
   participant_id_changed: (participant: RemoteParticipant, previousId: string) => void;
   /**

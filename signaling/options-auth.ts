@@ -7,7 +7,7 @@ export interface AuthOptions {
    * @default 'none'
    */
   auth?: 'none' | 'jwt';
-  /** HS256 shared secret (at least 32 characters); with `auth: 'jwt'`, this or `jwksUrl`. */
+  /** HS256 shared secret (at least 32 bytes of UTF-8); with `auth: 'jwt'`, this or `jwksUrl`. */
   jwtSecret?: string;
   /** URL of a JSON Web Key Set to verify tokens with; with `auth: 'jwt'`, this or `jwtSecret`. */
   jwksUrl?: string;

@@ -27,7 +27,7 @@ export interface FleetOptions {
    */
   fleetTimeoutMs?: number;
   /**
-   * Key of the resume tokens handed out at join (at least 32 characters). When absent: derived from
+   * Key of the resume tokens handed out at join (at least 32 bytes of UTF-8). When absent: derived from
    * `jwtSecret`, else shared through Redis in a fleet, else random for this process, which a restart
    * forgets. Set it so that participants resume across a restart of a single server.
    */

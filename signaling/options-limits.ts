@@ -1,6 +1,9 @@
 /** The server's rate limits and caps on rooms, signals, toggles and joins, with their defaults. */
 
-/** How much one room, connection or IP address may ask of the server. Limits given as 0 are off. */
+/**
+ * How much one room, connection or IP address may ask of the server. The cap and the rates are off at 0;
+ * a bucket size or `joinTimeoutMs` of 0 is refused (see {@link RATE_LIMIT_RANGES}).
+ */
 export interface RateLimitOptions {
   /**
    * Participants in one room, across every process of a fleet; more are refused with `RoomFull`.

@@ -30,7 +30,7 @@ import {
   type ServingOptions,
 } from './options-serving.js';
 
-/** Options of `createSignalingServer`, by area. Limits given as 0 are off. */
+/** Options of `createSignalingServer`, by area. Which limits are off at 0 each area says; `--help` marks them. */
 export interface SignalingServerOptions
   extends ConnectionOptions, RateLimitOptions, RelayOptions, AuthOptions, IceOptions, FleetOptions, ServingOptions {}
 

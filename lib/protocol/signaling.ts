@@ -254,7 +254,7 @@ export interface ClientToServerEvents {
 
 /** Events the server sends. */
 export interface ServerToClientEvents {
-  /** Another participant of the room enabled messaging; it will send this client an offer. */
+  /** Another participant of the room enabled messaging; it will dial this client (relayed, direct, or both). */
   peer_enabled: (p: ParticipantInfo) => void;
   /** Another participant disabled messaging or left the room. */
   peer_disabled: (p: { id: string }) => void;
