@@ -52,7 +52,13 @@ export class Connection {
   ) {
     connect(options).then(
       (room) => this.#joined(room),
-      (err: unknown) => this.#set({ room: undefined, status: 'failed', error: asError(err) }),
+      (err: unknown) => {
+        // Given up: the providers on it show the failure, and the next to mount with this key joins anew
+        // (also one that mounts as another unmounts, as `<RoomProvider key={attempt}>` does in one commit).
+        this.#closed = true;
+        this.registry.forget(this);
+        this.#set({ room: undefined, status: 'failed', error: asError(err) });
+      },
     );
   }
 
