@@ -1,6 +1,6 @@
 /** Received attachments on disk, each named by the SHA-256 of its bytes: no name from a peer reaches a path. */
 import { createHash } from 'node:crypto';
-import { mkdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 /** An attachment as a JSON line reports it. */
@@ -29,8 +29,14 @@ export async function saveAttachment(dir: string, bytes: Uint8Array): Promise<Sa
   );
   if (!exists) {
     const tmp = `${path}.${process.pid}.partial`;
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    try {
+      await writeFile(tmp, bytes);
+      await rename(tmp, path);
+    } catch (err) {
+      // A disk that filled up leaves no half file behind for each message that follows.
+      await rm(tmp, { force: true }).catch(() => {});
+      throw err;
+    }
   }
   return { bytes: bytes.byteLength, sha256: hash, path };
 }

@@ -28,6 +28,7 @@ import {
   type Parsed,
 } from './args.js';
 import { saveAttachment, sha256, type SavedAttachment } from './attachments.js';
+import { printable } from './printable.js';
 import { sendRequest } from './request.js';
 
 /** How a command ended, when not by throwing. */
@@ -60,7 +61,7 @@ function stderrLogger(verbose: boolean): Logger {
     error: (o, m) => line('error', o, m),
   };
   function line(level: string, obj: object, msg?: string): void {
-    process.stderr.write(`${JSON.stringify({ level, msg, ...obj })}\n`);
+    process.stderr.write(`${printable(JSON.stringify({ level, msg, ...obj }))}\n`);
   }
 }
 
@@ -192,12 +193,22 @@ async function request(room: Room, input: Inputs, out: Output): Promise<Outcome>
     if (reason === 'NoHandler') throw new CommandError(EXIT.notFound, `${to.name} has no handler for "${type}"`);
     throw err;
   }
-  const saved = reply.attachment === undefined ? null : await saveAttachment(saveDir, reply.attachment);
+  // As listen does: a reply whose attachment cannot be saved is printed all the same, saying why; the
+  // command then fails (exit 1), as part of what it was asked for is not on disk.
+  let saved: SavedAttachment | null = null;
+  let attachmentError: string | undefined;
+  if (reply.attachment !== undefined) {
+    try {
+      saved = await saveAttachment(saveDir, reply.attachment);
+    } catch (err) {
+      attachmentError = err instanceof Error ? err.message : String(err);
+    }
+  }
   out.print(
-    { from: who(reply.from), message: reply.message, attachment: saved },
-    `reply from ${reply.from.name}: ${JSON.stringify(reply.message)}${saved ? ` (attachment ${saved.path})` : ''}`,
+    { from: who(reply.from), message: reply.message, attachment: saved, attachmentError },
+    `reply from ${reply.from.name}: ${JSON.stringify(reply.message)}${saved ? ` (attachment ${saved.path})` : ''}${attachmentError !== undefined ? ` (attachment not saved: ${attachmentError})` : ''}`,
   );
-  return EXIT.ok;
+  return attachmentError === undefined ? EXIT.ok : EXIT.failed;
 }
 
 /**
@@ -219,16 +230,16 @@ function listen(room: Room, saveDir: string): Promise<Outcome> {
           // The message is still printed: it was delivered (and acknowledged); only its bytes are not on disk.
           attachmentError = err instanceof Error ? err.message : String(err);
           process.stderr.write(
-            `roommesh: could not save the attachment of a ${m.type} message from ${m.from.name}: ${attachmentError}\n`,
+            `${printable(`roommesh: could not save the attachment of a ${m.type} message from ${m.from.name}: ${attachmentError}`)}\n`,
           );
         }
       }
       const line = { from: who(m.from), type: m.type, message: m.message, attachment, attachmentError };
-      writeOut(`${JSON.stringify(line)}\n`);
+      writeOut(`${printable(JSON.stringify(line))}\n`);
     });
   });
   process.stderr.write(
-    `roommesh: listening in room ${room.name} as ${room.localParticipant.name} (${room.localParticipant.id})\n`,
+    `${printable(`roommesh: listening in room ${room.name} as ${room.localParticipant.name} (${room.localParticipant.id})`)}\n`,
   );
   return new Promise((resolve) => {
     const stop = (code: Outcome): void => {
@@ -245,7 +256,7 @@ function listen(room: Room, saveDir: string): Promise<Outcome> {
     process.on('SIGTERM', onSignal);
     stdoutGone.signal.addEventListener('abort', onSignal);
     room.on('signaling_failed', (err) => {
-      process.stderr.write(`roommesh: ${err.message}\n`);
+      process.stderr.write(`${printable(`roommesh: ${err.message}`)}\n`);
       stop(EXIT.failed);
     });
   });
@@ -330,10 +341,10 @@ function writeOut(text: string): void {
 function report(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   if (err instanceof UsageError) {
-    process.stderr.write(`roommesh: ${message}\nRun roommesh --help for the commands and flags.\n`);
+    process.stderr.write(`${printable(`roommesh: ${message}`)}\nRun roommesh --help for the commands and flags.\n`);
     return EXIT.usage;
   }
-  process.stderr.write(`roommesh: ${message}\n`);
+  process.stderr.write(`${printable(`roommesh: ${message}`)}\n`);
   if (err instanceof CommandError) return err.code;
   if (err instanceof MessagingError && err.reason === 'ParticipantNotFound') return EXIT.notFound;
   return EXIT.failed;
@@ -353,7 +364,7 @@ async function main(argv: string[]): Promise<number> {
   const human = process.stdout.isTTY === true && parsed.values.json !== true;
   const out: Output = {
     human,
-    print: (json, text) => writeOut(`${human ? text : JSON.stringify(json)}\n`),
+    print: (json, text) => writeOut(`${printable(human ? text : JSON.stringify(json))}\n`),
   };
   try {
     return await run(parsed.command, parsed, out);

@@ -133,6 +133,21 @@ describe('roommesh command line', function () {
     });
   });
 
+  it('prints a name a peer chose with its control characters escaped: the same JSON, nothing a terminal acts on', async () => {
+    // ESC ] 0 ; … BEL retitles a terminal; C1 CSI (U+009B) 2 J clears it, and JSON.stringify leaves it raw.
+    const name = 'mal\u009b2J\u001b]0;pwned\u0007lory';
+    const { conn } = await roomWith(name);
+    const r = await run(['list', ...conn, '--name', 'ops']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.include('mal\\u009b2J\\u001b]0;pwned\\u0007lory');
+    const raw = [...r.stdout].filter((c) => {
+      const code = c.charCodeAt(0);
+      return (code < 0x20 && c !== '\n') || (code >= 0x7f && code <= 0x9f);
+    });
+    expect(raw, 'raw control characters').to.deep.equal([]);
+    expect((lines(r.stdout) as Array<{ name: string }>).map((p) => p.name)).to.deep.equal([name]);
+  });
+
   it('takes the connection from ROOMMESH_URL, ROOMMESH_ROOM and ROOMMESH_NAME instead of flags', async () => {
     const { room, rooms } = await roomWith('bob');
     const got = nextEvent(rooms[0]!.messaging, 'message');
