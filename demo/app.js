@@ -157,8 +157,9 @@ function showJoin() {
 }
 
 ui.leave.addEventListener('click', () => void leave());
-// Leaving promptly tells the others at once; the server would notice the closed tab anyway.
-addEventListener('pagehide', () => void room?.disconnect());
+// Closing the tab or navigating away leaves the room at once: the library does that itself on `pagehide`,
+// and not for a page kept in the back/forward cache, which may come back (a handler here did, and such a
+// page came back with a room that had left).
 
 // ---- what the room reports -----------------------------------------------------------------------
 

@@ -13,15 +13,27 @@ import {
 
 /** Entries kept in the log; older ones are dropped, and their files' memory released. */
 const MAX_ENTRIES = 300;
+/**
+ * Bytes of received files kept for download; past it the oldest files are released (their entries stay,
+ * saying so). A peer may send files of up to 256 MiB one after another: by count alone, 300 of them.
+ */
+const MAX_RECEIVED_BYTES = 512 * 1024 * 1024;
 /** Longest text shown for one message; a peer chooses its length. */
 const MAX_TEXT_CHARS = 8000;
 
 export class MessageLog {
-  /** @param {HTMLOListElement} list */
-  constructor(list) {
+  /**
+   * @param {HTMLOListElement} list
+   * @param {{ maxReceivedBytes?: number }} [options] bytes of received files kept (a test sets fewer)
+   */
+  constructor(list, { maxReceivedBytes = MAX_RECEIVED_BYTES } = {}) {
     this.list = list;
+    this.maxReceivedBytes = maxReceivedBytes;
     /** Blob URLs per entry, revoked when the entry goes. @type {WeakMap<Element, string[]>} */
     this.urls = new WeakMap();
+    /** Received files kept, oldest first, with their sizes. @type {Map<Element, number>} */
+    this.received = new Map();
+    this.receivedBytes = 0;
     this.clear();
   }
 
@@ -135,6 +147,14 @@ export class MessageLog {
     card.offerDownload(blob, name, urls);
     card.progress(attachment.byteLength, attachment.byteLength);
     card.done('Received');
+    this.received.set(li, attachment.byteLength);
+    this.receivedBytes += attachment.byteLength;
+    for (const [old] of this.received) {
+      if (this.receivedBytes <= this.maxReceivedBytes || old === li) break;
+      this.#release(old);
+      for (const el of old.querySelectorAll('.file img, .file a')) el.remove();
+      old.querySelector('.file')?.append(released());
+    }
   }
 
   // `to` is shown only on this participant's own messages. A received one says nothing of its addressee:
@@ -198,6 +218,8 @@ export class MessageLog {
   #release(li) {
     for (const url of this.urls.get(li) ?? []) URL.revokeObjectURL(url);
     this.urls.delete(li);
+    this.receivedBytes -= this.received.get(li) ?? 0;
+    this.received.delete(li);
   }
 }
 
@@ -290,6 +312,14 @@ class FileCard {
     a.textContent = `Download ${name}`;
     this.el.append(a);
   }
+}
+
+/** What a released file's card says instead of its download link. */
+function released() {
+  const note = document.createElement('span');
+  note.className = 'released';
+  note.textContent = 'Released to save memory (newer files came)';
+  return note;
 }
 
 function fileInfo(message, size) {

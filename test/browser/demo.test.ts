@@ -306,6 +306,84 @@ describe('demo page in Chromium', function () {
     browser.problems.splice(0); // the failed websocket is logged by Chromium as a console error
   });
 
+  it('after a server restart without a resume secret, clicking a participant who re-joined under a new id makes them the recipient', async () => {
+    const own = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+    let again: SignalingServer | undefined;
+    const joined: DemoPage[] = [];
+    try {
+      const alice = await DemoPage.join(browser, own.url, 'renamed', 'alice');
+      joined.push(alice);
+      const bob = await DemoPage.join(browser, own.url, 'renamed', 'bob');
+      joined.push(bob);
+      await alice.waitForOthers(['bob']);
+      const bobButton = alice.page.getByRole('button', { name: /^bob\b/ });
+      const row = alice.people.locator('li', { has: bobButton });
+      // On their data channel, which outlives the server.
+      await row.locator('.channel[data-state="direct"]').waitFor({ timeout: 20_000 });
+      const before = await row.getAttribute('data-participant-id');
+      await own.close();
+      again = await createSignalingServer({ port: own.port, host: '127.0.0.1' });
+      // Both re-join under new ids; alice's row for bob follows his.
+      await alice.people
+        .locator(`li:not([data-participant-id="${before}"])`, { has: bobButton })
+        .waitFor({ timeout: 20_000 });
+      await alice.person('bob').click();
+      expect(await alice.page.getByRole('combobox', { name: 'To' }).inputValue()).to.not.equal('');
+      const secret = await alice.say('still just for bob');
+      expect(await alice.deliveryOf(secret)).to.deep.equal({ state: 'delivered', text: '✓ Delivered to bob' });
+    } finally {
+      for (const p of joined) await p.close();
+      await own.close();
+      await again?.close();
+    }
+    browser.problems.splice(0); // the lost websocket is logged by Chromium as a console error
+  });
+
+  it('the log keeps received files up to its byte cap: past it the oldest are released, their entries say so', async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${server.url}/`);
+      // The page's own log, in the page, with a cap of 3,000 bytes instead of 512 MiB: five files of 1,000.
+      const kept = await page.evaluate(async () => {
+        const url = '/messages.js'; // a URL of the page's origin, not a module of this test
+        const { MessageLog } = (await import(url)) as {
+          MessageLog: new (
+            list: HTMLOListElement,
+            o: { maxReceivedBytes: number },
+          ) => {
+            incoming(m: object): void;
+            receivedBytes: number;
+          };
+        };
+        const list = document.createElement('ol');
+        document.body.append(list);
+        const log = new MessageLog(list, { maxReceivedBytes: 3000 });
+        for (let i = 0; i < 5; i++)
+          log.incoming({
+            from: { id: 'p', name: 'peer' },
+            type: 'file',
+            message: { name: `f${i}.bin`, mime: 'application/octet-stream' },
+            attachment: new Uint8Array(1000),
+          });
+        const cards = Array.from(list.querySelectorAll('.file'));
+        return {
+          links: cards.map((c) => c.querySelector('a')?.textContent ?? c.querySelector('.released')?.textContent),
+          bytes: log.receivedBytes,
+        };
+      });
+      expect(kept.bytes).to.equal(3000);
+      expect(kept.links).to.deep.equal([
+        'Released to save memory (newer files came)',
+        'Released to save memory (newer files came)',
+        'Download f2.bin',
+        'Download f3.bin',
+        'Download f4.bin',
+      ]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('a screenshot of the demo with three participants is saved to test-artifacts/', async () => {
     const [ada, grace, linus] = await meet(['Ada Lovelace', 'Grace Hopper', 'Linus']);
     await grace!.page.getByRole('combobox', { name: 'My status' }).selectOption('busy');
