@@ -10,6 +10,7 @@ import type {
   Reply,
   SignalData,
 } from '../protocol/signaling.js';
+import { MAX_RESUME_TOKEN_LENGTH, MAX_ROOM_PARTICIPANTS } from '../protocol/signaling.js';
 import { checkIncomingSignal, checkParticipantInfo } from '../protocol/signaling-checks.js';
 import { checkIncomingRelay, checkRelayRefusal, checkRelayTerms } from '../protocol/signaling-relay-checks.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
@@ -116,9 +117,15 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   /** Joins a room; keeps the resume token of the reply. */
   async join(req: JoinRequest): Promise<JoinReply> {
     const reply = await this.#request<JoinReply>(this.#socket, 'join', (s, ack) => s.emit('join', req, ack));
-    if (typeof reply.resumeToken === 'string') this.#resumeToken = reply.resumeToken;
+    // Checked as every other reply is: a missing token left a client that never reconnected, and a bad
+    // `self` reached the app as its own participant.
+    const self = checkParticipantInfo(reply.self);
+    if (!self.ok) throw ConnectionError.refused('join', 'BadReply', self.message);
+    if (!isResumeToken(reply.resumeToken))
+      throw ConnectionError.refused('join', 'BadReply', 'the join reply carries no resume token');
+    this.#resumeToken = reply.resumeToken;
     this.#joinRequest = req;
-    this.#selfId = reply.self.id;
+    this.#selfId = self.value.id;
     this.#setWindow(reply.maxPendingEvents);
     this.#setRelayTerms(reply.relay);
     return reply;
@@ -262,6 +269,8 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         socket.close();
         return;
       }
+      if (!isResumeToken(outcome.reply.resumeToken))
+        throw ConnectionError.refused(outcome.kind === 'resumed' ? 'resume' : 'join', 'BadReply', 'no resume token');
       this.#resumeToken = outcome.reply.resumeToken;
       this.#socket = socket;
       this.#attach(socket);
@@ -368,12 +377,17 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
   }
 }
 
-/** The valid participants of a list from the server. */
+/** The valid participants of a list from the server, at most {@link MAX_ROOM_PARTICIPANTS}. */
 function participants(list: unknown): ParticipantInfo[] {
   const out: ParticipantInfo[] = [];
-  for (const p of Array.isArray(list) ? list : []) {
+  for (const p of Array.isArray(list) ? list.slice(0, MAX_ROOM_PARTICIPANTS) : []) {
     const checked = checkParticipantInfo(p);
     if (checked.ok) out.push(checked.value);
   }
   return out;
+}
+
+/** A resume token as the server hands them out. */
+function isResumeToken(token: unknown): token is string {
+  return typeof token === 'string' && token.length > 0 && token.length <= MAX_RESUME_TOKEN_LENGTH;
 }

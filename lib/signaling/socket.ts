@@ -1,6 +1,7 @@
 /** The websocket to the signaling server: opening it, and one request on it answered by the server's reply. */
 import type { TransportCtor } from 'engine.io-client';
 import { io, type Socket } from 'socket.io-client';
+import { Decoder, Encoder, type Packet, PacketType } from 'socket.io-parser';
 import { ConnectionError } from '../errors.js';
 import type { ClientToServerEvents, Reply, ServerToClientEvents } from '../protocol/signaling.js';
 
@@ -17,6 +18,29 @@ export type EmitRequest<T> = (s: TimedSocket, ack: (err: Error | null, reply: Re
  */
 export type SignalingTransport = 'websocket' | TransportCtor;
 
+/**
+ * socket.io's packet decoder, but a connection refusal (`CONNECT_ERROR`) whose `message` is not a string is
+ * given one. socket.io-client builds an Error from that message in a `nextTick` of its own, and a message
+ * that cannot become a string (`{"toString":0}`) threw there, uncaught: a hostile server, or anyone in the
+ * middle of a plain `ws://` connection, ended the Node process with one frame. The listener added here
+ * runs before socket.io-client's, on the same packet. @internal
+ */
+export class CheckedDecoder extends Decoder {
+  constructor() {
+    super();
+    this.on('decoded', (packet: Packet) => {
+      if (packet.type !== PacketType.CONNECT_ERROR) return;
+      const data: unknown = packet.data;
+      const fields = typeof data === 'object' && data !== null ? (data as { message?: unknown; data?: unknown }) : {};
+      if (typeof fields.message !== 'string')
+        packet.data = { message: 'the server refused the connection (unreadable refusal)', data: fields.data };
+    });
+  }
+}
+
+/** The parser every signaling socket uses: socket.io's encoder, and {@link CheckedDecoder}. @internal */
+const CHECKED_PARSER = { Encoder, Decoder: CheckedDecoder };
+
 /** Opens one websocket to the server (socket.io's own reconnection off: the client decides when). @internal */
 export function openSocket(
   url: string,
@@ -28,6 +52,7 @@ export function openSocket(
     reconnection: false,
     forceNew: true,
     timeout: timeoutMs,
+    parser: CHECKED_PARSER,
   });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -73,9 +98,21 @@ export function request<T>(socket: ClientSocket, what: string, timeoutMs: number
       // socket.io answers a pending request with an error on a timeout and when the connection closes.
       if (err) reject(socket.connected ? ConnectionError.timeout(what, timeoutMs) : ConnectionError.disconnected(what));
       else if (reply?.ok === true) resolve(reply.data);
-      else if (reply?.ok === false)
-        reject(ConnectionError.refused(what, String(reply.error?.reason), String(reply.error?.message)));
-      else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
+      else if (reply?.ok === false) {
+        // The server's words, checked: String() of an object that cannot become a string threw here, in
+        // socket.io-client's nextTick, uncaught (one reply ended a Node process).
+        const error: unknown = reply.error;
+        const { reason, message } =
+          typeof error === 'object' && error !== null ? (error as { reason?: unknown; message?: unknown }) : {};
+        const readable = typeof reason === 'string' && reason.length > 0 && reason.length <= 64;
+        reject(
+          ConnectionError.refused(
+            what,
+            readable ? reason : 'BadReply',
+            typeof message === 'string' ? message.slice(0, 500) : 'the server sent an unreadable refusal',
+          ),
+        );
+      } else reject(ConnectionError.refused(what, 'BadReply', 'the server sent an unreadable reply'));
     });
   });
 }
