@@ -1,4 +1,5 @@
 /** The server's rate limits and caps on rooms, signals, toggles and joins, with their defaults. */
+import { MAX_ROOM_PARTICIPANTS } from '../lib/protocol/signaling.js';
 
 /**
  * How much one room, connection or IP address may ask of the server. The cap and the rates are off at 0;
@@ -64,7 +65,7 @@ export const RATE_LIMIT_DEFAULTS = Object.freeze({
 
 /** Inclusive ranges of the {@link RateLimitOptions} (all integers). */
 export const RATE_LIMIT_RANGES = Object.freeze({
-  maxParticipantsPerRoom: [0, 100_000],
+  maxParticipantsPerRoom: [0, MAX_ROOM_PARTICIPANTS],
   signalsPerSecond: [0, 100_000],
   signalBurst: [1, 1_000_000],
   togglesPerSecond: [0, 100_000],

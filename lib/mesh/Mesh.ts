@@ -7,7 +7,13 @@
  */
 import type { JsonObject } from '../protocol/json.js';
 import { decodeRelayFrame } from '../protocol/relay-frames.js';
-import type { IncomingSignal, ParticipantInfo, RelayRefusal, SignalData } from '../protocol/signaling.js';
+import {
+  type IncomingSignal,
+  MAX_ROOM_PARTICIPANTS,
+  type ParticipantInfo,
+  type RelayRefusal,
+  type SignalData,
+} from '../protocol/signaling.js';
 import type { ProtocolError } from '../errors.js';
 import type { Session } from '../session/Session.js';
 import { Connection, type ConnectionDeps } from './Connection.js';
@@ -94,6 +100,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
   #accepting = false;
   /** Participants the server says have messaging enabled. */
   readonly #known = new Map<string, ParticipantInfo>();
+  /** Said once that the server listed more than {@link MAX_ROOM_PARTICIPANTS}. */
+  #overfullTold = false;
   /** The current connection to each participant, up or still connecting. */
   readonly #connections = new Map<string, Connection>();
   /**
@@ -162,9 +170,10 @@ export class Mesh extends TypedEmitter<MeshEvents> {
       throw err;
     }
     if (!this.#accepting) return 0;
-    const others = infos.filter((info) => info.id !== this.#localId);
-    for (const info of others) {
-      this.#listed(info);
+    const others: ParticipantInfo[] = [];
+    for (const info of infos) {
+      if (info.id === this.#localId || !this.#listed(info)) continue;
+      others.push(info);
       this.#dial(info);
     }
     await Promise.all(others.map((info) => this.#whenSettled(info.id)));
@@ -194,8 +203,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
 
   /** The server says a participant enabled messaging (or came back to signaling); it dials this one. */
   handlePeerEnabled(info: ParticipantInfo): void {
-    if (info.id === this.#localId || !this.#accepting) return;
-    this.#listed(info);
+    if (info.id === this.#localId || !this.#accepting || !this.#listed(info)) return;
     this.#redials.clearFailures(info.id);
     this.#intake.release(info.id);
     // Also said when a participant resumes: its relayed link died with its connection.
@@ -261,8 +269,8 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     const listed = new Set<string>();
     for (const info of participants) {
       if (info.id === this.#localId) continue;
+      if (!this.#listed(info)) continue;
       listed.add(info.id);
-      this.#listed(info);
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
       const connection = this.#connections.get(info.id);
@@ -312,8 +320,7 @@ export class Mesh extends TypedEmitter<MeshEvents> {
     }
     if (!this.#accepting || this.#localId !== id) return;
     for (const info of infos) {
-      if (info.id === id) continue;
-      this.#listed(info);
+      if (info.id === id || !this.#listed(info)) continue;
       this.#redials.clearFailures(info.id);
       this.#intake.release(info.id);
       if (this.#connections.has(info.id) || this.#redials.has(info.id) || this.#relinkMoved(info)) continue;
@@ -476,17 +483,28 @@ export class Mesh extends TypedEmitter<MeshEvents> {
    * The server lists `info` (messaging enabled). A connection filed under its id whose participant has
    * another name or relay key is not the one listed: a participant that said it moved to this id before the
    * server's word on the id came (a participant may only rename itself). That connection is closed; the
-   * one listed then connects as anyone new does.
+   * one listed then connects as anyone new does. False (nothing kept) past {@link MAX_ROOM_PARTICIPANTS}.
    */
-  #listed(info: ParticipantInfo): void {
+  #listed(info: ParticipantInfo): boolean {
+    if (this.#known.size >= MAX_ROOM_PARTICIPANTS && !this.#known.has(info.id)) {
+      // More than any room holds: the server (or something in the middle) is not telling the truth.
+      if (!this.#overfullTold)
+        this.#options.logger.warn(
+          { max: MAX_ROOM_PARTICIPANTS },
+          'the server listed more participants than a room holds',
+        );
+      this.#overfullTold = true;
+      return false;
+    }
     this.#known.set(info.id, info);
     const connection = this.#connections.get(info.id);
-    if (connection === undefined || sameParticipant(connection.session.participant, info)) return;
+    if (connection === undefined || sameParticipant(connection.session.participant, info)) return true;
     this.#options.logger.warn(
       { participant: info.id, name: info.name, claimedBy: connection.session.participant.name },
       'a participant claimed the id the server lists for another: closed',
     );
     connection.close('it claimed the id of another participant');
+    return true;
   }
 
   /**

@@ -22,6 +22,12 @@ export const MAX_CANDIDATE_LENGTH = 1024;
 
 /** Longest resume token accepted. */
 export const MAX_RESUME_TOKEN_LENGTH = 2048;
+/**
+ * The most participants one room holds (the server's `maxParticipantsPerRoom` goes no higher). A client
+ * takes no more than this from a list or from the participants the server announces: a server, or anyone in
+ * the middle of a plain `ws://` connection, that named a million made it hold and dial them all.
+ */
+export const MAX_ROOM_PARTICIPANTS = 100_000;
 
 /** Longest connection id (chosen by the initiator to tell attempts apart). */
 export const MAX_CID_LENGTH = 64;
