@@ -139,8 +139,16 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     }),
   );
 
+  const admission = admitConnections({
+    opts,
+    logger,
+    isDraining: () => draining,
+    connections: () => connections,
+    onRefused: (reason) => countRejection(metrics, reason),
+  });
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, ConnectionState>(http, {
     transports: ['websocket'],
+    allowRequest: admission.allowRequest,
     // Events up to 4 × the limit are read and refused with PayloadTooLarge; larger ones close the connection.
     maxHttpBufferSize: opts.maxPayloadBytes * 4,
     serveClient: false,
@@ -187,13 +195,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     for (const socket of io.of('/').sockets.values()) if (socket.data.member !== undefined) socket.disconnect(true);
   });
 
-  admitConnections(io, {
-    opts,
-    logger,
-    isDraining: () => draining,
-    connections: () => connections,
-    onRefused: (reason) => countRejection(metrics, reason),
-  });
+  admission.attach(io);
 
   const ctx: HandlerContext = {
     opts,

@@ -285,6 +285,34 @@ describe('signaling server limits', function () {
       expect(reply.error?.reason).to.equal('PayloadTooLarge');
     });
 
+  it('websockets that never join are bounded too: past twice maxConnectionsPerIp the upgrade itself is refused', async () => {
+    const s = await start({ maxConnectionsPerIp: 2 });
+    // Raw websockets that open engine.io and never ask for the namespace: no middleware sees them.
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () => {
+        const ws = new WebSocket(`ws://127.0.0.1:${s.port}/socket.io/?EIO=4&transport=websocket`);
+        return new Promise<{ ws: WebSocket; opened: boolean }>((resolve) => {
+          ws.once('message', () => resolve({ ws, opened: true }));
+          ws.once('unexpected-response', () => resolve({ ws, opened: false }));
+          ws.once('error', () => resolve({ ws, opened: false }));
+        });
+      }),
+    );
+    expect(outcomes.filter((o) => o.opened).length).to.equal(4);
+    expect(await rejected(s, 'TooManyConnections')).to.equal(6);
+    for (const o of outcomes) o.ws.terminate();
+    // Gone, they free the address: a client joins as usual.
+    await until(
+      () =>
+        member(s, 'raw', 'a').then(
+          () => true,
+          () => false,
+        ),
+      5000,
+      'a client of that address to join once they are gone',
+    );
+  });
+
   it('too many events waiting on one connection are refused with TooManyRequests, and that connection recovers', async () => {
     const s = await start({ togglesPerSecond: 0 }); // the queue limit alone, not the toggle bucket
     const a = await member(s, 'q', 'a');
