@@ -5,9 +5,9 @@
  */
 import { expect } from 'chai';
 import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
-import { silentLogger } from '../../lib/logger.js';
+import { type Logger, silentLogger } from '../../lib/logger.js';
 import { Mesh } from '../../lib/mesh/Mesh.js';
-import type { ParticipantInfo, SignalData } from '../../lib/protocol/signaling.js';
+import { MAX_ROOM_PARTICIPANTS, type ParticipantInfo, type SignalData } from '../../lib/protocol/signaling.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
 import { eventually } from '../support/harness.js';
 import { MemoryLink } from '../support/memory-link.js';
@@ -59,13 +59,13 @@ class SimServer {
   readonly enabled = new Map<string, ParticipantInfo>();
   readonly net = new SimNet();
 
-  mesh(id: string, timeouts: Partial<RoomTimeouts> = {}): Mesh {
+  mesh(id: string, timeouts: Partial<RoomTimeouts> = {}, logger: Logger = silentLogger): Mesh {
     const info: ParticipantInfo = { id, name: id, joinedAtMs: 0 };
     const all = { ...DEFAULT_TIMEOUTS, ...timeouts };
     const mesh = new Mesh({
       localId: id,
       timeouts: all,
-      logger: silentLogger,
+      logger,
       policy: 'direct',
       createDirect: (initiator) => this.net.link(id, initiator),
       createRelay: () => undefined,
@@ -147,6 +147,15 @@ describe('Mesh: who dials whom, and after failures', () => {
     // At once, not after a connect attempt timed out and was dialed again.
     expect(Date.now() - t0).to.be.below(1500);
     expect(server.net.made.filter((m) => m.by === 'b' && m.initiator)).to.have.length(1);
+  });
+
+  it(`believes no more than ${MAX_ROOM_PARTICIPANTS} participants announced by the server, the largest room there is, and says so once`, async () => {
+    const warnings: string[] = [];
+    const a = server.mesh('a', {}, { ...silentLogger, warn: (_o, m) => void warnings.push(m ?? '') });
+    await a.open();
+    for (let i = 0; i < MAX_ROOM_PARTICIPANTS + 10; i++)
+      a.handlePeerEnabled({ id: `p${i}`, name: `p${i}`, joinedAtMs: i });
+    expect(warnings).to.deep.equal(['the server listed more participants than a room holds']);
   });
 
   it('the newcomer dials everyone already there; open() resolves once each is up', async () => {
