@@ -50,7 +50,10 @@ export class ParticipantRegistry<C> {
   #participants = 0;
   /** Removals under way, so close can wait for them. */
   readonly #removals = new Set<Promise<void>>();
-  /** Members whose removal failed (store unreachable), retried until it works; by room and id (a token's `pid` may be in several rooms). */
+  /**
+   * Members whose removal failed (store unreachable), retried until it works; by room and id (a token's
+   * `pid` may be in several rooms).
+   */
   readonly #unremoved = new Map<string, { room: string; id: string; how: Removal }>();
   readonly #retryTimer: NodeJS.Timeout;
   #closing = false;
@@ -152,8 +155,9 @@ export class ParticipantRegistry<C> {
   /**
    * Participant `id` of `room` belonged to a process that died or handed its members over, and this process
    * adopted it (the fleet's sweep): it is held for `resumeGraceMs` as a dropped connection of this process
-   * would be (for what is left of that, when its process held it already), and its peers are told it dropped. Its client resumes on any process with its token; only if it does not come back
-   * in time is it removed (and its peers see it leave).
+   * would be (for what is left of that, when its process held it already), and its peers are told it
+   * dropped. Its client resumes on any process with its token; only if it does not come back in time is it
+   * removed (and its peers see it leave).
    */
   async handleAdopted(room: string, id: string): Promise<void> {
     const { logger, resumeGraceMs } = this.options;

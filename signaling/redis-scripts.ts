@@ -83,8 +83,9 @@ return out`,
   // KEYS and ARGV: as REMOVE's.
   remove: REMOVE,
   // KEYS: room hash, enabled set, servers set, this server's member set, generation hash, parked key, adopted
-  // key, epoch key, parked index. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key prefix, token
-  // generation, token epoch, next generation, now ms, restart window ms, epoch value to set when missing.
+  // key, epoch key, parked index. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key
+  // prefix, token generation, token epoch, next generation, now ms, restart window ms, epoch value to set
+  // when missing.
   // Checks the token's generation (see signaling/resume.ts), takes the member over from whichever process
   // held it (or adds it back) with its record as given now, rotates its generation, sets its messaging state. Returns {'RoomFull'},
   // {'Stale'} or {result, changed, info of each other enabled member...}.
