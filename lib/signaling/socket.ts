@@ -1,7 +1,6 @@
 /** The websocket to the signaling server: opening it, and one request on it answered by the server's reply. */
 import type { TransportCtor } from 'engine.io-client';
-import { io, type Socket } from 'socket.io-client';
-import { Decoder, Encoder, type Packet, PacketType } from 'socket.io-parser';
+import { Manager, type Socket } from 'socket.io-client';
 import { ConnectionError } from '../errors.js';
 import type { ClientToServerEvents, Reply, ServerToClientEvents } from '../protocol/signaling.js';
 
@@ -18,28 +17,25 @@ export type EmitRequest<T> = (s: TimedSocket, ack: (err: Error | null, reply: Re
  */
 export type SignalingTransport = 'websocket' | TransportCtor;
 
-/**
- * socket.io's packet decoder, but a connection refusal (`CONNECT_ERROR`) whose `message` is not a string is
- * given one. socket.io-client builds an Error from that message in a `nextTick` of its own, and a message
- * that cannot become a string (`{"toString":0}`) threw there, uncaught: a hostile server, or anyone in the
- * middle of a plain `ws://` connection, ended the Node process with one frame. The listener added here
- * runs before socket.io-client's, on the same packet. @internal
- */
-export class CheckedDecoder extends Decoder {
-  constructor() {
-    super();
-    this.on('decoded', (packet: Packet) => {
-      if (packet.type !== PacketType.CONNECT_ERROR) return;
-      const data: unknown = packet.data;
-      const fields = typeof data === 'object' && data !== null ? (data as { message?: unknown; data?: unknown }) : {};
-      if (typeof fields.message !== 'string')
-        packet.data = { message: 'the server refused the connection (unreadable refusal)', data: fields.data };
-    });
-  }
-}
+/** socket.io's packet type of a connection refusal (socket.io-parser's `PacketType.CONNECT_ERROR`). */
+const CONNECT_ERROR = 4;
 
-/** The parser every signaling socket uses: socket.io's encoder, and {@link CheckedDecoder}. @internal */
-const CHECKED_PARSER = { Encoder, Decoder: CheckedDecoder };
+/**
+ * A connection refusal (`CONNECT_ERROR`) whose `message` is not a string is given one. socket.io-client
+ * builds an Error from that message in a `nextTick` of its own, and a message that cannot become a string
+ * (`{"toString":0}`) threw there, uncaught: a hostile server, or anyone in the middle of a plain `ws://`
+ * connection, ended the Node process with one frame. Listening on the manager before its socket exists
+ * runs this first, on the same packet object. (An extended socket.io-parser decoder did the same, but
+ * importing the parser into the library cost every participant ~15 ms of CPU in the presence window at
+ * N = 10, measured; the cause was not found.)
+ */
+function checkRefusal(packet: { type: number; data?: unknown }): void {
+  if (packet.type !== CONNECT_ERROR) return;
+  const data = packet.data;
+  const fields = typeof data === 'object' && data !== null ? (data as { message?: unknown; data?: unknown }) : {};
+  if (typeof fields.message !== 'string')
+    packet.data = { message: 'the server refused the connection (unreadable refusal)', data: fields.data };
+}
 
 /** Opens one websocket to the server (socket.io's own reconnection off: the client decides when). @internal */
 export function openSocket(
@@ -47,13 +43,14 @@ export function openSocket(
   timeoutMs: number,
   transport: SignalingTransport = 'websocket',
 ): Promise<ClientSocket> {
-  const socket: ClientSocket = io(url, {
+  // io(url, { forceNew: true }), with the manager's packets checked first (see checkRefusal).
+  const manager = new Manager(url, {
     transports: transport === 'websocket' ? ['websocket'] : [transport],
     reconnection: false,
-    forceNew: true,
     timeout: timeoutMs,
-    parser: CHECKED_PARSER,
   });
+  manager.on('packet', checkRefusal);
+  const socket: ClientSocket = manager.socket('/');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
