@@ -40,3 +40,19 @@ export async function saveAttachment(dir: string, bytes: Uint8Array): Promise<Sa
   }
   return { bytes: bytes.byteLength, sha256: hash, path };
 }
+
+/**
+ * {@link saveAttachment} for a message that is printed whether or not its bytes could be saved: the saved
+ * attachment (null when there were no bytes, or they could not be saved), and why not.
+ */
+export async function saveOrSay(
+  dir: string,
+  bytes: Uint8Array | undefined,
+): Promise<{ attachment: SavedAttachment | null; attachmentError?: string }> {
+  if (bytes === undefined) return { attachment: null };
+  try {
+    return { attachment: await saveAttachment(dir, bytes) };
+  } catch (err) {
+    return { attachment: null, attachmentError: err instanceof Error ? err.message : String(err) };
+  }
+}

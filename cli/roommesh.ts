@@ -27,7 +27,7 @@ import {
   type Connection,
   type Parsed,
 } from './args.js';
-import { saveAttachment, sha256, type SavedAttachment } from './attachments.js';
+import { saveOrSay, sha256 } from './attachments.js';
 import { printable } from './printable.js';
 import { sendRequest } from './request.js';
 
@@ -195,15 +195,7 @@ async function request(room: Room, input: Inputs, out: Output): Promise<Outcome>
   }
   // As listen does: a reply whose attachment cannot be saved is printed all the same, saying why; the
   // command then fails (exit 1), as part of what it was asked for is not on disk.
-  let saved: SavedAttachment | null = null;
-  let attachmentError: string | undefined;
-  if (reply.attachment !== undefined) {
-    try {
-      saved = await saveAttachment(saveDir, reply.attachment);
-    } catch (err) {
-      attachmentError = err instanceof Error ? err.message : String(err);
-    }
-  }
+  const { attachment: saved, attachmentError } = await saveOrSay(saveDir, reply.attachment);
   out.print(
     { from: who(reply.from), message: reply.message, attachment: saved, attachmentError },
     `reply from ${reply.from.name}: ${JSON.stringify(reply.message)}${saved ? ` (attachment ${saved.path})` : ''}${attachmentError !== undefined ? ` (attachment not saved: ${attachmentError})` : ''}`,
@@ -221,19 +213,12 @@ function listen(room: Room, saveDir: string): Promise<Outcome> {
   let queue = Promise.resolve();
   room.messaging.on('message', (m) => {
     queue = queue.then(async () => {
-      let attachment: SavedAttachment | null = null;
-      let attachmentError: string | undefined;
-      if (m.attachment !== undefined) {
-        try {
-          attachment = await saveAttachment(saveDir, m.attachment);
-        } catch (err) {
-          // The message is still printed: it was delivered (and acknowledged); only its bytes are not on disk.
-          attachmentError = err instanceof Error ? err.message : String(err);
-          process.stderr.write(
-            `${printable(`roommesh: could not save the attachment of a ${m.type} message from ${m.from.name}: ${attachmentError}`)}\n`,
-          );
-        }
-      }
+      // The message is printed either way: it was delivered (and acknowledged); only its bytes may not be on disk.
+      const { attachment, attachmentError } = await saveOrSay(saveDir, m.attachment);
+      if (attachmentError !== undefined)
+        process.stderr.write(
+          `${printable(`roommesh: could not save the attachment of a ${m.type} message from ${m.from.name}: ${attachmentError}`)}\n`,
+        );
       const line = { from: who(m.from), type: m.type, message: m.message, attachment, attachmentError };
       writeOut(`${printable(JSON.stringify(line))}\n`);
     });
