@@ -16,7 +16,12 @@ import type { Reply } from '../protocol/signaling.js';
 export interface EventSlot {
   /** Whether the event must carry an acknowledgement (always, for an event that has one of its own). */
   readonly ack: boolean;
-  /** The event's reply arrived: frees its slot (and, when it was `inOrder`, the slot of every earlier event). */
+  /**
+   * The event's reply arrived: frees its slot (and, when it was `inOrder`, the slot of every earlier event).
+   * An event unanswered past its timeout counts as answered in order: the server answers in order, so
+   * every earlier event is unanswered as long, and the events without an acknowledgement of their own
+   * before it would otherwise hold their slots for good.
+   */
   answered(inOrder: boolean): void;
 }
 
@@ -59,16 +64,24 @@ export class EventWindow {
   /**
    * Runs `run` with the event's slot once the window has room (at once when it has and nothing waits);
    * `run` must emit the event then. `acked`: the event has an acknowledgement of its own. `drop` runs
-   * instead when the window fails first.
+   * instead when the window fails first. Returns a withdrawal: it takes the event out while it still
+   * waits (true), and does nothing once it ran or was dropped (false).
    * @example window.take(false, (slot) => socket.emit('relay', frame, slot.ack ? onReply : undefined), onGone)
    */
-  take(acked: boolean, run: (slot: EventSlot) => void, drop: () => void): void {
+  take(acked: boolean, run: (slot: EventSlot) => void, drop: () => void): () => boolean {
     if (this.#failed) {
       drop();
-      return;
+      return () => false;
     }
-    this.#waiting.push({ acked, run, drop });
+    const entry: Waiting = { acked, run, drop };
+    this.#waiting.push(entry);
     this.#drain();
+    return () => {
+      const at = this.#waiting.indexOf(entry);
+      if (at < 0) return false;
+      this.#waiting.splice(at, 1);
+      return true;
+    };
   }
 
   /** The connection is gone: drops everything waiting, now and later. */

@@ -4,6 +4,7 @@ import type {
   IncomingSignal,
   JoinReply,
   JoinRequest,
+  OutgoingRelay,
   ParticipantInfo,
   RelayRefusal,
   RelayTerms,
@@ -58,6 +59,14 @@ export interface SignalingClientOptions {
    * @default 'websocket'
    */
   transport?: SignalingTransport;
+}
+
+/**
+ * A timed socket's `relay`: socket.io's types give a timed emit its error-first acknowledgement only for
+ * an event whose acknowledgement is required, and a relay frame's is optional.
+ */
+interface TimedRelay {
+  emit(ev: 'relay', frame: OutgoingRelay, ack: (err: Error | null, reply: Reply<undefined>) => void): void;
 }
 
 /** Largest `maxPendingEvents` taken from a server; more is not believed. */
@@ -171,8 +180,14 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
       true,
       (slot) => {
         if (socket !== this.#socket || !this.connected) return;
-        socket.emit('signal', { to, cid, data }, (reply) => {
-          slot?.answered(answeredInOrder(reply));
+        // Timed, as every acknowledged event is: a server that keeps the connection and stops answering
+        // would otherwise hold this event's slot in the window, and the callback in socket.io's, for good.
+        socket.timeout(this.#options.timeoutMs).emit('signal', { to, cid, data }, (err, reply) => {
+          slot?.answered(err !== null || answeredInOrder(reply));
+          if (err !== null) {
+            this.#options.logger.debug({ to }, 'signal unanswered');
+            return;
+          }
           if (reply?.ok) return;
           const reason = reply?.error?.reason;
           this.#options.logger.debug({ to, reason }, 'signal refused');
@@ -321,7 +336,10 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
         false,
         (slot) => {
           if (socket !== this.#socket || !this.connected) return sent(false);
-          if (slot?.ack === true) socket.emit('relay', { to, data }, (reply) => this.#relayAnswered(slot, reply));
+          if (slot?.ack === true)
+            (socket.timeout(this.#options.timeoutMs) as TimedRelay).emit('relay', { to, data }, (err, reply) =>
+              this.#relayAnswered(slot, err === null ? reply : undefined),
+            );
           else socket.emit('relay', { to, data });
           sent(true);
         },
@@ -330,9 +348,12 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     );
   }
 
-  /** The reply to a relay frame that asked for one: frees the window; a refusal is logged, as `request_error` is. */
+  /**
+   * The reply to a relay frame that asked for one (undefined: none within the timeout): frees the window;
+   * a refusal is logged, as `request_error` is.
+   */
   #relayAnswered(slot: EventSlot, reply: Reply<undefined> | undefined): void {
-    slot.answered(answeredInOrder(reply));
+    slot.answered(reply === undefined || answeredInOrder(reply));
     if (reply?.ok === false) {
       const { reason, message } = reply.error ?? {};
       this.#options.logger.warn({ event: 'relay', reason, detail: message }, 'signaling server refused a request');
@@ -353,25 +374,37 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     else this.#window.take(acked, run, drop);
   }
 
+  /**
+   * One request, answered within `timeoutMs` of this call: the time it waits for room in the window counts
+   * (a window held by a server that stopped answering made `enable()` wait for good).
+   */
   #request<T>(socket: ClientSocket, what: string, send: EmitRequest<T>): Promise<T> {
     if (!socket.connected || this.#closed) return Promise.reject(ConnectionError.disconnected(what));
+    const { timeoutMs } = this.#options;
     const window = socket === this.#socket ? this.#window : undefined;
-    if (window === undefined) return request(socket, what, this.#options.timeoutMs, send);
+    if (window === undefined) return request(socket, what, timeoutMs, send);
+    const deadline = Date.now() + timeoutMs;
     return new Promise<T>((resolve, reject) => {
-      window.take(
+      const timer = setTimeout(() => {
+        if (withdraw()) reject(ConnectionError.timeout(what, timeoutMs));
+      }, timeoutMs);
+      const withdraw = window.take(
         true,
         (slot) => {
-          // A reply frees the window. So does a timeout, for this event only: its reply will never be read,
-          // and a full window whose last answer is lost would wait for good (the spare quarter of the
-          // server's limit covers an event that still waits there).
+          clearTimeout(timer);
+          // A reply frees the window. So does a timeout (see EventSlot.answered).
           const counted: EmitRequest<T> = (s, ack) =>
             send(s, (err, reply) => {
-              slot.answered(err ? false : answeredInOrder(reply));
+              slot.answered(err !== null || answeredInOrder(reply));
               ack(err, reply);
             });
-          request(socket, what, this.#options.timeoutMs, counted).then(resolve, reject);
+          const left = Math.max(1, deadline - Date.now());
+          request(socket, what, left, counted, timeoutMs).then(resolve, reject);
         },
-        () => reject(ConnectionError.disconnected(what)),
+        () => {
+          clearTimeout(timer);
+          reject(ConnectionError.disconnected(what));
+        },
       );
     });
   }

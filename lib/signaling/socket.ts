@@ -86,14 +86,22 @@ export function openSocket(
 
 /**
  * Sends one request (`what`, for errors) and resolves with the data of the server's reply; rejects with a
- * {@link ConnectionError}: `Timeout` without a reply within `timeoutMs`, `Refused` with the server's reason.
+ * {@link ConnectionError}: `Timeout` without a reply within `timeoutMs` (told as `reportedMs`: the request's
+ * whole timeout, of which it may have spent some waiting to be sent), `Refused` with the server's reason.
  * @internal
  */
-export function request<T>(socket: ClientSocket, what: string, timeoutMs: number, send: EmitRequest<T>): Promise<T> {
+export function request<T>(
+  socket: ClientSocket,
+  what: string,
+  timeoutMs: number,
+  send: EmitRequest<T>,
+  reportedMs = timeoutMs,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     send(socket.timeout(timeoutMs), (err, reply) => {
       // socket.io answers a pending request with an error on a timeout and when the connection closes.
-      if (err) reject(socket.connected ? ConnectionError.timeout(what, timeoutMs) : ConnectionError.disconnected(what));
+      if (err)
+        reject(socket.connected ? ConnectionError.timeout(what, reportedMs) : ConnectionError.disconnected(what));
       else if (reply?.ok === true) resolve(reply.data);
       else if (reply?.ok === false) {
         // The server's words, checked: String() of an object that cannot become a string threw here, in

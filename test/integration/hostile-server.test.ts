@@ -1,13 +1,19 @@
 /**
  * A hostile signaling server (or anyone in the middle of a plain ws:// connection), speaking engine.io and
  * socket.io packets itself: what it sends may make the client refuse it, never end the process. The client
- * runs in a child process, so that a crash is an exit code here and not the end of this test run.
+ * runs in a child process, so that a crash is an exit code here and not the end of this test run. And a
+ * server that stops answering: the client's requests fail in time instead of waiting for good.
  */
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ConnectionError } from '../../lib/errors.js';
+import { silentLogger } from '../../lib/logger.js';
+import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
+import { SignalingClient } from '../../lib/signaling/SignalingClient.js';
+import { until } from '../support/processes.js';
 
 const NODE_ENTRY = fileURLToPath(new URL('../../lib/node.js', import.meta.url));
 
@@ -116,4 +122,59 @@ describe('a hostile signaling server', function () {
         await server.close();
       }
     });
+});
+
+describe('a signaling server that keeps the connection and stops answering', function () {
+  this.timeout(20_000);
+
+  it('a request times out within signalingTimeoutMs even behind a full event window, and the window frees', async () => {
+    const events: string[] = [];
+    const server = await hostileServer((packet, ws) => {
+      const m = /^42\d*\["(\w+)"/.exec(packet);
+      if (m === null) return false;
+      events.push(m[1] as string);
+      // The join is answered (a window of three events: a limit of four, a quarter kept spare); nothing after it.
+      const reply =
+        m[1] === 'join'
+          ? answer(packet, {
+              ok: true,
+              data: {
+                self: { id: 'me', name: 'n', joinedAtMs: 1 },
+                resumeToken: 't',
+                participants: [],
+                maxPendingEvents: 4,
+              },
+            })
+          : undefined;
+      if (reply !== undefined) ws.send(reply);
+      return true;
+    });
+    const client = await SignalingClient.connect(server.url, {
+      timeoutMs: 1000,
+      reconnectMaxDelayMs: 1000,
+      messagingEnabled: () => true,
+      logger: silentLogger,
+    });
+    try {
+      await client.join({ v: SIGNALING_VERSION, room: 'r', name: 'n' });
+      for (let i = 0; i < 3; i++) client.sendSignal('peer', `c${i}`, { type: 'offer', sdp: 'v=0' });
+      const started = Date.now();
+      const error = await client.enableMessaging().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      const tookMs = Date.now() - started;
+      expect(error).to.be.instanceOf(ConnectionError);
+      expect((error as ConnectionError).reason).to.equal('Timeout');
+      expect(tookMs).to.be.within(900, 3000);
+      // The window is not held for good by the events nobody answered: a later one goes out.
+      const sent = events.length;
+      client.sendSignal('peer', 'later', { type: 'offer', sdp: 'v=0' });
+      await until(() => events.length > sent, 3000, 'a signal after the timeouts');
+      expect(events.slice(0, 4)).to.deep.equal(['join', 'signal', 'signal', 'signal']);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
 });

@@ -121,3 +121,37 @@ describe('RelayPacer over an EventWindow', () => {
     expect(wire.map((x) => x.n)).to.deep.equal([0, 1, 2, 3]);
   });
 });
+
+describe('EventWindow: withdrawing an event that waits', () => {
+  it('takes it out while it waits, and does nothing once it ran', () => {
+    const w = new EventWindow(1, 100);
+    const ran: number[] = [];
+    const first = w.take(
+      true,
+      () => ran.push(0),
+      () => undefined,
+    );
+    let slot: EventSlot | undefined;
+    const second = w.take(
+      true,
+      (s) => {
+        slot = s;
+        ran.push(1);
+      },
+      () => undefined,
+    );
+    const third = w.take(
+      true,
+      () => ran.push(2),
+      () => undefined,
+    );
+    expect(first()).to.equal(false); // it ran at once
+    expect(second()).to.equal(true);
+    expect(w.waiting).to.equal(1);
+    expect(second()).to.equal(false);
+    w.fail();
+    expect(third()).to.equal(false); // dropped with the window
+    expect(ran).to.deep.equal([0]);
+    expect(slot).to.equal(undefined);
+  });
+});
