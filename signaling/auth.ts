@@ -10,8 +10,9 @@
  * `room` and `rooms`, and a `"*"` there would hand every room to whoever named a room `*`. So `"*"` in
  * `room` or `rooms` refuses the token, and no client may join a room named `*` (checkJoinRequest).
  */
-import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { MAX_NAME_LENGTH, type SignalingErrorReason } from '../lib/protocol/signaling.js';
+import { JWKS_TIMINGS, remoteKeys } from './jwks.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /** Who a token says the participant is. */
@@ -46,22 +47,13 @@ export interface Authenticator {
   verify(token: string | undefined, room: string): Promise<Identity>;
 }
 
-/** Timings of the JWKS fetch: a slow key server must not hold joins for long. */
-const JWKS_TIMEOUT_MS = 5000;
-const JWKS_COOLDOWN_MS = 30_000;
-const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
-
 /** An authenticator for the options, or undefined when auth is off. */
 export function createAuthenticator(opts: ResolvedServerOptions): Authenticator | undefined {
   if (opts.auth !== 'jwt') return undefined;
   const key: Uint8Array | JWTVerifyGetKey =
     opts.jwtSecret !== undefined
       ? new TextEncoder().encode(opts.jwtSecret)
-      : createRemoteJWKSet(new URL(String(opts.jwksUrl)), {
-          timeoutDuration: JWKS_TIMEOUT_MS,
-          cooldownDuration: JWKS_COOLDOWN_MS,
-          cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-        });
+      : remoteKeys(new URL(String(opts.jwksUrl)), JWKS_TIMINGS, opts.logger);
   const verifyOptions = {
     algorithms: opts.jwtAlgorithms,
     audience: opts.jwtAudience,
