@@ -118,12 +118,20 @@ async function serve(args: string[]): Promise<void> {
   // For a person at a terminal (npm start): where the demo is. Not in JSON logs, which machines read.
   if (pretty && config.options.staticDir !== false) logger.info({}, `open ${server.url}/ in two tabs`);
   let signals = 0;
+  let closing = false;
   const stop = (signal: NodeJS.Signals): void => {
     signals++;
+    // A signal after the close began: whatever it waits for, the operator will not wait longer.
+    if (closing) {
+      logger.warn({ signal }, 'stopping now, without finishing the close');
+      process.exit(1);
+    }
     // First SIGTERM drains (readyz goes 503 so the load balancer stops sending, then close); SIGINT or a
     // second signal closes at once.
-    const done = signal === 'SIGTERM' && signals === 1 ? server.drain() : server.close();
-    logger.info({ signal }, signal === 'SIGTERM' && signals === 1 ? 'draining' : 'stopping');
+    const drain = signal === 'SIGTERM' && signals === 1;
+    closing = !drain;
+    const done = drain ? server.drain() : server.close();
+    logger.info({ signal }, drain ? 'draining' : 'stopping');
     void done.then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -71,8 +71,12 @@ export function checkFleetOptions(
   if (o.adapter !== 'memory' && o.adapter !== 'redis')
     fail('adapter', `must be memory or redis, got ${JSON.stringify(o.adapter)}`);
   if (o.adapter === 'redis') {
-    if (typeof o.redisUrl !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(o.redisUrl))
-      fail('redisUrl', `must be a redis:// or rediss:// URL with adapter redis, got ${JSON.stringify(o.redisUrl)}`);
+    const problem = redisUrlProblem(o.redisUrl);
+    if (problem !== undefined)
+      fail(
+        'redisUrl',
+        `must be a redis:// or rediss:// URL with adapter redis: ${problem}, got ${shownUrl(o.redisUrl)}`,
+      );
   }
   if (typeof o.redisKeyPrefix !== 'string' || o.redisKeyPrefix.length === 0 || o.redisKeyPrefix.length > 64)
     fail('redisKeyPrefix', 'must be a string of 1 to 64 characters');
@@ -83,4 +87,31 @@ export function checkFleetOptions(
     );
   if (o.resumeSecret !== undefined && (typeof o.resumeSecret !== 'string' || Buffer.byteLength(o.resumeSecret) < 32))
     fail('resumeSecret', 'must be at least 32 bytes long');
+}
+
+/**
+ * What is wrong with a Redis URL as node-redis reads it (a host, a port of 1 to 65535, a database number
+ * as the path), or undefined. Checked here so that a bad one is a bad flag (exit 2, the flag named), not
+ * node-redis's "Invalid URL" from inside the server's start (exit 1).
+ */
+function redisUrlProblem(raw: unknown): string | undefined {
+  if (typeof raw !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(raw)) return 'not one';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.hostname === '') return 'no host';
+  if (url.port !== '' && !(Number(url.port) >= 1 && Number(url.port) <= 65535)) return 'a port of 1 to 65535';
+  if (url.pathname !== '' && url.pathname !== '/' && !/^\/\d+$/.test(url.pathname))
+    return 'the path, when given, is a database number';
+  return undefined;
+}
+
+/** A Redis URL as an error message may show it: its password (and user) replaced, as it may be a secret. */
+function shownUrl(raw: unknown): string {
+  if (typeof raw !== 'string') return JSON.stringify(raw);
+  // Whatever sits between the scheme and an @ is credentials, whether or not the rest parses.
+  return JSON.stringify(raw.replace(/^([^:/]*:?\/*)[^/]*@/, '$1***@'));
 }

@@ -1,4 +1,5 @@
 /** The server's options for what else it serves, how it stops and where it logs, with their defaults and checks. */
+import { fileURLToPath } from 'node:url';
 
 /** The logger the server writes to: pino fits, and so does anything with these methods. */
 export interface ServerLogger {
@@ -41,8 +42,9 @@ export const SILENT_LOGGER: ServerLogger = Object.freeze({ debug: noop, info: no
 export const SERVING_DEFAULTS = Object.freeze({
   drainDelayMs: 5000,
   metrics: true,
-  // From dist/signaling/ to the package's demo/ folder.
-  staticDir: new URL('../../demo/', import.meta.url).pathname,
+  // From dist/signaling/ to the package's demo/ folder; a path, not a URL's pathname, which keeps a space
+  // as %20 (the demo answered 404 under a path with a space) and gives /C:/ on Windows.
+  staticDir: fileURLToPath(new URL('../../demo/', import.meta.url)),
 });
 
 /** Inclusive ranges of the integer {@link ServingOptions}. */

@@ -245,15 +245,21 @@ export class RedisMembershipStore implements MembershipStore {
    * told, the alive key runs out by itself and the fleet adopts them after `fleetTimeoutMs`, as it does the
    * members of a process that died: either way they are the fleet's now.
    */
+  // handOver and close wait for Redis at most COMMAND_TIMEOUT_MS in all: a Redis that is frozen (or cut off
+  // by a network that drops packets) never answers, and node-redis's own command timeout ends once a
+  // command is written; a process closing waited for it for good, deaf to a second SIGTERM. What they could
+  // not do there, the fleet does by itself: the process's alive key expires and another adopts its members.
   async handOver(): Promise<boolean> {
     if (this.#closed) return false;
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#beating;
-    if (this.#client.isReady)
-      await this.#tracked(
-        this.#client.withCommandOptions({ timeout: COMMAND_TIMEOUT_MS }).del(this.#keys.alive()),
-      ).catch(() => {});
+    await settledWithin(
+      (async () => {
+        await this.#beating;
+        if (this.#client.isReady) await this.#tracked(this.#client.del(this.#keys.alive()));
+      })(),
+      COMMAND_TIMEOUT_MS,
+    );
     return true;
   }
 
@@ -261,12 +267,14 @@ export class RedisMembershipStore implements MembershipStore {
     if (this.#closed) return; // also after handOver: the members stay for the fleet
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#beating;
-    if (this.#client.isReady) {
-      await this.#run('leave', [this.#keys.servers(), this.#keys.alive(), this.#keys.held()], [this.serverId]).catch(
-        () => {},
-      );
-    }
+    await settledWithin(
+      (async () => {
+        await this.#beating;
+        if (this.#client.isReady)
+          await this.#run('leave', [this.#keys.servers(), this.#keys.alive(), this.#keys.held()], [this.serverId]);
+      })(),
+      COMMAND_TIMEOUT_MS,
+    );
   }
 
   async #beat(): Promise<void> {
@@ -333,5 +341,23 @@ function parseInfo(v: unknown): ParticipantInfo | undefined {
     return checked.ok ? checked.value : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first; never rejects, never holds the process. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      promise.then(
+        () => undefined,
+        () => undefined,
+      ),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms).unref();
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

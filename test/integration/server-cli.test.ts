@@ -5,8 +5,11 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { cp, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { httpExact } from '../support/processes.js';
+import { freePort, httpExact, until } from '../support/processes.js';
 import { closeRawClients, connect, join, next } from '../support/raw-client.js';
 
 describe('roommesh-signal command line', function () {
@@ -50,6 +53,8 @@ describe('roommesh-signal command line', function () {
     expect(r.code).to.equal(0);
     for (const opt of ['--host', '--port', '--max-payload-bytes', '--log-level', '--no-static', '--help'])
       expect(r.stdout).to.include(opt);
+    expect(r.stdout).to.match(/--port <n>.*\n.*range 0–65535/);
+    expect(r.stdout).to.match(/--join-timeout-ms <ms>.*\n.*range 100–600000/);
     expect(r.stderr).to.equal('');
   });
 
@@ -87,6 +92,62 @@ describe('roommesh-signal command line', function () {
     const t = await run(['token', '--room', 'r', '--name', 'n', '--secret', 'x'.repeat(40), '--ttl-ms', '0']);
     expect(t.code).to.equal(2);
     expect(t.stderr).to.match(/--ttl-ms must be a whole number above 0/);
+  });
+
+  it('a Redis URL node-redis cannot use is a bad flag (2), and its password is not printed', async () => {
+    for (const [url, problem] of [
+      ['redis//:S3cretPw@10.0.0.5:6379', /not one/],
+      ['redis://:S3cretPw@127.0.0.1:99999', /not a URL/],
+      ['redis://:S3cretPw@127.0.0.1/abc', /database number/],
+    ] as const) {
+      const r = await run(['--adapter', 'redis', '--redis-url', url]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.match(/--redis-url/);
+      expect(r.stderr).to.match(problem);
+      expect(r.stderr).to.not.include('S3cretPw');
+      expect(r.stderr).to.include('***@');
+    }
+  });
+
+  it('serves the demo from an install path with a space in it', async () => {
+    const root = await mkdtemp(joinPath(tmpdir(), 'roommesh cli '));
+    const app = joinPath(root, 'my app');
+    try {
+      const dist = fileURLToPath(new URL('../../', import.meta.url));
+      const pkg = joinPath(dist, '..');
+      await mkdir(joinPath(app, 'dist'), { recursive: true });
+      for (const dir of ['lib', 'signaling'])
+        await cp(joinPath(dist, dir), joinPath(app, 'dist', dir), { recursive: true });
+      await cp(joinPath(pkg, 'demo'), joinPath(app, 'demo'), { recursive: true });
+      await cp(joinPath(pkg, 'package.json'), joinPath(app, 'package.json'));
+      await symlink(joinPath(pkg, 'node_modules'), joinPath(app, 'node_modules'));
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        [joinPath(app, 'dist', 'signaling', 'cli.js'), '--host', '127.0.0.1', '--port', String(port)],
+        { stdio: 'ignore' },
+      );
+      children.push(child);
+      try {
+        await until(
+          () =>
+            httpExact(port, '/healthz').then(
+              (r) => r.status === 200,
+              () => false,
+            ),
+          10_000,
+          'the server to start',
+        );
+        const page = await httpExact(port, '/');
+        expect(page.status).to.equal(200);
+        expect(page.body).to.match(/<html/i);
+      } finally {
+        child.kill('SIGINT');
+        await new Promise((r) => child.once('close', r));
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {

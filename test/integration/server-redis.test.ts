@@ -812,4 +812,35 @@ describe('signaling server with Redis down', function () {
       await stop(frozen);
     }
   });
+
+  // Found by an operator's review: a fleet process asked to close while its Redis was frozen waited for
+  // the heartbeat in flight for good, and every later SIGTERM or SIGINT only logged "stopping".
+  it('a fleet process closes in bounded time while its Redis is frozen, and a signal after the close began stops it at once', async () => {
+    redis = await startRedis();
+    const frozen = redis;
+    const flags = ['--adapter', 'redis', '--redis-url', redis.url, '--redis-key-prefix', freshPrefix()];
+    const first = await startSignal(flags);
+    const second = await startSignal(flags);
+    frozen.child.kill('SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // a heartbeat is in flight, unanswered
+      let startedAt = Date.now();
+      first.child.kill('SIGINT');
+      expect(await first.exited).to.equal(0);
+      const tookMs = Date.now() - startedAt;
+      expect(tookMs, first.output()).to.be.below(8000);
+      startedAt = Date.now();
+      second.child.kill('SIGINT'); // closes, and waits for Redis
+      await new Promise((r) => setTimeout(r, 300));
+      second.child.kill('SIGTERM');
+      expect(await second.exited).to.equal(1);
+      expect(Date.now() - startedAt).to.be.below(2000);
+      expect(second.output()).to.match(/stopping now, without finishing the close/);
+    } finally {
+      frozen.child.kill('SIGCONT');
+      await stop(first);
+      await stop(second);
+      await stop(frozen);
+    }
+  });
 });
