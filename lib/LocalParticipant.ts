@@ -10,7 +10,8 @@ export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
 export function checkAttributes(attributes: unknown, what: string): JsonObject {
   const problem = checkJsonObject(attributes, 'attributes');
   if (problem !== undefined) throw new InvalidArgumentError(`${what} ${problem}`);
-  const size = JSON.stringify(attributes).length;
+  // In bytes of UTF-8, as they travel (a length in UTF-16 units let 18 KB of '€' through).
+  const size = new TextEncoder().encode(JSON.stringify(attributes)).byteLength;
   if (size > MAX_ATTRIBUTES_BYTES)
     throw new InvalidArgumentError(
       `${what} attributes are ${size} bytes as JSON; the largest is ${MAX_ATTRIBUTES_BYTES}`,

@@ -78,6 +78,8 @@ export class Room<
   readonly #signaling: SignalingClient;
   readonly #logger: Logger;
   #state: 'connected' | 'disconnecting' | 'disconnected' = 'connected';
+  /** The goodbyes of a {@link disconnect} under way, or done. */
+  #leaving: Promise<void> | undefined;
 
   /**
    * Connects to a signaling server and joins a room. Type arguments, optional, declare the app's messages
@@ -228,18 +230,23 @@ export class Room<
    * Leaves the room: disables messaging (others see this participant removed), closes every channel and
    * the signaling connection. Nothing is left running; a Node process can exit at once.
    */
-  async disconnect(): Promise<void> {
-    if (this.#state !== 'connected') return;
+  disconnect(): Promise<void> {
+    // A second call while the first says its goodbyes gets the first's promise: awaiting it and then
+    // exiting must not cut them short.
+    if (this.#state !== 'connected') return this.#leaving ?? Promise.resolve();
     this.#state = 'disconnecting';
     this.localParticipant.leave();
-    try {
-      await this.messaging.leave();
-    } finally {
-      this.#signaling.close();
-      this.#state = 'disconnected';
-      this.#logger.info({}, 'left room');
-      this.emit('disconnected');
-    }
+    this.#leaving = (async () => {
+      try {
+        await this.messaging.leave();
+      } finally {
+        this.#signaling.close();
+        this.#state = 'disconnected';
+        this.#logger.info({}, 'left room');
+        this.emit('disconnected');
+      }
+    })();
+    return this.#leaving;
   }
 }
 
@@ -294,6 +301,53 @@ function checkKnownKeys(given: unknown, known: object, what: string): void {
   }
 }
 
+/** Longest timer browsers and Node keep. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Checks `iceServers` as RTCPeerConnection reads them: a bad entry left a pair that never connects, silently. */
+function checkIceServers(servers: unknown): void {
+  if (!Array.isArray(servers)) throw new InvalidArgumentError('Room.connect: iceServers must be an array');
+  servers.forEach((server: unknown, i) => {
+    const what = `Room.connect: iceServers[${i}]`;
+    if (!isPlainRecord(server))
+      throw new InvalidArgumentError(`${what} must be an object { urls, username?, credential? }`);
+    const urls = server.urls;
+    const list = Array.isArray(urls) ? urls : [urls];
+    if (list.length === 0 || !list.every((u) => typeof u === 'string' && /^(stuns?|turns?):/.test(u)))
+      throw new InvalidArgumentError(`${what}.urls must be a stun:, stuns:, turn: or turns: URL, or a list of them`);
+    for (const key of ['username', 'credential'] as const)
+      if (server[key] !== undefined && typeof server[key] !== 'string')
+        throw new InvalidArgumentError(`${what}.${key} must be a string`);
+  });
+}
+
+/** Checks a `wrtc`-shaped implementation: its three classes. */
+function checkWebRTC(wrtc: unknown): void {
+  const ok =
+    isPlainRecord(wrtc) || typeof wrtc === 'function'
+      ? (['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate'] as const).every(
+          (k) => typeof (wrtc as Record<string, unknown>)[k] === 'function',
+        )
+      : false;
+  if (!ok)
+    throw new InvalidArgumentError(
+      'Room.connect: wrtc must be a WebRTC implementation with RTCPeerConnection, RTCSessionDescription and RTCIceCandidate',
+    );
+}
+
+/** Checks a logger: one without a method failed later, inside a data channel's callback (a crash in Node). */
+function checkLogger(logger: unknown): void {
+  const ok =
+    isPlainRecord(logger) &&
+    (['debug', 'info', 'warn', 'error'] as const).every((k) => typeof logger[k] === 'function');
+  if (!ok)
+    throw new InvalidArgumentError('Room.connect: logger must have debug, info, warn and error methods (pino fits)');
+}
+
 function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError('Room.connect: expected an options object');
@@ -314,15 +368,19 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   }
   if (options.token !== undefined && typeof options.token !== 'string')
     throw new InvalidArgumentError('Room.connect: token must be a string');
-  if (options.iceServers !== undefined && !Array.isArray(options.iceServers))
-    throw new InvalidArgumentError('Room.connect: iceServers must be an array');
+  if (options.iceServers !== undefined) checkIceServers(options.iceServers);
+  if (options.rtcConfig !== undefined && !isPlainRecord(options.rtcConfig))
+    throw new InvalidArgumentError('Room.connect: rtcConfig must be an object');
+  if (options.wrtc !== undefined) checkWebRTC(options.wrtc);
+  if (options.logger !== undefined) checkLogger(options.logger);
   // A misspelt key (`ackTimeoutMS`) would otherwise leave its default in force, unnoticed.
   checkKnownKeys(options.timeouts, DEFAULT_TIMEOUTS, 'timeouts');
   checkKnownKeys(options.receiveLimits, DEFAULT_RECEIVE_LIMITS, 'receiveLimits');
   const timeouts: RoomTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   for (const [key, value] of Object.entries(timeouts)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new InvalidArgumentError(`Room.connect: timeouts.${key} must be a positive number`);
+    // Timers take at most 2^31 - 1 ms; a longer one fires at once (a 3e9 ms signaling timeout failed in 5 ms).
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+      throw new InvalidArgumentError(`Room.connect: timeouts.${key} must be from 1 to ${MAX_TIMER_MS} milliseconds`);
     }
   }
   if (timeouts.heartbeatTimeoutMs <= timeouts.heartbeatIntervalMs) {

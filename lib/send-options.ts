@@ -1,7 +1,7 @@
 /** Argument checks of the messaging API: a bad argument is an {@link InvalidArgumentError}, and nothing is sent. */
 import { InvalidArgumentError, MessagingError } from './errors.js';
 import { MAX_TYPE_LENGTH } from './protocol/frames.js';
-import { checkJsonObject } from './protocol/json.js';
+import { checkJsonObject, isWellFormedText } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './requests/Requests.js';
 import type { BroadcastMessageOptions, RequestOptions, SendMessageOptions } from './types.js';
@@ -14,14 +14,25 @@ export function checkMessageFields(
 ): BroadcastMessageOptions {
   if (typeof options !== 'object' || options === null)
     throw new InvalidArgumentError(`${what}: expected an options object`);
-  const { type, message, attachment, onProgress, signal } = options;
-  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH) {
-    throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
+  let type: unknown;
+  let message: BroadcastMessageOptions['message'];
+  let attachment: BroadcastMessageOptions['attachment'];
+  let onProgress: BroadcastMessageOptions['onProgress'];
+  let signal: BroadcastMessageOptions['signal'];
+  try {
+    // A getter (or a proxy) that throws: the options cannot be read.
+    ({ type, message, attachment, onProgress, signal } = options);
+  } catch (err) {
+    throw new InvalidArgumentError(`${what}: the options cannot be read (${String(err).slice(0, 200)})`);
   }
+  checkType(type, what);
   const problem = checkJsonObject(message, 'message');
   if (problem !== undefined) throw new InvalidArgumentError(`${what}: ${problem}`);
   if (attachment !== undefined && !(attachment instanceof Uint8Array)) {
     throw new InvalidArgumentError(`${what}: attachment must be a Uint8Array`);
+  }
+  if (attachment !== undefined && isDetached(attachment)) {
+    throw new InvalidArgumentError(`${what}: attachment's buffer was transferred (detached): it has no bytes left`);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function')
     throw new InvalidArgumentError(`${what}: onProgress must be a function`);
@@ -35,6 +46,27 @@ export function checkMessageFields(
   if (onProgress !== undefined) out.onProgress = onProgress;
   if (signal !== undefined) out.signal = signal;
   return out;
+}
+
+/**
+ * Checks a message type: a non-empty string of at most {@link MAX_TYPE_LENGTH} characters, well-formed
+ * Unicode (an unpaired surrogate arrives as U+FFFD: another type, and a request's reply then matched none).
+ */
+function checkType(type: unknown, what: string): asserts type is string {
+  if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH)
+    throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
+  if (!isWellFormedText(type))
+    throw new InvalidArgumentError(`${what}: type is not well-formed Unicode (unpaired surrogate)`);
+}
+
+/** Whether the bytes' buffer was transferred away (`postMessage`, `structuredClone`): a view over it throws. */
+function isDetached(bytes: Uint8Array): boolean {
+  try {
+    new Uint8Array(bytes.buffer, bytes.byteOffset, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function isAbortSignal(v: unknown): v is AbortSignal {

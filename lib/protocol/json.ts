@@ -13,6 +13,11 @@ export const MAX_JSON_DEPTH = 64;
 // UTF-8, which cannot carry them: they would arrive as U+FFFD.
 const UNPAIRED_SURROGATE = /[\uD800-\uDFFF]/u;
 
+/** Whether `s` is well-formed Unicode (no unpaired surrogate), so that it arrives as it was sent. */
+export function isWellFormedText(s: string): boolean {
+  return !UNPAIRED_SURROGATE.test(s);
+}
+
 function isPlainObject(v: object): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

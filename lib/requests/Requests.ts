@@ -2,7 +2,7 @@ import { InvalidArgumentError, MessagingError, RequestError } from '../errors.js
 import type { Call, CallFailureReason } from '../protocol/frames.js';
 import { CallKind, MAX_CALL_TEXT_LENGTH, MAX_TYPE_LENGTH } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
-import { checkJsonObject } from '../protocol/json.js';
+import { checkJsonObject, isWellFormedText } from '../protocol/json.js';
 import { unrefTimer } from '../util/schedule.js';
 
 /** Requests from one peer that this participant holds at once (handlers running); more are answered `Busy`. */
@@ -71,9 +71,9 @@ export class Requests<H> {
 
   /** Registers the one handler of `type`; returns what unregisters it. Throws when `type` has one already. */
   handle(type: string, handler: H): () => void {
-    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH)
+    if (typeof type !== 'string' || type.length === 0 || type.length > MAX_TYPE_LENGTH || !isWellFormedText(type))
       throw new InvalidArgumentError(
-        `handle: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`,
+        `handle: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters, well-formed Unicode`,
       );
     if (typeof handler !== 'function') throw new InvalidArgumentError('handle: handler must be a function');
     if (this.#handlers.has(type))

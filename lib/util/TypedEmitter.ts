@@ -89,7 +89,11 @@ export class TypedEmitter<E extends EventMap<E>> {
       try {
         listener(...args);
       } catch (err) {
-        this.emitterLogger.error({ event: String(event), err }, 'an event listener threw');
+        try {
+          this.emitterLogger.error({ event: String(event), err }, 'an event listener threw');
+        } catch {
+          // A logger that throws too: the app's listener failed, and nothing of ours may fail with it.
+        }
       }
     }
   }

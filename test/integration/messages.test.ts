@@ -154,6 +154,13 @@ describe('messages', function () {
     expect(alice!.messaging.sendMessageNowait({ to: 'nobody', type: 'cursor', message: {} })).to.equal(false);
   });
 
+  /** Bytes whose buffer was transferred away. */
+  const detached = (): Uint8Array => {
+    const bytes = new Uint8Array(8);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    return bytes;
+  };
+
   it('refuses bad arguments at the call, before anything is sent', async () => {
     const server = await h.server();
     const [alice, bob] = await h.mesh(server, 'm7', ['alice', 'bob']);
@@ -174,18 +181,38 @@ describe('messages', function () {
       [{ to, type: 't', message: { f: () => 1 } }, /function/],
       [{ to, type: 't', message: {}, attachment: 'bytes' }, /attachment/],
       [{ to, type: 't', message: {}, attachment: new ArrayBuffer(4) }, /attachment/],
+      [{ to, type: 'q\uDC00', message: {} }, /type is not well-formed Unicode/],
+      [{ to, type: 't', message: {}, attachment: detached() }, /attachment's buffer was transferred/],
+      [
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+        /the options cannot be read \(Error: trap\)/,
+      ],
       [{ to: 42, type: 't', message: {} }, /to must be/, false],
       [{ to, type: 't', message: {}, ignoreOffline: 'yes' }, /ignoreOffline/, false],
       [null, /options/],
     ];
-    for (const [options, pattern, broadcastToo = true] of bad) {
+    for (const [i, [options, pattern, broadcastToo = true]] of bad.entries()) {
       const err = await rejection(m.sendMessage(options as never));
-      expect(err, JSON.stringify(options)).to.be.instanceOf(InvalidArgumentError);
+      expect(err, `case ${i}`).to.be.instanceOf(InvalidArgumentError);
       expect(err.message).to.match(pattern);
       expect(() => m.sendMessageNowait(options as never)).to.throw(InvalidArgumentError);
       if (broadcastToo)
         expect(await rejection(m.broadcastMessage(options as never))).to.be.instanceOf(InvalidArgumentError);
     }
+    // A type that would arrive as another (U+FFFD): a request's reply then matched no request.
+    const badType = await rejection(m.request({ to, type: 'q\uDC00', message: {} }));
+    expect(badType).to.be.instanceOf(InvalidArgumentError);
+    expect(() => bob!.messaging.handle('q\uDC00', () => ({ message: {} }))).to.throw(
+      InvalidArgumentError,
+      /well-formed/,
+    );
     const broadcastTo = await rejection(m.broadcastMessage({ to, type: 't', message: {} } as never));
     expect(broadcastTo).to.be.instanceOf(InvalidArgumentError);
     expect(broadcastTo.message).to.match(/takes no `to`/);
@@ -207,6 +234,14 @@ describe('messages', function () {
       [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
       [{ url: 'not a url' }, /url "not a url" is not a URL/],
       [{ url: 'ftp://127.0.0.1/' }, /must be http\(s\) or ws\(s\), not ftp:/],
+      [{ timeouts: { signalingTimeoutMs: 3e9 } }, /timeouts\.signalingTimeoutMs must be from 1 to 2147483647/],
+      [{ iceServers: [{}] }, /iceServers\[0\]\.urls must be a stun:/],
+      [{ iceServers: [null] }, /iceServers\[0\] must be an object/],
+      [{ iceServers: [{ urls: 'turn:127.0.0.1', credential: 5 }] }, /iceServers\[0\]\.credential must be a string/],
+      [{ rtcConfig: 5 }, /rtcConfig must be an object/],
+      [{ wrtc: {} }, /wrtc must be a WebRTC implementation/],
+      [{ logger: { debug() {}, info() {}, warn() {} } }, /logger must have debug, info, warn and error/],
+      [{ attributes: { s: '€'.repeat(6000) } }, /attributes are 18008 bytes as JSON; the largest is 16384/],
     ] as Array<[Record<string, unknown>, RegExp]>) {
       const refused = await rejection(h.join(server, 'm7', 'carol', extra));
       expect(refused, JSON.stringify(extra)).to.be.instanceOf(InvalidArgumentError);

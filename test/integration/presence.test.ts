@@ -117,6 +117,18 @@ describe('presence', function () {
     await eventually(() => server.stats().participants === 2, 5000, 'server forgets bob');
   });
 
+  it('a second disconnect() while the first says goodbye settles with the first, not before', async () => {
+    const server = await h.server();
+    const [alice, bob] = await h.mesh(server, 'p6b', ['alice', 'bob']);
+    const order: string[] = [];
+    const first = bob!.disconnect().then(() => order.push('first'));
+    const second = bob!.disconnect().then(() => order.push('second'));
+    await Promise.all([first, second]);
+    expect(order).to.deep.equal(['first', 'second']);
+    await eventually(() => alice!.messaging.remoteParticipants.length === 0, 5000, 'alice sees bob leave');
+    await bob!.disconnect(); // and later calls resolve at once
+  });
+
   // The goodbye goes on the pair's direct channel. It used to be lost there now and then: the leaving side
   // closed its peer connection as soon as the bye was handed over, which discards what is undelivered; the
   // others then took the closed channel for a broken one, showed the participant 'relayed' and

@@ -69,6 +69,20 @@ describe('TypedEmitter', () => {
     expect(e.errors).to.deep.equal(['an event listener threw']);
   });
 
+  it('a listener that throws with a logger that throws too: the others still run, nothing escapes emit', () => {
+    const e = new Emitter(NAMES);
+    (e as unknown as { emitterLogger: { error: () => void } }).emitterLogger.error = () => {
+      throw new TypeError('logger.error is not a function');
+    };
+    const seen: number[] = [];
+    e.on('tick', () => {
+      throw new Error('boom');
+    });
+    e.on('tick', (n) => void seen.push(n));
+    expect(() => e.fire(7)).to.not.throw();
+    expect(seen).to.deep.equal([7]);
+  });
+
   it('given its names, refuses any other name, and a listener that is not a function, in on, once and off', () => {
     const e = new Emitter(NAMES);
     const on = e.on.bind(e) as (event: string, listener: unknown) => unknown;
