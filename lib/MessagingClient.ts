@@ -78,7 +78,11 @@ export class MessagingClient<
       logger,
       hear: (s, p) => hearMessages<M>(s, p, { emit, requests, logger }),
     });
-    this.#mesh.on('participant_up', (session, attributes, state) => this.#present.handleUp(session, attributes, state));
+    this.#mesh.on('participant_up', (session, attributes, state) => {
+      const replaced = this.#present.handleUp(session, attributes, state);
+      // Its requests' replies would come on the replaced session, which is closed: they never come.
+      if (replaced !== undefined) this.#requests.closeLink(replaced.cid);
+    });
     this.#mesh.on('participant_down', (session, reason) => {
       this.#requests.closeLink(session.cid);
       this.#present.handleDown(session, reason);
@@ -178,6 +182,8 @@ export class MessagingClient<
 
   async #disable(): Promise<void> {
     await this.#mesh.close();
+    // Every session closed, and with it what their requests wait for: none may wait for good.
+    this.#requests.closeAll();
     this.#state = 'disabled';
     this.#deps.logger.info({}, 'messaging disabled');
     this.emit('messaging_disabled');

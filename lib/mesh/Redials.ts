@@ -29,8 +29,10 @@ export class Redials {
     return this.#timers.has(id);
   }
 
-  /** Calls `dial` in `delayMs`, as the pending re-dial of `id`. */
+  /** Calls `dial` in `delayMs`, as the pending re-dial of `id` (in place of one already pending). */
   schedule(id: string, delayMs: number, dial: () => void): void {
+    // A timer replaced without being cleared still fired: an early dial, and a process held open after close.
+    this.cancel(id);
     this.#timers.set(id, setTimeout(dial, delayMs));
   }
 

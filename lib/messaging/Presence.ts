@@ -68,18 +68,44 @@ export class Presence<M extends MessageMapOf<M> = MessageMap> {
     return best;
   }
 
-  /** A participant's session has its hello: it is present. */
-  handleUp(session: Session, attributes: JsonObject, state: LinkState): void {
+  /**
+   * A participant's session has its hello: it is present. A new session of a participant present on
+   * another (the peer ended its side and dialed again while this side's was still up: after a stall
+   * longer than the heartbeat timeout here) carries the same presence: same object, no
+   * `participant_added`; changed attributes and link state are told as changes. Returns the session it
+   * replaced, whose requests can no longer be answered.
+   */
+  handleUp(session: Session, attributes: JsonObject, state: LinkState): Session | undefined {
     const info = session.participant;
+    const before = this.#present.get(info.id);
+    if (before !== undefined && before.session !== session) {
+      const { participant } = before;
+      this.#present.set(info.id, { participant, session }); // keeps its place in the order
+      this.#listen(session, participant);
+      this.#deps.logger.info({ participant: info.id }, 'participant present on a new session');
+      const changed = participant.updateAttributes(attributes);
+      if (Object.keys(changed).length > 0) this.#deps.emit('participant_attributes_updated', participant, changed);
+      if (participant.linkState !== state) {
+        participant.setLinkState(state);
+        this.#deps.emit('participant_link_changed', participant, state);
+      }
+      return before.session;
+    }
     const participant = RemoteParticipant.create(info, attributes, state);
     this.#present.set(info.id, { participant, session });
+    this.#listen(session, participant);
+    this.#deps.logger.info({ participant: info.id, name: participant.name }, 'participant present');
+    this.#deps.emit('participant_added', participant);
+    return undefined;
+  }
+
+  /** Hears `session`'s messages and attribute changes as `participant`'s. */
+  #listen(session: Session, participant: RemoteParticipant): void {
     this.#deps.hear(session, participant);
     session.on('attributes', (next) => {
       const changed = participant.updateAttributes(next);
       if (Object.keys(changed).length > 0) this.#deps.emit('participant_attributes_updated', participant, changed);
     });
-    this.#deps.logger.info({ participant: info.id, name: participant.name }, 'participant present');
-    this.#deps.emit('participant_added', participant);
   }
 
   /** The path to a present participant changed. */

@@ -182,6 +182,11 @@ export class Requests<H> {
     }
   }
 
+  /** Every link is gone (messaging disabled): as {@link closeLink} for each. */
+  closeAll(): void {
+    for (const link of [...this.#links.keys()]) this.closeLink(link);
+  }
+
   #link(link: string): LinkState {
     let state = this.#links.get(link);
     if (state === undefined) this.#links.set(link, (state = { lastId: 0, outgoing: new Map() }));

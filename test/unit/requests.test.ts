@@ -36,6 +36,16 @@ describe('Requests (request and reply bookkeeping)', () => {
     expect(r.pendingCount).to.equal(0);
   });
 
+  it('closeAll settles every link’s requests ParticipantLeft, also those waiting with no timeout', async () => {
+    const r = new Requests<Handler>();
+    const a = r.open('L1', 'bob', 'sum', Infinity);
+    const b = r.open('L2', 'carol', 'sum', 1000);
+    r.closeAll();
+    for (const p of [a.reply, b.reply])
+      expect(((await rejection(p)) as RequestError).reason).to.equal('ParticipantLeft');
+    expect(r.pendingCount).to.equal(0);
+  });
+
   it('drops a late or repeated reply; a reply to a request never sent is a violation', async () => {
     const r = new Requests<Handler>();
     const a = r.open('L', 'bob', 't', 1000);
