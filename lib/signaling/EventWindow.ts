@@ -25,6 +25,9 @@ export interface EventSlot {
   answered(inOrder: boolean): void;
 }
 
+/** An event taken by {@link EventWindow.take}, to withdraw it while it waits. @internal */
+export type WaitingTicket = object;
+
 interface Waiting {
   acked: boolean;
   run: (slot: EventSlot) => void;
@@ -64,24 +67,26 @@ export class EventWindow {
   /**
    * Runs `run` with the event's slot once the window has room (at once when it has and nothing waits);
    * `run` must emit the event then. `acked`: the event has an acknowledgement of its own. `drop` runs
-   * instead when the window fails first. Returns a withdrawal: it takes the event out while it still
-   * waits (true), and does nothing once it ran or was dropped (false).
+   * instead when the window fails first. Returns the event's ticket, for {@link withdraw}.
    * @example window.take(false, (slot) => socket.emit('relay', frame, slot.ack ? onReply : undefined), onGone)
    */
-  take(acked: boolean, run: (slot: EventSlot) => void, drop: () => void): () => boolean {
+  take(acked: boolean, run: (slot: EventSlot) => void, drop: () => void): WaitingTicket {
+    const entry: Waiting = { acked, run, drop };
     if (this.#failed) {
       drop();
-      return () => false;
+      return entry;
     }
-    const entry: Waiting = { acked, run, drop };
     this.#waiting.push(entry);
     this.#drain();
-    return () => {
-      const at = this.#waiting.indexOf(entry);
-      if (at < 0) return false;
-      this.#waiting.splice(at, 1);
-      return true;
-    };
+    return entry;
+  }
+
+  /** Takes the event of `ticket` out while it still waits (true); does nothing once it ran or was dropped (false). */
+  withdraw(ticket: WaitingTicket): boolean {
+    const at = this.#waiting.indexOf(ticket as Waiting);
+    if (at < 0) return false;
+    this.#waiting.splice(at, 1);
+    return true;
   }
 
   /** The connection is gone: drops everything waiting, now and later. */

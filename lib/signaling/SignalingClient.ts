@@ -386,9 +386,9 @@ export class SignalingClient extends TypedEmitter<SignalingClientEvents> {
     const deadline = Date.now() + timeoutMs;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        if (withdraw()) reject(ConnectionError.timeout(what, timeoutMs));
+        if (window.withdraw(ticket)) reject(ConnectionError.timeout(what, timeoutMs));
       }, timeoutMs);
-      const withdraw = window.take(
+      const ticket = window.take(
         true,
         (slot) => {
           clearTimeout(timer);
