@@ -52,7 +52,7 @@ const MAX_PENDING_EVENTS = 64;
  * go: paced ({@link RelayPacer}), windowed ({@link EventWindow}), and checked on arrival as the client
  * checks the server's; it reaches the other side's mesh in a microtask, in order.
  */
-class LoopSignaling implements MessagingSignaling {
+export class LoopSignaling implements MessagingSignaling {
   readonly relayTerms = TERMS;
   readonly #self: ParticipantInfo;
   #other: { info: ParticipantInfo; signaling: LoopSignaling } | undefined;
@@ -114,6 +114,39 @@ class LoopSignaling implements MessagingSignaling {
 }
 
 /**
+ * A relay-only messaging stack of participant `info` over a {@link LoopSignaling} (to be paired with
+ * another's), with the rehearsal's settings. Also what the unit tests of the messaging layer run on.
+ * @internal
+ */
+export function loopStack(
+  info: ParticipantInfo,
+  keys: RelayKeyPair,
+  aead: RelayAeadFactory,
+  kdf: RelayKdf,
+): { signaling: LoopSignaling; mesh: Mesh; messaging: MessagingClient } {
+  const signaling = new LoopSignaling(info);
+  const { mesh, messaging } = createMessagingStack({
+    localId: () => info.id,
+    localAttributes: () => ({}),
+    signaling,
+    deps: {
+      paths: 'relay',
+      relayKeys: keys,
+      relayAead: aead,
+      relayKdf: kdf,
+      wrtc: undefined,
+      rtcConfig: {},
+      timeouts: DEFAULT_TIMEOUTS,
+      maxAttachmentBytes: 1024,
+      receiveLimits: DEFAULT_RECEIVE_LIMITS,
+      logger: silentLogger,
+    },
+  });
+  signaling.mesh = mesh;
+  return { signaling, mesh, messaging };
+}
+
+/**
  * Runs messaging between two in-memory participants once, so that the code of presence over the relay is
  * compiled and warm before the first real peer needs it. Resolves true once both were present to each other
  * and each acknowledged the other's message; never rejects: a failure resolves false, is logged at debug and
@@ -131,25 +164,7 @@ export async function rehearseMessaging(options: RehearsalOptions): Promise<bool
       { id: 'rehearsal-b', keys: other },
     ].map(({ id, keys }) => {
       const info: ParticipantInfo = { id, name: 'rehearsal', joinedAtMs: 0, relayKey: keys.publicKey };
-      const signaling = new LoopSignaling(info);
-      const { mesh, messaging } = createMessagingStack({
-        localId: () => id,
-        localAttributes: () => ({}),
-        signaling,
-        deps: {
-          paths: 'relay',
-          relayKeys: keys,
-          relayAead: options.aead,
-          relayKdf: options.kdf,
-          wrtc: undefined,
-          rtcConfig: {},
-          timeouts: DEFAULT_TIMEOUTS,
-          maxAttachmentBytes: 1024,
-          receiveLimits: DEFAULT_RECEIVE_LIMITS,
-          logger: silentLogger,
-        },
-      });
-      signaling.mesh = mesh;
+      const { signaling, messaging } = loopStack(info, keys, options.aead, options.kdf);
       clients.push(messaging);
       return { id, signaling, messaging };
     });
