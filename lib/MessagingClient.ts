@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
 import { broadcast } from './messaging/broadcast.js';
 import { hearMessages } from './messaging/incoming.js';
-import { Presence } from './messaging/Presence.js';
+import { Presence, type Present } from './messaging/Presence.js';
 import { CallKind, MessageBody } from './protocol/frames.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RemoteParticipant } from './RemoteParticipant.js';
@@ -201,12 +201,9 @@ export class MessagingClient<
     // Not an async function: thousands of sends may be under way, and the extra promise of an async
     // wrapper was a measurable share of a sender's time. Errors still arrive as rejections.
     try {
-      const { id, type, message, attachment, onProgress, signal } = checkSendOptions(
-        options,
-        'sendMessage',
-        this.#deps.maxAttachmentBytes,
-      );
-      const session = this.#sessionFor(id, 'sendMessage');
+      const checked = checkSendOptions(options, 'sendMessage', this.#deps.maxAttachmentBytes);
+      const { id, type, message, attachment, onProgress, signal } = checked;
+      const session = this.#sessionFor(id, checked.participant, 'sendMessage');
       if (session === undefined) {
         if (options.ignoreOffline === true) return Promise.resolve();
         throw MessagingError.participantNotFound(id);
@@ -229,12 +226,9 @@ export class MessagingClient<
    * room.messaging.sendMessageNowait({ to: bob, type: 'cursor', message: { x: 1, y: 2 } });
    */
   sendMessageNowait(options: SendMessageOptions<M>): boolean {
-    const { id, type, message, attachment } = checkSendOptions(
-      options,
-      'sendMessageNowait',
-      this.#deps.maxAttachmentBytes,
-    );
-    const session = this.#sessionFor(id, 'sendMessageNowait');
+    const checked = checkSendOptions(options, 'sendMessageNowait', this.#deps.maxAttachmentBytes);
+    const { id, type, message, attachment } = checked;
+    const session = this.#sessionFor(id, checked.participant, 'sendMessageNowait');
     return session === undefined ? false : session.sendMessage(new MessageBody(type, message), attachment, false);
   }
 
@@ -273,7 +267,7 @@ export class MessagingClient<
       const checked = checkRequestOptions(options, this.#deps.maxAttachmentBytes);
       const { id: to, type, message, attachment, onProgress, signal, timeoutMs } = checked;
       this.#requireEnabled('request');
-      const present = this.#present.get(to);
+      const present = this.#presentAs(to, checked.participant);
       if (present === undefined) throw MessagingError.participantNotFound(to);
       if (signal?.aborted === true) throw MessagingError.aborted(to);
       const { session, participant } = present;
@@ -326,9 +320,18 @@ export class MessagingClient<
     if (!this.#mesh.accepting) throw MessagingError.notEnabled(what);
   }
 
+  /**
+   * The present participant with this id; when the caller named it by object, only if that object is the
+   * one present (an object stands for one presence: the one of an earlier presence reaches nobody).
+   */
+  #presentAs(id: string, participant: RemoteParticipant | undefined): Present | undefined {
+    const present = this.#present.get(id);
+    return participant === undefined || present?.participant === participant ? present : undefined;
+  }
+
   /** The session to a present participant. Sending is allowed while enable() runs, to those already present. */
-  #sessionFor(id: string, what: string): Session | undefined {
+  #sessionFor(id: string, participant: RemoteParticipant | undefined, what: string): Session | undefined {
     this.#requireEnabled(what);
-    return this.#present.get(id)?.session;
+    return this.#presentAs(id, participant)?.session;
   }
 }

@@ -78,21 +78,22 @@ function isAbortSignal(v: unknown): v is AbortSignal {
   );
 }
 
+/** A send's checked fields, with its recipient's id and, when it was named by object, that object. */
+export type CheckedSend = BroadcastMessageOptions & { id: string; participant: RemoteParticipant | undefined };
+
 /** Checks a send's options, and resolves its recipient to an id. */
-export function checkSendOptions(
-  options: SendMessageOptions,
-  what: string,
-  maxAttachmentBytes: number,
-): BroadcastMessageOptions & { id: string } {
-  const fields = checkMessageFields(options, what, maxAttachmentBytes) as BroadcastMessageOptions & { id: string };
+export function checkSendOptions(options: SendMessageOptions, what: string, maxAttachmentBytes: number): CheckedSend {
+  const fields = checkMessageFields(options, what, maxAttachmentBytes) as CheckedSend;
   const to = options.to;
-  const id = to instanceof RemoteParticipant ? to.id : to;
+  const participant = to instanceof RemoteParticipant ? to : undefined;
+  const id = participant === undefined ? to : participant.id;
   if (typeof id !== 'string' || id.length === 0)
     throw new InvalidArgumentError(`${what}: to must be a RemoteParticipant or a participant id`);
   if (options.ignoreOffline !== undefined && typeof options.ignoreOffline !== 'boolean') {
     throw new InvalidArgumentError(`${what}: ignoreOffline must be a boolean`);
   }
   fields.id = id;
+  fields.participant = participant;
   return fields;
 }
 
@@ -103,7 +104,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export function checkRequestOptions(
   options: RequestOptions,
   maxAttachmentBytes: number,
-): BroadcastMessageOptions & { id: string; timeoutMs: number } {
+): CheckedSend & { timeoutMs: number } {
   const fields = checkSendOptions(options, 'request', maxAttachmentBytes) as ReturnType<typeof checkRequestOptions>;
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   // Timers take at most 2^31 - 1 ms; a longer one fires at once.
