@@ -24,7 +24,7 @@ import { withContext } from './logger.js';
 import type { MessagingClient } from './MessagingClient.js';
 import { createMessagingStack, type MessagingStackDeps } from './messaging-stack.js';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from './protocol/signaling.js';
-import type { JsonObject } from './protocol/json.js';
+import { characterCount, isWellFormedText, type JsonObject } from './protocol/json.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
 /** What {@link Room.connect} builds a room from. @internal */
@@ -359,12 +359,15 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
     }
   }
   checkServerUrl(options.url);
-  // The server refuses longer ones (BadRequest): said here, before connecting.
+  // The server refuses these (BadRequest): said here, before connecting.
   for (const key of ['room', 'name'] as const) {
-    if (options[key].length > MAX_NAME_LENGTH)
+    const characters = characterCount(options[key]);
+    if (characters > MAX_NAME_LENGTH)
       throw new InvalidArgumentError(
-        `Room.connect: ${key} is ${options[key].length} characters; the most is ${MAX_NAME_LENGTH}`,
+        `Room.connect: ${key} is ${characters} characters; the most is ${MAX_NAME_LENGTH}`,
       );
+    if (!isWellFormedText(options[key]))
+      throw new InvalidArgumentError(`Room.connect: ${key} has an unpaired surrogate (not well-formed Unicode)`);
   }
   if (options.token !== undefined && typeof options.token !== 'string')
     throw new InvalidArgumentError('Room.connect: token must be a string');

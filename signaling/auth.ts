@@ -11,6 +11,7 @@
  * `room` or `rooms` refuses the token, and no client may join a room named `*` (checkJoinRequest).
  */
 import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { isName } from '../lib/protocol/signaling-guards.js';
 import { MAX_NAME_LENGTH, type SignalingErrorReason } from '../lib/protocol/signaling.js';
 import { JWKS_TIMINGS, remoteKeys } from './jwks.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -101,10 +102,6 @@ function toAuthError(err: unknown): AuthError {
 
 /** Participant ids fixed by tokens: plain characters only, as they end up in keys and room names. */
 const PID_PATTERN = new RegExp(`^[A-Za-z0-9._:@-]{1,${MAX_NAME_LENGTH}}$`);
-
-function isName(v: unknown): v is string {
-  return typeof v === 'string' && v.trim().length > 0 && v.length <= MAX_NAME_LENGTH;
-}
 
 /** A room name that only ever meant "every room"; refused in the room claims (see the file comment). */
 const WILDCARD = '*';

@@ -26,12 +26,18 @@ export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   if (!isRecord(v)) return { ok: false, message: 'join: expected an object' };
   if (typeof v.v !== 'number') return { ok: false, message: 'join: v (protocol version) must be a number' };
   if (!isName(v.room))
-    return { ok: false, message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+    return {
+      ok: false,
+      message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, well-formed Unicode`,
+    };
   // Reserved: "*" meant "every room" in tokens before the allRooms claim, and an app's own room checks may
   // still read it so; a room of that name would be mistaken for the wildcard.
   if (v.room === '*') return { ok: false, message: 'join: "*" is not a room name' };
   if (!isName(v.name))
-    return { ok: false, message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters` };
+    return {
+      ok: false,
+      message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, well-formed Unicode`,
+    };
   if (v.token !== undefined && (typeof v.token !== 'string' || v.token.length > 8192)) {
     return { ok: false, message: 'join: token must be a string of at most 8192 characters' };
   }

@@ -232,6 +232,8 @@ describe('messages', function () {
       [{ iceServer: [] }, /Room.connect: iceServer is not an option; the options are .*iceServers/],
       [{ name: 'n'.repeat(129) }, /name is 129 characters; the most is 128/],
       [{ room: 'r'.repeat(200) }, /room is 200 characters; the most is 128/],
+      [{ name: '\u{1F600}'.repeat(129) }, /name is 129 characters; the most is 128/],
+      [{ name: 'n\uD800' }, /name has an unpaired surrogate/],
       [{ url: 'not a url' }, /url "not a url" is not a URL/],
       [{ url: 'ftp://127.0.0.1/' }, /must be http\(s\) or ws\(s\), not ftp:/],
       [{ timeouts: { signalingTimeoutMs: 3e9 } }, /timeouts\.signalingTimeoutMs must be from 1 to 2147483647/],

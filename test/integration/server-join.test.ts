@@ -81,6 +81,8 @@ describe('signaling server (raw socket.io clients)', function () {
         [{ v, name: 'alice' }], // missing room
         [{ v, room: 'r1', name: 'x'.repeat(MAX_NAME_LENGTH + 1) }], // name of 129 characters
         [{ v, room: 'x'.repeat(MAX_NAME_LENGTH + 1), name: 'alice' }], // room too long
+        [{ v, room: 'r1', name: '\u{1F600}'.repeat(MAX_NAME_LENGTH + 1) }], // 129 emoji
+        [{ v, room: 'r\uD800', name: 'alice' }], // an unpaired surrogate: not one room with 'r\uD801' in Redis
         [{ v, room: 'r1', name: 42 }], // name not a string
         [{ room: 'r1', name: 'alice' }], // missing version
         [{ v: '1', room: 'r1', name: 'alice' }], // version not a number
@@ -100,6 +102,9 @@ describe('signaling server (raw socket.io clients)', function () {
       // Exactly 128 characters is allowed, and the connection can still join after all that.
       const self = await join(s, 'r1', 'y'.repeat(MAX_NAME_LENGTH));
       expect(self.name).to.have.length(MAX_NAME_LENGTH);
+      // Characters are code points: 128 emoji (256 UTF-16 units) are a name.
+      const emoji = await join(await connect(server.url), 'r1', '\u{1F600}'.repeat(MAX_NAME_LENGTH));
+      expect(emoji.name).to.equal('\u{1F600}'.repeat(MAX_NAME_LENGTH));
     });
 
     it('refuses every other event before join with NotJoined', async () => {

@@ -79,8 +79,31 @@ describe('protocol/signaling validators', () => {
       }
     });
 
-    it('refuses rooms and names that are missing, blank, too long or not strings', () => {
-      for (const bad of [undefined, null, '', '   ', '\t\n', name(MAX_NAME_LENGTH + 1), 1, ['r'], { r: 1 }]) {
+    it('counts characters as code points: 128 emoji are a name, 129 are not', () => {
+      const emoji = (n: number): string => '\u{1F600}'.repeat(n); // two UTF-16 units each
+      expect(
+        okValue(checkJoinRequest({ v: 1, room: emoji(MAX_NAME_LENGTH), name: emoji(MAX_NAME_LENGTH) })).name,
+      ).to.equal(emoji(MAX_NAME_LENGTH));
+      expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: emoji(MAX_NAME_LENGTH + 1) }), 'emoji')).to.match(
+        /^join: name must be a non-empty string of at most 128 characters, well-formed Unicode/,
+      );
+    });
+
+    it('refuses rooms and names that are missing, blank, too long, not well-formed or not strings', () => {
+      // An unpaired surrogate: as UTF-8 (a Redis key, CBOR) it becomes U+FFFD, and two rooms would be one.
+      const unpaired = ['r\uD800', '\uDC00', 'a\uDBFFb'];
+      for (const bad of [
+        undefined,
+        null,
+        '',
+        '   ',
+        '\t\n',
+        name(MAX_NAME_LENGTH + 1),
+        1,
+        ['r'],
+        { r: 1 },
+        ...unpaired,
+      ]) {
         expect(refusal(checkJoinRequest({ v: 1, room: bad, name: 'n' }), `room ${String(bad)}`)).to.match(
           /^join: room must be/,
         );
