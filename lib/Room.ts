@@ -24,7 +24,7 @@ import { withContext } from './logger.js';
 import type { MessagingClient } from './MessagingClient.js';
 import { createMessagingStack, type MessagingStackDeps } from './messaging-stack.js';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from './protocol/signaling.js';
-import { characterCount, isWellFormedText, type JsonObject } from './protocol/json.js';
+import { isWellFormedText, type JsonObject } from './protocol/json.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
 /** What {@link Room.connect} builds a room from. @internal */
@@ -361,10 +361,11 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   checkServerUrl(options.url);
   // The server refuses these (BadRequest): said here, before connecting.
   for (const key of ['room', 'name'] as const) {
-    const characters = characterCount(options[key]);
-    if (characters > MAX_NAME_LENGTH)
+    // Counted as the server and every other client count it: UTF-16 code units (see MAX_NAME_LENGTH).
+    const units = options[key].length;
+    if (units > MAX_NAME_LENGTH)
       throw new InvalidArgumentError(
-        `Room.connect: ${key} is ${characters} characters; the most is ${MAX_NAME_LENGTH}`,
+        `Room.connect: ${key} is ${units} UTF-16 code units long (its JavaScript length); the most is ${MAX_NAME_LENGTH}`,
       );
     if (!isWellFormedText(options[key]))
       throw new InvalidArgumentError(`Room.connect: ${key} has an unpaired surrogate (not well-formed Unicode)`);

@@ -132,7 +132,10 @@ export function identityFor(payload: JWTPayload, room: string): Identity {
     );
   }
   if (!isName(payload.name))
-    throw new AuthError('TokenInvalid', `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} characters`);
+    throw new AuthError(
+      'TokenInvalid',
+      `the token must carry a name claim of 1 to ${MAX_NAME_LENGTH} UTF-16 code units, well-formed`,
+    );
   if (payload.pid !== undefined && (typeof payload.pid !== 'string' || !PID_PATTERN.test(payload.pid))) {
     throw new AuthError('TokenInvalid', `the pid claim must be 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   }
@@ -175,8 +178,10 @@ export async function mintToken(o: MintOptions): Promise<string> {
   if (o.rooms.length === 0 && o.allRooms !== true)
     throw new RangeError('a token names at least one room, or sets allRooms');
   // What identityFor would refuse at join: a token minted here always works there.
-  if (!o.rooms.every(isName)) throw new RangeError(`every room is 1 to ${MAX_NAME_LENGTH} characters, not blank`);
-  if (!isName(o.name)) throw new RangeError(`the name is 1 to ${MAX_NAME_LENGTH} characters, not blank`);
+  if (!o.rooms.every(isName))
+    throw new RangeError(`every room is 1 to ${MAX_NAME_LENGTH} UTF-16 code units, well-formed, not blank`);
+  if (!isName(o.name))
+    throw new RangeError(`the name is 1 to ${MAX_NAME_LENGTH} UTF-16 code units, well-formed, not blank`);
   if (o.pid !== undefined && !PID_PATTERN.test(o.pid))
     throw new RangeError(`the pid is 1 to ${MAX_NAME_LENGTH} letters, digits or . _ : @ -`);
   const claims: JWTPayload =

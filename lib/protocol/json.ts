@@ -18,25 +18,6 @@ export function isWellFormedText(s: string): boolean {
   return !UNPAIRED_SURROGATE.test(s);
 }
 
-/**
- * The characters of `s` as people count them: Unicode code points (an emoji outside the BMP is one, where
- * `length` counts its two UTF-16 units). An unpaired surrogate counts as one.
- */
-export function characterCount(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
-}
-
 function isPlainObject(v: object): boolean {
   const proto: unknown = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;

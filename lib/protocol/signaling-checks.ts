@@ -28,7 +28,7 @@ export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   if (!isName(v.room))
     return {
       ok: false,
-      message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, well-formed Unicode`,
+      message: `join: room must be a non-empty string of at most ${MAX_NAME_LENGTH} UTF-16 code units, well-formed Unicode`,
     };
   // Reserved: "*" meant "every room" in tokens before the allRooms claim, and an app's own room checks may
   // still read it so; a room of that name would be mistaken for the wildcard.
@@ -36,7 +36,7 @@ export function checkJoinRequest(v: unknown): Checked<JoinRequest> {
   if (!isName(v.name))
     return {
       ok: false,
-      message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} characters, well-formed Unicode`,
+      message: `join: name must be a non-empty string of at most ${MAX_NAME_LENGTH} UTF-16 code units, well-formed Unicode`,
     };
   if (v.token !== undefined && (typeof v.token !== 'string' || v.token.length > 8192)) {
     return { ok: false, message: 'join: token must be a string of at most 8192 characters' };

@@ -1,5 +1,5 @@
 /** What the signaling validators share: their result type and the guards of the fields they check. */
-import { characterCount, isWellFormedText } from './json.js';
+import { isWellFormedText } from './json.js';
 import { MAX_NAME_LENGTH, MAX_RELAY_KEY_LENGTH } from './signaling.js';
 
 /** A validation result: the typed value, or a sentence for the client. */
@@ -16,18 +16,12 @@ export function isRelayKey(v: unknown): v is string {
 }
 
 /**
- * A room name, participant name or participant id: not blank, well-formed Unicode, at most
- * {@link MAX_NAME_LENGTH} characters (code points). Well-formed because such names travel as UTF-8 (in Redis
- * keys, CBOR, logs), where two names differing only in an unpaired surrogate would become one.
+ * A room name, participant name or participant id: not blank, at most {@link MAX_NAME_LENGTH} UTF-16 code
+ * units (JavaScript's `length`), well-formed Unicode. Well-formed because such names travel as UTF-8 (in
+ * Redis keys, CBOR, logs), where two names differing only in an unpaired surrogate would become one.
  */
 export function isName(v: unknown): v is string {
-  return (
-    typeof v === 'string' &&
-    v.length <= 2 * MAX_NAME_LENGTH && // bounds the work below for any input
-    characterCount(v) <= MAX_NAME_LENGTH &&
-    v.trim().length > 0 &&
-    isWellFormedText(v)
-  );
+  return typeof v === 'string' && v.length <= MAX_NAME_LENGTH && v.trim().length > 0 && isWellFormedText(v);
 }
 
 /** Bytes as Node and socket.io hand them over (a Uint8Array or a Buffer). */

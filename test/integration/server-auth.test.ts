@@ -344,9 +344,9 @@ describe('signaling server auth (JWT)', function () {
     for (const [args, pattern] of [
       [['--pid', '~x'], /pid is 1 to 128 letters/],
       [['--pid', 'p'.repeat(129)], /pid is 1 to 128 letters/],
-      [['--name', 'n'.repeat(129)], /name is 1 to 128 characters/],
-      [['--name', '   '], /name is 1 to 128 characters/],
-      [['--room', 'r'.repeat(129)], /every room is 1 to 128 characters/],
+      [['--name', 'n'.repeat(129)], /name is 1 to 128 UTF-16 code units/],
+      [['--name', '   '], /name is 1 to 128 UTF-16 code units/],
+      [['--room', 'r'.repeat(129)], /every room is 1 to 128 UTF-16 code units/],
     ] as Array<[string[], RegExp]>) {
       const minted = spawnSync(
         process.execPath,

@@ -81,7 +81,7 @@ describe('signaling server (raw socket.io clients)', function () {
         [{ v, name: 'alice' }], // missing room
         [{ v, room: 'r1', name: 'x'.repeat(MAX_NAME_LENGTH + 1) }], // name of 129 characters
         [{ v, room: 'x'.repeat(MAX_NAME_LENGTH + 1), name: 'alice' }], // room too long
-        [{ v, room: 'r1', name: '\u{1F600}'.repeat(MAX_NAME_LENGTH + 1) }], // 129 emoji
+        [{ v, room: 'r1', name: '\u{1F600}'.repeat(MAX_NAME_LENGTH / 2 + 1) }], // 65 emoji: 130 UTF-16 units
         [{ v, room: 'r\uD800', name: 'alice' }], // an unpaired surrogate: not one room with 'r\uD801' in Redis
         [{ v, room: 'r1', name: 42 }], // name not a string
         [{ room: 'r1', name: 'alice' }], // missing version
@@ -99,12 +99,12 @@ describe('signaling server (raw socket.io clients)', function () {
         expect(r.error?.message, JSON.stringify(args)).to.match(/^join: /);
       }
       expect(server.stats().participants).to.equal(0);
-      // Exactly 128 characters is allowed, and the connection can still join after all that.
+      // Exactly 128 UTF-16 code units is allowed, and the connection can still join after all that.
       const self = await join(s, 'r1', 'y'.repeat(MAX_NAME_LENGTH));
       expect(self.name).to.have.length(MAX_NAME_LENGTH);
-      // Characters are code points: 128 emoji (256 UTF-16 units) are a name.
-      const emoji = await join(await connect(server.url), 'r1', '\u{1F600}'.repeat(MAX_NAME_LENGTH));
-      expect(emoji.name).to.equal('\u{1F600}'.repeat(MAX_NAME_LENGTH));
+      // Counted in UTF-16 code units: 64 emoji (128 units) are a name.
+      const emoji = await join(await connect(server.url), 'r1', '\u{1F600}'.repeat(MAX_NAME_LENGTH / 2));
+      expect(emoji.name).to.equal('\u{1F600}'.repeat(MAX_NAME_LENGTH / 2));
     });
 
     it('refuses every other event before join with NotJoined', async () => {

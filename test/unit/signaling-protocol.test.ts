@@ -79,13 +79,12 @@ describe('protocol/signaling validators', () => {
       }
     });
 
-    it('counts characters as code points: 128 emoji are a name, 129 are not', () => {
+    it('counts UTF-16 code units, as every client and fleet process does: 64 emoji are a name, 65 are not', () => {
       const emoji = (n: number): string => '\u{1F600}'.repeat(n); // two UTF-16 units each
-      expect(
-        okValue(checkJoinRequest({ v: 1, room: emoji(MAX_NAME_LENGTH), name: emoji(MAX_NAME_LENGTH) })).name,
-      ).to.equal(emoji(MAX_NAME_LENGTH));
-      expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: emoji(MAX_NAME_LENGTH + 1) }), 'emoji')).to.match(
-        /^join: name must be a non-empty string of at most 128 characters, well-formed Unicode/,
+      const half = MAX_NAME_LENGTH / 2;
+      expect(okValue(checkJoinRequest({ v: 1, room: emoji(half), name: emoji(half) })).name).to.equal(emoji(half));
+      expect(refusal(checkJoinRequest({ v: 1, room: 'r', name: emoji(half + 1) }), 'emoji')).to.match(
+        /^join: name must be a non-empty string of at most 128 UTF-16 code units, well-formed Unicode/,
       );
     });
 
