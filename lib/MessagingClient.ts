@@ -206,7 +206,7 @@ export class MessagingClient<
       const session = this.#sessionFor(id, checked.participant, 'sendMessage');
       if (session === undefined) {
         if (options.ignoreOffline === true) return Promise.resolve();
-        throw MessagingError.participantNotFound(id);
+        throw this.#notFound(id, checked.participant);
       }
       const report =
         onProgress === undefined
@@ -268,7 +268,7 @@ export class MessagingClient<
       const { id: to, type, message, attachment, onProgress, signal, timeoutMs } = checked;
       this.#requireEnabled('request');
       const present = this.#presentAs(to, checked.participant);
-      if (present === undefined) throw MessagingError.participantNotFound(to);
+      if (present === undefined) throw this.#notFound(to, checked.participant);
       if (signal?.aborted === true) throw MessagingError.aborted(to);
       const { session, participant } = present;
       const { cid } = session;
@@ -327,6 +327,13 @@ export class MessagingClient<
   #presentAs(id: string, participant: RemoteParticipant | undefined): Present | undefined {
     const present = this.#present.get(id);
     return participant === undefined || present?.participant === participant ? present : undefined;
+  }
+
+  /** Why a send to `id` (named by `participant`, when by object) found nobody. */
+  #notFound(id: string, participant: RemoteParticipant | undefined): MessagingError {
+    return participant !== undefined && this.#present.get(id) !== undefined
+      ? MessagingError.earlierPresence(id)
+      : MessagingError.participantNotFound(id);
   }
 
   /** The session to a present participant. Sending is allowed while enable() runs, to those already present. */

@@ -92,6 +92,15 @@ export class MessagingError extends RoomMeshError {
     return new MessagingError('ParticipantNotFound', `participant ${id} is not present`, id);
   }
 
+  /** The caller named a participant by the object of an earlier presence (it left; it may be back as another). */
+  static earlierPresence(id: string): MessagingError {
+    return new MessagingError(
+      'ParticipantNotFound',
+      `this RemoteParticipant of ${id} is from an earlier presence (it left); a participant back under the same id is a new object: use getParticipant('${id}')`,
+      id,
+    );
+  }
+
   /** The participant left before acknowledging the message. */
   static participantLeft(id: string): MessagingError {
     return new MessagingError('ParticipantLeft', `participant ${id} left before acknowledging the message`, id);

@@ -26,7 +26,7 @@ export type TypedMessage<M extends MessageMapOf<M> = MessageMap> = {
 
 /** The fields of {@link SendMessageOptions} besides `type` and `message`. */
 export interface SendMessageFields {
-  /** The recipient, or its id. */
+  /** The recipient, or its id. An object reaches only the presence it stands for (README, *Presence*). */
   to: RemoteParticipant | string;
   /** Optional bytes carried with the message, up to `maxAttachmentBytes` (sent in chunks when larger than one frame). */
   attachment?: Uint8Array;
@@ -59,7 +59,7 @@ export type BroadcastMessageOptions<M extends MessageMapOf<M> = MessageMap> = Br
 
 /** The fields of {@link RequestOptions} besides `type` and `message`. */
 export interface RequestFields {
-  /** The participant to ask, or its id. */
+  /** The participant to ask, or its id. An object reaches only the presence it stands for. */
   to: RemoteParticipant | string;
   /** Optional bytes carried with the request, up to `maxAttachmentBytes`, chunked like a message's. */
   attachment?: Uint8Array;

@@ -57,6 +57,7 @@ describe('the object of an earlier presence', function () {
       );
       expect(refused).to.be.instanceOf(MessagingError);
       expect((refused as MessagingError).reason).to.equal('ParticipantNotFound');
+      expect((refused as MessagingError).message).to.match(/from an earlier presence .*getParticipant\('bbbb'\)/);
       await a.messaging.sendMessage({ to: before, type: 'm', message: { n: 3 }, ignoreOffline: true });
       expect(a.messaging.sendMessageNowait({ to: before, type: 'm', message: { n: 4 } })).to.equal(false);
       const request = await a.messaging.request({ to: before, type: 'q', message: {} }).then(
