@@ -12,7 +12,7 @@
  * rounds each way): its CPU from enable() to presence 18.1 ms against 21.6 when only one relayed session was
  * rehearsed; Room.connect() took no longer (README, Benchmarks: *the rehearsal grows*).
  */
-import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS } from './defaults.js';
+import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS, type RoomTimeouts } from './defaults.js';
 import type { RelayAeadFactory, RelayKdf, RelayKeyPair } from './link/relay-crypto.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
@@ -115,7 +115,8 @@ export class LoopSignaling implements MessagingSignaling {
 
 /**
  * A relay-only messaging stack of participant `info` over a {@link LoopSignaling} (to be paired with
- * another's), with the rehearsal's settings. Also what the unit tests of the messaging layer run on.
+ * another's), with the rehearsal's settings (and the room's default timeouts unless given). Also what the
+ * unit tests of the messaging layer run on.
  * @internal
  */
 export function loopStack(
@@ -123,6 +124,7 @@ export function loopStack(
   keys: RelayKeyPair,
   aead: RelayAeadFactory,
   kdf: RelayKdf,
+  timeouts: RoomTimeouts = DEFAULT_TIMEOUTS,
 ): { signaling: LoopSignaling; mesh: Mesh; messaging: MessagingClient } {
   const signaling = new LoopSignaling(info);
   const { mesh, messaging } = createMessagingStack({
@@ -136,7 +138,7 @@ export function loopStack(
       relayKdf: kdf,
       wrtc: undefined,
       rtcConfig: {},
-      timeouts: DEFAULT_TIMEOUTS,
+      timeouts,
       maxAttachmentBytes: 1024,
       receiveLimits: DEFAULT_RECEIVE_LIMITS,
       logger: silentLogger,

@@ -17,7 +17,7 @@
  *               [1, 2, seq, [seq, ...]]                     ... except these, whose attachments are still arriving
  *   attributes  [1, 3, { attributes: map }]                 the sender's full attribute set, after a change
  *   bye         [1, 4]                                      the sender disabled messaging; close follows
- *   ping        [1, 5]                                      heartbeat, sent when the link is otherwise idle
+ *   ping        [1, 5]                                      heartbeat, sent when the link is otherwise idle, and in answer to one
  *   start       [1, 6, seq, type, payload, totalBytes]      a message whose attachment follows in chunks
  *   chunk       [1, 7, seq, offset, bytes]                  the attachment bytes of message seq at offset
  *   cancel      [1, 8, seq]                                 the sender dropped its message seq; forget it

@@ -62,6 +62,18 @@ export class Heartbeat {
   }
 
   /**
+   * The peer pinged: answered with a ping when this side sent nothing for `heartbeatIntervalMs`, so that a
+   * side whose timers barely run is still heard as long as its peer's do. A browser throttles the timers
+   * of a hidden tab (to once a minute after five minutes, unless it has an open RTCPeerConnection): its
+   * own pings would then come too seldom for its relayed peers, but events, and this answer, are not held
+   * back. The peer's ping was sent because it had sent nothing either, so the answer is not answered.
+   */
+  pinged(nowMs: number): void {
+    if (!this.paused && nowMs - this.#context.lastSentAtMs() >= this.#timeouts.heartbeatIntervalMs)
+      this.#context.ping();
+  }
+
+  /**
    * The peer's silence until `nowMs` is not held against it: `heartbeatTimeoutMs` counts from now, unless a
    * frame arrived later. For a hold that ends (the peer was off the server, so nothing could come), not a
    * sign of life: {@link lastReceivedAtMs} stays.

@@ -479,6 +479,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         this.close('peer said bye');
         return;
       case FrameKind.Ping:
+        this.#heartbeat.pinged(Date.now());
         return;
       case FrameKind.Moved:
         this.emit('moved', frame.id, frame.proof);
