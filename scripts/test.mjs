@@ -10,6 +10,7 @@ import { CHECKS, runCheck } from './checks.mjs';
 import { ensureChromium } from './ensure-chromium.mjs';
 import { ensureRedis } from './ensure-redis.mjs';
 import { runIsolated } from './netns.mjs';
+import { warmNpmCache } from './warm-npm-cache.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
@@ -47,6 +48,8 @@ const specs =
     ? extra
     : ['dist/test/unit/**/*.test.js', 'dist/test/integration/**/*.test.js', 'dist/test/browser/**/*.test.js'];
 if (specs.some((s) => s.includes('browser'))) ensureChromium();
+// The install test runs offline, in the namespace: what it installs must be in npm's cache first.
+if (specs.some((s) => s.includes('integration'))) warmNpmCache(root);
 if (!existsSync('dist/test')) {
   process.stderr.write('no compiled tests under dist/test\n');
   process.exit(1);
