@@ -439,6 +439,8 @@ describe('a hostile peer on a real data channel', function () {
         return whole;
       })(),
     );
+    // The refusal travels back over b's data channel; the honest peer's delivery does not wait for it.
+    await eventually(() => refusals(b).length > 0, 5000, "b's refusal to reach it");
     expect(refusals(b)).to.deep.equal([{ kind: FrameKind.Refuse, seq: 1, reason: 'NoMemory' }]);
     expect(b.aborted.map((x) => [x.transfer.seq, x.reason])).to.deep.equal([[1, 'Refused']]);
     expect(b.errors.map((e) => e.reason)).to.deep.equal(['LimitExceeded']);
