@@ -9,29 +9,16 @@
  */
 import { expect } from 'chai';
 import { MessagingError } from '../../lib/errors.js';
-import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
-import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
-import { LoopSignaling, loopStack } from '../../lib/rehearsal.js';
-
-async function side(id: string): Promise<ReturnType<typeof loopStack>> {
-  const keys = await nodeRelayKdf.generateKeyPair();
-  return loopStack({ id, name: id, joinedAtMs: 0, relayKey: keys.publicKey }, keys, nodeRelayAead, nodeRelayKdf);
-}
-
-const until = async (check: () => boolean, what: string): Promise<void> => {
-  const end = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+import { LoopSignaling } from '../../lib/rehearsal.js';
+import { eventually } from '../support/harness.js';
+import { loopSide } from '../support/loop-side.js';
 
 describe('the object of an earlier presence', function () {
   this.timeout(15_000);
 
   it('reaches nobody once the participant has left and come back', async () => {
-    const a = await side('aaaa');
-    const b = await side('bbbb');
+    const a = await loopSide('aaaa');
+    const b = await loopSide('bbbb');
     LoopSignaling.pair(a.signaling, b.signaling);
     const got: unknown[] = [];
     b.messaging.on('message', (m) => got.push(m.message));
@@ -39,14 +26,14 @@ describe('the object of an earlier presence', function () {
     try {
       await a.messaging.enable();
       await b.messaging.enable();
-      await until(() => a.messaging.getParticipant('bbbb') !== undefined, 'bob present');
+      await eventually(() => a.messaging.getParticipant('bbbb') !== undefined, 5000, 'bob present');
       const before = a.messaging.getParticipant('bbbb')!;
       await a.messaging.sendMessage({ to: before, type: 'm', message: { n: 1 } });
 
       await b.messaging.disable();
-      await until(() => a.messaging.getParticipant('bbbb') === undefined, 'bob removed');
+      await eventually(() => a.messaging.getParticipant('bbbb') === undefined, 5000, 'bob removed');
       await b.messaging.enable();
-      await until(() => a.messaging.getParticipant('bbbb') !== undefined, 'bob back');
+      await eventually(() => a.messaging.getParticipant('bbbb') !== undefined, 5000, 'bob back');
       const after = a.messaging.getParticipant('bbbb')!;
       expect(after).to.not.equal(before);
       expect(before.id).to.equal(after.id);

@@ -9,30 +9,17 @@
  */
 import { expect } from 'chai';
 import { RequestError } from '../../lib/errors.js';
-import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
-import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
-import { LoopSignaling, loopStack } from '../../lib/rehearsal.js';
+import { LoopSignaling } from '../../lib/rehearsal.js';
+import { eventually } from '../support/harness.js';
+import { loopSide } from '../support/loop-side.js';
 import type { Session } from '../../lib/session/Session.js';
-
-async function side(id: string): Promise<ReturnType<typeof loopStack>> {
-  const keys = await nodeRelayKdf.generateKeyPair();
-  return loopStack({ id, name: id, joinedAtMs: 0, relayKey: keys.publicKey }, keys, nodeRelayAead, nodeRelayKdf);
-}
-
-const until = async (check: () => boolean, what: string): Promise<void> => {
-  const end = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
 
 describe('a session replaced while up', function () {
   this.timeout(15_000);
 
   it('keeps the presence, and settles the requests that waited on the old session', async () => {
-    const a = await side('aaaa');
-    const b = await side('bbbb');
+    const a = await loopSide('aaaa');
+    const b = await loopSide('bbbb');
     LoopSignaling.pair(a.signaling, b.signaling);
     const events: string[] = [];
     a.messaging.on('participant_added', () => events.push('added'));
@@ -49,17 +36,25 @@ describe('a session replaced while up', function () {
     try {
       await a.messaging.enable();
       await b.messaging.enable();
-      await until(() => a.messaging.getParticipant('bbbb') !== undefined && bSession !== undefined, 'bob present');
+      await eventually(
+        () => a.messaging.getParticipant('bbbb') !== undefined && bSession !== undefined,
+        5000,
+        'bob present',
+      );
       const bob = a.messaging.getParticipant('bbbb');
       const held = a.messaging.request({ to: 'bbbb', type: 'q', message: { hold: true }, timeoutMs: Infinity });
       const heldOutcome = held.then(
         () => 'answered',
         (e: unknown) => e,
       );
-      await until(() => release !== undefined, 'the request to reach bob');
+      await eventually(() => release !== undefined, 5000, 'the request to reach bob');
       const old = bSession;
       old!.close('test: bob ended its side'); // B dials again at once; A's session is still up
-      await until(() => bSession !== old && a.messaging.getParticipant('bbbb')?.linkState === 'relayed', 'replaced');
+      await eventually(
+        () => bSession !== old && a.messaging.getParticipant('bbbb')?.linkState === 'relayed',
+        5000,
+        'replaced',
+      );
       await new Promise((r) => setTimeout(r, 20));
       release!();
       const outcome = await heldOutcome;

@@ -10,35 +10,27 @@
  * wire).
  */
 import { expect } from 'chai';
-import { DEFAULT_TIMEOUTS } from '../../lib/defaults.js';
-import { nodeRelayAead } from '../../lib/link/node-relay-aead.js';
-import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
-import { LoopSignaling, loopStack } from '../../lib/rehearsal.js';
+import { DEFAULT_TIMEOUTS, type RoomTimeouts } from '../../lib/defaults.js';
+import { LoopSignaling } from '../../lib/rehearsal.js';
+import { eventually } from '../support/harness.js';
+import { loopSide } from '../support/loop-side.js';
 
 /** The hidden side's heartbeat interval: its timer is given a period of a minute instead (see above). */
 const HIDDEN_INTERVAL_MS = 51;
 
-async function side(id: string, heartbeatIntervalMs: number): Promise<ReturnType<typeof loopStack>> {
-  const keys = await nodeRelayKdf.generateKeyPair();
-  const timeouts = { ...DEFAULT_TIMEOUTS, heartbeatIntervalMs, heartbeatTimeoutMs: 400 };
-  const info = { id, name: id, joinedAtMs: 0, relayKey: keys.publicKey };
-  return loopStack(info, keys, nodeRelayAead, nodeRelayKdf, timeouts);
-}
-
-const until = async (check: () => boolean, what: string): Promise<void> => {
-  const end = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-};
+/** Short heartbeat settings with this interval. */
+const timeouts = (heartbeatIntervalMs: number): RoomTimeouts => ({
+  ...DEFAULT_TIMEOUTS,
+  heartbeatIntervalMs,
+  heartbeatTimeoutMs: 400,
+});
 
 describe('a side whose timers barely run (a hidden browser tab)', function () {
   this.timeout(15_000);
 
   it('is still heard by a peer whose timers run, and nothing is removed', async () => {
-    const visible = await side('aaaa', 50);
-    const hidden = await side('bbbb', HIDDEN_INTERVAL_MS);
+    const visible = await loopSide('aaaa', timeouts(50));
+    const hidden = await loopSide('bbbb', timeouts(HIDDEN_INTERVAL_MS));
     LoopSignaling.pair(visible.signaling, hidden.signaling);
     const realSetInterval = globalThis.setInterval;
     globalThis.setInterval = ((fn: () => void, ms?: number) =>
@@ -49,7 +41,7 @@ describe('a side whose timers barely run (a hidden browser tab)', function () {
     try {
       await visible.messaging.enable();
       await hidden.messaging.enable();
-      await until(() => visible.messaging.getParticipant('bbbb') !== undefined, 'the hidden side present');
+      await eventually(() => visible.messaging.getParticipant('bbbb') !== undefined, 5000, 'the hidden side present');
       globalThis.setInterval = realSetInterval;
       const before = visible.messaging.getParticipant('bbbb');
       // Five of the visible side's heartbeat timeouts, with nothing sent but heartbeats.
