@@ -25,6 +25,8 @@ import type { MessagingClient } from './MessagingClient.js';
 import { createMessagingStack, type MessagingStackDeps } from './messaging-stack.js';
 import { MAX_NAME_LENGTH, SIGNALING_VERSION } from './protocol/signaling.js';
 import { isWellFormedText, type JsonObject } from './protocol/json.js';
+import { isRecord } from './protocol/signaling-guards.js';
+import { MAX_TIMER_MS } from './util/schedule.js';
 import type { MessageMap, MessageMapOf } from './types.js';
 
 /** What {@link Room.connect} builds a room from. @internal */
@@ -301,20 +303,12 @@ function checkKnownKeys(given: unknown, known: object, what: string): void {
   }
 }
 
-/** Longest timer browsers and Node keep. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-function isPlainRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Checks `iceServers` as RTCPeerConnection reads them: a bad entry left a pair that never connects, silently. */
 function checkIceServers(servers: unknown): void {
   if (!Array.isArray(servers)) throw new InvalidArgumentError('Room.connect: iceServers must be an array');
   servers.forEach((server: unknown, i) => {
     const what = `Room.connect: iceServers[${i}]`;
-    if (!isPlainRecord(server))
-      throw new InvalidArgumentError(`${what} must be an object { urls, username?, credential? }`);
+    if (!isRecord(server)) throw new InvalidArgumentError(`${what} must be an object { urls, username?, credential? }`);
     const urls = server.urls;
     const list = Array.isArray(urls) ? urls : [urls];
     if (list.length === 0 || !list.every((u) => typeof u === 'string' && /^(stuns?|turns?):/.test(u)))
@@ -328,7 +322,7 @@ function checkIceServers(servers: unknown): void {
 /** Checks a `wrtc`-shaped implementation: its three classes. */
 function checkWebRTC(wrtc: unknown): void {
   const ok =
-    isPlainRecord(wrtc) || typeof wrtc === 'function'
+    isRecord(wrtc) || typeof wrtc === 'function'
       ? (['RTCPeerConnection', 'RTCSessionDescription', 'RTCIceCandidate'] as const).every(
           (k) => typeof (wrtc as Record<string, unknown>)[k] === 'function',
         )
@@ -342,8 +336,7 @@ function checkWebRTC(wrtc: unknown): void {
 /** Checks a logger: one without a method failed later, inside a data channel's callback (a crash in Node). */
 function checkLogger(logger: unknown): void {
   const ok =
-    isPlainRecord(logger) &&
-    (['debug', 'info', 'warn', 'error'] as const).every((k) => typeof logger[k] === 'function');
+    isRecord(logger) && (['debug', 'info', 'warn', 'error'] as const).every((k) => typeof logger[k] === 'function');
   if (!ok)
     throw new InvalidArgumentError('Room.connect: logger must have debug, info, warn and error methods (pino fits)');
 }
@@ -373,7 +366,7 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   if (options.token !== undefined && typeof options.token !== 'string')
     throw new InvalidArgumentError('Room.connect: token must be a string');
   if (options.iceServers !== undefined) checkIceServers(options.iceServers);
-  if (options.rtcConfig !== undefined && !isPlainRecord(options.rtcConfig))
+  if (options.rtcConfig !== undefined && !isRecord(options.rtcConfig))
     throw new InvalidArgumentError('Room.connect: rtcConfig must be an object');
   if (options.wrtc !== undefined) checkWebRTC(options.wrtc);
   if (options.logger !== undefined) checkLogger(options.logger);

@@ -5,6 +5,7 @@ import { checkJsonObject, isWellFormedText } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './requests/Requests.js';
 import type { BroadcastMessageOptions, RequestOptions, SendMessageOptions } from './types.js';
+import { MAX_TIMER_MS } from './util/schedule.js';
 
 /** Checks the fields a send and a broadcast share; returns them without any other property. */
 export function checkMessageFields(
@@ -96,9 +97,6 @@ export function checkSendOptions(options: SendMessageOptions, what: string, maxA
   fields.participant = participant;
   return fields;
 }
-
-/** Longest timer browsers and Node keep. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Checks a request's options: those of a send, and `timeoutMs` (a positive number of ms, or Infinity). */
 export function checkRequestOptions(

@@ -7,6 +7,9 @@
 export const nextTurn: (fn: () => void) => void =
   typeof setImmediate === 'function' ? (fn) => void setImmediate(fn) : (fn) => void setTimeout(fn, 0);
 
+/** Longest delay browsers and Node keep for a timer; a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Keeps a timer from holding a Node process open on its own; nothing in browsers. */
 export function unrefTimer(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
