@@ -36,13 +36,14 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFile
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Room, silentLogger } from '../lib/node.js';
 import { nextFromChild } from '../test/support/child.js';
 import { startRedis, startSignal, stop, stopAll, type Proc } from '../test/support/processes.js';
 import { startTcpProxy, type TcpProxy } from '../test/support/tcp-proxy.js';
+import { atLeast, numberArg, toolArgs } from './tool-args.js';
 
-const { values } = parseArgs({
+const USAGE = 'npm run bench -- chaos [--duration 600] [--participants 6] [--fleet 3] [--every-ms 6000] [--rate 20]';
+const { values } = toolArgs(USAGE, {
   options: {
     duration: { type: 'string', default: '600' },
     participants: { type: 'string', default: '6' },
@@ -51,13 +52,13 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
   },
 });
-const durationS = Number(values.duration);
-const count = Number(values.participants);
-const fleetSize = Number(values.fleet);
-const everyMs = Number(values['every-ms']);
-const rate = Number(values.rate);
-if (![durationS, count, fleetSize, everyMs, rate].every(Number.isFinite) || count < 3 || fleetSize === 1)
-  throw new Error('--duration, --participants (>= 3), --fleet (0, or >= 2), --every-ms and --rate are numbers');
+const durationS = numberArg(USAGE, '--duration', values.duration, 'a whole number of seconds over 0', atLeast(1));
+const count = numberArg(USAGE, '--participants', values.participants, 'a whole number of at least 3', atLeast(3));
+const fleetSize = numberArg(USAGE, '--fleet', values.fleet, '0 (one server) or a whole number of at least 2', (n) =>
+  n === 0 ? true : atLeast(2)(n),
+);
+const everyMs = numberArg(USAGE, '--every-ms', values['every-ms'], 'a whole number of ms over 0', atLeast(1));
+const rate = numberArg(USAGE, '--rate', values.rate, 'a number of messages per second over 0', (n) => n > 0);
 
 const PARTICIPANT = fileURLToPath(new URL('./chaos-participant.js', import.meta.url));
 const PROBE = pathToFileURL(fileURLToPath(new URL('./memory-probe.js', import.meta.url))).href;

@@ -20,7 +20,6 @@ import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { PeerLink } from '../lib/link/PeerLink.js';
 import { adaptWebRTC } from '../lib/link/webrtc.js';
 import { nodeDataChannelWebRTC, silentLogger, type WebRTCImplementation } from '../lib/node.js';
@@ -32,24 +31,23 @@ import { NodeProcessRuntime } from './runtime/NodeProcessRuntime.js';
 import { PAGE_DIR, buildBenchPage } from './runtime/page-bundle.js';
 import { serverSample, startServers } from './runtime/servers.js';
 import { enableAll, startGroup, stopGroup } from './scenarios/group.js';
+import { toolArgs, usageError } from './tool-args.js';
 
 const MiB = 1024 * 1024;
 const FRAME_SIZES = [16, 32, 64, 128, 256].map((k) => k * 1024);
 const WAYS = ['in-process', 'node', 'chromium'] as const;
 type Way = (typeof WAYS)[number];
 
-const { values, positionals } = parseArgs({
+const USAGE = `npm run bench -- frame-size [MiB > 0, default 64] [rounds ≥ 1, default 5] [--hosts ${WAYS.join(',')}]`;
+const { values, positionals } = toolArgs(USAGE, {
   allowPositionals: true,
-  strict: true,
   options: { hosts: { type: 'string' } },
 });
 const totalBytes = Number(positionals[0] ?? 64) * MiB;
 const rounds = Number(positionals[1] ?? 5);
 const ways = (values.hosts ?? WAYS.join(',')).split(',') as Way[];
-if (!(totalBytes > 0) || !Number.isSafeInteger(rounds) || rounds < 1 || ways.some((w) => !WAYS.includes(w))) {
-  process.stderr.write(`usage: frame-size [MiB > 0] [rounds ≥ 1] [--hosts ${WAYS.join(',')}]\n`);
-  process.exit(2);
-}
+if (!(totalBytes > 0) || !Number.isSafeInteger(rounds) || rounds < 1 || ways.some((w) => !WAYS.includes(w)))
+  usageError(USAGE, `frame-size cannot take '${process.argv.slice(2).join(' ')}'`);
 
 /** One throughput measurement: MiB/s for `totalBytes` in frames of `frameBytes`, until the receiver has them all. */
 type Measure = (frameBytes: number) => Promise<number>;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
+import { atLeast, numberArg, toolArgs, usageError } from './tool-args.js';
 
 interface CallFrame {
   functionName: string;
@@ -71,11 +71,13 @@ export function summariseProfile(profile: CpuProfile): { busyMs: number; functio
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({
+  const usage = 'node dist/bench/profile-summary.js [--top 25] FILE.cpuprofile...';
+  const { values, positionals } = toolArgs(usage, {
     allowPositionals: true,
     options: { top: { type: 'string', default: '25' } },
   });
-  const top = Number(values.top);
+  const top = numberArg(usage, '--top', values.top, 'a whole number of at least 1', atLeast(1));
+  if (positionals.length === 0) usageError(usage, 'name at least one .cpuprofile file');
   for (const file of positionals) {
     const { busyMs, functions } = summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     const pct = (ms: number): string => `${((ms / busyMs) * 100).toFixed(1).padStart(5)}%`;

@@ -13,6 +13,7 @@ import { io, type Socket } from 'socket.io-client';
 import type { JoinReply, Reply } from '../lib/protocol/signaling.js';
 import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
 import { httpGet, startSignal, stop } from '../test/support/processes.js';
+import { atLeast, numberArg, toolArgs } from './tool-args.js';
 
 const ROOM_SIZE = 5;
 const CONCURRENCY = 200;
@@ -119,10 +120,11 @@ async function scenario(n: number): Promise<Record<string, number>> {
   }
 }
 
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((x) => x > 0);
+const USAGE = 'npm run bench -- signaling-load [participants...]   (default: 1000 10000)';
+const { positionals } = toolArgs(USAGE, { allowPositionals: true, options: {} });
+const sizes = positionals.map((p) =>
+  numberArg(USAGE, 'a participant count', p, 'a whole number of at least 1', atLeast(1)),
+);
 for (const n of sizes.length > 0 ? sizes : [1000, 10_000]) {
   console.log(JSON.stringify(await scenario(n)));
 }

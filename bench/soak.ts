@@ -14,15 +14,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createSignalingServer } from '../signaling/server.js';
 import { nextFromChild } from '../test/support/child.js';
+import { atLeast, numberArg, toolArgs } from './tool-args.js';
 
-const { values } = parseArgs({
+const USAGE = 'npm run bench -- soak [--minutes 10] [--participants 10]';
+const { values } = toolArgs(USAGE, {
   options: { minutes: { type: 'string', default: '10' }, participants: { type: 'string', default: '10' } },
 });
-const minutes = Number(values.minutes);
-const count = Number(values.participants);
+const minutes = numberArg(USAGE, '--minutes', values.minutes, 'a number of minutes over 0', (n) => n > 0 && n < 1e6);
+const count = numberArg(USAGE, '--participants', values.participants, 'a whole number of at least 2', atLeast(2));
 const PARTICIPANT = fileURLToPath(new URL('./soak-participant.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
