@@ -14,8 +14,15 @@ export type Emit<E extends EventMap<E>> = <K extends keyof E>(event: K, ...args:
  */
 export type EventNames<E> = { readonly [K in keyof E]: true };
 
+/** A listener added with `once`: it knows the listener it wraps, so that `off` finds it. */
+type OnceWrapper = ((...args: never[]) => void) & { onceOf?: unknown };
+
 /**
- * A small typed event emitter that works the same in browsers and Node. A listener that throws is
+ * A small typed event emitter that works the same in browsers and Node, with Node's EventEmitter rules: the
+ * listeners of an event are called in the order they were added, the same function added twice is called
+ * twice (and `off` removes the one added last), and a listener added or removed while an event is being
+ * emitted takes effect from the next emit (each event's list is replaced, never changed in place, so an emit
+ * walks the list it started with, at no cost per emit). A listener that throws is
  * logged and does not stop the others, nor unwind into the network code that emitted the event. Given its
  * event names, it refuses a listener for any other name, which would never be called (a typo in an app
  * without TypeScript, or an event of another emitter).
@@ -23,7 +30,8 @@ export type EventNames<E> = { readonly [K in keyof E]: true };
 export class TypedEmitter<E extends EventMap<E>> {
   /** Type-level only: lets helpers infer the event map. @internal */
   declare readonly eventMapType?: E;
-  #listeners = new Map<keyof E, Set<E[keyof E]>>();
+  /** Each event's listeners, oldest first; replaced on every change (see the class comment). */
+  #listeners = new Map<keyof E, readonly E[keyof E][]>();
   /** @internal */
   protected emitterLogger: Logger = defaultLogger;
   readonly #names: EventNames<E> | undefined;
@@ -36,18 +44,20 @@ export class TypedEmitter<E extends EventMap<E>> {
   /** Adds a listener; throws {@link InvalidArgumentError} for an event this emitter does not emit, or a listener that is not a function. */
   on<K extends keyof E>(event: K, listener: E[K]): this {
     this.#check('on', event, listener);
-    let set = this.#listeners.get(event);
-    if (set === undefined) this.#listeners.set(event, (set = new Set()));
-    set.add(listener);
+    const list = this.#listeners.get(event);
+    this.#listeners.set(event, list === undefined ? [listener] : [...list, listener]);
     return this;
   }
 
-  /** Adds a listener that is removed after its first call; `off` with the same listener removes it before. */
+  /** Adds a listener that is removed before its first call; `off` with the same listener removes it before. */
   once<K extends keyof E>(event: K, listener: E[K]): this {
     this.#check('once', event, listener);
+    let fired = false;
     const wrapper = Object.assign(
       (...args: Parameters<E[K]>) => {
-        this.#listeners.get(event)?.delete(wrapper as unknown as E[K]);
+        if (fired) return;
+        fired = true;
+        this.#remove(event, wrapper);
         listener(...args);
       },
       { onceOf: listener },
@@ -55,20 +65,29 @@ export class TypedEmitter<E extends EventMap<E>> {
     return this.on(event, wrapper as unknown as E[K]);
   }
 
-  /** Removes a listener, also one added with {@link once}; throws like {@link on}. */
+  /** Removes a listener (the one added last, when it was added more than once), also one added with {@link once}; throws like {@link on}. */
   off<K extends keyof E>(event: K, listener: E[K]): this {
     this.#check('off', event, listener);
-    const set = this.#listeners.get(event);
-    if (set === undefined) return this;
-    if (!set.delete(listener)) {
-      for (const l of set) if ((l as { onceOf?: unknown }).onceOf === listener) set.delete(l);
-    }
+    this.#remove(event, listener);
     return this;
+  }
+
+  /** Removes the last-added `listener` of `event`, or the last `once` wrapper of it. */
+  #remove(event: keyof E, listener: unknown): void {
+    const list = this.#listeners.get(event);
+    if (list === undefined) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      const l = list[i] as OnceWrapper;
+      if (l !== listener && l.onceOf !== listener) continue;
+      if (list.length === 1) this.#listeners.delete(event);
+      else this.#listeners.set(event, [...list.slice(0, i), ...list.slice(i + 1)]);
+      return;
+    }
   }
 
   /** Number of listeners for an event. */
   listenerCount<K extends keyof E>(event: K): number {
-    return this.#listeners.get(event)?.size ?? 0;
+    return this.#listeners.get(event)?.length ?? 0;
   }
 
   #check(what: string, event: keyof E, listener: unknown): void {
@@ -83,9 +102,9 @@ export class TypedEmitter<E extends EventMap<E>> {
 
   /** @internal */
   protected emit<K extends keyof E>(event: K, ...args: Parameters<E[K]>): void {
-    const set = this.#listeners.get(event);
-    if (set === undefined || set.size === 0) return;
-    for (const listener of set) {
+    const list = this.#listeners.get(event);
+    if (list === undefined) return;
+    for (const listener of list) {
       try {
         listener(...args);
       } catch (err) {

@@ -1,4 +1,4 @@
-/** The event emitter under the room, messaging and every inner part: once and off, throwing listeners, the names it refuses. */
+/** The event emitter under the room, messaging and every inner part: Node's rules for once, off and changes during an emit, throwing listeners, the names it refuses. */
 import { expect } from 'chai';
 import { InvalidArgumentError } from '../../lib/errors.js';
 import { TypedEmitter, type EventNames } from '../../lib/util/TypedEmitter.js';
@@ -81,6 +81,75 @@ describe('TypedEmitter', () => {
     e.on('tick', (n) => void seen.push(n));
     expect(() => e.fire(7)).to.not.throw();
     expect(seen).to.deep.equal([7]);
+  });
+
+  it("follows Node's EventEmitter when listeners change during an emit, and for a listener added twice", async () => {
+    const { EventEmitter } = await import('node:events');
+    /** The same script against an emitter: what it calls, in order. */
+    const script = (
+      on: (l: (n: number) => void) => void,
+      off: (l: (n: number) => void) => void,
+      once: (l: (n: number) => void) => void,
+      fire: (n: number) => void,
+    ): string[] => {
+      const seen: string[] = [];
+      const inner = (n: number): void => void seen.push(`inner${n}`);
+      const twice = (n: number): void => void seen.push(`twice${n}`);
+      const removed = (n: number): void => void seen.push(`removed${n}`);
+      on((n) => {
+        seen.push(`outer${n}`);
+        if (n === 1) once(inner); // added during an emit: from the next emit on
+        if (n === 2) off(removed); // removed during an emit: still called in this one
+      });
+      on(removed);
+      on(twice);
+      on(twice);
+      fire(1);
+      fire(2);
+      off(twice); // removes one of the two
+      fire(3);
+      return seen;
+    };
+    const node = new EventEmitter();
+    const expected = script(
+      (l) => node.on('tick', l),
+      (l) => node.off('tick', l),
+      (l) => node.once('tick', l),
+      (n) => node.emit('tick', n),
+    );
+    const e = new Emitter(NAMES);
+    const got = script(
+      (l) => e.on('tick', l),
+      (l) => e.off('tick', l),
+      (l) => e.once('tick', l),
+      (n) => e.fire(n),
+    );
+    expect(expected).to.deep.equal([
+      'outer1',
+      'removed1',
+      'twice1',
+      'twice1',
+      'outer2',
+      'removed2',
+      'twice2',
+      'twice2',
+      'inner2',
+      'outer3',
+      'twice3',
+    ]);
+    expect(got).to.deep.equal(expected);
+  });
+
+  it('a once listener that emits the same event again is called once', () => {
+    const e = new Emitter(NAMES);
+    let calls = 0;
+    e.once('tick', (n) => {
+      calls++;
+      if (n === 1) e.fire(2);
+    });
+    e.fire(1);
+    expect(calls).to.equal(1);
+    expect(e.listenerCount('tick')).to.equal(0);
   });
 
   it('given its names, refuses any other name, and a listener that is not a function, in on, once and off', () => {
