@@ -8,7 +8,7 @@ import { checkJoinRequest, checkResumeRequest } from '../lib/protocol/signaling-
 import { AuthError } from './auth.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
 import { iceGrant } from './ice.js';
-import { generatedParticipantId, participantRoom } from './membership.js';
+import { generatedParticipantId, participantRoom, type ResumeResult } from './membership.js';
 import { MAX_PENDING_EVENTS, RequestError, type RequestHandlers } from './request-pipeline.js';
 import { newGeneration, ResumeTokenError } from './resume.js';
 
@@ -128,16 +128,26 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
     const { room, untilMs } = claims;
     // The token does not carry the key (it would grow every token); the returning client gives it again.
     const info: ParticipantInfo = relayKey === undefined ? claims.info : { ...claims.info, relayKey };
-    const { resumeToken, r } = await fromStore(async () => {
-      // Signed before the store rotates, so a rotation never happens without a token to hand out.
-      const next = newGeneration();
-      const issued = await tokens.issue(room, info, { gen: next, epoch: await store.epoch() }, untilMs);
-      const grant = { gen: claims.gen, epoch: claims.epoch, next };
-      return {
-        resumeToken: issued,
-        r: await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled, grant),
-      };
-    });
+    // A hold of it here that runs out now waits for the store's answer (see ParticipantRegistry.resuming).
+    registry.resuming(room, info.id);
+    let resumed = false;
+    let resumeToken: string;
+    let r: ResumeResult;
+    try {
+      ({ resumeToken, r } = await fromStore(async () => {
+        // Signed before the store rotates, so a rotation never happens without a token to hand out.
+        const next = newGeneration();
+        const issued = await tokens.issue(room, info, { gen: next, epoch: await store.epoch() }, untilMs);
+        const grant = { gen: claims.gen, epoch: claims.epoch, next };
+        return {
+          resumeToken: issued,
+          r: await store.resume(room, info, opts.maxParticipantsPerRoom, messagingEnabled, grant),
+        };
+      }));
+      resumed = r.result !== 'RoomFull' && r.result !== 'Stale';
+    } finally {
+      registry.resumeSettled(room, info.id, resumed);
+    }
     if (r.result === 'RoomFull') throw roomFull();
     if (r.result === 'Stale') {
       logger.info({ room, participant: info.id }, 'resume refused: a used or revoked token');

@@ -67,6 +67,11 @@ export interface HoldResult {
   peers: string[];
   /** How long the hold has left: `holdMs`, or less for a member held already (a process that held it went). */
   leftMs: number;
+  /**
+   * True when another process of the fleet has the member now (it resumed there while a connection of this
+   * process still stood for it): nothing was held, and nobody is to be told.
+   */
+  elsewhere?: boolean;
 }
 
 /**
@@ -106,6 +111,7 @@ export interface MembershipStore {
   /**
    * Removes the member; when it was enabled, returns the enabled members to tell. With `park`, its
    * generation is kept so its latest token can bring it back; without (a goodbye), its tokens are dead.
+   * In a fleet only while this process has the member: one that resumed on another process is that one's.
    */
   remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }>;
   /**
@@ -130,6 +136,7 @@ export interface MembershipStore {
   /**
    * Marks the member held (its connection dropped without a goodbye) for `holdMs`; a member held already (by
    * a process that died or handed it over since) keeps the end of its hold, so adoption never extends it.
+   * A member that another process has now (it resumed there) is left as it is (`elsewhere`).
    */
   hold(room: string, id: string): Promise<HoldResult>;
   /** Called with the members of a dead process that this process adopted, to hold for a resume (fleets only). */

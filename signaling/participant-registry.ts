@@ -43,8 +43,13 @@ export interface ParticipantRegistryOptions<C> {
 export class ParticipantRegistry<C> {
   /** The connection that currently stands for each participant of this process. */
   readonly #live = new Map<string, C>();
-  /** Participants whose connection dropped without a goodbye, kept for `resumeGraceMs`. */
-  readonly #held = new Map<string, { room: string; id: string; timer: NodeJS.Timeout }>();
+  /**
+   * Participants whose connection dropped without a goodbye, kept for `resumeGraceMs`; `due` once the grace
+   * ran out while a resume of it was at the store (see {@link resuming}).
+   */
+  readonly #held = new Map<string, { room: string; id: string; timer: NodeJS.Timeout; due?: boolean }>();
+  /** Resumes under way at the store, by member: how many. */
+  readonly #resuming = new Map<string, number>();
   /** Participants this process holds (connected, or waiting to resume), by room. */
   readonly #rooms = new Map<string, number>();
   #participants = 0;
@@ -85,6 +90,30 @@ export class ParticipantRegistry<C> {
   }
 
   /**
+   * A resume of participant `id` of `room` goes to the store now; {@link resumeSettled} says how it went.
+   * Meanwhile a hold of it here does not expire: the store would take the resume first and then the
+   * removal, which finds the member on this process again and removes it under its new connection.
+   */
+  resuming(room: string, id: string): void {
+    const key = memberKey(room, id);
+    this.#resuming.set(key, (this.#resuming.get(key) ?? 0) + 1);
+  }
+
+  /**
+   * The store answered a resume announced by {@link resuming} (before {@link handleResume}, when it took
+   * it): a hold whose grace ran out meanwhile expires now unless the member resumed.
+   */
+  resumeSettled(room: string, id: string, resumed: boolean): void {
+    const key = memberKey(room, id);
+    const left = (this.#resuming.get(key) ?? 1) - 1;
+    if (left > 0) this.#resuming.set(key, left);
+    else this.#resuming.delete(key);
+    if (resumed || left > 0) return;
+    const held = this.#held.get(key);
+    if (held?.due === true) this.#expire(held, key);
+  }
+
+  /**
    * Participant `id` of `room` resumed on `conn`: its grace timer stops, and a connection of this process
    * that still stood for it (half-open after a network change) is evicted.
    */
@@ -122,7 +151,11 @@ export class ParticipantRegistry<C> {
       logger.info({ room, participant: id, reason }, 'left');
       return;
     }
-    const { peers, leftMs } = await this.#hold(room, id, key);
+    const { peers, leftMs, elsewhere } = await this.#hold(room, id, key);
+    if (elsewhere === true) {
+      logger.info({ room, participant: id, reason }, 'an old connection closed: it resumed on another process');
+      return;
+    }
     this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id }));
     logger.info({ room, participant: id, reason, graceMs: leftMs }, 'connection dropped: kept for a resume');
   }
@@ -135,21 +168,42 @@ export class ParticipantRegistry<C> {
    */
   async #hold(room: string, id: string, key: string): Promise<HoldResult> {
     const { resumeGraceMs } = this.options;
-    const expire = (): void => {
-      this.#held.delete(key);
-      this.#countOut(room);
-      this.track(this.#remove(room, id, 'expired'));
+    const expire = (): void => this.#expire(entry, key);
+    const entry: { room: string; id: string; timer: NodeJS.Timeout; due?: boolean } = {
+      room,
+      id,
+      timer: setTimeout(expire, resumeGraceMs).unref(),
     };
-    const entry = { room, id, timer: setTimeout(expire, resumeGraceMs).unref() };
     this.#held.set(key, entry);
     const held = await this.options.store
       .hold(room, id)
       .catch((): HoldResult => ({ peers: [], leftMs: resumeGraceMs }));
+    if (held.elsewhere === true) {
+      // Not this process's to hold or remove: it resumed on another (see HoldResult).
+      if (this.#held.get(key) === entry) {
+        clearTimeout(entry.timer);
+        this.#held.delete(key);
+        this.#countOut(room);
+      }
+      return held;
+    }
     if (held.leftMs < resumeGraceMs && this.#held.get(key) === entry) {
       clearTimeout(entry.timer);
       entry.timer = setTimeout(expire, held.leftMs).unref();
     }
     return held;
+  }
+
+  /** The hold `entry` ran out: the member is removed, unless a resume of it is at the store (then it waits). */
+  #expire(entry: { room: string; id: string; due?: boolean }, key: string): void {
+    if (this.#held.get(key) !== entry) return;
+    if (this.#resuming.has(key)) {
+      entry.due = true;
+      return;
+    }
+    this.#held.delete(key);
+    this.#countOut(entry.room);
+    this.track(this.#remove(entry.room, entry.id, 'expired'));
   }
 
   /**
@@ -177,7 +231,8 @@ export class ParticipantRegistry<C> {
       this.track(this.#remove(room, id, 'expired'));
       return;
     }
-    const { peers, leftMs } = await this.#hold(room, id, key);
+    const { peers, leftMs, elsewhere } = await this.#hold(room, id, key);
+    if (elsewhere === true) return; // it resumed on another process as this one adopted it
     // Said so: a peer relayed to it waits for its resume rather than probing a path that cannot answer.
     this.options.tell(room, peers, (to) => to.emit('peer_disconnected', { id, processDied: true }));
     logger.info({ room, participant: id, graceMs: leftMs }, 'its process went: kept for a resume');

@@ -130,18 +130,15 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
-    return this.#remove('remove', room, id, park);
+    // Only while this process has it: a goodbye on a stale connection of this process must not remove a
+    // member that resumed on another (the one-process store has every member).
+    return this.#remove(room, id, park);
   }
 
-  async #remove(
-    script: 'remove' | 'removeIfHeld',
-    room: string,
-    id: string,
-    park: boolean,
-  ): Promise<{ existed: boolean; peers: string[] }> {
+  async #remove(room: string, id: string, park: boolean): Promise<{ existed: boolean; peers: string[] }> {
     const ref = memberRef(room, id);
     const r = await this.#run(
-      script,
+      'removeIfOurs',
       [
         this.#keys.room(room),
         this.#keys.enabled(room),
@@ -202,17 +199,19 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   removeIfHeld(room: string, id: string): Promise<{ existed: boolean; peers: string[] }> {
-    return this.#remove('removeIfHeld', room, id, true);
+    return this.#remove(room, id, true);
   }
 
   async hold(room: string, id: string): Promise<HoldResult> {
+    const ref = memberRef(room, id);
     const r = await this.#run(
       'hold',
-      [this.#keys.enabled(room), this.#keys.gen(room), this.#keys.holdEnds(memberRef(room, id))],
-      [id, String(this.#o.holdMs)],
+      [this.#keys.enabled(room), this.#keys.gen(room), this.#keys.holdEnds(ref), this.#keys.held()],
+      [id, String(this.#o.holdMs), ref],
     );
     const [left, ...peers]: unknown[] = Array.isArray(r) ? (r as unknown[]) : [];
     const leftMs = Number(left);
+    if (leftMs === -1) return { peers: [], leftMs: 0, elsewhere: true };
     return {
       peers: peers.map(String),
       leftMs: Number.isFinite(leftMs) ? Math.min(Math.max(0, leftMs), this.#o.holdMs) : this.#o.holdMs,

@@ -80,8 +80,6 @@ if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0} end
 local out = {1}
 for _, pid in ipairs(redis.call('SMEMBERS', KEYS[1])) do table.insert(out, pid) end
 return out`,
-  // KEYS and ARGV: as REMOVE's.
-  remove: REMOVE,
   // KEYS: room hash, enabled set, servers set, this server's member set, generation hash, parked key, adopted
   // key, epoch key, parked index. ARGV: id, info JSON, max (0: none), member ref, '1' to enable or '0', key
   // prefix, token generation, token epoch, next generation, now ms, restart window ms, epoch value to set
@@ -120,13 +118,18 @@ local changed
 if ARGV[5] == '1' then changed = redis.call('SADD', KEYS[2], ARGV[1]) else changed = redis.call('SREM', KEYS[2], ARGV[1]) end
 local out = {result, changed}
 ${APPEND_OTHER_ENABLED_INFOS}`,
-  // KEYS and ARGV: as REMOVE's. Like remove, but only when this process still holds the member.
-  removeIfHeld: `
+  // KEYS and ARGV: as REMOVE's. Removes the member only while this process has it: one that resumed on
+  // another process is that process's to remove (a goodbye or an expired hold of a stale connection here
+  // must not remove it there).
+  removeIfOurs: `
 if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return {0} end${REMOVE}`,
-  // KEYS: enabled set, generation hash, hold-end key. ARGV: id, hold ms. Marks the member held until hold ms
-  // from now (Redis's clock, one for the fleet); a member held already (by a process that went since) keeps
-  // its end. Returns {ms left of the hold, the other enabled members when this one is enabled...}.
+  // KEYS: enabled set, generation hash, hold-end key, this server's member set. ARGV: id, hold ms, member ref.
+  // Marks the member held until hold ms from now (Redis's clock, one for the fleet); a member held already (by
+  // a process that went since) keeps its end. Returns {ms left of the hold, the other enabled members when
+  // this one is enabled...}; or {-1} when this server no longer has the member (it resumed on another
+  // process, whose connection stands for it now: a stale connection of this one closing must not hold it).
   hold: `
+if redis.call('SISMEMBER', KEYS[4], ARGV[3]) == 0 then return {-1} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local left = tonumber(ARGV[2])

@@ -131,6 +131,52 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     expect((enabled.data.participants as Array<{ id: string }>).map((p) => p.id)).to.deep.equal([a.id]);
   });
 
+  it('an old connection closing after its participant resumed on another process: no hold, no leave, the spent token stays spent', async () => {
+    const [s1, s2] = await startFleet(2);
+    const participantsOnS1 = async (): Promise<number> =>
+      Number(/^roommesh_participants (\d+)$/m.exec((await httpGet(s1!.port, '/metrics')).body)?.[1]);
+    const a = await raw(s1!.url);
+    const j = await ack(a, 'join', { v: SIGNALING_VERSION, room: 'moved', name: 'a' });
+    expect((await ack(a, 'enable_messaging')).ok).to.equal(true);
+    const b = await rawMember(s1!.url, 'moved', 'b');
+    const toldB: string[] = [];
+    b.s.on('peer_disconnected', (p: { id: string }) => toldB.push(`disconnected ${p.id}`));
+    b.s.on('peer_disabled', (p: { id: string }) => toldB.push(`disabled ${p.id}`));
+    // a's network changed: it resumed on s2 while s1 still had its old connection (half-open there).
+    const a2 = await raw(s2!.url);
+    const r = await ack(a2, 'resume', {
+      v: SIGNALING_VERSION,
+      token: j.data.resumeToken as string,
+      messagingEnabled: true,
+    });
+    expect(r.ok, JSON.stringify(r)).to.equal(true);
+    expect(await participantsOnS1()).to.equal(2);
+    // s1 learns late that the old connection is gone (no goodbye).
+    a.io.engine.close();
+    await until(async () => (await participantsOnS1()) === 1, 10_000, 's1 to let go of the old connection');
+    // Not held: a newcomer on either process is given a, and b was told nothing.
+    for (const [url, name] of [
+      [s1!.url, 'c'],
+      [s2!.url, 'd'],
+    ] as const) {
+      const other = await raw(url);
+      expect((await ack(other, 'join', { v: SIGNALING_VERSION, room: 'moved', name })).ok).to.equal(true);
+      const listed = await ack(other, 'enable_messaging');
+      expect(
+        (listed.data.participants as Array<{ id: string }>).map((p) => p.id),
+        url,
+      ).to.include(j.data.self.id);
+    }
+    expect(toldB).to.deep.equal([]);
+    // The token a spent on s2 does not work again.
+    const replay = await ack(await raw(s2!.url), 'resume', {
+      v: SIGNALING_VERSION,
+      token: j.data.resumeToken as string,
+      messagingEnabled: true,
+    });
+    expect(replay.error?.reason, JSON.stringify(replay)).to.equal('ResumeInvalid');
+  });
+
   it('relays bytes between participants on different processes, stamped, and refuses into another room', async () => {
     const [s1, s2] = await startFleet(2);
     const key = 'B'.repeat(87);

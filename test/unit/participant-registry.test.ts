@@ -59,3 +59,65 @@ describe('ParticipantRegistry', () => {
     await local.close();
   });
 });
+
+describe('ParticipantRegistry: a resume at the end of the grace', () => {
+  const info = { id: 'p', name: 'p', joinedAtMs: 0 };
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** A registry over the one-process store with a short grace, and what it tells the peers. */
+  async function heldParticipant(): Promise<{
+    registry: ParticipantRegistry<object>;
+    local: LocalMembershipStore;
+    told: string[];
+  }> {
+    const local = new LocalMembershipStore({ parkMs: 60_000, restartWindowMs: 0, holdMs: 1000 });
+    const told: string[] = [];
+    const registry = new ParticipantRegistry<object>({
+      store: local,
+      logger: silentLogger,
+      tell: (_room, ids, send) => {
+        for (const id of ids) send({ emit: (event, data) => told.push(`${id}: ${event} ${data.id}`) });
+      },
+      resumeGraceMs: 50,
+      retryEveryMs: 1000,
+      evict: () => {},
+    });
+    for (const id of ['p', 'q']) {
+      expect(await local.add('r', { ...info, id }, 0, `g-${id}`)).to.equal('ok');
+      await local.enable('r', id);
+      registry.handleJoin('r', id, {});
+    }
+    await registry.handleDisconnect('r', 'p', {}, false, 'transport close'); // held for 50 ms
+    expect(told).to.deep.equal(['q: peer_disconnected p']);
+    return { registry, local, told };
+  }
+
+  it('a hold that runs out while the resume is at the store waits for it, and is not removed when it resumed', async () => {
+    const { registry, local, told } = await heldParticipant();
+    registry.resuming('r', 'p');
+    await sleep(120); // the grace ran out meanwhile
+    expect(await local.get('r', 'p'), 'still there while the store answers').to.not.equal(undefined);
+    const r = await local.resume('r', info, 0, true, { gen: 'g-p', epoch: await local.epoch(), next: 'g2' });
+    expect(r.result).to.equal('resumed');
+    registry.resumeSettled('r', 'p', true);
+    registry.handleResume('r', 'p', {});
+    await sleep(120);
+    expect(await local.get('r', 'p')).to.not.equal(undefined);
+    expect(registry.participants).to.equal(2);
+    expect(told).to.deep.equal(['q: peer_disconnected p']);
+    registry.close();
+    await local.close();
+  });
+
+  it('a hold that ran out while a resume was at the store expires once the store refused it', async () => {
+    const { registry, local, told } = await heldParticipant();
+    registry.resuming('r', 'p');
+    await sleep(120);
+    registry.resumeSettled('r', 'p', false); // a spent token, say
+    await registry.settled(1000);
+    expect(await local.get('r', 'p')).to.equal(undefined);
+    expect(registry.participants).to.equal(1);
+    expect(told).to.deep.equal(['q: peer_disconnected p', 'q: peer_disabled p']);
+    registry.close();
+    await local.close();
+  });
+});
