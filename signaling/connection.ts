@@ -55,6 +55,11 @@ export interface HandlerContext {
   readonly auth: Authenticator | undefined;
   readonly joinLimiter: KeyedRateLimiter | undefined;
   readonly tell: Tell;
+  /**
+   * As {@link tell}, for participants this process has (their connection is here): past the fleet's Redis
+   * stream, which would keep a copy of each send (see relay-handlers.ts). The same as `tell` without a fleet.
+   */
+  readonly tellHere: Tell;
   /** The process-wide relay budget, in bytes (absent: no budget). */
   readonly relayBudget: TokenBucket | undefined;
   readonly fromStore: FromStore;

@@ -34,6 +34,8 @@ export type AddResult = 'ok' | 'RoomFull' | 'IdInUse';
 export interface MemberState {
   info: ParticipantInfo;
   enabled: boolean;
+  /** This process has the member (its connection, or its hold): always, without a fleet. */
+  here: boolean;
 }
 
 /** Outcome of {@link MembershipStore.resume}; `Stale`: the token was used already, or revoked by a goodbye. */
@@ -154,7 +156,7 @@ export interface MembershipStore {
   close(): Promise<void>;
 }
 
-interface LocalMember extends MemberState {
+interface LocalMember extends Omit<MemberState, 'here'> {
   gen: string;
   /** The generation before `gen`, taken while the member is held. */
   prev: string | undefined;
@@ -198,7 +200,7 @@ export class LocalMembershipStore implements MembershipStore {
 
   get(room: string, id: string): Promise<MemberState | undefined> {
     const m = this.#rooms.get(room)?.get(id);
-    return Promise.resolve(m === undefined ? undefined : { info: m.info, enabled: m.enabled });
+    return Promise.resolve(m === undefined ? undefined : { info: m.info, enabled: m.enabled, here: true });
   }
 
   enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {

@@ -106,10 +106,14 @@ export class RedisMembershipStore implements MembershipStore {
   }
 
   async get(room: string, id: string): Promise<MemberState | undefined> {
-    const r = await this.#run('get', [this.#keys.room(room), this.#keys.enabled(room)], [id]);
+    const r = await this.#run(
+      'get',
+      [this.#keys.room(room), this.#keys.enabled(room), this.#keys.held()],
+      [id, memberRef(room, id)],
+    );
     if (!Array.isArray(r)) return undefined;
     const info = parseInfo(r[0]);
-    return info === undefined ? undefined : { info, enabled: r[1] === 1 };
+    return info === undefined ? undefined : { info, enabled: r[1] === 1, here: r[2] === 1 };
   }
 
   async enable(room: string, id: string): Promise<{ changed: boolean; peers: ParticipantInfo[] } | undefined> {

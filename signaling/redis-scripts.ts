@@ -57,11 +57,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[5] .. ' - 0')
 redis.call('SADD', KEYS[2], ARGV[4])
 return 'ok'`,
-  // KEYS: room hash, enabled set. ARGV: id.
+  // KEYS: room hash, enabled set, this server's member set. ARGV: id, member ref. Returns {info, enabled, here}.
   get: `
 local info = redis.call('HGET', KEYS[1], ARGV[1])
 if not info then return false end
-return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1])}`,
+return {info, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[2])}`,
   // KEYS: room hash, enabled set, generation hash. ARGV: id. Returns {changed, info of each other enabled
   // member that is not held (its connection dropped: it is told of this one if it resumes)...}.
   enable: `

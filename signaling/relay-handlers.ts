@@ -4,7 +4,10 @@
  * the server only checks who may relay to whom, stamps the sender, and bounds what it costs: a frame
  * size limit, a byte bucket per connection, and a byte budget for the whole process. A refused frame is
  * dropped and answered with `relay_refused` (no acknowledgement per frame: it would double the messages).
- * Across a fleet the frame reaches the receiver through the adapter, as signals do.
+ * Across a fleet the frame reaches a receiver on another process through the adapter, as signals do; one on
+ * this process gets it here, past the adapter: the Redis streams adapter writes every send it carries into
+ * the fleet's Redis stream (base64, kept until the stream's length cap trims it: 10,000 entries, so up to
+ * ~860 MB of relayed 63 KiB frames), and every process reads and decodes each one.
  */
 import type { SignalingErrorReason } from '../lib/protocol/signaling.js';
 import { checkOutgoingRelay } from '../lib/protocol/signaling-relay-checks.js';
@@ -13,7 +16,7 @@ import { RequestError, type RequestHandlers } from './request-pipeline.js';
 
 /** The relay handler of connection `socket`. */
 export function relayHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<RequestHandlers, 'relay'> {
-  const { opts, store, tell, fromStore, metrics, relayBudget } = ctx;
+  const { opts, store, tell, tellHere, fromStore, metrics, relayBudget } = ctx;
   const state = socket.data;
 
   const refuse = (to: string, reason: SignalingErrorReason, message: string): void => {
@@ -54,7 +57,7 @@ export function relayHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<R
       return refuse(to, 'RelayBudgetExceeded', 'the server relays as much as its budget allows; try again later');
     }
     // The sender is stamped here; whatever the client claimed is not relayed.
-    tell(member.room, [to], (t) => t.emit('relay', { from: member.info.id, data }));
+    (target.here ? tellHere : tell)(member.room, [to], (t) => t.emit('relay', { from: member.info.id, data }));
     metrics.relayedBytes.inc(data.byteLength);
     metrics.relayedFrames.inc();
   };

@@ -168,6 +168,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     // io.to([]) would reach everyone: only ever call it with recipients.
     if (ids.length > 0) send(io.to(ids.map((id) => participantRoom(room, id))));
   };
+  const tellHere: Tell = (room, ids, send) => {
+    if (ids.length > 0) send(io.local.to(ids.map((id) => participantRoom(room, id))));
+  };
 
   const registry = new ParticipantRegistry<ServerSocket>({
     store,
@@ -209,6 +212,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         ? new KeyedRateLimiter(opts.joinsPerSecondPerIp, opts.joinBurstPerIp, MAX_TRACKED_IPS)
         : undefined,
     tell,
+    tellHere,
     relayBudget:
       opts.relay && opts.relayBudgetBytesPerSecond > 0
         ? new TokenBucket(opts.relayBudgetBytesPerSecond, opts.relayBudgetBytesPerSecond, Date.now())

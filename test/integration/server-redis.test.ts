@@ -11,6 +11,7 @@ import type { Socket } from 'socket.io-client';
 import { ConnectionError, Room, silentLogger, type RoomOptions } from '../../lib/node.js';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import { FLEET_DEFAULTS as FLEET_DEFAULTS_OF_SERVER } from '../../signaling/options-fleet.js';
+import { connectRedis } from '../../signaling/redis-client.js';
 import type { SignalingServer } from '../../signaling/server.js';
 import { Harness, eventually, nextEvent } from '../support/harness.js';
 import { httpGet, startRedis, startSignal, stop, stopAll, until, type Proc } from '../support/processes.js';
@@ -74,8 +75,10 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     await stopAll();
   });
   const fleet: Proc[] = [];
+  /** The key prefix of the fleet started last. */
+  let fleetPrefix = '';
   const startFleet = async (n: number, extra: string[] = []): Promise<Array<Proc & { url: string }>> => {
-    const prefix = freshPrefix();
+    const prefix = (fleetPrefix = freshPrefix());
     const procs = await Promise.all(Array.from({ length: n }, () => startSignal(fleetFlags(redis.url, prefix, extra))));
     fleet.push(...procs);
     return procs;
@@ -199,6 +202,24 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     const refused = new Promise<{ reason: string }>((resolve) => a.s.once('relay_refused', resolve));
     a.s.emit('relay', { to: elsewhere.id, data: new Uint8Array([1]) });
     expect((await refused).reason).to.equal('UnknownParticipant');
+
+    // A receiver on the sender's process gets its frames there, not through the fleet's Redis stream (which
+    // keeps a copy of everything it carries until its length cap trims it).
+    const c = await member(s1!.url, 'relay', 'c');
+    const atC: number[] = [];
+    c.s.on('relay', (f: { from: string; data: Uint8Array }) => atC.push(new Uint8Array(f.data)[0]!));
+    const redisClient = connectRedis(redis.url, silentLogger);
+    try {
+      await until(() => redisClient.isReady, 5000, 'redis');
+      const stream = `${fleetPrefix}socket.io`;
+      const before = await redisClient.xLen(stream);
+      for (let i = 0; i < 50; i++) a.s.emit('relay', { to: c.id, data: new Uint8Array(1000).fill(i) });
+      await eventually(() => atC.length === 50, 10_000, 'every relayed frame on one process');
+      expect(atC).to.deep.equal(Array.from({ length: 50 }, (_, i) => i));
+      expect((await redisClient.xLen(stream)) - before, 'stream entries added').to.be.below(5);
+    } finally {
+      redisClient.destroy();
+    }
   });
 
   it('a resume token works once across the fleet: a replay on either process is refused, a goodbye revokes', async () => {
