@@ -12,7 +12,7 @@
  * rounds each way): its CPU from enable() to presence 18.1 ms against 21.6 when only one relayed session was
  * rehearsed; Room.connect() took no longer (README, Benchmarks: *the rehearsal grows*).
  */
-import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS, type RoomTimeouts } from './defaults.js';
+import { DEFAULT_RECEIVE_LIMITS, DEFAULT_TIMEOUTS, type ReceiveLimits, type RoomTimeouts } from './defaults.js';
 import type { RelayAeadFactory, RelayKdf, RelayKeyPair } from './link/relay-crypto.js';
 import { silentLogger, type Logger } from './logger.js';
 import type { Mesh } from './mesh/Mesh.js';
@@ -125,6 +125,7 @@ export function loopStack(
   aead: RelayAeadFactory,
   kdf: RelayKdf,
   timeouts: RoomTimeouts = DEFAULT_TIMEOUTS,
+  limits: { maxAttachmentBytes?: number; receiveLimits?: ReceiveLimits } = {},
 ): { signaling: LoopSignaling; mesh: Mesh; messaging: MessagingClient } {
   const signaling = new LoopSignaling(info);
   const { mesh, messaging } = createMessagingStack({
@@ -139,8 +140,8 @@ export function loopStack(
       wrtc: undefined,
       rtcConfig: {},
       timeouts,
-      maxAttachmentBytes: 1024,
-      receiveLimits: DEFAULT_RECEIVE_LIMITS,
+      maxAttachmentBytes: limits.maxAttachmentBytes ?? 1024,
+      receiveLimits: limits.receiveLimits ?? DEFAULT_RECEIVE_LIMITS,
       logger: silentLogger,
     },
   });

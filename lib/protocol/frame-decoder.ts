@@ -82,6 +82,11 @@ function decodeHello(body: unknown): Frame | FrameDecodeError {
     if (peer === undefined) return fail('BadField', 'peer');
     hello.peer = peer;
   }
+  if (body.maxHeldBytes !== undefined) {
+    const maxHeldBytes = uint(body.maxHeldBytes);
+    if (maxHeldBytes === undefined) return fail('BadField', 'maxHeldBytes');
+    hello.maxHeldBytes = maxHeldBytes;
+  }
   return hello;
 }
 

@@ -100,6 +100,11 @@ export type Frame =
       session?: number;
       /** The receiver's session tag, from its hello, once the sender has it: whose session this hello is of. */
       peer?: number;
+      /**
+       * The most bytes of incomplete attachments the sender of the hello holds for one peer at once: a peer
+       * starts no attachment past it while others are under way, but waits (absent from older peers).
+       */
+      maxHeldBytes?: number;
     }
   | {
       kind: typeof FrameKind.Message;

@@ -10,7 +10,8 @@
  *                        maxAttachmentBytes: uint,          what the sender of the hello accepts
  *                        maxFrameBytes: uint,               session: the sender's session tag, random, the same
  *                        session: uint,                     in every hello of one session (optional); peer:
- *                        peer: uint }]                      the receiver's tag, once the sender has its hello (optional)
+ *                        peer: uint,                        the receiver's tag, once the sender has its hello (optional);
+ *                        maxHeldBytes: uint }]              the most bytes of incomplete attachments held for the receiver (optional)
  *   message     [1, 1, seq, type, payload]                  a whole message in one frame; seq: uint, type: text,
  *               [1, 1, seq, type, payload, attachment]      payload: map, attachment: byte string
  *   ack         [1, 2, seq]                                 every message up to seq arrived whole
@@ -51,10 +52,11 @@ const encoder = new Encoder({ useRecords: false, structuredClone: false, tagUint
 export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.kind) {
     case FrameKind.Hello: {
-      const { attributes, maxAttachmentBytes, maxFrameBytes, session, peer } = frame;
+      const { attributes, maxAttachmentBytes, maxFrameBytes, session, peer, maxHeldBytes } = frame;
       const body: JsonObject = { attributes, maxAttachmentBytes, maxFrameBytes };
       if (session !== undefined) body.session = session;
       if (peer !== undefined) body.peer = peer;
+      if (maxHeldBytes !== undefined) body.maxHeldBytes = maxHeldBytes;
       return encoder.encode([FRAME_VERSION, frame.kind, body]);
     }
     case FrameKind.Attributes:

@@ -97,6 +97,9 @@ export class Outbox {
   /** Lanes in turn order: `null` is the message lane, an entry is an attachment being sent. */
   #turns: Array<Entry | null> = [null];
   #transfers = 0;
+  /** The attachment bytes of the transfers under way, and the most the peer holds for this side at once. */
+  #transferBytes = 0;
+  #peerHeldBytes = Infinity;
   /** Every message pushed and not yet covered by an ack. */
   readonly #held = new HeldMessages<Entry>(PLACEHOLDER);
   #pumping = false;
@@ -192,7 +195,10 @@ export class Outbox {
     this.#held.push(entry);
     // The common case, a small message on an idle writable link, goes out at once.
     if (attachment === undefined && this.isEmpty && !this.#pumping && this.#sink.writable) {
-      if (this.#sink.write(head)) this.#finishSent(entry);
+      if (this.#sink.write(head)) {
+        if (onProgress !== undefined) this.#report(entry); // an attachment in the frame (see Sender.send)
+        this.#finishSent(entry);
+      }
       return entry;
     }
     this.#messages.push(entry);
@@ -264,6 +270,7 @@ export class Outbox {
     this.#messagesHead = 0;
     this.#turns = [null];
     this.#transfers = 0;
+    this.#transferBytes = 0;
     this.pump();
   }
 
@@ -276,6 +283,7 @@ export class Outbox {
     this.#messagesHead = 0;
     this.#turns = [null];
     this.#transfers = 0;
+    this.#transferBytes = 0;
     this.#held.clear();
     this.#unacked = 0;
     this.#unackedBytes = 0;
@@ -320,11 +328,12 @@ export class Outbox {
       this.#messages[this.#messagesHead++] = PLACEHOLDER; // acknowledged while it waited to go again
       return true;
     }
-    if (entry.attachment !== undefined && this.#transfers >= MAX_CONCURRENT_TRANSFERS) return false;
+    if (entry.attachment !== undefined && !this.#roomFor(entry.attachment.byteLength)) return false;
     this.#messages[this.#messagesHead++] = PLACEHOLDER;
     if (!this.#sink.write(entry.head)) return true;
     if (entry.state === 'dropped') return true; // a cancel frame in place of a message that never left
     if (entry.attachment === undefined) {
+      if (entry.onProgress !== undefined) this.#report(entry); // an attachment in the frame (see Sender.send)
       this.#finishSent(entry);
     } else if (entry.attachment.byteLength === 0) {
       // The receiver delivers an empty attachment at its start frame: no chunk may follow.
@@ -333,6 +342,7 @@ export class Outbox {
     } else {
       entry.state = 'sending';
       this.#transfers++;
+      this.#transferBytes += entry.attachment.byteLength;
       this.#turns.push(entry);
       this.#report(entry);
     }
@@ -373,6 +383,22 @@ export class Outbox {
     if (i < 0) return;
     this.#turns.splice(i, 1);
     this.#transfers--;
+    this.#transferBytes -= entry.attachment?.byteLength ?? 0;
+  }
+
+  /**
+   * The most bytes of incomplete attachments the peer holds for this side (its hello's `maxHeldBytes`): an
+   * attachment that would take the transfers under way past it waits for them, as a fifth one waits for a
+   * slot, instead of being refused (`NoMemory`). One alone always goes (a peer holds one of its largest).
+   */
+  setPeerHeldBytes(bytes: number): void {
+    this.#peerHeldBytes = bytes;
+  }
+
+  /** Whether an attachment of `bytes` may start now: a transfer slot, and room in what the peer holds. */
+  #roomFor(bytes: number): boolean {
+    if (this.#transfers >= MAX_CONCURRENT_TRANSFERS) return false;
+    return this.#transfers === 0 || this.#transferBytes + bytes <= this.#peerHeldBytes;
   }
 
   /** Withdrawn (cancelled, or refused by the peer): from now on it is its cancel frame, holding no bytes. */

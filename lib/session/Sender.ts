@@ -7,6 +7,7 @@ import { FrameBatch, type MessageSink } from './FrameBatch.js';
 import { type LinkSizes, applyPeerLimits, planMessage, setLinkUnit } from './message-plan.js';
 import { type OutgoingMessage, Outbox, type ProgressCallback } from './Outbox.js';
 import { type PendingSend, PendingSends } from './PendingSends.js';
+import type { PeerLimits } from './session-types.js';
 
 /** How long a graceful close waits for queued frames to leave and sent messages to be acknowledged. */
 const GOODBYE_DRAIN_MS = 1000;
@@ -20,6 +21,8 @@ const BYE_FLUSH_MS = 250;
 export interface HelloContent {
   attributes: JsonObject;
   maxAttachmentBytes: number;
+  /** The most bytes of incomplete attachments this side holds for the peer at once. */
+  maxHeldBytes: number;
   session: number;
   /** The peer's session tag, once its hello came. */
   peer?: number;
@@ -102,8 +105,9 @@ export class Sender {
   }
 
   /** Sets the sizes once the peer's hello told its limits; `channelMax` is the link's own, when it tells. */
-  applyPeerLimits(limits: { maxAttachmentBytes: number; maxFrameBytes: number }, channelMax: number | undefined): void {
+  applyPeerLimits(limits: PeerLimits, channelMax: number | undefined): void {
     applyPeerLimits(this.sizes, limits, channelMax);
+    this.outbox.setPeerHeldBytes(limits.maxHeldBytes ?? Infinity);
     this.#chunkSizeChanged();
   }
 
@@ -139,6 +143,12 @@ export class Sender {
     const chunked = bytes[2] === FrameKind.Start; // after the array head and the version
     this.#lastSentSeq = seq;
     const rest = chunked ? attachment : undefined;
+    // An attachment in the message's own frame is sent whole when the frame is: its one progress report.
+    if (!chunked && attachment !== undefined && onProgress !== undefined) {
+      const total = attachment.byteLength;
+      const report = onProgress;
+      onProgress = () => report(total, total);
+    }
     if (!ack) {
       this.outbox.pushMessage(seq, bytes, rest, onProgress);
       this.batch.flushFirst();

@@ -10,6 +10,7 @@ import { randomSessionTag } from '../util/random-id.js';
 import { unrefTimer } from '../util/schedule.js';
 import { TypedEmitter } from '../util/TypedEmitter.js';
 import { Heartbeat } from './Heartbeat.js';
+import { peerShare } from './Inbox.js';
 import { LinkSet } from './LinkSet.js';
 import { checkMessage } from './message-plan.js';
 import type { ProgressCallback } from './Outbox.js';
@@ -33,6 +34,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   readonly #links: LinkSet;
   readonly #timeouts: RoomTimeouts;
   readonly #maxAttachmentBytes: number;
+  /** What this side holds of one peer's incomplete attachments at most, told in the hello. */
+  readonly #maxHeldBytes: number;
   readonly #localAttributes: () => JsonObject;
   readonly #logger: Logger;
   readonly #sender: Sender;
@@ -70,6 +73,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.cid = options.cid;
     this.#timeouts = options.timeouts;
     this.#maxAttachmentBytes = options.maxAttachmentBytes;
+    this.#maxHeldBytes = peerShare(options.attachmentBudget.maxBytes, options.maxAttachmentBytes);
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
@@ -373,6 +377,7 @@ export class Session extends TypedEmitter<SessionEvents> {
     const hello: HelloContent = {
       attributes: this.#localAttributes(),
       maxAttachmentBytes: this.#maxAttachmentBytes,
+      maxHeldBytes: this.#maxHeldBytes,
       session: this.#tag,
     };
     if (this.#peerTag !== undefined) hello.peer = this.#peerTag;
@@ -455,7 +460,11 @@ export class Session extends TypedEmitter<SessionEvents> {
         if (frame.peer !== undefined) this.#peerHasHello = true;
         this.#onHello(
           frame.attributes,
-          { maxAttachmentBytes: frame.maxAttachmentBytes, maxFrameBytes: frame.maxFrameBytes },
+          {
+            maxAttachmentBytes: frame.maxAttachmentBytes,
+            maxFrameBytes: frame.maxFrameBytes,
+            maxHeldBytes: frame.maxHeldBytes,
+          },
           frame.session,
         );
         return;

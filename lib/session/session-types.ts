@@ -71,4 +71,6 @@ export type AttachmentAbortReason = 'Cancelled' | 'ParticipantLeft' | 'Refused' 
 export interface PeerLimits {
   maxAttachmentBytes: number;
   maxFrameBytes: number;
+  /** The most bytes of incomplete attachments the peer holds for this side at once (absent: older peers). */
+  maxHeldBytes?: number | undefined;
 }

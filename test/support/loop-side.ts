@@ -9,8 +9,12 @@ import { nodeRelayKdf } from '../../lib/link/node-relay-kdf.js';
 import { loopStack } from '../../lib/rehearsal.js';
 
 /** A messaging stack for participant `id` (its name too), with a fresh relay key pair. */
-export async function loopSide(id: string, timeouts?: RoomTimeouts): Promise<ReturnType<typeof loopStack>> {
+export async function loopSide(
+  id: string,
+  timeouts?: RoomTimeouts,
+  limits?: Parameters<typeof loopStack>[5],
+): Promise<ReturnType<typeof loopStack>> {
   const keys = await nodeRelayKdf.generateKeyPair();
   const info = { id, name: id, joinedAtMs: 0, relayKey: keys.publicKey };
-  return loopStack(info, keys, nodeRelayAead, nodeRelayKdf, timeouts);
+  return loopStack(info, keys, nodeRelayAead, nodeRelayKdf, timeouts, limits);
 }

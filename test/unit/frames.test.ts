@@ -84,7 +84,7 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
   }
   switch (r.kind) {
     case FrameKind.Hello:
-      expect(Object.keys(r).filter((k) => k !== 'session' && k !== 'peer')).to.have.members([
+      expect(Object.keys(r).filter((k) => k !== 'session' && k !== 'peer' && k !== 'maxHeldBytes')).to.have.members([
         'kind',
         'attributes',
         'maxAttachmentBytes',
@@ -92,6 +92,8 @@ function expectValidResult(r: Frame | FrameDecodeError): void {
       ]);
       if (r.session !== undefined) expect(Number.isSafeInteger(r.session) && r.session >= 0).to.equal(true);
       if (r.peer !== undefined) expect(Number.isSafeInteger(r.peer) && r.peer >= 0).to.equal(true);
+      if (r.maxHeldBytes !== undefined)
+        expect(Number.isSafeInteger(r.maxHeldBytes) && r.maxHeldBytes >= 0).to.equal(true);
       expect(checkJsonObject(r.attributes)).to.equal(undefined);
       expect(Number.isSafeInteger(r.maxAttachmentBytes) && r.maxAttachmentBytes >= 0).to.equal(true);
       expect(Number.isSafeInteger(r.maxFrameBytes) && r.maxFrameBytes >= 16 * 1024).to.equal(true);
@@ -173,14 +175,16 @@ const frameArb = (stringUnit: 'grapheme-ascii' | 'grapheme' = 'grapheme-ascii'):
         fc.integer({ min: 16 * 1024, max: 2 ** 32 }),
         fc.option(fc.maxSafeNat(), { nil: undefined }),
         fc.option(fc.maxSafeNat(), { nil: undefined }),
+        fc.option(fc.maxSafeNat(), { nil: undefined }),
       )
-      .map(([attributes, maxAttachmentBytes, maxFrameBytes, session, peer]): Frame => ({
+      .map(([attributes, maxAttachmentBytes, maxFrameBytes, session, peer, maxHeldBytes]): Frame => ({
         kind: FrameKind.Hello,
         attributes,
         maxAttachmentBytes,
         maxFrameBytes,
         ...(session === undefined ? {} : { session }),
         ...(peer === undefined ? {} : { peer }),
+        ...(maxHeldBytes === undefined ? {} : { maxHeldBytes }),
       })),
     jsonObjectArb(stringUnit).map((attributes): Frame => ({ kind: FrameKind.Attributes, attributes })),
     fc
@@ -237,6 +241,18 @@ const EXAMPLES: Array<[string, Frame]> = [
   [
     'hello with a session tag',
     { kind: FrameKind.Hello, attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024, session: 2 ** 48 - 1 },
+  ],
+  [
+    'hello with what it holds of the receiver',
+    {
+      kind: FrameKind.Hello,
+      attributes: {},
+      maxAttachmentBytes: 256 * 2 ** 20,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      session: 5,
+      peer: 6,
+      maxHeldBytes: 512 * 2 ** 20,
+    },
   ],
   [
     'hello with no attributes',
@@ -744,13 +760,15 @@ describe('protocol/frames', () => {
       }
     });
 
-    it("refuses a hello whose session tag or peer's tag is not a safe non-negative integer; a hello without one is an older peer's", () => {
+    it("refuses a hello whose session tag, peer's tag or maxHeldBytes is not a safe non-negative integer; a hello without one is an older peer's", () => {
       const hello = { attributes: {}, maxAttachmentBytes: 0, maxFrameBytes: 16 * 1024 };
       for (const session of [-1, 1.5, 2 ** 53, 'x', null, [], {}]) {
         const r = decodeErr(craft([1, FrameKind.Hello, { ...hello, session }]));
         expect(r, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'session' });
         const p = decodeErr(craft([1, FrameKind.Hello, { ...hello, session: 1, peer: session }]));
         expect(p, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'peer' });
+        const h = decodeErr(craft([1, FrameKind.Hello, { ...hello, maxHeldBytes: session }]));
+        expect(h, JSON.stringify(session)).to.deep.equal({ error: 'BadField', detail: 'maxHeldBytes' });
       }
       expect(decodeFrame(craft([1, FrameKind.Hello, hello]))).to.deep.equal({ kind: FrameKind.Hello, ...hello });
       expect(decodeFrame(craft([1, FrameKind.Hello, { ...hello, session: 7 }]))).to.deep.equal({
