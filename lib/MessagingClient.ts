@@ -277,9 +277,25 @@ export class MessagingClient<
         onProgress === undefined
           ? undefined
           : (sentBytes: number, totalBytes: number) => onProgress({ sentBytes, totalBytes });
+      // A request that ends unanswered (timeout, abort, the peer's failure) stops sending its attachment: the
+      // rest would only take the link and one of its transfer slots for a reply nobody waits for.
+      let sendSignal = signal;
+      if (attachment !== undefined && attachment.byteLength > 0) {
+        const controller = new AbortController();
+        const forward = (): void => controller.abort();
+        signal?.addEventListener('abort', forward, { once: true });
+        sendSignal = controller.signal;
+        reply.then(
+          () => signal?.removeEventListener('abort', forward),
+          () => {
+            signal?.removeEventListener('abort', forward);
+            controller.abort();
+          },
+        );
+      }
       try {
         const body = new MessageBody(type, message, { kind: CallKind.Request, id });
-        session.sendMessage(body, attachment, true, report, signal).catch((err: unknown) => {
+        session.sendMessage(body, attachment, true, report, sendSignal).catch((err: unknown) => {
           // Left before acknowledging is left before replying; every other send error is the request's.
           const left = err instanceof MessagingError && err.reason === 'ParticipantLeft';
           this.#requests.fail(cid, id, left ? RequestError.leftBeforeReply(to, type) : (err as Error));

@@ -4,12 +4,13 @@
  * rather than start one past that, as it waits for a transfer slot. Found by a review: with the defaults,
  * a third 256 MiB attachment sent at once was refused (`Refused`, `NoMemory`), which README's error table
  * said a well-behaved peer never causes. And an attachment small enough to go in its message's own frame
- * reports its progress once, when the frame goes.
+ * reports its progress once, when the frame goes; a request that times out stops sending its attachment.
  * Two messaging stacks over the rehearsal's in-memory relaying signaling (pure logic: the frames pass through
  * memory, sealed as on the wire).
  */
 import { expect } from 'chai';
 import { DEFAULT_RECEIVE_LIMITS } from '../../lib/defaults.js';
+import type { RequestError } from '../../lib/errors.js';
 import { LoopSignaling } from '../../lib/rehearsal.js';
 import { eventually } from '../support/harness.js';
 import { loopSide } from '../support/loop-side.js';
@@ -52,6 +53,50 @@ describe('attachments: what the receiver holds of one peer, and progress', funct
       ]);
       expect(got).to.deep.equal([1, 2, 3]);
       expect(errors).to.deep.equal([]);
+    } finally {
+      await a.messaging.disable();
+      await b.messaging.disable();
+    }
+  });
+
+  it('a request that times out stops sending its attachment, and its handler never runs', async () => {
+    const limits = { maxAttachmentBytes: 64 * MiB };
+    const a = await loopSide('aaaa', undefined, limits);
+    const b = await loopSide('bbbb', undefined, limits);
+    LoopSignaling.pair(a.signaling, b.signaling);
+    let handled = 0;
+    b.messaging.handle('upload', () => {
+      handled++;
+      return { message: {} };
+    });
+    try {
+      await a.messaging.enable();
+      await b.messaging.enable();
+      await eventually(() => a.messaging.getParticipant('bbbb') !== undefined, 5000, 'bob present');
+      let sent = 0;
+      const err = await a.messaging
+        .request({
+          to: 'bbbb',
+          type: 'upload',
+          message: {},
+          attachment: new Uint8Array(64 * MiB),
+          timeoutMs: 10,
+          onProgress: (p) => (sent = p.sentBytes),
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect((err as RequestError).reason).to.equal('Timeout');
+      const atTimeout = sent;
+      expect(atTimeout).to.be.below(64 * MiB);
+      // The relay paces at the server's default 4 MiB/s here: a send that went on would pass megabytes.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(sent, 'bytes handed to the link after the timeout').to.equal(atTimeout);
+      expect(handled).to.equal(0);
+      // The link is free for what comes next.
+      expect((await a.messaging.request({ to: 'bbbb', type: 'upload', message: {} })).message).to.deep.equal({});
+      expect(handled).to.equal(1);
     } finally {
       await a.messaging.disable();
       await b.messaging.disable();
