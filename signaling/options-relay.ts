@@ -73,4 +73,10 @@ export function checkRelayOptions(
     fail('maxRelayFrameBytes', `must be at most the largest event less 1024 (${o.maxPayloadBytes - 1024})`);
   if (o.relayBurstBytes < o.maxRelayFrameBytes)
     fail('relayBurstBytes', `must be at least the largest relayed frame (${o.maxRelayFrameBytes})`);
+  // The budget's bucket holds one second of it: a smaller one refuses every full frame (clients do not know it).
+  if (o.relayBudgetBytesPerSecond > 0 && o.relayBudgetBytesPerSecond < o.maxRelayFrameBytes)
+    fail(
+      'relayBudgetBytesPerSecond',
+      `must be 0 (no budget) or at least the largest relayed frame (${o.maxRelayFrameBytes})`,
+    );
 }

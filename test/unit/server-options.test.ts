@@ -52,3 +52,14 @@ describe('signaling server options', () => {
     expect(() => resolveOptions({ auth: 'jwt', jwtSecret: 's'.repeat(32), jwtAudience: 'app' })).to.not.throw();
   });
 });
+
+describe('signaling server options: the relay budget', () => {
+  it('refuses a process-wide relay budget smaller than one relayed frame, which would refuse every full frame', () => {
+    const r = refusal({ relayBudgetBytesPerSecond: 32 * 1024 });
+    expect(r.option).to.equal('relayBudgetBytesPerSecond');
+    expect(r.message).to.match(/must be 0 \(no budget\) or at least the largest relayed frame \(64512\)/);
+    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 64512 })).to.not.throw();
+    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 0 })).to.not.throw();
+    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 4096, maxRelayFrameBytes: 4096 })).to.not.throw();
+  });
+});
