@@ -3,7 +3,7 @@
  * or back after its connection dropped (resume, with a token from an earlier reply).
  */
 import type { JoinReply, ParticipantInfo, ResumeReply } from '../lib/protocol/signaling.js';
-import { SIGNALING_VERSION } from '../lib/protocol/signaling.js';
+import { RELAY_FRAME_COST_BYTES, SIGNALING_VERSION } from '../lib/protocol/signaling.js';
 import { checkJoinRequest, checkResumeRequest } from '../lib/protocol/signaling-checks.js';
 import { AuthError } from './auth.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
@@ -66,6 +66,7 @@ export function joinHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<Re
         maxFrameBytes: opts.maxRelayFrameBytes,
         bytesPerSecond: opts.relayBytesPerSecond,
         burstBytes: opts.relayBurstBytes,
+        frameCostBytes: RELAY_FRAME_COST_BYTES,
       };
     }
     reply.maxPendingEvents = MAX_PENDING_EVENTS;

@@ -1,5 +1,5 @@
 /** The server's options for relaying encrypted frames between participants, with their defaults and checks. */
-import { MIN_RELAY_FRAME_BYTES } from '../lib/protocol/signaling.js';
+import { MIN_RELAY_FRAME_BYTES, RELAY_FRAME_COST_BYTES } from '../lib/protocol/signaling.js';
 
 /** Whether the server relays frames for pairs that cannot connect directly, and how much. */
 export interface RelayOptions {
@@ -71,12 +71,14 @@ export function checkRelayOptions(
   if (typeof o.relay !== 'boolean') fail('relay', 'must be true or false');
   if (o.maxRelayFrameBytes > o.maxPayloadBytes - 1024)
     fail('maxRelayFrameBytes', `must be at most the largest event less 1024 (${o.maxPayloadBytes - 1024})`);
-  if (o.relayBurstBytes < o.maxRelayFrameBytes)
-    fail('relayBurstBytes', `must be at least the largest relayed frame (${o.maxRelayFrameBytes})`);
+  // A full frame counts its cost beyond its data (RELAY_FRAME_COST_BYTES) in both buckets.
+  const fullFrame = o.maxRelayFrameBytes + RELAY_FRAME_COST_BYTES;
+  if (o.relayBurstBytes < fullFrame)
+    fail('relayBurstBytes', `must be at least the largest relayed frame and its cost (${fullFrame})`);
   // The budget's bucket holds one second of it: a smaller one refuses every full frame (clients do not know it).
-  if (o.relayBudgetBytesPerSecond > 0 && o.relayBudgetBytesPerSecond < o.maxRelayFrameBytes)
+  if (o.relayBudgetBytesPerSecond > 0 && o.relayBudgetBytesPerSecond < fullFrame)
     fail(
       'relayBudgetBytesPerSecond',
-      `must be 0 (no budget) or at least the largest relayed frame (${o.maxRelayFrameBytes})`,
+      `must be 0 (no budget) or at least the largest relayed frame and its cost (${fullFrame})`,
     );
 }

@@ -9,7 +9,7 @@
  * the fleet's Redis stream (base64, kept until the stream's length cap trims it: 10,000 entries, so up to
  * ~860 MB of relayed 63 KiB frames), and every process reads and decodes each one.
  */
-import type { SignalingErrorReason } from '../lib/protocol/signaling.js';
+import { RELAY_FRAME_COST_BYTES, type SignalingErrorReason } from '../lib/protocol/signaling.js';
 import { checkOutgoingRelay } from '../lib/protocol/signaling-relay-checks.js';
 import type { HandlerContext, ServerSocket } from './connection.js';
 import { RequestError, type RequestHandlers } from './request-pipeline.js';
@@ -41,11 +41,13 @@ export function relayHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<R
     if (checked.value.to === member.info.id)
       return refuse(to, 'UnknownParticipant', 'a participant cannot relay to itself');
     const nowMs = Date.now();
-    if (state.relayBytes !== undefined && !state.relayBytes.take(nowMs, data.byteLength)) {
+    // Each frame counts its cost beyond its data (see RELAY_FRAME_COST_BYTES), as clients pace it.
+    const cost = data.byteLength + RELAY_FRAME_COST_BYTES;
+    if (state.relayBytes !== undefined && !state.relayBytes.take(nowMs, cost)) {
       return refuse(
         to,
         'RelayRateLimited',
-        `more than ${opts.relayBytesPerSecond} relayed bytes per second (burst ${opts.relayBurstBytes}) on this connection`,
+        `more than ${opts.relayBytesPerSecond} relayed bytes per second (burst ${opts.relayBurstBytes}; each frame counts ${RELAY_FRAME_COST_BYTES} bytes more than its data) on this connection`,
       );
     }
     const target = await fromStore(() => store.get(member.room, to));
@@ -53,7 +55,7 @@ export function relayHandlers(ctx: HandlerContext, socket: ServerSocket): Pick<R
     if (!target.enabled) return refuse(to, 'PeerNotEnabled', 'that participant does not have messaging enabled');
     if (target.info.relayKey === undefined) return refuse(to, 'NoRelayKey', 'that participant gave no relay key');
     // Taken last, so that refused frames do not spend the process's budget.
-    if (relayBudget !== undefined && !relayBudget.take(nowMs, data.byteLength)) {
+    if (relayBudget !== undefined && !relayBudget.take(nowMs, cost)) {
       return refuse(to, 'RelayBudgetExceeded', 'the server relays as much as its budget allows; try again later');
     }
     // The sender is stamped here; whatever the client claimed is not relayed.

@@ -48,5 +48,11 @@ export function checkRelayTerms(v: unknown): Checked<RelayTerms> {
   if (v.maxFrameBytes < MIN_RELAY_FRAME_BYTES)
     return { ok: false, message: `relay: maxFrameBytes ${v.maxFrameBytes} is below ${MIN_RELAY_FRAME_BYTES}` };
   const maxFrameBytes = Math.min(v.maxFrameBytes, MAX_RELAY_FRAME_BYTES);
-  return { ok: true, value: { maxFrameBytes, bytesPerSecond: v.bytesPerSecond, burstBytes: v.burstBytes } };
+  const terms: RelayTerms = { maxFrameBytes, bytesPerSecond: v.bytesPerSecond, burstBytes: v.burstBytes };
+  if (v.frameCostBytes !== undefined) {
+    if (!n(v.frameCostBytes) || v.frameCostBytes > MAX_RELAY_FRAME_BYTES)
+      return { ok: false, message: `relay: frameCostBytes must be an integer from 0 to ${MAX_RELAY_FRAME_BYTES}` };
+    terms.frameCostBytes = v.frameCostBytes;
+  }
+  return { ok: true, value: terms };
 }

@@ -44,7 +44,7 @@ export const RELAY_JITTER_MS = 250;
 export function pacedBucket(terms: RelayTerms, nowMs: number): TokenBucket | undefined {
   if (terms.bytesPerSecond <= 0) return undefined;
   const rate = terms.bytesPerSecond * 0.98;
-  const floor = Math.min(terms.burstBytes * 0.98, terms.maxFrameBytes);
+  const floor = Math.min(terms.burstBytes * 0.98, terms.maxFrameBytes + (terms.frameCostBytes ?? 0));
   const burst = Math.max(floor, terms.burstBytes - (terms.bytesPerSecond * RELAY_JITTER_MS) / 1000);
   return new TokenBucket(rate, burst, nowMs);
 }
@@ -54,6 +54,8 @@ export class RelayPacer {
   readonly terms: RelayTerms;
   readonly #emit: Emit;
   readonly #bucket: TokenBucket | undefined;
+  /** What each frame counts beyond its data in the server's bucket (its terms' `frameCostBytes`). */
+  readonly #frameCost: number;
   #queue: Queued[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** True while the head frame waits for the event window. */
@@ -64,6 +66,7 @@ export class RelayPacer {
     this.terms = terms;
     this.#emit = emit;
     this.#bucket = pacedBucket(terms, Date.now());
+    this.#frameCost = terms.frameCostBytes ?? 0;
   }
 
   /** Queues a frame; resolves once it is handed to the connection, rejects when it cannot be. */
@@ -94,7 +97,8 @@ export class RelayPacer {
     while (this.#queue.length > 0 && this.#failed === undefined) {
       const head = this.#queue[0] as Queued;
       // A frame over the whole burst can never fit (the server would refuse it too): it goes, and is refused.
-      const waitMs = this.#bucket?.msUntil(Date.now(), head.data.byteLength) ?? 0;
+      const cost = head.data.byteLength + this.#frameCost;
+      const waitMs = this.#bucket?.msUntil(Date.now(), cost) ?? 0;
       if (waitMs > 0 && waitMs !== Infinity) {
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
@@ -109,7 +113,7 @@ export class RelayPacer {
         this.#emitting = false;
         if (this.#queue[0] !== head) return; // failed meanwhile: already rejected
         // Taken as it leaves: the bucket only filled while the frame waited for the window.
-        this.#bucket?.take(Date.now(), head.data.byteLength);
+        this.#bucket?.take(Date.now(), cost);
         this.#queue.shift();
         if (ok) head.resolve();
         else head.reject(this.#gone());

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Socket } from 'socket.io-client';
 import { SIGNALING_VERSION } from '../../lib/protocol/signaling.js';
 import type { SignalingServer } from '../../signaling/server.js';
-import { Harness } from '../support/harness.js';
+import { Harness, eventually } from '../support/harness.js';
 import { httpGet } from '../support/processes.js';
 import { ack, closeRawClients, connect, next, quiet, record, settle } from '../support/raw-client.js';
 
@@ -64,7 +64,12 @@ describe('signaling server relay (raw socket.io clients)', function () {
 
   it('tells clients its relay terms in the join reply, and peers each other’s relay key', async () => {
     const a = await member(server, 'r', 'a');
-    expect(a.relay).to.deep.equal({ maxFrameBytes: 4096, bytesPerSecond: 20_000, burstBytes: 40_000 });
+    expect(a.relay).to.deep.equal({
+      maxFrameBytes: 4096,
+      bytesPerSecond: 20_000,
+      burstBytes: 40_000,
+      frameCostBytes: 512,
+    });
     const heard = next(a.s, 'peer_enabled');
     const b = await member(server, 'r', 'b');
     expect(((await heard) as { relayKey?: string }).relayKey).to.equal(KEY);
@@ -186,15 +191,32 @@ describe('signaling server relay (raw socket.io clients)', function () {
     const b = await member(server, 'r', 'b');
     const got = record(b.s, 'relay');
     const refusals = record<{ reason: string }>(a.s, 'relay_refused');
-    for (let i = 0; i < 12; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(4000) }); // 48 KB, burst 40 KB
+    // Each counts 4,000 + 512 bytes: 8 fit the 40 KB burst.
+    for (let i = 0; i < 12; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(4000) });
     await next(a.s, 'relay_refused');
     await quiet();
-    expect(got).to.have.length(10);
-    expect(refusals.map((r) => r.reason)).to.deep.equal(['RelayRateLimited', 'RelayRateLimited']);
+    expect(got).to.have.length(8);
+    expect(refusals.map((r) => r.reason)).to.deep.equal(Array(4).fill('RelayRateLimited'));
     await quiet(300); // 20 KB/s refills 6 KB
     const again = next(b.s, 'relay');
     a.s.emit('relay', { to: b.id, data: new Uint8Array(4000) });
     await again;
+  });
+
+  it('counts each frame 512 bytes beyond its data: tiny frames cannot pass the byte rate by their number', async () => {
+    const a = await member(server, 'r', 'a');
+    const b = await member(server, 'r', 'b');
+    const got = record(b.s, 'relay');
+    const refusals = record<{ reason: string }>(a.s, 'relay_refused');
+    // 120 one-byte frames, 40 at a time (the server queues at most 64 events of a connection): 120 bytes of
+    // data, but 61,560 counted against a 40 KB burst refilled at 20 KB/s. Counted by their data alone, all pass.
+    for (let batch = 0; batch < 3; batch++) {
+      for (let i = 0; i < 40; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(1) });
+      await quiet(50);
+    }
+    await eventually(() => got.length + refusals.length === 120, 5000, 'every frame relayed or refused');
+    expect(got.length).to.be.within(77, 100);
+    expect(new Set(refusals.map((r) => r.reason))).to.deep.equal(new Set(['RelayRateLimited']));
   });
 
   it('holds the process-wide budget across connections, and refuses every relay with relay off', async () => {

@@ -57,9 +57,12 @@ describe('signaling server options: the relay budget', () => {
   it('refuses a process-wide relay budget smaller than one relayed frame, which would refuse every full frame', () => {
     const r = refusal({ relayBudgetBytesPerSecond: 32 * 1024 });
     expect(r.option).to.equal('relayBudgetBytesPerSecond');
-    expect(r.message).to.match(/must be 0 \(no budget\) or at least the largest relayed frame \(64512\)/);
-    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 64512 })).to.not.throw();
+    expect(r.message).to.match(/must be 0 \(no budget\) or at least the largest relayed frame and its cost \(65024\)/);
+    expect(refusal({ relayBudgetBytesPerSecond: 64512 }).option).to.equal('relayBudgetBytesPerSecond');
+    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 65024 })).to.not.throw();
     expect(() => resolveOptions({ relayBudgetBytesPerSecond: 0 })).to.not.throw();
-    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 4096, maxRelayFrameBytes: 4096 })).to.not.throw();
+    expect(() => resolveOptions({ relayBudgetBytesPerSecond: 4608, maxRelayFrameBytes: 4096 })).to.not.throw();
+    // The per-connection burst likewise.
+    expect(refusal({ relayBurstBytes: 64512 }).message).to.match(/largest relayed frame and its cost \(65024\)/);
   });
 });

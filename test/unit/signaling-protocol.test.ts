@@ -512,6 +512,11 @@ describe('protocol/signaling validators', () => {
       expect(checkRelayTerms({ maxFrameBytes: 2047, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(false);
       expect(checkRelayTerms({ maxFrameBytes: 2048, bytesPerSecond: 0, burstBytes: 1 }).ok).to.equal(true);
       expect(checkRelayTerms({ maxFrameBytes: 1.5e3, bytesPerSecond: -1, burstBytes: 1 }).ok).to.equal(false);
+      // A frame's cost beyond its data: optional (older servers), a whole number of bytes up to a frame's.
+      const terms = { maxFrameBytes: 4096, bytesPerSecond: 1, burstBytes: 1 };
+      expect(okValue(checkRelayTerms({ ...terms, frameCostBytes: 512 })).frameCostBytes).to.equal(512);
+      for (const frameCostBytes of [-1, 0.5, 'x', 256 * 1024 + 1])
+        expect(checkRelayTerms({ ...terms, frameCostBytes }).ok, String(frameCostBytes)).to.equal(false);
     });
   });
 });
