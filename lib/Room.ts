@@ -303,6 +303,13 @@ function checkKnownKeys(given: unknown, known: object, what: string): void {
   }
 }
 
+/** `defaults` with the keys of `given` that are not undefined: an option left undefined keeps its default, as at the top level. */
+function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) out[key] = value;
+  return out as T;
+}
+
 /** Checks `iceServers` as RTCPeerConnection reads them: a bad entry left a pair that never connects, silently. */
 function checkIceServers(servers: unknown): void {
   if (!Array.isArray(servers)) throw new InvalidArgumentError('Room.connect: iceServers must be an array');
@@ -373,7 +380,7 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
   // A misspelt key (`ackTimeoutMS`) would otherwise leave its default in force, unnoticed.
   checkKnownKeys(options.timeouts, DEFAULT_TIMEOUTS, 'timeouts');
   checkKnownKeys(options.receiveLimits, DEFAULT_RECEIVE_LIMITS, 'receiveLimits');
-  const timeouts: RoomTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const timeouts: RoomTimeouts = withDefaults(DEFAULT_TIMEOUTS, options.timeouts);
   for (const [key, value] of Object.entries(timeouts)) {
     // Timers take at most 2^31 - 1 ms; a longer one fires at once (a 3e9 ms signaling timeout failed in 5 ms).
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
@@ -396,7 +403,7 @@ function checkRoomOptions(options: RoomOptions): CheckedRoomOptions {
       `Room.connect: maxAttachmentBytes must be an integer from 0 to ${MAX_ATTACHMENT_BYTES_LIMIT}`,
     );
   }
-  const receiveLimits: ReceiveLimits = { ...DEFAULT_RECEIVE_LIMITS, ...options.receiveLimits };
+  const receiveLimits: ReceiveLimits = withDefaults(DEFAULT_RECEIVE_LIMITS, options.receiveLimits);
   for (const [key, value] of Object.entries(receiveLimits)) {
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
       throw new InvalidArgumentError(`Room.connect: receiveLimits.${key} must be a positive integer`);

@@ -5,6 +5,7 @@ import { checkJsonObject, isWellFormedText } from './protocol/json.js';
 import { RemoteParticipant } from './RemoteParticipant.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './requests/Requests.js';
 import type { BroadcastMessageOptions, RequestOptions, SendMessageOptions } from './types.js';
+import { isDetached } from './util/bytes.js';
 import { MAX_TIMER_MS } from './util/schedule.js';
 
 /** Checks the fields a send and a broadcast share; returns them without any other property. */
@@ -58,16 +59,6 @@ function checkType(type: unknown, what: string): asserts type is string {
     throw new InvalidArgumentError(`${what}: type must be a non-empty string of at most ${MAX_TYPE_LENGTH} characters`);
   if (!isWellFormedText(type))
     throw new InvalidArgumentError(`${what}: type is not well-formed Unicode (unpaired surrogate)`);
-}
-
-/** Whether the bytes' buffer was transferred away (`postMessage`, `structuredClone`): a view over it throws. */
-function isDetached(bytes: Uint8Array): boolean {
-  try {
-    new Uint8Array(bytes.buffer, bytes.byteOffset, 0);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 function isAbortSignal(v: unknown): v is AbortSignal {

@@ -3,6 +3,7 @@ import type { Call, CallFailureReason } from '../protocol/frames.js';
 import { CallKind, MAX_CALL_TEXT_LENGTH, MAX_TYPE_LENGTH } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import { checkJsonObject, isWellFormedText } from '../protocol/json.js';
+import { isDetached } from '../util/bytes.js';
 import { unrefTimer } from '../util/schedule.js';
 
 /** Requests from one peer that this participant holds at once (handlers running); more are answered `Busy`. */
@@ -237,6 +238,13 @@ export async function runHandler(run: () => unknown): Promise<Answer> {
     return { kind: 'failure', reason: 'HandlerFailed', text: `the handler's reply: ${problem}` };
   if (attachment !== undefined && !(attachment instanceof Uint8Array))
     return { kind: 'failure', reason: 'HandlerFailed', text: "the handler's reply: attachment must be a Uint8Array" };
+  // Else the asker would get an empty attachment, as if that were the answer.
+  if (attachment !== undefined && isDetached(attachment))
+    return {
+      kind: 'failure',
+      reason: 'HandlerFailed',
+      text: "the handler's reply: attachment's buffer was transferred (detached): it has no bytes left",
+    };
   return { kind: 'reply', payload: message as JsonObject, attachment };
 }
 

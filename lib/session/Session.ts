@@ -2,7 +2,7 @@ import type { RoomTimeouts } from '../defaults.js';
 import { MessagingError, ProtocolError } from '../errors.js';
 import type { Link } from '../link/Link.js';
 import type { Logger } from '../logger.js';
-import type { Frame, FrameDecodeError } from '../protocol/frames.js';
+import type { Frame, FrameDecodeError, FrameOf } from '../protocol/frames.js';
 import { FrameKind, MAX_PROTOCOL_ERRORS, encodeFrame, type MessageBody, isFrameError } from '../protocol/frames.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
@@ -18,6 +18,13 @@ import { ReceiveBudget } from './ReceiveBudget.js';
 import { Receiver } from './Receiver.js';
 import { type HelloContent, Sender } from './Sender.js';
 import type { PeerLimits, SessionEvents, SessionOptions } from './session-types.js';
+
+/** The limits a peer's hello announces (`maxHeldBytes` only when it has one: older peers send none). */
+function peerLimitsOf(hello: FrameOf<typeof FrameKind.Hello>): PeerLimits {
+  const limits: PeerLimits = { maxAttachmentBytes: hello.maxAttachmentBytes, maxFrameBytes: hello.maxFrameBytes };
+  if (hello.maxHeldBytes !== undefined) limits.maxHeldBytes = hello.maxHeldBytes;
+  return limits;
+}
 
 /**
  * The messaging protocol with one remote participant: hello, numbered messages (whole, or a start frame and
@@ -37,6 +44,8 @@ export class Session extends TypedEmitter<SessionEvents> {
   /** What this side holds of one peer's incomplete attachments at most, told in the hello. */
   readonly #maxHeldBytes: number;
   readonly #localAttributes: () => JsonObject;
+  /** The attributes in the hello this side sent last. */
+  #helloAttributes: JsonObject | undefined;
   readonly #logger: Logger;
   readonly #sender: Sender;
   readonly #receiver: Receiver;
@@ -374,8 +383,9 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   #hello(): HelloContent {
+    this.#helloAttributes = this.#localAttributes();
     const hello: HelloContent = {
-      attributes: this.#localAttributes(),
+      attributes: this.#helloAttributes,
       maxAttachmentBytes: this.#maxAttachmentBytes,
       maxHeldBytes: this.#maxHeldBytes,
       session: this.#tag,
@@ -458,15 +468,7 @@ export class Session extends TypedEmitter<SessionEvents> {
         }
         // A hello that names this session's tag comes from a peer that has this side's hello.
         if (frame.peer !== undefined) this.#peerHasHello = true;
-        this.#onHello(
-          frame.attributes,
-          {
-            maxAttachmentBytes: frame.maxAttachmentBytes,
-            maxFrameBytes: frame.maxFrameBytes,
-            maxHeldBytes: frame.maxHeldBytes,
-          },
-          frame.session,
-        );
+        this.#onHello(frame.attributes, peerLimitsOf(frame), frame.session);
         return;
       case FrameKind.Message:
       case FrameKind.Start:
@@ -541,6 +543,15 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#sender.applyPeerLimits(limits, this.link.maxMessageBytes);
     this.#peerLimits = limits;
     this.#peerTag = tag;
+    // Attributes changed after this side's hello left and before the peer's came: the app's update went to
+    // present participants only, and this one was not yet; it gets them now, after the hello it has.
+    // Compared as JSON, once per session: at most 16 KB, and a caller may hand out a new object each time.
+    const attributesNow = this.#localAttributes();
+    if (
+      attributesNow !== this.#helloAttributes &&
+      JSON.stringify(attributesNow) !== JSON.stringify(this.#helloAttributes)
+    )
+      this.sendAttributes(attributesNow);
     this.emit('ready', attributes);
   }
 

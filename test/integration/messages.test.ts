@@ -249,6 +249,14 @@ describe('messages', function () {
       expect(refused, JSON.stringify(extra)).to.be.instanceOf(InvalidArgumentError);
       expect(refused.message).to.match(pattern);
     }
+    // An option left undefined keeps its default, inside timeouts and receiveLimits as at the top level
+    // (what an app without exactOptionalPropertyTypes, or in JavaScript, may pass).
+    const undefinedOptions: Record<string, unknown> = {
+      timeouts: { ackTimeoutMs: undefined },
+      receiveLimits: { receiveBytesPerSecond: undefined },
+    };
+    const defaulted = await h.join(server, 'm7', 'dave', undefinedOptions);
+    expect(defaulted.localParticipant.name).to.equal('dave');
     // JSON that cannot fit one frame: bulk data belongs in an attachment.
     const tooLarge = await rejection(m.sendMessage({ to, type: 't', message: { s: 'x'.repeat(MAX_FRAME_BYTES) } }));
     expect(tooLarge).to.be.instanceOf(MessagingError);

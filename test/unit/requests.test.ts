@@ -116,6 +116,17 @@ describe('Requests (request and reply bookkeeping)', () => {
     expect(r.admit('N', 'x')).to.deep.equal({ kind: 'refuse', reason: 'NoHandler' });
   });
 
+  it('a handler whose reply attachment was transferred away fails HandlerFailed, instead of an empty attachment', async () => {
+    const bytes = new Uint8Array(8);
+    structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+    const answer = await runHandler(() => ({ message: {}, attachment: bytes }));
+    expect(answer).to.deep.equal({
+      kind: 'failure',
+      reason: 'HandlerFailed',
+      text: "the handler's reply: attachment's buffer was transferred (detached): it has no bytes left",
+    });
+  });
+
   it('runs a handler: its reply, or HandlerFailed with the message only, cut to the limit', async () => {
     expect(await runHandler(() => ({ message: { a: 1 } }))).to.deep.equal({
       kind: 'reply',

@@ -75,6 +75,36 @@ describe('Session over an in-memory link', () => {
     for (const s of open.splice(0)) s.close('test over');
   });
 
+  it('attributes changed after its hello left and before the peer was ready reach the peer once it is', async () => {
+    const [la, lb] = memoryLinkPair();
+    lb.freezePeer(); // b's hello waits on its way to a
+    let attributes: JsonObject = { n: 1 };
+    const a = new Session({
+      participant: { id: 'b', name: 'bob', joinedAtMs: 0 },
+      cid: 'c1',
+      link: la,
+      timeouts: DEFAULT_TIMEOUTS,
+      maxAttachmentBytes: 1000,
+      attachmentBudget: new AttachmentBudget(1 << 30),
+      receiveRate: { bytesPerSecond: 1 << 30, burstBytes: 1 << 30 },
+      decodeBudget: { msPerSecond: 1000, burstMs: 1000 },
+      localAttributes: () => attributes,
+      logger: silentLogger,
+    });
+    open.push(a);
+    const b = side('b', lb, {}, 1000);
+    const seen: JsonObject[] = [];
+    b.session.on('ready', (attrs) => seen.push(attrs));
+    b.session.on('attributes', (attrs) => seen.push(attrs));
+    await eventually(() => seen.length === 1, 2000, "b to have a's hello");
+    attributes = { n: 2 }; // the app's update, before a has b's hello: a is not ready, so it is not told to it
+    a.sendAttributes(attributes);
+    lb.thawPeer();
+    await eventually(() => seen.length === 2, 2000, "b to have a's new attributes");
+    expect(seen).to.deep.equal([{ n: 1 }, { n: 2 }]);
+    expect(a.isReady).to.equal(true);
+  });
+
   it('exchanges hellos: each side learns the other attributes and limits', async () => {
     const [la, lb] = memoryLinkPair();
     const a = side('a', la, {}, 1000);
