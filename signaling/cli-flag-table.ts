@@ -96,6 +96,7 @@ const ROWS: readonly Row[] = [
   ['adapter', 'adapter', 'string', 'memory|redis', 'redis: several processes as one'],
   ['redisUrl', 'redis-url', 'string', '<url>', 'redis://host:6379 with --adapter redis'],
   ['redisKeyPrefix', 'redis-key-prefix', 'string', '<p>', 'prefix of every Redis key'],
+  ['redisStreamMaxLen', 'redis-stream-max-len', 'integer', '<n>', 'about how many entries the fleet stream keeps'],
   ['fleetHeartbeatMs', 'fleet-heartbeat-ms', 'integer', '<ms>', 'how often a process tells Redis it lives'],
   ['fleetTimeoutMs', 'fleet-timeout-ms', 'integer', '<ms>', 'silence after which a process is dead'],
   ['resumeSecret', 'resume-secret', 'string', '<s>', 'key of resume tokens, ≥ 32 bytes (prefer the env var)'],

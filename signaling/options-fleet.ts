@@ -15,6 +15,15 @@ export interface FleetOptions {
    */
   redisKeyPrefix?: string;
   /**
+   * About how many entries the fleet's Redis stream keeps (what goes between processes: events, signals,
+   * relayed frames whose receiver is on another process); Redis trims it to about this many. Each relayed
+   * frame there takes about 4/3 of its size, so this bounds the stream's memory (10,000 full 63 KiB frames:
+   * ~860 MB). Fewer save Redis memory; a process that falls further behind than this many entries (stalled,
+   * or cut off from Redis) misses those it did not read, which breaks the relayed links and signals they were.
+   * @default 10000
+   */
+  redisStreamMaxLen?: number;
+  /**
    * How often a process of a fleet tells Redis it is alive and looks for dead ones.
    * @default 500
    */
@@ -49,6 +58,7 @@ export interface FleetOptions {
 export const FLEET_DEFAULTS = Object.freeze({
   adapter: 'memory',
   redisKeyPrefix: 'roommesh:',
+  redisStreamMaxLen: 10_000,
   fleetHeartbeatMs: 500,
   fleetTimeoutMs: 2000,
   resumeGraceMs: 15_000,
@@ -57,6 +67,7 @@ export const FLEET_DEFAULTS = Object.freeze({
 
 /** Inclusive ranges of the integer {@link FleetOptions}. */
 export const FLEET_RANGES = Object.freeze({
+  redisStreamMaxLen: [100, 10_000_000],
   fleetHeartbeatMs: [100, 60_000],
   fleetTimeoutMs: [300, 600_000],
   resumeGraceMs: [0, 600_000],

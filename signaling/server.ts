@@ -157,6 +157,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       ? {
           adapter: createAdapter(redis, {
             streamName: `${opts.redisKeyPrefix}socket.io`,
+            maxLen: opts.redisStreamMaxLen,
             channelPrefix: `${opts.redisKeyPrefix}socket.io`,
             blockTimeInMs: 1000,
           }),

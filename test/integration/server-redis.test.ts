@@ -222,6 +222,33 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     }
   });
 
+  it('--redis-stream-max-len bounds the fleet stream that relayed frames between processes pass through', async () => {
+    const [s1, s2] = await startFleet(2, ['--redis-stream-max-len', '100']);
+    const key = 'B'.repeat(87);
+    const member = async (url: string, name: string): Promise<{ s: Socket; id: string }> => {
+      const s = await raw(url);
+      const j = await ack(s, 'join', { v: SIGNALING_VERSION, room: 'capped', name, relayKey: key });
+      expect((await ack(s, 'enable_messaging')).ok).to.equal(true);
+      return { s, id: j.data.self.id as string };
+    };
+    const a = await member(s1!.url, 'a');
+    const b = await member(s2!.url, 'b');
+    let got = 0;
+    b.s.on('relay', () => got++);
+    for (let batch = 1; batch <= 20; batch++) {
+      for (let i = 0; i < 50; i++) a.s.emit('relay', { to: b.id, data: new Uint8Array(100) });
+      await eventually(() => got === batch * 50, 10_000, `batch ${batch} relayed`);
+    }
+    const redisClient = connectRedis(redis.url, silentLogger);
+    try {
+      await until(() => redisClient.isReady, 5000, 'redis');
+      // Redis trims whole nodes of the stream (100 entries each by default): about the cap, never the 1,000.
+      expect(await redisClient.xLen(`${fleetPrefix}socket.io`)).to.be.within(100, 300);
+    } finally {
+      redisClient.destroy();
+    }
+  });
+
   it('a resume token works once across the fleet: a replay on either process is refused, a goodbye revokes', async () => {
     const [s1, s2] = await startFleet(2);
     proxy = await startTcpProxy(s1!.port);
