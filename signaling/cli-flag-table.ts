@@ -76,7 +76,7 @@ const ROWS: readonly Row[] = [
     'relay-budget-bytes-per-second',
     'integer',
     '<n>',
-    'relayed bytes per second for the whole process (0: no budget; else at least the largest relayed frame)',
+    'relayed bytes per second for the whole process (0: no budget; else at least the largest frame + 512)',
   ],
   ['maxRelayFrameBytes', 'max-relay-frame-bytes', 'integer', '<n>', 'largest relayed frame'],
   ['joinsPerSecondPerIp', 'joins-per-second-per-ip', 'integer', '<n>', 'joins per second per IP address (0: no limit)'],

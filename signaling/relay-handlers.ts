@@ -6,8 +6,9 @@
  * dropped and answered with `relay_refused` (no acknowledgement per frame: it would double the messages).
  * Across a fleet the frame reaches a receiver on another process through the adapter, as signals do; one on
  * this process gets it here, past the adapter: the Redis streams adapter writes every send it carries into
- * the fleet's Redis stream (base64, kept until the stream's length cap trims it: 10,000 entries, so up to
- * ~860 MB of relayed 63 KiB frames), and every process reads and decodes each one.
+ * the fleet's Redis stream (base64, kept until the stream's length cap, `redisStreamMaxLen`, trims it: at
+ * its default of 10,000 entries up to ~860 MB of relayed 63 KiB frames), and every process reads and decodes
+ * each one.
  */
 import { RELAY_FRAME_COST_BYTES, type SignalingErrorReason } from '../lib/protocol/signaling.js';
 import { checkOutgoingRelay } from '../lib/protocol/signaling-relay-checks.js';
