@@ -59,6 +59,25 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     return { s, id: j.data.self.id as string };
   };
 
+  /** A newcomer joins `room` on each process and enables messaging: the participants each was given, by url. */
+  const newcomersOnBoth = async (
+    url1: string,
+    url2: string,
+    room: string,
+  ): Promise<Array<[string, Array<{ id: string; relayKey?: string }>]>> => {
+    const lists: Array<[string, Array<{ id: string; relayKey?: string }>]> = [];
+    for (const [url, name] of [
+      [url1, 'c'],
+      [url2, 'd'],
+    ] as const) {
+      const other = await raw(url);
+      expect((await ack(other, 'join', { v: SIGNALING_VERSION, room, name })).ok).to.equal(true);
+      const listed = await ack(other, 'enable_messaging');
+      lists.push([url, listed.data.participants as Array<{ id: string; relayKey?: string }>]);
+    }
+    return lists;
+  };
+
   before(async () => {
     redis = await startRedis();
   });
@@ -158,18 +177,11 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
     a.io.engine.close();
     await until(async () => (await participantsOnS1()) === 1, 10_000, 's1 to let go of the old connection');
     // Not held: a newcomer on either process is given a, and b was told nothing.
-    for (const [url, name] of [
-      [s1!.url, 'c'],
-      [s2!.url, 'd'],
-    ] as const) {
-      const other = await raw(url);
-      expect((await ack(other, 'join', { v: SIGNALING_VERSION, room: 'moved', name })).ok).to.equal(true);
-      const listed = await ack(other, 'enable_messaging');
+    for (const [url, listed] of await newcomersOnBoth(s1!.url, s2!.url, 'moved'))
       expect(
-        (listed.data.participants as Array<{ id: string }>).map((p) => p.id),
+        listed.map((p) => p.id),
         url,
       ).to.include(j.data.self.id);
-    }
     expect(toldB).to.deep.equal([]);
     // The token a spent on s2 does not work again.
     const replay = await ack(await raw(s2!.url), 'resume', {
@@ -311,18 +323,8 @@ describe('signaling fleet over Redis (real redis-server, two processes)', functi
       relayKey: KEY2,
     });
     expect(r.ok, JSON.stringify(r)).to.equal(true);
-    for (const [url, name] of [
-      [s1!.url, 'c'],
-      [s2!.url, 'd'],
-    ] as const) {
-      const other = await raw(url);
-      expect((await ack(other, 'join', { v: SIGNALING_VERSION, room: 'key', name })).ok).to.equal(true);
-      const listed = await ack(other, 'enable_messaging');
-      const aListed = (listed.data.participants as Array<{ id: string; relayKey?: string }>).find(
-        (p) => p.id === j.data.self.id,
-      );
-      expect(aListed?.relayKey, url).to.equal(KEY2);
-    }
+    for (const [url, listed] of await newcomersOnBoth(s1!.url, s2!.url, 'key'))
+      expect(listed.find((p) => p.id === j.data.self.id)?.relayKey, url).to.equal(KEY2);
   });
 
   it('the room cap holds across the fleet, even for joins racing on both processes', async () => {
