@@ -4,7 +4,7 @@ import type * as NodeDataChannel from 'node-datachannel';
 import type * as Polyfill from 'node-datachannel/polyfill';
 import { RoomMeshError } from '../errors.js';
 import type { WebRTCImplementation } from './webrtc.js';
-import { adaptWebRTC } from './webrtc.js';
+import { adaptWebRTC, markLiveBufferedAmount } from './webrtc.js';
 
 /** The command that installs node-datachannel, as the error for its absence names it. */
 export const NODE_DATACHANNEL_INSTALL = 'npm install node-datachannel';
@@ -99,13 +99,17 @@ export function nodeDataChannelWebRTC(): WebRTCImplementation {
       if (--open === 0) releaseWhenIdle(ndc.cleanup);
     }
   }
-  cached = adaptWebRTC(
-    {
-      RTCPeerConnection: CountedPeerConnection,
-      RTCSessionDescription: polyfill.RTCSessionDescription,
-      RTCIceCandidate: polyfill.RTCIceCandidate,
-    },
-    loopbackOnly() ? { bindAddress: '127.0.0.1' } : {},
+  // libdatachannel sends on its own thread, and `bufferedAmount` asks it how much is left: it falls during a
+  // long task too, which PeerLink's `writable` uses (see PeerLink's REREAD_WAITING_MS).
+  cached = markLiveBufferedAmount(
+    adaptWebRTC(
+      {
+        RTCPeerConnection: CountedPeerConnection,
+        RTCSessionDescription: polyfill.RTCSessionDescription,
+        RTCIceCandidate: polyfill.RTCIceCandidate,
+      },
+      loopbackOnly() ? { bindAddress: '127.0.0.1' } : {},
+    ),
   );
   return cached;
 }

@@ -5,6 +5,25 @@ export interface WebRTCImplementation {
   RTCIceCandidate: unknown;
 }
 
+/** Implementations whose channels' `bufferedAmount` falls within a task (see {@link markLiveBufferedAmount}). */
+const liveBufferedAmount = new WeakSet<WebRTCImplementation>();
+
+/**
+ * Marks `impl` as one whose RTCDataChannel `bufferedAmount` falls as its own thread sends, even while a task
+ * of the event loop runs (node-datachannel). A browser lowers it only between tasks, and @roamhq/wrtc
+ * updates it only between turns. {@link adaptWebRTC} keeps the mark. Returns `impl`.
+ * @internal
+ */
+export function markLiveBufferedAmount(impl: WebRTCImplementation): WebRTCImplementation {
+  liveBufferedAmount.add(impl);
+  return impl;
+}
+
+/** Whether `impl` was marked by {@link markLiveBufferedAmount}; false for a browser's own (undefined). @internal */
+export function hasLiveBufferedAmount(impl: WebRTCImplementation | undefined): boolean {
+  return impl !== undefined && liveBufferedAmount.has(impl);
+}
+
 type PeerConnectionClass = new (config?: Record<string, unknown>) => {
   createOffer(options?: unknown): Promise<{ type: string; sdp: string }>;
   createAnswer(options?: unknown): Promise<{ type: string; sdp: string }>;
@@ -16,7 +35,7 @@ type PeerConnectionClass = new (config?: Record<string, unknown>) => {
  * offers and answers are plain `{ type, sdp }` objects (simple-peer assigns to `.sdp`, a getter in
  * node-datachannel), and `remoteDescription` is null until one is set (node-datachannel returns an
  * empty description, which would let early ICE candidates through). `extraConfig` is merged under the
- * configuration of every connection. Adapting twice is harmless.
+ * configuration of every connection. Adapting twice is harmless, and keeps {@link markLiveBufferedAmount}'s mark.
  * @internal
  */
 export function adaptWebRTC(
@@ -41,9 +60,10 @@ export function adaptWebRTC(
       return d && d.type && d.sdp ? d : null;
     }
   }
-  return {
+  const adapted: WebRTCImplementation = {
     RTCPeerConnection: AdaptedPeerConnection,
     RTCSessionDescription: impl.RTCSessionDescription,
     RTCIceCandidate: impl.RTCIceCandidate,
   };
+  return hasLiveBufferedAmount(impl) ? markLiveBufferedAmount(adapted) : adapted;
 }

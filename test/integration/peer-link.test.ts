@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import { nodeDataChannelWebRTC, silentLogger } from '../../lib/node.js';
-import { PeerLink } from '../../lib/link/PeerLink.js';
+import { HIGH_WATER_BYTES, PeerLink } from '../../lib/link/PeerLink.js';
 import type { SignalData } from '../../lib/protocol/signaling.js';
 import { eventually, nextEvent } from '../support/harness.js';
 
@@ -123,6 +123,53 @@ describe('PeerLink on node-datachannel', function () {
     } finally {
       Object.defineProperty(proto, 'bufferedAmount', getter);
     }
+  });
+
+  // An app that sends thousands of messages in one loop: the buffer reached the mark early in the loop and the
+  // rest waited for the loop to end, while libdatachannel's thread had long sent what was buffered.
+  it('in one long task, lets a writer go on once node-datachannel drained its buffer, and never past the mark', async () => {
+    const { offerer, answerer, outcome } = connectJittered();
+    expect(await outcome).to.equal('open');
+    const proto = (
+      createRequire(import.meta.url)('node-datachannel/polyfill') as { RTCDataChannel: { prototype: object } }
+    ).RTCDataChannel.prototype;
+    const getter = Object.getOwnPropertyDescriptor(proto, 'bufferedAmount') as PropertyDescriptor;
+    let reads = 0;
+    let mostBuffered = 0;
+    Object.defineProperty(proto, 'bufferedAmount', {
+      ...getter,
+      get(this: unknown) {
+        reads++;
+        const buffered = (getter.get as () => number).call(this);
+        mostBuffered = Math.max(mostBuffered, buffered);
+        return buffered;
+      },
+    });
+    let arrived = 0;
+    answerer.on('data', (d) => (arrived += d.byteLength));
+    const chunk = new Uint8Array(16 * 1024);
+    const total = 8 * 1024 * 1024; // eight times the mark
+    let written = 0;
+    let blocked = 0;
+    const started = performance.now();
+    try {
+      // One task: write while writable, spin while not, for at most 10 s.
+      while (written < total && performance.now() - started < 10_000) {
+        if (offerer.writable) {
+          expect(offerer.write(chunk)).to.equal(true);
+          written += chunk.byteLength;
+        } else blocked++;
+      }
+    } finally {
+      Object.defineProperty(proto, 'bufferedAmount', getter);
+    }
+    const spentMs = performance.now() - started;
+    expect(written, `bytes written within one task of ${spentMs.toFixed(0)} ms`).to.equal(total);
+    expect(blocked, 'writable checks that said no').to.be.greaterThan(0);
+    // Read once at the start, then at most once a millisecond while over the mark.
+    expect(reads, `native reads in ${spentMs.toFixed(0)} ms`).to.be.at.most(Math.ceil(spentMs) + 2);
+    expect(mostBuffered, 'most ever buffered').to.be.at.most(HIGH_WATER_BYTES + chunk.byteLength);
+    await eventually(() => arrived === total, 10_000, `all ${total} bytes to arrive`);
   });
 
   // A received message used to go through simple-peer's readable stream (a Buffer made, pushed, emitted by

@@ -6,7 +6,12 @@ import {
   LOW_WATER_BYTES,
   waterMarksFor,
 } from '../../lib/link/PeerLink.js';
-import type { WebRTCImplementation } from '../../lib/link/webrtc.js';
+import {
+  type WebRTCImplementation,
+  adaptWebRTC,
+  hasLiveBufferedAmount,
+  markLiveBufferedAmount,
+} from '../../lib/link/webrtc.js';
 
 const MiB = 1024 * 1024;
 const KiB = 1024;
@@ -37,5 +42,20 @@ describe('PeerLink water marks (issue #13)', () => {
       bulkHighBytes: MiB,
       bulkLowBytes: 256 * KiB,
     });
+  });
+
+  it('re-reads the buffer within a task only on an implementation marked live, a mark adapting keeps', () => {
+    const impl = (): WebRTCImplementation => ({
+      RTCPeerConnection: class {},
+      RTCSessionDescription: class {},
+      RTCIceCandidate: class {},
+    });
+    expect(hasLiveBufferedAmount(undefined), "a browser's own").to.equal(false);
+    const plain = impl();
+    expect(hasLiveBufferedAmount(plain), "an app's own, unmarked").to.equal(false);
+    expect(hasLiveBufferedAmount(adaptWebRTC(plain))).to.equal(false);
+    const live = markLiveBufferedAmount(impl());
+    expect(hasLiveBufferedAmount(live)).to.equal(true);
+    expect(hasLiveBufferedAmount(adaptWebRTC(adaptWebRTC(live))), 'adapted twice').to.equal(true);
   });
 });
