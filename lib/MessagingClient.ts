@@ -76,7 +76,7 @@ export class MessagingClient<
     this.#present = new Presence<M>({
       emit,
       logger,
-      hear: (s, p) => hearMessages<M>(s, p, { emit, requests, logger }),
+      hear: (s, p) => hearMessages<M>(s, p, { emit, requests, logger, maxAttachmentBytes: deps.maxAttachmentBytes }),
     });
     this.#mesh.on('participant_up', (session, attributes, state) => {
       const replaced = this.#present.handleUp(session, attributes, state);

@@ -16,6 +16,8 @@ export interface IncomingDeps<M extends MessageMapOf<M>> {
   /** The request bookkeeping: requests and replies go there, not to `message`. */
   requests: Requests<AnyHandler>;
   logger: Logger;
+  /** This side's `maxAttachmentBytes`: a handler's reply carries no larger attachment, as no send does. */
+  maxAttachmentBytes: number;
 }
 
 /** Turns what `session` delivers from `participant` into `message`, `attachment_progress` and `attachment_aborted`. @internal */
@@ -27,7 +29,7 @@ export function hearMessages<M extends MessageMapOf<M>>(
   const { cid } = session;
   session.on('message', (d) => {
     if (d.call !== undefined) {
-      handleCall(deps.requests, session, participant, d, d.call, deps.logger);
+      handleCall(deps.requests, session, participant, d, d.call, deps);
       return;
     }
     deps.emit('message', {

@@ -2,6 +2,7 @@
  * The answering side of request/reply on one session: a request arriving runs its handler and its answer
  * goes back; a reply arriving settles the request it answers. The bookkeeping is {@link Requests}'.
  */
+import { MessagingError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type Call, CallKind, MessageBody } from '../protocol/frames.js';
 import type { RemoteParticipant } from '../RemoteParticipant.js';
@@ -20,8 +21,9 @@ export function handleCall(
   from: RemoteParticipant,
   d: Delivery,
   call: Call,
-  logger: Logger,
+  limits: { logger: Logger; maxAttachmentBytes: number },
 ): void {
+  const { logger } = limits;
   const { cid } = session;
   if (call.kind !== CallKind.Request) {
     const result = requests.reply(cid, d.type, call, d.payload, d.attachment);
@@ -30,7 +32,7 @@ export function handleCall(
   }
   const admission = requests.admit(from.id, d.type);
   if (admission.kind === 'refuse') {
-    answer(session, d.type, call.id, { kind: 'failure', reason: admission.reason, text: '' }, logger);
+    answer(session, d.type, call.id, { kind: 'failure', reason: admission.reason, text: '' }, limits);
     return;
   }
   const request: IncomingRequest = {
@@ -44,15 +46,26 @@ export function handleCall(
     admission.done();
     if (result.kind === 'failure')
       logger.warn({ participant: from.id, type: d.type, detail: result.text }, 'a request handler failed');
-    answer(session, d.type, call.id, result, logger);
+    answer(session, d.type, call.id, result, limits);
   });
 }
 
-/** Sends the answer to request `id`, unless the asker is gone; a reply that cannot go becomes `HandlerFailed`. */
-function answer(session: Session, type: string, id: number, result: Answer, logger: Logger): void {
+/**
+ * Sends the answer to request `id`, unless the asker is gone; a reply that cannot go (too large for the asker,
+ * or an attachment above this side's own `maxAttachmentBytes`, as for any send) becomes `HandlerFailed`.
+ */
+function answer(
+  session: Session,
+  type: string,
+  id: number,
+  result: Answer,
+  { logger, maxAttachmentBytes }: { logger: Logger; maxAttachmentBytes: number },
+): void {
   if (!session.isReady) return;
   if (result.kind === 'reply') {
     try {
+      const bytes = result.attachment?.byteLength ?? 0;
+      if (bytes > maxAttachmentBytes) throw MessagingError.attachmentTooLarge(bytes, maxAttachmentBytes);
       const body = new MessageBody(type, result.payload, { kind: CallKind.Reply, id });
       session.sendMessage(body, result.attachment, false);
       return;

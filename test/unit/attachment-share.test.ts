@@ -4,7 +4,8 @@
  * rather than start one past that, as it waits for a transfer slot. Found by a review: with the defaults,
  * a third 256 MiB attachment sent at once was refused (`Refused`, `NoMemory`), which README's error table
  * said a well-behaved peer never causes. And an attachment small enough to go in its message's own frame
- * reports its progress once, when the frame goes; a request that times out stops sending its attachment.
+ * reports its progress once, when the frame goes; a request that times out stops sending its attachment; a
+ * reply's attachment keeps to the answering side's own limit, as its sends do.
  * Two messaging stacks over the rehearsal's in-memory relaying signaling (pure logic: the frames pass through
  * memory, sealed as on the wire).
  */
@@ -97,6 +98,31 @@ describe('attachments: what the receiver holds of one peer, and progress', funct
       // The link is free for what comes next.
       expect((await a.messaging.request({ to: 'bbbb', type: 'upload', message: {} })).message).to.deep.equal({});
       expect(handled).to.equal(1);
+    } finally {
+      await a.messaging.disable();
+      await b.messaging.disable();
+    }
+  });
+
+  // README: `maxAttachmentBytes` is the largest attachment sent or accepted; a reply was checked against the
+  // asker's limit only.
+  it("a reply attachment above the answering side's own maxAttachmentBytes fails HandlerFailed, as its send would", async () => {
+    const a = await loopSide('aaaa', undefined, { maxAttachmentBytes: 4096 });
+    const b = await loopSide('bbbb', undefined, { maxAttachmentBytes: 1024 });
+    LoopSignaling.pair(a.signaling, b.signaling);
+    b.messaging.handle('file', (req) => ({ message: {}, attachment: new Uint8Array(req.message.n as number) }));
+    try {
+      await a.messaging.enable();
+      await b.messaging.enable();
+      await eventually(() => a.messaging.getParticipant('bbbb') !== undefined, 5000, 'bob present');
+      const reply = await a.messaging.request({ to: 'bbbb', type: 'file', message: { n: 1024 } });
+      expect(reply.attachment?.byteLength).to.equal(1024);
+      const err = (await a.messaging.request({ to: 'bbbb', type: 'file', message: { n: 1025 } }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as RequestError;
+      expect(err.reason).to.equal('HandlerFailed');
+      expect(err.message).to.contain('attachment is 1025 bytes; maxAttachmentBytes is 1024');
     } finally {
       await a.messaging.disable();
       await b.messaging.disable();
