@@ -115,9 +115,12 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
   #channel: RTCDataChannel | undefined;
   /** True while a writer waits for the buffer to drain. */
   #waiting = false;
-  /** Bytes written in this turn of the event loop (see {@link writable}). */
+  /** Bytes written in this turn of the event loop since {@link #turnBufferedBytes} was read (see {@link writable}). */
   #turnBytes = 0;
-  /** The channel's `bufferedAmount` when this turn first asked; undefined until then (see {@link writable}). */
+  /**
+   * The channel's `bufferedAmount` when this turn first asked, or last read it again (see `#drainedWithinTask`);
+   * undefined until then (see {@link writable}).
+   */
   #turnBufferedBytes: number | undefined;
   #turnResetScheduled = false;
   /** The channel's `bufferedAmount` falls during a task (see {@link REREAD_WAITING_MS}). */
