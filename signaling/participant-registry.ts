@@ -83,10 +83,14 @@ export class ParticipantRegistry<C> {
     return this.#participants;
   }
 
-  /** Participant `id` joined `room` on connection `conn`. */
+  /**
+   * Participant `id` joined `room` on connection `conn`. The store had no such member, so what this process
+   * still had of the same id (a token's `pid`: it resumed on another process and left there, or its hold
+   * here outlived it) is stale: a hold's timer stops, a removal still to retry is dropped, and an old
+   * connection is evicted, so none of them removes or holds the new member (found by a review).
+   */
   handleJoin(room: string, id: string, conn: C): void {
-    this.#live.set(memberKey(room, id), conn);
-    this.#countIn(room);
+    this.#standsFor(room, id, conn);
   }
 
   /**
@@ -118,12 +122,22 @@ export class ParticipantRegistry<C> {
    * that still stood for it (half-open after a network change) is evicted.
    */
   handleResume(room: string, id: string, conn: C): void {
+    this.#standsFor(room, id, conn);
+  }
+
+  /**
+   * `conn` stands for participant `id` of `room` from now on: its hold here ends, a removal of it still to
+   * retry is dropped (it would remove the member now back), and another connection of this process that
+   * stood for it is evicted.
+   */
+  #standsFor(room: string, id: string, conn: C): void {
     const key = memberKey(room, id);
     const wasHeld = this.#held.get(key);
     if (wasHeld !== undefined) {
       clearTimeout(wasHeld.timer);
       this.#held.delete(key);
     }
+    this.#unremoved.delete(key);
     const old = this.#live.get(key);
     if (old !== undefined && old !== conn) this.options.evict(old);
     if (wasHeld === undefined && (old === undefined || old === conn)) this.#countIn(room);

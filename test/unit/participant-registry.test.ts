@@ -18,7 +18,8 @@ function switchableStore(): {
   const store = new Proxy(local, {
     get(target, prop, receiver) {
       if (prop === 'healthy') return !down;
-      if (prop === 'remove' && down) return () => Promise.reject(new Error('store unreachable'));
+      if ((prop === 'remove' || prop === 'removeIfHeld') && down)
+        return () => Promise.reject(new Error('store unreachable'));
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
@@ -117,6 +118,79 @@ describe('ParticipantRegistry: a resume at the end of the grace', () => {
     expect(await local.get('r', 'p')).to.equal(undefined);
     expect(registry.participants).to.equal(1);
     expect(told).to.deep.equal(['q: peer_disconnected p', 'q: peer_disabled p']);
+    registry.close();
+    await local.close();
+  });
+});
+
+// Found by a review: with a token's `pid`, a participant can resume on another process of a fleet and leave
+// there, and join again on this one, which still had something of the old presence: a half-open connection,
+// a hold whose timer runs, or a removal waiting for a retry. None of them may hold or remove the new member.
+describe('ParticipantRegistry: what this process still had of an id that comes back', () => {
+  const info = { id: 'p', name: 'p', joinedAtMs: 0 };
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  function registryOver(store: MembershipStore, evicted: object[], retryEveryMs = 1000): ParticipantRegistry<object> {
+    return new ParticipantRegistry<object>({
+      store,
+      logger: silentLogger,
+      tell: () => {},
+      resumeGraceMs: 50,
+      retryEveryMs,
+      evict: (old) => evicted.push(old),
+    });
+  }
+
+  it('a join of the same id evicts the old connection that still stood for it here', async () => {
+    const local = new LocalMembershipStore({ parkMs: 60_000, restartWindowMs: 0, holdMs: 1000 });
+    const evicted: object[] = [];
+    const registry = registryOver(local, evicted);
+    const [oldConn, newConn] = [{ conn: 'old' }, { conn: 'new' }];
+    expect(await local.add('r', info, 0, 'g1')).to.equal('ok');
+    registry.handleJoin('r', 'p', oldConn);
+    await local.remove('r', 'p', false); // it resumed on another process and said goodbye there
+    expect(await local.add('r', info, 0, 'g2')).to.equal('ok');
+    registry.handleJoin('r', 'p', newConn);
+    // Evicted, the old connection forgets the member, so its close removes nothing (server.ts).
+    expect(evicted).to.deep.equal([oldConn]);
+    expect(registry.participants).to.equal(1);
+    registry.close();
+    await local.close();
+  });
+
+  it("a join of the same id stops the old presence's hold, whose end would remove the new member", async () => {
+    const local = new LocalMembershipStore({ parkMs: 60_000, restartWindowMs: 0, holdMs: 1000 });
+    const registry = registryOver(local, []);
+    expect(await local.add('r', info, 0, 'g1')).to.equal('ok');
+    registry.handleJoin('r', 'p', {});
+    await registry.handleDisconnect('r', 'p', {}, false, 'transport close'); // held here for 50 ms
+    await local.remove('r', 'p', false); // then gone from the store (elsewhere, in a fleet)
+    expect(await local.add('r', info, 0, 'g2')).to.equal('ok');
+    registry.handleJoin('r', 'p', {});
+    await sleep(150);
+    await registry.settled(1000);
+    expect(await local.get('r', 'p'), 'the new member').to.not.equal(undefined);
+    expect(registry.participants).to.equal(1);
+    registry.close();
+    await local.close();
+  });
+
+  it('a resume drops the removal of the same member still waiting for a retry', async () => {
+    const { store, local, setDown } = switchableStore();
+    const registry = registryOver(store, [], 50);
+    expect(await local.add('r', info, 0, 'g1')).to.equal('ok');
+    registry.handleJoin('r', 'p', {});
+    await registry.handleDisconnect('r', 'p', {}, false, 'transport close'); // held for 50 ms
+    setDown(true);
+    await sleep(100); // the hold ran out; its removal failed and waits for a retry
+    await registry.settled(1000);
+    const r = await local.resume('r', info, 0, true, { gen: 'g1', epoch: await local.epoch(), next: 'g2' });
+    expect(r.result).to.equal('resumed');
+    registry.handleResume('r', 'p', {});
+    setDown(false);
+    await sleep(200); // several retry ticks
+    await registry.settled(1000);
+    expect(await local.get('r', 'p'), 'the resumed member').to.not.equal(undefined);
     registry.close();
     await local.close();
   });
