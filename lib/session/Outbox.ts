@@ -107,6 +107,8 @@ export class Outbox {
   /** Messages written whole (every frame handed to a link, once at least) that no ack covers yet, and their bytes. */
   #unacked = 0;
   #unackedBytes = 0;
+  /** Message frames written (whole messages, start frames, chunks): how a watcher sees the message lanes move. */
+  #messageFrames = 0;
 
   /** `onSent` is told, with a message's `tag`, when the last frame of a tagged message was handed to the channel. */
   constructor(sink: FrameSink, chunkFrameBytes: number, logger: Logger, onSent: (tag: unknown) => void = () => {}) {
@@ -149,6 +151,19 @@ export class Outbox {
   /** Sets the chunk frame size (once the peer's limits are known). */
   setChunkFrameBytes(bytes: number): void {
     this.#chunkBytes = bytes;
+  }
+
+  /**
+   * Message frames written so far (whole messages, start frames, chunks; not control frames): unchanged while
+   * {@link messagesWaiting}, the message lanes are not moving.
+   */
+  get messageFramesWritten(): number {
+    return this.#messageFrames;
+  }
+
+  /** True while a message waits to be written, or an attachment's chunks are still going. */
+  get messagesWaiting(): boolean {
+    return this.#messagesHead < this.#messages.length || this.#transfers > 0;
   }
 
   /** Messages held until an ack covers them. */
@@ -196,6 +211,7 @@ export class Outbox {
     // The common case, a small message on an idle writable link, goes out at once.
     if (attachment === undefined && this.isEmpty && !this.#pumping && this.#sink.writable) {
       if (this.#sink.write(head)) {
+        this.#messageFrames++;
         if (onProgress !== undefined) this.#report(entry); // an attachment in the frame (see Sender.send)
         this.#finishSent(entry);
       }
@@ -331,6 +347,7 @@ export class Outbox {
     if (entry.attachment !== undefined && !this.#roomFor(entry.attachment.byteLength)) return false;
     this.#messages[this.#messagesHead++] = PLACEHOLDER;
     if (!this.#sink.write(entry.head)) return true;
+    this.#messageFrames++;
     if (entry.state === 'dropped') return true; // a cancel frame in place of a message that never left
     if (entry.attachment === undefined) {
       if (entry.onProgress !== undefined) this.#report(entry); // an attachment in the frame (see Sender.send)
@@ -359,6 +376,7 @@ export class Outbox {
     // batch, so it gets a buffer of its own.
     const into = (end - start) * 4 > this.#chunkBytes ? this.#scratch() : undefined;
     if (!this.#sink.write(encodeChunk(entry.seq, start, attachment, start, end, into))) return true;
+    this.#messageFrames++;
     entry.sentBytes = end;
     // Sent before the progress callback runs: a cancel from it is too late, not a cancel frame after the
     // last chunk (which the receiver, having delivered the message, would take as a violation).

@@ -70,6 +70,11 @@ export class Session extends TypedEmitter<SessionEvents> {
   #protocolErrors = 0;
   /** When the current link became current (Date.now()). */
   #linkSinceMs = Date.now();
+  /** The outbox's message frames written at the last tick that saw them move, and when (see #closeIfStuck). */
+  #messageFramesSeen = 0;
+  #messagesMovedAtMs = Date.now();
+  /** A ping of this side is queued and not written yet: another would only wait behind it. */
+  #pingQueued = false;
   /** The peer is in a session this side does not have (see {@link #notOurs}): nothing from it is read. */
   #foreign = false;
   /** What the peer may cost this side to receive. */
@@ -119,7 +124,7 @@ export class Session extends TypedEmitter<SessionEvents> {
       silent: (reason) => this.#onSilent(reason),
       lastSentAtMs: () => this.#sender.lastSentAtMs,
       awaitingHello: () => this.#peerLimits === undefined,
-      ping: () => this.#sender.outbox.pushControl(encodeFrame({ kind: FrameKind.Ping })),
+      ping: () => this.#queuePing(),
       tick: (nowMs, stalled) => {
         if (!stalled) this.#receiver.stalled(nowMs, this.#timeouts.attachmentStallTimeoutMs);
         this.#sender.expire(nowMs);
@@ -318,18 +323,45 @@ export class Session extends TypedEmitter<SessionEvents> {
   }
 
   /**
+   * Queues a ping unless one is queued already and not yet written. A ping is answered (see
+   * Heartbeat.pinged) whenever this side has written nothing for an interval, and nothing is written while
+   * the link takes nothing: a peer that granted no credit on a relayed link and sent pings by the thousand
+   * (three bytes each) had each answer queued, without bound (found by a review: over 100 MB a second).
+   */
+  #queuePing(): void {
+    if (this.#pingQueued) return;
+    this.#pingQueued = true;
+    this.#sender.outbox.pushControl(() => {
+      this.#pingQueued = false;
+      return encodeFrame({ kind: FrameKind.Ping });
+    });
+  }
+
+  /**
    * Closes the current link when it has taken nothing for `ackTimeoutMs` while frames wait for it (a
-   * relayed link whose peer grants no credit any more, a channel that stopped draining): a send's
-   * acknowledgement deadline starts only once its last frame is written, so without this what waits
-   * behind would never settle. The session then moves to another link (and sends it all again there), or
-   * ends after the relink grace, rejecting what waits. A healthy idle link writes a ping every interval.
+   * relayed link whose peer grants no credit any more, a channel that stopped draining), or when it took no
+   * message frame for that long while messages wait: a peer that grants just enough credit for a ping now
+   * and then keeps a link taking bytes, and every message behind would wait for good (found by a review).
+   * A send's acknowledgement deadline starts only once its last frame is written, so without this what waits
+   * would never settle. The session then moves to another link (and sends it all again there), or ends
+   * after the relink grace, rejecting what waits. A healthy idle link writes a ping every interval.
    */
   #closeIfStuck(nowMs: number): void {
     const link = this.#links.current;
+    const { outbox } = this.#sender;
     const { ackTimeoutMs } = this.#timeouts;
-    if (!link.isOpen || this.#sender.outbox.isEmpty || nowMs - this.#sender.lastSentAtMs < ackTimeoutMs) return;
-    this.#logger.warn({ participant: this.participant.id, ackTimeoutMs }, 'a link took no bytes: closing it');
-    link.close(`took no bytes for ${ackTimeoutMs} ms`);
+    const written = outbox.messageFramesWritten;
+    if (written !== this.#messageFramesSeen || !outbox.messagesWaiting) {
+      this.#messageFramesSeen = written;
+      this.#messagesMovedAtMs = nowMs;
+    }
+    if (!link.isOpen || outbox.isEmpty) return;
+    const noBytes = nowMs - this.#sender.lastSentAtMs >= ackTimeoutMs;
+    const noMessages = nowMs - Math.max(this.#messagesMovedAtMs, this.#linkSinceMs) >= ackTimeoutMs;
+    if (!noBytes && !noMessages) return;
+    const what = noBytes ? 'no bytes' : 'no message frame';
+    this.#logger.warn({ participant: this.participant.id, ackTimeoutMs }, `a link took ${what}: closing it`);
+    link.close(`took ${what} for ${ackTimeoutMs} ms`);
   }
 
   /**

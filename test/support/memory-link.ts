@@ -108,6 +108,11 @@ export class MemoryLink extends TypedEmitter<DialedLinkEvents> implements Link, 
     return this.#inFlight.length;
   }
 
+  /** Tells the writer it may write now, as a relayed link does when its peer grants credit. */
+  announceWritable(): void {
+    this.emit('writable');
+  }
+
   /** The peer reads again. */
   thawPeer(): void {
     this.#frozen = false;

@@ -297,4 +297,67 @@ describe('Session over an in-memory link', () => {
       'ParticipantLeft',
     ]);
   });
+
+  // Found by a review written as a hostile peer: each ping that came while this side's link took nothing was
+  // answered with a ping of its own, queued without bound (over 100 MB a second on a relayed link).
+  it('answers a flood of pings with one ping while its link takes nothing', async () => {
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const [a, b] = await pair({
+      link: { highWaterBytes: 1000, lowWaterBytes: 100 },
+      timeouts: { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 60_000 },
+    });
+    a.link.freezePeer(); // b reads nothing of a's from now on
+    const filled = send(a.session, 'fill', { pad: 'x'.repeat(2000) }); // a's buffer is over its mark
+    await sleep(60); // and a has written nothing for longer than the ping interval
+    const pingsBefore = written(a.link, FrameKind.Ping);
+    for (let i = 0; i < 2000; i++) b.link.write(encodeFrame({ kind: FrameKind.Ping }));
+    await sleep(100);
+    a.link.thawPeer();
+    await filled;
+    await sleep(50);
+    expect(written(a.link, FrameKind.Ping) - pingsBefore, 'pings a wrote once it could').to.be.at.most(3);
+  });
+
+  // Found by the same review: a peer that grants a relayed link just enough credit for a ping now and then kept
+  // the link taking bytes, so it was never closed, and the messages behind never left nor settled.
+  it('closes a link that takes pings but no message frame for ackTimeoutMs while a message waits', async () => {
+    const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 60_000, ackTimeoutMs: 300 };
+    const [la, lb] = memoryLinkPair();
+    // Each `writable` that says yes lets one frame (or one turn's batch) through.
+    let credits = Infinity;
+    const gated = new Proxy(la, {
+      get(target, prop) {
+        if (prop === 'writable') {
+          if (credits <= 0 || !target.writable) return false;
+          credits--;
+          return true;
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const a = side('a', gated, timeouts, 1 << 20);
+    const b = side('b', lb, timeouts, 1 << 20);
+    await Promise.all([nextEvent(a.session, 'ready', 2000), nextEvent(b.session, 'ready', 2000)]);
+    credits = 0;
+    const closed = nextEvent(la, 'close', 3000);
+    send(a.session, 'stuck', {}).catch(() => {}); // waits: the link takes nothing for it
+    const started = Date.now();
+    const pingsBefore = written(la, FrameKind.Ping);
+    // The peer grants credit for one frame every 60 ms. By then a has been idle for three ping intervals, so
+    // its heartbeat ping is queued, and goes ahead of the message (control frames go first).
+    const trickle = setInterval(() => {
+      credits = 1;
+      la.announceWritable();
+    }, 60);
+    try {
+      const [reason] = await closed;
+      expect(reason).to.equal('took no message frame for 300 ms');
+      expect(written(la, FrameKind.Ping) - pingsBefore, 'pings that went out meanwhile').to.be.at.least(3);
+      expect(Date.now() - started).to.be.within(250, 2000);
+      expect(written(la, FrameKind.Message), 'the message never left').to.equal(0);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
 });
