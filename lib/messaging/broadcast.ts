@@ -44,7 +44,16 @@ export async function broadcast(
       onProgress({ sentBytes: sum, totalBytes });
     };
   }
-  const sends = targets.map((s, i) => s.sendMessage(body, attachment, true, report?.(i), signal));
+  // A send that throws (a session whose sizes changed since its check) fails its recipient alone; the others
+  // are still sent to, and every promise is awaited (found by a review: the throw skipped the rest, and the
+  // sends already made were left with no handler, so one of them failing ended a Node process).
+  const sends = targets.map((s, i) => {
+    try {
+      return s.sendMessage(body, attachment, true, report?.(i), signal);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  });
   const settled = await Promise.allSettled(sends);
   if (settled.some((s) => s.status === 'rejected' && (s.reason as MessagingError).reason === 'Aborted'))
     throw MessagingError.aborted();

@@ -76,5 +76,12 @@ function answer(
     }
   }
   const failure: Call = { kind: CallKind.Failure, id, reason: result.reason, text: result.text };
-  session.sendMessage(new MessageBody(type, {}, failure), undefined, false);
+  try {
+    session.sendMessage(new MessageBody(type, {}, failure), undefined, false);
+  } catch (err) {
+    // Not even the failure fits what the asker takes: it times out. This runs in a promise's callback,
+    // where a throw would be an unhandled rejection (found by a review).
+    const detail = `the failure answer cannot be sent either: ${err instanceof Error ? err.message : String(err)}`;
+    logger.warn({ participant: session.participant.id, type, detail }, 'a request was not answered');
+  }
 }
