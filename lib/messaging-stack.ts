@@ -15,6 +15,7 @@ import { MessagingClient } from './MessagingClient.js';
 import type { JsonObject } from './protocol/json.js';
 import type { RelayTerms } from './protocol/signaling.js';
 import { AttachmentBudget } from './session/Inbox.js';
+import { ReceiveBudgets } from './session/ReceiveBudget.js';
 
 /** What a room's mesh needs from its signaling connection: the {@link SignalingPort} and the relay. @internal */
 export interface MessagingSignaling extends SignalingPort {
@@ -64,6 +65,8 @@ export function createMessagingStack(init: MessagingStackInit): { mesh: Mesh; me
     decodeMsPerSecond,
     decodeBurstMs,
   } = deps.receiveLimits;
+  const receiveRate = { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes };
+  const decodeBudget = { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs };
   const { relayKeys } = deps;
   const mesh = new Mesh({
     localId: localId(),
@@ -95,8 +98,9 @@ export function createMessagingStack(init: MessagingStackInit): { mesh: Mesh; me
       timeouts: deps.timeouts,
       maxAttachmentBytes: deps.maxAttachmentBytes,
       attachmentBudget: new AttachmentBudget(maxIncomingAttachmentBytesTotal),
-      receiveRate: { bytesPerSecond: receiveBytesPerSecond, burstBytes: receiveBurstBytes },
-      decodeBudget: { msPerSecond: decodeMsPerSecond, burstMs: decodeBurstMs },
+      receiveRate,
+      decodeBudget,
+      receiveBudgets: new ReceiveBudgets({ bytes: receiveRate, decode: decodeBudget }),
       localAttributes,
       relinkGraceMs: deps.timeouts.relinkGraceMs,
       logger: deps.logger,

@@ -61,6 +61,16 @@ export class ReceiveBudget {
     return this.decoded(performance.now() - started) ?? frames;
   }
 
+  /** True when both buckets have refilled by `nowMs`: this budget is then the same as a new one. */
+  isFull(nowMs: number): boolean {
+    const { bytes: b, decode: d } = this.#rates;
+    const elapsedMs = Math.max(0, nowMs - this.#refilledAtMs);
+    return (
+      this.#byteTokens + (elapsedMs * b.bytesPerSecond) / 1000 >= b.burstBytes &&
+      this.#decodeTokensMs + (elapsedMs * d.msPerSecond) / 1000 >= d.burstMs
+    );
+  }
+
   /**
    * Decoding that message took `spentMs` of wall time (charged at most {@link MAX_DECODE_CHARGE_MS}).
    * Bytes do not bound the cost of a frame: small JSON keys decode ~40 times slower than a string. Returns
@@ -71,5 +81,38 @@ export class ReceiveBudget {
     if (this.#decodeTokensMs >= 0) return undefined;
     const { msPerSecond, burstMs } = this.#rates.decode;
     return `its frames took more than ${msPerSecond} ms/s to decode (burst ${burstMs} ms); disconnecting`;
+  }
+}
+
+/**
+ * The receive budgets of one participant's peers: one per peer id, whatever its sessions. A peer that dialed
+ * again got a fresh session, and with it full buckets: re-dialing every half second (the mesh takes two new
+ * sessions a second from a peer) doubled what its budget allowed (found by a review). A budget that has
+ * refilled is the same as a new one, so such budgets are let go as peers come: the map holds only the
+ * peers that sent recently.
+ * @internal
+ */
+export class ReceiveBudgets {
+  readonly #rates: ReceiveRates;
+  readonly #byPeer = new Map<string, ReceiveBudget>();
+
+  constructor(rates: ReceiveRates) {
+    this.#rates = rates;
+  }
+
+  /** The budget of peer `id`, shared by all its sessions. */
+  for(id: string, nowMs: number): ReceiveBudget {
+    let budget = this.#byPeer.get(id);
+    if (budget === undefined) {
+      for (const [other, b] of this.#byPeer) if (b.isFull(nowMs)) this.#byPeer.delete(other);
+      budget = new ReceiveBudget(this.#rates, nowMs);
+      this.#byPeer.set(id, budget);
+    }
+    return budget;
+  }
+
+  /** Budgets held: peers that sent within their refill time. */
+  get size(): number {
+    return this.#byPeer.size;
   }
 }

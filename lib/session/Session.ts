@@ -91,7 +91,9 @@ export class Session extends TypedEmitter<SessionEvents> {
     this.#localAttributes = options.localAttributes;
     this.#logger = options.logger;
     this.emitterLogger = options.logger;
-    this.#budget = new ReceiveBudget({ bytes: options.receiveRate, decode: options.decodeBudget }, Date.now());
+    this.#budget =
+      options.receiveBudgets?.for(options.participant.id, Date.now()) ??
+      new ReceiveBudget({ bytes: options.receiveRate, decode: options.decodeBudget }, Date.now());
     this.#links = new LinkSet(options.link, options.relinkGraceMs ?? 0, {
       opened: () => this.#onOpened(),
       switched: (link) => this.#onSwitched(link),

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { JsonObject } from '../protocol/json.js';
 import type { ParticipantInfo } from '../protocol/signaling.js';
 import type { AttachmentBudget, Delivery, IncomingTransfer } from './Inbox.js';
+import type { ReceiveBudgets } from './ReceiveBudget.js';
 
 /** Events of a {@link Session}. @internal */
 export interface SessionEvents {
@@ -54,6 +55,11 @@ export interface SessionOptions {
   receiveRate: { bytesPerSecond: number; burstBytes: number };
   /** How much time decoding what the peer sends may take: a token bucket on decoding milliseconds. */
   decodeBudget: { msPerSecond: number; burstMs: number };
+  /**
+   * The budgets of this participant's peers, shared by the sessions of each (the two rates above then come
+   * from them); without it, the session has a budget of its own.
+   */
+  receiveBudgets?: ReceiveBudgets;
   localAttributes: () => JsonObject;
   logger: Logger;
   /**

@@ -10,6 +10,7 @@ import { FrameKind, MessageBody, decodeFrames, encodeFrame, isFrameError } from 
 import type { JsonObject } from '../../lib/protocol/json.js';
 import type { Delivery } from '../../lib/session/Inbox.js';
 import { AttachmentBudget } from '../../lib/session/Inbox.js';
+import { ReceiveBudgets } from '../../lib/session/ReceiveBudget.js';
 import { Session } from '../../lib/session/Session.js';
 import { eventually, nextEvent } from '../support/harness.js';
 import { type MemoryLink, type MemoryLinkOptions, memoryLinkPair } from '../support/memory-link.js';
@@ -22,8 +23,15 @@ interface Side {
 
 const open: Session[] = [];
 
-function side(name: string, link: MemoryLink, timeouts: Partial<RoomTimeouts>, maxAttachmentBytes: number): Side {
+function side(
+  name: string,
+  link: MemoryLink,
+  timeouts: Partial<RoomTimeouts>,
+  maxAttachmentBytes: number,
+  receiveBudgets?: ReceiveBudgets,
+): Side {
   const session = new Session({
+    ...(receiveBudgets === undefined ? {} : { receiveBudgets }),
     participant: { id: name === 'a' ? 'b' : 'a', name: name === 'a' ? 'bob' : 'alice', joinedAtMs: 0 },
     cid: 'c1',
     link,
@@ -359,5 +367,45 @@ describe('Session over an in-memory link', () => {
     } finally {
       clearInterval(trickle);
     }
+  });
+
+  // Found by a review: a peer that dialed again got a fresh session and full buckets with it, so re-dialing
+  // every half second doubled what its receive budget allowed.
+  it('a peer that dials again keeps the receive budget it spent: one per participant, not per session', async () => {
+    const budgets = new ReceiveBudgets({
+      bytes: { bytesPerSecond: 1, burstBytes: 30_000 },
+      decode: { msPerSecond: 1000, burstMs: 1000 },
+    });
+    const first = memoryLinkPair();
+    const a1 = side('a', first[0], {}, 1 << 20, budgets);
+    const b1 = side('b', first[1], {}, 1 << 20);
+    await Promise.all([nextEvent(a1.session, 'ready', 2000), nextEvent(b1.session, 'ready', 2000)]);
+    await send(b1.session, 'big', { pad: 'x'.repeat(20_000) }); // 20 KB of a's 30 KB
+    expect(budgets.size).to.equal(1);
+    b1.session.close('dialing again');
+    a1.session.close('dialing again');
+    const second = memoryLinkPair();
+    const a2 = side('a', second[0], {}, 1 << 20, budgets);
+    const b2 = side('b', second[1], {}, 1 << 20);
+    await Promise.all([nextEvent(a2.session, 'ready', 2000), nextEvent(b2.session, 'ready', 2000)]);
+    const closed = nextEvent(a2.session, 'close', 2000);
+    send(b2.session, 'big', { pad: 'x'.repeat(20_000) }).catch(() => {}); // 40 KB in all: over the 30
+    const [reason] = await closed;
+    expect(reason).to.equal('over its receive budget');
+  });
+
+  it('lets go of the receive budgets that refilled, as other peers come', () => {
+    const budgets = new ReceiveBudgets({
+      bytes: { bytesPerSecond: 1000, burstBytes: 1000 },
+      decode: { msPerSecond: 1000, burstMs: 1000 },
+    });
+    const p = budgets.for('p', 0);
+    expect(p.arrived(500, 0)).to.equal(undefined);
+    expect(budgets.for('p', 100), 'the same peer, its same budget').to.equal(p);
+    budgets.for('q', 100); // p has refilled only 100 of its 500 bytes: kept
+    expect(budgets.size).to.equal(2);
+    budgets.for('r', 2000); // p and q have refilled by now
+    expect(budgets.size).to.equal(1);
+    expect(budgets.for('p', 2000), 'a new budget, as good as the old').to.not.equal(p);
   });
 });
