@@ -85,32 +85,44 @@ describe('PeerLink on node-datachannel', function () {
     return { offerer, answerer, outcome };
   }
 
+  /** Counts reads of node-datachannel's `bufferedAmount`, and the most it said, until `restore`. */
+  function watchBufferedAmount(): { reads: number; mostBuffered: number; restore: () => void } {
+    const proto = (
+      createRequire(import.meta.url)('node-datachannel/polyfill') as { RTCDataChannel: { prototype: object } }
+    ).RTCDataChannel.prototype;
+    const getter = Object.getOwnPropertyDescriptor(proto, 'bufferedAmount') as PropertyDescriptor;
+    const watch = {
+      reads: 0,
+      mostBuffered: 0,
+      restore: () => Object.defineProperty(proto, 'bufferedAmount', getter),
+    };
+    Object.defineProperty(proto, 'bufferedAmount', {
+      ...getter,
+      get(this: unknown) {
+        watch.reads++;
+        const buffered = (getter.get as () => number).call(this);
+        watch.mostBuffered = Math.max(watch.mostBuffered, buffered);
+        return buffered;
+      },
+    });
+    return watch;
+  }
+
   // Writers ask `writable` before every frame; bufferedAmount is a native call into libdatachannel (6% of a
   // sender's time in a stream of small messages when it was read every time).
   it('reads the channel buffered amount once a turn, and still stops a writer at the high-water mark', async () => {
     const { offerer, answerer, outcome } = connectJittered();
     expect(await outcome).to.equal('open');
-    const proto = (
-      createRequire(import.meta.url)('node-datachannel/polyfill') as { RTCDataChannel: { prototype: object } }
-    ).RTCDataChannel.prototype;
-    const getter = Object.getOwnPropertyDescriptor(proto, 'bufferedAmount') as PropertyDescriptor;
-    let reads = 0;
-    Object.defineProperty(proto, 'bufferedAmount', {
-      ...getter,
-      get(this: unknown) {
-        reads++;
-        return (getter.get as () => number).call(this);
-      },
-    });
+    const watch = watchBufferedAmount();
     try {
       let arrived = 0;
       answerer.on('data', () => arrived++);
       const small = new Uint8Array(100);
       for (let i = 0; i < 1000; i++) if (offerer.writable) offerer.write(small);
-      expect(reads, 'reads in one turn').to.equal(1);
+      expect(watch.reads, 'reads in one turn').to.equal(1);
       await new Promise((r) => setImmediate(r));
       expect(offerer.writable).to.equal(true);
-      expect(reads, 'reads after the next turn began').to.equal(2);
+      expect(watch.reads, 'reads after the next turn began').to.equal(2);
       // One turn writes past the high-water mark: the link says so, and says when it drained.
       const big = new Uint8Array(64 * 1024);
       let written = 0;
@@ -121,7 +133,7 @@ describe('PeerLink on node-datachannel', function () {
       await new Promise((r) => setTimeout(r, 200));
       expect(arrived).to.be.greaterThan(1000);
     } finally {
-      Object.defineProperty(proto, 'bufferedAmount', getter);
+      watch.restore();
     }
   });
 
@@ -130,21 +142,7 @@ describe('PeerLink on node-datachannel', function () {
   it('in one long task, lets a writer go on once node-datachannel drained its buffer, and never past the mark', async () => {
     const { offerer, answerer, outcome } = connectJittered();
     expect(await outcome).to.equal('open');
-    const proto = (
-      createRequire(import.meta.url)('node-datachannel/polyfill') as { RTCDataChannel: { prototype: object } }
-    ).RTCDataChannel.prototype;
-    const getter = Object.getOwnPropertyDescriptor(proto, 'bufferedAmount') as PropertyDescriptor;
-    let reads = 0;
-    let mostBuffered = 0;
-    Object.defineProperty(proto, 'bufferedAmount', {
-      ...getter,
-      get(this: unknown) {
-        reads++;
-        const buffered = (getter.get as () => number).call(this);
-        mostBuffered = Math.max(mostBuffered, buffered);
-        return buffered;
-      },
-    });
+    const watch = watchBufferedAmount();
     let arrived = 0;
     answerer.on('data', (d) => (arrived += d.byteLength));
     const chunk = new Uint8Array(16 * 1024);
@@ -161,14 +159,14 @@ describe('PeerLink on node-datachannel', function () {
         } else blocked++;
       }
     } finally {
-      Object.defineProperty(proto, 'bufferedAmount', getter);
+      watch.restore();
     }
     const spentMs = performance.now() - started;
     expect(written, `bytes written within one task of ${spentMs.toFixed(0)} ms`).to.equal(total);
     expect(blocked, 'writable checks that said no').to.be.greaterThan(0);
     // Read once at the start, then at most once a millisecond while over the mark.
-    expect(reads, `native reads in ${spentMs.toFixed(0)} ms`).to.be.at.most(Math.ceil(spentMs) + 2);
-    expect(mostBuffered, 'most ever buffered').to.be.at.most(HIGH_WATER_BYTES + chunk.byteLength);
+    expect(watch.reads, `native reads in ${spentMs.toFixed(0)} ms`).to.be.at.most(Math.ceil(spentMs) + 2);
+    expect(watch.mostBuffered, 'most ever buffered').to.be.at.most(HIGH_WATER_BYTES + chunk.byteLength);
     await eventually(() => arrived === total, 10_000, `all ${total} bytes to arrive`);
   });
 
