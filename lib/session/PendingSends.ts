@@ -93,6 +93,19 @@ export class PendingSends {
     this.#compact();
   }
 
+  /**
+   * Gives every send still waiting without a deadline (none of it written yet) the deadline `deadlineMs`: the
+   * link they waited for was closed as stuck. Later than every deadline set before, so the queue's order
+   * holds; a send written later keeps it (see Sender's onSent).
+   */
+  startDeadlines(deadlineMs: number): void {
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const p = this.#queue[i] as PendingSend;
+      if (!p.settled && p.deadlineMs === Infinity) p.deadlineMs = deadlineMs;
+    }
+    for (const p of this.#chunked.values()) if (p.deadlineMs === Infinity) p.deadlineMs = deadlineMs;
+  }
+
   /** Rejects every send waiting. */
   rejectAll(err: Error): void {
     const queue = this.#queue;

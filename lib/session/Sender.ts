@@ -246,6 +246,14 @@ export class Sender {
     if (this.#moved !== undefined) this.outbox.pushControl(this.#moved);
   }
 
+  /**
+   * The link was closed as stuck: sends none of whose frames were written get their acknowledgement deadline
+   * now, so that a peer which stalls every link it is given cannot keep them waiting for good.
+   */
+  startDeadlines(nowMs: number): void {
+    this.#pending.startDeadlines(nowMs + this.#context.ackTimeoutMs);
+  }
+
   /** Rejects the sends whose acknowledgement is overdue. */
   expire(nowMs: number): void {
     const { ackTimeoutMs } = this.#context;

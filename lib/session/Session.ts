@@ -346,7 +346,8 @@ export class Session extends TypedEmitter<SessionEvents> {
    * and then keeps a link taking bytes, and every message behind would wait for good (found by a review).
    * A send's acknowledgement deadline starts only once its last frame is written, so without this what waits
    * would never settle. The session then moves to another link (and sends it all again there), or ends
-   * after the relink grace, rejecting what waits. A healthy idle link writes a ping every interval.
+   * after the relink grace, rejecting what waits; what waited gets its deadline at the close, so a peer that
+   * stalls each new link too has it rejected `Timeout`. A healthy idle link writes a ping every interval.
    */
   #closeIfStuck(nowMs: number): void {
     const link = this.#links.current;
@@ -363,6 +364,8 @@ export class Session extends TypedEmitter<SessionEvents> {
     if (!noBytes && !noMessages) return;
     const what = noBytes ? 'no bytes' : 'no message frame';
     this.#logger.warn({ participant: this.participant.id, ackTimeoutMs }, `a link took ${what}: closing it`);
+    // What waited gets its deadline now: a peer that stalls each new link too does not hold it for good.
+    this.#sender.startDeadlines(nowMs);
     link.close(`took ${what} for ${ackTimeoutMs} ms`);
   }
 

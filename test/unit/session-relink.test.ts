@@ -568,4 +568,38 @@ describe('Session moving between links', () => {
     await eventually(() => b.received.length === 200, 2000, 'all delivered');
     expectExactlyOnce(b.received, 200);
   });
+
+  // Found by a review written as a hostile peer: a link that took nothing was closed, and the messages that
+  // waited went again on the next, which the peer stalled too; a send's deadline starts at its first write,
+  // so they waited for as long as the peer kept giving new links.
+  it('a peer that stalls every new link too: what waited rejects Timeout ackTimeoutMs after the first stuck close', async () => {
+    const timeouts = { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 60_000, ackTimeoutMs: 300 };
+    const link = { highWaterBytes: 1000, lowWaterBytes: 100 };
+    const [a, b, la] = await pair({ link, timeouts, graceMs: 60_000 });
+    la.freezePeer(); // b reads nothing of a's from now on
+    send(a.session, 'fill', { pad: 'x'.repeat(2000) }).catch(() => {}); // written: a's buffer is over its mark
+    const waiting = send(a.session, 'waits', {}).then(
+      () => 'acknowledged',
+      (err: unknown) => (err as MessagingError).reason,
+    );
+    const [reason] = await nextEvent(la, 'close', 3000);
+    expect(reason).to.equal('took no bytes for 300 ms');
+    const closedAt = Date.now();
+    // A new link, which the peer stalls as well: it takes nothing from a at all.
+    const [la2, lb2] = memoryLinkPair(link, false);
+    const stalled = new Proxy(la2, {
+      get(target, prop) {
+        if (prop === 'writable') return false;
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    a.session.addLink(stalled);
+    b.session.addLink(lb2);
+    la2.open();
+    lb2.open();
+    const settled = await Promise.race([waiting, sleep(3000).then(() => 'still waiting')]);
+    expect(settled).to.equal('Timeout');
+    expect(Date.now() - closedAt).to.be.below(1500);
+  });
 });
