@@ -418,7 +418,11 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     if (!this.#waiting || channel === undefined || this.#closed) return;
     // The event means "at or below the low-water mark"; a poll settles for that too, so that a writer
     // refills the buffer in large steps rather than one frame per poll.
-    if (fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#lowBytes) {
+    if (
+      this.#liveBuffered
+        ? this.#drainedNow(channel)
+        : fromEvent || Math.max(channel.bufferedAmount, this.#turnBytes) <= this.#lowBytes
+    ) {
       this.#waiting = false;
       // The writer resumes now, maybe before this turn's reset: let it see the drained buffer.
       this.#turnBufferedBytes = undefined;
@@ -428,6 +432,19 @@ export class PeerLink extends TypedEmitter<PeerLinkEvents> implements DialedLink
     } else {
       this.#schedulePoll();
     }
+  }
+
+  /**
+   * On an implementation whose `bufferedAmount` is always current (see `markLiveBufferedAmount`), whether the
+   * buffer is at or below the low-water mark now. Its `bufferedamountlow` event may be stale: queued when the
+   * buffer fell below the mark during a task in which the writer, reading it again ({@link #drainedWithinTask}),
+   * went on and filled it past the high-water mark. Trusted, it told the writer `writable` while
+   * {@link writable} said no. When so, what this turn counted is in the amount read.
+   */
+  #drainedNow(channel: RTCDataChannel): boolean {
+    if (channel.bufferedAmount > this.#lowBytes) return false;
+    this.#turnBytes = 0;
+    return true;
   }
 
   #finish(reason: string): void {

@@ -170,6 +170,52 @@ describe('PeerLink on node-datachannel', function () {
     await eventually(() => arrived === total, 10_000, `all ${total} bytes to arrive`);
   });
 
+  // node-datachannel queues `bufferedamountlow` when its thread drains the buffer below the low mark; a writer
+  // that read the buffer again within its task (above) may have filled it past the high mark before the event
+  // is dispatched. Seen in CI: the link emitted `writable`, and `writable` said false just after.
+  it('on a bufferedamountlow event that came late, tells the writer only once the buffer did drain', async () => {
+    const { offerer, outcome } = connectJittered();
+    expect(await outcome).to.equal('open');
+    const proto = (
+      createRequire(import.meta.url)('node-datachannel/polyfill') as {
+        RTCDataChannel: { prototype: EventTarget & { send: (...args: unknown[]) => void } };
+      }
+    ).RTCDataChannel.prototype;
+    const send = proto.send;
+    const getter = Object.getOwnPropertyDescriptor(proto, 'bufferedAmount') as PropertyDescriptor;
+    const channels = new Set<EventTarget>(); // the offerer's one channel
+    proto.send = function (this: EventTarget, ...args: unknown[]) {
+      channels.add(this);
+      send.apply(this, args);
+    };
+    let pinned: number | undefined;
+    Object.defineProperty(proto, 'bufferedAmount', {
+      ...getter,
+      get(this: unknown) {
+        return pinned ?? (getter.get as () => number).call(this);
+      },
+    });
+    try {
+      let told = 0;
+      offerer.on('writable', () => told++);
+      const big = new Uint8Array(64 * 1024);
+      while (offerer.writable) offerer.write(big);
+      // The buffer as the writer left it, past the mark; an event from before that comes now.
+      pinned = HIGH_WATER_BYTES + big.byteLength;
+      expect(channels.size).to.equal(1);
+      for (const channel of channels) channel.dispatchEvent(new Event('bufferedamountlow'));
+      expect(told, '`writable` events on the late one').to.equal(0);
+      await new Promise((r) => setTimeout(r, 50)); // polls find it full too
+      expect(told, '`writable` events while full').to.equal(0);
+      pinned = undefined;
+      await nextEvent(offerer, 'writable', 5000);
+      expect(offerer.writable, 'writable on the event').to.equal(true);
+    } finally {
+      proto.send = send;
+      Object.defineProperty(proto, 'bufferedAmount', getter);
+    }
+  });
+
   // A received message used to go through simple-peer's readable stream (a Buffer made, pushed, emitted by
   // the stream, then by the link): part of the per-message work of a request/reply round trip.
   it("hands received messages on straight from the channel, in order, not through simple-peer's stream", async () => {
